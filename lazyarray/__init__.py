@@ -1,0 +1,41 @@
+"""lazyarray: numpy-style code, recorded as a typed graph, optimized, run anywhere.
+
+>>> import lazyarray as la
+>>> x = la.arange(6).reshape(2, 3)
+>>> y = (x * 10 + 1).sum(axis=1)
+>>> y.shape, y.dtype
+((2,), DType(int64))
+>>> y.compute()
+array([ 33, 123])
+"""
+
+from lazyarray import config, errors, random
+from lazyarray.backend import Backend, Capability, available_backends, get_backend
+from lazyarray.errors import (
+    ComputeError,
+    JobTimeoutError,
+    ResourceExhausted,
+    RetryError,
+)
+from lazyarray.jobs import AsyncJob, JobStatus
+from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
+from lazyarray.namespace import __all__ as _namespace_all
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *_namespace_all,
+    "AsyncJob",
+    "Backend",
+    "Capability",
+    "ComputeError",
+    "JobStatus",
+    "JobTimeoutError",
+    "ResourceExhausted",
+    "RetryError",
+    "available_backends",
+    "config",
+    "errors",
+    "get_backend",
+    "random",
+]

@@ -1,0 +1,117 @@
+"""One exception hierarchy.
+
+Errors raised while an expression is *written* subclass the builtin numpy would raise
+(``ValueError``, ``TypeError``, ``IndexError``), so ``except ValueError`` works exactly as
+it does with eager numpy code; errors raised while it *runs* are ``ComputeError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class LazyArrayError(Exception):
+    """Base of every error lazyarray raises on purpose."""
+
+
+# --- raised when an expression is written --------------------------------------------
+
+
+class ShapeError(LazyArrayError, ValueError):
+    """Shapes that do not broadcast, reshape or concatenate."""
+
+
+class AxisError(LazyArrayError, np.exceptions.AxisError):
+    """An axis out of range for the array's rank."""
+
+    def __init__(self, message: str) -> None:
+        np.exceptions.AxisError.__init__(self, message)
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class CastError(LazyArrayError, TypeError):
+    """A dtype combination numpy refuses (``ufunc`` loops, ``same_kind`` casting)."""
+
+
+class LazyIndexError(LazyArrayError, IndexError):
+    """An index that is out of bounds or of an unsupported form."""
+
+
+class ValueOverflowError(LazyArrayError, OverflowError):
+    """A Python integer that does not fit the array's integer dtype."""
+
+
+class OpArgumentError(LazyArrayError, TypeError):
+    """An op argument of the wrong kind, e.g. a tuple axis where numpy takes one int."""
+
+
+class UnsupportedOperation(LazyArrayError, TypeError):
+    """An operation lazyarray, or the chosen backend, does not provide."""
+
+
+class ArgumentError(LazyArrayError, TypeError):
+    """Missing, unexpected or ill-typed arguments for a graph's parameters."""
+
+
+class ImplicitComputeError(LazyArrayError, RuntimeError):
+    """An implicit compute (``bool(x)``, ``np.asarray(x)``) while they are disallowed."""
+
+
+class ImplicitComputeWarning(UserWarning):
+    """An implicit compute while ``implicit_compute="warn"``."""
+
+
+class FormatError(LazyArrayError, ValueError):
+    """A result format or destination that does not exist or cannot hold the value."""
+
+
+class BackendNotFound(LazyArrayError, LookupError):
+    """A backend name that no installed plugin provides."""
+
+
+# --- raised when an expression runs --------------------------------------------------
+
+
+class ComputeError(LazyArrayError, RuntimeError):
+    """An operation failed while running; names the node and the line that built it.
+
+    The original exception is chained as ``__cause__`` and kept in ``original``.
+    """
+
+    def __init__(self, message: str, *, op: str = "", site: str = "") -> None:
+        super().__init__(message)
+        self.op = op
+        self.site = site
+
+    @property
+    def original(self) -> BaseException | None:
+        return self.__cause__
+
+
+class JobTimeoutError(LazyArrayError, TimeoutError):
+    """A job did not finish within its ``timeout``."""
+
+
+class JobCancelled(LazyArrayError, RuntimeError):
+    """The result of a cancelled job was asked for."""
+
+
+class ResourceExhausted(LazyArrayError, RuntimeError):
+    """Too many outstanding jobs, or not enough memory for a plan."""
+
+
+class RetryError(LazyArrayError, RuntimeError):
+    """Every retry failed; ``exceptions`` holds each attempt's error in order."""
+
+    def __init__(self, message: str, exceptions: Sequence[BaseException]) -> None:
+        super().__init__(message)
+        self.exceptions = list(exceptions)
+
+
+class TransientError(LazyArrayError, RuntimeError):
+    """A failure worth retrying (lost worker, busy server); backends raise it."""

@@ -1,0 +1,209 @@
+"""The IR: immutable, slotted, hash-consed nodes with deterministic digests.
+
+Building the same expression twice gives the same ``Node`` object, so common
+subexpressions are shared from birth. ``Node ==`` is identity. A node's ``digest`` is a
+structural hash that is the same in every process (caching and publishing rely on it);
+it is computed on first use only, so wrapping a large literal never reads its data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from lazyarray.types import ArrayType
+
+Attrs = tuple[tuple[str, Any], ...]
+Site = tuple[str, int]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_INTERNAL_PREFIXES = (_PACKAGE_DIR + os.sep, os.path.dirname(np.__file__) + os.sep)
+
+
+class Literal:
+    """Holds a literal value inside node attributes without copying or hashing it.
+
+    Equality and hash are identity: two wrappings of one ndarray share a node, and the
+    content digest is computed once, on demand.
+    """
+
+    __slots__ = ("__weakref__", "_digest", "value")
+
+    _by_id: weakref.WeakValueDictionary[int, Literal] = weakref.WeakValueDictionary()
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._digest: str | None = None
+
+    @classmethod
+    def of(cls, value: Any) -> Literal:
+        """The one wrapper of this object while any node holds it."""
+        literal = cls._by_id.get(id(value))
+        if literal is None or literal.value is not value:
+            literal = cls._by_id[id(value)] = cls(value)
+        return literal
+
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = content_digest(self.value)
+        return self._digest
+
+    def __repr__(self) -> str:
+        value = self.value
+        return f"Literal(<{type(value).__name__} {getattr(value, 'shape', '')}>)"
+
+
+def content_digest(value: Any) -> str:
+    """A digest of an array's dtype, shape, mask and bytes (read once)."""
+    hasher = hashlib.blake2b(digest_size=16)
+    if isinstance(value, np.ma.MaskedArray):
+        hasher.update(b"masked")
+        hasher.update(content_digest(np.ma.getmaskarray(value)).encode())
+        hasher.update(repr(value.fill_value).encode())
+        value = np.ma.getdata(value)
+    array = np.asarray(value)
+    hasher.update(f"{array.dtype.str}{array.shape}".encode())
+    hasher.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return hasher.hexdigest()
+
+
+class Node:
+    """One operation in an expression graph; never build it directly, use ``Node.make``."""
+
+    __slots__ = ("__weakref__", "_digest", "attrs", "inputs", "op", "site", "type")
+
+    op: str
+    inputs: tuple[Node, ...]
+    attrs: Attrs
+    type: ArrayType
+    site: Site | None
+    _digest: str | None
+
+    _interned: weakref.WeakValueDictionary[tuple[Any, ...], Node] = (
+        weakref.WeakValueDictionary()
+    )
+
+    @classmethod
+    def make(
+        cls,
+        op: str,
+        inputs: tuple[Node, ...],
+        attrs: Attrs,
+        infer: Callable[[], ArrayType],
+    ) -> Node:
+        """The node for ``op(inputs, attrs)``: the existing one, or a new one typed by
+        ``infer`` (called only for new nodes, so its checks run once per expression)."""
+        key = (op, inputs, attrs)
+        node = cls._interned.get(key)
+        if node is not None:
+            return node
+        node = object.__new__(cls)
+        node.op = op
+        node.inputs = inputs
+        node.attrs = attrs
+        node.type = infer()
+        node.site = creation_site()
+        node._digest = None
+        cls._interned[key] = node
+        return node
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "_digest" and hasattr(self, name):
+            raise AttributeError(f"Node is immutable; cannot set {name!r}")
+        object.__setattr__(self, name, value)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.attrs)
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        for key, value in self.attrs:
+            if key == name:
+                return value
+        return default
+
+    @property
+    def digest(self) -> str:
+        """Structural digest: op, attributes, input digests and type."""
+        if self._digest is None:
+            for node in toposort([self]):
+                if node._digest is None:
+                    node._digest = _digest_of(node)
+        return self._digest  # type: ignore[return-value]
+
+    @property
+    def site_text(self) -> str:
+        return f"{self.site[0]}:{self.site[1]}" if self.site else "<unknown>"
+
+    def __repr__(self) -> str:
+        return (
+            f"<Node {self.op} dtype={self.type.dtype} shape={self.type.shape}"
+            f"{' masked' if self.type.masked else ''} at {self.site_text}>"
+        )
+
+
+def _digest_of(node: Node) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    hasher.update(node.op.encode())
+    hasher.update(_encode_attrs(node.attrs).encode())
+    hasher.update(repr(tuple(node.type)).encode())
+    for child in node.inputs:
+        hasher.update(child._digest.encode())  # type: ignore[union-attr]
+    return hasher.hexdigest()
+
+
+def _encode_attrs(value: Any) -> str:
+    if isinstance(value, Literal):
+        return f"L{value.digest}"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_encode_attrs(v) for v in value) + ")"
+    return f"{type(value).__name__}:{value!r}"
+
+
+def creation_site() -> Site | None:
+    """file:line of the first frame outside lazyarray and numpy: the user's line."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_INTERNAL_PREFIXES):
+            return (filename, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def toposort(outputs: Iterable[Node]) -> list[Node]:
+    """Every node reachable from ``outputs``, inputs before users; iterative, so graph
+    depth is limited by memory, not by Python's recursion limit."""
+    order: list[Node] = []
+    visited: set[int] = set()
+    for root in outputs:
+        if id(root) in visited:
+            continue
+        stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root.inputs))]
+        visited.add(id(root))
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, iter(child.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def count_nodes(outputs: Sequence[Node]) -> int:
+    return len(toposort(outputs))
+
+
+def find(outputs: Iterable[Node], predicate: Callable[[Node], bool]) -> list[Node]:
+    return [node for node in toposort(outputs) if predicate(node)]

@@ -1,0 +1,273 @@
+"""One job abstraction for every backend.
+
+``AsyncJob`` is what ``compute(block=False)`` returns: ``status()``, ``errors()``,
+``result()``, ``cancel()``, ``sleep_until_complete()``. ``LocalJob`` runs a function on a
+thread of this process; other backends subclass ``AsyncJob`` over their own futures.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import itertools
+import os
+import sys
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from lazyarray.config import options
+from lazyarray.errors import JobCancelled, JobTimeoutError, ResourceExhausted
+
+
+class JobStatus(str, enum.Enum):
+    """A job's state; compares equal to its name as a string (``"Completed"``)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    ERRORED = "Errored"
+    CANCELLED = "Cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.ERRORED, JobStatus.CANCELLED)
+
+
+class RunContext:
+    """What a running computation reports to, and checks for cancellation; thread-safe."""
+
+    def __init__(self, total_steps: int = 0) -> None:
+        self.total_steps = total_steps
+        self.completed_steps = 0
+        self.message = ""
+        self._cancelled = threading.Event()
+        self._listeners: list[Callable[[RunContext], None]] = []
+        self._lock = threading.Lock()
+
+    def add_listener(self, listener: Callable[[RunContext], None]) -> None:
+        self._listeners.append(listener)
+
+    def set_total(self, total_steps: int) -> None:
+        self.total_steps = total_steps
+        self._notify()
+
+    def advance(self, steps: int = 1, message: str = "") -> None:
+        with self._lock:
+            self.completed_steps += steps
+            if message:
+                self.message = message
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener(self)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def check_cancelled(self) -> None:
+        """Called by backends between steps; raises ``JobCancelled`` once cancelled."""
+        if self._cancelled.is_set():
+            raise JobCancelled("the job was cancelled")
+
+
+class JobSource(Protocol):
+    """Anything that can find a job by id: the local registry, a server client."""
+
+    def get_job(self, job_id: str) -> AsyncJob: ...
+
+
+class AsyncJob(abc.ABC):
+    """Checks the status or errors of a long-running computation, or waits for it."""
+
+    job_id: str
+
+    @abc.abstractmethod
+    def status(self) -> dict[str, Any]:
+        """``job_id``, ``status`` (a ``JobStatus``), ``message``, ``job_progress``,
+        ``completed_steps`` and ``total_steps``."""
+
+    @abc.abstractmethod
+    def errors(self) -> list[str]:
+        """The errors the job raised, most recent last (empty while none)."""
+
+    @abc.abstractmethod
+    def result(self, timeout: float | None = None) -> Any:
+        """The job's value; waits up to ``timeout`` seconds, then ``JobTimeoutError``."""
+
+    @abc.abstractmethod
+    def cancel(self) -> bool:
+        """Asks the job to stop; True unless it had already finished."""
+
+    def done(self) -> bool:
+        return JobStatus(self.status()["status"]).finished
+
+    def sleep_until_complete(
+        self, verbose_std_out: bool = True, poll_interval: float = 0.05
+    ) -> None:
+        """Blocks until the job completes, errors or is cancelled."""
+        last = None
+        while True:
+            status = self.status()
+            line = (
+                f"job {status['job_id']}: {status['status']} "
+                f"({status['completed_steps']}/{status['total_steps']} steps)"
+            )
+            if verbose_std_out and line != last:
+                print(line, file=sys.stdout, flush=True)
+                last = line
+            if JobStatus(status["status"]).finished:
+                return
+            time.sleep(poll_interval)
+
+    @classmethod
+    def from_id(cls, job_id: str, client: JobSource | None = None) -> AsyncJob:
+        """The job with this id, from ``client`` (default: this process's jobs)."""
+        return (client or local_jobs).get_job(job_id)
+
+    def __repr__(self) -> str:
+        status = self.status()
+        return f"<{type(self).__name__} {self.job_id} {status['status']}>"
+
+
+def status_record(
+    job_id: str, status: JobStatus, message: str, completed: int, total: int
+) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "status": status,
+        "message": message,
+        "job_progress": f"{completed / total:.2f}" if total else "0.00",
+        "completed_steps": completed,
+        "total_steps": total,
+    }
+
+
+_ids = itertools.count(1)
+
+
+def new_job_id() -> str:
+    return f"job_{os.getpid():x}_{next(_ids):06d}"
+
+
+class LocalJobRegistry:
+    """This process's jobs by id, held weakly: a job nobody references can be dropped."""
+
+    def __init__(self) -> None:
+        self._jobs: weakref.WeakValueDictionary[str, AsyncJob] = weakref.WeakValueDictionary()
+        self._running = 0
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def get_job(self, job_id: str) -> AsyncJob:
+        try:
+            return self._jobs[job_id]
+        except KeyError:
+            raise KeyError(f"no job {job_id!r} in this process") from None
+
+    def register(self, job: AsyncJob) -> None:
+        self._jobs[job.job_id] = job
+
+    def executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                workers = max(4, os.cpu_count() or 1)
+                self._executor = ThreadPoolExecutor(workers, thread_name_prefix="lazyarray-job")
+            return self._executor
+
+    def reserve(self) -> None:
+        with self._lock:
+            if self._running >= options.max_outstanding_jobs:
+                raise ResourceExhausted(
+                    f"{self._running} jobs are outstanding (max_outstanding_jobs="
+                    f"{options.max_outstanding_jobs}); wait for some to finish"
+                )
+            self._running += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._running -= 1
+
+
+local_jobs = LocalJobRegistry()
+
+
+class LocalJob(AsyncJob):
+    """Runs ``work(context)`` on a thread of this process."""
+
+    def __init__(self, work: Callable[[RunContext], Any], total_steps: int = 0) -> None:
+        self.job_id = new_job_id()
+        self.context = RunContext(total_steps)
+        self._state = JobStatus.PENDING
+        self._errors: list[str] = []
+        local_jobs.reserve()
+        local_jobs.register(self)
+        self._future: Future[Any] = local_jobs.executor().submit(self._run, work)
+
+    def _run(self, work: Callable[[RunContext], Any]) -> Any:
+        try:
+            self.context.check_cancelled()
+            self._state = JobStatus.RUNNING
+            value = work(self.context)
+        except JobCancelled:
+            self._state = JobStatus.CANCELLED
+            raise
+        except BaseException as exc:
+            self._errors.append("".join(traceback.format_exception_only(exc)).strip())
+            self._state = JobStatus.ERRORED
+            raise
+        else:
+            self._state = JobStatus.COMPLETED
+            return value
+        finally:
+            local_jobs.release()
+
+    def status(self) -> dict[str, Any]:
+        messages = {
+            JobStatus.PENDING: "Job is waiting to start.",
+            JobStatus.RUNNING: self.context.message or "Job is running.",
+            JobStatus.COMPLETED: "Job completed successfully.",
+            JobStatus.ERRORED: self._errors[-1] if self._errors else "Job failed.",
+            JobStatus.CANCELLED: "Job was cancelled.",
+        }
+        return status_record(
+            self.job_id,
+            self._state,
+            messages[self._state],
+            self.context.completed_steps,
+            self.context.total_steps,
+        )
+
+    def errors(self) -> list[str]:
+        return list(self._errors)
+
+    def result(self, timeout: float | None = None) -> Any:
+        try:
+            return self._future.result(timeout)
+        except TimeoutError:
+            raise JobTimeoutError(
+                f"job {self.job_id} did not finish within {timeout} seconds"
+            ) from None
+        except CancelledError:
+            raise JobCancelled(f"job {self.job_id} was cancelled") from None
+
+    def cancel(self) -> bool:
+        if self._state.finished:
+            return False
+        self.context.cancel()
+        if self._future.cancel():  # never started: it will not run at all
+            self._state = JobStatus.CANCELLED
+            local_jobs.release()
+        return True

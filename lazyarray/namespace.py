@@ -1,0 +1,171 @@
+"""The module functions (``la.sin``, ``la.sum``, ``la.reshape``, ``la.zeros`` ...).
+
+Elementwise, reduction and scan functions are generated from the op rows under their
+numpy names, array-API names and aliases; the rest are the shared builders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lazyarray.execution import compute as _compute
+from lazyarray.ops import OPS, Kind
+from lazyarray.proxy import Array, DType, MaskedArray, Scalar, as_node, parameter
+from lazyarray.proxy import build as _build
+
+_BUILT_ELSEWHERE = {"where", "clip", "round", "astype"}
+
+
+def _elementwise(name: str) -> Callable[..., Any]:
+    def function(*args: Any, **attrs: Any) -> Any:
+        return _build.elementwise(name, *args, **attrs)
+
+    function.__doc__ = f"Elementwise ``{name}``, lazily (numpy semantics and dtypes)."
+    return function
+
+
+def _reduction(name: str) -> Callable[..., Any]:
+    def function(x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
+        return _build.reduce(name, x, axis, keepdims, **extra)
+
+    function.__doc__ = f"``{name}`` over ``axis`` (int, tuple or None), lazily."
+    return function
+
+
+def _scan(name: str) -> Callable[..., Any]:
+    def function(x: Any, axis: Any = None, dtype: Any = None) -> Any:
+        return _build.scan(name, x, axis, dtype)
+
+    return function
+
+
+_FACTORIES = {Kind.ELEMENTWISE: _elementwise, Kind.REDUCTION: _reduction, Kind.SCAN: _scan}
+
+
+def _generated() -> dict[str, Callable[..., Any]]:
+    functions: dict[str, Callable[..., Any]] = {}
+    for row in OPS.values():
+        factory = _FACTORIES.get(row.kind)
+        if factory is None or row.name in _BUILT_ELSEWHERE:
+            continue
+        for public in row.public_names:
+            functions[public] = factory(row.name)
+            functions[public].__name__ = public
+    return functions
+
+
+GENERATED = _generated()
+globals().update(GENERATED)
+
+where = _build.where
+clip = _build.clip
+round = _build.round_  # noqa: A001 - numpy's name
+around = _build.round_
+astype = _build.astype
+reshape = _build.reshape
+ravel = _build.ravel
+flatten = _build.ravel
+squeeze = _build.squeeze
+expand_dims = _build.expand_dims
+broadcast_to = _build.broadcast_to
+moveaxis = _build.moveaxis
+swapaxes = _build.swapaxes
+flip = _build.flip
+concatenate = concat = _build.concatenate
+stack = _build.stack
+take = _build.take
+matmul = _build.matmul
+dot = _build.dot
+tensordot = _build.tensordot
+einsum = _build.einsum
+full = _build.full
+full_like = _build.full_like
+arange = _build.arange
+linspace = _build.linspace
+eye = _build.eye
+masked_array = _build.masked_array
+masked_where = _build.masked_where
+masked_invalid = _build.masked_invalid
+
+
+def transpose(x: Any, axes: Any = None) -> Any:
+    return _build.transpose(x) if axes is None else _build.transpose(x, tuple(axes))
+
+
+permute_dims = transpose
+
+
+def zeros(shape: Any, dtype: Any = float) -> Any:
+    return _build.full(shape, 0, dtype)
+
+
+def ones(shape: Any, dtype: Any = float) -> Any:
+    return _build.full(shape, 1, dtype)
+
+
+empty = zeros
+
+
+def zeros_like(x: Any, dtype: Any = None) -> Any:
+    return _build.full_like(x, 0, dtype)
+
+
+def ones_like(x: Any, dtype: Any = None) -> Any:
+    return _build.full_like(x, 1, dtype)
+
+
+empty_like = zeros_like
+
+
+def filled(x: Any, fill_value: Any = None) -> Any:
+    return _build.unary("filled", x, fill_value=fill_value)
+
+
+def compressed(x: Any) -> Any:
+    return _build.unary("compressed", x)
+
+
+def getdata(x: Any) -> Any:
+    return _build.unary("getdata", x)
+
+
+def getmaskarray(x: Any) -> Any:
+    return _build.unary("getmaskarray", x)
+
+
+def asarray(x: Any) -> Any:
+    """A proxy for ``x``: proxies pass through, literals are wrapped without copying."""
+    return Array(x)
+
+
+def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:
+    """Computes several arrays together, sharing their common work.
+
+    >>> import lazyarray as la
+    >>> x = la.arange(5)
+    >>> la.compute(x.sum(), x.max())
+    (np.int64(10), np.int64(4))
+    """
+    arguments = {k: options.pop(k) for k in list(options) if k not in _COMPUTE_OPTIONS}
+    result = _compute([as_node(a) for a in arrays], arguments=arguments, **options)
+    return tuple(result) if isinstance(result, list) else result
+
+
+_COMPUTE_OPTIONS = {
+    "format", "destination", "file", "timeout", "block", "progress_bar", "cache",
+    "num_retries", "backend",
+}
+
+__all__ = sorted(
+    [
+        *GENERATED,
+        "Array", "DType", "MaskedArray", "Scalar", "parameter", "compute", "where", "clip",
+        "round", "around", "astype", "reshape", "ravel", "flatten", "squeeze", "expand_dims",
+        "broadcast_to", "moveaxis", "swapaxes", "flip", "concatenate", "concat", "stack",
+        "take", "matmul", "dot", "tensordot", "einsum", "full", "full_like", "arange",
+        "linspace", "eye", "masked_array", "masked_where", "masked_invalid", "transpose",
+        "permute_dims", "zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like",
+        "filled", "compressed", "getdata", "getmaskarray", "asarray",
+    ]
+)

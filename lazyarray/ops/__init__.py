@@ -1,0 +1,21 @@
+"""The op tables. Importing this package registers every row in ``OPS``."""
+
+from lazyarray.ops import creation, elementwise, indexing, linalg, masked, reductions, shape
+from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, apply, lookup, rows_of_kind
+
+__all__ = [
+    "OPS",
+    "Kind",
+    "OpDef",
+    "Trait",
+    "apply",
+    "creation",
+    "elementwise",
+    "indexing",
+    "linalg",
+    "lookup",
+    "masked",
+    "reductions",
+    "rows_of_kind",
+    "shape",
+]

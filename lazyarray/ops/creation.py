@@ -1,0 +1,179 @@
+"""Sources of data: literals, parameters, creation functions and seeded random arrays.
+
+Random arrays are counter-based: the flat array is cut into fixed blocks and block ``k``
+of stream ``s`` is drawn from ``SeedSequence(seed, spawn_key=(s, k))``. Any slice of the
+array can be generated alone, in any order, on any backend, with the same values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lazyarray.errors import ArgumentError
+from lazyarray.graph import Literal, Node
+from lazyarray.ops.registry import Kind, OpDef, register
+from lazyarray.types import (
+    WEAK_PYTHON_TYPES,
+    ArrayType,
+    as_dtype,
+    check_supported_dtype,
+    normalize_shape,
+)
+
+RANDOM_BLOCK = 2**16
+
+
+def _constant(*, value: Any, token: str = "") -> Any:
+    return value.value if isinstance(value, Literal) else value
+
+
+def _constant_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    value = attrs["value"]
+    if isinstance(value, Literal):
+        array = value.value
+        masked = isinstance(array, np.ma.MaskedArray)
+        return ArrayType(check_supported_dtype(array.dtype), array.shape, masked)
+    python_type = type(value)
+    if python_type in WEAK_PYTHON_TYPES:
+        return ArrayType(WEAK_PYTHON_TYPES[python_type], (), weak=python_type)
+    return ArrayType(check_supported_dtype(np.asarray(value).dtype), ())
+
+
+def _parameter(*, name: str, **_: Any) -> Any:
+    raise ArgumentError(f"parameter {name!r} has no value; pass it to compute({name}=...)")
+
+
+def _parameter_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    return ArrayType(attrs["dtype"], attrs["shape"], attrs.get("masked", False))
+
+
+def _full(*, shape: tuple[int, ...], fill_value: Any, dtype: np.dtype[Any]) -> Any:
+    return np.full(shape, fill_value, dtype=dtype)
+
+
+def _full_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    dtype = check_supported_dtype(as_dtype(attrs["dtype"]))
+    np.array(attrs["fill_value"]).astype(dtype)  # numpy's error for an unusable fill value
+    return ArrayType(dtype, normalize_shape(attrs["shape"]))
+
+
+def _full_like(x: Any, *, fill_value: Any, dtype: np.dtype[Any]) -> Any:
+    return np.full(np.shape(x), fill_value, dtype=dtype)
+
+
+def _full_like_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    (x,) = inputs
+    return ArrayType(as_dtype(attrs["dtype"]), x.type.shape)
+
+
+def arange_length(start: float, stop: float, step: float) -> int:
+    if step == 0:
+        raise ArgumentError("Maximum allowed size exceeded")
+    return max(0, math.ceil((stop - start) / step))
+
+
+def _arange(*, start: Any, stop: Any, step: Any, dtype: np.dtype[Any]) -> Any:
+    return np.arange(start, stop, step, dtype=dtype)
+
+
+def _arange_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    length = arange_length(attrs["start"], attrs["stop"], attrs["step"])
+    return ArrayType(check_supported_dtype(attrs["dtype"]), (length,))
+
+
+def _linspace(
+    *, start: Any, stop: Any, num: int, endpoint: bool, dtype: np.dtype[Any]
+) -> Any:
+    return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
+
+
+def _linspace_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    if attrs["num"] < 0:
+        raise ArgumentError(f"Number of samples, {attrs['num']}, must be non-negative.")
+    return ArrayType(check_supported_dtype(attrs["dtype"]), (attrs["num"],))
+
+
+def _eye(*, n: int, m: int, k: int, dtype: np.dtype[Any]) -> Any:
+    return np.eye(n, m, k, dtype=dtype)
+
+
+def _eye_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    return ArrayType(check_supported_dtype(attrs["dtype"]), normalize_shape((attrs["n"], attrs["m"])))
+
+
+# --- seeded random arrays ------------------------------------------------------------
+
+_DISTRIBUTIONS = {
+    "random": lambda g, n, p: g.random(n),
+    "uniform": lambda g, n, p: g.uniform(p[0], p[1], n),
+    "normal": lambda g, n, p: g.normal(p[0], p[1], n),
+    "integers": lambda g, n, p: g.integers(p[0], p[1], n),
+}
+
+
+def random_block(
+    seed: int, stream: int, distribution: str, params: tuple[Any, ...], block: int
+) -> np.ndarray[Any, Any]:
+    """Block ``block`` (``RANDOM_BLOCK`` values) of one random stream."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(stream, block))
+    generator = np.random.Generator(np.random.PCG64(sequence))
+    return np.asarray(_DISTRIBUTIONS[distribution](generator, RANDOM_BLOCK, params))
+
+
+def random_values(
+    seed: int,
+    stream: int,
+    distribution: str,
+    params: tuple[Any, ...],
+    start: int,
+    stop: int,
+    dtype: np.dtype[Any],
+) -> np.ndarray[Any, Any]:
+    """Flat elements ``[start, stop)`` of a random stream, generating only the blocks
+    they touch."""
+    out = np.empty(max(stop - start, 0), dtype=dtype)
+    position = start
+    while position < stop:
+        block, offset = divmod(position, RANDOM_BLOCK)
+        values = random_block(seed, stream, distribution, params, block)
+        take = min(RANDOM_BLOCK - offset, stop - position)
+        out[position - start : position - start + take] = values[offset : offset + take]
+        position += take
+    return out
+
+
+def _random(
+    *,
+    shape: tuple[int, ...],
+    seed: int,
+    stream: int,
+    distribution: str,
+    params: tuple[Any, ...],
+    dtype: np.dtype[Any],
+) -> Any:
+    size = math.prod(shape)
+    return random_values(seed, stream, distribution, params, 0, size, dtype).reshape(shape)
+
+
+def _random_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    if attrs["distribution"] not in _DISTRIBUTIONS:
+        raise ArgumentError(f"unknown distribution {attrs['distribution']!r}")
+    return ArrayType(attrs["dtype"], normalize_shape(attrs["shape"]))
+
+
+ROWS = [
+    OpDef("constant", Kind.SOURCE, _constant, _constant_rule, _constant, arity=0),
+    OpDef("parameter", Kind.SOURCE, _parameter, _parameter_rule, _parameter, arity=0),
+    OpDef("full", Kind.CREATION, _full, _full_rule, _full, "full", arity=0),
+    OpDef("full_like", Kind.CREATION, _full_like, _full_like_rule, _full_like, arity=1),
+    OpDef("arange", Kind.CREATION, _arange, _arange_rule, _arange, "arange", arity=0),
+    OpDef("linspace", Kind.CREATION, _linspace, _linspace_rule, _linspace, "linspace", arity=0),
+    OpDef("eye", Kind.CREATION, _eye, _eye_rule, _eye, "eye", arity=0),
+    OpDef("random", Kind.SOURCE, _random, _random_rule, _random, arity=0),
+]
+
+register(*ROWS)

@@ -1,0 +1,267 @@
+"""Elementwise ops: one row per ufunc, typed by asking the ufunc itself.
+
+Masked variants are numpy.ma's own (``np.ma.divide`` masks division by zero, ``np.ma.log``
+masks its domain), falling back to the plain ufunc, which numpy.ma propagates masks
+through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from lazyarray.errors import CastError
+from lazyarray.graph import Node
+from lazyarray.ops.meta import probe_dtype
+from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
+from lazyarray.types import ArrayType, as_dtype, broadcast_shapes, check_python_int_fits
+
+_COMMUTATIVE = frozenset({Trait.COMMUTATIVE, Trait.PRESERVES_SHAPE})
+_ASSOCIATIVE = frozenset({Trait.COMMUTATIVE, Trait.ASSOCIATIVE, Trait.PRESERVES_SHAPE})
+_PLAIN = frozenset({Trait.PRESERVES_SHAPE})
+_COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
+
+_CLIP_UFUNC = np._core.umath.clip
+
+
+def _result(inputs: tuple[Node, ...], dtype: np.dtype[Any]) -> ArrayType:
+    shapes = [n.type.shape for n in inputs]
+    return ArrayType(
+        dtype=dtype,
+        shape=broadcast_shapes(*shapes) if len(shapes) > 1 else shapes[0],
+        masked=any(n.type.masked for n in inputs),
+    )
+
+
+def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
+    """Type rule of a ufunc: ``ufunc.resolve_dtypes`` with weak Python scalars, cached."""
+    loops: dict[tuple[Any, ...], tuple[np.dtype[Any], ...]] = {}
+
+    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+        keys = tuple(n.type.promotion_key for n in inputs)
+        loop = loops.get(keys)
+        if loop is None:
+            try:
+                loop = ufunc.resolve_dtypes(keys + (None,) * ufunc.nout)
+            except TypeError as exc:
+                raise CastError(str(exc)) from None
+            loops[keys] = loop
+        if check_int_range:
+            for node, loop_dtype in zip(inputs, loop, strict=False):
+                if node.type.weak is int:
+                    check_python_int_fits(node.attr("value"), loop_dtype)
+        return _result(inputs, loop[-1])
+
+    return infer
+
+
+def probe_rule(impl: Callable[..., Any]) -> Infer:
+    """Type rule for non-ufunc elementwise functions: numpy's answer on tiny arrays."""
+
+    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+        return _result(inputs, probe_dtype(impl, [n.type for n in inputs], attrs))
+
+    return infer
+
+
+def _ufunc_row(
+    name: str,
+    ufunc: np.ufunc,
+    array_api: str | None = None,
+    dunders: tuple[str, ...] = (),
+    traits: frozenset[Trait] = _PLAIN,
+    aliases: tuple[str, ...] = (),
+) -> OpDef:
+    return OpDef(
+        name=name,
+        kind=Kind.ELEMENTWISE,
+        impl=ufunc,
+        infer=ufunc_rule(ufunc, check_int_range=name not in _COMPARISONS),
+        masked_impl=getattr(np.ma, name, ufunc),
+        array_api_name=array_api,
+        aliases=aliases,
+        dunders=dunders,
+        numpy_functions=(ufunc,),
+        traits=traits,
+        arity=ufunc.nin,
+    )
+
+
+def _binary_dunders(stem: str) -> tuple[str, ...]:
+    return (f"__{stem}__", f"__r{stem}__", f"__i{stem}__")
+
+
+# name, ufunc, array-API name, Python operators
+UNARY = [
+    _ufunc_row("absolute", np.absolute, "abs", ("__abs__",), aliases=("abs",)),
+    _ufunc_row("negative", np.negative, "negative", ("__neg__",)),
+    _ufunc_row("positive", np.positive, "positive", ("__pos__",)),
+    _ufunc_row("invert", np.invert, "bitwise_invert", ("__invert__",)),
+    _ufunc_row("logical_not", np.logical_not, "logical_not"),
+    _ufunc_row("sqrt", np.sqrt, "sqrt"),
+    _ufunc_row("cbrt", np.cbrt),
+    _ufunc_row("square", np.square, "square"),
+    _ufunc_row("reciprocal", np.reciprocal),
+    _ufunc_row("exp", np.exp, "exp"),
+    _ufunc_row("exp2", np.exp2),
+    _ufunc_row("expm1", np.expm1, "expm1"),
+    _ufunc_row("log", np.log, "log"),
+    _ufunc_row("log1p", np.log1p, "log1p"),
+    _ufunc_row("log2", np.log2, "log2"),
+    _ufunc_row("log10", np.log10, "log10"),
+    _ufunc_row("sin", np.sin, "sin"),
+    _ufunc_row("cos", np.cos, "cos"),
+    _ufunc_row("tan", np.tan, "tan"),
+    _ufunc_row("arcsin", np.arcsin, "asin"),
+    _ufunc_row("arccos", np.arccos, "acos"),
+    _ufunc_row("arctan", np.arctan, "atan"),
+    _ufunc_row("sinh", np.sinh, "sinh"),
+    _ufunc_row("cosh", np.cosh, "cosh"),
+    _ufunc_row("tanh", np.tanh, "tanh"),
+    _ufunc_row("arcsinh", np.arcsinh, "asinh"),
+    _ufunc_row("arccosh", np.arccosh, "acosh"),
+    _ufunc_row("arctanh", np.arctanh, "atanh"),
+    _ufunc_row("deg2rad", np.deg2rad, aliases=("radians",)),
+    _ufunc_row("rad2deg", np.rad2deg, aliases=("degrees",)),
+    _ufunc_row("floor", np.floor, "floor"),
+    _ufunc_row("ceil", np.ceil, "ceil"),
+    _ufunc_row("trunc", np.trunc, "trunc"),
+    _ufunc_row("rint", np.rint),
+    _ufunc_row("sign", np.sign, "sign"),
+    _ufunc_row("signbit", np.signbit, "signbit"),
+    _ufunc_row("isfinite", np.isfinite, "isfinite"),
+    _ufunc_row("isinf", np.isinf, "isinf"),
+    _ufunc_row("isnan", np.isnan, "isnan"),
+    _ufunc_row("conjugate", np.conjugate, "conj", aliases=("conj",)),
+    _ufunc_row("fabs", np.fabs),
+    _ufunc_row("spacing", np.spacing),
+]
+
+BINARY = [
+    _ufunc_row("add", np.add, "add", _binary_dunders("add"), _ASSOCIATIVE),
+    _ufunc_row("subtract", np.subtract, "subtract", _binary_dunders("sub")),
+    _ufunc_row("multiply", np.multiply, "multiply", _binary_dunders("mul"), _ASSOCIATIVE),
+    _ufunc_row(
+        "divide", np.divide, "divide", _binary_dunders("truediv"), aliases=("true_divide",)
+    ),
+    _ufunc_row("floor_divide", np.floor_divide, "floor_divide", _binary_dunders("floordiv")),
+    _ufunc_row("remainder", np.remainder, "remainder", _binary_dunders("mod"), aliases=("mod",)),
+    _ufunc_row("power", np.power, "pow", _binary_dunders("pow")),
+    _ufunc_row("fmod", np.fmod),
+    _ufunc_row("arctan2", np.arctan2, "atan2"),
+    _ufunc_row("hypot", np.hypot, "hypot", traits=_COMMUTATIVE),
+    _ufunc_row("copysign", np.copysign, "copysign"),
+    _ufunc_row("nextafter", np.nextafter, "nextafter"),
+    _ufunc_row("logaddexp", np.logaddexp, "logaddexp", traits=_COMMUTATIVE),
+    _ufunc_row("logaddexp2", np.logaddexp2, traits=_COMMUTATIVE),
+    _ufunc_row("maximum", np.maximum, "maximum", traits=_ASSOCIATIVE),
+    _ufunc_row("minimum", np.minimum, "minimum", traits=_ASSOCIATIVE),
+    _ufunc_row("fmax", np.fmax, traits=_ASSOCIATIVE),
+    _ufunc_row("fmin", np.fmin, traits=_ASSOCIATIVE),
+    _ufunc_row("gcd", np.gcd, traits=_ASSOCIATIVE),
+    _ufunc_row("lcm", np.lcm, traits=_ASSOCIATIVE),
+    _ufunc_row("bitwise_and", np.bitwise_and, "bitwise_and", _binary_dunders("and"), _ASSOCIATIVE),
+    _ufunc_row("bitwise_or", np.bitwise_or, "bitwise_or", _binary_dunders("or"), _ASSOCIATIVE),
+    _ufunc_row("bitwise_xor", np.bitwise_xor, "bitwise_xor", _binary_dunders("xor"), _ASSOCIATIVE),
+    _ufunc_row("left_shift", np.left_shift, "bitwise_left_shift", _binary_dunders("lshift")),
+    _ufunc_row("right_shift", np.right_shift, "bitwise_right_shift", _binary_dunders("rshift")),
+    _ufunc_row("logical_and", np.logical_and, "logical_and", traits=_ASSOCIATIVE),
+    _ufunc_row("logical_or", np.logical_or, "logical_or", traits=_ASSOCIATIVE),
+    _ufunc_row("logical_xor", np.logical_xor, "logical_xor", traits=_ASSOCIATIVE),
+    _ufunc_row("equal", np.equal, "equal", ("__eq__",), _COMMUTATIVE),
+    _ufunc_row("not_equal", np.not_equal, "not_equal", ("__ne__",), _COMMUTATIVE),
+    _ufunc_row("less", np.less, "less", ("__lt__",)),
+    _ufunc_row("less_equal", np.less_equal, "less_equal", ("__le__",)),
+    _ufunc_row("greater", np.greater, "greater", ("__gt__",)),
+    _ufunc_row("greater_equal", np.greater_equal, "greater_equal", ("__ge__",)),
+]
+
+
+def _where(condition: Any, x: Any, y: Any) -> Any:
+    return np.where(condition, x, y)
+
+
+def _where_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    condition, x, y = inputs
+    from lazyarray.types import result_type
+
+    dtype = result_type(x.type.promotion_key, y.type.promotion_key)
+    for node in (x, y):
+        if node.type.weak is int:
+            check_python_int_fits(node.attr("value"), dtype)
+    return _result(inputs, dtype)
+
+
+def _clip(x: Any, *bounds: Any, which: str) -> Any:
+    given = iter(bounds)
+    low = next(given) if "min" in which else None
+    high = next(given) if "max" in which else None
+    return np.clip(x, low, high)
+
+
+def _masked_clip(x: Any, *bounds: Any, which: str) -> Any:
+    given = iter(bounds)
+    low = next(given) if "min" in which else None
+    high = next(given) if "max" in which else None
+    return np.ma.clip(x, low, high)
+
+
+_clip_ufunc_rule = ufunc_rule(_CLIP_UFUNC)
+
+
+def _clip_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    if len(inputs) == 3:
+        return _clip_ufunc_rule(inputs, attrs)
+    return probe_rule(_clip)(inputs, attrs)
+
+
+def _round(x: Any, decimals: int = 0) -> Any:
+    return np.round(x, decimals)
+
+
+def _astype(x: Any, dtype: np.dtype[Any], casting: str = "unsafe") -> Any:
+    return x.astype(dtype, casting=casting)
+
+
+def _astype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    (x,) = inputs
+    dtype = as_dtype(attrs["dtype"])
+    casting = attrs.get("casting", "unsafe")
+    if not np.can_cast(x.type.dtype, dtype, casting=casting):
+        raise CastError(
+            f"Cannot cast array data from {x.type.dtype!r} to {dtype!r} "
+            f"according to the rule {casting!r}"
+        )
+    return x.type.with_(dtype=dtype, weak=None)
+
+
+OTHER = [
+    OpDef(
+        "where", Kind.ELEMENTWISE, _where, _where_rule, np.ma.where, "where",
+        numpy_functions=(np.where,), arity=3, traits=_PLAIN,
+    ),
+    OpDef(
+        "clip", Kind.ELEMENTWISE, _clip, _clip_rule, _masked_clip, "clip",
+        numpy_functions=(np.clip,), traits=_PLAIN,
+    ),
+    OpDef(
+        "round", Kind.ELEMENTWISE, _round, probe_rule(_round), np.ma.round, "round",
+        aliases=("around",), numpy_functions=(np.round, np.around), arity=1, traits=_PLAIN,
+    ),
+    OpDef(
+        "real", Kind.ELEMENTWISE, np.real, probe_rule(np.real), np.real,
+        "real", numpy_functions=(np.real,), arity=1, traits=_PLAIN,
+    ),
+    OpDef(
+        "imag", Kind.ELEMENTWISE, np.imag, probe_rule(np.imag), np.imag, "imag",
+        numpy_functions=(np.imag,), arity=1, traits=_PLAIN,
+    ),
+    OpDef(
+        "astype", Kind.ELEMENTWISE, _astype, _astype_rule, _astype, "astype",
+        arity=1, traits=_PLAIN,
+    ),
+]
+
+register(*UNARY, *BINARY, *OTHER)

@@ -1,0 +1,103 @@
+"""numpy.ma's own operations: building a masked array and taking it apart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lazyarray.errors import CastError
+from lazyarray.graph import Node
+from lazyarray.ops.registry import Kind, OpDef, Trait, register
+from lazyarray.types import ArrayType, broadcast_shapes
+
+
+def _masked_array(data: Any, mask: Any, *, fill_value: Any = None) -> Any:
+    mask = np.broadcast_to(np.asarray(mask, dtype=bool), np.shape(data))
+    combined = np.ma.getmaskarray(data) | mask if isinstance(data, np.ma.MaskedArray) else mask
+    return np.ma.MaskedArray(np.ma.getdata(data), mask=combined.copy(), fill_value=fill_value)
+
+
+def _masked_array_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    data, mask = inputs
+    if mask.type.dtype.kind != "b":
+        raise CastError(f"a mask must be boolean, not {mask.type.dtype}")
+    shape = broadcast_shapes(data.type.shape, mask.type.shape)
+    if shape != data.type.shape and None not in data.type.shape:
+        raise CastError(
+            f"Mask and data not compatible: data shape is {data.type.shape}, "
+            f"and mask shape is {mask.type.shape}."
+        )
+    fill_value = attrs.get("fill_value")
+    if fill_value is not None:
+        np.ma.MaskedArray(np.zeros((), data.type.dtype), fill_value=fill_value)
+    return data.type.with_(masked=True, weak=None)
+
+
+def _filled(x: Any, *, fill_value: Any = None) -> Any:
+    return np.ma.filled(x, fill_value)
+
+
+def _unmasked_same(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    (x,) = inputs
+    return x.type.with_(masked=False, weak=None)
+
+
+def _compressed(x: Any) -> Any:
+    return np.ma.MaskedArray(x).compressed() if isinstance(x, np.ma.MaskedArray) else np.ravel(x)
+
+
+def _compressed_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    (x,) = inputs
+    size = None if x.type.masked else x.type.size
+    return ArrayType(x.type.dtype, (size,))
+
+
+def _getmaskarray(x: Any) -> Any:
+    return np.ma.getmaskarray(x)
+
+
+def _getmaskarray_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    (x,) = inputs
+    return ArrayType(np.dtype(bool), x.type.shape)
+
+
+def _fill_value(x: Any) -> Any:
+    if isinstance(x, np.ma.MaskedArray):
+        return np.asarray(x.fill_value, dtype=x.dtype)[()]
+    return np.asarray(np.ma.default_fill_value(x), dtype=np.asarray(x).dtype)[()]
+
+
+def _fill_value_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    (x,) = inputs
+    return ArrayType(x.type.dtype, ())
+
+
+_SAME_SHAPE = frozenset({Trait.PRESERVES_SHAPE})
+
+ROWS = [
+    OpDef(
+        "masked_array", Kind.MASKED, _masked_array, _masked_array_rule, _masked_array,
+        arity=2, traits=_SAME_SHAPE,
+    ),
+    OpDef(
+        "filled", Kind.MASKED, _filled, _unmasked_same, _filled, arity=1, traits=_SAME_SHAPE,
+        numpy_functions=(np.ma.filled,),
+    ),
+    OpDef(
+        "getdata", Kind.MASKED, np.ma.getdata, _unmasked_same, np.ma.getdata, arity=1,
+        traits=_SAME_SHAPE, numpy_functions=(np.ma.getdata,),
+    ),
+    OpDef(
+        "getmaskarray", Kind.MASKED, _getmaskarray, _getmaskarray_rule, _getmaskarray,
+        arity=1, traits=_SAME_SHAPE, numpy_functions=(np.ma.getmaskarray,),
+    ),
+    OpDef(
+        "compressed", Kind.MASKED, _compressed, _compressed_rule, _compressed, arity=1,
+        traits=frozenset({Trait.UNKNOWN_SIZE}),
+    ),
+    OpDef("fill_value", Kind.MASKED, _fill_value, _fill_value_rule, _fill_value, arity=1),
+]
+
+register(*ROWS)

@@ -1,0 +1,21 @@
+"""The proxy types: Array, MaskedArray, Scalar, DType, and ``parameter``."""
+
+from lazyarray.proxy import methods, numpy_protocol
+from lazyarray.proxy.array import Array, MaskedArray, Scalar
+from lazyarray.proxy.base import BaseArray, as_node, wrap
+from lazyarray.proxy.dtype import DType
+from lazyarray.proxy.parameter import parameter
+
+methods.attach()
+numpy_protocol.attach()
+
+__all__ = [
+    "Array",
+    "BaseArray",
+    "DType",
+    "MaskedArray",
+    "Scalar",
+    "as_node",
+    "parameter",
+    "wrap",
+]

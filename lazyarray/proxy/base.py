@@ -1,0 +1,278 @@
+"""``BaseArray``: a proxy holding one graph node, and the conversions into nodes.
+
+Proxies are thin: every operation builds a node through ``lazyarray.ops.apply``; methods
+and operators are attached from the op tables by ``lazyarray.proxy.methods``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from lazyarray.errors import CastError
+from lazyarray.execution import check_implicit_compute, compute
+from lazyarray.graph import Literal, Node, count_nodes, find
+from lazyarray.ops import apply
+from lazyarray.types import WEAK_PYTHON_TYPES, Shape
+
+if TYPE_CHECKING:
+    from lazyarray.proxy.dtype import DType
+
+_CLASSES: dict[str, type[BaseArray]] = {}
+
+
+def wrap(node: Node) -> Any:
+    """The proxy class for a node: Scalar for rank 0, MaskedArray or Array otherwise."""
+    if node.type.ndim == 0:
+        cls = _CLASSES["Scalar"]
+    elif node.type.masked:
+        cls = _CLASSES["MaskedArray"]
+    else:
+        cls = _CLASSES["Array"]
+    proxy = object.__new__(cls)
+    proxy._node = node
+    return proxy
+
+
+def constant(value: Any) -> Node:
+    """A literal as a node: no copy, no pass over the data (its digest is computed only
+    if a cache key or serialization needs it)."""
+    if isinstance(value, np.ndarray):
+        return apply("constant", (), value=Literal.of(value))
+    kind = type(value)
+    if kind in WEAK_PYTHON_TYPES or isinstance(value, np.generic):
+        if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
+            raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
+        return apply("constant", (), value=value, token=f"{kind.__name__}:{value!r}")
+    return constant(_as_ndarray(value))
+
+
+def _as_ndarray(value: Any) -> np.ndarray[Any, Any]:
+    if isinstance(value, (list, tuple)) and any(hasattr(v, "__lazyarray_node__") for v in value):
+        raise CastError(
+            "a list mixing lazy arrays cannot become a literal; use la.stack or la.concatenate"
+        )
+    array = np.asarray(value)
+    if array.dtype.kind not in "biufcmM":
+        raise CastError(f"cannot make a lazyarray literal from {type(value).__name__} "
+                        f"(numpy dtype {array.dtype})")
+    return array
+
+
+def as_node(value: Any) -> Node:
+    """A proxy's node, or a literal's constant node."""
+    node = getattr(value, "_node", None)
+    if type(node) is Node:
+        return node
+    return constant(value)
+
+
+class BaseArray:
+    """Common surface of ``Array``, ``MaskedArray`` and ``Scalar``."""
+
+    __slots__ = ("_node",)
+    _node: Node
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # == is elementwise
+    __array_priority__ = 1000
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _CLASSES[cls.__name__] = cls
+
+    @property
+    def __lazyarray_node__(self) -> Node:
+        return self._node
+
+    # --- known without computing ----------------------------------------------------
+    @property
+    def dtype(self) -> DType:
+        from lazyarray.proxy.dtype import DType
+
+        return DType(self._node.type.dtype)
+
+    @property
+    def shape(self) -> Shape:
+        """Sizes known without computing; ``None`` where only running can tell."""
+        return self._node.type.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._node.type.ndim
+
+    @property
+    def size(self) -> int | None:
+        return self._node.type.size
+
+    @property
+    def nbytes(self) -> int | None:
+        size = self.size
+        return None if size is None else size * self._node.type.dtype.itemsize
+
+    @property
+    def masked(self) -> bool:
+        return self._node.type.masked
+
+    @property
+    def literal_value(self) -> Any:
+        """The Python or numpy value this proxy was built from, or None."""
+        if self._node.op != "constant":
+            return None
+        value = self._node.attr("value")
+        return value.value if isinstance(value, Literal) else value
+
+    @property
+    def params(self) -> tuple[Any, ...]:
+        """The parameters this expression depends on, sorted by name."""
+        nodes = find([self._node], lambda n: n.op == "parameter")
+        return tuple(wrap(n) for n in sorted(nodes, key=lambda n: n.attr("name")))
+
+    @property
+    def node(self) -> Node:
+        return self._node
+
+    # --- running ----------------------------------------------------------------------
+    def compute(
+        self,
+        format: str = "pyarrow",  # noqa: A002 - the reference API's keyword
+        destination: str = "download",
+        file: Any = None,
+        timeout: float | None = None,
+        block: bool = True,
+        progress_bar: bool | None = None,
+        cache: bool = True,
+        num_retries: int | None = None,
+        backend: Any = None,
+        **arguments: Any,
+    ) -> Any:
+        """Runs the expression and returns its value (or a job, with ``block=False``).
+
+        >>> import lazyarray as la
+        >>> (la.arange(4) * 2).compute()
+        array([0, 2, 4, 6])
+        """
+        return compute(
+            [self._node], format=format, destination=destination, file=file,
+            timeout=timeout, block=block, progress_bar=progress_bar, cache=cache,
+            num_retries=num_retries, backend=backend, arguments=arguments, unpack=True,
+        )
+
+    def inspect(
+        self,
+        format: str = "pyarrow",  # noqa: A002
+        file: Any = None,
+        cache: bool = True,
+        timeout: float | None = None,
+        backend: Any = None,
+        **arguments: Any,
+    ) -> Any:
+        """The quick path: no retries, no progress bar, a default timeout (60 s)."""
+        from lazyarray.config import options
+
+        return compute(
+            [self._node], format=format, file=file, cache=cache, progress_bar=False,
+            timeout=options.inspect_timeout if timeout is None else timeout,
+            num_retries=0, backend=backend, arguments=arguments, unpack=True,
+        )
+
+    def compute_shape(self, **arguments: Any) -> tuple[int, ...]:
+        """The shape, computing the array if some size is unknown."""
+        if None not in self.shape:
+            return self.shape  # type: ignore[return-value]
+        return tuple(np.shape(self.compute(**arguments)))
+
+    def _implicit(self, what: str) -> Any:
+        check_implicit_compute(what)
+        return self.compute()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, Any]:
+        value = np.asarray(self._implicit("np.asarray(x)"))
+        return value if dtype is None else value.astype(dtype, copy=False)
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                "The truth value of an array with more than one element is ambiguous. "
+                "Use a.any() or a.all()"
+            )
+        return bool(self._implicit("bool(x)"))
+
+    def __int__(self) -> int:
+        return int(self._scalar_value("int(x)"))
+
+    def __float__(self) -> float:
+        return float(self._scalar_value("float(x)"))
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar_value("complex(x)"))
+
+    def __index__(self) -> int:
+        if self._node.type.dtype.kind not in "iub":
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        return int(self._scalar_value("operator.index(x)"))
+
+    def _scalar_value(self, what: str) -> Any:
+        if self.size != 1:
+            raise TypeError("only length-1 arrays can be converted to Python scalars")
+        return np.asarray(self._implicit(what)).reshape(())[()]
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        first = self.shape[0]
+        if first is None:
+            raise TypeError(
+                "len() of an array whose length is known only after computing; "
+                "use x.compute_shape()[0]"
+            )
+        return first
+
+    def __iter__(self) -> Iterator[Any]:
+        for index in range(len(self)):
+            yield self[index]  # type: ignore[index]
+
+    # --- display ----------------------------------------------------------------------
+    def _describe(self) -> str:
+        t = self._node.type
+        shape = "(" + ", ".join("?" if d is None else str(d) for d in t.shape) + (
+            ",)" if len(t.shape) == 1 else ")"
+        )
+        params = ", ".join(p._node.attr("name") for p in self.params)
+        extra = f" params=[{params}]" if params else ""
+        return (
+            f"shape={shape} dtype={t.dtype}{' masked' if t.masked else ''} "
+            f"nodes={count_nodes([self._node])}{extra}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<lazyarray.{type(self).__name__} {self._describe()}>"
+
+    def _repr_html_(self) -> str:
+        t = self._node.type
+        rows = {
+            "op": self._node.op,
+            "shape": ", ".join("?" if d is None else str(d) for d in t.shape) or "()",
+            "dtype": str(t.dtype),
+            "masked": "yes" if t.masked else "no",
+            "nodes": str(count_nodes([self._node])),
+            "size": _human_bytes(self.nbytes),
+            "built at": self._node.site_text,
+        }
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in rows.items()
+        )
+        return f"<b>lazyarray.{type(self).__name__}</b><table>{body}</table>"
+
+
+def _human_bytes(count: int | None) -> str:
+    if count is None:
+        return "unknown"
+    if count == 0:
+        return "0 B"
+    exponent = min(int(math.log(count, 1024)), 4)
+    return f"{count / 1024**exponent:.1f} {['B', 'KiB', 'MiB', 'GiB', 'TiB'][exponent]}"

@@ -1,0 +1,388 @@
+"""Builders from numpy-style arguments to nodes. Methods, module functions and the numpy
+protocols all call these, so each argument convention is written once."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lazyarray.errors import CastError, LazyIndexError, ShapeError, UnsupportedOperation
+from lazyarray.graph import Node
+from lazyarray.ops import OPS, Kind, apply
+from lazyarray.ops.indexing import encode_index
+from lazyarray.proxy.base import as_node, wrap
+from lazyarray.types import (
+    as_dtype,
+    broadcast_shapes,
+    normalize_axes,
+    normalize_axis,
+    normalize_shape,
+    result_type,
+)
+
+
+def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
+    return wrap(apply(name, tuple(as_node(a) for a in args), **attrs))
+
+
+def inplace(name: str, target: Any, other: Any) -> Any:
+    """``x += y``: numpy's in-place rules (no upcast beyond ``same_kind``, no broadcast
+    of ``x`` itself); rebinds ``x`` to a new proxy, since proxies are immutable."""
+    node = as_node(target)
+    result = apply(name, (node, as_node(other)))
+    if not np.can_cast(result.type.dtype, node.type.dtype, casting="same_kind"):
+        raise CastError(
+            f"Cannot cast ufunc '{name}' output from {result.type.dtype!r} to "
+            f"{node.type.dtype!r} with casting rule 'same_kind'"
+        )
+    if result.type.shape != node.type.shape and None not in result.type.shape:
+        raise ShapeError(
+            f"non-broadcastable output operand with shape {node.type.shape} doesn't match "
+            f"the broadcast shape {result.type.shape}"
+        )
+    if result.type.dtype != node.type.dtype:
+        result = apply("astype", (result,), dtype=node.type.dtype, casting="unsafe")
+    return wrap(result)
+
+
+def astype(x: Any, dtype: Any, casting: str = "unsafe") -> Any:
+    node = as_node(x)
+    target = as_dtype(dtype)
+    if target == node.type.dtype:
+        return wrap(node)
+    return wrap(apply("astype", (node,), dtype=target, casting=casting))
+
+
+def _axis_attr(axis: Any, ndim: int) -> Any:
+    if axis is None:
+        return None
+    return normalize_axes(operator.index(axis) if not isinstance(axis, Sequence) else axis, ndim)
+
+
+def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
+    node = as_node(x)
+    if name in ("argmin", "argmax"):
+        attr = None if axis is None else normalize_axis(operator.index(axis), node.type.ndim)
+    else:
+        attr = _axis_attr(axis, node.type.ndim)
+    options = {k: (as_dtype(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
+    if keepdims:
+        options["keepdims"] = True
+    return wrap(apply(name, (node,), axis=attr, **options))
+
+
+def scan(name: str, x: Any, axis: Any = None, dtype: Any = None) -> Any:
+    node = as_node(x)
+    attr = None if axis is None else normalize_axis(operator.index(axis), node.type.ndim)
+    options = {"dtype": as_dtype(dtype)} if dtype is not None else {}
+    return wrap(apply(name, (node,), axis=attr, **options))
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None or y is None:
+        raise UnsupportedOperation(
+            "where(condition) with one argument (nonzero) is not supported; "
+            "use x[condition] for the selected values"
+        )
+    return elementwise("where", condition, x, y)
+
+
+def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
+    if a_min is None and a_max is None:
+        raise ValueError("One of max or min must be given")
+    bounds = [b for b in (a_min, a_max) if b is not None]
+    which = ("min" if a_min is not None else "") + ("max" if a_max is not None else "")
+    return elementwise("clip", x, *bounds, which=which)
+
+
+def round_(x: Any, decimals: int = 0) -> Any:
+    return elementwise("round", x, decimals=operator.index(decimals))
+
+
+# --- shape ------------------------------------------------------------------------------
+
+
+def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    return tuple(operator.index(d) for d in shape)
+
+
+def reshape(x: Any, *shape: Any) -> Any:
+    return wrap(apply("reshape", (as_node(x),), shape=_shape_args(shape)))
+
+
+def ravel(x: Any) -> Any:
+    node = as_node(x)
+    return wrap(node) if node.type.ndim == 1 else wrap(apply("ravel", (node,)))
+
+
+def transpose(x: Any, *axes: Any) -> Any:
+    node = as_node(x)
+    if not axes or axes == (None,):
+        axes_attr = tuple(reversed(range(node.type.ndim)))
+    else:
+        axes_attr = tuple(normalize_axis(a, node.type.ndim) for a in _shape_args(axes))
+    if axes_attr == tuple(range(node.type.ndim)) and len(set(axes_attr)) == len(axes_attr):
+        return wrap(node)
+    return wrap(apply("transpose", (node,), axes=axes_attr))
+
+
+def _axes_tuple(axis: Any) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    if isinstance(axis, Sequence):
+        return tuple(operator.index(a) for a in axis)
+    return (operator.index(axis),)
+
+
+def squeeze(x: Any, axis: Any = None) -> Any:
+    return wrap(apply("squeeze", (as_node(x),), axis=_axes_tuple(axis)))
+
+
+def expand_dims(x: Any, axis: Any) -> Any:
+    return wrap(apply("expand_dims", (as_node(x),), axis=_axes_tuple(axis)))
+
+
+def broadcast_to(x: Any, shape: Any) -> Any:
+    return wrap(apply("broadcast_to", (as_node(x),), shape=normalize_shape(shape)))
+
+
+def moveaxis(x: Any, source: Any, destination: Any) -> Any:
+    return wrap(
+        apply("moveaxis", (as_node(x),), source=_axes_tuple(source), destination=_axes_tuple(destination))
+    )
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    return wrap(
+        apply("swapaxes", (as_node(x),), axis1=operator.index(axis1), axis2=operator.index(axis2))
+    )
+
+
+def flip(x: Any, axis: Any = None) -> Any:
+    return wrap(apply("flip", (as_node(x),), axis=_axes_tuple(axis)))
+
+
+def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
+    nodes = tuple(as_node(a) for a in arrays)
+    return wrap(apply("concatenate", nodes, axis=None if axis is None else operator.index(axis)))
+
+
+def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
+    nodes = tuple(as_node(a) for a in arrays)
+    return wrap(apply("stack", nodes, axis=operator.index(axis)))
+
+
+# --- indexing ---------------------------------------------------------------------------
+
+
+def _is_array_index(item: Any) -> bool:
+    return hasattr(item, "__lazyarray_node__") or isinstance(item, (list, np.ndarray))
+
+
+def getitem(x: Any, index: Any) -> Any:
+    """Basic indexing, plus one integer or boolean array (numpy's placement rules)."""
+    node = as_node(x)
+    items = index if isinstance(index, tuple) else (index,)
+    arrays = [i for i, item in enumerate(items) if _is_array_index(item)]
+    if not arrays:
+        return wrap(apply("getitem", (node,), index=encode_index(_basic(items))))
+    if len(arrays) > 1:
+        raise UnsupportedOperation(
+            "indexing with more than one array at once is not supported; index one axis "
+            "at a time (x[a][:, b])"
+        )
+    position = arrays[0]
+    array = items[position]
+    array_node = array._node if hasattr(array, "__lazyarray_node__") else as_node(np.asarray(array))
+    if array_node.type.ndim == 0 and array_node.type.dtype.kind == "b":
+        raise UnsupportedOperation("indexing with a 0-d boolean is not supported")
+    basic = _basic(items[:position] + (slice(None),) + items[position + 1 :])
+    selected = apply("getitem", (node,), index=encode_index(basic)) if _needs_basic(basic) else node
+    axis = _axis_after_basic(basic, position, node.type.ndim)
+    if array_node.type.dtype.kind == "b":
+        result = apply("boolean_index", (selected, array_node), axis=axis)
+        new_dims = 1
+    else:
+        result = apply("take", (selected, array_node), axis=axis)
+        new_dims = array_node.type.ndim
+    if _advanced_go_first(items, position) and axis != 0:
+        order = list(range(axis, axis + new_dims)) + [
+            d for d in range(result.type.ndim) if not axis <= d < axis + new_dims
+        ]
+        result = apply("transpose", (result,), axes=tuple(order))
+    return wrap(result)
+
+
+def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    normalized: list[Any] = []
+    for item in items:
+        if item is None or item is Ellipsis or isinstance(item, slice):
+            normalized.append(
+                item if not isinstance(item, slice) else slice(
+                    *(None if v is None else operator.index(v) for v in (item.start, item.stop, item.step))
+                )
+            )
+        elif isinstance(item, (bool, np.bool_)):
+            raise UnsupportedOperation("indexing with a Python bool is not supported")
+        else:
+            try:
+                normalized.append(operator.index(item))
+            except TypeError:
+                raise LazyIndexError(
+                    "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) "
+                    "and integer or boolean arrays are valid indices"
+                ) from None
+    return tuple(normalized)
+
+
+def _needs_basic(basic: tuple[Any, ...]) -> bool:
+    return any(not (isinstance(i, slice) and i == slice(None)) and i is not Ellipsis for i in basic)
+
+
+def _axis_after_basic(basic: tuple[Any, ...], position: int, ndim: int) -> int:
+    """Where the array-indexed axis sits once the basic part of the index is applied."""
+    explicit = sum(1 for i in basic if i is not None and i is not Ellipsis)
+    axis = 0
+    for i, item in enumerate(basic[:position]):
+        if item is Ellipsis:
+            axis += ndim - explicit
+        elif item is None or isinstance(item, slice):
+            axis += 1
+        del i
+    return axis
+
+
+def _advanced_go_first(items: tuple[Any, ...], position: int) -> bool:
+    """numpy moves advanced-index dims to the front when integers and the array are
+    separated by a slice, ``None`` or ``...``."""
+    advanced = [
+        i for i, item in enumerate(items)
+        if i == position or (not isinstance(item, slice) and item is not None and item is not Ellipsis)
+    ]
+    return len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced)
+
+
+def take(x: Any, indices: Any, axis: int | None = None) -> Any:
+    node = as_node(x)
+    if axis is None:
+        node = apply("ravel", (node,)) if node.type.ndim != 1 else node
+        axis = 0
+    return wrap(apply("take", (node, as_node(indices)), axis=normalize_axis(axis, node.type.ndim)))
+
+
+# --- linear algebra ------------------------------------------------------------------
+
+
+def matmul(a: Any, b: Any) -> Any:
+    return linalg("matmul", a, b)
+
+
+def dot(a: Any, b: Any) -> Any:
+    return linalg("dot", a, b)
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    if not isinstance(axes, int):
+        axes = tuple(tuple(x) if isinstance(x, Sequence) else operator.index(x) for x in axes)
+    return linalg("tensordot", a, b, axes=axes)
+
+
+def einsum(subscripts: str, *operands: Any) -> Any:
+    return linalg("einsum", *operands, subscripts=subscripts)
+
+
+def _check_masked_support(name: str, nodes: Sequence[Node]) -> None:
+    if any(n.type.masked for n in nodes) and OPS[name].masked_impl is None:
+        raise UnsupportedOperation(
+            f"{name} is not defined for masked arrays (numpy.ma has no masked {name}); "
+            "use .filled() first"
+        )
+
+
+def linalg(name: str, *args: Any, **attrs: Any) -> Any:
+    nodes = tuple(as_node(a) for a in args)
+    _check_masked_support(name, nodes)
+    return wrap(apply(name, nodes, **attrs))
+
+
+# --- creation --------------------------------------------------------------------------
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
+    dtype = np.asarray(fill_value).dtype if dtype is None else as_dtype(dtype)
+    value = fill_value.item() if isinstance(fill_value, np.generic) else fill_value
+    return wrap(apply("full", (), shape=normalize_shape(shape), fill_value=value, dtype=dtype))
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Any:
+    node = as_node(x)
+    dtype = node.type.dtype if dtype is None else as_dtype(dtype)
+    if None in node.type.shape:
+        return wrap(apply("full_like", (node,), fill_value=fill_value, dtype=dtype))
+    return full(node.type.shape, fill_value, dtype)
+
+
+def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    values = (start, stop, step)
+    dtype = np.result_type(*(np.asarray(v) for v in values)) if dtype is None else as_dtype(dtype)
+    return wrap(apply("arange", (), start=start, stop=stop, step=step, dtype=dtype))
+
+
+def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None) -> Any:
+    dtype = result_type(type(start), type(stop), float) if dtype is None else as_dtype(dtype)
+    return wrap(
+        apply("linspace", (), start=start, stop=stop, num=operator.index(num),
+              endpoint=bool(endpoint), dtype=dtype)
+    )
+
+
+def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = float) -> Any:
+    return wrap(
+        apply("eye", (), n=operator.index(n), m=operator.index(n if m is None else m),
+              k=operator.index(k), dtype=as_dtype(dtype))
+    )
+
+
+# --- masked ----------------------------------------------------------------------------
+
+
+def masked_array(data: Any, mask: Any = False, fill_value: Any = None) -> Any:
+    data_node = as_node(data)
+    mask_node = as_node(np.bool_(mask) if isinstance(mask, bool) else mask)
+    if mask_node.type.dtype.kind != "b":
+        mask_node = apply("astype", (mask_node,), dtype=np.dtype(bool), casting="unsafe")
+    value = fill_value.item() if isinstance(fill_value, np.generic) else fill_value
+    return wrap(apply("masked_array", (data_node, mask_node), fill_value=value))
+
+
+def masked_where(condition: Any, a: Any) -> Any:
+    node = as_node(a)
+    mask = as_node(condition)
+    if node.type.masked:
+        mask = apply("logical_or", (mask, apply("getmaskarray", (node,))))
+    shape = broadcast_shapes(node.type.shape, mask.type.shape)
+    if shape != node.type.shape:
+        raise ShapeError(f"condition of shape {mask.type.shape} does not fit {node.type.shape}")
+    return masked_array(wrap(apply("getdata", (node,))) if node.type.masked else wrap(node), wrap(mask))
+
+
+def masked_invalid(a: Any) -> Any:
+    node = as_node(a)
+    return masked_where(wrap(apply("logical_not", (apply("isfinite", (node,)),))), wrap(node))
+
+
+def unary(name: str, x: Any, **attrs: Any) -> Any:
+    return wrap(apply(name, (as_node(x),), **attrs))
+
+
+def is_kind(name: str, *kinds: Kind) -> bool:
+    return OPS[name].kind in kinds
+

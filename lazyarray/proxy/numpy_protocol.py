@@ -1,0 +1,145 @@
+"""NEP 13 / NEP 18: ``np.sin(x)``, ``np.mean(x, axis=0)``, ``np.concatenate([x, y])`` on
+proxies return proxies. The dispatch tables are derived from the op rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from lazyarray.errors import UnsupportedOperation
+from lazyarray.ops import OPS, Kind
+from lazyarray.proxy import build
+from lazyarray.proxy.base import BaseArray
+
+_REDUCE = {
+    np.add: "sum",
+    np.multiply: "prod",
+    np.maximum: "max",
+    np.minimum: "min",
+    np.logical_and: "all",
+    np.logical_or: "any",
+}
+_ACCUMULATE = {np.add: "cumsum", np.multiply: "cumprod"}
+
+
+def _no_out(kwargs: dict[str, Any]) -> None:
+    out = kwargs.pop("out", None)
+    if out is not None and out != (None,):
+        raise UnsupportedOperation("out= is not supported: lazy arrays are immutable")
+
+
+def _reduction(name: str) -> Callable[..., Any]:
+    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+             keepdims: bool = False, **extra: Any) -> Any:
+        _no_out({"out": out})
+        return build.reduce(name, a, axis, keepdims, dtype=dtype, **extra)
+
+    return call
+
+
+def _scan(name: str) -> Callable[..., Any]:
+    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+        _no_out({"out": out})
+        return build.scan(name, a, axis, dtype)
+
+    return call
+
+
+def _arg(name: str) -> Callable[..., Any]:
+    def call(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+        _no_out({"out": out})
+        return build.reduce(name, a, axis, keepdims)
+
+    return call
+
+
+def _transpose(a: Any, axes: Any = None) -> Any:
+    return build.transpose(a) if axes is None else build.transpose(a, tuple(axes))
+
+
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *,
+          min: Any = None, max: Any = None) -> Any:  # noqa: A002 - numpy's names
+    _no_out({"out": out})
+    return build.clip(a, a_min if a_min is not None else min, a_max if a_max is not None else max)
+
+
+def _like(fill: Any) -> Callable[..., Any]:
+    def call(prototype: Any, dtype: Any = None, **_: Any) -> Any:
+        return build.full_like(prototype, fill, dtype)
+
+    return call
+
+
+def _functions() -> dict[Any, Callable[..., Any]]:
+    table: dict[Any, Callable[..., Any]] = {}
+    for row in OPS.values():
+        for function in row.numpy_functions:
+            if isinstance(function, np.ufunc):
+                continue
+            if row.name in ("argmin", "argmax"):
+                table[function] = _arg(row.name)
+            elif row.kind is Kind.REDUCTION:
+                table[function] = _reduction(row.name)
+            elif row.kind is Kind.SCAN:
+                table[function] = _scan(row.name)
+            elif hasattr(build, row.name):
+                table[function] = getattr(build, row.name)
+            elif row.kind is Kind.ELEMENTWISE:
+                table[function] = lambda *a, _name=row.name, **k: build.elementwise(_name, *a, **k)
+    table.update({
+        np.transpose: _transpose,
+        np.clip: _clip,
+        np.round: build.round_,
+        np.around: build.round_,
+        np.real: lambda a: build.unary("real", a),
+        np.imag: lambda a: build.unary("imag", a),
+        np.shape: lambda a: a.shape,
+        np.ndim: lambda a: a.ndim,
+        np.size: lambda a: a.size,
+        np.zeros_like: _like(0),
+        np.ones_like: _like(1),
+        np.empty_like: _like(0),
+        np.full_like: lambda a, fill_value, dtype=None, **_: build.full_like(a, fill_value, dtype),
+    })
+    return table
+
+
+_UFUNCS = {
+    function: row
+    for row in OPS.values()
+    for function in row.numpy_functions
+    if isinstance(function, np.ufunc)
+}
+FUNCTIONS = _functions()
+
+
+def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    _no_out(kwargs)
+    if method == "__call__" and ufunc in _UFUNCS and not kwargs:
+        row = _UFUNCS[ufunc]
+        if row.kind is Kind.LINALG:
+            return build.linalg(row.name, *inputs)
+        return build.elementwise(row.name, *inputs)
+    if method == "reduce" and ufunc in _REDUCE:
+        axis = kwargs.pop("axis", 0)
+        keepdims = kwargs.pop("keepdims", False)
+        return build.reduce(_REDUCE[ufunc], inputs[0], axis, keepdims, **kwargs)
+    if method == "accumulate" and ufunc in _ACCUMULATE:
+        return build.scan(_ACCUMULATE[ufunc], inputs[0], kwargs.get("axis", 0), kwargs.get("dtype"))
+    return NotImplemented
+
+
+def array_function(
+    self: Any, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    implementation = FUNCTIONS.get(func)
+    if implementation is None:
+        return NotImplemented
+    return implementation(*args, **kwargs)
+
+
+def attach() -> None:
+    BaseArray.__array_ufunc__ = array_ufunc  # type: ignore[attr-defined]
+    BaseArray.__array_function__ = array_function  # type: ignore[attr-defined]

@@ -1,0 +1,172 @@
+"""Result types: dtype, shape (``None`` for a size known only after running), masked.
+
+numpy is the source of truth for promotion: the rules here ask numpy and cache the answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from lazyarray.errors import AxisError, CastError, ShapeError
+
+Shape = tuple[int | None, ...]
+
+# The reference API's short names; anything else goes through ``np.dtype``.
+_DTYPE_ALIASES = {
+    "int": np.dtype(np.int64),
+    "uint": np.dtype(np.uint64),
+    "float": np.dtype(np.float64),
+    "complex": np.dtype(np.complex128),
+    "bool": np.dtype(np.bool_),
+}
+
+# Python scalars stay "weak" (NEP 50): ``float32_array + 1.0`` is float32.
+WEAK_PYTHON_TYPES: dict[type, np.dtype[Any]] = {
+    bool: np.dtype(np.bool_),
+    int: np.dtype(np.int64),
+    float: np.dtype(np.float64),
+    complex: np.dtype(np.complex128),
+}
+
+
+class ArrayType(NamedTuple):
+    """What is known about a node's value before it runs."""
+
+    dtype: np.dtype[Any]
+    shape: Shape
+    masked: bool = False
+    weak: type | None = None  # the Python scalar type of a weakly typed literal
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int | None:
+        if any(d is None for d in self.shape):
+            return None
+        return math.prod(self.shape)  # type: ignore[arg-type]
+
+    @property
+    def promotion_key(self) -> np.dtype[Any] | type:
+        """What numpy's promotion should see: the Python type for weak scalars."""
+        return self.weak if self.weak is not None else self.dtype
+
+    def with_(self, **changes: Any) -> ArrayType:
+        return self._replace(**changes)
+
+
+def as_dtype(spec: Any) -> np.dtype[Any]:
+    """``"int"``/``"float"``/``"bool"`` as in the reference API, else ``np.dtype(spec)``."""
+    if isinstance(spec, str) and spec in _DTYPE_ALIASES:
+        return _DTYPE_ALIASES[spec]
+    dtype_attr = getattr(spec, "numpy_dtype", None)
+    if dtype_attr is not None:
+        return dtype_attr  # type: ignore[no-any-return]
+    try:
+        return np.dtype(spec)
+    except TypeError as exc:
+        raise CastError(f"data type {spec!r} not understood") from exc
+
+
+def check_supported_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    if dtype.kind not in "biufcmM":
+        raise CastError(
+            f"lazyarray arrays hold numeric, boolean and datetime data; got dtype {dtype}"
+        )
+    return dtype
+
+
+def normalize_shape(shape: int | Iterable[int | None]) -> Shape:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    result = tuple(None if d is None else int(d) for d in shape)
+    if any(d is not None and d < 0 for d in result):
+        raise ShapeError(f"negative dimensions are not allowed: {result}")
+    return result
+
+
+def normalize_axis(axis: int, ndim: int) -> int:
+    """numpy's axis normalization and wording."""
+    if not -ndim <= axis < ndim:
+        raise AxisError(f"axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim if ndim else 0
+
+
+def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """A sorted, duplicate-free tuple of axes; ``None`` means every axis."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        return (normalize_axis(int(axis), ndim),)
+    axes = tuple(normalize_axis(int(a), ndim) for a in axis)
+    if len(set(axes)) != len(axes):
+        raise ValueError("repeated axis")
+    return tuple(sorted(axes))
+
+
+def broadcast_shapes(*shapes: Shape) -> Shape:
+    """``np.broadcast_shapes`` that also accepts unknown (``None``) sizes."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    result: list[int | None] = []
+    for sizes in zip(*padded, strict=True):
+        known = {d for d in sizes if d is not None and d != 1}
+        if len(known) > 1:
+            shown = ", ".join(str(tuple(s)) for s in shapes)
+            raise ShapeError(
+                f"shape mismatch: objects cannot be broadcast to a single shape. "
+                f"Mismatch is between shapes {shown}"
+            )
+        if known:
+            result.append(known.pop())
+        elif None in sizes:
+            result.append(None)
+        else:
+            result.append(1)
+    return tuple(result)
+
+
+_RESULT_TYPE_CACHE: dict[tuple[Any, ...], np.dtype[Any]] = {}
+
+
+def result_type(*keys: np.dtype[Any] | type) -> np.dtype[Any]:
+    """``np.result_type`` with weak Python scalars, cached."""
+    cached = _RESULT_TYPE_CACHE.get(keys)
+    if cached is None:
+        probes = [_weak_probe(k) if isinstance(k, type) else k for k in keys]
+        try:
+            cached = np.result_type(*probes)
+        except TypeError as exc:
+            raise CastError(str(exc)) from exc
+        _RESULT_TYPE_CACHE[keys] = cached
+    return cached
+
+
+def _weak_probe(python_type: type) -> Any:
+    return python_type(0)
+
+
+def check_python_int_fits(value: Any, dtype: np.dtype[Any]) -> None:
+    """NumPy 2 refuses ``uint8_array + 300``; refuse it when written, in numpy's words."""
+    if type(value) is int and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            raise_overflow(value, dtype)
+
+
+def raise_overflow(value: int, dtype: np.dtype[Any]) -> None:
+    from lazyarray.errors import ValueOverflowError
+
+    raise ValueOverflowError(f"Python integer {value} out of bounds for {dtype}")
+
+
+def can_cast(source: np.dtype[Any], target: np.dtype[Any], casting: str = "same_kind") -> bool:
+    return bool(np.can_cast(source, target, casting=casting))  # type: ignore[arg-type]
