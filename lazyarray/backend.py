@@ -41,9 +41,7 @@ class Backend(abc.ABC):
     install_hint: ClassVar[str] = ""
 
     @abc.abstractmethod
-    def execute(
-        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext
-    ) -> list[Any]:
+    def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         """The values of ``plan.outputs``, in order."""
 
     def submit(self, plan: Plan, arguments: Mapping[str, Any]) -> AsyncJob:
@@ -118,7 +116,8 @@ def get_backend(name: str | Backend) -> Backend:
     except ImportError as exc:
         hint = f" ({exc}); try: pip install 'lazyarray[{name}]'"
         raise BackendNotFound(f"backend {name!r} is installed but cannot load{hint}") from exc
-    _instances[name] = backend = backend_class()
+    backend: Backend = backend_class()
+    _instances[name] = backend
     return backend
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class Literal:
 
     __slots__ = ("__weakref__", "_digest", "value")
 
-    _by_id: weakref.WeakValueDictionary[int, Literal] = weakref.WeakValueDictionary()
+    _by_id: ClassVar[weakref.WeakValueDictionary[int, Literal]] = weakref.WeakValueDictionary()
 
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -70,7 +70,7 @@ def content_digest(value: Any) -> str:
         value = np.ma.getdata(value)
     array = np.asarray(value)
     hasher.update(f"{array.dtype.str}{array.shape}".encode())
-    hasher.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    hasher.update(np.ascontiguousarray(array).view(np.uint8).data)
     return hasher.hexdigest()
 
 
@@ -86,7 +86,7 @@ class Node:
     site: Site | None
     _digest: str | None
 
-    _interned: weakref.WeakValueDictionary[tuple[Any, ...], Node] = (
+    _interned: ClassVar[weakref.WeakValueDictionary[tuple[Any, ...], Node]] = (
         weakref.WeakValueDictionary()
     )
 

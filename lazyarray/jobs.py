@@ -24,7 +24,7 @@ from lazyarray.config import options
 from lazyarray.errors import JobCancelled, JobTimeoutError, ResourceExhausted
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     """A job's state; compares equal to its name as a string (``"Completed"``)."""
 
     PENDING = "Pending"
@@ -32,9 +32,6 @@ class JobStatus(str, enum.Enum):
     COMPLETED = "Completed"
     ERRORED = "Errored"
     CANCELLED = "Cancelled"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def finished(self) -> bool:

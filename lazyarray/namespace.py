@@ -11,7 +11,7 @@ from typing import Any
 
 from lazyarray.execution import compute as _compute
 from lazyarray.ops import OPS, Kind
-from lazyarray.proxy import Array, DType, MaskedArray, Scalar, as_node, parameter
+from lazyarray.proxy import Array, as_node
 from lazyarray.proxy import build as _build
 
 _BUILT_ELSEWHERE = {"where", "clip", "round", "astype"}
@@ -153,19 +153,68 @@ def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:
 
 
 _COMPUTE_OPTIONS = {
-    "format", "destination", "file", "timeout", "block", "progress_bar", "cache",
-    "num_retries", "backend",
+    "format",
+    "destination",
+    "file",
+    "timeout",
+    "block",
+    "progress_bar",
+    "cache",
+    "num_retries",
+    "backend",
 }
 
 __all__ = sorted(
     [
         *GENERATED,
-        "Array", "DType", "MaskedArray", "Scalar", "parameter", "compute", "where", "clip",
-        "round", "around", "astype", "reshape", "ravel", "flatten", "squeeze", "expand_dims",
-        "broadcast_to", "moveaxis", "swapaxes", "flip", "concatenate", "concat", "stack",
-        "take", "matmul", "dot", "tensordot", "einsum", "full", "full_like", "arange",
-        "linspace", "eye", "masked_array", "masked_where", "masked_invalid", "transpose",
-        "permute_dims", "zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like",
-        "filled", "compressed", "getdata", "getmaskarray", "asarray",
+        "Array",
+        "DType",
+        "MaskedArray",
+        "Scalar",
+        "parameter",
+        "compute",
+        "where",
+        "clip",
+        "round",
+        "around",
+        "astype",
+        "reshape",
+        "ravel",
+        "flatten",
+        "squeeze",
+        "expand_dims",
+        "broadcast_to",
+        "moveaxis",
+        "swapaxes",
+        "flip",
+        "concatenate",
+        "concat",
+        "stack",
+        "take",
+        "matmul",
+        "dot",
+        "tensordot",
+        "einsum",
+        "full",
+        "full_like",
+        "arange",
+        "linspace",
+        "eye",
+        "masked_array",
+        "masked_where",
+        "masked_invalid",
+        "transpose",
+        "permute_dims",
+        "zeros",
+        "ones",
+        "empty",
+        "zeros_like",
+        "ones_like",
+        "empty_like",
+        "filled",
+        "compressed",
+        "getdata",
+        "getmaskarray",
+        "asarray",
     ]
 )

@@ -34,9 +34,14 @@ class Generator:
         self._streams += 1
         return wrap(
             apply(
-                "random", (), shape=normalize_shape(() if size is None else size),
-                seed=self.seed, stream=stream, distribution=distribution,
-                params=params, dtype=as_dtype(dtype),
+                "random",
+                (),
+                shape=normalize_shape(() if size is None else size),
+                seed=self.seed,
+                stream=stream,
+                distribution=distribution,
+                params=params,
+                dtype=as_dtype(dtype),
             )
         )
 

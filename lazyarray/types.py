@@ -65,10 +65,11 @@ def as_dtype(spec: Any) -> np.dtype[Any]:
     if isinstance(spec, str) and spec in _DTYPE_ALIASES:
         return _DTYPE_ALIASES[spec]
     dtype_attr = getattr(spec, "numpy_dtype", None)
-    if dtype_attr is not None:
-        return dtype_attr  # type: ignore[no-any-return]
+    if isinstance(dtype_attr, np.dtype):
+        return dtype_attr
     try:
-        return np.dtype(spec)
+        dtype: np.dtype[Any] = np.dtype(spec)
+        return dtype
     except TypeError as exc:
         raise CastError(f"data type {spec!r} not understood") from exc
 

@@ -20,9 +20,7 @@ class NumpyBackend(Backend):
         {Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS}
     )
 
-    def execute(
-        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext
-    ) -> list[Any]:
+    def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
         last_use = plan.last_use

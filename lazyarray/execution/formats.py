@@ -44,7 +44,9 @@ def _npz(value: Any) -> bytes:
     if value is np.ma.masked:
         value = np.ma.MaskedArray(0.0, mask=True)
     if isinstance(value, np.ma.MaskedArray):
-        np.savez(buffer, data=value.data, mask=np.ma.getmaskarray(value), fill_value=value.fill_value)
+        np.savez(
+            buffer, data=value.data, mask=np.ma.getmaskarray(value), fill_value=value.fill_value
+        )
     else:
         np.savez(buffer, data=np.asarray(value))
     return buffer.getvalue()
@@ -70,7 +72,11 @@ def _json(value: Any) -> bytes:
         value = np.ma.MaskedArray(0.0, mask=True)
     array = np.ma.getdata(value)
     array = np.asarray(array)
-    mask = np.ma.getmaskarray(value) if isinstance(value, np.ma.MaskedArray) else np.zeros(array.shape, bool)
+    mask = (
+        np.ma.getmaskarray(value)
+        if isinstance(value, np.ma.MaskedArray)
+        else np.zeros(array.shape, bool)
+    )
     document = {
         "dtype": array.dtype.str,
         "shape": list(array.shape),
@@ -123,9 +129,9 @@ def serialize(value: Any, type_: ArrayType, format: str) -> Any:  # noqa: A002
 def write(data: bytes, file: str | os.PathLike[str] | IO[bytes]) -> None:
     """Writes ``data`` to a file object, or atomically to a path."""
     if hasattr(file, "write"):
-        file.write(data)  # type: ignore[union-attr]
+        file.write(data)
         return
-    path = os.fspath(file)  # type: ignore[arg-type]
+    path = os.fspath(file)
     folder = os.path.dirname(os.path.abspath(path))
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".lazyarray-", suffix=".part")
     try:

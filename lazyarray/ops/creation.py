@@ -85,9 +85,7 @@ def _arange_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
     return ArrayType(check_supported_dtype(attrs["dtype"]), (length,))
 
 
-def _linspace(
-    *, start: Any, stop: Any, num: int, endpoint: bool, dtype: np.dtype[Any]
-) -> Any:
+def _linspace(*, start: Any, stop: Any, num: int, endpoint: bool, dtype: np.dtype[Any]) -> Any:
     return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
 
 
@@ -102,7 +100,9 @@ def _eye(*, n: int, m: int, k: int, dtype: np.dtype[Any]) -> Any:
 
 
 def _eye_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    return ArrayType(check_supported_dtype(attrs["dtype"]), normalize_shape((attrs["n"], attrs["m"])))
+    return ArrayType(
+        check_supported_dtype(attrs["dtype"]), normalize_shape((attrs["n"], attrs["m"]))
+    )
 
 
 # --- seeded random arrays ------------------------------------------------------------

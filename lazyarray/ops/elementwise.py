@@ -23,7 +23,7 @@ _ASSOCIATIVE = frozenset({Trait.COMMUTATIVE, Trait.ASSOCIATIVE, Trait.PRESERVES_
 _PLAIN = frozenset({Trait.PRESERVES_SHAPE})
 _COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
 
-_CLIP_UFUNC = np._core.umath.clip
+_CLIP_UFUNC: np.ufunc = np._core.umath.clip  # type: ignore[attr-defined]
 
 
 def _result(inputs: tuple[Node, ...], dtype: np.dtype[Any]) -> ArrayType:
@@ -143,9 +143,7 @@ BINARY = [
     _ufunc_row("add", np.add, "add", _binary_dunders("add"), _ASSOCIATIVE),
     _ufunc_row("subtract", np.subtract, "subtract", _binary_dunders("sub")),
     _ufunc_row("multiply", np.multiply, "multiply", _binary_dunders("mul"), _ASSOCIATIVE),
-    _ufunc_row(
-        "divide", np.divide, "divide", _binary_dunders("truediv"), aliases=("true_divide",)
-    ),
+    _ufunc_row("divide", np.divide, "divide", _binary_dunders("truediv"), aliases=("true_divide",)),
     _ufunc_row("floor_divide", np.floor_divide, "floor_divide", _binary_dunders("floordiv")),
     _ufunc_row("remainder", np.remainder, "remainder", _binary_dunders("mod"), aliases=("mod",)),
     _ufunc_row("power", np.power, "pow", _binary_dunders("pow")),
@@ -184,7 +182,7 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
 
 
 def _where_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    condition, x, y = inputs
+    _, x, y = inputs
     from lazyarray.types import result_type
 
     dtype = result_type(x.type.promotion_key, y.type.promotion_key)
@@ -239,28 +237,69 @@ def _astype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
 
 OTHER = [
     OpDef(
-        "where", Kind.ELEMENTWISE, _where, _where_rule, np.ma.where, "where",
-        numpy_functions=(np.where,), arity=3, traits=_PLAIN,
+        "where",
+        Kind.ELEMENTWISE,
+        _where,
+        _where_rule,
+        np.ma.where,
+        "where",
+        numpy_functions=(np.where,),
+        arity=3,
+        traits=_PLAIN,
     ),
     OpDef(
-        "clip", Kind.ELEMENTWISE, _clip, _clip_rule, _masked_clip, "clip",
-        numpy_functions=(np.clip,), traits=_PLAIN,
+        "clip",
+        Kind.ELEMENTWISE,
+        _clip,
+        _clip_rule,
+        _masked_clip,
+        "clip",
+        numpy_functions=(np.clip,),
+        traits=_PLAIN,
     ),
     OpDef(
-        "round", Kind.ELEMENTWISE, _round, probe_rule(_round), np.ma.round, "round",
-        aliases=("around",), numpy_functions=(np.round, np.around), arity=1, traits=_PLAIN,
+        "round",
+        Kind.ELEMENTWISE,
+        _round,
+        probe_rule(_round),
+        np.ma.round,
+        "round",
+        aliases=("around",),
+        numpy_functions=(np.round, np.around),
+        arity=1,
+        traits=_PLAIN,
     ),
     OpDef(
-        "real", Kind.ELEMENTWISE, np.real, probe_rule(np.real), np.real,
-        "real", numpy_functions=(np.real,), arity=1, traits=_PLAIN,
+        "real",
+        Kind.ELEMENTWISE,
+        np.real,
+        probe_rule(np.real),
+        np.real,
+        "real",
+        numpy_functions=(np.real,),
+        arity=1,
+        traits=_PLAIN,
     ),
     OpDef(
-        "imag", Kind.ELEMENTWISE, np.imag, probe_rule(np.imag), np.imag, "imag",
-        numpy_functions=(np.imag,), arity=1, traits=_PLAIN,
+        "imag",
+        Kind.ELEMENTWISE,
+        np.imag,
+        probe_rule(np.imag),
+        np.imag,
+        "imag",
+        numpy_functions=(np.imag,),
+        arity=1,
+        traits=_PLAIN,
     ),
     OpDef(
-        "astype", Kind.ELEMENTWISE, _astype, _astype_rule, _astype, "astype",
-        arity=1, traits=_PLAIN,
+        "astype",
+        Kind.ELEMENTWISE,
+        _astype,
+        _astype_rule,
+        _astype,
+        "astype",
+        arity=1,
+        traits=_PLAIN,
     ),
 ]
 

@@ -28,8 +28,7 @@ def encode_index(index: tuple[Any, ...]) -> EncodedIndex:
 
 def decode_index(encoded: EncodedIndex) -> tuple[Any, ...]:
     return tuple(
-        slice(item[1], item[2], item[3]) if isinstance(item, tuple) else item
-        for item in encoded
+        slice(item[1], item[2], item[3]) if isinstance(item, tuple) else item for item in encoded
     )
 
 
@@ -53,9 +52,7 @@ def _masked_take(x: Any, indices: Any, axis: int) -> Any:
 def _take_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     x, indices = inputs
     if indices.type.dtype.kind not in "iu":
-        raise LazyIndexError(
-            "arrays used as indices must be of integer (or boolean) type"
-        )
+        raise LazyIndexError("arrays used as indices must be of integer (or boolean) type")
     axis = normalize_axis(attrs["axis"], x.type.ndim)
     size = x.type.shape[axis]
     literal = indices.attr("value")
@@ -63,9 +60,7 @@ def _take_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
         values = np.asarray(getattr(literal, "value", literal))
         if values.size and (values.max() >= size or values.min() < -size):
             bad = values.max() if values.max() >= size else values.min()
-            raise LazyIndexError(
-                f"index {bad} is out of bounds for axis {axis} with size {size}"
-            )
+            raise LazyIndexError(f"index {bad} is out of bounds for axis {axis} with size {size}")
     shape = x.type.shape[:axis] + indices.type.shape + x.type.shape[axis + 1 :]
     return ArrayType(x.type.dtype, shape, x.type.masked or indices.type.masked)
 
@@ -99,12 +94,23 @@ def _boolean_index_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> A
 ROWS = [
     OpDef("getitem", Kind.INDEXING, _getitem, _getitem_rule, _getitem, arity=1),
     OpDef(
-        "take", Kind.INDEXING, _take, _take_rule, _masked_take, "take",
-        numpy_functions=(np.take,), arity=2,
+        "take",
+        Kind.INDEXING,
+        _take,
+        _take_rule,
+        _masked_take,
+        "take",
+        numpy_functions=(np.take,),
+        arity=2,
     ),
     OpDef(
-        "boolean_index", Kind.INDEXING, _boolean_index, _boolean_index_rule, _boolean_index,
-        arity=2, traits=frozenset({Trait.UNKNOWN_SIZE}),
+        "boolean_index",
+        Kind.INDEXING,
+        _boolean_index,
+        _boolean_index_rule,
+        _boolean_index,
+        arity=2,
+        traits=frozenset({Trait.UNKNOWN_SIZE}),
     ),
 ]
 

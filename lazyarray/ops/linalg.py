@@ -38,8 +38,9 @@ def _matmul_shape(a: Shape, b: Shape) -> Shape:
             f"signature (n?,k),(k,m?)->(n?,m?) (size {b2[-2]} is different from {a2[-1]})"
         )
     batch = broadcast_shapes(a2[:-2], b2[:-2])
-    core = (a2[-2] if len(a) > 1 else None, b2[-1] if len(b) > 1 else None)
-    return batch + tuple(d for d, keep in zip(core, (len(a) > 1, len(b) > 1)) if keep)
+    rows = (a2[-2],) if len(a) > 1 else ()
+    columns = (b2[-1],) if len(b) > 1 else ()
+    return batch + rows + columns
 
 
 def _matmul_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
@@ -50,6 +51,7 @@ def _matmul_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
 def _dot_shape(a: Shape, b: Shape) -> Shape:
     if not a or not b:
         return broadcast_shapes(a, b)
+    rest_b: Shape
     if len(b) == 1:
         contracted_b, rest_b = b[0], ()
     else:
@@ -128,17 +130,34 @@ def _einsum_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
 
 ROWS = [
     OpDef(
-        "matmul", Kind.LINALG, np.matmul, _matmul_rule, None, "matmul",
+        "matmul",
+        Kind.LINALG,
+        np.matmul,
+        _matmul_rule,
+        None,
+        "matmul",
         dunders=("__matmul__", "__rmatmul__", "__imatmul__"),
-        numpy_functions=(np.matmul,), arity=2,
+        numpy_functions=(np.matmul,),
+        arity=2,
     ),
     OpDef("dot", Kind.LINALG, np.dot, _dot_rule, np.ma.dot, numpy_functions=(np.dot,), arity=2),
     OpDef(
-        "tensordot", Kind.LINALG, _tensordot, _tensordot_rule, None, "tensordot",
-        numpy_functions=(np.tensordot,), arity=2,
+        "tensordot",
+        Kind.LINALG,
+        _tensordot,
+        _tensordot_rule,
+        None,
+        "tensordot",
+        numpy_functions=(np.tensordot,),
+        arity=2,
     ),
     OpDef(
-        "einsum", Kind.LINALG, _einsum, _einsum_rule, None, numpy_functions=(np.einsum,),
+        "einsum",
+        Kind.LINALG,
+        _einsum,
+        _einsum_rule,
+        None,
+        numpy_functions=(np.einsum,),
     ),
 ]
 

@@ -64,7 +64,7 @@ def _masked_method(name: str) -> Callable[..., Any]:
 
 
 def _masked_median(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return np.ma.median(x, axis=axis, keepdims=keepdims)
+    return np.ma.median(x, axis=axis, keepdims=keepdims)  # type: ignore[no-untyped-call]
 
 
 def _count(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -89,7 +89,7 @@ def _masked_arg(name: str) -> Callable[..., Any]:
 
 
 # name, numpy implementation, masked implementation, array-API name, numpy functions
-_REDUCTIONS = [
+_REDUCTIONS: list[tuple[str, Callable[..., Any], str, str, tuple[Any, ...]]] = [
     ("sum", np.sum, "sum", "sum", (np.sum,)),
     ("prod", np.prod, "prod", "prod", (np.prod,)),
     ("mean", np.mean, "mean", "mean", (np.mean,)),
@@ -117,20 +117,41 @@ ROWS = [
 
 ROWS += [
     OpDef(
-        "median", Kind.REDUCTION, _with_axis(np.median),
-        reduction_rule(_with_axis(np.median), _masked_median), _masked_median,
-        numpy_functions=(np.median,), arity=1,
+        "median",
+        Kind.REDUCTION,
+        _with_axis(np.median),
+        reduction_rule(_with_axis(np.median), _masked_median),
+        _masked_median,
+        numpy_functions=(np.median,),
+        arity=1,
     ),
     OpDef(
-        "count", Kind.REDUCTION, _count, reduction_rule(_count, _count), _count, arity=1,
+        "count",
+        Kind.REDUCTION,
+        _count,
+        reduction_rule(_count, _count),
+        _count,
+        arity=1,
     ),
     OpDef(
-        "argmin", Kind.REDUCTION, np.argmin, _arg_rule, _masked_arg("argmin"), "argmin",
-        numpy_functions=(np.argmin,), arity=1,
+        "argmin",
+        Kind.REDUCTION,
+        np.argmin,
+        _arg_rule,
+        _masked_arg("argmin"),
+        "argmin",
+        numpy_functions=(np.argmin,),
+        arity=1,
     ),
     OpDef(
-        "argmax", Kind.REDUCTION, np.argmax, _arg_rule, _masked_arg("argmax"), "argmax",
-        numpy_functions=(np.argmax,), arity=1,
+        "argmax",
+        Kind.REDUCTION,
+        np.argmax,
+        _arg_rule,
+        _masked_arg("argmax"),
+        "argmax",
+        numpy_functions=(np.argmax,),
+        arity=1,
     ),
 ]
 
@@ -153,8 +174,14 @@ def _scan_rule(impl: Callable[..., Any]) -> Infer:
 
 ROWS += [
     OpDef(
-        name, Kind.SCAN, fn, _scan_rule(fn), getattr(np.ma, name), array_api,
-        numpy_functions=(fn,), arity=1,
+        name,
+        Kind.SCAN,
+        fn,
+        _scan_rule(fn),
+        getattr(np.ma, name),
+        array_api,
+        numpy_functions=(fn,),
+        arity=1,
     )
     for name, fn, array_api in (
         ("cumsum", np.cumsum, "cumulative_sum"),

@@ -161,7 +161,7 @@ def _stack(*arrays: Any, axis: int = 0) -> Any:
 
 
 def _masked_concatenate(*arrays: Any, axis: int | None = 0) -> Any:
-    return np.ma.concatenate(arrays, axis=axis)
+    return np.ma.concatenate(arrays, axis=axis)  # type: ignore[no-untyped-call]
 
 
 def _masked_stack(*arrays: Any, axis: int = 0) -> Any:
@@ -175,19 +175,37 @@ def _view_row(
     numpy_functions: tuple[Any, ...] = (),
 ) -> OpDef:
     return OpDef(
-        name, Kind.SHAPE, impl, view_rule(impl), _masked(impl), array_api,
-        numpy_functions=numpy_functions, arity=1,
+        name,
+        Kind.SHAPE,
+        impl,
+        view_rule(impl),
+        _masked(impl),
+        array_api,
+        numpy_functions=numpy_functions,
+        arity=1,
     )
 
 
 ROWS = [
     OpDef(
-        "reshape", Kind.SHAPE, _reshape, _reshape_rule, _masked(_reshape), "reshape",
-        numpy_functions=(np.reshape,), arity=1,
+        "reshape",
+        Kind.SHAPE,
+        _reshape,
+        _reshape_rule,
+        _masked(_reshape),
+        "reshape",
+        numpy_functions=(np.reshape,),
+        arity=1,
     ),
     OpDef(
-        "ravel", Kind.SHAPE, _ravel, _ravel_rule, _masked(_ravel), aliases=("flatten",),
-        numpy_functions=(np.ravel,), arity=1,
+        "ravel",
+        Kind.SHAPE,
+        _ravel,
+        _ravel_rule,
+        _masked(_ravel),
+        aliases=("flatten",),
+        numpy_functions=(np.ravel,),
+        arity=1,
     ),
     _view_row("transpose", _transpose, "permute_dims", (np.transpose,)),
     _view_row("squeeze", _squeeze, "squeeze", (np.squeeze,)),
@@ -197,11 +215,21 @@ ROWS = [
     _view_row("flip", _flip, "flip", (np.flip,)),
     _view_row("swapaxes", _swapaxes, None, (np.swapaxes,)),
     OpDef(
-        "concatenate", Kind.SHAPE, _concatenate, _joined_rule(stack=False),
-        _masked_concatenate, "concat", numpy_functions=(np.concatenate,),
+        "concatenate",
+        Kind.SHAPE,
+        _concatenate,
+        _joined_rule(stack=False),
+        _masked_concatenate,
+        "concat",
+        numpy_functions=(np.concatenate,),
     ),
     OpDef(
-        "stack", Kind.SHAPE, _stack, _joined_rule(stack=True), _masked_stack, "stack",
+        "stack",
+        Kind.SHAPE,
+        _stack,
+        _joined_rule(stack=True),
+        _masked_stack,
+        "stack",
         numpy_functions=(np.stack,),
     ),
 ]

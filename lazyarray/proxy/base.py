@@ -58,8 +58,10 @@ def _as_ndarray(value: Any) -> np.ndarray[Any, Any]:
         )
     array = np.asarray(value)
     if array.dtype.kind not in "biufcmM":
-        raise CastError(f"cannot make a lazyarray literal from {type(value).__name__} "
-                        f"(numpy dtype {array.dtype})")
+        raise CastError(
+            f"cannot make a lazyarray literal from {type(value).__name__} "
+            f"(numpy dtype {array.dtype})"
+        )
     return array
 
 
@@ -155,9 +157,18 @@ class BaseArray:
         array([0, 2, 4, 6])
         """
         return compute(
-            [self._node], format=format, destination=destination, file=file,
-            timeout=timeout, block=block, progress_bar=progress_bar, cache=cache,
-            num_retries=num_retries, backend=backend, arguments=arguments, unpack=True,
+            [self._node],
+            format=format,
+            destination=destination,
+            file=file,
+            timeout=timeout,
+            block=block,
+            progress_bar=progress_bar,
+            cache=cache,
+            num_retries=num_retries,
+            backend=backend,
+            arguments=arguments,
+            unpack=True,
         )
 
     def inspect(
@@ -173,9 +184,16 @@ class BaseArray:
         from lazyarray.config import options
 
         return compute(
-            [self._node], format=format, file=file, cache=cache, progress_bar=False,
+            [self._node],
+            format=format,
+            file=file,
+            cache=cache,
+            progress_bar=False,
             timeout=options.inspect_timeout if timeout is None else timeout,
-            num_retries=0, backend=backend, arguments=arguments, unpack=True,
+            num_retries=0,
+            backend=backend,
+            arguments=arguments,
+            unpack=True,
         )
 
     def compute_shape(self, **arguments: Any) -> tuple[int, ...]:
@@ -237,8 +255,10 @@ class BaseArray:
     # --- display ----------------------------------------------------------------------
     def _describe(self) -> str:
         t = self._node.type
-        shape = "(" + ", ".join("?" if d is None else str(d) for d in t.shape) + (
-            ",)" if len(t.shape) == 1 else ")"
+        shape = (
+            "("
+            + ", ".join("?" if d is None else str(d) for d in t.shape)
+            + (",)" if len(t.shape) == 1 else ")")
         )
         params = ", ".join(p._node.attr("name") for p in self.params)
         extra = f" params=[{params}]" if params else ""

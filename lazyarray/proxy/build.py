@@ -153,7 +153,12 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 
 def moveaxis(x: Any, source: Any, destination: Any) -> Any:
     return wrap(
-        apply("moveaxis", (as_node(x),), source=_axes_tuple(source), destination=_axes_tuple(destination))
+        apply(
+            "moveaxis",
+            (as_node(x),),
+            source=_axes_tuple(source),
+            destination=_axes_tuple(destination),
+        )
     )
 
 
@@ -223,8 +228,13 @@ def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
     for item in items:
         if item is None or item is Ellipsis or isinstance(item, slice):
             normalized.append(
-                item if not isinstance(item, slice) else slice(
-                    *(None if v is None else operator.index(v) for v in (item.start, item.stop, item.step))
+                item
+                if not isinstance(item, slice)
+                else slice(
+                    *(
+                        None if v is None else operator.index(v)
+                        for v in (item.start, item.stop, item.step)
+                    )
                 )
             )
         elif isinstance(item, (bool, np.bool_)):
@@ -261,8 +271,10 @@ def _advanced_go_first(items: tuple[Any, ...], position: int) -> bool:
     """numpy moves advanced-index dims to the front when integers and the array are
     separated by a slice, ``None`` or ``...``."""
     advanced = [
-        i for i, item in enumerate(items)
-        if i == position or (not isinstance(item, slice) and item is not None and item is not Ellipsis)
+        i
+        for i, item in enumerate(items)
+        if i == position
+        or (not isinstance(item, slice) and item is not None and item is not Ellipsis)
     ]
     return len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced)
 
@@ -339,15 +351,28 @@ def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) ->
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None) -> Any:
     dtype = result_type(type(start), type(stop), float) if dtype is None else as_dtype(dtype)
     return wrap(
-        apply("linspace", (), start=start, stop=stop, num=operator.index(num),
-              endpoint=bool(endpoint), dtype=dtype)
+        apply(
+            "linspace",
+            (),
+            start=start,
+            stop=stop,
+            num=operator.index(num),
+            endpoint=bool(endpoint),
+            dtype=dtype,
+        )
     )
 
 
 def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = float) -> Any:
     return wrap(
-        apply("eye", (), n=operator.index(n), m=operator.index(n if m is None else m),
-              k=operator.index(k), dtype=as_dtype(dtype))
+        apply(
+            "eye",
+            (),
+            n=operator.index(n),
+            m=operator.index(n if m is None else m),
+            k=operator.index(k),
+            dtype=as_dtype(dtype),
+        )
     )
 
 
@@ -371,7 +396,9 @@ def masked_where(condition: Any, a: Any) -> Any:
     shape = broadcast_shapes(node.type.shape, mask.type.shape)
     if shape != node.type.shape:
         raise ShapeError(f"condition of shape {mask.type.shape} does not fit {node.type.shape}")
-    return masked_array(wrap(apply("getdata", (node,))) if node.type.masked else wrap(node), wrap(mask))
+    return masked_array(
+        wrap(apply("getdata", (node,))) if node.type.masked else wrap(node), wrap(mask)
+    )
 
 
 def masked_invalid(a: Any) -> Any:
@@ -385,4 +412,3 @@ def unary(name: str, x: Any, **attrs: Any) -> Any:
 
 def is_kind(name: str, *kinds: Kind) -> bool:
     return OPS[name].kind in kinds
-

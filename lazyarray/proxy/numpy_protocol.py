@@ -31,8 +31,14 @@ def _no_out(kwargs: dict[str, Any]) -> None:
 
 
 def _reduction(name: str) -> Callable[..., Any]:
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-             keepdims: bool = False, **extra: Any) -> Any:
+    def call(
+        a: Any,
+        axis: Any = None,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        **extra: Any,
+    ) -> Any:
         _no_out({"out": out})
         return build.reduce(name, a, axis, keepdims, dtype=dtype, **extra)
 
@@ -59,10 +65,18 @@ def _transpose(a: Any, axes: Any = None) -> Any:
     return build.transpose(a) if axes is None else build.transpose(a, tuple(axes))
 
 
-def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *,
-          min: Any = None, max: Any = None) -> Any:  # noqa: A002 - numpy's names
+def _clip(
+    a: Any,
+    a_min: Any = None,
+    a_max: Any = None,
+    out: Any = None,
+    **bounds: Any,
+) -> Any:
+    """numpy 2 also spells the bounds ``min=`` and ``max=``."""
     _no_out({"out": out})
-    return build.clip(a, a_min if a_min is not None else min, a_max if a_max is not None else max)
+    low = a_min if a_min is not None else bounds.get("min")
+    high = a_max if a_max is not None else bounds.get("max")
+    return build.clip(a, low, high)
 
 
 def _like(fill: Any) -> Callable[..., Any]:
@@ -88,21 +102,25 @@ def _functions() -> dict[Any, Callable[..., Any]]:
                 table[function] = getattr(build, row.name)
             elif row.kind is Kind.ELEMENTWISE:
                 table[function] = lambda *a, _name=row.name, **k: build.elementwise(_name, *a, **k)
-    table.update({
-        np.transpose: _transpose,
-        np.clip: _clip,
-        np.round: build.round_,
-        np.around: build.round_,
-        np.real: lambda a: build.unary("real", a),
-        np.imag: lambda a: build.unary("imag", a),
-        np.shape: lambda a: a.shape,
-        np.ndim: lambda a: a.ndim,
-        np.size: lambda a: a.size,
-        np.zeros_like: _like(0),
-        np.ones_like: _like(1),
-        np.empty_like: _like(0),
-        np.full_like: lambda a, fill_value, dtype=None, **_: build.full_like(a, fill_value, dtype),
-    })
+    table.update(
+        {
+            np.transpose: _transpose,
+            np.clip: _clip,
+            np.round: build.round_,
+            np.around: build.round_,
+            np.real: lambda a: build.unary("real", a),
+            np.imag: lambda a: build.unary("imag", a),
+            np.shape: lambda a: a.shape,
+            np.ndim: lambda a: a.ndim,
+            np.size: lambda a: a.size,
+            np.zeros_like: _like(0),
+            np.ones_like: _like(1),
+            np.empty_like: _like(0),
+            np.full_like: lambda a, fill_value, dtype=None, **_: build.full_like(
+                a, fill_value, dtype
+            ),
+        }
+    )
     return table
 
 

@@ -12,13 +12,26 @@ from lazyarray.types import as_dtype, check_supported_dtype, normalize_shape
 
 # compute()'s own keywords cannot name parameters
 RESERVED = frozenset(
-    {"format", "destination", "file", "timeout", "block", "progress_bar", "cache",
-     "num_retries", "backend", "client"}
+    {
+        "format",
+        "destination",
+        "file",
+        "timeout",
+        "block",
+        "progress_bar",
+        "cache",
+        "num_retries",
+        "backend",
+        "client",
+    }
 )
 
 
 def parameter(
-    name: str, type_: Any = None, dtype: Any = "float64", shape: Any = None,
+    name: str,
+    type_: Any = None,
+    dtype: Any = "float64",
+    shape: Any = None,
     masked: bool | None = None,
 ) -> Any:
     """A parameter of an expression; its value is given at compute time.
@@ -42,8 +55,11 @@ def parameter(
     is_masked = bool(masked) if masked is not None else kind == "MaskedArray"
     return wrap(
         apply(
-            "parameter", (), name=name,
+            "parameter",
+            (),
+            name=name,
             dtype=check_supported_dtype(as_dtype(dtype)),
-            shape=normalize_shape(shape), masked=is_masked,
+            shape=normalize_shape(shape),
+            masked=is_masked,
         )
     )
