@@ -11,7 +11,7 @@ from typing import Any
 
 from lazyarray.execution import compute as _compute
 from lazyarray.ops import OPS, Kind
-from lazyarray.proxy import Array, as_node
+from lazyarray.proxy import Array, DType, MaskedArray, Scalar, as_node, parameter
 from lazyarray.proxy import build as _build
 
 _BUILT_ELSEWHERE = {"where", "clip", "round", "astype"}
@@ -163,6 +163,8 @@ _COMPUTE_OPTIONS = {
     "num_retries",
     "backend",
 }
+
+_REEXPORTED = (DType, MaskedArray, Scalar, parameter)  # the public proxy types
 
 __all__ = sorted(
     [

@@ -38,6 +38,8 @@ def _constant_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayT
         masked = isinstance(array, np.ma.MaskedArray)
         return ArrayType(check_supported_dtype(array.dtype), array.shape, masked)
     python_type = type(value)
+    if python_type is bool:  # numpy promotes Python bools as np.bool_, the lowest kind
+        return ArrayType(np.dtype(np.bool_), ())
     if python_type in WEAK_PYTHON_TYPES:
         return ArrayType(WEAK_PYTHON_TYPES[python_type], (), weak=python_type)
     return ArrayType(check_supported_dtype(np.asarray(value).dtype), ())

@@ -1,8 +1,8 @@
 """Elementwise ops: one row per ufunc, typed by asking the ufunc itself.
 
-Masked variants are numpy.ma's own (``np.ma.divide`` masks division by zero, ``np.ma.log``
-masks its domain), falling back to the plain ufunc, which numpy.ma propagates masks
-through.
+On masked arrays the ufunc itself runs: numpy.ma propagates masks and masks domain
+errors (division by zero, log of negatives) through it, and unlike the ``np.ma.add``
+family it keeps NEP 50's weak promotion of Python scalars.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _ufunc_row(
         kind=Kind.ELEMENTWISE,
         impl=ufunc,
         infer=ufunc_rule(ufunc, check_int_range=name not in _COMPARISONS),
-        masked_impl=getattr(np.ma, name, ufunc),
+        masked_impl=ufunc,  # numpy.ma applies masks and domains through ufuncs
         array_api_name=array_api,
         aliases=aliases,
         dunders=dunders,

@@ -75,6 +75,9 @@ def probe_dtype(
     """The dtype of ``fn`` on tiny arrays of ones: numpy decides, no rule re-implemented."""
     arrays: list[Any] = []
     for t in types:
+        if t.weak is not None:  # a Python scalar stays one, so promotion stays weak
+            arrays.append(t.weak(1))
+            continue
         array = np.ones((1,) * t.ndim, dtype=t.dtype)
         arrays.append(np.ma.MaskedArray(array) if t.masked else array)
     with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -1,0 +1,77 @@
+"""Shared fixtures: the backends under test and a backend that refuses to run, which
+proves that building an expression computes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import lazyarray as la
+from lazyarray.backend import Backend, Capability, register_backend
+
+settings.register_profile(
+    "default",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile("default")
+
+BACKENDS = ["numpy"]
+
+
+class RefusingBackend(Backend):
+    """Fails any attempt to run: set as the default while building expressions."""
+
+    name = "refuse"
+    capabilities = frozenset(Capability)
+
+    def execute(self, plan: Any, arguments: Any, context: Any) -> list[Any]:
+        raise AssertionError("an expression was computed while it was only being built")
+
+
+register_backend(RefusingBackend())
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def no_compute() -> Iterator[None]:
+    """Inside, any compute (explicit or implicit) fails the test."""
+    with la.config.set(backend="refuse", implicit_compute="error"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    la.execution.result_cache.clear()
+    yield
+
+
+def assert_same(actual: Any, expected: Any) -> None:
+    """Values, dtype, shape and mask all equal numpy's (NaN equal to NaN)."""
+    if isinstance(expected, np.ma.MaskedArray) or expected is np.ma.masked:
+        if expected is np.ma.masked:
+            assert actual is np.ma.masked
+            return
+        assert isinstance(actual, np.ma.MaskedArray), type(actual)
+        np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
+        np.testing.assert_array_equal(actual.filled(0), expected.filled(0))
+        assert actual.dtype == expected.dtype
+        return
+    expected = np.asarray(expected)
+    actual_array = np.asarray(actual)
+    assert actual_array.dtype == expected.dtype, (actual_array.dtype, expected.dtype)
+    assert actual_array.shape == expected.shape, (actual_array.shape, expected.shape)
+    if expected.dtype.kind in "fc":
+        np.testing.assert_allclose(actual_array, expected, rtol=1e-12, atol=0, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(actual_array, expected)

@@ -1,0 +1,166 @@
+"""Every elementwise row against numpy, for every dtype: the dtype and shape predicted
+without computing, the values, and the errors (raised when written, not when run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lazyarray as la
+from lazyarray.ops import OPS, Kind
+from tests.cases import DTYPES, masked_sample, sample
+from tests.conftest import assert_same
+
+UFUNC_ROWS = sorted(
+    name for name, row in OPS.items()
+    if row.kind is Kind.ELEMENTWISE and any(isinstance(f, np.ufunc) for f in row.numpy_functions)
+)
+
+
+def _reference(name: str, *args: Any) -> Any:
+    return OPS[name].impl(*args)
+
+
+def _check(name: str, args: list[Any], backend: str, wrap: Any = la.Array) -> None:
+    lazy_args = [wrap(a) if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        expected = _reference(name, *args)
+    except TypeError:  # numpy refuses the dtypes: refused when written
+        with pytest.raises(TypeError):
+            getattr(la, name)(*lazy_args)
+        return
+    except ValueError as exc:  # numpy refuses the values: refused when run, chained
+        with pytest.raises(la.ComputeError) as info:
+            getattr(la, name)(*lazy_args).compute(backend=backend)
+        assert type(info.value.original) is type(exc)
+        return
+    with la.config.set(backend="refuse", implicit_compute="error"):
+        lazy = getattr(la, name)(*lazy_args)
+        assert lazy.dtype == np.asarray(expected).dtype, (name, [getattr(a, "dtype", a) for a in args])
+        assert lazy.shape == np.shape(expected)
+    assert_same(lazy.compute(backend=backend), expected)
+
+
+@pytest.mark.parametrize("name", UFUNC_ROWS)
+def test_ufunc_rows_match_numpy(name: str, backend: str) -> None:
+    arity = OPS[name].arity
+    for dtype in DTYPES:
+        _check(name, [sample(dtype, seed=i) for i in range(arity or 1)], backend)
+
+
+@pytest.mark.parametrize("name", [n for n in UFUNC_ROWS if OPS[n].arity == 2])
+@pytest.mark.parametrize("scalar", [2, 1.5, True, -0.0])
+def test_python_scalars_promote_weakly(name: str, scalar: Any, backend: str) -> None:
+    for dtype in ["int8", "uint8", "float32", "float64"]:
+        array = sample(dtype)
+        _check(name, [array, scalar], backend)
+        _check(name, [scalar, array], backend)
+
+
+@pytest.mark.parametrize("name", UFUNC_ROWS)
+def test_masked_rows_follow_numpy_ma(name: str, backend: str) -> None:
+    arity = OPS[name].arity or 1
+    for dtype in ["int64", "float64"]:
+        args = [masked_sample(dtype, seed=i) for i in range(arity)]
+        _check(name, args, backend, wrap=la.MaskedArray)
+
+
+@pytest.mark.parametrize("name", [n for n in UFUNC_ROWS if OPS[n].arity == 2])
+def test_broadcasting(name: str, backend: str) -> None:
+    _check(name, [sample("float64", (3, 1)), sample("float64", (4,))], backend)
+
+
+def test_broadcast_mismatch_fails_when_written() -> None:
+    with pytest.raises(ValueError, match="could not be broadcast|cannot be broadcast") as info:
+        la.Array(np.ones(3)) + la.Array(np.ones(4))
+    assert "test_ops_elementwise.py" in str(info.value)  # the user's line
+
+
+def test_python_int_out_of_range_fails_when_written() -> None:
+    with pytest.raises(OverflowError, match="out of bounds for uint8"):
+        la.Array(np.zeros(3, np.uint8)) + 300
+
+
+def test_unsupported_dtype_pair_fails_when_written() -> None:
+    dates = la.Array(np.array(["2020-01-01"], dtype="M8[D]"))
+    with pytest.raises(TypeError, match="add"):
+        dates + dates
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda m, a, b: m.where(a > 0, a, b),
+        lambda m, a, b: m.where(a > 0, a, 1.5),
+        lambda m, a, b: m.clip(a, -1, 1),
+        lambda m, a, b: m.clip(a, None, 0.5),
+        lambda m, a, b: m.round(a, 2),
+        lambda m, a, b: m.real(a + 1j * b),
+        lambda m, a, b: m.imag(a + 1j * b),
+        lambda m, a, b: a.astype("float32"),
+        lambda m, a, b: a.astype(np.int16),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["int64", "float32", "float64"])
+def test_non_ufunc_elementwise(case: Any, dtype: str, backend: str) -> None:
+    a, b = sample(dtype), sample(dtype, seed=1)
+    expected = case(np, a, b)
+    lazy = case(la, la.Array(a), la.Array(b))
+    assert lazy.dtype == expected.dtype and lazy.shape == expected.shape
+    assert_same(lazy.compute(backend=backend), expected)
+
+
+def test_astype_accepts_reference_names() -> None:
+    x = la.Array([True, False, True])
+    assert x.astype("int").dtype == np.int64
+    assert x.astype("float").dtype == np.float64
+    assert x.astype("bool").compute().tolist() == [True, False, True]
+
+
+def test_astype_with_safe_casting_refuses_when_written() -> None:
+    with pytest.raises(TypeError, match="Cannot cast"):
+        la.Array(np.ones(3)).astype("int32", casting="safe")
+
+
+@pytest.mark.parametrize("operator_name", ["add", "sub", "mul", "truediv", "floordiv", "mod",
+                                           "pow", "and", "or", "xor", "lshift", "rshift"])
+def test_operators_reflected_and_in_place(operator_name: str, backend: str) -> None:
+    import operator
+
+    forward = getattr(operator, f"{operator_name}_" if operator_name in ("and", "or") else operator_name)
+    in_place = getattr(operator, f"i{operator_name}")
+    a = sample("int64") % 3 + 1
+    lazy = la.Array(a)
+    assert_same(forward(lazy, 2).compute(backend=backend), forward(a, 2))
+    assert_same(forward(2, lazy).compute(backend=backend), forward(2, a))
+    try:
+        expected = in_place(a.copy(), 2)
+    except TypeError:  # e.g. int /= 2: numpy refuses when run, lazyarray when written
+        with pytest.raises(TypeError, match="same_kind"):
+            in_place(lazy, 2)
+        return
+    result = in_place(lazy, 2)
+    assert result.dtype == expected.dtype
+    assert_same(result.compute(backend=backend), expected)
+
+
+def test_in_place_refuses_what_numpy_refuses() -> None:
+    x = la.Array(np.arange(3))
+    with pytest.raises(TypeError, match="same_kind"):
+        x += 1.5
+    with pytest.raises(ValueError, match="non-broadcastable output"):
+        x += la.Array(np.ones((2, 3), dtype=np.int64))
+
+
+@pytest.mark.parametrize("name", ["__neg__", "__pos__", "__abs__", "__invert__"])
+def test_unary_operators(name: str, backend: str) -> None:
+    a = sample("int64")
+    assert_same(getattr(la.Array(a), name)().compute(backend=backend), getattr(a, name)())
+
+
+def test_comparisons_are_lazy_and_elementwise(no_compute: None) -> None:
+    x = la.Array(np.arange(3))
+    for result in (x == 1, x != 1, x < 1, x <= 1, x > 1, x >= 1, 1 < x):
+        assert result.dtype == np.bool_ and result.shape == (3,)
