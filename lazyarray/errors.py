@@ -46,6 +46,10 @@ class ValueOverflowError(LazyArrayError, OverflowError):
     """A Python integer that does not fit the array's integer dtype."""
 
 
+class MaskError(LazyArrayError, np.ma.MaskError):
+    """A mask that does not fit its data."""
+
+
 class OpArgumentError(LazyArrayError, TypeError):
     """An op argument of the wrong kind, e.g. a tuple axis where numpy takes one int."""
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import CastError
+from lazyarray.errors import CastError, MaskError, ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
 from lazyarray.types import ArrayType, broadcast_shapes
@@ -23,9 +23,12 @@ def _masked_array_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Ar
     data, mask = inputs
     if mask.type.dtype.kind != "b":
         raise CastError(f"a mask must be boolean, not {mask.type.dtype}")
-    shape = broadcast_shapes(data.type.shape, mask.type.shape)
+    try:
+        shape = broadcast_shapes(data.type.shape, mask.type.shape)
+    except ShapeError:
+        shape = ()
     if shape != data.type.shape and None not in data.type.shape:
-        raise CastError(
+        raise MaskError(
             f"Mask and data not compatible: data shape is {data.type.shape}, "
             f"and mask shape is {mask.type.shape}."
         )

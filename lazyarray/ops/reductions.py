@@ -25,7 +25,9 @@ def _reduced_shape(
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def reduction_rule(impl: Callable[..., Any], masked_impl: Callable[..., Any] | None) -> Infer:
+def reduction_rule(
+    impl: Callable[..., Any], masked_impl: Callable[..., Any] | None, keeps_mask: bool = True
+) -> Infer:
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
         (x,) = inputs
         t = x.type
@@ -38,7 +40,7 @@ def reduction_rule(impl: Callable[..., Any], masked_impl: Callable[..., Any] | N
             dtype = probe_dtype(chosen, [t], attrs)
             _DTYPES[cache_key] = dtype
         shape = _reduced_shape(t.shape, axes, bool(attrs.get("keepdims", False)))
-        return ArrayType(dtype=dtype, shape=shape, masked=t.masked)
+        return ArrayType(dtype=dtype, shape=shape, masked=t.masked and keeps_mask)
 
     return infer
 
@@ -129,7 +131,7 @@ ROWS += [
         "count",
         Kind.REDUCTION,
         _count,
-        reduction_rule(_count, _count),
+        reduction_rule(_count, _count, keeps_mask=False),
         _count,
         arity=1,
     ),

@@ -26,7 +26,8 @@ _ACCUMULATE = {np.add: "cumsum", np.multiply: "cumprod"}
 
 def _no_out(kwargs: dict[str, Any]) -> None:
     out = kwargs.pop("out", None)
-    if out is not None and out != (None,):
+    outs = out if isinstance(out, tuple) else (out,)
+    if any(o is not None for o in outs):
         raise UnsupportedOperation("out= is not supported: lazy arrays are immutable")
 
 

@@ -1,0 +1,90 @@
+"""Masked arrays follow numpy.ma: construction, masks through operations, taking apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lazyarray as la
+from tests.cases import masked_sample, sample
+from tests.conftest import assert_same
+
+DATA = masked_sample("float64")
+
+
+def test_constructors(backend: str) -> None:
+    built = la.MaskedArray([1.0, 2.0, 3.0], mask=[False, True, False], fill_value=-1.0)
+    result = built.compute(backend=backend)
+    assert_same(result, np.ma.MaskedArray([1.0, 2.0, 3.0], mask=[False, True, False]))
+    assert result.fill_value == -1.0
+    assert_same(la.MaskedArray.from_numpy(DATA).compute(backend=backend), DATA)
+    assert_same(la.MaskedArray(np.arange(3)).compute(backend=backend), np.ma.MaskedArray(np.arange(3)))
+    lazy_mask = la.Array(sample("float64")) > 0
+    expected = np.ma.MaskedArray(sample("float64"), mask=sample("float64") > 0)
+    assert_same(la.MaskedArray(la.Array(sample("float64")), mask=lazy_mask).compute(backend=backend), expected)
+
+
+def test_mask_of_wrong_shape_fails_when_written() -> None:
+    with pytest.raises(np.ma.MaskError, match="Mask and data not compatible"):
+        la.MaskedArray(np.ones((2, 3)), mask=np.zeros(4, bool))
+
+
+def test_mixing_array_and_masked_array_gives_masked(backend: str) -> None:
+    plain = sample("float64")
+    mixed = la.Array(plain) + la.MaskedArray(DATA)
+    assert isinstance(mixed, la.MaskedArray) and mixed.masked
+    assert_same(mixed.compute(backend=backend), plain + DATA)
+
+
+@pytest.mark.parametrize(
+    ("method", "reference"),
+    [
+        (lambda x: x.filled(0.0), lambda d: d.filled(0.0)),
+        (lambda x: x.filled(), lambda d: d.filled()),
+        (lambda x: la.filled(x, -5.0), lambda d: np.ma.filled(d, -5.0)),
+        (lambda x: x.compressed(), lambda d: d.compressed()),
+        (lambda x: la.compressed(x), lambda d: d.compressed()),
+        (lambda x: x.data, lambda d: d.data),
+        (lambda x: la.getdata(x), lambda d: np.ma.getdata(d)),
+        (lambda x: x.mask, lambda d: np.ma.getmaskarray(d)),
+        (lambda x: la.getmaskarray(x), lambda d: np.ma.getmaskarray(d)),
+        (lambda x: x.count(), lambda d: np.int64(d.count())),
+        (lambda x: x.count(axis=1), lambda d: d.count(axis=1)),
+        (lambda x: x.fill_value, lambda d: np.float64(d.fill_value)),
+    ],
+)
+def test_taking_masked_arrays_apart(method: object, reference: object, backend: str) -> None:
+    lazy = method(la.MaskedArray(DATA))  # type: ignore[operator]
+    expected = reference(DATA)  # type: ignore[operator]
+    assert not lazy.masked
+    assert_same(lazy.compute(backend=backend), expected)
+
+
+def test_compressed_has_unknown_length() -> None:
+    assert la.MaskedArray(DATA).compressed().shape == (None,)
+
+
+def test_domain_errors_are_masked(backend: str) -> None:
+    x = la.MaskedArray(np.array([1.0, 0.0, -1.0]))
+    assert_same((1 / x).compute(backend=backend), 1 / np.ma.MaskedArray([1.0, 0.0, -1.0]))
+    assert_same(la.log(x).compute(backend=backend), np.log(np.ma.MaskedArray([1.0, 0.0, -1.0])))
+
+
+def test_masked_where_and_invalid(backend: str) -> None:
+    data = np.array([1.0, np.nan, 3.0, np.inf])
+    assert_same(la.masked_invalid(data).compute(backend=backend), np.ma.masked_invalid(data))
+    assert_same(la.masked_where(data > 2, data).compute(backend=backend), np.ma.masked_where(data > 2, data))
+    already = la.MaskedArray(data, mask=[True, False, False, False])
+    expected = np.ma.masked_where(data > 2, np.ma.MaskedArray(data, mask=[True, False, False, False]))
+    assert_same(la.masked_where(data > 2, already).compute(backend=backend), expected)
+
+
+def test_masked_matmul_is_refused_with_a_hint() -> None:
+    with pytest.raises(TypeError, match="filled"):
+        la.MaskedArray(np.ones((2, 2))) @ la.MaskedArray(np.ones((2, 2)))
+
+
+def test_masked_mean_std_over_axis(backend: str) -> None:
+    x = la.MaskedArray(DATA)
+    assert_same(x.mean(axis=0).compute(backend=backend), DATA.mean(axis=0))
+    assert_same(x.std(axis=1, ddof=1).compute(backend=backend), DATA.std(axis=1, ddof=1))
