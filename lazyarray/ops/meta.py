@@ -79,7 +79,8 @@ def probe_dtype(
             arrays.append(t.weak(1))
             continue
         array = np.ones((1,) * t.ndim, dtype=t.dtype)
-        arrays.append(np.ma.MaskedArray(array) if t.masked else array)
+        masked = np.ma.MaskedArray(array, mask=np.zeros(array.shape, bool)) if t.masked else None
+        arrays.append(array if masked is None else masked)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:

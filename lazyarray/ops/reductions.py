@@ -55,18 +55,23 @@ def _with_axis(fn: Callable[..., Any]) -> Callable[..., Any]:
     return reduce
 
 
+def with_mask_array(x: Any) -> Any:
+    """numpy.ma picks result dtypes by whether a mask is materialized (float32 ``mean``
+    is float32 without one, float64 with one); always materializing it keeps the dtype
+    predictable."""
+    return np.ma.MaskedArray(x, mask=np.ma.getmaskarray(x))
+
+
 def _masked_method(name: str) -> Callable[..., Any]:
     def reduce(x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
-        if not isinstance(x, np.ma.MaskedArray):
-            x = np.ma.MaskedArray(x)
-        return getattr(x, name)(axis=axis, keepdims=keepdims, **extra)
+        return getattr(with_mask_array(x), name)(axis=axis, keepdims=keepdims, **extra)
 
     reduce.__name__ = f"masked_{name}"
     return reduce
 
 
 def _masked_median(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return np.ma.median(x, axis=axis, keepdims=keepdims)  # type: ignore[no-untyped-call]
+    return np.ma.median(with_mask_array(x), axis=axis, keepdims=keepdims)  # type: ignore[no-untyped-call]
 
 
 def _count(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -85,7 +90,7 @@ def _arg_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
 
 def _masked_arg(name: str) -> Callable[..., Any]:
     def reduce(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-        return np.asarray(getattr(np.ma.MaskedArray(x), name)(axis=axis, keepdims=keepdims))
+        return np.asarray(getattr(with_mask_array(x), name)(axis=axis, keepdims=keepdims))
 
     return reduce
 
