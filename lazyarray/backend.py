@@ -14,7 +14,6 @@ import enum
 import functools
 import warnings
 from collections.abc import Mapping, Sequence
-from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from lazyarray.errors import BackendNotFound, UnsupportedOperation
@@ -30,6 +29,10 @@ class Capability(enum.Enum):
     UNKNOWN_SHAPES = "unknown sizes (boolean indexing, compressed)"
     CUSTOM_FUNCTIONS = "custom Python functions"
     DISTRIBUTED = "distributed execution"
+
+
+# what an op can require of a backend (distribution is a property, never a requirement)
+_REQUIRABLE = frozenset({Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS})
 
 
 class Backend(abc.ABC):
@@ -49,6 +52,8 @@ class Backend(abc.ABC):
 
     def check(self, plan: Plan) -> None:
         """Refuses, before anything runs, a plan needing what this backend lacks."""
+        if self.capabilities >= _REQUIRABLE:
+            return
         for node in plan.steps:
             needed = _needs(node)
             missing = needed - self.capabilities
@@ -77,6 +82,8 @@ def _needs(node: Any) -> set[Capability]:
 
 @functools.cache
 def _entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points  # costs ~20 ms: only when first needed
+
     found: dict[str, Any] = {}
     for point in entry_points(group=ENTRY_POINT_GROUP):
         if point.name in found and found[point.name].value != point.value:

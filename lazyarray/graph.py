@@ -74,6 +74,29 @@ def content_digest(value: Any) -> str:
     return hasher.hexdigest()
 
 
+_set = object.__setattr__
+_new_node = object.__new__
+
+# The interning table: structural key -> weak reference to the one node with that key.
+# A node's entry goes when the node does (nothing else holds nodes alive).
+_INTERNED: dict[tuple[Any, ...], weakref.KeyedRef[Any, Node]] = {}
+
+
+def _forget(ref: weakref.KeyedRef[Any, Node]) -> None:
+    if _INTERNED.get(ref.key) is ref:
+        del _INTERNED[ref.key]
+
+
+def existing(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> Node | None:
+    """The live node with this key, if any (a fast path for literal scalars)."""
+    ref = _INTERNED.get((op, inputs, attrs))
+    return None if ref is None else ref()
+
+
+def interned_count() -> int:
+    return len(_INTERNED)
+
+
 class Node:
     """One operation in an expression graph; never build it directly, use ``Node.make``."""
 
@@ -86,10 +109,6 @@ class Node:
     site: Site | None
     _digest: str | None
 
-    _interned: ClassVar[weakref.WeakValueDictionary[tuple[Any, ...], Node]] = (
-        weakref.WeakValueDictionary()
-    )
-
     @classmethod
     def make(
         cls,
@@ -101,23 +120,24 @@ class Node:
         """The node for ``op(inputs, attrs)``: the existing one, or a new one typed by
         ``infer`` (called only for new nodes, so its checks run once per expression)."""
         key = (op, inputs, attrs)
-        node = cls._interned.get(key)
-        if node is not None:
-            return node
-        node = object.__new__(cls)
-        node.op = op
-        node.inputs = inputs
-        node.attrs = attrs
-        node.type = infer()
-        node.site = creation_site()
-        node._digest = None
-        cls._interned[key] = node
+        ref = _INTERNED.get(key)
+        if ref is not None:
+            found: Node | None = ref()
+            if found is not None:
+                return found
+        type_ = infer()
+        node = _new_node(cls)
+        _set(node, "op", op)
+        _set(node, "inputs", inputs)
+        _set(node, "attrs", attrs)
+        _set(node, "type", type_)
+        _set(node, "site", creation_site())
+        _set(node, "_digest", None)
+        _INTERNED[key] = weakref.KeyedRef(node, _forget, key)
         return node
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name != "_digest" and hasattr(self, name):
-            raise AttributeError(f"Node is immutable; cannot set {name!r}")
-        object.__setattr__(self, name, value)
+        raise AttributeError(f"Node is immutable; cannot set {name!r}")
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -135,7 +155,7 @@ class Node:
         if self._digest is None:
             for node in toposort([self]):
                 if node._digest is None:
-                    node._digest = _digest_of(node)
+                    _set(node, "_digest", _digest_of(node))
         return self._digest  # type: ignore[return-value]
 
     @property
@@ -153,17 +173,24 @@ def _digest_of(node: Node) -> str:
     hasher = hashlib.blake2b(digest_size=16)
     hasher.update(node.op.encode())
     hasher.update(_encode_attrs(node.attrs).encode())
-    hasher.update(repr(tuple(node.type)).encode())
+    hasher.update(_encode_type(node.type).encode())
     for child in node.inputs:
         hasher.update(child._digest.encode())  # type: ignore[union-attr]
     return hasher.hexdigest()
+
+
+def _encode_type(type_: ArrayType) -> str:
+    weak = type_.weak.__name__ if type_.weak is not None else ""
+    return f"{type_.dtype.str}{type_.shape}{type_.masked:d}{weak}"
 
 
 def _encode_attrs(value: Any) -> str:
     if isinstance(value, Literal):
         return f"L{value.digest}"
     if isinstance(value, tuple):
-        return "(" + ",".join(_encode_attrs(v) for v in value) + ")"
+        return "(" + ",".join([_encode_attrs(v) for v in value]) + ")"
+    if isinstance(value, np.dtype):
+        return f"dtype:{value.str}"
     return f"{type(value).__name__}:{value!r}"
 
 

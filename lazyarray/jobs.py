@@ -47,7 +47,6 @@ class RunContext:
         self.message = ""
         self._cancelled = threading.Event()
         self._listeners: list[Callable[[RunContext], None]] = []
-        self._lock = threading.Lock()
 
     def add_listener(self, listener: Callable[[RunContext], None]) -> None:
         self._listeners.append(listener)
@@ -57,11 +56,12 @@ class RunContext:
         self._notify()
 
     def advance(self, steps: int = 1, message: str = "") -> None:
-        with self._lock:
-            self.completed_steps += steps
-            if message:
-                self.message = message
-        self._notify()
+        """Called by the one thread running the computation; readers only read."""
+        self.completed_steps += steps
+        if message:
+            self.message = message
+        if self._listeners:
+            self._notify()
 
     def _notify(self) -> None:
         for listener in self._listeners:

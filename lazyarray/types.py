@@ -60,6 +60,15 @@ class ArrayType(NamedTuple):
         return self._replace(**changes)
 
 
+_tuple_new = tuple.__new__
+
+
+def new_type(dtype: np.dtype[Any], shape: Shape, masked: bool = False) -> ArrayType:
+    """``ArrayType(dtype, shape, masked)`` without NamedTuple's Python-level ``__new__``
+    (graph construction's hot path)."""
+    return _tuple_new(ArrayType, (dtype, shape, masked, None))
+
+
 def as_dtype(spec: Any) -> np.dtype[Any]:
     """``"int"``/``"float"``/``"bool"`` as in the reference API, else ``np.dtype(spec)``."""
     if isinstance(spec, str) and spec in _DTYPE_ALIASES:
@@ -112,9 +121,16 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
 
 def broadcast_shapes(*shapes: Shape) -> Shape:
     """``np.broadcast_shapes`` that also accepts unknown (``None``) sizes."""
-    first = shapes[0]
-    if all(s == first for s in shapes):
-        return first
+    if len(shapes) == 2:  # the common case, fast: equal shapes or a scalar
+        first, second = shapes
+        if first == second or not second:
+            return first
+        if not first:
+            return second
+    else:
+        first = shapes[0]
+        if all(s == first for s in shapes):
+            return first
     ndim = max(len(s) for s in shapes)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     result: list[int | None] = []

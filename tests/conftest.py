@@ -51,9 +51,8 @@ def no_compute() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
+def _fresh_cache() -> None:
     la.execution.result_cache.clear()
-    yield
 
 
 def assert_same(actual: Any, expected: Any) -> None:

@@ -60,12 +60,17 @@ def test_npy_refuses_masks_and_npz_keeps_them(backend: str) -> None:
     with pytest.raises(FormatError, match="npz"):
         masked.compute(format="npy", backend=backend)
     archive = np.load(io.BytesIO(masked.compute(format="npz", backend=backend)))
-    assert_same(np.ma.MaskedArray(archive["data"], mask=archive["mask"]), np.ma.MaskedArray(DATA, mask=DATA > 5))
+    assert_same(
+        np.ma.MaskedArray(archive["data"], mask=archive["mask"]),
+        np.ma.MaskedArray(DATA, mask=DATA > 5),
+    )
 
 
 def test_json_format(backend: str) -> None:
     values = np.array([1.0, np.nan, np.inf])
-    document = json.loads(la.MaskedArray(values, mask=[False, False, True]).compute(format="json", backend=backend))
+    document = json.loads(
+        la.MaskedArray(values, mask=[False, False, True]).compute(format="json", backend=backend)
+    )
     assert document == {"dtype": "<f8", "shape": [3], "data": [1.0, "NaN", None]}
 
 
@@ -105,14 +110,16 @@ def test_parameters_are_holes_filled_at_compute(backend: str) -> None:
     assert y.shape == (None,)
     assert [p.node.attr("name") for p in y.params] == ["k", "x"]
     assert_same(y.compute(x=DATA, k=3, backend=backend), (DATA * 3).sum(axis=1))
-    assert_same(y.compute(x=np.ones((2, 4), dtype=np.float32), k=1, backend=backend), np.full(2, 4.0))
+    assert_same(
+        y.compute(x=np.ones((2, 4), dtype=np.float32), k=1, backend=backend), np.full(2, 4.0)
+    )
 
 
 def test_missing_unexpected_and_ill_typed_arguments_are_named() -> None:
     x = la.parameter("x", la.Array)
-    with pytest.raises(ArgumentError, match="missing .* x"):
+    with pytest.raises(ArgumentError, match=r"missing .* x"):
         (x + 1).compute()
-    with pytest.raises(ArgumentError, match="unexpected .* y"):
+    with pytest.raises(ArgumentError, match=r"unexpected .* y"):
         (x + 1).compute(x=[1.0], y=2)
     with pytest.raises(ArgumentError, match="'x' has dtype complex128"):
         (x + 1).compute(x=np.ones(2, complex))
@@ -168,7 +175,7 @@ def test_compute_error_names_the_op_and_the_users_line(backend: str) -> None:
 
 
 def test_unknown_backend_lists_installed() -> None:
-    with pytest.raises(BackendNotFound, match="installed: .*numpy"):
+    with pytest.raises(BackendNotFound, match=r"installed: .*numpy"):
         la.Array(DATA).compute(backend="nope")
 
 
@@ -265,7 +272,9 @@ def test_timeout_raises_and_cancels(slow: SlowBackend) -> None:
         (la.Array(DATA) + 1 + 2 + 3).compute(timeout=0.1, backend="slow")
 
 
-def test_sleep_until_complete_prints_progress(slow: SlowBackend, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sleep_until_complete_prints_progress(
+    slow: SlowBackend, capsys: pytest.CaptureFixture[str]
+) -> None:
     job = (la.Array(DATA) + 1).compute(block=False, backend="slow")
     job.sleep_until_complete()
     assert "Completed" in capsys.readouterr().out

@@ -18,10 +18,15 @@ def test_constructors(backend: str) -> None:
     assert_same(result, np.ma.MaskedArray([1.0, 2.0, 3.0], mask=[False, True, False]))
     assert result.fill_value == -1.0
     assert_same(la.MaskedArray.from_numpy(DATA).compute(backend=backend), DATA)
-    assert_same(la.MaskedArray(np.arange(3)).compute(backend=backend), np.ma.MaskedArray(np.arange(3)))
+    assert_same(
+        la.MaskedArray(np.arange(3)).compute(backend=backend), np.ma.MaskedArray(np.arange(3))
+    )
     lazy_mask = la.Array(sample("float64")) > 0
     expected = np.ma.MaskedArray(sample("float64"), mask=sample("float64") > 0)
-    assert_same(la.MaskedArray(la.Array(sample("float64")), mask=lazy_mask).compute(backend=backend), expected)
+    assert_same(
+        la.MaskedArray(la.Array(sample("float64")), mask=lazy_mask).compute(backend=backend),
+        expected,
+    )
 
 
 def test_mask_of_wrong_shape_fails_when_written() -> None:
@@ -73,9 +78,13 @@ def test_domain_errors_are_masked(backend: str) -> None:
 def test_masked_where_and_invalid(backend: str) -> None:
     data = np.array([1.0, np.nan, 3.0, np.inf])
     assert_same(la.masked_invalid(data).compute(backend=backend), np.ma.masked_invalid(data))
-    assert_same(la.masked_where(data > 2, data).compute(backend=backend), np.ma.masked_where(data > 2, data))
+    assert_same(
+        la.masked_where(data > 2, data).compute(backend=backend), np.ma.masked_where(data > 2, data)
+    )
     already = la.MaskedArray(data, mask=[True, False, False, False])
-    expected = np.ma.masked_where(data > 2, np.ma.MaskedArray(data, mask=[True, False, False, False]))
+    expected = np.ma.masked_where(
+        data > 2, np.ma.MaskedArray(data, mask=[True, False, False, False])
+    )
     assert_same(la.masked_where(data > 2, already).compute(backend=backend), expected)
 
 

@@ -135,7 +135,9 @@ def test_case_matches_numpy(name: str, backend: str) -> None:
         lazy = case(la, la.Array(X))
         known = tuple(d for d in lazy.shape if d is not None)
         assert lazy.ndim == np.ndim(expected) and lazy.dtype == expected.dtype
-        assert known == tuple(s for s, d in zip(np.shape(expected), lazy.shape) if d is not None)
+        assert known == tuple(
+            s for s, d in zip(np.shape(expected), lazy.shape, strict=True) if d is not None
+        )
     assert_same(lazy.compute(backend=backend), expected)
 
 
@@ -160,9 +162,19 @@ def _ops_used(cases: dict[str, Case], wrap: Any, data: Any) -> set[str]:
 def test_every_structural_row_is_exercised() -> None:
     generic = {Kind.ELEMENTWISE, Kind.REDUCTION, Kind.SCAN}
     structural = {name for name, row in OPS.items() if row.kind not in generic}
-    used = _ops_used(CASES, la.Array, X) | _ops_used(MASKED_CASES, la.MaskedArray, masked_sample("float64", (2, 3, 4)))
-    covered_elsewhere = {"parameter", "random", "masked_array", "filled", "getdata",
-                         "getmaskarray", "compressed", "fill_value"}  # tests/test_masked.py, test_compute.py, test_random.py
+    used = _ops_used(CASES, la.Array, X) | _ops_used(
+        MASKED_CASES, la.MaskedArray, masked_sample("float64", (2, 3, 4))
+    )
+    covered_elsewhere = {
+        "parameter",
+        "random",
+        "masked_array",
+        "filled",
+        "getdata",
+        "getmaskarray",
+        "compressed",
+        "fill_value",
+    }  # tests/test_masked.py, test_compute.py, test_random.py
     assert structural - used - covered_elsewhere == set()
 
 
@@ -187,9 +199,11 @@ def test_every_structural_row_is_exercised() -> None:
     ],
 )
 def test_wrong_structure_fails_when_written(build: Any, error: type, message: str) -> None:
-    with la.config.set(backend="refuse", implicit_compute="error"):
-        with pytest.raises(error, match=message) as info:
-            build(la.Array(X))
+    with (
+        la.config.set(backend="refuse", implicit_compute="error"),
+        pytest.raises(error, match=message) as info,
+    ):
+        build(la.Array(X))
     assert "test_ops_structural.py" in str(info.value)
 
 

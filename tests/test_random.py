@@ -29,7 +29,9 @@ def test_each_draw_of_a_generator_is_a_new_stream() -> None:
     assert not np.array_equal(a.compute(), b.compute())
 
 
-@pytest.mark.parametrize(("start", "stop"), [(0, 10), (RANDOM_BLOCK - 3, RANDOM_BLOCK + 5), (70_000, 200_000)])
+@pytest.mark.parametrize(
+    ("start", "stop"), [(0, 10), (RANDOM_BLOCK - 3, RANDOM_BLOCK + 5), (70_000, 200_000)]
+)
 def test_any_slice_generates_alone_with_the_same_values(start: int, stop: int) -> None:
     whole = random_values(3, 0, "normal", (0.0, 1.0), 0, 200_000, np.dtype(np.float64))
     part = random_values(3, 0, "normal", (0.0, 1.0), start, stop, np.dtype(np.float64))

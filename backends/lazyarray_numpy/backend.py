@@ -39,10 +39,14 @@ class NumpyBackend(Backend):
 
 def run_node(node: Node, inputs: list[Any]) -> Any:
     """One op on concrete values; a failure names the op and the user's line."""
-    masked = node.type.masked or any(child.type.masked for child in node.inputs)
-    implementation = OPS[node.op].implementation(masked)
+    row = OPS[node.op]
+    implementation = row.impl
+    if node.type.masked or any([child.type.masked for child in node.inputs]):
+        implementation = row.implementation(masked=True)
     try:
-        return implementation(*inputs, **node.kwargs) if node.attrs else implementation(*inputs)
+        return (
+            implementation(*inputs, **dict(node.attrs)) if node.attrs else implementation(*inputs)
+        )
     except (JobCancelled, LazyArrayError):
         raise
     except Exception as exc:

@@ -16,7 +16,13 @@ from lazyarray.errors import CastError
 from lazyarray.graph import Node
 from lazyarray.ops.meta import probe_dtype
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
-from lazyarray.types import ArrayType, as_dtype, broadcast_shapes, check_python_int_fits
+from lazyarray.types import (
+    ArrayType,
+    as_dtype,
+    broadcast_shapes,
+    check_python_int_fits,
+    new_type,
+)
 
 _COMMUTATIVE = frozenset({Trait.COMMUTATIVE, Trait.PRESERVES_SHAPE})
 _ASSOCIATIVE = frozenset({Trait.COMMUTATIVE, Trait.ASSOCIATIVE, Trait.PRESERVES_SHAPE})
@@ -27,12 +33,17 @@ _CLIP_UFUNC: np.ufunc = np._core.umath.clip  # type: ignore[attr-defined]
 
 
 def _result(inputs: tuple[Node, ...], dtype: np.dtype[Any]) -> ArrayType:
-    shapes = [n.type.shape for n in inputs]
-    return ArrayType(
-        dtype=dtype,
-        shape=broadcast_shapes(*shapes) if len(shapes) > 1 else shapes[0],
-        masked=any(n.type.masked for n in inputs),
-    )
+    if len(inputs) == 1:
+        only = inputs[0].type
+        return new_type(dtype, only.shape, only.masked)
+    if len(inputs) == 2:
+        left, right = inputs[0].type, inputs[1].type
+        return new_type(
+            dtype, broadcast_shapes(left.shape, right.shape), left.masked or right.masked
+        )
+    types = [n.type for n in inputs]
+    shape = broadcast_shapes(*[t.shape for t in types])
+    return new_type(dtype, shape, any([t.masked for t in types]))
 
 
 def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
@@ -40,7 +51,7 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
     loops: dict[tuple[Any, ...], tuple[np.dtype[Any], ...]] = {}
 
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-        keys = tuple(n.type.promotion_key for n in inputs)
+        keys = tuple([n.type.promotion_key for n in inputs])
         loop = loops.get(keys)
         if loop is None:
             try:
@@ -48,7 +59,7 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
             except TypeError as exc:
                 raise CastError(str(exc)) from None
             loops[keys] = loop
-        if check_int_range:
+        if check_int_range and any([k is int for k in keys]):
             for node, loop_dtype in zip(inputs, loop, strict=False):
                 if node.type.weak is int:
                     check_python_int_fits(node.attr("value"), loop_dtype)

@@ -90,7 +90,9 @@ def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
     """The node for ``op`` over ``inputs``; its type is checked here, at the user's
     line, and any error names that line."""
     row = OPS[op]
-    key = tuple(sorted(attrs.items())) if attrs else ()
+    key = (
+        (tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())) if attrs else ()
+    )
     try:
         return Node.make(op, inputs, key, lambda: row.infer(inputs, attrs))
     except LazyArrayError as exc:

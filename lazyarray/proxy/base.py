@@ -15,7 +15,7 @@ import numpy as np
 
 from lazyarray.errors import CastError
 from lazyarray.execution import check_implicit_compute, compute
-from lazyarray.graph import Literal, Node, count_nodes, find
+from lazyarray.graph import Literal, Node, count_nodes, existing, find
 from lazyarray.ops import apply
 from lazyarray.types import WEAK_PYTHON_TYPES, Shape
 
@@ -47,7 +47,10 @@ def constant(value: Any) -> Node:
     if kind in WEAK_PYTHON_TYPES or isinstance(value, np.generic):
         if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
             raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
-        return apply("constant", (), value=value, token=f"{kind.__name__}:{value!r}")
+        # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal
+        token = f"{kind.__name__}:{value!r}"
+        found = existing("constant", (), (("token", token), ("value", value)))
+        return found if found is not None else apply("constant", (), value=value, token=token)
     return constant(_as_ndarray(value))
 
 

@@ -25,7 +25,12 @@ from lazyarray.types import (
 
 
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
-    return wrap(apply(name, tuple(as_node(a) for a in args), **attrs))
+    return wrap(apply(name, tuple([as_node(a) for a in args]), **attrs))
+
+
+def binary(name: str, left: Any, right: Any) -> Any:
+    """The operators' path, kept short: it is the hot path of graph construction."""
+    return wrap(apply(name, (as_node(left), as_node(right))))
 
 
 def inplace(name: str, target: Any, other: Any) -> Any:

@@ -13,11 +13,11 @@ from lazyarray.proxy.base import BaseArray
 def _binary_methods(name: str, dunders: tuple[str, ...]) -> dict[str, Callable[..., Any]]:
     forward, *rest = dunders
     methods: dict[str, Callable[..., Any]] = {
-        forward: lambda self, other: build.elementwise(name, self, other)
+        forward: lambda self, other: build.binary(name, self, other)
     }
     if rest:
         reflected, in_place = rest
-        methods[reflected] = lambda self, other: build.elementwise(name, other, self)
+        methods[reflected] = lambda self, other: build.binary(name, other, self)
         methods[in_place] = lambda self, other: build.inplace(name, self, other)
     return methods
 

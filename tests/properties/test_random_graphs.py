@@ -32,8 +32,11 @@ def _accepts_floats(name: str, arity: int) -> bool:
 
 def _float_ufuncs(arity: int) -> list[str]:
     return sorted(
-        name for name, row in OPS.items()
-        if row.kind is Kind.ELEMENTWISE and row.arity == arity and isinstance(row.impl, np.ufunc)
+        name
+        for name, row in OPS.items()
+        if row.kind is Kind.ELEMENTWISE
+        and row.arity == arity
+        and isinstance(row.impl, np.ufunc)
         and _accepts_floats(name, arity)
     )
 
@@ -50,9 +53,15 @@ def expressions(leaves: int) -> st.SearchStrategy[Any]:
         return st.one_of(
             st.tuples(st.just("unary"), st.sampled_from(UNARY), children),
             st.tuples(st.just("binary"), st.sampled_from(BINARY), children, children),
-            st.tuples(st.just("scalar"), st.sampled_from(["add", "multiply", "subtract", "divide", "power"]),
-                      children, st.floats(-3, 3, allow_nan=False) | st.integers(-3, 3)),
-            st.tuples(st.just("reduce"), st.sampled_from(REDUCTIONS), children, st.sampled_from([0, 1])),
+            st.tuples(
+                st.just("scalar"),
+                st.sampled_from(["add", "multiply", "subtract", "divide", "power"]),
+                children,
+                st.floats(-3, 3, allow_nan=False) | st.integers(-3, 3),
+            ),
+            st.tuples(
+                st.just("reduce"), st.sampled_from(REDUCTIONS), children, st.sampled_from([0, 1])
+            ),
             st.tuples(st.just("where"), children, children, children),
             st.tuples(st.just("flip"), children, st.sampled_from([0, 1])),
             st.tuples(st.just("reverse"), children),
