@@ -30,6 +30,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test
+	mkdir -p benchmarks/results
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds \
 		--benchmark-group-by=group --benchmark-json=benchmarks/results/latest.json -p no:randomly
 	$(BIN)/python benchmarks/report.py benchmarks/results/latest.json

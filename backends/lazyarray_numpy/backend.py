@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lazyarray.backend import Backend, Capability
-from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError
+from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Node
 from lazyarray.jobs import RunContext
 from lazyarray.ops import OPS
@@ -49,6 +49,11 @@ def run_node(node: Node, inputs: list[Any]) -> Any:
         )
     except (JobCancelled, LazyArrayError):
         raise
+    except MemoryError as exc:
+        raise ResourceExhausted(
+            f"{node.op} (built at {node.site_text}) needs more memory than is available: "
+            f"{exc}. Compute a slice, or use a chunked backend (backend='dask')"
+        ) from exc
     except Exception as exc:
         raise ComputeError(
             f"{node.op} failed: {type(exc).__name__}: {exc} "
