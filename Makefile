@@ -31,8 +31,9 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	mkdir -p benchmarks/results
-	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds \
-		--benchmark-group-by=group --benchmark-json=benchmarks/results/latest.json -p no:randomly
+	$(BIN)/python -m pytest benchmarks -o addopts="--import-mode=importlib" --benchmark-only \
+		--benchmark-columns=min,median,rounds --benchmark-group-by=group \
+		--benchmark-json=benchmarks/results/latest.json
 	$(BIN)/python benchmarks/report.py benchmarks/results/latest.json
 
 clean:

@@ -17,8 +17,11 @@ import numpy as np
 import lazyarray as la
 
 
-def analysis(where, readings, noise):  # noqa: ANN001, ANN201 - numpy.ma's or lazyarray's
-    """Standardize each channel, damp outliers, add noise, summarize per row."""
+def analysis(where, readings, noise):
+    """Standardize each channel, damp outliers, add noise, summarize per row.
+
+    Written once for numpy.ma and lazyarray: ``where`` is ``np.ma.where`` or ``la.where``.
+    """
     centered = readings - readings.mean(axis=0)
     scaled = centered / readings.std(axis=0)
     damped = where(abs(scaled) > 3, np.sign(scaled) * 3, scaled)

@@ -74,7 +74,6 @@ def content_digest(value: Any) -> str:
     return hasher.hexdigest()
 
 
-_set = object.__setattr__
 _new_node = object.__new__
 
 # The interning table: structural key -> weak reference to the one node with that key.
@@ -127,12 +126,12 @@ class Node:
                 return found
         type_ = infer()
         node = _new_node(cls)
-        _set(node, "op", op)
-        _set(node, "inputs", inputs)
-        _set(node, "attrs", attrs)
-        _set(node, "type", type_)
-        _set(node, "site", creation_site())
-        _set(node, "_digest", None)
+        _SET_OP(node, op)
+        _SET_INPUTS(node, inputs)
+        _SET_ATTRS(node, attrs)
+        _SET_TYPE(node, type_)
+        _SET_SITE(node, creation_site())
+        _SET_DIGEST(node, None)
         _INTERNED[key] = weakref.KeyedRef(node, _forget, key)
         return node
 
@@ -155,7 +154,7 @@ class Node:
         if self._digest is None:
             for node in toposort([self]):
                 if node._digest is None:
-                    _set(node, "_digest", _digest_of(node))
+                    _SET_DIGEST(node, _digest_of(node))
         return self._digest  # type: ignore[return-value]
 
     @property
@@ -169,14 +168,21 @@ class Node:
         )
 
 
+# slot setters: the only way to write a Node's fields (its __setattr__ refuses), and the
+# fastest (graph construction's hot path)
+_SLOTS = Node.__dict__
+_SET_OP = _SLOTS["op"].__set__
+_SET_INPUTS = _SLOTS["inputs"].__set__
+_SET_ATTRS = _SLOTS["attrs"].__set__
+_SET_TYPE = _SLOTS["type"].__set__
+_SET_SITE = _SLOTS["site"].__set__
+_SET_DIGEST = _SLOTS["_digest"].__set__
+
+
 def _digest_of(node: Node) -> str:
-    hasher = hashlib.blake2b(digest_size=16)
-    hasher.update(node.op.encode())
-    hasher.update(_encode_attrs(node.attrs).encode())
-    hasher.update(_encode_type(node.type).encode())
-    for child in node.inputs:
-        hasher.update(child._digest.encode())  # type: ignore[union-attr]
-    return hasher.hexdigest()
+    children = ",".join([child._digest for child in node.inputs])  # type: ignore[misc]
+    text = f"{node.op}|{_encode_attrs(node.attrs)}|{_encode_type(node.type)}|{children}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _encode_type(type_: ArrayType) -> str:
@@ -194,13 +200,19 @@ def _encode_attrs(value: Any) -> str:
     return f"{type(value).__name__}:{value!r}"
 
 
+_IS_INTERNAL: dict[Any, bool] = {}  # code object -> defined inside lazyarray or numpy
+
+
 def creation_site() -> Site | None:
     """file:line of the first frame outside lazyarray and numpy: the user's line."""
     frame = sys._getframe(2)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_INTERNAL_PREFIXES):
-            return (filename, frame.f_lineno)
+        code = frame.f_code
+        internal = _IS_INTERNAL.get(code)
+        if internal is None:
+            internal = _IS_INTERNAL[code] = code.co_filename.startswith(_INTERNAL_PREFIXES)
+        if not internal:
+            return (code.co_filename, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return None
 

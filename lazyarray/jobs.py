@@ -45,7 +45,7 @@ class RunContext:
         self.total_steps = total_steps
         self.completed_steps = 0
         self.message = ""
-        self._cancelled = threading.Event()
+        self.cancelled = False  # a flag written once, read between steps
         self._listeners: list[Callable[[RunContext], None]] = []
 
     def add_listener(self, listener: Callable[[RunContext], None]) -> None:
@@ -68,15 +68,11 @@ class RunContext:
             listener(self)
 
     def cancel(self) -> None:
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        self.cancelled = True
 
     def check_cancelled(self) -> None:
         """Called by backends between steps; raises ``JobCancelled`` once cancelled."""
-        if self._cancelled.is_set():
+        if self.cancelled:
             raise JobCancelled("the job was cancelled")
 
 

@@ -20,33 +20,41 @@ class NumpyBackend(Backend):
         {Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS}
     )
 
-    def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+    def execute(
+        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext
+    ) -> list[Any]:
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
-        last_use = plan.last_use
-        for index, node in enumerate(plan.steps):
-            context.check_cancelled()
+        for node, frees in zip(plan.steps, plan.frees, strict=True):
+            if context.cancelled:
+                context.check_cancelled()
             if node.op == "parameter":
                 values[node] = arguments[node.attr("name")]
             else:
                 values[node] = run_node(node, [values[child] for child in node.inputs])
-            for child in node.inputs:
-                if last_use.get(child) == index:
-                    values.pop(child, None)
+            for dead in frees:
+                del values[dead]
             context.advance()
         return [values[node] for node in plan.outputs]
+
+
+def _reads_masked(node: Node) -> bool:
+    if node.type.masked:
+        return True
+    for child in node.inputs:
+        if child.type.masked:
+            return True
+    return False
 
 
 def run_node(node: Node, inputs: list[Any]) -> Any:
     """One op on concrete values; a failure names the op and the user's line."""
     row = OPS[node.op]
-    implementation = row.impl
-    if node.type.masked or any([child.type.masked for child in node.inputs]):
-        implementation = row.implementation(masked=True)
+    implementation = row.implementation(masked=True) if _reads_masked(node) else row.impl
     try:
-        return (
-            implementation(*inputs, **dict(node.attrs)) if node.attrs else implementation(*inputs)
-        )
+        if node.attrs:
+            return implementation(*inputs, **dict(node.attrs))
+        return implementation(*inputs)
     except (JobCancelled, LazyArrayError):
         raise
     except MemoryError as exc:

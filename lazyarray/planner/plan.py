@@ -13,11 +13,12 @@ from lazyarray.graph import Literal, Node, toposort
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """A value describing one computation: ``steps`` in dependency order, the
-    ``outputs`` to return, and ``last_use[node]``: the index of the last step reading it."""
+    ``outputs`` to return, and ``frees[i]``: the values no step after step ``i`` reads,
+    which a backend can drop once step ``i`` ran."""
 
     outputs: tuple[Node, ...]
     steps: tuple[Node, ...]
-    last_use: Mapping[Node, int]
+    frees: tuple[tuple[Node, ...], ...]
     parameters: Mapping[str, Node]
 
     @cached_property
@@ -61,5 +62,9 @@ def make_plan(outputs: Sequence[Node]) -> Plan:
             last_use[child] = i
     for node in outputs:
         last_use[node] = len(steps)  # outputs live to the end
+    frees: list[list[Node]] = [[] for _ in steps]
+    for node, index in last_use.items():
+        if index < len(steps):
+            frees[index].append(node)
     parameters = {node.attr("name"): node for node in steps if node.op == "parameter"}
-    return Plan(tuple(outputs), steps, last_use, parameters)
+    return Plan(tuple(outputs), steps, tuple(map(tuple, frees)), parameters)
