@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lazyarray.execution import COMPUTE_KEYWORDS
 from lazyarray.execution import compute as _compute
 from lazyarray.ops import OPS, Kind
 from lazyarray.proxy import Array, DType, MaskedArray, Scalar, as_node, parameter
@@ -147,22 +148,10 @@ def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:
     >>> la.compute(x.sum(), x.max())
     (np.int64(10), np.int64(4))
     """
-    arguments = {k: options.pop(k) for k in list(options) if k not in _COMPUTE_OPTIONS}
+    arguments = {k: options.pop(k) for k in list(options) if k not in COMPUTE_KEYWORDS}
     result = _compute([as_node(a) for a in arrays], arguments=arguments, **options)
     return tuple(result) if isinstance(result, list) else result
 
-
-_COMPUTE_OPTIONS = {
-    "format",
-    "destination",
-    "file",
-    "timeout",
-    "block",
-    "progress_bar",
-    "cache",
-    "num_retries",
-    "backend",
-}
 
 _REEXPORTED = (DType, MaskedArray, Scalar, parameter)  # the public proxy types
 

@@ -20,9 +20,7 @@ class NumpyBackend(Backend):
         {Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS}
     )
 
-    def execute(
-        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext
-    ) -> list[Any]:
+    def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
         for node, frees in zip(plan.steps, plan.frees, strict=True):
@@ -39,12 +37,7 @@ class NumpyBackend(Backend):
 
 
 def _reads_masked(node: Node) -> bool:
-    if node.type.masked:
-        return True
-    for child in node.inputs:
-        if child.type.masked:
-            return True
-    return False
+    return node.type.masked or any([child.type.masked for child in node.inputs])
 
 
 def run_node(node: Node, inputs: list[Any]) -> Any:

@@ -28,6 +28,21 @@ from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.planner import Plan, bind_arguments, make_plan
 
 DESTINATIONS = ("download",)
+# compute()'s own keywords: every other keyword argument is a parameter's value
+COMPUTE_KEYWORDS = frozenset(
+    {
+        "format",
+        "destination",
+        "file",
+        "timeout",
+        "block",
+        "progress_bar",
+        "cache",
+        "num_retries",
+        "backend",
+        "client",
+    }
+)
 FileTarget = str | os.PathLike[str] | IO[bytes] | None
 
 

@@ -6,25 +6,10 @@ import keyword
 from typing import Any
 
 from lazyarray.errors import ArgumentError
+from lazyarray.execution import COMPUTE_KEYWORDS
 from lazyarray.ops import apply
 from lazyarray.proxy.base import wrap
 from lazyarray.types import as_dtype, check_supported_dtype, normalize_shape
-
-# compute()'s own keywords cannot name parameters
-RESERVED = frozenset(
-    {
-        "format",
-        "destination",
-        "file",
-        "timeout",
-        "block",
-        "progress_bar",
-        "cache",
-        "num_retries",
-        "backend",
-        "client",
-    }
-)
 
 
 def parameter(
@@ -44,10 +29,10 @@ def parameter(
     >>> (x * 2).compute(x=[1.0, 2.0])
     array([2., 4.])
     """
-    if not name.isidentifier() or keyword.iskeyword(name) or name in RESERVED:
+    if not name.isidentifier() or keyword.iskeyword(name) or name in COMPUTE_KEYWORDS:
         raise ArgumentError(
             f"parameter name {name!r} must be a Python identifier and not one of "
-            f"compute()'s keywords ({', '.join(sorted(RESERVED))})"
+            f"compute()'s keywords ({', '.join(sorted(COMPUTE_KEYWORDS))})"
         )
     kind = getattr(type_, "__name__", "Array")
     if shape is None:
