@@ -323,3 +323,29 @@ def test_jobs_run_concurrently() -> None:
     jobs = [(la.Array(DATA) * i).compute(block=False) for i in range(8)]
     for i, job in enumerate(jobs):
         assert_same(job.result(timeout=10), DATA * i)
+
+
+def test_intermediates_are_freed_after_their_last_use() -> None:
+    import tracemalloc
+
+    data = np.ones(1_000_000)  # 8 MB
+    y = la.Array(data)
+    for i in range(10):
+        y = y * 1.5 + float(i)  # 20 intermediates of 8 MB each
+    tracemalloc.start()
+    try:
+        y.compute(cache=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * data.nbytes  # two live intermediates and the result, not twenty
+
+
+def test_repr_and_notebook_html() -> None:
+    x = la.parameter("x", la.Array, shape=(None, 3))
+    y = (x * 2).sum(axis=0)
+    assert repr(y) == "<lazyarray.Array shape=(3,) dtype=float64 nodes=4 params=[x]>"
+    assert repr(x[x > 0]) == ("<lazyarray.Array shape=(?,) dtype=float64 nodes=4 params=[x]>")
+    html = la.MaskedArray([1.0], mask=[True])._repr_html_()
+    assert "<table>" in html
+    assert "masked</th><td style='text-align:left'>yes" in html
