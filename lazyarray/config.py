@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 ImplicitCompute = Literal["allow", "warn", "error"]
@@ -28,6 +28,14 @@ class Options:
     inspect_timeout: float = 60.0
     default_retries: int = 0
     progress_bar: bool | None = None
+    # planner: rules and passes switched off by name (for tests, and to bisect)
+    disabled: frozenset[str] = frozenset()
+    # numpy backend: refuse plans whose estimated peak exceeds this many bytes
+    # (None: memory_fraction of the memory available when the plan is checked)
+    memory_limit: int | None = None
+    memory_fraction: float = 0.8
+    block_bytes: int = 2**18  # fused kernels run over blocks of about this size
+    threads: int | None = None  # threads for fused kernels (None: one per core)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -40,13 +48,23 @@ class Options:
             )
         if self.cache_bytes < 0 or self.max_outstanding_jobs < 1:
             raise ValueError("cache_bytes must be >= 0 and max_outstanding_jobs >= 1")
+        if not 0 < self.memory_fraction <= 1 or self.block_bytes < 1024:
+            raise ValueError("memory_fraction must be in (0, 1] and block_bytes >= 1024")
+        self.disabled = frozenset(self.disabled)
 
 
-_ENVIRONMENT = {
+def _names(text: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
+
+
+_ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "backend": ("LAZYARRAY_BACKEND", str),
     "implicit_compute": ("LAZYARRAY_IMPLICIT_COMPUTE", str),
     "cache_bytes": ("LAZYARRAY_CACHE_BYTES", int),
     "max_outstanding_jobs": ("LAZYARRAY_MAX_OUTSTANDING_JOBS", int),
+    "disabled": ("LAZYARRAY_DISABLED", _names),
+    "memory_limit": ("LAZYARRAY_MEMORY_LIMIT", int),
+    "threads": ("LAZYARRAY_THREADS", int),
 }
 
 

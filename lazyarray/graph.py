@@ -115,9 +115,12 @@ class Node:
         inputs: tuple[Node, ...],
         attrs: Attrs,
         infer: Callable[[], ArrayType],
+        site: Site | None = None,
     ) -> Node:
         """The node for ``op(inputs, attrs)``: the existing one, or a new one typed by
-        ``infer`` (called only for new nodes, so its checks run once per expression)."""
+        ``infer`` (called only for new nodes, so its checks run once per expression).
+        ``site`` defaults to the caller's line outside lazyarray; rewrites pass the site
+        of the node they replace."""
         key = (op, inputs, attrs)
         ref = _INTERNED.get(key)
         if ref is not None:
@@ -130,7 +133,7 @@ class Node:
         _SET_INPUTS(node, inputs)
         _SET_ATTRS(node, attrs)
         _SET_TYPE(node, type_)
-        _SET_SITE(node, creation_site())
+        _SET_SITE(node, site if site is not None else creation_site())
         _SET_DIGEST(node, None)
         _INTERNED[key] = weakref.KeyedRef(node, _forget, key)
         return node

@@ -241,14 +241,15 @@ def test_block_false_returns_a_job(backend: str) -> None:
     assert_same(job.result(timeout=10), DATA * 2)
     status = job.status()
     assert status["status"] == la.JobStatus.COMPLETED == "Completed"
-    assert status["completed_steps"] == status["total_steps"] == 3
+    assert status["completed_steps"] == status["total_steps"] >= 1
     assert job.errors() == []
     assert la.AsyncJob.from_id(job.job_id) is not None
 
 
 def test_job_reports_progress_and_can_be_cancelled(slow: SlowBackend) -> None:
     slow.delay = 0.2
-    job = (la.Array(DATA) + 1 + 2 + 3 + 4).compute(block=False, backend="slow")
+    with la.config.set(disabled={"fold", "fuse"}):  # five steps, as written
+        job = (la.Array(DATA) + 1 + 2 + 3 + 4).compute(block=False, backend="slow")
     time.sleep(0.3)
     assert job.status()["status"] == "Running"
     assert job.cancel()

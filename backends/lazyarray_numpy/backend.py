@@ -12,6 +12,7 @@ from lazyarray.graph import Node
 from lazyarray.jobs import RunContext
 from lazyarray.ops import OPS
 from lazyarray.planner import Plan
+from lazyarray_numpy.kernels import run_fused
 
 
 class NumpyBackend(Backend):
@@ -43,8 +44,13 @@ def _reads_masked(node: Node) -> bool:
 def run_node(node: Node, inputs: list[Any]) -> Any:
     """One op on concrete values; a failure names the op and the user's line."""
     row = OPS[node.op]
-    implementation = row.implementation(masked=True) if _reads_masked(node) else row.impl
+    if node.op == "fused":
+        implementation = run_fused
+    else:
+        implementation = row.implementation(masked=True) if _reads_masked(node) else row.impl
     try:
+        if node.op == "fused":
+            return run_fused(node, inputs)
         if node.attrs:
             return implementation(*inputs, **dict(node.attrs))
         return implementation(*inputs)

@@ -25,7 +25,7 @@ from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Node, content_digest
 from lazyarray.jobs import AsyncJob, RunContext
-from lazyarray.planner import Plan, bind_arguments, make_plan
+from lazyarray.planner import Plan, bind_arguments, make_plan, parameters_of
 
 DESTINATIONS = ("download",)
 # compute()'s own keywords: every other keyword argument is a parameter's value
@@ -71,8 +71,8 @@ def compute(
     if file is not None and format == "pyarrow":
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
     chosen = get_backend(backend if backend is not None else options.backend)
-    plan = make_plan(targets)
-    bound = bind_arguments(plan, arguments or {})
+    bound = bind_arguments(parameters_of(targets), arguments or {})
+    plan = make_plan(targets, bound, options.disabled)
     chosen.check(plan)
     retries = options.default_retries if num_retries is None else num_retries
 

@@ -1,6 +1,15 @@
 """The op tables. Importing this package registers every row in ``OPS``."""
 
-from lazyarray.ops import creation, elementwise, indexing, linalg, masked, reductions, shape
+from lazyarray.ops import (
+    creation,
+    elementwise,
+    indexing,
+    kernel,
+    linalg,
+    masked,
+    reductions,
+    shape,
+)
 from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, apply, lookup, rows_of_kind
 
 __all__ = [
@@ -12,6 +21,7 @@ __all__ = [
     "creation",
     "elementwise",
     "indexing",
+    "kernel",
     "linalg",
     "lookup",
     "masked",

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import ArgumentError
-from lazyarray.graph import Literal, Node
-from lazyarray.ops.registry import Kind, OpDef, register
+from lazyarray.errors import ArgumentError, CastError
+from lazyarray.graph import Literal, Node, existing
+from lazyarray.ops.indexing import decode_index
+from lazyarray.ops.registry import Kind, OpDef, apply, register
 from lazyarray.types import (
     WEAK_PYTHON_TYPES,
     ArrayType,
@@ -25,6 +26,18 @@ from lazyarray.types import (
 )
 
 RANDOM_BLOCK = 2**16
+
+
+def constant_node(value: Any) -> Node:
+    """The constant node of an ndarray (wrapped, never copied or read) or a scalar."""
+    if isinstance(value, np.ndarray):
+        return apply("constant", (), value=Literal.of(value))
+    if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
+        raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
+    # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal
+    token = f"{type(value).__name__}:{value!r}"
+    found = existing("constant", (), (("token", token), ("value", value)))
+    return found if found is not None else apply("constant", (), value=value, token=token)
 
 
 def _constant(*, value: Any, token: str = "") -> Any:
@@ -148,6 +161,35 @@ def random_values(
     return out
 
 
+def random_region(
+    seed: int,
+    stream: int,
+    distribution: str,
+    params: tuple[Any, ...],
+    shape: tuple[int, ...],
+    index: tuple[Any, ...],
+    dtype: np.dtype[Any],
+) -> np.ndarray[Any, Any]:
+    """``array[index]`` of the random array of ``shape``, drawing only the blocks the
+    selected elements fall in (memory: the selection, plus one block)."""
+    positions = [
+        np.arange(*item.indices(size)) if isinstance(item, slice) else np.array([item])
+        for item, size in zip(index, shape, strict=True)
+    ]
+    flat = np.ravel_multi_index(np.ix_(*positions), shape).ravel() if positions else np.zeros(1, np.intp)
+    out = np.empty(flat.size, dtype=dtype)
+    if flat.size and flat[-1] - flat[0] + 1 == flat.size:  # contiguous: one range
+        out[:] = random_values(seed, stream, distribution, params, int(flat[0]), int(flat[-1]) + 1, dtype)
+    else:
+        blocks = flat // RANDOM_BLOCK
+        for block in np.unique(blocks):
+            chosen = blocks == block
+            values = random_block(seed, stream, distribution, params, int(block))
+            out[chosen] = values[flat[chosen] % RANDOM_BLOCK]
+    kept = tuple(len(p) for p, item in zip(positions, index, strict=True) if isinstance(item, slice))
+    return out.reshape(kept)
+
+
 def _random(
     *,
     shape: tuple[int, ...],
@@ -156,7 +198,11 @@ def _random(
     distribution: str,
     params: tuple[Any, ...],
     dtype: np.dtype[Any],
+    region: tuple[Any, ...] | None = None,
 ) -> Any:
+    if region is not None:
+        index = decode_index(region)
+        return random_region(seed, stream, distribution, params, shape, index, dtype)
     size = math.prod(shape)
     return random_values(seed, stream, distribution, params, 0, size, dtype).reshape(shape)
 
@@ -164,7 +210,15 @@ def _random(
 def _random_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     if attrs["distribution"] not in _DISTRIBUTIONS:
         raise ArgumentError(f"unknown distribution {attrs['distribution']!r}")
-    return ArrayType(attrs["dtype"], normalize_shape(attrs["shape"]))
+    shape = normalize_shape(attrs["shape"])
+    region = attrs.get("region")
+    if region is not None:
+        index = decode_index(region)
+        shape = tuple(
+            len(range(*item.indices(size))) for item, size in zip(index, shape, strict=True)
+            if isinstance(item, slice)
+        )
+    return ArrayType(attrs["dtype"], shape)
 
 
 ROWS = [

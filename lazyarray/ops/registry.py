@@ -30,6 +30,7 @@ class Kind(enum.Enum):
     CREATION = "creation"
     SOURCE = "source"
     MASKED = "masked"
+    KERNEL = "kernel"  # a fused group of ops, built by the planner
 
 
 class Trait(enum.Enum):

@@ -8,27 +8,27 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import ArgumentError
-from lazyarray.planner.plan import Plan
+from lazyarray.graph import Node
 
 
-def bind_arguments(plan: Plan, arguments: Mapping[str, Any]) -> dict[str, Any]:
+def bind_arguments(parameters: Mapping[str, Node], arguments: Mapping[str, Any]) -> dict[str, Any]:
     """numpy values for every parameter, cast to the declared dtype (``same_kind``), with
     shapes checked against the declared ones; errors name the parameter."""
-    missing = sorted(plan.parameters.keys() - arguments.keys())
-    unexpected = sorted(arguments.keys() - plan.parameters.keys())
+    missing = sorted(parameters.keys() - arguments.keys())
+    unexpected = sorted(arguments.keys() - parameters.keys())
     if missing or unexpected:
         parts = []
         if missing:
             parts.append(f"missing argument(s) for parameter(s): {', '.join(missing)}")
         if unexpected:
             parts.append(f"unexpected argument(s): {', '.join(unexpected)}")
-        declared = ", ".join(sorted(plan.parameters)) or "none"
+        declared = ", ".join(sorted(parameters)) or "none"
         raise ArgumentError(f"{'; '.join(parts)} (the expression's parameters: {declared})")
-    return {name: _coerce(name, plan, value) for name, value in arguments.items()}
+    return {name: _coerce(name, parameters[name], value) for name, value in arguments.items()}
 
 
-def _coerce(name: str, plan: Plan, value: Any) -> Any:
-    expected = plan.parameters[name].type
+def _coerce(name: str, parameter: Node, value: Any) -> Any:
+    expected = parameter.type
     if hasattr(value, "__lazyarray_node__"):
         raise ArgumentError(
             f"argument {name!r} is a lazy expression; arguments must be concrete values "

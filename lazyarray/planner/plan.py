@@ -1,13 +1,18 @@
-"""``Plan``: the steps to run, in order, with when each value can be freed."""
+"""``Plan``: the optimized steps to run, in order, with when each value can be freed and
+estimates of what running them costs."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import Any
 
-from lazyarray.graph import Literal, Node, toposort
+from lazyarray.graph import Literal, Node, find, toposort
+
+_BLOCK_COPIES = 4  # a kernel holds about this many block buffers per thread
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,31 +35,73 @@ class Plan:
         return hasher.hexdigest()
 
     @property
+    def kernel_count(self) -> int:
+        """Fused kernels plus unfused ops that do work (sources and views excluded)."""
+        return sum(1 for node in self.steps if node.op not in _FREE_OPS)
+
+    @property
+    def fused_count(self) -> int:
+        return sum(1 for node in self.steps if node.op == "fused")
+
+    @property
     def bytes_read(self) -> int:
-        """Bytes of literal data the plan reads."""
+        """Bytes of literal data read, plus bytes of random data generated."""
         total = 0
         for node in self.steps:
             value = node.attr("value")
             if isinstance(value, Literal):
                 total += int(getattr(value.value, "nbytes", 0))
+            elif node.op == "random":
+                total += nbytes(node) or 0
+        for node in self.steps:  # sources generated inside kernels
+            if node.op == "fused":
+                for op, refs, attrs in node.attr("program"):
+                    if op == "random" and not refs:
+                        total += nbytes(node, elements_of=node.attr("result")[1]) or 0
         return total
 
     @property
     def bytes_written(self) -> int | None:
         """Bytes of the outputs, when their sizes are known."""
-        total = 0
-        for node in self.outputs:
-            size = node.type.size
-            if size is None:
-                return None
-            total += size * node.type.dtype.itemsize
-        return total
+        sizes = [nbytes(node) for node in self.outputs]
+        return None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+
+    def peak_bytes(self, block_bytes: int = 2**19, threads: int = 1) -> int:
+        """Estimated peak of the memory a run allocates (literal inputs not counted):
+        live values between steps, plus kernel block buffers. Unknown sizes count as
+        the largest known value."""
+        largest = max((nbytes(n) or 0 for n in self.steps), default=0)
+        live: dict[Node, int] = {}
+        peak = 0
+        for node, frees in zip(self.steps, self.frees, strict=True):
+            size = 0 if node.op in _FREE_OPS else nbytes(node)
+            live[node] = largest if size is None else size
+            scratch = _BLOCK_COPIES * block_bytes * threads if node.op == "fused" else 0
+            peak = max(peak, sum(live.values()) + scratch)
+            for dead in frees:
+                live.pop(dead, None)
+        return peak
 
     def __len__(self) -> int:
         return len(self.steps)
 
 
-def make_plan(outputs: Sequence[Node]) -> Plan:
+# ops whose results cost no new memory: literals and numpy views
+_FREE_OPS = frozenset({"constant", "parameter", "getitem", "transpose", "broadcast_to",
+                       "squeeze", "expand_dims", "moveaxis", "swapaxes", "flip"})
+
+
+def nbytes(node: Node, elements_of: Sequence[int | None] | None = None) -> int | None:
+    shape = node.type.shape if elements_of is None else tuple(elements_of)
+    if None in shape:
+        return None
+    count = 1
+    for size in shape:
+        count *= size  # type: ignore[operator]
+    return count * node.type.dtype.itemsize
+
+
+def steps_of(outputs: Sequence[Node]) -> tuple[tuple[Node, ...], tuple[tuple[Node, ...], ...]]:
     steps = tuple(toposort(outputs))
     last_use: dict[Node, int] = {}
     for i, node in enumerate(steps):
@@ -66,5 +113,41 @@ def make_plan(outputs: Sequence[Node]) -> Plan:
     for node, index in last_use.items():
         if index < len(steps):
             frees[index].append(node)
-    parameters = {node.attr("name"): node for node in steps if node.op == "parameter"}
-    return Plan(tuple(outputs), steps, tuple(map(tuple, frees)), parameters)
+    return steps, tuple(map(tuple, frees))
+
+
+def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
+    found = find(outputs, lambda n: n.op == "parameter")
+    return {node.attr("name"): node for node in found}
+
+
+_CACHE: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def make_plan(
+    outputs: Sequence[Node],
+    arguments: Mapping[str, Any] | None = None,
+    disabled: frozenset[str] = frozenset(),
+    optimize: bool = True,
+) -> Plan:
+    """The plan for ``outputs``: optimized by the stages in ``planner.passes`` (minus
+    ``disabled``), with ``arguments`` (already checked by ``bind_arguments``) bound.
+    Plans of parameter-free graphs are kept (LRU) for the next compute."""
+    from lazyarray.planner.passes import optimize as run_stages
+
+    key = (tuple(outputs), disabled, optimize)
+    if not arguments:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+            return cached
+    parameters = parameters_of(outputs)
+    optimized = run_stages(tuple(outputs), arguments or {}, disabled) if optimize else tuple(outputs)
+    steps, frees = steps_of(optimized)
+    plan = Plan(optimized, steps, frees, parameters)
+    if not arguments:
+        _CACHE[key] = plan
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return plan

@@ -15,8 +15,8 @@ import numpy as np
 
 from lazyarray.errors import CastError
 from lazyarray.execution import check_implicit_compute, compute
-from lazyarray.graph import Literal, Node, count_nodes, existing, find
-from lazyarray.ops import apply
+from lazyarray.graph import Literal, Node, count_nodes, find
+from lazyarray.ops.creation import constant_node
 from lazyarray.types import WEAK_PYTHON_TYPES, Shape
 
 if TYPE_CHECKING:
@@ -41,17 +41,9 @@ def wrap(node: Node) -> Any:
 def constant(value: Any) -> Node:
     """A literal as a node: no copy, no pass over the data (its digest is computed only
     if a cache key or serialization needs it)."""
-    if isinstance(value, np.ndarray):
-        return apply("constant", (), value=Literal.of(value))
-    kind = type(value)
-    if kind in WEAK_PYTHON_TYPES or isinstance(value, np.generic):
-        if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
-            raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
-        # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal
-        token = f"{kind.__name__}:{value!r}"
-        found = existing("constant", (), (("token", token), ("value", value)))
-        return found if found is not None else apply("constant", (), value=value, token=token)
-    return constant(_as_ndarray(value))
+    if isinstance(value, (np.ndarray, np.generic)) or type(value) in WEAK_PYTHON_TYPES:
+        return constant_node(value)
+    return constant_node(_as_ndarray(value))
 
 
 def _as_ndarray(value: Any) -> np.ndarray[Any, Any]:

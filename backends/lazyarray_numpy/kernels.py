@@ -1,0 +1,181 @@
+"""Fused kernels, run blockwise: the elementwise shape is cut along its first axis into
+blocks of about ``config.options.block_bytes``, run on a thread pool; sources inside the
+kernel (random, full) are generated per block, and a trailing reduction reduces each
+block, so nothing of the kernel's size is ever materialized but its output.
+
+Each block runs through numexpr when it is installed and every instruction is one it
+computes exactly as numpy does (float64 arithmetic and math, comparisons, where);
+otherwise through numpy, one ufunc after another.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from lazyarray.config import options
+from lazyarray.graph import Node
+from lazyarray.ops import OPS
+from lazyarray.ops.indexing import encode_index
+
+_FLOAT = np.dtype(np.float64).str
+_BOOL = np.dtype(np.bool_).str
+
+# op -> numexpr template, and the operand dtype it needs ("f": float64, "b": bool)
+NUMEXPR: dict[str, tuple[str, str]] = {
+    "add": ("({0} + {1})", "f"),
+    "subtract": ("({0} - {1})", "f"),
+    "multiply": ("({0} * {1})", "f"),
+    "divide": ("({0} / {1})", "f"),
+    "power": ("({0} ** {1})", "f"),
+    "negative": ("(-{0})", "f"),
+    "absolute": ("abs({0})", "f"),
+    "square": ("({0} * {0})", "f"),
+    "arctan2": ("arctan2({0}, {1})", "f"),
+    "less": ("({0} < {1})", "f"),
+    "less_equal": ("({0} <= {1})", "f"),
+    "greater": ("({0} > {1})", "f"),
+    "greater_equal": ("({0} >= {1})", "f"),
+    "equal": ("({0} == {1})", "f"),
+    "not_equal": ("({0} != {1})", "f"),
+    "logical_and": ("({0} & {1})", "b"),
+    "logical_or": ("({0} | {1})", "b"),
+    "logical_not": ("(~{0})", "b"),
+    "where": ("where({0}, {1}, {2})", "w"),
+    **{
+        name: (f"{name}({{0}})", "f")
+        for name in ("sqrt", "exp", "expm1", "log", "log1p", "log10", "sin", "cos", "tan",
+                     "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
+                     "arccosh", "arctanh")
+    },
+}
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads() -> int:
+    return options.threads or os.cpu_count() or 1
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_threads(), thread_name_prefix="lazyarray-kernel")
+    return _pool
+
+
+def numexpr_source(node: Node, input_dtypes: Sequence[str]) -> str | None:
+    """The kernel as one numexpr expression, or None if numexpr would not compute it
+    exactly as numpy."""
+    try:
+        import numexpr  # noqa: F401
+    except ImportError:
+        return None
+    program = node.attr("program")
+    dtypes = list(input_dtypes) + list(node.attr("dtypes"))
+    names = [f"in{i}" for i in range(len(input_dtypes))]
+    for op, refs, attrs in program:
+        entry = NUMEXPR.get(op)
+        if entry is None or attrs or not refs:
+            return None
+        template, needs = entry
+        operand_dtypes = [dtypes[r] for r in refs]
+        wanted = {"f": [_FLOAT] * len(refs), "b": [_BOOL] * len(refs),
+                  "w": [_BOOL, _FLOAT, _FLOAT]}[needs]
+        if operand_dtypes != wanted:
+            return None
+        names.append(template.format(*[names[r] for r in refs]))
+    return names[-1]
+
+
+def run_fused(node: Node, inputs: list[Any]) -> Any:
+    shape: tuple[int, ...] = node.attr("shape")
+    program = node.attr("program")
+    reduction = node.attr("reduction")
+    dtype = np.dtype(node.attr("dtypes")[-1])
+    values = [np.asarray(v) if not np.isscalar(v) else v for v in inputs]
+    input_dtypes = [
+        np.asarray(v).dtype.str if not isinstance(v, float) else _FLOAT for v in values
+    ]
+    source = numexpr_source(node, input_dtypes)
+    rows = shape[0] if shape else 1
+    row_size = math.prod(shape[1:]) if len(shape) > 1 else 1
+    per_block = max(1, options.block_bytes // max(1, row_size * dtype.itemsize))
+    bounds = [(start, min(start + per_block, rows)) for start in range(0, rows, per_block)]
+    if not shape:
+        bounds = [(0, 1)]
+
+    def block(bound: tuple[int, int]) -> Any:
+        start, stop = bound
+        local = [_block_of(v, shape, start, stop) for v in values]
+        generated = _generate(node, program, len(values), shape, start, stop)
+        if source is not None and not generated:
+            import numexpr
+
+            value = numexpr.evaluate(source, local_dict={f"in{i}": v for i, v in enumerate(local)})
+        else:
+            value = _run_numpy(program, local, generated)
+        if reduction is None:
+            return value
+        op, attrs = reduction
+        return OPS[op].impl(value, **dict(attrs))
+
+    if len(bounds) == 1:
+        parts = [block(bounds[0])]
+    else:
+        parts = list(_executor().map(block, bounds))
+    return _combine(node, parts, shape, reduction)
+
+
+def _block_of(value: Any, shape: tuple[int, ...], start: int, stop: int) -> Any:
+    """The rows [start, stop) of an input broadcast to ``shape`` (broadcast dims whole)."""
+    if not isinstance(value, np.ndarray) or value.ndim != len(shape) or not shape:
+        return value
+    if value.shape[0] == 1 and shape[0] != 1:
+        return value
+    return value[start:stop]
+
+
+def _generate(
+    node: Node, program: Any, count: int, shape: tuple[int, ...], start: int, stop: int
+) -> dict[int, Any]:
+    generated: dict[int, Any] = {}
+    for position, (op, refs, attrs) in enumerate(program):
+        if refs:
+            continue
+        kwargs = dict(attrs)
+        own = tuple(kwargs["shape"])
+        blockwise = len(own) == len(shape) and shape and own[0] == shape[0]
+        if op == "random":
+            if blockwise:
+                index = (slice(start, stop, 1),) + tuple(slice(0, n, 1) for n in own[1:])
+                kwargs["region"] = encode_index(index)
+            generated[position] = OPS[op].impl(**kwargs)
+        elif op == "full":
+            if blockwise:
+                kwargs["shape"] = (stop - start, *own[1:])
+            generated[position] = OPS[op].impl(**kwargs)
+    return generated
+
+
+def _run_numpy(program: Any, inputs: list[Any], generated: dict[int, Any]) -> Any:
+    from lazyarray.ops.kernel import run_program
+
+    return run_program(program, inputs, generated)
+
+
+def _combine(node: Node, parts: list[Any], shape: tuple[int, ...], reduction: Any) -> Any:
+    dtype, result_shape, _ = node.attr("result")
+    if reduction is None:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    op, attrs = reduction
+    kwargs = dict(attrs)
+    if kwargs.get("axis") is None:  # partial results of the whole array: reduce them
+        combined = OPS[op].impl(np.asarray([np.asarray(p).reshape(()) for p in parts]))
+        return np.asarray(combined, dtype=dtype).reshape(result_shape)[()]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)

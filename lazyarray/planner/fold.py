@@ -1,0 +1,62 @@
+"""Constant folding: an op whose inputs are all small constants runs now, with its row's
+numpy implementation (the same code the numpy backend would run), and becomes a constant.
+Large values are left to run at compute time: folding them would only move the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lazyarray.graph import Node
+from lazyarray.ops import OPS, Kind
+from lazyarray.ops.creation import constant_node
+from lazyarray.planner.rewrite import Outputs, literal_of, rebuild, same_type, transform
+
+FOLD_LIMIT = 4096  # elements: fold results and inputs up to this size
+_NEVER = {Kind.SOURCE}
+
+
+def _small(node: Node) -> bool:
+    size = node.type.size
+    return size is not None and size <= FOLD_LIMIT
+
+
+def _foldable(node: Node) -> bool:
+    row = OPS[node.op]
+    if row.kind in _NEVER or node.op == "fused" or not _small(node):
+        return False
+    return all(child.op == "constant" and _small(child) for child in node.inputs)
+
+
+def _as_literal(value: Any, node: Node) -> Node | None:
+    if node.type.masked:
+        if value is np.ma.masked:
+            value = np.ma.MaskedArray(np.zeros((), node.type.dtype), mask=True)
+        value = np.ma.MaskedArray(value)
+    elif isinstance(value, np.ndarray):
+        value = np.asarray(value)
+    else:
+        value = np.asarray(value, dtype=node.type.dtype)
+        value = value[()] if value.ndim == 0 else value
+    folded = constant_node(value)
+    return folded if same_type(folded.type, node.type) else None
+
+
+def fold_constants(outputs: Outputs) -> Outputs:
+    def visit(node: Node, inputs: tuple[Node, ...]) -> Node:
+        current = rebuild(node, inputs)
+        if not _foldable(current) or current.op == "constant":
+            return current
+        row = OPS[current.op]
+        masked = current.type.masked or any(c.type.masked for c in current.inputs)
+        values = [literal_of(child) for child in current.inputs]
+        try:
+            with np.errstate(all="ignore"):
+                value = row.implementation(masked)(*values, **current.kwargs)
+        except Exception:  # the error belongs to compute time, with its ComputeError
+            return current
+        folded = _as_literal(value, current)
+        return folded if folded is not None else current
+
+    return transform(outputs, visit)

@@ -1,0 +1,153 @@
+"""Elementwise fusion: maximal groups of elementwise ops become one ``fused`` kernel, with
+a trailing reduction where there is one, so that intermediates of the group are never
+materialized (``sum(a*b)`` never builds ``a*b``). Random and filled sources read only by
+the group are generated inside it, block by block.
+
+A node joins its consumer's group when the consumer is its only user; a node read by
+several becomes a kernel output of its own, computed once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lazyarray.graph import Node, toposort
+from lazyarray.ops import OPS, Kind
+from lazyarray.ops.kernel import Instruction
+from lazyarray.planner.rewrite import Outputs, rebuild
+
+FUSABLE_KINDS = "biufc"
+GENERATED_SOURCES = {"random", "full"}
+# reductions a kernel can finish with, blockwise: their partial results combine with
+# the same op (sum of sums, max of maxes)
+TRAILING_REDUCTIONS = {"sum", "prod", "min", "max", "any", "all"}
+
+
+def _fusable(node: Node) -> bool:
+    return (
+        OPS[node.op].kind is Kind.ELEMENTWISE
+        and not node.type.masked
+        and None not in node.type.shape
+        and node.type.dtype.kind in FUSABLE_KINDS
+        and all(
+            not child.type.masked and None not in child.type.shape for child in node.inputs
+        )
+    )
+
+
+def _generated(node: Node) -> bool:
+    return node.op in GENERATED_SOURCES and node.attr("region") is None
+
+
+def _trailing(node: Node) -> bool:
+    """A reduction whose blockwise partial results combine exactly (by the same op)."""
+    if node.op not in TRAILING_REDUCTIONS or node.attr("dtype") is not None:
+        return False
+    axis = node.attr("axis")
+    return axis is None or 0 not in axis
+
+
+def fuse(outputs: Outputs) -> Outputs:
+    order = toposort(outputs)
+    users: dict[Node, int] = {}
+    consumer: dict[Node, Node] = {}
+    for node in order:
+        for child in node.inputs:
+            users[child] = users.get(child, 0) + 1
+            consumer[child] = node
+    for node in outputs:
+        users[node] = users.get(node, 0) + 1  # an output is read by the caller
+
+    def absorbed(node: Node) -> bool:
+        """Whether ``node`` belongs to its only user's kernel."""
+        user = consumer.get(node)
+        if users.get(node, 0) != 1 or user is None:
+            return False
+        return _fusable(user) or (_trailing(user) and user.inputs[0] is node)
+
+    replaced: dict[Node, Node] = {}
+    for node in order:
+        if _fusable(node) and absorbed(node):
+            continue  # built inside its consumer's kernel
+        if _trailing(node) and _fusable(node.inputs[0]) and users[node.inputs[0]] == 1:
+            replaced[node] = _kernel(node.inputs[0], node, users, replaced)
+        elif _fusable(node):
+            replaced[node] = _kernel(node, None, users, replaced)
+        elif _generated(node) and absorbed(node):
+            continue  # generated inside the kernel, block by block
+        else:
+            replaced[node] = rebuild(node, tuple(replaced[child] for child in node.inputs))
+    return tuple(replaced[node] for node in outputs)
+
+
+def _kernel(
+    root: Node, reduction: Node | None, users: dict[Node, int], replaced: dict[Node, Node]
+) -> Node:
+    """Collects root's group (inputs first) and builds the fused node."""
+    inputs: list[Node] = []
+    input_index: dict[Node, int] = {}
+    program: list[tuple[str, tuple[Node, ...], Any]] = []
+    dtypes: list[str] = []  # each instruction's result dtype, for backends choosing engines
+    members: dict[Node, int] = {}
+
+    def collect(node: Node) -> None:
+        stack = [(node, False)]
+        while stack:
+            current, expanded = stack.pop()
+            if current in members:
+                continue
+            if not expanded:
+                stack.append((current, True))
+                for child in reversed(current.inputs):
+                    if _joins(child, users):
+                        stack.append((child, False))
+                continue
+            members[current] = len(program)
+            program.append((current.op, current.inputs, current.attrs))
+            dtypes.append(current.type.dtype.str)
+
+    collect(root)
+    references: list[Instruction] = []
+    for op, children, attrs in program:
+        refs = []
+        for child in children:
+            if child in members:
+                refs.append(-1 - members[child])  # resolved below
+            else:
+                if child not in input_index:
+                    input_index[child] = len(inputs)
+                    inputs.append(replaced[child])
+                refs.append(input_index[child])
+        references.append((op, tuple(refs), attrs))
+    count = len(inputs)
+    final = tuple(
+        (op, tuple(r if r >= 0 else count + (-1 - r) for r in refs), attrs)
+        for op, refs, attrs in references
+    )
+    single = len(final) == 1 and reduction is None and all(r < count for r in final[0][1])
+    if single:  # one op alone gains nothing from a kernel
+        return rebuild(root, tuple(replaced[child] for child in root.inputs))
+    result = (reduction or root).type
+    trailing = None if reduction is None else (reduction.op, reduction.attrs)
+    attrs = (
+        ("dtypes", tuple(dtypes)),
+        ("program", final),
+        ("reduction", trailing),
+        ("result", (result.dtype, result.shape, result.masked)),
+        ("shape", root.type.shape),
+    )
+    kernel_inputs = tuple(inputs)
+    return Node.make(
+        "fused",
+        kernel_inputs,
+        attrs,
+        lambda: OPS["fused"].infer(kernel_inputs, dict(attrs)),
+        (reduction or root).site,
+    )
+
+
+def _joins(child: Node, users: dict[Node, int]) -> bool:
+    if users.get(child, 0) != 1:
+        return False
+    return _fusable(child) or _generated(child)
+

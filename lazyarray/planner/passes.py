@@ -1,0 +1,111 @@
+"""The planner's stages, in their fixed order. Each is a pure function from output nodes
+to output nodes; each can be switched off by name (``config.set(disabled={"fuse"})``),
+and so can every rule inside a stage.
+
+    bind      parameters become constants holding the arguments
+    fold      ops on small constants run now (the op rows' numpy implementations)
+    simplify  algebraic rules, each exact for the dtypes it fires on
+    cse       identical subexpressions become one node
+    pushdown  indexes move toward the sources, so only what is needed is read
+    fuse      elementwise groups (and a trailing reduction) become kernels
+
+Dead nodes never reach a plan: a plan holds what its outputs reach, nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lazyarray.graph import Node
+from lazyarray.ops.creation import constant_node
+from lazyarray.planner.fold import fold_constants
+from lazyarray.planner.fusion import fuse
+from lazyarray.planner.pushdown import PUSHDOWN
+from lazyarray.planner.rewrite import Outputs, Rule, apply_rules, rebuild, to_fixed_point, transform
+from lazyarray.planner.rules import SIMPLIFY
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Outputs, Mapping[str, Any], frozenset[str]], Outputs]
+    rules: tuple[Rule, ...] = ()
+    doc: str = ""
+
+
+def _bind(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
+    def visit(node: Node, inputs: tuple[Node, ...]) -> Node:
+        if node.op == "parameter" and node.attr("name") in arguments:
+            value = arguments[node.attr("name")]
+            return constant_node(value) if hasattr(value, "dtype") else node
+        return rebuild(node, inputs)
+
+    return transform(outputs, visit) if arguments else outputs
+
+
+def _fold(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
+    return fold_constants(outputs)
+
+
+def _rules(rules: list[Rule]) -> Callable[[Outputs, Mapping[str, Any], frozenset[str]], Outputs]:
+    def run(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
+        return to_fixed_point(outputs, lambda current: apply_rules(current, rules, disabled))
+
+    return run
+
+
+def _cse(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
+    # rebuilding through the interning table merges structurally equal nodes
+    return transform(outputs, rebuild)
+
+
+def _fuse(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
+    return fuse(outputs)
+
+
+STAGES = (
+    Stage("bind", _bind, doc="parameters become constants holding the arguments"),
+    Stage("fold", _fold, doc="ops on small constants run now"),
+    Stage("simplify", _rules(SIMPLIFY), tuple(SIMPLIFY), "algebraic rules"),
+    Stage("cse", _cse, doc="identical subexpressions become one node"),
+    Stage("pushdown", _rules(PUSHDOWN), tuple(PUSHDOWN), "indexes move toward the sources"),
+    Stage("fuse", _fuse, doc="elementwise groups become kernels"),
+)
+
+RULES = {rule.name: rule for stage in STAGES for rule in stage.rules}
+NAMES = frozenset(stage.name for stage in STAGES) | frozenset(RULES)
+
+
+def optimize(
+    outputs: Outputs,
+    arguments: Mapping[str, Any],
+    disabled: frozenset[str] = frozenset(),
+    until: str | None = None,
+    only: frozenset[str] | None = None,
+) -> Outputs:
+    """Runs the stages in order, skipping disabled ones; ``until`` stops after a stage;
+    ``only`` runs just those stages and rules (for testing each alone)."""
+    unknown = disabled - NAMES
+    if unknown:
+        raise ValueError(
+            f"unknown pass or rule name(s): {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(NAMES))}"
+        )
+    for stage in STAGES:
+        rule_names = {rule.name for rule in stage.rules}
+        runs = stage.name not in disabled and (
+            only is None or stage.name in only or bool(rule_names & only)
+        )
+        if runs:
+            skipped = disabled
+            if only is not None and stage.name not in only:
+                skipped = disabled | (rule_names - only)
+            outputs = stage.run(outputs, arguments, skipped)
+        if until == stage.name:
+            break
+    return outputs
+
+
+__all__ = ["NAMES", "RULES", "STAGES", "Stage", "optimize"]

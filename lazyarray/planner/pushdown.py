@@ -1,0 +1,333 @@
+"""Slice pushdown: a basic index applied to an expression moves toward the sources, so
+that only the elements the result needs are read, generated or computed.
+
+Each move is a named rule (``slice_through_elementwise`` ...), switchable like every
+rule. Index arithmetic: ndindex normalizes an index against a shape (``expand``); the
+composition of slices is done on Python ``range`` objects, which slice exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ndindex
+import numpy as np
+
+from lazyarray.graph import Literal, Node
+from lazyarray.ops import OPS, Kind
+from lazyarray.ops.creation import constant_node
+from lazyarray.ops.indexing import decode_index, encode_index
+from lazyarray.planner.rewrite import Rule, make, same_type
+
+Item = int | range  # an Integer, or a Slice as the range of positions it selects
+
+
+def expanded(node: Node) -> tuple[list[Item], list[int]] | None:
+    """A getitem's index as one item per input dim (ints and ranges) and the positions
+    of its ``None``s in the result; None when sizes are unknown."""
+    (source,) = node.inputs
+    shape = source.type.shape
+    if None in shape:
+        return None
+    index = ndindex.ndindex(decode_index(node.attr("index"))).expand(shape)
+    items: list[Item] = []
+    newaxes: list[int] = []
+    out_position = 0
+    for item in index.args:
+        if isinstance(item, ndindex.Newaxis):
+            newaxes.append(out_position)
+            out_position += 1
+        elif isinstance(item, ndindex.Integer):
+            items.append(int(item.raw))
+        elif isinstance(item, ndindex.Slice):
+            size = shape[len(items)]
+            items.append(range(*item.raw.indices(size)))  # type: ignore[arg-type]
+            out_position += 1
+        else:  # arrays are not basic indexes
+            return None
+    return items, newaxes
+
+
+def as_index(items: Sequence[Item]) -> tuple[Any, ...]:
+    return tuple(item if isinstance(item, int) else _as_slice(item) for item in items)
+
+
+def _as_slice(r: range) -> slice:
+    if len(r) == 0:
+        return slice(0, 0, 1)
+    stop: int | None = r.stop
+    if r.step < 0 and r.stop < 0:
+        stop = None
+    return slice(r.start, stop, r.step)
+
+
+def index_node(source: Node, items: Sequence[Item], site: Any) -> Node:
+    """``source[items]``, or ``source`` itself when the items select everything."""
+    shape = source.type.shape
+    if all(
+        isinstance(item, range) and item == range(size)
+        for item, size in zip(items, shape, strict=True)
+    ):
+        return source
+    return make("getitem", (source,), site, index=encode_index(as_index(items)))
+
+
+def with_newaxes(node: Node, newaxes: list[int], site: Any) -> Node:
+    if not newaxes:
+        return node
+    index: list[Any] = [slice(None)] * (node.type.ndim + len(newaxes))
+    for position in newaxes:
+        index[position] = None
+    return make("getitem", (node,), site, index=encode_index(tuple(index)))
+
+
+def compose(outer: Sequence[Item], inner: Sequence[Item]) -> list[Item]:
+    """The items of ``x[inner][outer]`` as one index on ``x``."""
+    result: list[Item] = []
+    pending = iter(outer)
+    for item in inner:
+        if isinstance(item, int):
+            result.append(item)
+        else:
+            selector = next(pending)
+            result.append(item[selector] if isinstance(selector, int) else item[_as_slice(selector)])
+    return result
+
+
+def _pushed(node: Node, build: Any) -> Node | None:
+    """Shared frame of every rule: parse the index, build the replacement from the
+    per-input-dim items, put the ``None`` axes back, and check the type."""
+    parsed = expanded(node)
+    if parsed is None:
+        return None
+    items, newaxes = parsed
+    replacement = build(node.inputs[0], items)
+    if replacement is None:
+        return None
+    replacement = with_newaxes(replacement, newaxes, node.site)
+    return replacement if same_type(replacement.type, node.type) else None
+
+
+def _broadcast_items(child: Node, items: Sequence[Item], shape: Sequence[int | None]) -> list[Item]:
+    """The items for an input broadcast to ``shape``: its own trailing dims, with size-1
+    dims that broadcast kept whole (a range) or taken at 0 (an integer)."""
+    own = child.type.shape
+    trailing = list(items[len(items) - len(own) :]) if own else []
+    result: list[Item] = []
+    for item, size, full in zip(trailing, own, shape[len(shape) - len(own) :], strict=True):
+        if size == 1 and full != 1:
+            result.append(0 if isinstance(item, int) else range(1))
+        else:
+            result.append(item)
+    return result
+
+
+def slice_through_elementwise(node: Node) -> Node | None:
+    # f(a, b)[i] -> f(a[i'], b[i']), i' being i fitted to each input's broadcast
+    source = node.inputs[0]
+    if OPS[source.op].kind is not Kind.ELEMENTWISE or source.op == "fused":
+        return None
+
+    def build(x: Node, items: list[Item]) -> Node | None:
+        if any(None in child.type.shape for child in x.inputs):
+            return None
+        inputs = tuple(
+            index_node(child, _broadcast_items(child, items, x.type.shape), node.site)
+            if child.type.ndim
+            else child
+            for child in x.inputs
+        )
+        return make(x.op, inputs, x.site, **x.kwargs)
+
+    return _pushed(node, build)
+
+
+def slice_through_broadcast_to(node: Node) -> Node | None:
+    # broadcast_to(a, s)[i] -> broadcast_to(a[i'], s[i])
+    source = node.inputs[0]
+    if source.op != "broadcast_to":
+        return None
+
+    def build(x: Node, items: list[Item]) -> Node | None:
+        (child,) = x.inputs
+        inner = index_node(child, _broadcast_items(child, items, x.type.shape), node.site)
+        shape = tuple(len(item) for item in items if isinstance(item, range))
+        return make("broadcast_to", (inner,), x.site, shape=shape)
+
+    return _pushed(node, build)
+
+
+def slice_through_transpose(node: Node) -> Node | None:
+    # transpose(a, p)[i] -> transpose(a[p^-1 i], p')
+    source = node.inputs[0]
+    if source.op != "transpose":
+        return None
+
+    def build(x: Node, items: list[Item]) -> Node | None:
+        axes = x.attr("axes")
+        inner: list[Item] = [range(0)] * len(axes)
+        for out_dim, in_dim in enumerate(axes):
+            inner[in_dim] = items[out_dim]
+        kept_inputs = [d for d, item in enumerate(inner) if isinstance(item, range)]
+        rank = {d: i for i, d in enumerate(kept_inputs)}
+        new_axes = tuple(rank[axes[o]] for o, item in enumerate(items) if isinstance(item, range))
+        sliced = index_node(x.inputs[0], inner, node.site)
+        if new_axes == tuple(range(len(new_axes))):
+            return sliced
+        return make("transpose", (sliced,), x.site, axes=new_axes)
+
+    return _pushed(node, build)
+
+
+def slice_through_reduction(node: Node) -> Node | None:
+    # reduce(a, axis=k)[i] -> reduce(a[i with k kept whole], axis=k')
+    source = node.inputs[0]
+    if OPS[source.op].kind is not Kind.REDUCTION or source.attr("axis") is None:
+        return None
+
+    def build(x: Node, items: list[Item]) -> Node | None:
+        (child,) = x.inputs
+        axis = x.attr("axis")
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        keepdims = bool(x.attr("keepdims", False))
+        out = iter(items)
+        inner: list[Item] = []
+        for dim, size in enumerate(child.type.shape):
+            if dim in axes:
+                if keepdims and next(out) != range(1):
+                    return None
+                inner.append(range(size))  # type: ignore[arg-type]
+            else:
+                inner.append(next(out))
+        dropped = [d for d, item in enumerate(inner) if isinstance(item, int)]
+        renumbered = tuple(a - sum(1 for d in dropped if d < a) for a in axes)
+        attrs = x.kwargs
+        attrs["axis"] = renumbered[0] if isinstance(axis, int) else renumbered
+        return make(x.op, (index_node(child, inner, node.site),), x.site, **attrs)
+
+    return _pushed(node, build)
+
+
+def slice_through_concatenate(node: Node) -> Node | None:
+    # concatenate([a, b], k)[i] -> concatenate([a[i_a], b[i_b]], k'), skipping the
+    # inputs that the index does not reach
+    source = node.inputs[0]
+    if source.op != "concatenate" or source.attr("axis") is None:
+        return None
+
+    def build(x: Node, items: list[Item]) -> Node | None:
+        axis = x.attr("axis") % x.type.ndim
+        along = items[axis]
+        if isinstance(along, range) and along.step < 0:
+            return None
+        parts: list[Node] = []
+        offset = 0
+        for child in x.inputs:
+            size = child.type.shape[axis]
+            assert size is not None
+            own = list(items)
+            if isinstance(along, int):
+                if not offset <= along < offset + size:
+                    offset += size
+                    continue
+                own[axis] = along - offset
+            else:
+                first = max(0, -(-(offset - along.start) // along.step))
+                last = max(0, -(-(offset + size - along.start) // along.step))
+                selected = along[first:last]
+                if len(selected) == 0:
+                    offset += size
+                    continue
+                own[axis] = range(selected.start - offset, selected.stop - offset, selected.step)
+            parts.append(index_node(child, own, node.site))
+            offset += size
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        new_axis = axis - sum(1 for item in items[:axis] if isinstance(item, int))
+        return make("concatenate", tuple(parts), x.site, axis=new_axis)
+
+    return _pushed(node, build)
+
+
+def slice_of_slice(node: Node) -> Node | None:
+    # a[i][j] -> a[i∘j]
+    source = node.inputs[0]
+    if source.op != "getitem":
+        return None
+    inner = expanded(source)
+    outer = expanded(node)
+    if inner is None or outer is None or inner[1]:
+        return None
+    composed = compose(outer[0], inner[0])
+    replacement = with_newaxes(index_node(source.inputs[0], composed, node.site), outer[1], node.site)
+    return replacement if same_type(replacement.type, node.type) else None
+
+
+def slice_constant(node: Node) -> Node | None:
+    # literal[i] -> a literal holding the view literal[i] (numpy views copy nothing)
+    source = node.inputs[0]
+    value = source.attr("value") if source.op == "constant" else None
+    if not isinstance(value, Literal):
+        return None
+    view = value.value[decode_index(node.attr("index"))]
+    folded = constant_node(np.asarray(view) if not isinstance(view, np.ndarray) else view)
+    return folded if same_type(folded.type, node.type) else None
+
+
+def slice_source(node: Node) -> Node | None:
+    # random(shape)[i] -> random(shape, region=i): only the selected elements are drawn;
+    # full(shape, v)[i] -> full(shape[i], v)
+    source = node.inputs[0]
+    if source.op == "full":
+        attrs = source.kwargs
+        attrs["shape"] = node.type.shape
+        return make("full", (), source.site, **attrs)
+    if source.op != "random":
+        return None
+    parsed = expanded(node)
+    if parsed is None or parsed[1]:
+        return None
+    items = parsed[0]
+    region = source.attr("region")
+    if region is not None:
+        previous = ndindex.ndindex(decode_index(region)).expand(source.attr("shape"))
+        ranges: list[Item] = [
+            int(i.raw) if isinstance(i, ndindex.Integer)
+            else range(*i.raw.indices(size))
+            for i, size in zip(previous.args, source.attr("shape"), strict=True)
+        ]
+        items = compose(items, ranges)
+    attrs = source.kwargs
+    attrs["region"] = encode_index(as_index(items))
+    replacement = make("random", (), source.site, **attrs)
+    return replacement if same_type(replacement.type, node.type) else None
+
+
+PUSHDOWN = [
+    Rule("slice_of_slice", frozenset({"getitem"}), slice_of_slice, "a[i][j] -> a[i∘j]"),
+    Rule("slice_constant", frozenset({"getitem"}), slice_constant, "literal[i] -> literal view"),
+    Rule("slice_source", frozenset({"getitem"}), slice_source, "random(s)[i] -> random(s, region=i)"),
+    Rule(
+        "slice_through_elementwise", frozenset({"getitem"}), slice_through_elementwise,
+        "f(a, b)[i] -> f(a[i], b[i])",
+    ),
+    Rule(
+        "slice_through_broadcast_to", frozenset({"getitem"}), slice_through_broadcast_to,
+        "broadcast_to(a, s)[i] -> broadcast_to(a[i'], s')",
+    ),
+    Rule(
+        "slice_through_transpose", frozenset({"getitem"}), slice_through_transpose,
+        "transpose(a)[i] -> transpose(a[i'])",
+    ),
+    Rule(
+        "slice_through_reduction", frozenset({"getitem"}), slice_through_reduction,
+        "reduce(a, axis=k)[i] -> reduce(a[i'], axis=k')",
+    ),
+    Rule(
+        "slice_through_concatenate", frozenset({"getitem"}), slice_through_concatenate,
+        "concatenate([a, b])[i] -> concatenate([a[i_a], b[i_b]])",
+    ),
+]
