@@ -24,6 +24,15 @@ settings.load_profile("default")
 
 BACKENDS = ["numpy"]
 
+# Each backend also runs in modes that exercise the planner's machinery on the tests'
+# small arrays: no folding (so kernels run) with tiny blocks (so they run blockwise on
+# several threads), and no optimization at all (the unoptimized oracle).
+MODES: dict[str, dict[str, Any]] = {
+    "optimized": {},
+    "kernels": {"disabled": frozenset({"fold"}), "block_bytes": 1024},
+    "unoptimized": {"disabled": frozenset({"bind", "fold", "simplify", "cse", "pushdown", "fuse"})},
+}
+
 
 class RefusingBackend(Backend):
     """Fails any attempt to run: set as the default while building expressions."""
@@ -38,9 +47,11 @@ class RefusingBackend(Backend):
 register_backend(RefusingBackend())
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture(params=[(b, m) for b in BACKENDS for m in MODES], ids=lambda p: f"{p[0]}-{p[1]}")
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    name, mode = request.param
+    with la.config.set(**MODES[mode]):
+        yield name
 
 
 @pytest.fixture

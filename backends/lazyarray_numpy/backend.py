@@ -3,10 +3,12 @@ intermediate right after its last reader ran."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from lazyarray.backend import Backend, Capability
+from lazyarray.config import options
 from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Node
 from lazyarray.jobs import RunContext
@@ -22,6 +24,7 @@ class NumpyBackend(Backend):
     )
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        check_memory(plan)
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
         for node, frees in zip(plan.steps, plan.frees, strict=True):
@@ -35,6 +38,32 @@ class NumpyBackend(Backend):
                 del values[dead]
             context.advance()
         return [values[node] for node in plan.outputs]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux and most Unixes), or None if unknown."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(plan: Plan) -> None:
+    """Refuses, before anything runs, a plan whose estimated peak would not fit."""
+    limit = options.memory_limit
+    if limit is None:
+        available = available_memory()
+        if available is None:
+            return
+        limit = int(available * options.memory_fraction)
+    peak = plan.peak_bytes(options.block_bytes, options.threads or os.cpu_count() or 1)
+    if peak > limit:
+        raise ResourceExhausted(
+            f"this computation needs an estimated {peak / 2**30:.2f} GiB at its peak, more "
+            f"than the {limit / 2**30:.2f} GiB allowed (lazyarray.config memory_limit / "
+            "memory_fraction); compute a slice of it, or use a chunked backend: "
+            "compute(backend='dask')"
+        )
 
 
 def _reads_masked(node: Node) -> bool:

@@ -22,9 +22,11 @@ from lazyarray.config import options
 from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray.ops.indexing import encode_index
+from lazyarray.ops.kernel import run_program
 
 _FLOAT = np.dtype(np.float64).str
 _BOOL = np.dtype(np.bool_).str
+_WEAK = "weak"  # a Python int or float input
 
 # op -> numexpr template, and the operand dtype it needs ("f": float64, "b": bool)
 NUMEXPR: dict[str, tuple[str, str]] = {
@@ -49,9 +51,26 @@ NUMEXPR: dict[str, tuple[str, str]] = {
     "where": ("where({0}, {1}, {2})", "w"),
     **{
         name: (f"{name}({{0}})", "f")
-        for name in ("sqrt", "exp", "expm1", "log", "log1p", "log10", "sin", "cos", "tan",
-                     "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
-                     "arccosh", "arctanh")
+        for name in (
+            "sqrt",
+            "exp",
+            "expm1",
+            "log",
+            "log1p",
+            "log10",
+            "sin",
+            "cos",
+            "tan",
+            "arcsin",
+            "arccos",
+            "arctan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "arcsinh",
+            "arccosh",
+            "arctanh",
+        )
     },
 }
 
@@ -84,9 +103,13 @@ def numexpr_source(node: Node, input_dtypes: Sequence[str]) -> str | None:
         if entry is None or attrs or not refs:
             return None
         template, needs = entry
-        operand_dtypes = [dtypes[r] for r in refs]
-        wanted = {"f": [_FLOAT] * len(refs), "b": [_BOOL] * len(refs),
-                  "w": [_BOOL, _FLOAT, _FLOAT]}[needs]
+        # a weak Python number meeting a float64 becomes float64 (NEP 50), as in numexpr
+        operand_dtypes = [_FLOAT if dtypes[r] == _WEAK else dtypes[r] for r in refs]
+        wanted = {
+            "f": [_FLOAT] * len(refs),
+            "b": [_BOOL] * len(refs),
+            "w": [_BOOL, _FLOAT, _FLOAT],
+        }[needs]
         if operand_dtypes != wanted:
             return None
         names.append(template.format(*[names[r] for r in refs]))
@@ -98,38 +121,58 @@ def run_fused(node: Node, inputs: list[Any]) -> Any:
     program = node.attr("program")
     reduction = node.attr("reduction")
     dtype = np.dtype(node.attr("dtypes")[-1])
-    values = [np.asarray(v) if not np.isscalar(v) else v for v in inputs]
-    input_dtypes = [
-        np.asarray(v).dtype.str if not isinstance(v, float) else _FLOAT for v in values
-    ]
+    values = list(inputs)
+    input_dtypes = [_WEAK if type(v) in (int, float) else np.asarray(v).dtype.str for v in values]
     source = numexpr_source(node, input_dtypes)
+    if source is not None:
+        values = [np.float64(v) if type(v) in (int, float) else v for v in values]
+    dtype_out, result_shape, _ = node.attr("result")
+    generated_any = any(not refs for _, refs, _ in program)
+    if source is not None and not generated_any and reduction is None:
+        import numexpr  # it blocks and threads by itself
+
+        whole_out = np.empty(result_shape, dtype_out)
+        local = {f"in{i}": v for i, v in enumerate(values)}
+        numexpr.evaluate(source, local_dict=local, out=whole_out, casting="unsafe")
+        return whole_out
+
     rows = shape[0] if shape else 1
     row_size = math.prod(shape[1:]) if len(shape) > 1 else 1
     per_block = max(1, options.block_bytes // max(1, row_size * dtype.itemsize))
     bounds = [(start, min(start + per_block, rows)) for start in range(0, rows, per_block)]
-    if not shape:
-        bounds = [(0, 1)]
+    if not shape or rows == 0:
+        bounds = [(0, rows if shape else 1)]
+    whole = reduction is not None and dict(reduction[1]).get("axis") is None
+    out: np.ndarray[Any, Any] | None = None if whole else np.empty(result_shape, dtype_out)
 
     def block(bound: tuple[int, int]) -> Any:
         start, stop = bound
         local = [_block_of(v, shape, start, stop) for v in values]
-        generated = _generate(node, program, len(values), shape, start, stop)
+        generated = _generate(program, shape, start, stop)
         if source is not None and not generated:
             import numexpr
 
             value = numexpr.evaluate(source, local_dict={f"in{i}": v for i, v in enumerate(local)})
         else:
-            value = _run_numpy(program, local, generated)
-        if reduction is None:
+            value = run_program(program, local, generated)
+        if reduction is not None:
+            op, attrs = reduction
+            value = OPS[op].impl(value, **dict(attrs))
+        if out is None:
             return value
-        op, attrs = reduction
-        return OPS[op].impl(value, **dict(attrs))
+        if out.ndim:
+            out[start:stop] = value
+        else:
+            out[()] = value
+        return None
 
-    if len(bounds) == 1:
-        parts = [block(bounds[0])]
-    else:
-        parts = list(_executor().map(block, bounds))
-    return _combine(node, parts, shape, reduction)
+    parts = [block(bounds[0])] if len(bounds) == 1 else list(_executor().map(block, bounds))
+    if out is not None:
+        return out
+    # partial reductions of the whole array: reduce them with the same op
+    op, _ = reduction
+    combined = OPS[op].impl(np.asarray([np.asarray(p).reshape(()) for p in parts]))
+    return np.asarray(combined, dtype=dtype_out).reshape(result_shape)[()]
 
 
 def _block_of(value: Any, shape: tuple[int, ...], start: int, stop: int) -> Any:
@@ -141,9 +184,8 @@ def _block_of(value: Any, shape: tuple[int, ...], start: int, stop: int) -> Any:
     return value[start:stop]
 
 
-def _generate(
-    node: Node, program: Any, count: int, shape: tuple[int, ...], start: int, stop: int
-) -> dict[int, Any]:
+def _generate(program: Any, shape: tuple[int, ...], start: int, stop: int) -> dict[int, Any]:
+    """Values of the kernel's source instructions for rows [start, stop)."""
     generated: dict[int, Any] = {}
     for position, (op, refs, attrs) in enumerate(program):
         if refs:
@@ -161,21 +203,3 @@ def _generate(
                 kwargs["shape"] = (stop - start, *own[1:])
             generated[position] = OPS[op].impl(**kwargs)
     return generated
-
-
-def _run_numpy(program: Any, inputs: list[Any], generated: dict[int, Any]) -> Any:
-    from lazyarray.ops.kernel import run_program
-
-    return run_program(program, inputs, generated)
-
-
-def _combine(node: Node, parts: list[Any], shape: tuple[int, ...], reduction: Any) -> Any:
-    dtype, result_shape, _ = node.attr("result")
-    if reduction is None:
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    op, attrs = reduction
-    kwargs = dict(attrs)
-    if kwargs.get("axis") is None:  # partial results of the whole array: reduce them
-        combined = OPS[op].impl(np.asarray([np.asarray(p).reshape(()) for p in parts]))
-        return np.asarray(combined, dtype=dtype).reshape(result_shape)[()]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)

@@ -176,17 +176,25 @@ def random_region(
         np.arange(*item.indices(size)) if isinstance(item, slice) else np.array([item])
         for item, size in zip(index, shape, strict=True)
     ]
-    flat = np.ravel_multi_index(np.ix_(*positions), shape).ravel() if positions else np.zeros(1, np.intp)
+    flat = (
+        np.ravel_multi_index(np.ix_(*positions), shape).ravel()
+        if positions
+        else np.zeros(1, np.intp)
+    )
     out = np.empty(flat.size, dtype=dtype)
     if flat.size and flat[-1] - flat[0] + 1 == flat.size:  # contiguous: one range
-        out[:] = random_values(seed, stream, distribution, params, int(flat[0]), int(flat[-1]) + 1, dtype)
+        out[:] = random_values(
+            seed, stream, distribution, params, int(flat[0]), int(flat[-1]) + 1, dtype
+        )
     else:
         blocks = flat // RANDOM_BLOCK
         for block in np.unique(blocks):
             chosen = blocks == block
             values = random_block(seed, stream, distribution, params, int(block))
             out[chosen] = values[flat[chosen] % RANDOM_BLOCK]
-    kept = tuple(len(p) for p, item in zip(positions, index, strict=True) if isinstance(item, slice))
+    kept = tuple(
+        len(p) for p, item in zip(positions, index, strict=True) if isinstance(item, slice)
+    )
     return out.reshape(kept)
 
 
@@ -215,7 +223,8 @@ def _random_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
     if region is not None:
         index = decode_index(region)
         shape = tuple(
-            len(range(*item.indices(size))) for item, size in zip(index, shape, strict=True)
+            len(range(*item.indices(size or 0)))
+            for item, size in zip(index, shape, strict=True)
             if isinstance(item, slice)
         )
     return ArrayType(attrs["dtype"], shape)

@@ -18,7 +18,9 @@ Instruction = tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]]
 
 
 def run_program(
-    program: Sequence[Instruction], inputs: Sequence[Any], generated: Mapping[int, Any] | None = None
+    program: Sequence[Instruction],
+    inputs: Sequence[Any],
+    generated: Mapping[int, Any] | None = None,
 ) -> Any:
     """Evaluates ``program``; ``generated`` supplies values for source instructions
     (random, full) already produced for the region being computed."""

@@ -29,9 +29,7 @@ def _fusable(node: Node) -> bool:
         and not node.type.masked
         and None not in node.type.shape
         and node.type.dtype.kind in FUSABLE_KINDS
-        and all(
-            not child.type.masked and None not in child.type.shape for child in node.inputs
-        )
+        and all(not child.type.masked and None not in child.type.shape for child in node.inputs)
     )
 
 
@@ -150,4 +148,3 @@ def _joins(child: Node, users: dict[Node, int]) -> bool:
     if users.get(child, 0) != 1:
         return False
     return _fusable(child) or _generated(child)
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -57,7 +58,8 @@ class Plan:
             if node.op == "fused":
                 for op, refs, attrs in node.attr("program"):
                     if op == "random" and not refs:
-                        total += nbytes(node, elements_of=node.attr("result")[1]) or 0
+                        kwargs = dict(attrs)
+                        total += math.prod(kwargs["shape"]) * kwargs["dtype"].itemsize
         return total
 
     @property
@@ -76,7 +78,10 @@ class Plan:
         for node, frees in zip(self.steps, self.frees, strict=True):
             size = 0 if node.op in _FREE_OPS else nbytes(node)
             live[node] = largest if size is None else size
-            scratch = _BLOCK_COPIES * block_bytes * threads if node.op == "fused" else 0
+            scratch = 0
+            if node.op == "fused":
+                kernel = nbytes(node, elements_of=node.attr("shape")) or block_bytes
+                scratch = _BLOCK_COPIES * min(block_bytes, kernel) * threads
             peak = max(peak, sum(live.values()) + scratch)
             for dead in frees:
                 live.pop(dead, None)
@@ -87,8 +92,20 @@ class Plan:
 
 
 # ops whose results cost no new memory: literals and numpy views
-_FREE_OPS = frozenset({"constant", "parameter", "getitem", "transpose", "broadcast_to",
-                       "squeeze", "expand_dims", "moveaxis", "swapaxes", "flip"})
+_FREE_OPS = frozenset(
+    {
+        "constant",
+        "parameter",
+        "getitem",
+        "transpose",
+        "broadcast_to",
+        "squeeze",
+        "expand_dims",
+        "moveaxis",
+        "swapaxes",
+        "flip",
+    }
+)
 
 
 def nbytes(node: Node, elements_of: Sequence[int | None] | None = None) -> int | None:
@@ -143,7 +160,9 @@ def make_plan(
             _CACHE.move_to_end(key)
             return cached
     parameters = parameters_of(outputs)
-    optimized = run_stages(tuple(outputs), arguments or {}, disabled) if optimize else tuple(outputs)
+    optimized = (
+        run_stages(tuple(outputs), arguments or {}, disabled) if optimize else tuple(outputs)
+    )
     steps, frees = steps_of(optimized)
     plan = Plan(optimized, steps, frees, parameters)
     if not arguments:

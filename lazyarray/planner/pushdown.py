@@ -42,7 +42,7 @@ def expanded(node: Node) -> tuple[list[Item], list[int]] | None:
             items.append(int(item.raw))
         elif isinstance(item, ndindex.Slice):
             size = shape[len(items)]
-            items.append(range(*item.raw.indices(size)))  # type: ignore[arg-type]
+            items.append(range(*item.raw.indices(size)))
             out_position += 1
         else:  # arrays are not basic indexes
             return None
@@ -66,7 +66,7 @@ def index_node(source: Node, items: Sequence[Item], site: Any) -> Node:
     """``source[items]``, or ``source`` itself when the items select everything."""
     shape = source.type.shape
     if all(
-        isinstance(item, range) and item == range(size)
+        isinstance(item, range) and item == range(size or 0)
         for item, size in zip(items, shape, strict=True)
     ):
         return source
@@ -91,7 +91,9 @@ def compose(outer: Sequence[Item], inner: Sequence[Item]) -> list[Item]:
             result.append(item)
         else:
             selector = next(pending)
-            result.append(item[selector] if isinstance(selector, int) else item[_as_slice(selector)])
+            result.append(
+                item[selector] if isinstance(selector, int) else item[_as_slice(selector)]
+            )
     return result
 
 
@@ -262,7 +264,9 @@ def slice_of_slice(node: Node) -> Node | None:
     if inner is None or outer is None or inner[1]:
         return None
     composed = compose(outer[0], inner[0])
-    replacement = with_newaxes(index_node(source.inputs[0], composed, node.site), outer[1], node.site)
+    replacement = with_newaxes(
+        index_node(source.inputs[0], composed, node.site), outer[1], node.site
+    )
     return replacement if same_type(replacement.type, node.type) else None
 
 
@@ -295,8 +299,7 @@ def slice_source(node: Node) -> Node | None:
     if region is not None:
         previous = ndindex.ndindex(decode_index(region)).expand(source.attr("shape"))
         ranges: list[Item] = [
-            int(i.raw) if isinstance(i, ndindex.Integer)
-            else range(*i.raw.indices(size))
+            int(i.raw) if isinstance(i, ndindex.Integer) else range(*i.raw.indices(size))
             for i, size in zip(previous.args, source.attr("shape"), strict=True)
         ]
         items = compose(items, ranges)
@@ -309,25 +312,37 @@ def slice_source(node: Node) -> Node | None:
 PUSHDOWN = [
     Rule("slice_of_slice", frozenset({"getitem"}), slice_of_slice, "a[i][j] -> a[i∘j]"),
     Rule("slice_constant", frozenset({"getitem"}), slice_constant, "literal[i] -> literal view"),
-    Rule("slice_source", frozenset({"getitem"}), slice_source, "random(s)[i] -> random(s, region=i)"),
     Rule(
-        "slice_through_elementwise", frozenset({"getitem"}), slice_through_elementwise,
+        "slice_source", frozenset({"getitem"}), slice_source, "random(s)[i] -> random(s, region=i)"
+    ),
+    Rule(
+        "slice_through_elementwise",
+        frozenset({"getitem"}),
+        slice_through_elementwise,
         "f(a, b)[i] -> f(a[i], b[i])",
     ),
     Rule(
-        "slice_through_broadcast_to", frozenset({"getitem"}), slice_through_broadcast_to,
+        "slice_through_broadcast_to",
+        frozenset({"getitem"}),
+        slice_through_broadcast_to,
         "broadcast_to(a, s)[i] -> broadcast_to(a[i'], s')",
     ),
     Rule(
-        "slice_through_transpose", frozenset({"getitem"}), slice_through_transpose,
+        "slice_through_transpose",
+        frozenset({"getitem"}),
+        slice_through_transpose,
         "transpose(a)[i] -> transpose(a[i'])",
     ),
     Rule(
-        "slice_through_reduction", frozenset({"getitem"}), slice_through_reduction,
+        "slice_through_reduction",
+        frozenset({"getitem"}),
+        slice_through_reduction,
         "reduce(a, axis=k)[i] -> reduce(a[i'], axis=k')",
     ),
     Rule(
-        "slice_through_concatenate", frozenset({"getitem"}), slice_through_concatenate,
+        "slice_through_concatenate",
+        frozenset({"getitem"}),
+        slice_through_concatenate,
         "concatenate([a, b])[i] -> concatenate([a[i_a], b[i_b]])",
     ),
 ]

@@ -201,7 +201,10 @@ def broadcast_free(condition: Node, a: Node) -> bool:
     shape = a.type.shape
     extra = len(condition.type.shape) - len(shape)
     return extra <= 0 and all(
-        c in (1, s) for c, s in zip(condition.type.shape, shape[len(shape) - len(condition.type.shape) :], strict=True)
+        c in (1, s)
+        for c, s in zip(
+            condition.type.shape, shape[len(shape) - len(condition.type.shape) :], strict=True
+        )
     )
 
 
@@ -223,12 +226,26 @@ SIMPLIFY = [
     Rule("pow_one", frozenset({"power"}), pow_one, "x**1 -> x"),
     Rule("pow_two", frozenset({"power"}), pow_two, "x**2 -> square(x)"),
     Rule("double_negation", frozenset({"negative"}), _involution("negative", "iuf"), "-(-x) -> x"),
-    Rule("double_not", frozenset({"logical_not"}), _involution("logical_not", "b"), "not not x -> x"),
+    Rule(
+        "double_not", frozenset({"logical_not"}), _involution("logical_not", "b"), "not not x -> x"
+    ),
     Rule("double_invert", frozenset({"invert"}), _involution("invert", "biu"), "~~x -> x"),
     Rule("absolute_idempotent", frozenset({"absolute"}), absolute_idempotent, "|(|x|)| -> |x|"),
-    Rule("transpose_of_transpose", frozenset({"transpose"}), transpose_of_transpose, "T(T(x)) -> x"),
-    Rule("reshape_of_reshape", frozenset({"reshape", "ravel"}), reshape_of_reshape, "reshape(reshape(x)) -> reshape(x)"),
-    Rule("astype_chain", frozenset({"astype"}), astype_chain, "astype(astype(x, t1), t2) -> astype(x, t2)"),
+    Rule(
+        "transpose_of_transpose", frozenset({"transpose"}), transpose_of_transpose, "T(T(x)) -> x"
+    ),
+    Rule(
+        "reshape_of_reshape",
+        frozenset({"reshape", "ravel"}),
+        reshape_of_reshape,
+        "reshape(reshape(x)) -> reshape(x)",
+    ),
+    Rule(
+        "astype_chain",
+        frozenset({"astype"}),
+        astype_chain,
+        "astype(astype(x, t1), t2) -> astype(x, t2)",
+    ),
     Rule("where_constant", frozenset({"where"}), where_constant, "where(True, a, b) -> a"),
     Rule("where_same", frozenset({"where"}), where_same, "where(c, a, a) -> a"),
     Rule("flip_flip", frozenset({"flip"}), flip_flip, "flip(flip(x)) -> x"),

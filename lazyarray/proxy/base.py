@@ -191,6 +191,19 @@ class BaseArray:
             unpack=True,
         )
 
+    def explain(self, stage: str | None = None) -> str:
+        """The optimized plan, with its estimates: ``print(x.explain())``. With ``stage``,
+        the graph right after that planner stage."""
+        from lazyarray.execution.explain import explain
+
+        return explain([self._node], stage)
+
+    def visualize(self) -> Any:
+        """The plan as a graph: ``graphviz.Source`` if installed, else DOT text."""
+        from lazyarray.execution.explain import visualize
+
+        return visualize([self._node])
+
     def compute_shape(self, **arguments: Any) -> tuple[int, ...]:
         """The shape, computing the array if some size is unknown."""
         if None not in self.shape:

@@ -1,0 +1,110 @@
+"""``explain`` and ``visualize``: the optimized plan as text (with its estimates) or as a
+graph (graphviz when installed, DOT text otherwise)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lazyarray.config import options
+from lazyarray.graph import Literal, Node, toposort
+from lazyarray.planner import Plan, make_plan
+from lazyarray.planner.passes import STAGES, optimize
+
+
+def human_bytes(count: int | None) -> str:
+    if count is None:
+        return "unknown"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _shape(node: Node) -> str:
+    dims = ", ".join("?" if d is None else str(d) for d in node.type.shape)
+    return f"({dims}{',' if node.type.ndim == 1 else ''})"
+
+
+def _describe(node: Node, names: dict[Node, str]) -> str:
+    masked = " masked" if node.type.masked else ""
+    head = f"{names[node]} = {node.op}"
+    args = ", ".join(names[child] for child in node.inputs)
+    if args:
+        head += f"({args})"
+    detail = ""
+    value = node.attr("value")
+    if isinstance(value, Literal):
+        detail = f"  literal {human_bytes(getattr(value.value, 'nbytes', 0))}"
+    elif node.op == "constant":
+        detail = f"  {value!r}"
+    elif node.op == "fused":
+        detail = f"  {kernel_text(node, [names[c] for c in node.inputs])}"
+    elif node.op in ("random", "parameter"):
+        detail = "  " + ", ".join(
+            f"{k}={v}" for k, v in node.attrs if k in ("name", "region", "distribution")
+        )
+    return f"{head} -> {node.type.dtype}{masked} {_shape(node)}{detail}"
+
+
+def kernel_text(node: Node, inputs: Sequence[str]) -> str:
+    """A fused kernel's program as one expression: ``sum(add(multiply(%0, %1), %2))``."""
+    texts = list(inputs)
+    for op, refs, _ in node.attr("program"):
+        texts.append(f"{op}({', '.join(texts[r] for r in refs)})")
+    body = texts[-1]
+    reduction = node.attr("reduction")
+    return body if reduction is None else f"{reduction[0]}({body})"
+
+
+def explain_plan(plan: Plan) -> str:
+    names = {node: f"%{i}" for i, node in enumerate(plan.steps)}
+    peak = plan.peak_bytes(options.block_bytes, options.threads or 1)
+    lines = [
+        f"plan: {len(plan.steps)} steps, {plan.kernel_count} kernels ({plan.fused_count} fused)",
+        f"  bytes read {human_bytes(plan.bytes_read)}, written "
+        f"{human_bytes(plan.bytes_written)}, peak {human_bytes(peak)} (estimated)",
+    ]
+    lines += ["  " + _describe(node, names) for node in plan.steps]
+    outputs = ", ".join(names[node] for node in plan.outputs)
+    lines.append(f"  outputs: {outputs}")
+    return "\n".join(lines)
+
+
+def explain(targets: Sequence[Node], stage: str | None = None) -> str:
+    """The optimized plan of ``targets``; with ``stage``, the graph right after that stage
+    of the planner (``"bind"``, ``"fold"``, ``"simplify"``, ``"cse"``, ``"pushdown"``,
+    ``"fuse"``)."""
+    if stage is None:
+        return explain_plan(make_plan(targets, None, options.disabled))
+    known = [s.name for s in STAGES]
+    if stage not in known:
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(known)}")
+    outputs = optimize(tuple(targets), {}, options.disabled, until=stage)
+    return f"after {stage}:\n" + explain_plan(make_plan(outputs, optimize=False))
+
+
+def to_dot(targets: Sequence[Node]) -> str:
+    plan = make_plan(targets, None, options.disabled)
+    names = {node: f"n{i}" for i, node in enumerate(plan.steps)}
+    lines = ["digraph lazyarray {", "  rankdir=BT;", "  node [shape=box, fontname=monospace];"]
+    for node in toposort(plan.outputs):
+        label = f"{node.op}\\n{node.type.dtype} {_shape(node)}"
+        if node.op == "fused":
+            label += "\\n" + kernel_text(node, [f"in{i}" for i in range(len(node.inputs))])
+        lines.append(f'  {names[node]} [label="{label}"];')
+        lines += [f"  {names[child]} -> {names[node]};" for child in node.inputs]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def visualize(targets: Sequence[Node]) -> Any:
+    """A ``graphviz.Source`` of the plan when graphviz is installed, else the DOT text."""
+    dot = to_dot(targets)
+    try:
+        import graphviz
+    except ImportError:
+        return dot
+    return graphviz.Source(dot)
