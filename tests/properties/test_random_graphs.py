@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 import lazyarray as la
 from lazyarray.ops import OPS, Kind
-from tests.conftest import BACKENDS, assert_same
+from tests.conftest import BACKENDS, MODES, assert_same
 
 SHAPE = (3, 4)
 
@@ -142,7 +142,9 @@ def test_random_graphs_match_numpy(drawn: tuple[Any, list[Any]]) -> None:
         assert lazy.shape == np.shape(expected)
         assert lazy.dtype == np.asarray(expected).dtype
     for backend in BACKENDS:
-        assert_same(lazy.compute(backend=backend, cache=False), expected)
+        for mode in MODES.values():  # optimized, kernels, unoptimized: all equal numpy
+            with la.config.set(**mode):
+                assert_same(lazy.compute(backend=backend, cache=False), expected)
 
 
 @given(inputs())

@@ -1,0 +1,116 @@
+"""Fusion and blockwise kernels: kernel counts, intermediates never materialized, and
+the same values as numpy however the blocks and threads cut the work."""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lazyarray as la
+from lazyarray.planner import make_plan
+from lazyarray_numpy import kernels
+
+N = 200_000
+DATA = [np.random.default_rng(i).normal(size=N) for i in range(3)]
+
+
+def lazy(*arrays: np.ndarray) -> list[Any]:
+    return [la.Array(a) for a in arrays]
+
+
+def test_an_elementwise_chain_is_one_kernel() -> None:
+    a, b, c = lazy(*DATA)
+    expression = 2 * a + 3 * b * c - a * b / (c + 1)
+    plan = make_plan([expression.node])
+    assert plan.fused_count == 1
+    assert plan.kernel_count == 1
+    x, y, z = DATA
+    np.testing.assert_allclose(expression.compute(cache=False), 2 * x + 3 * y * z - x * y / (z + 1), rtol=1e-14)
+
+
+def test_a_trailing_reduction_joins_the_kernel() -> None:
+    a, b, _ = lazy(*DATA)
+    total = (a * b).sum()
+    plan = make_plan([total.node])
+    assert plan.kernel_count == 1
+    assert plan.steps[-1].attr("reduction")[0] == "sum"
+    np.testing.assert_allclose(total.compute(cache=False), (DATA[0] * DATA[1]).sum(), rtol=1e-10)
+
+
+def test_sum_of_a_product_never_materializes_the_product() -> None:
+    a, b, _ = lazy(*DATA)
+    tracemalloc.start()
+    try:
+        (a * b).sum().compute(cache=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < DATA[0].nbytes / 2
+
+
+def test_a_shared_subexpression_is_computed_once() -> None:
+    a, b, _ = lazy(*DATA)
+    t = la.exp(a) * b
+    expression = t + t * t + la.sin(t)
+    plan = make_plan([expression.node])
+    assert plan.fused_count == 2  # t, then the rest reading it
+    x, y, _ = DATA
+    u = np.exp(x) * y
+    # numexpr's sin may differ from numpy's in the last bit
+    np.testing.assert_allclose(expression.compute(cache=False), u + u * u + np.sin(u), atol=1e-14)
+
+
+CASES = [
+    lambda m, a, b, c: m.sqrt(a * a + b * b) - c,
+    lambda m, a, b, c: m.where(a > b, a - c, m.exp(-b)),
+    lambda m, a, b, c: ((a > 0) & (b < c)).sum(),
+    lambda m, a, b, c: (a * b + 1).max(),
+    lambda m, a, b, c: (a.reshape(400, 500) * c.reshape(400, 500)).sum(axis=1),
+    lambda m, a, b, c: (a.reshape(400, 500) - b[:500]).prod(axis=1, keepdims=True),
+    lambda m, a, b, c: (a.astype("float32") * 2).astype("int64") % 7,
+    lambda m, a, b, c: m.floor(a * 10) // 3,
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("block_bytes", [1024, 2**16, 2**24])
+@pytest.mark.parametrize("engine", ["numexpr", "numpy"])
+def test_blockwise_kernels_match_numpy(
+    case: Any, block_bytes: int, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine == "numpy":
+        monkeypatch.setattr(kernels, "numexpr_source", lambda node, dtypes: None)
+    expected = case(np, *DATA)
+    with la.config.set(block_bytes=block_bytes, threads=2):
+        result = case(la, *lazy(*DATA)).compute(cache=False)
+    np.testing.assert_allclose(result, expected, rtol=1e-9)
+    assert np.asarray(result).dtype == np.asarray(expected).dtype
+
+
+def test_random_sources_are_generated_per_block() -> None:
+    rng = la.random.default_rng(3)
+    x, y = rng.random(N), rng.normal(size=N)
+    expression = (x * y).sum()
+    plan = make_plan([expression.node])
+    assert [node.op for node in plan.steps] == ["fused"]
+    whole_x, whole_y = x.compute(), y.compute()
+    with la.config.set(block_bytes=4096):
+        np.testing.assert_allclose(expression.compute(cache=False), (whole_x * whole_y).sum(), rtol=1e-10)
+
+
+def test_numexpr_is_used_only_where_it_is_exact() -> None:
+    a, b, _ = lazy(*DATA)
+    kernel = make_plan([(a * b + 1.5).node]).steps[-1]
+    assert kernels.numexpr_source(kernel, ["<f8", "<f8", "weak"]) is not None
+    ints = la.Array(np.arange(N))
+    kernel = make_plan([(ints * 3 + 1).node]).steps[-1]
+    assert kernels.numexpr_source(kernel, ["<i8", "weak", "weak"]) is None
+
+
+def test_masked_expressions_are_not_fused() -> None:
+    m = la.MaskedArray(DATA[0], mask=DATA[0] > 1)
+    plan = make_plan([(m * 2 + 1).node])
+    assert plan.fused_count == 0
