@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-test
 		--benchmark-columns=min,median,rounds --benchmark-group-by=group \
 		--benchmark-json=benchmarks/results/latest.json
 	$(BIN)/python benchmarks/report.py benchmarks/results/latest.json
+	$(BIN)/python benchmarks/memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
