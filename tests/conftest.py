@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 import lazyarray as la
 from lazyarray.backend import Backend, Capability, register_backend
+from lazyarray.planner.passes import STAGES
 
 settings.register_profile(
     "default",
@@ -30,7 +31,7 @@ BACKENDS = ["numpy"]
 MODES: dict[str, dict[str, Any]] = {
     "optimized": {},
     "kernels": {"disabled": frozenset({"fold"}), "block_bytes": 1024},
-    "unoptimized": {"disabled": frozenset({"bind", "fold", "simplify", "cse", "pushdown", "fuse"})},
+    "unoptimized": {"disabled": frozenset({s.name for s in STAGES})},
 }
 
 
@@ -74,14 +75,17 @@ def assert_same(actual: Any, expected: Any) -> None:
             return
         assert isinstance(actual, np.ma.MaskedArray), type(actual)
         np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
-        np.testing.assert_array_equal(actual.filled(0), expected.filled(0))
-        assert actual.dtype == expected.dtype
+        assert_same(actual.filled(0), expected.filled(0))
         return
     expected = np.asarray(expected)
     actual_array = np.asarray(actual)
     assert actual_array.dtype == expected.dtype, (actual_array.dtype, expected.dtype)
     assert actual_array.shape == expected.shape, (actual_array.shape, expected.shape)
     if expected.dtype.kind in "fc":
-        np.testing.assert_allclose(actual_array, expected, rtol=1e-12, atol=0, equal_nan=True)
+        # numpy's own SIMD and scalar loops differ in the last bit of transcendental
+        # functions, so which elements are computed together (slices pushed down, blocks)
+        # can change float32 results by a few units in the last place
+        rtol = 1e-12 if expected.dtype.itemsize >= 8 and expected.dtype != np.complex64 else 1e-5
+        np.testing.assert_allclose(actual_array, expected, rtol=rtol, atol=0, equal_nan=True)
     else:
         np.testing.assert_array_equal(actual_array, expected)

@@ -73,12 +73,9 @@ def _reads_masked(node: Node) -> bool:
 def run_node(node: Node, inputs: list[Any]) -> Any:
     """One op on concrete values; a failure names the op and the user's line."""
     row = OPS[node.op]
-    if node.op == "fused":
-        implementation = run_fused
-    else:
-        implementation = row.implementation(masked=True) if _reads_masked(node) else row.impl
+    implementation = row.implementation(masked=True) if _reads_masked(node) else row.impl
     try:
-        if node.op == "fused":
+        if node.op == "fused":  # the one op this backend lowers itself: blockwise
             return run_fused(node, inputs)
         if node.attrs:
             return implementation(*inputs, **dict(node.attrs))

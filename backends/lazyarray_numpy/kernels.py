@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 from lazyarray.config import options
 from lazyarray.graph import Node
 from lazyarray.ops import OPS
+from lazyarray.ops.creation import RANDOM_BLOCK
 from lazyarray.ops.indexing import encode_index
 from lazyarray.ops.kernel import run_program
 
@@ -88,16 +89,18 @@ def _executor() -> ThreadPoolExecutor:
     return _pool
 
 
-def numexpr_source(node: Node, input_dtypes: Sequence[str]) -> str | None:
+def numexpr_source(
+    node: Node, input_dtypes: Sequence[str], literals: Mapping[int, str] | None = None
+) -> str | None:
     """The kernel as one numexpr expression, or None if numexpr would not compute it
-    exactly as numpy."""
+    exactly as numpy. ``literals`` spells some inputs (weak Python numbers) inline."""
     try:
         import numexpr  # noqa: F401
     except ImportError:
         return None
     program = node.attr("program")
     dtypes = list(input_dtypes) + list(node.attr("dtypes"))
-    names = [f"in{i}" for i in range(len(input_dtypes))]
+    names = [(literals or {}).get(i, f"in{i}") for i in range(len(input_dtypes))]
     for op, refs, attrs in program:
         entry = NUMEXPR.get(op)
         if entry is None or attrs or not refs:
@@ -123,7 +126,12 @@ def run_fused(node: Node, inputs: list[Any]) -> Any:
     dtype = np.dtype(node.attr("dtypes")[-1])
     values = list(inputs)
     input_dtypes = [_WEAK if type(v) in (int, float) else np.asarray(v).dtype.str for v in values]
-    source = numexpr_source(node, input_dtypes)
+    literals = {
+        i: f"({float(v)!r})"
+        for i, v in enumerate(values)
+        if type(v) in (int, float) and math.isfinite(v)
+    }
+    source = numexpr_source(node, input_dtypes, literals)
     if source is not None:
         values = [np.float64(v) if type(v) in (int, float) else v for v in values]
     dtype_out, result_shape, _ = node.attr("result")
@@ -139,22 +147,24 @@ def run_fused(node: Node, inputs: list[Any]) -> Any:
     rows = shape[0] if shape else 1
     row_size = math.prod(shape[1:]) if len(shape) > 1 else 1
     per_block = max(1, options.block_bytes // max(1, row_size * dtype.itemsize))
+    if generated_any and RANDOM_BLOCK % row_size == 0:
+        # whole random blocks per kernel block: none is drawn twice
+        rows_per_random_block = RANDOM_BLOCK // row_size
+        per_block = max(1, round(per_block / rows_per_random_block)) * rows_per_random_block
     bounds = [(start, min(start + per_block, rows)) for start in range(0, rows, per_block)]
     if not shape or rows == 0:
         bounds = [(0, rows if shape else 1)]
-    whole = reduction is not None and dict(reduction[1]).get("axis") is None
+    axis = None if reduction is None else dict(reduction[1]).get("axis")
+    # reducing across blocks (axis None, or one including the blocked axis 0): each
+    # block's partial result is combined after; otherwise blocks fill their own rows
+    whole = reduction is not None and (axis is None or 0 in axis)
     out: np.ndarray[Any, Any] | None = None if whole else np.empty(result_shape, dtype_out)
 
     def block(bound: tuple[int, int]) -> Any:
         start, stop = bound
         local = [_block_of(v, shape, start, stop) for v in values]
-        generated = _generate(program, shape, start, stop)
-        if source is not None and not generated:
-            import numexpr
-
-            value = numexpr.evaluate(source, local_dict={f"in{i}": v for i, v in enumerate(local)})
-        else:
-            value = run_program(program, local, generated)
+        # numpy per block: numexpr's own threads would fight the pool's
+        value = run_program(program, local, _generate(program, shape, start, stop))
         if reduction is not None:
             op, attrs = reduction
             value = OPS[op].impl(value, **dict(attrs))
@@ -169,9 +179,8 @@ def run_fused(node: Node, inputs: list[Any]) -> Any:
     parts = [block(bounds[0])] if len(bounds) == 1 else list(_executor().map(block, bounds))
     if out is not None:
         return out
-    # partial reductions of the whole array: reduce them with the same op
     op, _ = reduction
-    combined = OPS[op].impl(np.asarray([np.asarray(p).reshape(()) for p in parts]))
+    combined = OPS[op].impl(np.stack([np.asarray(p) for p in parts]), axis=(0,))
     return np.asarray(combined, dtype=dtype_out).reshape(result_shape)[()]
 
 

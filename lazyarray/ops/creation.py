@@ -161,6 +161,33 @@ def random_values(
     return out
 
 
+def _contiguous_range(
+    index: tuple[Any, ...], shape: tuple[int, ...]
+) -> tuple[int, int, tuple[int, ...]] | None:
+    """(start, stop, result shape) when ``index`` selects one run of the flat array:
+    integers, then one step-1 slice, then whole dimensions."""
+    position = 0
+    kept: list[int] = []
+    for dim, (item, size) in enumerate(zip(index, shape, strict=True)):
+        if isinstance(item, slice):
+            start, stop, step = item.indices(size)
+            inner = shape[dim + 1 :]
+            rest = index[dim + 1 :]
+            whole = all(
+                isinstance(r, slice) and r.indices(n) == (0, n, 1)
+                for r, n in zip(rest, inner, strict=True)
+            )
+            if step != 1 or not whole:
+                return None
+            stride = math.prod(inner)
+            count = max(stop - start, 0)
+            kept = [count, *inner]
+            first = (position * size + start) * stride
+            return first, first + count * stride, tuple(kept)
+        position = position * size + item
+    return position, position + 1, ()
+
+
 def random_region(
     seed: int,
     stream: int,
@@ -172,6 +199,11 @@ def random_region(
 ) -> np.ndarray[Any, Any]:
     """``array[index]`` of the random array of ``shape``, drawing only the blocks the
     selected elements fall in (memory: the selection, plus one block)."""
+    contiguous = _contiguous_range(index, shape)
+    if contiguous is not None:
+        start, stop, kept = contiguous
+        values = random_values(seed, stream, distribution, params, start, stop, dtype)
+        return values.reshape(kept)
     positions = [
         np.arange(*item.indices(size)) if isinstance(item, slice) else np.array([item])
         for item, size in zip(index, shape, strict=True)

@@ -38,11 +38,8 @@ def _generated(node: Node) -> bool:
 
 
 def _trailing(node: Node) -> bool:
-    """A reduction whose blockwise partial results combine exactly (by the same op)."""
-    if node.op not in TRAILING_REDUCTIONS or node.attr("dtype") is not None:
-        return False
-    axis = node.attr("axis")
-    return axis is None or 0 not in axis
+    """A reduction whose blockwise partial results combine by the same op."""
+    return node.op in TRAILING_REDUCTIONS and node.attr("dtype") is None
 
 
 def fuse(outputs: Outputs) -> Outputs:
@@ -50,7 +47,7 @@ def fuse(outputs: Outputs) -> Outputs:
     users: dict[Node, int] = {}
     consumer: dict[Node, Node] = {}
     for node in order:
-        for child in node.inputs:
+        for child in dict.fromkeys(node.inputs):  # x*x reads x once
             users[child] = users.get(child, 0) + 1
             consumer[child] = node
     for node in outputs:

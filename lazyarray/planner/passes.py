@@ -7,6 +7,7 @@ and so can every rule inside a stage.
     simplify  algebraic rules, each exact for the dtypes it fires on
     cse       identical subexpressions become one node
     pushdown  indexes move toward the sources, so only what is needed is read
+    decompose mean, var and std of float64 become the sums numpy computes them with
     fuse      elementwise groups (and a trailing reduction) become kernels
 
 Dead nodes never reach a plan: a plan holds what its outputs reach, nothing else.
@@ -20,6 +21,7 @@ from typing import Any
 
 from lazyarray.graph import Node
 from lazyarray.ops.creation import constant_node
+from lazyarray.planner.decompose import DECOMPOSE
 from lazyarray.planner.fold import fold_constants
 from lazyarray.planner.fusion import fuse
 from lazyarray.planner.pushdown import PUSHDOWN
@@ -71,6 +73,7 @@ STAGES = (
     Stage("simplify", _rules(SIMPLIFY), tuple(SIMPLIFY), "algebraic rules"),
     Stage("cse", _cse, doc="identical subexpressions become one node"),
     Stage("pushdown", _rules(PUSHDOWN), tuple(PUSHDOWN), "indexes move toward the sources"),
+    Stage("decompose", _rules(DECOMPOSE), tuple(DECOMPOSE), "statistics as sums"),
     Stage("fuse", _fuse, doc="elementwise groups become kernels"),
 )
 

@@ -48,7 +48,9 @@ def same(actual: Any, expected: Any, stage: str) -> None:
 
 
 def test_stages_run_in_the_documented_order() -> None:
-    assert [s.name for s in STAGES] == ["bind", "fold", "simplify", "cse", "pushdown", "fuse"]
+    assert [s.name for s in STAGES] == [
+        "bind", "fold", "simplify", "cse", "pushdown", "decompose", "fuse"
+    ]
 
 
 @pytest.mark.parametrize("index", range(5))
