@@ -15,6 +15,7 @@ from lazyarray.jobs import RunContext
 from lazyarray.ops import OPS
 from lazyarray.planner import Plan
 from lazyarray_numpy.kernels import run_fused
+from lazyarray_numpy.masked import MASKED_REDUCTIONS
 
 
 class NumpyBackend(Backend):
@@ -73,7 +74,10 @@ def _reads_masked(node: Node) -> bool:
 def run_node(node: Node, inputs: list[Any]) -> Any:
     """One op on concrete values; a failure names the op and the user's line."""
     row = OPS[node.op]
-    implementation = row.implementation(masked=True) if _reads_masked(node) else row.impl
+    if _reads_masked(node):
+        implementation = MASKED_REDUCTIONS.get(node.op) or row.implementation(masked=True)
+    else:
+        implementation = row.impl
     try:
         if node.op == "fused":  # the one op this backend lowers itself: blockwise
             return run_fused(node, inputs)
