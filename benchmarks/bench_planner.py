@@ -75,14 +75,14 @@ def test_w3_standardize(benchmark: Any, peer: str, scale: float) -> None:
     benchmark.group = "W3"
     x = make_inputs("W3", scale)["x"]
     if peer == "numpy":
-        run = lambda: w3(np, x)  # noqa: E731
+        run = lambda: w3(np, x)
     elif peer == "dask":
         da = pytest.importorskip("dask.array")
         dx = da.from_array(x, chunks=(max(1, x.shape[0] // 8), x.shape[1]))
-        run = lambda: w3(da, dx).compute()  # noqa: E731
+        run = lambda: w3(da, dx).compute()
     else:
         lx = la.Array(x)
-        run = lambda: w3(la, lx).compute(cache=False)  # noqa: E731
+        run = lambda: w3(la, lx).compute(cache=False)
     np.testing.assert_allclose(benchmark(run), w3(np, x), rtol=1e-9)
 
 
@@ -91,17 +91,17 @@ def test_w7_masked_mean_std(benchmark: Any, peer: str, scale: float) -> None:
     benchmark.group = "W7"
     x = make_inputs("W7", scale)["x"]
     if peer == "numpy.ma":
-        run = lambda: w7(np, x)  # noqa: E731
+        run = lambda: w7(np, x)
     elif peer == "dask":
         da = pytest.importorskip("dask.array")
         dx = da.ma.masked_array(
             da.from_array(x.data, chunks=(max(1, x.shape[0] // 8), x.shape[1])),
             mask=da.from_array(x.mask, chunks=(max(1, x.shape[0] // 8), x.shape[1])),
         )
-        run = lambda: tuple(v.compute() for v in w7(da, dx))  # noqa: E731
+        run = lambda: tuple(v.compute() for v in w7(da, dx))
     else:
         lx = la.MaskedArray(x)
-        run = lambda: la.compute(*w7(la, lx), cache=False)  # noqa: E731
+        run = lambda: la.compute(*w7(la, lx), cache=False)
     mean, std = benchmark(run)
     np.testing.assert_allclose(np.ma.filled(mean, 0), np.ma.filled(x.mean(axis=0), 0), rtol=1e-10)
     np.testing.assert_allclose(np.ma.filled(std, 0), np.ma.filled(x.std(axis=0), 0), rtol=1e-10)
@@ -112,6 +112,7 @@ def test_w8_sum_of_product_of_random(benchmark: Any, peer: str, scale: float) ->
     benchmark.group = "W8"
     n = make_inputs("W8", scale)["n"]
     if peer == "numpy":
+
         def run() -> Any:
             rng = np.random.default_rng(0)
             return (rng.random(n) * rng.random(n)).sum()
@@ -124,6 +125,7 @@ def test_w8_sum_of_product_of_random(benchmark: Any, peer: str, scale: float) ->
             b = state.random(n, chunks=2**22)
             return (a * b).sum().compute()
     else:
+
         def run() -> Any:
             rng = la.random.default_rng(0)
             return (rng.random(n) * rng.random(n)).sum().compute(cache=False)

@@ -48,7 +48,9 @@ def run():
         return build(da, **arrays).compute()
     wrap = la.MaskedArray if name == "W7" else la.Array
     result = build(la, **{k: wrap(v) for k, v in inputs.items()})
-    return la.compute(*result, cache=False) if isinstance(result, tuple) else result.compute(cache=False)
+    if isinstance(result, tuple):
+        return la.compute(*result, cache=False)
+    return result.compute(cache=False)
 
 if peer == "dask":
     import dask.array  # imported before measuring, like the other peers
@@ -74,7 +76,9 @@ CASES = [
 def measure(name: str, peer: str, scale: float) -> dict[str, int]:
     output = subprocess.run(
         [sys.executable, "-c", CHILD, name, peer, str(scale)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(output.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 

@@ -34,6 +34,7 @@ class Options:
     # (None: memory_fraction of the memory available when the plan is checked)
     memory_limit: int | None = None
     memory_fraction: float = 0.8
+    small_bytes: int = 2**18  # smaller graphs skip the planner's data stages (latency)
     block_bytes: int = 2**20  # fused kernels run over blocks of about this size (~L2)
     threads: int | None = None  # threads for fused kernels (None: one per core)
 

@@ -99,13 +99,23 @@ def interned_count() -> int:
 class Node:
     """One operation in an expression graph; never build it directly, use ``Node.make``."""
 
-    __slots__ = ("__weakref__", "_digest", "attrs", "inputs", "op", "site", "type")
+    __slots__ = (
+        "__weakref__",
+        "_digest",
+        "attrs",
+        "has_parameters",
+        "inputs",
+        "op",
+        "site",
+        "type",
+    )
 
     op: str
     inputs: tuple[Node, ...]
     attrs: Attrs
     type: ArrayType
     site: Site | None
+    has_parameters: bool  # a parameter is this node or below it
     _digest: str | None
 
     @classmethod
@@ -135,6 +145,9 @@ class Node:
         _SET_TYPE(node, type_)
         _SET_SITE(node, site if site is not None else creation_site())
         _SET_DIGEST(node, None)
+        _SET_HAS_PARAMETERS(
+            node, op == "parameter" or any([child.has_parameters for child in inputs])
+        )
         _INTERNED[key] = weakref.KeyedRef(node, _forget, key)
         return node
 
@@ -180,6 +193,7 @@ _SET_ATTRS = _SLOTS["attrs"].__set__
 _SET_TYPE = _SLOTS["type"].__set__
 _SET_SITE = _SLOTS["site"].__set__
 _SET_DIGEST = _SLOTS["_digest"].__set__
+_SET_HAS_PARAMETERS = _SLOTS["has_parameters"].__set__
 
 
 def _digest_of(node: Node) -> str:

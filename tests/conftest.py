@@ -30,7 +30,7 @@ BACKENDS = ["numpy"]
 # several threads), and no optimization at all (the unoptimized oracle).
 MODES: dict[str, dict[str, Any]] = {
     "optimized": {},
-    "kernels": {"disabled": frozenset({"fold"}), "block_bytes": 1024},
+    "kernels": {"disabled": frozenset({"fold"}), "block_bytes": 1024, "small_bytes": 0},
     "unoptimized": {"disabled": frozenset({s.name for s in STAGES})},
 }
 

@@ -41,6 +41,10 @@ class NumpyBackend(Backend):
         return [values[node] for node in plan.outputs]
 
 
+_ALWAYS_FITS = 2**26  # plans holding less than this at most are not checked
+_CORES = os.cpu_count() or 1
+
+
 def available_memory() -> int | None:
     """Bytes of memory available now (Linux and most Unixes), or None if unknown."""
     try:
@@ -51,13 +55,15 @@ def available_memory() -> int | None:
 
 def check_memory(plan: Plan) -> None:
     """Refuses, before anything runs, a plan whose estimated peak would not fit."""
+    if plan.upper_bytes < _ALWAYS_FITS and options.memory_limit is None:
+        return
     limit = options.memory_limit
     if limit is None:
         available = available_memory()
         if available is None:
             return
         limit = int(available * options.memory_fraction)
-    peak = plan.peak_bytes(options.block_bytes, options.threads or os.cpu_count() or 1)
+    peak = plan.peak_bytes(options.block_bytes, options.threads or _CORES)
     if peak > limit:
         raise ResourceExhausted(
             f"this computation needs an estimated {peak / 2**30:.2f} GiB at its peak, more "

@@ -78,8 +78,11 @@ NUMEXPR: dict[str, tuple[str, str]] = {
 _pool: ThreadPoolExecutor | None = None
 
 
+_CORES = os.cpu_count() or 1
+
+
 def _threads() -> int:
-    return options.threads or os.cpu_count() or 1
+    return options.threads or _CORES
 
 
 def _executor() -> ThreadPoolExecutor:

@@ -72,7 +72,7 @@ def compute(
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
     chosen = get_backend(backend if backend is not None else options.backend)
     bound = bind_arguments(parameters_of(targets), arguments or {})
-    plan = make_plan(targets, bound, options.disabled)
+    plan = make_plan(targets, bound, options.disabled, small_bytes=options.small_bytes)
     chosen.check(plan)
     retries = options.default_retries if num_retries is None else num_retries
 

@@ -78,7 +78,8 @@ def explain(targets: Sequence[Node], stage: str | None = None) -> str:
     of the planner (``"bind"``, ``"fold"``, ``"simplify"``, ``"cse"``, ``"pushdown"``,
     ``"fuse"``)."""
     if stage is None:
-        return explain_plan(make_plan(targets, None, options.disabled))
+        plan = make_plan(targets, None, options.disabled, small_bytes=options.small_bytes)
+        return explain_plan(plan)
     known = [s.name for s in STAGES]
     if stage not in known:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(known)}")
@@ -87,7 +88,7 @@ def explain(targets: Sequence[Node], stage: str | None = None) -> str:
 
 
 def to_dot(targets: Sequence[Node]) -> str:
-    plan = make_plan(targets, None, options.disabled)
+    plan = make_plan(targets, None, options.disabled, small_bytes=options.small_bytes)
     names = {node: f"n{i}" for i, node in enumerate(plan.steps)}
     lines = ["digraph lazyarray {", "  rankdir=BT;", "  node [shape=box, fontname=monospace];"]
     for node in toposort(plan.outputs):

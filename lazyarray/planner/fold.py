@@ -13,7 +13,7 @@ from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
 from lazyarray.planner.rewrite import Outputs, literal_of, rebuild, same_type, transform
 
-FOLD_LIMIT = 4096  # elements: fold results and inputs up to this size
+FOLD_LIMIT = 64  # elements: scalars and tiny arrays; folding more only moves the work
 _NEVER = {Kind.SOURCE}
 
 
@@ -22,8 +22,11 @@ def _small(node: Node) -> bool:
     return size is not None and size <= FOLD_LIMIT
 
 
-def _foldable(node: Node) -> bool:
+def foldable(node: Node) -> bool:
+    """An op on small constants, or a small creation op (``zeros(3)``)."""
     row = OPS[node.op]
+    if not node.inputs:
+        return row.kind is Kind.CREATION and _small(node)
     if row.kind in _NEVER or node.op == "fused" or not _small(node):
         return False
     return all(child.op == "constant" and _small(child) for child in node.inputs)
@@ -46,7 +49,7 @@ def _as_literal(value: Any, node: Node) -> Node | None:
 def fold_constants(outputs: Outputs) -> Outputs:
     def visit(node: Node, inputs: tuple[Node, ...]) -> Node:
         current = rebuild(node, inputs)
-        if not _foldable(current) or current.op == "constant":
+        if not foldable(current) or current.op == "constant":
             return current
         row = OPS[current.op]
         masked = current.type.masked or any(c.type.masked for c in current.inputs)

@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lazyarray.graph import Node
+from lazyarray.graph import Node, toposort
 from lazyarray.ops.creation import constant_node
 from lazyarray.planner.decompose import DECOMPOSE
 from lazyarray.planner.fold import fold_constants
@@ -52,7 +52,11 @@ def _fold(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[st
 
 
 def _rules(rules: list[Rule]) -> Callable[[Outputs, Mapping[str, Any], frozenset[str]], Outputs]:
+    matched = frozenset().union(*(rule.ops for rule in rules))
+
     def run(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
+        if not any(node.op in matched for node in toposort(outputs)):
+            return outputs  # nothing any rule could match: skip the rewrite passes
         return to_fixed_point(outputs, lambda current: apply_rules(current, rules, disabled))
 
     return run

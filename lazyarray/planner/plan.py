@@ -25,7 +25,6 @@ class Plan:
     outputs: tuple[Node, ...]
     steps: tuple[Node, ...]
     frees: tuple[tuple[Node, ...], ...]
-    parameters: Mapping[str, Node]
 
     @cached_property
     def digest(self) -> str:
@@ -87,6 +86,15 @@ class Plan:
                 live.pop(dead, None)
         return peak
 
+    @cached_property
+    def upper_bytes(self) -> int:
+        """Every step's value held at once, plus a kernel's blocks: a bound on the peak."""
+        total = 0
+        for node in self.steps:
+            size = nbytes(node)
+            total += 2**30 if size is None else size
+        return total + _BLOCK_COPIES * 2**24
+
     def __len__(self) -> int:
         return len(self.steps)
 
@@ -134,6 +142,8 @@ def steps_of(outputs: Sequence[Node]) -> tuple[tuple[Node, ...], tuple[tuple[Nod
 
 
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
+    if not any(node.has_parameters for node in outputs):
+        return {}
     found = find(outputs, lambda n: n.op == "parameter")
     return {node.attr("name"): node for node in found}
 
@@ -142,29 +152,41 @@ _CACHE: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
 _CACHE_SIZE = 64
 
 
+# stages that pay off with data, not with small expressions, where they cost more time
+# than they save (see config.small_bytes)
+DATA_STAGES = frozenset({"simplify", "cse", "pushdown", "decompose", "fuse"})
+
+
 def make_plan(
     outputs: Sequence[Node],
     arguments: Mapping[str, Any] | None = None,
     disabled: frozenset[str] = frozenset(),
     optimize: bool = True,
+    small_bytes: int = 0,
 ) -> Plan:
     """The plan for ``outputs``: optimized by the stages in ``planner.passes`` (minus
     ``disabled``), with ``arguments`` (already checked by ``bind_arguments``) bound.
+    Graphs whose values add up to less than ``small_bytes`` skip the data stages.
     Plans of parameter-free graphs are kept (LRU) for the next compute."""
+    from lazyarray.planner.fold import foldable
     from lazyarray.planner.passes import optimize as run_stages
 
-    key = (tuple(outputs), disabled, optimize)
+    key = (tuple(outputs), disabled, optimize, small_bytes)
     if not arguments:
         cached = _CACHE.get(key)
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
-    parameters = parameters_of(outputs)
-    optimized = (
-        run_stages(tuple(outputs), arguments or {}, disabled) if optimize else tuple(outputs)
-    )
+    optimized = tuple(outputs)
+    if optimize:
+        order = toposort(outputs)
+        if sum(nbytes(node) or 0 for node in order) < small_bytes:
+            disabled = disabled | DATA_STAGES
+        if not any(foldable(node) for node in order):
+            disabled = disabled | {"fold"}  # a pass that would change nothing
+        optimized = run_stages(optimized, arguments or {}, disabled)
     steps, frees = steps_of(optimized)
-    plan = Plan(optimized, steps, frees, parameters)
+    plan = Plan(optimized, steps, frees)
     if not arguments:
         _CACHE[key] = plan
         while len(_CACHE) > _CACHE_SIZE:

@@ -31,8 +31,29 @@ def _is(value: Any, target: float) -> bool:
 
 
 def _keeps(node: Node, x: Node) -> Node | None:
-    """``x`` when it can stand for ``node`` unchanged (same dtype, shape, mask)."""
+    """``x`` when it can stand for ``node`` unchanged (same dtype, shape, mask). Never
+    for masked arithmetic: numpy.ma masks results that are not finite (``inf / 1`` is
+    masked), so even ``x/1`` is not ``x`` there."""
+    if node.type.masked and node.op in _MASKS_RESULTS:
+        return None
     return x if same_type(x.type, node.type) else None
+
+
+_MASKS_RESULTS = frozenset(
+    {
+        "add",
+        "subtract",
+        "multiply",
+        "divide",
+        "floor_divide",
+        "power",
+        "negative",
+        "logical_not",
+        "invert",
+        "absolute",
+        "where",
+    }
+)
 
 
 def _unmasked_scalar(node: Node) -> Any:

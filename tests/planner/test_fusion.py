@@ -28,7 +28,9 @@ def test_an_elementwise_chain_is_one_kernel() -> None:
     assert plan.fused_count == 1
     assert plan.kernel_count == 1
     x, y, z = DATA
-    np.testing.assert_allclose(expression.compute(cache=False), 2 * x + 3 * y * z - x * y / (z + 1), rtol=1e-14)
+    np.testing.assert_allclose(
+        expression.compute(cache=False), 2 * x + 3 * y * z - x * y / (z + 1), rtol=1e-14
+    )
 
 
 def test_a_trailing_reduction_joins_the_kernel() -> None:
@@ -99,7 +101,9 @@ def test_random_sources_are_generated_per_block() -> None:
     assert [node.op for node in plan.steps] == ["fused"]
     whole_x, whole_y = x.compute(), y.compute()
     with la.config.set(block_bytes=4096):
-        np.testing.assert_allclose(expression.compute(cache=False), (whole_x * whole_y).sum(), rtol=1e-10)
+        np.testing.assert_allclose(
+            expression.compute(cache=False), (whole_x * whole_y).sum(), rtol=1e-10
+        )
 
 
 def test_numexpr_is_used_only_where_it_is_exact() -> None:

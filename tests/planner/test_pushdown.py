@@ -30,16 +30,36 @@ CASES: list[tuple[str, Any, bool]] = [
     ("slice_through_elementwise", lambda m, a, b, r: m.sin(a)[None, 1, ::2], True),
     ("slice_through_elementwise", lambda m, a, b, r: m.where(a > 0, b, r)[3], True),
     ("slice_through_elementwise", lambda m, a, b, r: (a[:, :1] + r)[2:4, 1:3], True),
-    ("slice_through_broadcast_to", lambda m, a, b, r: m.broadcast_to(r, (4, 6, 5))[1, 2:, ::2], True),
+    (
+        "slice_through_broadcast_to",
+        lambda m, a, b, r: m.broadcast_to(r, (4, 6, 5))[1, 2:, ::2],
+        True,
+    ),
     ("slice_through_transpose", lambda m, a, b, r: (a + b).T[1:3, 4], True),
-    ("slice_through_transpose", lambda m, a, b, r: m.transpose((a + b)[None], (2, 0, 1))[3, :, 1:], True),
+    (
+        "slice_through_transpose",
+        lambda m, a, b, r: m.transpose((a + b)[None], (2, 0, 1))[3, :, 1:],
+        True,
+    ),
     ("slice_through_reduction", lambda m, a, b, r: (a * b).sum(axis=0)[1:3], True),
-    ("slice_through_reduction", lambda m, a, b, r: (a * b).max(axis=1, keepdims=True)[2:4, :], True),
+    (
+        "slice_through_reduction",
+        lambda m, a, b, r: (a * b).max(axis=1, keepdims=True)[2:4, :],
+        True,
+    ),
     ("slice_through_reduction", lambda m, a, b, r: m.stack([a, b]).mean(axis=(0, 2))[4], True),
-    ("slice_through_reduction", lambda m, a, b, r: (a * b).sum(axis=1, keepdims=True)[:, 1:], False),
+    (
+        "slice_through_reduction",
+        lambda m, a, b, r: (a * b).sum(axis=1, keepdims=True)[:, 1:],
+        False,
+    ),
     ("slice_through_concatenate", lambda m, a, b, r: m.concatenate([a, b], axis=0)[4:9], True),
     ("slice_through_concatenate", lambda m, a, b, r: m.concatenate([a, b], axis=1)[:, 7], True),
-    ("slice_through_concatenate", lambda m, a, b, r: m.concatenate([a, b, a], axis=0)[1:17:5], True),
+    (
+        "slice_through_concatenate",
+        lambda m, a, b, r: m.concatenate([a, b, a], axis=0)[1:17:5],
+        True,
+    ),
     ("slice_through_concatenate", lambda m, a, b, r: m.concatenate([a, b], axis=0)[::-1], False),
 ]
 
@@ -96,7 +116,11 @@ def test_random_sources_generate_only_the_slice() -> None:
 def test_random_region_matches_the_whole_array() -> None:
     whole = la.random.default_rng(9).random((300, 200)).compute()
     x = la.random.default_rng(9).random((300, 200))
-    for index in [(slice(5, 250, 7), 3), (slice(None, None, -3), slice(10, 20)), (299, slice(-5, None))]:
+    for index in [
+        (slice(5, 250, 7), 3),
+        (slice(None, None, -3), slice(10, 20)),
+        (299, slice(-5, None)),
+    ]:
         np.testing.assert_array_equal(x[index].compute(), whole[index])
         np.testing.assert_array_equal(x[index][::2].compute(), whole[index][::2])
 
