@@ -64,8 +64,14 @@ def fuse(outputs: Outputs) -> Outputs:
     for node in order:
         if _fusable(node) and absorbed(node):
             continue  # built inside its consumer's kernel
-        if _trailing(node) and _fusable(node.inputs[0]) and users[node.inputs[0]] == 1:
-            replaced[node] = _kernel(node.inputs[0], node, users, replaced)
+        reduced = node.inputs[0] if node.inputs else None
+        if (
+            _trailing(node)
+            and reduced is not None
+            and (_fusable(reduced) or _generated(reduced))
+            and users[reduced] == 1
+        ):
+            replaced[node] = _kernel(reduced, node, users, replaced)
         elif _fusable(node):
             replaced[node] = _kernel(node, None, users, replaced)
         elif _generated(node) and absorbed(node):

@@ -119,3 +119,16 @@ def test_masked_expressions_are_not_fused() -> None:
     m = la.MaskedArray(DATA[0], mask=DATA[0] > 1)
     plan = make_plan([(m * 2 + 1).node])
     assert plan.fused_count == 0
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [lambda x: x.sum(), lambda x: x.max(axis=0), lambda x: x[:10].sum(), lambda x: x.mean(axis=1)],
+)
+def test_reductions_of_sources_run_blockwise(reduce: Any) -> None:
+    lazy_source = la.random.default_rng(4).normal(size=(1000, 300))
+    expected = reduce(lazy_source.compute())
+    with la.config.set(block_bytes=8192):
+        np.testing.assert_allclose(reduce(lazy_source).compute(cache=False), expected, rtol=1e-10)
+    filled = la.full((1000, 300), 2.5)
+    np.testing.assert_allclose(reduce(filled).compute(cache=False), reduce(np.full((1000, 300), 2.5)))

@@ -113,6 +113,9 @@ def inputs(draw: st.DrawFn) -> tuple[Any, list[Any]]:
     count = draw(st.integers(1, 3))
     leaves = []
     for _ in range(count):
+        if draw(st.integers(0, 4)) == 0:  # a lazily generated source
+            leaves.append(RandomLeaf(draw(st.integers(0, 2**16))))
+            continue
         data = draw(_leaf(draw(st.sampled_from([np.float32, np.float64]))))
         if draw(st.booleans()):
             mask = draw(hnp.arrays(np.bool_, SHAPE))
@@ -122,7 +125,22 @@ def inputs(draw: st.DrawFn) -> tuple[Any, list[Any]]:
     return draw(expressions(count)), leaves
 
 
+class RandomLeaf:
+    """A seeded random source: lazy for lazyarray, its computed values for numpy."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def lazy(self) -> Any:
+        return la.random.default_rng(self.seed).normal(size=SHAPE)
+
+    def copy(self) -> Any:
+        return self.lazy().compute()
+
+
 def _lazy(leaf: Any) -> Any:
+    if isinstance(leaf, RandomLeaf):
+        return leaf.lazy()
     return la.MaskedArray(leaf) if isinstance(leaf, np.ma.MaskedArray) else la.Array(leaf)
 
 
