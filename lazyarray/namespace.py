@@ -26,22 +26,11 @@ def _elementwise(name: str) -> Callable[..., Any]:
     return function
 
 
-def _reduction(name: str) -> Callable[..., Any]:
-    def function(x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
-        return _build.reduce(name, x, axis, keepdims, **extra)
-
-    function.__doc__ = f"``{name}`` over ``axis`` (int, tuple or None), lazily."
-    return function
-
-
-def _scan(name: str) -> Callable[..., Any]:
-    def function(x: Any, axis: Any = None, dtype: Any = None) -> Any:
-        return _build.scan(name, x, axis, dtype)
-
-    return function
-
-
-_FACTORIES = {Kind.ELEMENTWISE: _elementwise, Kind.REDUCTION: _reduction, Kind.SCAN: _scan}
+_FACTORIES = {
+    Kind.ELEMENTWISE: _elementwise,
+    Kind.REDUCTION: _build.reducer,
+    Kind.SCAN: _build.scanner,
+}
 
 
 def _generated() -> dict[str, Callable[..., Any]]:

@@ -4,7 +4,7 @@ protocols all call these, so each argument convention is written once."""
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -417,3 +417,26 @@ def unary(name: str, x: Any, **attrs: Any) -> Any:
 
 def is_kind(name: str, *kinds: Kind) -> bool:
     return OPS[name].kind in kinds
+
+
+# --- one function per generated op, shared by methods and module functions ----------
+
+
+def reducer(name: str) -> Callable[..., Any]:
+    """``f(x, axis=None, keepdims=False, **extra)`` for reduction ``name``; as a method,
+    ``x`` is ``self``."""
+
+    def function(x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
+        return reduce(name, x, axis, keepdims, **extra)
+
+    function.__name__ = name
+    function.__doc__ = f"``{name}`` over ``axis`` (an int, a tuple, or None for all)."
+    return function
+
+
+def scanner(name: str) -> Callable[..., Any]:
+    def function(x: Any, axis: Any = None, dtype: Any = None) -> Any:
+        return scan(name, x, axis, dtype)
+
+    function.__name__ = name
+    return function

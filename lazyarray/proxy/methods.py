@@ -26,21 +26,6 @@ def _unary_method(name: str) -> Callable[..., Any]:
     return lambda self: build.unary(name, self)
 
 
-def _reduction_method(name: str) -> Callable[..., Any]:
-    def method(self: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
-        return build.reduce(name, self, axis, keepdims, **extra)
-
-    method.__doc__ = f"``{name}`` over ``axis`` (an int, a tuple, or None for all)."
-    return method
-
-
-def _scan_method(name: str) -> Callable[..., Any]:
-    def method(self: Any, axis: Any = None, dtype: Any = None) -> Any:
-        return build.scan(name, self, axis, dtype)
-
-    return method
-
-
 def _generated() -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for row in OPS.values():
@@ -49,9 +34,9 @@ def _generated() -> dict[str, Any]:
         elif row.dunders:
             methods[row.dunders[0]] = _unary_method(row.name)
         if row.kind is Kind.REDUCTION:
-            methods[row.name] = _reduction_method(row.name)
+            methods[row.name] = build.reducer(row.name)
         elif row.kind is Kind.SCAN:
-            methods[row.name] = _scan_method(row.name)
+            methods[row.name] = build.scanner(row.name)
     methods["__matmul__"] = lambda self, other: build.matmul(self, other)
     methods["__rmatmul__"] = lambda self, other: build.matmul(other, self)
     methods["__imatmul__"] = lambda self, other: build.matmul(self, other)

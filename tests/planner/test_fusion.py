@@ -131,4 +131,6 @@ def test_reductions_of_sources_run_blockwise(reduce: Any) -> None:
     with la.config.set(block_bytes=8192):
         np.testing.assert_allclose(reduce(lazy_source).compute(cache=False), expected, rtol=1e-10)
     filled = la.full((1000, 300), 2.5)
-    np.testing.assert_allclose(reduce(filled).compute(cache=False), reduce(np.full((1000, 300), 2.5)))
+    np.testing.assert_allclose(
+        reduce(filled).compute(cache=False), reduce(np.full((1000, 300), 2.5))
+    )
