@@ -44,6 +44,8 @@ def main() -> None:
     print(f"\nbuilt the expression in {built * 1e3:.1f} ms, nothing computed yet:")
     print(f"  row_means: {row_means!r}")
     print(f"  peak:      {peak!r}")
+    print("\nthe plan for 5 rows: column statistics read every row, the rest only those 5:")
+    print(row_means[:5].explain())
 
     start = time.perf_counter()
     masked = np.ma.MaskedArray(data, mask=dropouts)

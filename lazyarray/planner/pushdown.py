@@ -15,7 +15,7 @@ import ndindex
 import numpy as np
 
 from lazyarray.graph import Literal, Node
-from lazyarray.ops import OPS, Kind
+from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.creation import constant_node
 from lazyarray.ops.indexing import decode_index, encode_index
 from lazyarray.planner.rewrite import Rule, make, same_type
@@ -126,9 +126,14 @@ def _broadcast_items(child: Node, items: Sequence[Item], shape: Sequence[int | N
 
 
 def slice_through_elementwise(node: Node) -> Node | None:
-    # f(a, b)[i] -> f(a[i'], b[i']), i' being i fitted to each input's broadcast
+    # f(a, b)[i] -> f(a[i'], b[i']), i' being i fitted to each input's broadcast; also
+    # for numpy.ma's shape-preserving ops (masked_array, filled, getdata, getmaskarray)
     source = node.inputs[0]
-    if OPS[source.op].kind is not Kind.ELEMENTWISE or source.op == "fused":
+    row = OPS[source.op]
+    elementwise = row.kind is Kind.ELEMENTWISE or (
+        row.kind is Kind.MASKED and Trait.PRESERVES_SHAPE in row.traits
+    )
+    if not elementwise:
         return None
 
     def build(x: Node, items: list[Item]) -> Node | None:

@@ -157,3 +157,21 @@ def test_random_indexes_push_down_exactly(which: int, index: tuple[Any, ...]) ->
     lazy = _lazy(build)[index]
     assert_identical(run_as_is((only(lazy.node, "pushdown"),))[0], expected)
     assert_identical(lazy.compute(cache=False), expected)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda ma, a, b: ma.masked_array(a, a > b)[1:3, ::2],
+        lambda ma, a, b: ma.masked_array(a, b > 0).filled(0.0)[2],
+        lambda ma, a, b: ma.getmaskarray(ma.masked_array(a, a > b))[4, 1:],
+    ],
+)
+def test_slices_move_through_numpy_ma_constructors(build: Any) -> None:
+    expected = build(np.ma, A.copy(), B.copy())
+    lazy = build(la, la.Array(A), la.Array(B))
+    optimized = only(lazy.node, "slice_through_elementwise", "slice_constant")
+    assert optimized is not lazy.node
+    result = run_as_is((optimized,))[0]
+    np.testing.assert_array_equal(np.ma.getmaskarray(result), np.ma.getmaskarray(expected))
+    np.testing.assert_array_equal(np.ma.getdata(result), np.ma.getdata(expected))
