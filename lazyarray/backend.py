@@ -47,8 +47,10 @@ class Backend(abc.ABC):
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         """The values of ``plan.outputs``, in order."""
 
-    def submit(self, plan: Plan, arguments: Mapping[str, Any]) -> AsyncJob:
-        return LocalJob(lambda context: self.execute(plan, arguments, context), len(plan))
+    def submit(
+        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
+    ) -> AsyncJob:
+        return LocalJob(lambda context: self.execute(plan, arguments, context), len(plan), context)
 
     def check(self, plan: Plan) -> None:
         """Refuses, before anything runs, a plan needing what this backend lacks."""

@@ -37,6 +37,9 @@ class Options:
     small_bytes: int = 2**18  # smaller graphs skip the planner's data stages (latency)
     block_bytes: int = 2**20  # fused kernels run over blocks of about this size (~L2)
     threads: int | None = None  # threads for fused kernels (None: one per core)
+    # dask backend
+    dask_scheduler: str | None = None  # a dask.distributed scheduler address
+    dask_chunk_bytes: int = 64 * 2**20  # target chunk size of arrays it creates
 
     def __post_init__(self) -> None:
         self.validate()
@@ -66,6 +69,8 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "disabled": ("LAZYARRAY_DISABLED", _names),
     "memory_limit": ("LAZYARRAY_MEMORY_LIMIT", int),
     "threads": ("LAZYARRAY_THREADS", int),
+    "dask_scheduler": ("LAZYARRAY_DASK_SCHEDULER", str),
+    "dask_chunk_bytes": ("LAZYARRAY_DASK_CHUNK_BYTES", int),
 }
 
 

@@ -41,7 +41,9 @@ class JobStatus(enum.StrEnum):
 class RunContext:
     """What a running computation reports to, and checks for cancellation; thread-safe."""
 
-    def __init__(self, total_steps: int = 0) -> None:
+    def __init__(self, total_steps: int = 0, client: Any = None, retries: int = 0) -> None:
+        self.client = client  # a backend's scheduler handle (a distributed.Client), if given
+        self.retries = retries  # retries a backend may make of its own tasks
         self.total_steps = total_steps
         self.completed_steps = 0
         self.message = ""
@@ -200,9 +202,14 @@ local_jobs = LocalJobRegistry()
 class LocalJob(AsyncJob):
     """Runs ``work(context)`` on a thread of this process."""
 
-    def __init__(self, work: Callable[[RunContext], Any], total_steps: int = 0) -> None:
+    def __init__(
+        self,
+        work: Callable[[RunContext], Any],
+        total_steps: int = 0,
+        context: RunContext | None = None,
+    ) -> None:
         self.job_id = new_job_id()
-        self.context = RunContext(total_steps)
+        self.context = context or RunContext(total_steps)
         self._state = JobStatus.PENDING
         self._errors: list[str] = []
         local_jobs.reserve()

@@ -23,7 +23,7 @@ settings.register_profile(
 settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile("default")
 
-BACKENDS = ["numpy"]
+BACKENDS = ["numpy", "dask"]
 
 # Each backend also runs in modes that exercise the planner's machinery on the tests'
 # small arrays: no folding (so kernels run) with tiny blocks (so they run blockwise on
@@ -67,7 +67,7 @@ def _fresh_cache() -> None:
     la.execution.result_cache.clear()
 
 
-def assert_same(actual: Any, expected: Any) -> None:
+def assert_same(actual: Any, expected: Any, rtol: float | None = None) -> None:
     """Values, dtype, shape and mask all equal numpy's (NaN equal to NaN)."""
     if isinstance(expected, np.ma.MaskedArray) or expected is np.ma.masked:
         if expected is np.ma.masked:
@@ -75,7 +75,7 @@ def assert_same(actual: Any, expected: Any) -> None:
             return
         assert isinstance(actual, np.ma.MaskedArray), type(actual)
         np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
-        assert_same(actual.filled(0), expected.filled(0))
+        assert_same(actual.filled(0), expected.filled(0), rtol)
         return
     expected = np.asarray(expected)
     actual_array = np.asarray(actual)
@@ -85,7 +85,9 @@ def assert_same(actual: Any, expected: Any) -> None:
         # numpy's own SIMD and scalar loops differ in the last bit of transcendental
         # functions, so which elements are computed together (slices pushed down, blocks)
         # can change float32 results by a few units in the last place
-        rtol = 1e-12 if expected.dtype.itemsize >= 8 and expected.dtype != np.complex64 else 1e-5
+        if rtol is None:
+            wide = expected.dtype.itemsize >= 8 and expected.dtype != np.complex64
+            rtol = 1e-12 if wide else 1e-5
         np.testing.assert_allclose(actual_array, expected, rtol=rtol, atol=0, equal_nan=True)
     else:
         np.testing.assert_array_equal(actual_array, expected)

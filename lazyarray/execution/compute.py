@@ -58,6 +58,7 @@ def compute(
     cache: bool = True,
     num_retries: int | None = None,
     backend: str | Backend | None = None,
+    client: Any = None,
     arguments: Mapping[str, Any] | None = None,
     unpack: bool = False,
 ) -> Any:
@@ -97,7 +98,7 @@ def compute(
         return values
 
     if block and timeout is None:
-        context = RunContext(len(plan))
+        context = RunContext(len(plan), client=client, retries=retries)
         bar = ProgressBar(context) if should_show(progress_bar) else None
         try:
             values = _with_retries(lambda: chosen.execute(plan, bound, context), retries)
@@ -106,7 +107,11 @@ def compute(
                 bar.close()
         return finish(store(values))
 
-    job = ComputeJob(lambda: chosen.submit(plan, bound), retries, lambda v: finish(store(v)))
+    job = ComputeJob(
+        lambda: chosen.submit(plan, bound, RunContext(len(plan), client=client, retries=retries)),
+        retries,
+        lambda v: finish(store(v)),
+    )
     if not block:
         return job
     try:

@@ -7,6 +7,7 @@ from lazyarray.ops import (
     kernel,
     linalg,
     masked,
+    masked_stats,
     reductions,
     shape,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "linalg",
     "lookup",
     "masked",
+    "masked_stats",
     "reductions",
     "rows_of_kind",
     "shape",

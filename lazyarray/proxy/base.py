@@ -143,9 +143,12 @@ class BaseArray:
         cache: bool = True,
         num_retries: int | None = None,
         backend: Any = None,
+        client: Any = None,
         **arguments: Any,
     ) -> Any:
         """Runs the expression and returns its value (or a job, with ``block=False``).
+        ``client`` is a scheduler handle for backends that take one (a
+        ``distributed.Client`` for ``backend="dask"``).
 
         >>> import lazyarray as la
         >>> (la.arange(4) * 2).compute()
@@ -162,6 +165,7 @@ class BaseArray:
             cache=cache,
             num_retries=num_retries,
             backend=backend,
+            client=client,
             arguments=arguments,
             unpack=True,
         )

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lazyarray as la
+from lazyarray.errors import UnsupportedOperation
+from lazyarray.graph import toposort
 from lazyarray.ops import OPS, Kind
 from tests.conftest import BACKENDS, MODES, assert_same
 
@@ -134,6 +136,9 @@ class RandomLeaf:
     def lazy(self) -> Any:
         return la.random.default_rng(self.seed).normal(size=SHAPE)
 
+    def __repr__(self) -> str:
+        return f"RandomLeaf({self.seed})"
+
     def copy(self) -> Any:
         return self.lazy().compute()
 
@@ -142,6 +147,12 @@ def _lazy(leaf: Any) -> Any:
     if isinstance(leaf, RandomLeaf):
         return leaf.lazy()
     return la.MaskedArray(leaf) if isinstance(leaf, np.ma.MaskedArray) else la.Array(leaf)
+
+
+def _has_masked_median(lazy: Any) -> bool:
+    return any(
+        node.op == "median" and node.inputs[0].type.masked for node in toposort([lazy.node])
+    )
 
 
 @given(inputs())
@@ -160,10 +171,18 @@ def test_random_graphs_match_numpy(drawn: tuple[Any, list[Any]]) -> None:
         lazy = evaluate(tree, la, [_lazy(leaf) for leaf in leaves])
         assert lazy.shape == np.shape(expected)
         assert lazy.dtype == np.asarray(expected).dtype
+    # float32 steps inside a float64 result may differ in their last bit (numpy's SIMD
+    # and scalar loops disagree), so such graphs are compared at float32 precision
+    narrow = any(getattr(leaf, "dtype", None) == np.float32 for leaf in leaves)
     for backend in BACKENDS:
         for mode in MODES.values():  # optimized, kernels, unoptimized: all equal numpy
             with la.config.set(**mode):
-                assert_same(lazy.compute(backend=backend, cache=False), expected)
+                try:
+                    result = lazy.compute(backend=backend, cache=False)
+                except UnsupportedOperation:  # only the gaps a backend declares
+                    assert backend == "dask" and _has_masked_median(lazy)
+                    continue
+                assert_same(result, expected, 1e-5 if narrow else None)
 
 
 @given(inputs())

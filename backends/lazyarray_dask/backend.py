@@ -1,0 +1,132 @@
+"""The dask backend: lowers a plan to dask.array and runs it on the scheduler chosen by,
+in order, ``compute(client=...)``, ``config.options.dask_scheduler`` (the
+``LAZYARRAY_DASK_SCHEDULER`` address of a dask.distributed scheduler), or dask's local
+threaded scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lazyarray.backend import Backend, Capability
+from lazyarray.config import options
+from lazyarray.errors import JobCancelled, TransientError, UnsupportedOperation
+from lazyarray.jobs import AsyncJob, LocalJob, RunContext
+from lazyarray.planner import Plan
+from lazyarray_dask.lower import UNSUPPORTED, Lowerer
+
+
+class DaskBackend(Backend):
+    name = "dask"
+    capabilities = frozenset(
+        {
+            Capability.MASKED,
+            Capability.UNKNOWN_SHAPES,
+            Capability.CUSTOM_FUNCTIONS,
+            Capability.DISTRIBUTED,
+        }
+    )
+    install_hint = "pip install 'lazyarray[dask]'"
+
+    def check(self, plan: Plan) -> None:
+        super().check(plan)
+        for node in plan.steps:
+            reason = UNSUPPORTED.get(node.op)
+            if reason is not None and (node.op != "median" or node.type.masked):
+                raise UnsupportedOperation(
+                    f"backend 'dask' cannot run op {node.op!r} (built at {node.site_text}): "
+                    f"{reason}; compute it with backend='numpy'"
+                )
+
+    def lower(self, plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
+        """The plan's outputs as dask arrays (scalars stay plain values)."""
+        return Lowerer(arguments, options.dask_chunk_bytes).lower(plan)
+
+    def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        from dask.base import compute as dask_compute
+
+        self.check(plan)
+        collections = self.lower(plan, arguments)
+        client = self.client(context)
+        if client is not None:
+            futures = client.compute(collections, retries=context.retries or None)
+            return _finish(plan, client.gather(futures))
+        with _Progress(context):
+            values = dask_compute(*collections, scheduler="threads")
+        return _finish(plan, list(values))
+
+    def submit(
+        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
+    ) -> AsyncJob:
+        context = context or RunContext(len(plan))
+        client = self.client(context)
+        if client is None:
+            return LocalJob(lambda ctx: self.execute(plan, arguments, ctx), len(plan), context)
+        from lazyarray_dask.jobs import DaskJob
+
+        self.check(plan)
+        collections = self.lower(plan, arguments)
+        return DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
+
+    @staticmethod
+    def client(context: RunContext) -> Any:
+        if context.client is not None:
+            return context.client
+        address = options.dask_scheduler
+        if address:
+            from distributed import Client
+
+            return Client(address, set_as_default=False)
+        return None
+
+
+def _finish(plan: Plan, values: list[Any]) -> list[Any]:
+    """Values with exactly the dtypes the plan promised (dask may widen or narrow)."""
+    results: list[Any] = []
+    for node, value in zip(plan.outputs, values, strict=True):
+        if value is np.ma.masked:
+            results.append(value)
+            continue
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+        if array.dtype != node.type.dtype:
+            array = array.astype(node.type.dtype)
+        results.append(array if np.ndim(value) or isinstance(value, np.ndarray) else array[()])
+    return results
+
+
+class _Progress:
+    """dask's local-scheduler callbacks feeding a RunContext: tasks done / total, and
+    cancellation between tasks."""
+
+    def __init__(self, context: RunContext) -> None:
+        from dask.callbacks import Callback
+
+        context_ref = context
+
+        class Tracker(Callback):
+            def _start_state(self, dsk: Any, state: Any) -> None:
+                context_ref.set_total(len(dsk))
+                context_ref.completed_steps = 0
+
+            def _posttask(
+                self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any
+            ) -> None:
+                context_ref.advance()
+
+            def _pretask(self, key: Any, dsk: Any, state: Any) -> None:
+                if context_ref.cancelled:
+                    raise JobCancelled("the job was cancelled")
+
+        self.tracker = Tracker()
+
+    def __enter__(self) -> _Progress:
+        self.tracker.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.tracker.__exit__(*exc)
+
+
+__all__ = ["DaskBackend", "TransientError"]

@@ -1,0 +1,98 @@
+"""Jobs on a dask.distributed cluster: the same ``AsyncJob`` as everywhere, backed by
+futures. Progress counts the plan's tasks the scheduler has finished."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from lazyarray.errors import JobCancelled, JobTimeoutError, TransientError
+from lazyarray.jobs import AsyncJob, JobStatus, local_jobs, new_job_id, status_record
+
+
+def _states(dask_scheduler: Any, keys: list[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key in keys:
+        task = dask_scheduler.tasks.get(key)
+        state = "forgotten" if task is None else task.state
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+class DaskJob(AsyncJob):
+    def __init__(
+        self,
+        client: Any,
+        collections: list[Any],
+        retries: int,
+        finish: Callable[[list[Any]], list[Any]],
+    ) -> None:
+        from dask.base import optimize
+
+        self.job_id = new_job_id()
+        self.client = client
+        self._finish = finish
+        graphs = [c for c in collections if hasattr(c, "__dask_graph__")]
+        optimized = optimize(*graphs) if graphs else ()
+        self._keys = [key for c in optimized for key in c.__dask_graph__()]
+        self._futures = client.compute(collections, retries=retries or None)
+        self._cancelled = False
+        local_jobs.register(self)
+
+    def _done_tasks(self) -> int:
+        if not self._keys:
+            return 0
+        counts = self.client.run_on_scheduler(_states, keys=self._keys)
+        return sum(counts.get(s, 0) for s in ("memory", "released", "forgotten", "erred"))
+
+    def status(self) -> dict[str, Any]:
+        futures = [f for f in self._futures if hasattr(f, "status")]
+        if self._cancelled:
+            state, message = JobStatus.CANCELLED, "Job was cancelled."
+        elif any(f.status == "error" for f in futures):
+            state, message = JobStatus.ERRORED, (self.errors() or ["Job failed."])[-1]
+        elif all(f.status == "finished" for f in futures):
+            state, message = JobStatus.COMPLETED, "Job completed successfully."
+        else:
+            state, message = JobStatus.RUNNING, "Job is running on the cluster."
+        total = len(self._keys)
+        done = total if state is JobStatus.COMPLETED else min(self._done_tasks(), total)
+        return status_record(self.job_id, state, message, done, total)
+
+    def errors(self) -> list[str]:
+        found = []
+        for future in self._futures:
+            if getattr(future, "status", None) == "error":
+                exc = future.exception()
+                found.append("".join(traceback.format_exception_only(exc)).strip())
+        return found
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._cancelled:
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+        from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
+
+        try:
+            values = (
+                self.client.gather(self._futures, errors="raise", timeout=timeout)
+                if timeout
+                else self.client.gather(self._futures)
+            )
+        except TimeoutError:
+            raise JobTimeoutError(
+                f"job {self.job_id} did not finish within {timeout} seconds"
+            ) from None
+        except KilledWorker as exc:
+            raise TransientError(f"a worker died running job {self.job_id}: {exc}") from exc
+        except FutureCancelledError:
+            raise JobCancelled(f"job {self.job_id} was cancelled") from None
+        return self._finish(list(values))
+
+    def cancel(self) -> bool:
+        if self._cancelled or self.status()["status"] in (JobStatus.COMPLETED, JobStatus.ERRORED):
+            return False
+        self._cancelled = True
+        self.client.cancel(self._futures)
+        return True

@@ -1,0 +1,498 @@
+"""Lowering a plan to dask.array, by kind.
+
+Elementwise ops and fused kernels become one ``map_blocks`` task per chunk running the op
+rows' numpy implementations (masked variants included), so results are numpy's, chunk by
+chunk. Reductions, shape ops, indexing and linear algebra use dask.array's own (tree
+reductions, rechunking). Random sources draw each chunk alone with ``random_region``:
+the values are exactly the numpy backend's for the same seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+from lazyarray.errors import ComputeError, UnsupportedOperation
+from lazyarray.graph import Literal, Node
+from lazyarray.ops import OPS, Kind, masked_stats
+from lazyarray.ops.creation import random_region
+from lazyarray.ops.indexing import decode_index
+from lazyarray.ops.kernel import run_program
+from lazyarray.planner import Plan
+
+Lowering = Callable[[Node, list[Any]], Any]
+
+# ops this backend cannot run (checked before anything runs)
+UNSUPPORTED = {
+    "median": "dask.array has no median of masked arrays",
+}
+
+
+def chunks_for(shape: tuple[int, ...], dtype: np.dtype[Any], chunk_bytes: int) -> Any:
+    return da.core.normalize_chunks("auto", shape, limit=chunk_bytes, dtype=dtype)
+
+
+def _meta(node: Node) -> Any:
+    empty = np.empty((0,) * node.type.ndim, dtype=node.type.dtype)
+    return np.ma.MaskedArray(empty) if node.type.masked else empty
+
+
+def _is_dask(value: Any) -> bool:
+    return isinstance(value, da.Array)
+
+
+class Lowerer:
+    """Turns plan steps into dask arrays (or plain values for scalars)."""
+
+    def __init__(self, arguments: Mapping[str, Any], chunk_bytes: int) -> None:
+        self.arguments = arguments
+        self.chunk_bytes = chunk_bytes
+
+    def lower(self, plan: Plan) -> list[Any]:
+        values: dict[Node, Any] = {}
+        for node, frees in zip(plan.steps, plan.frees, strict=True):
+            values[node] = self.node(node, [values[child] for child in node.inputs])
+            for dead in frees:
+                del values[dead]
+        return [values[node] for node in plan.outputs]
+
+    def node(self, node: Node, inputs: list[Any]) -> Any:
+        special = _BY_OP.get(node.op)
+        if special is not None:
+            return special(self, node, inputs)
+        kind = OPS[node.op].kind
+        return _BY_KIND[kind](self, node, inputs)
+
+    # --- sources -------------------------------------------------------------------------
+
+    def array(self, value: Any) -> Any:
+        if isinstance(value, np.ma.MaskedArray):
+            chunks = chunks_for(value.shape, value.dtype, self.chunk_bytes)
+            return da.ma.masked_array(
+                da.from_array(np.ma.getdata(value), chunks=chunks),
+                mask=da.from_array(np.ma.getmaskarray(value), chunks=chunks),
+                fill_value=value.fill_value,
+            )
+        return da.from_array(value, chunks=chunks_for(value.shape, value.dtype, self.chunk_bytes))
+
+    def constant(self, node: Node, inputs: list[Any]) -> Any:
+        value = node.attr("value")
+        if isinstance(value, Literal):
+            array = value.value
+            return self.array(array) if array.ndim else array
+        return value
+
+    def parameter(self, node: Node, inputs: list[Any]) -> Any:
+        value = self.arguments[node.attr("name")]
+        return self.array(value) if np.ndim(value) else value
+
+    def random(self, node: Node, inputs: list[Any]) -> Any:
+        attrs = node.kwargs
+        shape = node.type.shape
+        region = attrs.pop("region", None)
+        full_shape = attrs.pop("shape")
+        items = _region_items(region, full_shape)
+        chunks = chunks_for(shape, node.type.dtype, self.chunk_bytes)  # type: ignore[arg-type]
+
+        def draw(block_info: Any = None) -> Any:
+            location = block_info[None]["array-location"]
+            index = _chunk_index(items, location)
+            return random_region(
+                attrs["seed"],
+                attrs["stream"],
+                attrs["distribution"],
+                attrs["params"],
+                tuple(full_shape),
+                index,
+                attrs["dtype"],
+            )
+
+        return da.map_blocks(draw, chunks=chunks, dtype=node.type.dtype, meta=_meta(node))
+
+    def creation(self, node: Node, inputs: list[Any]) -> Any:
+        attrs = node.kwargs
+        if node.op == "full_like":
+            fill, dtype = attrs["fill_value"], attrs["dtype"]
+            return da.map_blocks(
+                lambda block: np.full(block.shape, fill, dtype), inputs[0], dtype=dtype
+            )
+        chunks = chunks_for(node.type.shape, node.type.dtype, self.chunk_bytes)  # type: ignore[arg-type]
+        if node.op == "full":
+            return da.full(
+                node.type.shape, attrs["fill_value"], dtype=attrs["dtype"], chunks=chunks
+            )
+        if node.op == "arange":
+            return da.arange(
+                attrs["start"], attrs["stop"], attrs["step"], dtype=attrs["dtype"], chunks=chunks
+            )
+        if node.op == "linspace":
+            return da.linspace(
+                attrs["start"],
+                attrs["stop"],
+                attrs["num"],
+                endpoint=attrs["endpoint"],
+                dtype=attrs["dtype"],
+                chunks=chunks,
+            )
+        return da.eye(
+            attrs["n"],
+            M=attrs["m"],
+            k=attrs["k"],
+            dtype=attrs["dtype"],
+            chunks=chunks[0][0] if chunks else "auto",
+        )
+
+    # --- blockwise -----------------------------------------------------------------------
+
+    def blockwise(self, node: Node, inputs: list[Any]) -> Any:
+        """One task per chunk running the row's numpy implementation."""
+        masked = node.type.masked or any(child.type.masked for child in node.inputs)
+        implementation = OPS[node.op].implementation(masked)
+        attrs = node.kwargs
+        if not any(_is_dask(v) for v in inputs):
+            return implementation(*inputs, **attrs)
+        aligned, chunks = _aligned(inputs)
+        return da.map_blocks(
+            _call(implementation, attrs, node),
+            *aligned,
+            chunks=chunks,
+            dtype=node.type.dtype,
+            meta=_meta(node),
+        )
+
+    def fused(self, node: Node, inputs: list[Any]) -> Any:
+        program = node.attr("program")
+        shape = node.attr("shape")
+        reduction = node.attr("reduction")
+        dtype = np.dtype(node.attr("dtypes")[-1])
+        arrays = [v for v in inputs if _is_dask(v)]
+        sources = [p for p, (_, refs, _) in enumerate(program) if not refs]
+
+        def chunk(*blocks: Any, block_info: Any = None) -> Any:
+            values = list(inputs)
+            iterator = iter(blocks)
+            values = [next(iterator) if _is_dask(v) else v for v in inputs]
+            generated: dict[int, Any] = {}
+            location = block_info[None]["array-location"] if block_info else None
+            for position in sources:
+                op, _, attrs = program[position]
+                generated[position] = _generate(op, dict(attrs), shape, location)
+            return run_program(program, values, generated)
+
+        meta = np.empty((0,) * len(shape), dtype=dtype)
+        if arrays:
+            aligned, chunks = _aligned(arrays)
+            if not _spans(chunks, shape):  # generated sources span what no input does
+                chunks = chunks_for(shape, dtype, self.chunk_bytes)
+                aligned = [_rechunked_to(a, chunks) for a in aligned]
+            elementwise = da.map_blocks(chunk, *aligned, chunks=chunks, dtype=dtype, meta=meta)
+        else:
+            chunks = chunks_for(shape, dtype, self.chunk_bytes)
+            elementwise = da.map_blocks(chunk, chunks=chunks, dtype=dtype, meta=meta)
+        if tuple(elementwise.shape) != tuple(shape):
+            elementwise = da.broadcast_to(elementwise, shape)
+        if reduction is None:
+            return elementwise
+        op, attrs = reduction
+        return _reduce(op, elementwise, dict(attrs), masked=False)
+
+    # --- the rest: dask.array's own ------------------------------------------------------
+
+    def reduction(self, node: Node, inputs: list[Any]) -> Any:
+        (x,) = inputs
+        if not _is_dask(x):
+            return self.blockwise(node, inputs)
+        return _reduce(node.op, x, node.kwargs, masked=node.inputs[0].type.masked)
+
+    def scan(self, node: Node, inputs: list[Any]) -> Any:
+        (x,) = inputs
+        axis = node.attr("axis")
+        if axis is None:
+            x, axis = x.ravel(), 0
+        return getattr(da, node.op)(x, axis=axis, dtype=node.attr("dtype"))
+
+    def shape_op(self, node: Node, inputs: list[Any]) -> Any:
+        attrs = node.kwargs
+        if node.op in ("concatenate", "stack"):
+            arrays = [v if _is_dask(v) else da.from_array(np.asarray(v)) for v in inputs]
+            axis = attrs.get("axis", 0)
+            if node.op == "concatenate" and axis is None:
+                return da.concatenate([a.ravel() for a in arrays], axis=0)
+            return getattr(da, node.op)(arrays, axis=axis)
+        (x,) = inputs
+        if not _is_dask(x):
+            return self.blockwise(node, inputs)
+        if node.op == "reshape":
+            return known_chunks(x).reshape(attrs["shape"])
+        if node.op == "ravel":
+            return known_chunks(x).ravel()
+        if node.op == "broadcast_to":
+            if node.type.masked:  # data and mask alike, as numpy.ma's views do
+                data = da.broadcast_to(da.ma.getdata(x), attrs["shape"])
+                mask = da.broadcast_to(da.ma.getmaskarray(x), attrs["shape"])
+                return da.ma.masked_array(data, mask=mask)
+            return da.broadcast_to(x, attrs["shape"])
+        return OPS[node.op].impl(x, **attrs)  # transpose, squeeze ...: dask via NEP 18
+
+    def indexing(self, node: Node, inputs: list[Any]) -> Any:
+        x = inputs[0]
+        if not _is_dask(x):
+            return self.blockwise(node, inputs)
+        if node.op == "getitem":
+            return known_chunks(x)[decode_index(node.attr("index"))]
+        axis = node.attr("axis")
+        selector = inputs[1]
+        if node.op == "boolean_index":
+            if not _is_dask(selector):
+                selector = da.from_array(np.asarray(selector))
+            covered = x.chunks[axis : axis + selector.ndim]
+            selector = selector.rechunk(covered)
+            return x[(slice(None),) * axis + (selector,)]
+        indices = selector.compute() if _is_dask(selector) else np.asarray(selector)
+        taken = da.take(known_chunks(x), indices.ravel(), axis=axis)
+        return taken.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1 :])
+
+    def linalg(self, node: Node, inputs: list[Any]) -> Any:
+        attrs = node.kwargs
+        if any(not _is_dask(v) for v in inputs):
+            if all(np.ndim(v) == 0 for v in inputs if not _is_dask(v)):
+                return self.blockwise(node, inputs)  # dot with a scalar multiplies
+            inputs = [v if _is_dask(v) else da.from_array(np.asarray(v)) for v in inputs]
+        if node.type.masked:  # numpy.ma.dot: masked values count as 0; a result is
+            a, b = inputs  # masked where no unmasked pair contributed
+            data = da.dot(da.ma.filled(a, 0), da.ma.filled(b, 0))
+            counts = [(~da.ma.getmaskarray(v)).astype(np.int64) for v in (a, b)]
+            valid = da.dot(*counts) > 0
+            return da.ma.masked_array(data, mask=~valid)
+        if node.op == "einsum":
+            return da.einsum(attrs["subscripts"], *inputs)
+        if node.op == "tensordot":
+            return da.tensordot(*inputs, axes=attrs.get("axes", 2))
+        return getattr(da, node.op)(*inputs)
+
+    def masked(self, node: Node, inputs: list[Any]) -> Any:
+        if not any(_is_dask(v) for v in inputs):
+            return self.blockwise(node, inputs)
+        attrs = node.kwargs
+        if node.op == "masked_array":
+            data, mask = inputs
+            if not _is_dask(mask):
+                mask = da.broadcast_to(da.from_array(np.asarray(mask)), data.shape)
+            combined = da.ma.getmaskarray(data) | da.broadcast_to(mask, data.shape)
+            return da.ma.masked_array(
+                da.ma.getdata(data), mask=combined, fill_value=attrs.get("fill_value")
+            )
+        (x,) = inputs
+        if node.op == "filled":
+            return da.ma.filled(x, attrs.get("fill_value"))
+        if node.op == "getdata":
+            return da.ma.getdata(x)
+        if node.op == "getmaskarray":
+            return da.ma.getmaskarray(x)
+        if node.op == "fill_value":
+            return _fill_value(x, node.type.dtype)
+        if node.op == "compressed":
+            flat = x.ravel()
+            return da.ma.getdata(flat)[~da.ma.getmaskarray(flat)]
+        raise UnsupportedOperation(f"backend 'dask' cannot run op {node.op!r}")
+
+
+def _aligned(values: list[Any]) -> tuple[list[Any], tuple[Any, ...]]:
+    """Dask inputs of one blockwise task cut alike, and the output's chunks: each
+    dimension takes the chunks of the first input that spans it (size-1 broadcast
+    dimensions stay whole)."""
+    arrays = [v for v in values if _is_dask(v)]
+    ndim = max(a.ndim for a in arrays)
+    target: list[Any] = [None] * ndim
+    for array in arrays:
+        offset = ndim - array.ndim
+        for dim, size in enumerate(array.shape):
+            if size != 1 and target[offset + dim] is None:
+                target[offset + dim] = array.chunks[dim]
+    aligned = []
+    for value in values:
+        if _is_dask(value):
+            offset = ndim - value.ndim
+            chunks = tuple(
+                target[offset + dim]
+                if size != 1 and target[offset + dim] is not None
+                else value.chunks[dim]
+                for dim, size in enumerate(value.shape)
+            )
+            value = value.rechunk(chunks) if chunks != value.chunks else value
+        aligned.append(value)
+    return aligned, tuple(t if t is not None else (1,) for t in target)
+
+
+def _spans(chunks: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
+    """Whether ``chunks`` cut exactly ``shape`` (unknown sizes pass)."""
+    if len(chunks) != len(shape):
+        return False
+    return all(
+        any(math.isnan(c) for c in sizes) or sum(sizes) == size
+        for sizes, size in zip(chunks, shape, strict=True)
+    )
+
+
+def _rechunked_to(array: Any, chunks: tuple[Any, ...]) -> Any:
+    own = chunks[len(chunks) - array.ndim :]
+    fitting = tuple(c if sum(c) == n else (n,) for c, n in zip(own, array.shape, strict=True))
+    return array.rechunk(fitting)
+
+
+def _fill_value(x: Any, dtype: np.dtype[Any]) -> Any:
+    """numpy.ma's fill value of ``x``, read off its first chunk."""
+    from dask.delayed import delayed
+
+    first = x.to_delayed().ravel()[0]
+    value = delayed(lambda block: np.asarray(np.ma.MaskedArray(block).fill_value, dtype))(first)
+    return da.from_delayed(value, shape=(), dtype=dtype)
+
+
+def _call(
+    implementation: Callable[..., Any], attrs: Mapping[str, Any], node: Node
+) -> Callable[..., Any]:
+    op, site = node.op, node.site_text
+
+    def run(*blocks: Any) -> Any:
+        try:
+            return implementation(*blocks, **attrs)
+        except Exception as exc:
+            raise ComputeError(
+                f"{op} failed: {type(exc).__name__}: {exc} (in the expression built at {site})",
+                op=op,
+                site=site,
+            ) from exc
+
+    return run
+
+
+def known_chunks(x: Any) -> Any:
+    """``x`` with its chunk sizes known (computing them if a boolean index hid them)."""
+    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
+        return x.compute_chunk_sizes()
+    return x
+
+
+_DASK_REDUCTIONS = {
+    "min": "min",
+    "max": "max",
+    "sum": "sum",
+    "prod": "prod",
+    "mean": "mean",
+    "std": "std",
+    "var": "var",
+    "any": "any",
+    "all": "all",
+    "argmin": "argmin",
+    "argmax": "argmax",
+}
+
+
+def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
+    kwargs = dict(attrs)
+    axis = kwargs.pop("axis", None)
+    keepdims = kwargs.pop("keepdims", False)
+    if op in ("argmin", "argmax"):
+        result = getattr(da, op)(x, axis=axis, keepdims=keepdims)
+        return result
+    if op == "median":
+        if axis is None or len(axis) == x.ndim:
+            flat = da.median(x.ravel(), axis=0)
+            return flat.reshape((1,) * x.ndim) if keepdims else flat
+        return da.median(x, axis=axis, keepdims=keepdims)
+    if op == "count":
+        return da.ma.count(x, axis=axis, keepdims=keepdims) if masked else _count(x, axis, keepdims)
+    if masked and op in _MASKED_STATISTICS:
+        data, valid = da.ma.getdata(x), ~da.ma.getmaskarray(x)
+        statistic = _MASKED_STATISTICS[op]
+        extra = (kwargs.get("ddof", 0),) if op in ("var", "std") else ()
+        value, mask = statistic(da, _total, data, valid, axis, keepdims, *extra)
+        return da.ma.masked_array(value, mask=mask)
+    return getattr(da, _DASK_REDUCTIONS[op])(x, axis=axis, keepdims=keepdims, **kwargs)
+
+
+def _total(values: Any, valid: Any, axis: Any, keepdims: bool) -> Any:
+    return da.where(valid, values, 0).sum(axis=axis, keepdims=keepdims)
+
+
+_MASKED_STATISTICS: dict[str, Callable[..., tuple[Any, Any]]] = {
+    "mean": masked_stats.masked_mean,
+    "var": masked_stats.masked_var,
+    "std": masked_stats.masked_std,
+}
+
+
+def _count(x: Any, axis: Any, keepdims: bool) -> Any:
+    return da.ones_like(x, dtype=np.intp).sum(axis=axis, keepdims=keepdims)
+
+
+def _region_items(region: Any, shape: tuple[int, ...]) -> list[int | range]:
+    if region is None:
+        return [range(size) for size in shape]
+    items: list[int | range] = []
+    for item, size in zip(decode_index(region), shape, strict=True):
+        items.append(range(*item.indices(size)) if isinstance(item, slice) else item)
+    return items
+
+
+def _chunk_index(items: list[int | range], location: Any) -> tuple[Any, ...]:
+    """The index, on the full random array, of the chunk at ``location`` of its region."""
+    index: list[Any] = []
+    kept = iter(location)
+    for item in items:
+        if isinstance(item, int):
+            index.append(item)
+            continue
+        start, stop = next(kept)
+        part = item[start:stop]
+        stop_value = part.stop if not (part.step < 0 and part.stop < 0) else None
+        index.append(slice(part.start, stop_value, part.step) if len(part) else slice(0, 0, 1))
+    return tuple(index)
+
+
+def _generate(op: str, attrs: dict[str, Any], shape: Any, location: Any) -> Any:
+    own = tuple(attrs["shape"])
+    if location is not None and own == tuple(shape):
+        if op == "random":
+            index = _chunk_index([range(n) for n in own], location)
+            return random_region(
+                attrs["seed"],
+                attrs["stream"],
+                attrs["distribution"],
+                attrs["params"],
+                own,
+                index,
+                attrs["dtype"],
+            )
+        attrs["shape"] = tuple(stop - start for start, stop in location)
+    return OPS[op].impl(**attrs)
+
+
+_BY_OP: dict[str, Callable[[Lowerer, Node, list[Any]], Any]] = {
+    "constant": Lowerer.constant,
+    "parameter": Lowerer.parameter,
+    "random": Lowerer.random,
+    "fused": Lowerer.fused,
+}
+_BY_KIND: dict[Kind, Callable[[Lowerer, Node, list[Any]], Any]] = {
+    Kind.ELEMENTWISE: Lowerer.blockwise,
+    Kind.CREATION: Lowerer.creation,
+    Kind.REDUCTION: Lowerer.reduction,
+    Kind.SCAN: Lowerer.scan,
+    Kind.SHAPE: Lowerer.shape_op,
+    Kind.INDEXING: Lowerer.indexing,
+    Kind.LINALG: Lowerer.linalg,
+    Kind.MASKED: Lowerer.masked,
+}
+
+
+def count_tasks(values: list[Any]) -> int:
+    return sum(len(v.__dask_graph__()) for v in values if _is_dask(v))
+
+
+__all__ = ["UNSUPPORTED", "Lowerer", "chunks_for", "count_tasks"]
