@@ -20,8 +20,11 @@ def main(path: str) -> None:
         print(f"{'benchmark':60} {'median':>12} {'ratio':>8}")
         for bench in benches:
             median = bench["stats"]["median"]
-            ops = bench.get("extra_info", {}).get("ops")
-            note = f"{median / ops * 1e6:.2f}us per op" if ops else ""
+            extra = dict(bench.get("extra_info", {}))
+            ops = extra.pop("ops", None)
+            notes = [f"{median / ops * 1e6:.2f}us per op"] if ops else []
+            notes += [f"{key}={value}" for key, value in extra.items()]
+            note = " ".join(notes)
             print(f"{bench['name']:60} {median * 1e6:10.1f}us {median / baseline:8.2f} {note}")
 
 

@@ -11,6 +11,7 @@ array([ 33, 123])
 
 from lazyarray import config, errors, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
+from lazyarray.dask import from_dask, to_dask
 from lazyarray.errors import (
     ComputeError,
     JobTimeoutError,
@@ -36,6 +37,8 @@ __all__ = [
     "available_backends",
     "config",
     "errors",
+    "from_dask",
     "get_backend",
     "random",
+    "to_dask",
 ]

@@ -61,8 +61,12 @@ class Literal:
 
 
 def content_digest(value: Any) -> str:
-    """A digest of an array's dtype, shape, mask and bytes (read once)."""
+    """A digest of an array's dtype, shape, mask and bytes (read once); for a dask array,
+    of its name, which dask derives from its graph (computing nothing)."""
     hasher = hashlib.blake2b(digest_size=16)
+    if hasattr(value, "__dask_graph__"):
+        hasher.update(f"dask:{value.name}".encode())
+        return hasher.hexdigest()
     if isinstance(value, np.ma.MaskedArray):
         hasher.update(b"masked")
         hasher.update(content_digest(np.ma.getmaskarray(value)).encode())

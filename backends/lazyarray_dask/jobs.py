@@ -71,15 +71,13 @@ class DaskJob(AsyncJob):
     def result(self, timeout: float | None = None) -> Any:
         if self._cancelled:
             raise JobCancelled(f"job {self.job_id} was cancelled")
-        from distributed import KilledWorker
+        from distributed import KilledWorker, wait
         from distributed.client import FutureCancelledError
 
         try:
-            values = (
-                self.client.gather(self._futures, errors="raise", timeout=timeout)
-                if timeout
-                else self.client.gather(self._futures)
-            )
+            if timeout is not None:
+                wait(self._futures, timeout=timeout)
+            values = self.client.gather(self._futures)
         except TimeoutError:
             raise JobTimeoutError(
                 f"job {self.job_id} did not finish within {timeout} seconds"

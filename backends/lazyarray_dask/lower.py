@@ -474,6 +474,7 @@ def _generate(op: str, attrs: dict[str, Any], shape: Any, location: Any) -> Any:
 
 
 _BY_OP: dict[str, Callable[[Lowerer, Node, list[Any]], Any]] = {
+    "dask_array": lambda self, node, inputs: node.attr("value").value,
     "constant": Lowerer.constant,
     "parameter": Lowerer.parameter,
     "random": Lowerer.random,

@@ -262,8 +262,21 @@ def _random_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
     return ArrayType(attrs["dtype"], shape)
 
 
+def _dask_array(*, value: Literal) -> Any:
+    """A dask array's values, for backends that do not run dask graphs themselves."""
+    return value.value.compute()
+
+
+def _dask_array_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    array = attrs["value"].value
+    shape = tuple(None if math.isnan(d) else int(d) for d in array.shape)
+    masked = isinstance(getattr(array, "_meta", None), np.ma.MaskedArray)
+    return ArrayType(check_supported_dtype(np.dtype(array.dtype)), shape, masked)
+
+
 ROWS = [
     OpDef("constant", Kind.SOURCE, _constant, _constant_rule, _constant, arity=0),
+    OpDef("dask_array", Kind.SOURCE, _dask_array, _dask_array_rule, _dask_array, arity=0),
     OpDef("parameter", Kind.SOURCE, _parameter, _parameter_rule, _parameter, arity=0),
     OpDef("full", Kind.CREATION, _full, _full_rule, _full, "full", arity=0),
     OpDef("full_like", Kind.CREATION, _full_like, _full_like_rule, _full_like, arity=1),

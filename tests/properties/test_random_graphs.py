@@ -150,9 +150,7 @@ def _lazy(leaf: Any) -> Any:
 
 
 def _has_masked_median(lazy: Any) -> bool:
-    return any(
-        node.op == "median" and node.inputs[0].type.masked for node in toposort([lazy.node])
-    )
+    return any(node.op == "median" and node.inputs[0].type.masked for node in toposort([lazy.node]))
 
 
 @given(inputs())

@@ -1,0 +1,127 @@
+"""The dask backend on a real dask.distributed cluster (2 worker processes, started and
+stopped here): results, jobs backed by futures, retries when a worker dies."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lazyarray as la
+from tests.conftest import assert_same
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as connected,
+    ):
+        yield connected
+
+
+def test_compute_on_the_cluster(client: Any) -> None:
+    data = np.random.default_rng(0).normal(size=(400, 300))
+    x = la.Array(data)
+    expression = ((x - x.mean(axis=0)) / x.std(axis=0)).sum(axis=1)
+    expected = ((data - data.mean(axis=0)) / data.std(axis=0)).sum(axis=1)
+    assert_same(expression.compute(backend="dask", client=client, cache=False), expected)
+    masked = la.MaskedArray(data, mask=data > 1)
+    assert_same(
+        masked.mean(axis=0).compute(backend="dask", client=client, cache=False),
+        np.ma.MaskedArray(data, mask=data > 1).mean(axis=0),
+    )
+
+
+def test_random_sources_match_the_numpy_backend(client: Any) -> None:
+    rng = la.random.default_rng(11)
+    x = rng.normal(size=(3_000, 500))
+    total = (x * x).sum(axis=1)
+    on_cluster = total.compute(backend="dask", client=client, cache=False)
+    np.testing.assert_allclose(on_cluster, total.compute(cache=False), rtol=1e-12)
+
+
+def test_jobs_on_the_cluster(client: Any) -> None:
+    x = la.random.default_rng(1).random((2_000, 1_000))
+    job = (x * 2).sum().compute(backend="dask", client=client, block=False, cache=False)
+    value = job.result(timeout=60)
+    assert abs(value - 2_000_000) < 5_000
+    status = job.status()
+    assert status["status"] == "Completed"
+    assert status["total_steps"] > 0
+    assert status["completed_steps"] == status["total_steps"]
+    assert la.AsyncJob.from_id(job.job_id) is not None
+
+
+def test_errors_on_the_cluster(client: Any) -> None:
+    y = la.Array(np.arange(-50, 50).reshape(10, 10)) ** la.Array(np.full((10, 10), -1))
+    job = y.compute(backend="dask", client=client, block=False, cache=False)
+    with pytest.raises(la.ComputeError, match="power failed"):
+        job.result(timeout=60)
+    assert job.status()["status"] == "Errored"
+    assert "power failed" in job.errors()[0]
+
+
+def test_timeout_and_cancel(client: Any) -> None:
+    x = la.random.default_rng(2).random((20_000, 2_000))  # 40 M draws: seconds of work
+    with la.config.set(dask_chunk_bytes=2**20), pytest.raises(la.JobTimeoutError):
+        x.sum().compute(backend="dask", client=client, timeout=0.05, cache=False)
+    with la.config.set(dask_chunk_bytes=2**20):
+        job = x.mean().compute(backend="dask", client=client, block=False, cache=False)
+    assert job.cancel()
+    assert job.status()["status"] == "Cancelled"
+
+
+def test_a_killed_worker_is_survived(client: Any) -> None:
+    x = la.random.default_rng(3).random((8_000, 2_000))
+    expected = x.sum(axis=1).compute(cache=False)
+    with la.config.set(dask_chunk_bytes=2**20):
+        job = x.sum(axis=1).compute(
+            backend="dask", client=client, block=False, cache=False, num_retries=3
+        )
+    time.sleep(0.3)
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    client.run(os._exit, 1, workers=[victim], on_error="ignore")  # the process dies
+    np.testing.assert_allclose(job.result(timeout=120), expected, rtol=1e-12)
+
+
+def test_scheduler_address_from_config(client: Any) -> None:
+    with la.config.set(dask_scheduler=client.scheduler.address):
+        value = (la.Array(np.arange(100_000.0)) * 2).sum().compute(backend="dask", cache=False)
+    assert value == 2 * np.arange(100_000.0).sum()
+
+
+def test_to_dask_and_from_dask() -> None:
+    da = pytest.importorskip("dask.array")
+    source = da.random.default_rng(0).random((100, 80), chunks=(25, 40))
+    x = la.from_dask(source)
+    assert x.shape == (100, 80)
+    lowered = la.to_dask(la.sin(x) * 2)
+    assert lowered.chunks == source.chunks
+    expected = np.sin(source.compute()) * 2
+    np.testing.assert_allclose(lowered.compute(), expected, rtol=1e-14)
+    np.testing.assert_allclose((la.sin(x) * 2).compute(), expected, rtol=1e-14)
+    unknown = la.from_dask(source[source > 0.5])
+    assert unknown.shape == (None,)
+    assert unknown.compute(backend="dask").shape == unknown.compute().shape
+
+
+def test_progress_on_the_threaded_scheduler(capsys: pytest.CaptureFixture[str]) -> None:
+    x = la.random.default_rng(5).random((1_000, 1_000))
+    with la.config.set(dask_chunk_bytes=2**18):
+        x.sum().compute(backend="dask", progress_bar=True, cache=False)
+    assert "lazyarray" in capsys.readouterr().err
+
+
+def test_unsupported_ops_fail_before_running() -> None:
+    data = np.ma.MaskedArray(np.arange(100.0).reshape(10, 10), mask=np.eye(10, dtype=bool))
+    with pytest.raises(la.errors.UnsupportedOperation, match="backend 'dask' cannot run op"):
+        la.MaskedArray(data).median(axis=0).compute(backend="dask", cache=False)
