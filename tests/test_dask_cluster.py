@@ -125,3 +125,10 @@ def test_unsupported_ops_fail_before_running() -> None:
     data = np.ma.MaskedArray(np.arange(100.0).reshape(10, 10), mask=np.eye(10, dtype=bool))
     with pytest.raises(la.errors.UnsupportedOperation, match="backend 'dask' cannot run op"):
         la.MaskedArray(data).median(axis=0).compute(backend="dask", cache=False)
+
+
+def test_progress_on_the_cluster(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    x = la.random.default_rng(6).random((4_000, 1_000))
+    with la.config.set(dask_chunk_bytes=2**20):
+        x.sum().compute(backend="dask", client=client, progress_bar=True, cache=False)
+    assert "lazyarray" in capsys.readouterr().err

@@ -51,8 +51,11 @@ class DaskBackend(Backend):
         collections = self.lower(plan, arguments)
         client = self.client(context)
         if client is not None:
-            futures = client.compute(collections, retries=context.retries or None)
-            return _finish(plan, client.gather(futures))
+            from lazyarray_dask.jobs import DaskJob
+
+            job = DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
+            job.follow(context)  # progress and cancellation, until the futures are done
+            return job.result()  # type: ignore[no-any-return]
         with _Progress(context):
             values = dask_compute(*collections, scheduler="threads")
         return _finish(plan, list(values))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lazyarray.errors import JobCancelled, JobTimeoutError, TransientError
-from lazyarray.jobs import AsyncJob, JobStatus, local_jobs, new_job_id, status_record
+from lazyarray.jobs import AsyncJob, JobStatus, RunContext, local_jobs, new_job_id, status_record
 
 
 def _states(dask_scheduler: Any, keys: list[Any]) -> dict[str, int]:
@@ -39,6 +39,26 @@ class DaskJob(AsyncJob):
         self._futures = client.compute(collections, retries=retries or None)
         self._cancelled = False
         local_jobs.register(self)
+
+    def follow(self, context: RunContext, interval: float = 0.2) -> None:
+        """Reports tasks done / total to ``context`` until the job ends; cancels the
+        futures if the context is cancelled."""
+        from distributed import wait
+
+        context.set_total(len(self._keys))
+        while True:
+            try:
+                wait(self._futures, timeout=interval)
+            except TimeoutError:
+                context.completed_steps = min(self._done_tasks(), len(self._keys))
+                context.advance(0)
+                if context.cancelled:
+                    self.cancel()
+                    raise JobCancelled(f"job {self.job_id} was cancelled") from None
+                continue
+            context.completed_steps = len(self._keys)
+            context.advance(0)
+            return
 
     def _done_tasks(self) -> int:
         if not self._keys:
