@@ -92,6 +92,15 @@ class ComputeError(LazyArrayError, RuntimeError):
         self.op = op
         self.site = site
 
+    @classmethod
+    def wrapping(cls, error: BaseException, op: str, site: str) -> ComputeError:
+        """The error to raise ``from error`` when op ``op`` (built at ``site``) failed."""
+        return cls(
+            f"{op} failed: {type(error).__name__}: {error} (in the expression built at {site})",
+            op=op,
+            site=site,
+        )
+
     @property
     def original(self) -> BaseException | None:
         return self.__cause__

@@ -171,17 +171,27 @@ class Lowerer:
         dtype = np.dtype(node.attr("dtypes")[-1])
         arrays = [v for v in inputs if _is_dask(v)]
         sources = [p for p, (_, refs, _) in enumerate(program) if not refs]
+        # the task holds the plain inputs only: dask arrays arrive as its blocks
+        template = [None if _is_dask(v) else v for v in inputs]
+        from_blocks = [_is_dask(v) for v in inputs]
+        op_name, site = node.op, node.site_text
 
         def chunk(*blocks: Any, block_info: Any = None) -> Any:
-            values = list(inputs)
             iterator = iter(blocks)
-            values = [next(iterator) if _is_dask(v) else v for v in inputs]
-            generated: dict[int, Any] = {}
+            values = [
+                next(iterator) if b else v for v, b in zip(template, from_blocks, strict=True)
+            ]
             location = block_info[None]["array-location"] if block_info else None
-            for position in sources:
-                op, _, attrs = program[position]
-                generated[position] = _generate(op, dict(attrs), shape, location)
-            return run_program(program, values, generated)
+            try:
+                generated = {
+                    position: _generate(
+                        program[position][0], dict(program[position][2]), shape, location
+                    )
+                    for position in sources
+                }
+                return run_program(program, values, generated)
+            except Exception as exc:
+                raise ComputeError.wrapping(exc, op_name, site) from exc
 
         meta = np.empty((0,) * len(shape), dtype=dtype)
         if arrays:
@@ -362,11 +372,7 @@ def _call(
         try:
             return implementation(*blocks, **attrs)
         except Exception as exc:
-            raise ComputeError(
-                f"{op} failed: {type(exc).__name__}: {exc} (in the expression built at {site})",
-                op=op,
-                site=site,
-            ) from exc
+            raise ComputeError.wrapping(exc, op, site) from exc
 
     return run
 

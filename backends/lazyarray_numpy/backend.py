@@ -98,9 +98,4 @@ def run_node(node: Node, inputs: list[Any]) -> Any:
             f"{exc}. Compute a slice, or use a chunked backend (backend='dask')"
         ) from exc
     except Exception as exc:
-        raise ComputeError(
-            f"{node.op} failed: {type(exc).__name__}: {exc} "
-            f"(in the expression built at {node.site_text})",
-            op=node.op,
-            site=node.site_text,
-        ) from exc
+        raise ComputeError.wrapping(exc, node.op, node.site_text) from exc

@@ -130,13 +130,39 @@ _DISTRIBUTIONS = {
 }
 
 
+def _generator(seed: int, stream: int, block: int) -> np.random.Generator:
+    sequence = np.random.SeedSequence(seed, spawn_key=(stream, block))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
 def random_block(
     seed: int, stream: int, distribution: str, params: tuple[Any, ...], block: int
 ) -> np.ndarray[Any, Any]:
     """Block ``block`` (``RANDOM_BLOCK`` values) of one random stream."""
-    sequence = np.random.SeedSequence(seed, spawn_key=(stream, block))
-    generator = np.random.Generator(np.random.PCG64(sequence))
+    generator = _generator(seed, stream, block)
     return np.asarray(_DISTRIBUTIONS[distribution](generator, RANDOM_BLOCK, params))
+
+
+def _fill_block(
+    out: np.ndarray[Any, Any],
+    seed: int,
+    stream: int,
+    distribution: str,
+    params: tuple[Any, ...],
+    block: int,
+) -> bool:
+    """Draws a whole block straight into ``out`` (no copy) where numpy can; the values
+    are those of ``random_block``."""
+    if out.dtype != np.float64 or distribution not in ("random", "normal"):
+        return False
+    generator = _generator(seed, stream, block)
+    if distribution == "random":
+        generator.random(out=out)
+    else:  # numpy's normal is loc + scale * standard_normal
+        generator.standard_normal(out=out)
+        out *= params[1]
+        out += params[0]
+    return True
 
 
 def random_values(
@@ -154,9 +180,14 @@ def random_values(
     position = start
     while position < stop:
         block, offset = divmod(position, RANDOM_BLOCK)
-        values = random_block(seed, stream, distribution, params, block)
         take = min(RANDOM_BLOCK - offset, stop - position)
-        out[position - start : position - start + take] = values[offset : offset + take]
+        target = out[position - start : position - start + take]
+        if take < RANDOM_BLOCK or not _fill_block(
+            target, seed, stream, distribution, params, block
+        ):
+            target[...] = random_block(seed, stream, distribution, params, block)[
+                offset : offset + take
+            ]
         position += take
     return out
 
