@@ -30,11 +30,18 @@ def test_each_draw_of_a_generator_is_a_new_stream() -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "stop"), [(0, 10), (RANDOM_BLOCK - 3, RANDOM_BLOCK + 5), (70_000, 200_000)]
+    ("start", "stop"),
+    [(0, 10), (RANDOM_BLOCK - 3, RANDOM_BLOCK + 5), (70_000, 2 * RANDOM_BLOCK + 9)],
 )
-def test_any_slice_generates_alone_with_the_same_values(start: int, stop: int) -> None:
-    whole = random_values(3, 0, "normal", (0.0, 1.0), 0, 200_000, np.dtype(np.float64))
-    part = random_values(3, 0, "normal", (0.0, 1.0), start, stop, np.dtype(np.float64))
+@pytest.mark.parametrize(
+    "distribution", [("normal", (0.0, 1.0)), ("random", ()), ("integers", (0, 9))]
+)
+def test_any_slice_generates_alone_with_the_same_values(
+    start: int, stop: int, distribution: tuple[str, tuple[float, ...]]
+) -> None:
+    name, params = distribution
+    whole = random_values(3, 0, name, params, 0, 3 * RANDOM_BLOCK, np.dtype(np.float64))
+    part = random_values(3, 0, name, params, start, stop, np.dtype(np.float64))
     np.testing.assert_array_equal(part, whole[start:stop])
 
 

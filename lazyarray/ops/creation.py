@@ -25,7 +25,7 @@ from lazyarray.types import (
     normalize_shape,
 )
 
-RANDOM_BLOCK = 2**16
+RANDOM_BLOCK = 2**18
 
 
 def constant_node(value: Any) -> Node:
