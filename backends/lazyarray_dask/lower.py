@@ -423,7 +423,22 @@ def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
 
 
 def _total(values: Any, valid: Any, axis: Any, keepdims: bool) -> Any:
-    return da.where(valid, values, 0).sum(axis=axis, keepdims=keepdims)
+    """Sum of the valid values: each chunk sums with numpy's ``where=`` (one pass, no
+    filled copy), then the chunks' partial sums are added."""
+    values, valid = da.broadcast_arrays(values, valid)
+    valid = valid.rechunk(values.chunks)
+    axes = tuple(range(values.ndim)) if axis is None else tuple(axis)
+    chunks = tuple(
+        (1,) * len(sizes) if dim in axes else sizes for dim, sizes in enumerate(values.chunks)
+    )
+    partial = da.map_blocks(
+        lambda block, mask: np.sum(block, axis=axes, keepdims=True, where=mask),
+        values,
+        valid,
+        chunks=chunks,
+        dtype=np.sum(np.zeros(1, values.dtype)).dtype,  # numpy's accumulator dtype
+    )
+    return partial.sum(axis=axes, keepdims=keepdims)
 
 
 _MASKED_STATISTICS: dict[str, Callable[..., tuple[Any, Any]]] = {
