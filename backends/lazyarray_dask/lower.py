@@ -51,6 +51,7 @@ class Lowerer:
     def __init__(self, arguments: Mapping[str, Any], chunk_bytes: int) -> None:
         self.arguments = arguments
         self.chunk_bytes = chunk_bytes
+        self.means: dict[tuple[Node, Any], tuple[Any, Any]] = {}
 
     def lower(self, plan: Plan) -> list[Any]:
         values: dict[Node, Any] = {}
@@ -216,7 +217,32 @@ class Lowerer:
         (x,) = inputs
         if not _is_dask(x):
             return self.blockwise(node, inputs)
+        if node.inputs[0].type.masked and node.op in ("mean", "var", "std"):
+            return self.masked_statistic(node, x)
         return _reduce(node.op, x, node.kwargs, masked=node.inputs[0].type.masked)
+
+    def masked_statistic(self, node: Node, x: Any) -> Any:
+        """numpy.ma's mean, var or std; the masked mean of an array along an axis is
+        built once and shared (a ``std`` next to a ``mean`` of the same data reuses it)."""
+        axis = node.attr("axis")
+        keepdims = bool(node.attr("keepdims", False))
+        data, valid = da.ma.getdata(x), ~da.ma.getmaskarray(x)
+        key = (node.inputs[0], axis)
+        if key not in self.means:
+            self.means[key] = masked_stats.masked_mean(da, _total, data, valid, axis, True)
+        mean = self.means[key]
+        if node.op == "mean" and node.type.ndim == 0:  # numpy.ma's scalar mean differs
+            value, mask = masked_stats.masked_mean(da, _total, data, valid, axis, keepdims)
+        elif node.op == "mean":
+            value, mask = mean
+            if not keepdims:
+                axes = tuple(range(x.ndim)) if axis is None else tuple(axis)
+                value, mask = value.squeeze(axis=axes), mask.squeeze(axis=axes)
+        else:
+            statistic = masked_stats.masked_var if node.op == "var" else masked_stats.masked_std
+            ddof = node.attr("ddof") or 0
+            value, mask = statistic(da, _total, data, valid, axis, keepdims, ddof, mean)
+        return da.ma.masked_array(value, mask=mask)
 
     def scan(self, node: Node, inputs: list[Any]) -> Any:
         (x,) = inputs
@@ -413,12 +439,6 @@ def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
         return da.median(x, axis=axis, keepdims=keepdims)
     if op == "count":
         return da.ma.count(x, axis=axis, keepdims=keepdims) if masked else _count(x, axis, keepdims)
-    if masked and op in _MASKED_STATISTICS:
-        data, valid = da.ma.getdata(x), ~da.ma.getmaskarray(x)
-        statistic = _MASKED_STATISTICS[op]
-        extra = (kwargs.get("ddof", 0),) if op in ("var", "std") else ()
-        value, mask = statistic(da, _total, data, valid, axis, keepdims, *extra)
-        return da.ma.masked_array(value, mask=mask)
     return getattr(da, _DASK_REDUCTIONS[op])(x, axis=axis, keepdims=keepdims, **kwargs)
 
 
@@ -439,13 +459,6 @@ def _total(values: Any, valid: Any, axis: Any, keepdims: bool) -> Any:
         dtype=np.sum(np.zeros(1, values.dtype)).dtype,  # numpy's accumulator dtype
     )
     return partial.sum(axis=axes, keepdims=keepdims)
-
-
-_MASKED_STATISTICS: dict[str, Callable[..., tuple[Any, Any]]] = {
-    "mean": masked_stats.masked_mean,
-    "var": masked_stats.masked_var,
-    "std": masked_stats.masked_std,
-}
 
 
 def _count(x: Any, axis: Any, keepdims: bool) -> Any:

@@ -26,14 +26,22 @@ def masked_mean(
 
 
 def masked_var(
-    xp: Any, total: Total, data: Any, valid: Any, axis: Any, keepdims: bool, ddof: int
+    xp: Any,
+    total: Total,
+    data: Any,
+    valid: Any,
+    axis: Any,
+    keepdims: bool,
+    ddof: int,
+    mean: tuple[Any, Any] | None = None,
 ) -> tuple[Any, Any]:
     """(variance, mask), step by step as numpy.ma: the anomaly skips entries whose mean is
     masked; a masked quotient keeps its numerator; along an axis the mask is "nothing
     counted, or count - ddof <= 0", over the whole array the quotient's own mask."""
     count = valid.sum(axis=axis, keepdims=keepdims)
     degrees = count - ddof
-    mean, mean_masked = masked_mean(xp, total, data, valid, axis, keepdims=True)
+    # ``mean``: this same array's masked_mean with keepdims, when a caller has it already
+    mean, mean_masked = mean or masked_mean(xp, total, data, valid, axis, keepdims=True)
     usable = valid & ~mean_masked
     anomaly = data - mean
     anomaly = anomaly * anomaly
@@ -48,11 +56,18 @@ def masked_var(
 
 
 def masked_std(
-    xp: Any, total: Total, data: Any, valid: Any, axis: Any, keepdims: bool, ddof: int
+    xp: Any,
+    total: Total,
+    data: Any,
+    valid: Any,
+    axis: Any,
+    keepdims: bool,
+    ddof: int,
+    mean: tuple[Any, Any] | None = None,
 ) -> tuple[Any, Any]:
     """numpy.ma's ``sqrt(var)``, whose sqrt masks (and keeps the input of) what is not
     finite."""
-    variance, masked = masked_var(xp, total, data, valid, axis, keepdims, ddof)
+    variance, masked = masked_var(xp, total, data, valid, axis, keepdims, ddof, mean)
     root = xp.sqrt(variance)
     invalid = ~xp.isfinite(root) | (variance < 0)
     return xp.where(invalid, variance, root), masked | invalid

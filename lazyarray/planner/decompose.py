@@ -48,11 +48,16 @@ def _count_node(count: int) -> Node:
 
 
 def mean_as_sum(node: Node) -> Node | None:
-    # mean(x) -> sum(x) / n
+    # mean(x) -> sum(x) / n; the sum keeps its dimensions (then drops them), so that it
+    # is the very node var and std of the same x sum, and x is read once for both
     if not _applies(node):
         return None
-    keepdims = bool(node.attr("keepdims", False))
-    result = _divide(_sum(node.inputs[0], node, keepdims), _count(node), node)
+    total = _sum(node.inputs[0], node, keepdims=True)
+    if not node.attr("keepdims", False):
+        axis = node.attr("axis")
+        axes = tuple(range(node.inputs[0].type.ndim)) if axis is None else tuple(axis)
+        total = make("squeeze", (total,), node.site, axis=axes)
+    result = _divide(total, _count(node), node)
     return result if same_type(result.type, node.type) else None
 
 
