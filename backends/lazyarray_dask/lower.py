@@ -209,6 +209,9 @@ class Lowerer:
         if reduction is None:
             return elementwise
         op, attrs = reduction
+        within = _reduce_within_chunks(op, elementwise, dict(attrs))
+        if within is not None:
+            return within
         return _reduce(op, elementwise, dict(attrs), masked=False)
 
     # --- the rest: dask.array's own ------------------------------------------------------
@@ -362,6 +365,24 @@ def _aligned(values: list[Any]) -> tuple[list[Any], tuple[Any, ...]]:
             value = value.rechunk(chunks) if chunks != value.chunks else value
         aligned.append(value)
     return aligned, tuple(t if t is not None else (1,) for t in target)
+
+
+def _reduce_within_chunks(op: str, array: Any, attrs: dict[str, Any]) -> Any:
+    """A kernel's trailing reduction done by its own tasks when each reduced axis lies
+    whole in every chunk (``sum(axis=1)`` of row blocks): no extra reduction layer.
+    None when the reduction needs dask's tree."""
+    axis = attrs.get("axis")
+    if axis is None:
+        return None
+    axes = tuple(axis)
+    if len(axes) == array.ndim or any(len(array.chunks[a]) != 1 for a in axes):
+        return None
+    function = OPS[op].impl
+    dtype = np.asarray(function(np.ones((1,) * array.ndim, array.dtype), **attrs)).dtype
+    if attrs.get("keepdims"):
+        chunks = tuple((1,) if d in axes else c for d, c in enumerate(array.chunks))
+        return array.map_blocks(function, chunks=chunks, dtype=dtype, **attrs)
+    return array.map_blocks(function, drop_axis=axes, dtype=dtype, **attrs)
 
 
 def _spans(chunks: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
