@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lazyarray.errors import AxisError, CastError, ShapeError
+from lazyarray.errors import AxisError, CastError, ShapeError, ValueOverflowError
 
 Shape = tuple[int | None, ...]
 
@@ -176,14 +176,4 @@ def check_python_int_fits(value: Any, dtype: np.dtype[Any]) -> None:
     if type(value) is int and dtype.kind in "iu":
         info = np.iinfo(dtype)
         if not info.min <= value <= info.max:
-            raise_overflow(value, dtype)
-
-
-def raise_overflow(value: int, dtype: np.dtype[Any]) -> None:
-    from lazyarray.errors import ValueOverflowError
-
-    raise ValueOverflowError(f"Python integer {value} out of bounds for {dtype}")
-
-
-def can_cast(source: np.dtype[Any], target: np.dtype[Any], casting: str = "same_kind") -> bool:
-    return bool(np.can_cast(source, target, casting=casting))  # type: ignore[arg-type]
+            raise ValueOverflowError(f"Python integer {value} out of bounds for {dtype}")

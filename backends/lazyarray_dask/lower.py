@@ -547,8 +547,4 @@ _BY_KIND: dict[Kind, Callable[[Lowerer, Node, list[Any]], Any]] = {
 }
 
 
-def count_tasks(values: list[Any]) -> int:
-    return sum(len(v.__dask_graph__()) for v in values if _is_dask(v))
-
-
-__all__ = ["UNSUPPORTED", "Lowerer", "chunks_for", "count_tasks"]
+__all__ = ["UNSUPPORTED", "Lowerer", "chunks_for"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from lazyarray.errors import CastError, LazyIndexError, ShapeError, UnsupportedOperation
 from lazyarray.graph import Node
-from lazyarray.ops import OPS, Kind, apply
+from lazyarray.ops import OPS, apply
 from lazyarray.ops.indexing import encode_index
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.types import (
@@ -413,10 +413,6 @@ def masked_invalid(a: Any) -> Any:
 
 def unary(name: str, x: Any, **attrs: Any) -> Any:
     return wrap(apply(name, (as_node(x),), **attrs))
-
-
-def is_kind(name: str, *kinds: Kind) -> bool:
-    return OPS[name].kind in kinds
 
 
 # --- one function per generated op, shared by methods and module functions ----------
