@@ -91,6 +91,12 @@ def check_supported_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
     return dtype
 
 
+def shape_text(shape: Shape) -> str:
+    """numpy's tuple notation, ``?`` for unknown sizes: ``(3, ?)``, ``(3,)``, ``()``."""
+    dims = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({dims}{',' if len(shape) == 1 else ''})"
+
+
 def normalize_shape(shape: int | Iterable[int | None]) -> Shape:
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)

@@ -23,6 +23,7 @@ from lazyarray.ops.creation import random_region
 from lazyarray.ops.indexing import decode_index
 from lazyarray.ops.kernel import run_program
 from lazyarray.planner import Plan
+from lazyarray.planner.pushdown import range_slice
 
 Lowering = Callable[[Node, list[Any]], Any]
 
@@ -504,9 +505,7 @@ def _chunk_index(items: list[int | range], location: Any) -> tuple[Any, ...]:
             index.append(item)
             continue
         start, stop = next(kept)
-        part = item[start:stop]
-        stop_value = part.stop if not (part.step < 0 and part.stop < 0) else None
-        index.append(slice(part.start, stop_value, part.step) if len(part) else slice(0, 0, 1))
+        index.append(range_slice(item[start:stop]))
     return tuple(index)
 
 

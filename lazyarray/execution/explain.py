@@ -10,6 +10,7 @@ from lazyarray.config import options
 from lazyarray.graph import Literal, Node, toposort
 from lazyarray.planner import Plan, make_plan
 from lazyarray.planner.passes import STAGES, optimize
+from lazyarray.types import shape_text
 
 
 def human_bytes(count: int | None) -> str:
@@ -21,11 +22,6 @@ def human_bytes(count: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} TiB"
-
-
-def _shape(node: Node) -> str:
-    dims = ", ".join("?" if d is None else str(d) for d in node.type.shape)
-    return f"({dims}{',' if node.type.ndim == 1 else ''})"
 
 
 def _describe(node: Node, names: dict[Node, str]) -> str:
@@ -46,7 +42,7 @@ def _describe(node: Node, names: dict[Node, str]) -> str:
         detail = "  " + ", ".join(
             f"{k}={v}" for k, v in node.attrs if k in ("name", "region", "distribution")
         )
-    return f"{head} -> {node.type.dtype}{masked} {_shape(node)}{detail}"
+    return f"{head} -> {node.type.dtype}{masked} {shape_text(node.type.shape)}{detail}"
 
 
 def kernel_text(node: Node, inputs: Sequence[str]) -> str:
@@ -92,7 +88,7 @@ def to_dot(targets: Sequence[Node]) -> str:
     names = {node: f"n{i}" for i, node in enumerate(plan.steps)}
     lines = ["digraph lazyarray {", "  rankdir=BT;", "  node [shape=box, fontname=monospace];"]
     for node in toposort(plan.outputs):
-        label = f"{node.op}\\n{node.type.dtype} {_shape(node)}"
+        label = f"{node.op}\\n{node.type.dtype} {shape_text(node.type.shape)}"
         if node.op == "fused":
             label += "\\n" + kernel_text(node, [f"in{i}" for i in range(len(node.inputs))])
         lines.append(f'  {names[node]} [label="{label}"];')

@@ -9,6 +9,7 @@ import numpy as np
 
 from lazyarray.errors import ArgumentError
 from lazyarray.graph import Node
+from lazyarray.types import shape_text
 
 
 def bind_arguments(parameters: Mapping[str, Node], arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,19 +52,10 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
     ):
         raise ArgumentError(
             f"argument {name!r} has shape {array.shape}; the parameter expects "
-            f"{_shape_text(expected.shape)}"
+            f"{shape_text(expected.shape)}"
         )
     if array.dtype != expected.dtype:
         array = array.astype(expected.dtype)
     if expected.masked and not masked:
         array = np.ma.MaskedArray(array)
     return array[()] if expected.ndim == 0 and not masked else array
-
-
-def _shape_text(shape: tuple[int | None, ...]) -> str:
-    return (
-        "("
-        + ", ".join("?" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )

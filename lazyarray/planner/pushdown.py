@@ -50,10 +50,11 @@ def expanded(node: Node) -> tuple[list[Item], list[int]] | None:
 
 
 def as_index(items: Sequence[Item]) -> tuple[Any, ...]:
-    return tuple(item if isinstance(item, int) else _as_slice(item) for item in items)
+    return tuple(item if isinstance(item, int) else range_slice(item) for item in items)
 
 
-def _as_slice(r: range) -> slice:
+def range_slice(r: range) -> slice:
+    """The slice selecting exactly the positions of ``r``."""
     if len(r) == 0:
         return slice(0, 0, 1)
     stop: int | None = r.stop
@@ -92,7 +93,7 @@ def compose(outer: Sequence[Item], inner: Sequence[Item]) -> list[Item]:
         else:
             selector = next(pending)
             result.append(
-                item[selector] if isinstance(selector, int) else item[_as_slice(selector)]
+                item[selector] if isinstance(selector, int) else item[range_slice(selector)]
             )
     return result
 

@@ -7,7 +7,6 @@ and operators are attached from the op tables by ``lazyarray.proxy.methods``.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,9 +14,10 @@ import numpy as np
 
 from lazyarray.errors import CastError
 from lazyarray.execution import check_implicit_compute, compute
+from lazyarray.execution.explain import human_bytes
 from lazyarray.graph import Literal, Node, count_nodes, find
 from lazyarray.ops.creation import constant_node
-from lazyarray.types import WEAK_PYTHON_TYPES, Shape
+from lazyarray.types import WEAK_PYTHON_TYPES, Shape, shape_text
 
 if TYPE_CHECKING:
     from lazyarray.proxy.dtype import DType
@@ -267,11 +267,7 @@ class BaseArray:
     # --- display ----------------------------------------------------------------------
     def _describe(self) -> str:
         t = self._node.type
-        shape = (
-            "("
-            + ", ".join("?" if d is None else str(d) for d in t.shape)
-            + (",)" if len(t.shape) == 1 else ")")
-        )
+        shape = shape_text(t.shape)
         params = ", ".join(p._node.attr("name") for p in self.params)
         extra = f" params=[{params}]" if params else ""
         return (
@@ -286,11 +282,11 @@ class BaseArray:
         t = self._node.type
         rows = {
             "op": self._node.op,
-            "shape": ", ".join("?" if d is None else str(d) for d in t.shape) or "()",
+            "shape": shape_text(t.shape),
             "dtype": str(t.dtype),
             "masked": "yes" if t.masked else "no",
             "nodes": str(count_nodes([self._node])),
-            "size": _human_bytes(self.nbytes),
+            "size": human_bytes(self.nbytes),
             "built at": self._node.site_text,
         }
         body = "".join(
@@ -299,12 +295,3 @@ class BaseArray:
             for k, v in rows.items()
         )
         return f"<b>lazyarray.{type(self).__name__}</b><table>{body}</table>"
-
-
-def _human_bytes(count: int | None) -> str:
-    if count is None:
-        return "unknown"
-    if count == 0:
-        return "0 B"
-    exponent = min(int(math.log(count, 1024)), 4)
-    return f"{count / 1024**exponent:.1f} {['B', 'KiB', 'MiB', 'GiB', 'TiB'][exponent]}"
