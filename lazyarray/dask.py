@@ -27,15 +27,20 @@ def from_dask(array: Any) -> Any:
     return wrap(apply("dask_array", (), value=Literal.of(array)))
 
 
-def to_dask(x: Any, **arguments: Any) -> Any:
-    """The optimized expression as a dask array (not computed)."""
+def to_dask(*arrays: Any, **arguments: Any) -> Any:
+    """The optimized expression as a dask array (not computed); several expressions
+    come back as a tuple of dask arrays sharing one graph, like ``dask.persist``'s
+    (what they have in common is computed once)."""
     from lazyarray.backend import get_backend
     from lazyarray.config import options
     from lazyarray.planner import bind_arguments, make_plan, parameters_of
 
-    node = as_node(x)
-    bound = bind_arguments(parameters_of([node]), arguments)
-    plan = make_plan([node], bound, options.disabled, small_bytes=options.small_bytes)
+    if not arrays:
+        raise TypeError("to_dask expects at least one array")
+    nodes = [as_node(x) for x in arrays]
+    bound = bind_arguments(parameters_of(nodes), arguments)
+    plan = make_plan(nodes, bound, options.disabled, small_bytes=options.small_bytes)
     backend = get_backend("dask")
     backend.check(plan)
-    return backend.lower(plan, bound)[0]  # type: ignore[attr-defined]
+    lowered = backend.lower(plan, bound)  # type: ignore[attr-defined]
+    return lowered[0] if len(arrays) == 1 else tuple(lowered)

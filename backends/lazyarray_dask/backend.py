@@ -42,7 +42,7 @@ class DaskBackend(Backend):
 
     def lower(self, plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
         """The plan's outputs as dask arrays (scalars stay plain values)."""
-        return Lowerer(arguments, options.dask_chunk_bytes).lower(plan)
+        return Lowerer(arguments, options.dask_chunk_bytes, options.block_bytes).lower(plan)
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         from dask.base import compute as dask_compute

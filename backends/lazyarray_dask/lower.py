@@ -18,12 +18,14 @@ import numpy as np
 
 from lazyarray.errors import ComputeError, UnsupportedOperation
 from lazyarray.graph import Literal, Node
-from lazyarray.ops import OPS, Kind, masked_stats
+from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import random_region
 from lazyarray.ops.indexing import decode_index
-from lazyarray.ops.kernel import run_program
+from lazyarray.ops.kernel import run_blocked
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
+from lazyarray_dask import tasks
+from lazyarray_dask.masked import MaskedStatistics
 
 Lowering = Callable[[Node, list[Any]], Any]
 
@@ -49,10 +51,11 @@ def _is_dask(value: Any) -> bool:
 class Lowerer:
     """Turns plan steps into dask arrays (or plain values for scalars)."""
 
-    def __init__(self, arguments: Mapping[str, Any], chunk_bytes: int) -> None:
+    def __init__(self, arguments: Mapping[str, Any], chunk_bytes: int, block_bytes: int) -> None:
         self.arguments = arguments
         self.chunk_bytes = chunk_bytes
-        self.means: dict[tuple[Node, Any], tuple[Any, Any]] = {}
+        self.block_bytes = block_bytes
+        self.statistics = MaskedStatistics()
 
     def lower(self, plan: Plan) -> list[Any]:
         values: dict[Node, Any] = {}
@@ -75,11 +78,13 @@ class Lowerer:
         if isinstance(value, np.ma.MaskedArray):
             chunks = chunks_for(value.shape, value.dtype, self.chunk_bytes)
             return da.ma.masked_array(
-                da.from_array(np.ma.getdata(value), chunks=chunks),
-                mask=da.from_array(np.ma.getmaskarray(value), chunks=chunks),
+                tasks.from_array(np.ma.getdata(value), chunks=chunks),
+                mask=tasks.from_array(np.ma.getmaskarray(value), chunks=chunks),
                 fill_value=value.fill_value,
             )
-        return da.from_array(value, chunks=chunks_for(value.shape, value.dtype, self.chunk_bytes))
+        return tasks.from_array(
+            value, chunks=chunks_for(value.shape, value.dtype, self.chunk_bytes)
+        )
 
     def constant(self, node: Node, inputs: list[Any]) -> Any:
         value = node.attr("value")
@@ -113,14 +118,16 @@ class Lowerer:
                 attrs["dtype"],
             )
 
-        return da.map_blocks(draw, chunks=chunks, dtype=node.type.dtype, meta=_meta(node))
+        return tasks.map_blocks(
+            "random", draw, chunks=chunks, dtype=node.type.dtype, meta=_meta(node)
+        )
 
     def creation(self, node: Node, inputs: list[Any]) -> Any:
         attrs = node.kwargs
         if node.op == "full_like":
             fill, dtype = attrs["fill_value"], attrs["dtype"]
-            return da.map_blocks(
-                lambda block: np.full(block.shape, fill, dtype), inputs[0], dtype=dtype
+            return tasks.map_blocks(
+                "full", lambda block: np.full(block.shape, fill, dtype), inputs[0], dtype=dtype
             )
         chunks = chunks_for(node.type.shape, node.type.dtype, self.chunk_bytes)  # type: ignore[arg-type]
         if node.op == "full":
@@ -158,7 +165,8 @@ class Lowerer:
         if not any(_is_dask(v) for v in inputs):
             return implementation(*inputs, **attrs)
         aligned, chunks = _aligned(inputs)
-        return da.map_blocks(
+        return tasks.map_blocks(
+            node.op,
             _call(implementation, attrs, node),
             *aligned,
             chunks=chunks,
@@ -167,53 +175,52 @@ class Lowerer:
         )
 
     def fused(self, node: Node, inputs: list[Any]) -> Any:
-        program = node.attr("program")
-        shape = node.attr("shape")
-        reduction = node.attr("reduction")
-        dtype = np.dtype(node.attr("dtypes")[-1])
-        arrays = [v for v in inputs if _is_dask(v)]
-        sources = [p for p, (_, refs, _) in enumerate(program) if not refs]
-        # the task holds the plain inputs only: dask arrays arrive as its blocks
-        template = [None if _is_dask(v) else v for v in inputs]
-        from_blocks = [_is_dask(v) for v in inputs]
-        op_name, site = node.op, node.site_text
+        """One task per chunk running the kernel in cache-sized blocks; a trailing
+        reduction reduces within each chunk, and dask adds up the chunks' partials."""
+        attrs = node.kwargs
+        shape, reduction = tuple(attrs["shape"]), attrs["reduction"]
+        template = [None if _is_dask(v) else v for v in inputs]  # dask inputs come as blocks
+        arrays = [known_chunks(v) for v in inputs if _is_dask(v)]
+        chunks: tuple[Any, ...] = ()
+        if arrays:
+            arrays, chunks = _aligned(arrays)
+        if not arrays or not _spans(chunks, shape):  # generated sources span what no input does
+            chunks = chunks_for(shape, np.dtype(attrs["dtypes"][-1]), self.chunk_bytes)
+            arrays = [_rechunked_to(a, chunks) for a in arrays]
+        edges = [np.cumsum((0, *sizes)).tolist() for sizes in chunks]
+        block_bytes, op_name, site = self.block_bytes, node.op, node.site_text
 
-        def chunk(*blocks: Any, block_info: Any = None) -> Any:
-            iterator = iter(blocks)
-            values = [
-                next(iterator) if b else v for v, b in zip(template, from_blocks, strict=True)
-            ]
-            location = block_info[None]["array-location"] if block_info else None
+        def chunk(*blocks: Any, block_id: tuple[int, ...] = ()) -> Any:
+            given = iter(blocks)
+            values = [next(given) if v is None else v for v in template]
+            region = tuple((edges[d][i], edges[d][i + 1]) for d, i in enumerate(block_id))
             try:
-                generated = {
-                    position: _generate(
-                        program[position][0], dict(program[position][2]), shape, location
-                    )
-                    for position in sources
-                }
-                return run_program(program, values, generated)
+                return run_blocked(attrs, values, region, block_bytes=block_bytes)
             except Exception as exc:
                 raise ComputeError.wrapping(exc, op_name, site) from exc
 
-        meta = np.empty((0,) * len(shape), dtype=dtype)
-        if arrays:
-            aligned, chunks = _aligned(arrays)
-            if not _spans(chunks, shape):  # generated sources span what no input does
-                chunks = chunks_for(shape, dtype, self.chunk_bytes)
-                aligned = [_rechunked_to(a, chunks) for a in aligned]
-            elementwise = da.map_blocks(chunk, *aligned, chunks=chunks, dtype=dtype, meta=meta)
-        else:
-            chunks = chunks_for(shape, dtype, self.chunk_bytes)
-            elementwise = da.map_blocks(chunk, chunks=chunks, dtype=dtype, meta=meta)
-        if tuple(elementwise.shape) != tuple(shape):
-            elementwise = da.broadcast_to(elementwise, shape)
+        dtype = np.dtype(attrs["result"][0])
         if reduction is None:
-            return elementwise
-        op, attrs = reduction
-        within = _reduce_within_chunks(op, elementwise, dict(attrs))
-        if within is not None:
-            return within
-        return _reduce(op, elementwise, dict(attrs), masked=False)
+            return tasks.map_blocks(
+                "fused", chunk, *arrays, chunks=chunks, dtype=dtype, meta=_meta(node)
+            )
+        op, reduce_attrs = reduction[0], dict(reduction[1])
+        axes = (
+            tuple(range(len(shape))) if reduce_attrs.get("axis") is None else reduce_attrs["axis"]
+        )
+        keepdims = bool(reduce_attrs.get("keepdims"))
+        partial_chunks = tuple((1,) * len(c) if d in axes else c for d, c in enumerate(chunks))
+        partials = tasks.map_blocks(
+            "fused",
+            chunk,
+            *arrays,
+            chunks=partial_chunks,
+            dtype=dtype,
+            meta=np.empty((0,) * len(shape), dtype),
+        )
+        if all(len(chunks[d]) == 1 for d in axes):  # each chunk's partial is final
+            return partials if keepdims else partials.squeeze(axis=axes)
+        return _reduce(op, partials, {**reduce_attrs, "axis": axes}, masked=False)
 
     # --- the rest: dask.array's own ------------------------------------------------------
 
@@ -226,27 +233,16 @@ class Lowerer:
         return _reduce(node.op, x, node.kwargs, masked=node.inputs[0].type.masked)
 
     def masked_statistic(self, node: Node, x: Any) -> Any:
-        """numpy.ma's mean, var or std; the masked mean of an array along an axis is
-        built once and shared (a ``std`` next to a ``mean`` of the same data reuses it)."""
         axis = node.attr("axis")
-        keepdims = bool(node.attr("keepdims", False))
-        data, valid = da.ma.getdata(x), ~da.ma.getmaskarray(x)
-        key = (node.inputs[0], axis)
-        if key not in self.means:
-            self.means[key] = masked_stats.masked_mean(da, _total, data, valid, axis, True)
-        mean = self.means[key]
-        if node.op == "mean" and node.type.ndim == 0:  # numpy.ma's scalar mean differs
-            value, mask = masked_stats.masked_mean(da, _total, data, valid, axis, keepdims)
-        elif node.op == "mean":
-            value, mask = mean
-            if not keepdims:
-                axes = tuple(range(x.ndim)) if axis is None else tuple(axis)
-                value, mask = value.squeeze(axis=axes), mask.squeeze(axis=axes)
-        else:
-            statistic = masked_stats.masked_var if node.op == "var" else masked_stats.masked_std
-            ddof = node.attr("ddof") or 0
-            value, mask = statistic(da, _total, data, valid, axis, keepdims, ddof, mean)
-        return da.ma.masked_array(value, mask=mask)
+        return self.statistics.lower(
+            node.op,
+            x,
+            node.inputs[0],
+            tuple(range(x.ndim)) if axis is None else tuple(axis),
+            bool(node.attr("keepdims", False)),
+            node.attr("ddof") or 0,
+            node.type.dtype,
+        )
 
     def scan(self, node: Node, inputs: list[Any]) -> Any:
         (x,) = inputs
@@ -258,7 +254,7 @@ class Lowerer:
     def shape_op(self, node: Node, inputs: list[Any]) -> Any:
         attrs = node.kwargs
         if node.op in ("concatenate", "stack"):
-            arrays = [v if _is_dask(v) else da.from_array(np.asarray(v)) for v in inputs]
+            arrays = [v if _is_dask(v) else tasks.from_array(np.asarray(v)) for v in inputs]
             axis = attrs.get("axis", 0)
             if node.op == "concatenate" and axis is None:
                 return da.concatenate([a.ravel() for a in arrays], axis=0)
@@ -288,7 +284,7 @@ class Lowerer:
         selector = inputs[1]
         if node.op == "boolean_index":
             if not _is_dask(selector):
-                selector = da.from_array(np.asarray(selector))
+                selector = tasks.from_array(np.asarray(selector))
             covered = x.chunks[axis : axis + selector.ndim]
             selector = selector.rechunk(covered)
             return x[(slice(None),) * axis + (selector,)]
@@ -301,7 +297,7 @@ class Lowerer:
         if any(not _is_dask(v) for v in inputs):
             if all(np.ndim(v) == 0 for v in inputs if not _is_dask(v)):
                 return self.blockwise(node, inputs)  # dot with a scalar multiplies
-            inputs = [v if _is_dask(v) else da.from_array(np.asarray(v)) for v in inputs]
+            inputs = [v if _is_dask(v) else tasks.from_array(np.asarray(v)) for v in inputs]
         if node.type.masked:  # numpy.ma.dot: masked values count as 0; a result is
             a, b = inputs  # masked where no unmasked pair contributed
             data = da.dot(da.ma.filled(a, 0), da.ma.filled(b, 0))
@@ -321,7 +317,7 @@ class Lowerer:
         if node.op == "masked_array":
             data, mask = inputs
             if not _is_dask(mask):
-                mask = da.broadcast_to(da.from_array(np.asarray(mask)), data.shape)
+                mask = da.broadcast_to(tasks.from_array(np.asarray(mask)), data.shape)
             combined = da.ma.getmaskarray(data) | da.broadcast_to(mask, data.shape)
             return da.ma.masked_array(
                 da.ma.getdata(data), mask=combined, fill_value=attrs.get("fill_value")
@@ -366,24 +362,6 @@ def _aligned(values: list[Any]) -> tuple[list[Any], tuple[Any, ...]]:
             value = value.rechunk(chunks) if chunks != value.chunks else value
         aligned.append(value)
     return aligned, tuple(t if t is not None else (1,) for t in target)
-
-
-def _reduce_within_chunks(op: str, array: Any, attrs: dict[str, Any]) -> Any:
-    """A kernel's trailing reduction done by its own tasks when each reduced axis lies
-    whole in every chunk (``sum(axis=1)`` of row blocks): no extra reduction layer.
-    None when the reduction needs dask's tree."""
-    axis = attrs.get("axis")
-    if axis is None:
-        return None
-    axes = tuple(axis)
-    if len(axes) == array.ndim or any(len(array.chunks[a]) != 1 for a in axes):
-        return None
-    function = OPS[op].impl
-    dtype = np.asarray(function(np.ones((1,) * array.ndim, array.dtype), **attrs)).dtype
-    if attrs.get("keepdims"):
-        chunks = tuple((1,) if d in axes else c for d, c in enumerate(array.chunks))
-        return array.map_blocks(function, chunks=chunks, dtype=dtype, **attrs)
-    return array.map_blocks(function, drop_axis=axes, dtype=dtype, **attrs)
 
 
 def _spans(chunks: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
@@ -464,25 +442,6 @@ def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
     return getattr(da, _DASK_REDUCTIONS[op])(x, axis=axis, keepdims=keepdims, **kwargs)
 
 
-def _total(values: Any, valid: Any, axis: Any, keepdims: bool) -> Any:
-    """Sum of the valid values: each chunk sums with numpy's ``where=`` (one pass, no
-    filled copy), then the chunks' partial sums are added."""
-    values, valid = da.broadcast_arrays(values, valid)
-    valid = valid.rechunk(values.chunks)
-    axes = tuple(range(values.ndim)) if axis is None else tuple(axis)
-    chunks = tuple(
-        (1,) * len(sizes) if dim in axes else sizes for dim, sizes in enumerate(values.chunks)
-    )
-    partial = da.map_blocks(
-        lambda block, mask: np.sum(block, axis=axes, keepdims=True, where=mask),
-        values,
-        valid,
-        chunks=chunks,
-        dtype=np.sum(np.zeros(1, values.dtype)).dtype,  # numpy's accumulator dtype
-    )
-    return partial.sum(axis=axes, keepdims=keepdims)
-
-
 def _count(x: Any, axis: Any, keepdims: bool) -> Any:
     return da.ones_like(x, dtype=np.intp).sum(axis=axis, keepdims=keepdims)
 
@@ -507,24 +466,6 @@ def _chunk_index(items: list[int | range], location: Any) -> tuple[Any, ...]:
         start, stop = next(kept)
         index.append(range_slice(item[start:stop]))
     return tuple(index)
-
-
-def _generate(op: str, attrs: dict[str, Any], shape: Any, location: Any) -> Any:
-    own = tuple(attrs["shape"])
-    if location is not None and own == tuple(shape):
-        if op == "random":
-            index = _chunk_index([range(n) for n in own], location)
-            return random_region(
-                attrs["seed"],
-                attrs["stream"],
-                attrs["distribution"],
-                attrs["params"],
-                own,
-                index,
-                attrs["dtype"],
-            )
-        attrs["shape"] = tuple(stop - start for start, stop in location)
-    return OPS[op].impl(**attrs)
 
 
 _BY_OP: dict[str, Callable[[Lowerer, Node, list[Any]], Any]] = {

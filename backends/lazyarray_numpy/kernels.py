@@ -1,11 +1,9 @@
-"""Fused kernels, run blockwise: the elementwise shape is cut along its first axis into
-blocks of about ``config.options.block_bytes``, run on a thread pool; sources inside the
-kernel (random, full) are generated per block, and a trailing reduction reduces each
-block, so nothing of the kernel's size is ever materialized but its output.
-
-Each block runs through numexpr when it is installed and every instruction is one it
-computes exactly as numpy does (float64 arithmetic and math, comparisons, where);
-otherwise through numpy, one ufunc after another.
+"""Fused kernels: through numexpr, whole, when it is installed and every instruction is
+one it computes exactly as numpy does (float64 arithmetic and math, comparisons, where);
+otherwise blockwise (``lazyarray.ops.kernel.run_blocked``): blocks of about
+``config.options.block_bytes`` on a thread pool, sources (random, full) generated per
+block and a trailing reduction reducing each block, so nothing of the kernel's size is
+ever materialized but its output.
 """
 
 from __future__ import annotations
@@ -20,10 +18,7 @@ import numpy as np
 
 from lazyarray.config import options
 from lazyarray.graph import Node
-from lazyarray.ops import OPS
-from lazyarray.ops.creation import RANDOM_BLOCK
-from lazyarray.ops.indexing import encode_index
-from lazyarray.ops.kernel import run_program
+from lazyarray.ops.kernel import run_blocked
 
 _FLOAT = np.dtype(np.float64).str
 _BOOL = np.dtype(np.bool_).str
@@ -123,10 +118,8 @@ def numexpr_source(
 
 
 def run_fused(node: Node, inputs: list[Any]) -> Any:
-    shape: tuple[int, ...] = node.attr("shape")
     program = node.attr("program")
     reduction = node.attr("reduction")
-    dtype = np.dtype(node.attr("dtypes")[-1])
     values = list(inputs)
     input_dtypes = [_WEAK if type(v) in (int, float) else np.asarray(v).dtype.str for v in values]
     literals = {
@@ -147,71 +140,7 @@ def run_fused(node: Node, inputs: list[Any]) -> Any:
         numexpr.evaluate(source, local_dict=local, out=whole_out, casting="unsafe")
         return whole_out
 
-    rows = shape[0] if shape else 1
-    row_size = math.prod(shape[1:]) if len(shape) > 1 else 1
-    per_block = max(1, options.block_bytes // max(1, row_size * dtype.itemsize))
-    if generated_any and RANDOM_BLOCK % row_size == 0:
-        # whole random blocks per kernel block: none is drawn twice
-        rows_per_random_block = RANDOM_BLOCK // row_size
-        per_block = max(1, round(per_block / rows_per_random_block)) * rows_per_random_block
-    bounds = [(start, min(start + per_block, rows)) for start in range(0, rows, per_block)]
-    if not shape or rows == 0:
-        bounds = [(0, rows if shape else 1)]
-    axis = None if reduction is None else dict(reduction[1]).get("axis")
-    # reducing across blocks (axis None, or one including the blocked axis 0): each
-    # block's partial result is combined after; otherwise blocks fill their own rows
-    whole = reduction is not None and (axis is None or 0 in axis)
-    out: np.ndarray[Any, Any] | None = None if whole else np.empty(result_shape, dtype_out)
-
-    def block(bound: tuple[int, int]) -> Any:
-        start, stop = bound
-        local = [_block_of(v, shape, start, stop) for v in values]
-        # numpy per block: numexpr's own threads would fight the pool's
-        value = run_program(program, local, _generate(program, shape, start, stop))
-        if reduction is not None:
-            op, attrs = reduction
-            value = OPS[op].impl(value, **dict(attrs))
-        if out is None:
-            return value
-        if out.ndim:
-            out[start:stop] = value
-        else:
-            out[()] = value
-        return None
-
-    parts = [block(bounds[0])] if len(bounds) == 1 else list(_executor().map(block, bounds))
-    if out is not None:
-        return out
-    op, _ = reduction
-    combined = OPS[op].impl(np.stack([np.asarray(p) for p in parts]), axis=(0,))
-    return np.asarray(combined, dtype=dtype_out).reshape(result_shape)[()]
-
-
-def _block_of(value: Any, shape: tuple[int, ...], start: int, stop: int) -> Any:
-    """The rows [start, stop) of an input broadcast to ``shape`` (broadcast dims whole)."""
-    if not isinstance(value, np.ndarray) or value.ndim != len(shape) or not shape:
-        return value
-    if value.shape[0] == 1 and shape[0] != 1:
-        return value
-    return value[start:stop]
-
-
-def _generate(program: Any, shape: tuple[int, ...], start: int, stop: int) -> dict[int, Any]:
-    """Values of the kernel's source instructions for rows [start, stop)."""
-    generated: dict[int, Any] = {}
-    for position, (op, refs, attrs) in enumerate(program):
-        if refs:
-            continue
-        kwargs = dict(attrs)
-        own = tuple(kwargs["shape"])
-        blockwise = len(own) == len(shape) and shape and own[0] == shape[0]
-        if op == "random":
-            if blockwise:
-                index = (slice(start, stop, 1),) + tuple(slice(0, n, 1) for n in own[1:])
-                kwargs["region"] = encode_index(index)
-            generated[position] = OPS[op].impl(**kwargs)
-        elif op == "full":
-            if blockwise:
-                kwargs["shape"] = (stop - start, *own[1:])
-            generated[position] = OPS[op].impl(**kwargs)
-    return generated
+    value = run_blocked(
+        node.kwargs, values, block_bytes=options.block_bytes, map_blocks=_executor().map
+    )
+    return np.asarray(value, dtype=dtype_out).reshape(result_shape)[()]

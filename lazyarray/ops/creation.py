@@ -7,6 +7,7 @@ array can be generated alone, in any order, on any backend, with the same values
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -135,12 +136,17 @@ def _generator(seed: int, stream: int, block: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(sequence))
 
 
+@functools.lru_cache(maxsize=4)
 def random_block(
     seed: int, stream: int, distribution: str, params: tuple[Any, ...], block: int
 ) -> np.ndarray[Any, Any]:
-    """Block ``block`` (``RANDOM_BLOCK`` values) of one random stream."""
+    """Block ``block`` (``RANDOM_BLOCK`` values) of one random stream, read-only. The
+    last few are kept: regions cut across rows (a chunk of some columns) read the same
+    block again, row after row."""
     generator = _generator(seed, stream, block)
-    return np.asarray(_DISTRIBUTIONS[distribution](generator, RANDOM_BLOCK, params))
+    values = np.asarray(_DISTRIBUTIONS[distribution](generator, RANDOM_BLOCK, params))
+    values.flags.writeable = False
+    return values
 
 
 def _fill_block(

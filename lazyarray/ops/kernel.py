@@ -1,14 +1,20 @@
 """The fused kernel op: a small program of elementwise instructions over the kernel's
 inputs, optionally ending in a reduction. Produced by the planner's fusion pass; its numpy
-implementation below is the reference any backend can fall back on (the numpy backend
-runs kernels blockwise instead)."""
+implementation below is the reference any backend can fall back on, and ``run_blocked``
+the fast way every backend runs it: in cache-sized blocks of the region it computes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from lazyarray.graph import Node
+from lazyarray.ops.creation import RANDOM_BLOCK
+from lazyarray.ops.indexing import encode_index
 from lazyarray.ops.registry import OPS, Kind, OpDef, register
 from lazyarray.types import ArrayType
 
@@ -53,3 +59,114 @@ def _fused_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType
 
 
 register(OpDef("fused", Kind.KERNEL, _fused, _fused_rule, None))
+
+
+# --- running a kernel in cache-sized blocks ------------------------------------------
+
+Region = tuple[tuple[int, int], ...]
+"""Per dimension of a kernel's elementwise shape, the [start, stop) being computed."""
+
+MapBlocks = Callable[[Callable[[tuple[int, int]], Any], list[tuple[int, int]]], Iterable[Any]]
+
+
+def run_blocked(
+    attrs: Mapping[str, Any],
+    values: Sequence[Any],
+    region: Region | None = None,
+    *,
+    block_bytes: int,
+    map_blocks: MapBlocks = map,
+) -> Any:
+    """The fused kernel with attributes ``attrs`` over ``region`` of its elementwise
+    shape (all of it by default); ``values`` are its inputs cut to that region.
+
+    The region is cut along its first axis into blocks of about ``block_bytes``, so the
+    temporaries stay in cache; ``map_blocks`` runs them (a thread pool's ``map``, or the
+    builtin one inside a task that is already parallel). Sources (random, full) are drawn
+    per block, whole random blocks at a time. A trailing reduction reduces each block and
+    its result keeps the reduced dimensions (size 1), ready to be combined across regions.
+    """
+    program = attrs["program"]
+    shape: tuple[int, ...] = tuple(attrs["shape"])
+    region = region or tuple((0, n) for n in shape)
+    sizes = tuple(stop - start for start, stop in region)
+    reduction = attrs["reduction"]
+    reduce_attrs: dict[str, Any] = {}
+    if reduction is not None:
+        reduce_attrs = dict(reduction[1])
+        axis = reduce_attrs.get("axis")
+        reduce_attrs["axis"] = tuple(range(len(shape))) if axis is None else tuple(axis)
+        reduce_attrs["keepdims"] = True
+    first = region[0][0] if shape else 0
+
+    def run(rows: tuple[int, int]) -> Any:
+        here = (rows, *region[1:]) if shape else region
+        local = [_rows_of(v, sizes, rows[0] - first, rows[1] - first) for v in values]
+        generated = {
+            position: _source(op, dict(source_attrs), here)
+            for position, (op, refs, source_attrs) in enumerate(program)
+            if not refs
+        }
+        value = run_program(program, local, generated)
+        return value if reduction is None else OPS[reduction[0]].impl(value, **reduce_attrs)
+
+    if not shape or sizes[0] == 0:
+        return run(region[0] if shape else (0, 1))
+    itemsize = max(np.dtype(d).itemsize for d in attrs["dtypes"])
+    per_block = max(1, block_bytes // max(1, math.prod(sizes[1:]) * itemsize))
+    bounds = _row_blocks(region[0], per_block, sizes[1:], program)
+    if len(bounds) == 1:
+        return run(bounds[0])
+    if reduction is not None and 0 in reduce_attrs["axis"]:  # combine the blocks' partials
+        parts = np.concatenate(list(map_blocks(run, bounds)))
+        return OPS[reduction[0]].impl(parts, **reduce_attrs)
+    reduced = reduce_attrs.get("axis", ())
+    out = np.empty(tuple(1 if d in reduced else n for d, n in enumerate(sizes)), attrs["result"][0])
+
+    def fill(rows: tuple[int, int]) -> None:
+        out[rows[0] - first : rows[1] - first] = run(rows)
+
+    for _ in map_blocks(fill, bounds):
+        pass
+    return out
+
+
+def _row_blocks(
+    rows: tuple[int, int], per_block: int, row_shape: tuple[int, ...], program: Any
+) -> list[tuple[int, int]]:
+    """[start, stop) of each block; where random sources' rows tile whole random blocks,
+    block edges fall on theirs, so none is drawn twice."""
+    row_size = math.prod(row_shape)
+    drawn = any(op == "random" for op, refs, _ in program if not refs)
+    if drawn and row_size and RANDOM_BLOCK % row_size == 0:
+        rows_per_random_block = RANDOM_BLOCK // row_size
+        per_block = max(1, round(per_block / rows_per_random_block)) * rows_per_random_block
+    start, stop = rows
+    cuts = [start, *range((start // per_block + 1) * per_block, stop, per_block), stop]
+    return list(itertools.pairwise(cuts))
+
+
+def _rows_of(value: Any, sizes: tuple[int, ...], start: int, stop: int) -> Any:
+    """Rows [start, stop) of an input broadcast to ``sizes`` (broadcast dims whole)."""
+    if not isinstance(value, np.ndarray) or value.ndim != len(sizes) or not sizes:
+        return value
+    if value.shape[0] == 1 and sizes[0] != 1:
+        return value
+    return value[start:stop]
+
+
+def _source(op: str, attrs: dict[str, Any], region: Region) -> Any:
+    """A source instruction's values in ``region`` of the kernel's shape. Its own shape
+    broadcasts to the kernel's: each of its dimensions is cut like the kernel's, or is
+    of size 1 and whole."""
+    own = tuple(attrs["shape"])
+    spans = tuple(
+        (0, 1) if size == 1 else bounds
+        for size, bounds in zip(own, region[len(region) - len(own) :], strict=True)
+    )
+    if spans != tuple((0, n) for n in own):
+        if op == "random":
+            attrs["region"] = encode_index(tuple(slice(a, b, 1) for a, b in spans))
+        else:
+            attrs["shape"] = tuple(b - a for a, b in spans)
+    return OPS[op].impl(**attrs)

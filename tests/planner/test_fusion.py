@@ -3,13 +3,18 @@ the same values as numpy however the blocks and threads cut the work."""
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lazyarray as la
+from lazyarray.ops import OPS
+from lazyarray.ops.kernel import run_blocked
 from lazyarray.planner import make_plan
 from lazyarray_numpy import kernels
 
@@ -134,3 +139,50 @@ def test_reductions_of_sources_run_blockwise(reduce: Any) -> None:
     np.testing.assert_allclose(
         reduce(filled).compute(cache=False), reduce(np.full((1000, 300), 2.5))
     )
+
+
+REDUCTIONS = [None, (0,), (1,), (0, 1)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    row_cuts=st.sets(st.integers(1, 59), max_size=4),
+    column_cuts=st.sets(st.integers(1, 39), max_size=3),
+    block_bytes=st.sampled_from([64, 1_000, 2**20]),
+    axes=st.sampled_from(REDUCTIONS),
+)
+def test_a_kernel_computed_region_by_region_is_the_whole(
+    row_cuts: set[int], column_cuts: set[int], block_bytes: int, axes: Any
+) -> None:
+    """What a chunked backend does: each region of the kernel's shape run alone, from
+    its inputs cut to it, gives that region of the whole (a reduction: partials adding
+    up to the whole's)."""
+    rng = la.random.default_rng(9)
+    column = la.Array(np.arange(60.0).reshape(60, 1))
+    row = la.Array(np.linspace(0, 1, 40).reshape(1, 40))
+    elementwise = rng.random((60, 40)) * column + la.full((40,), 2.0) - row * rng.normal(size=40)
+    expression = elementwise if axes is None else elementwise.sum(axis=axes)
+    (kernel,) = make_plan([expression.node]).steps[-1:]
+    assert kernel.op == "fused"
+    inputs = [OPS[child.op].impl(**child.kwargs) for child in kernel.inputs]
+    whole = elementwise.compute(cache=False)
+    expected = whole if axes is None else whole.sum(axis=axes, keepdims=True)
+    assembled = np.zeros_like(expected)
+    rows, columns = [0, *sorted(row_cuts), 60], [0, *sorted(column_cuts), 40]
+    for r0, r1 in itertools.pairwise(rows):
+        for c0, c1 in itertools.pairwise(columns):
+            cut = [_cut(v, r0, r1, c0, c1) for v in inputs]
+            part = run_blocked(kernel.kwargs, cut, ((r0, r1), (c0, c1)), block_bytes=block_bytes)
+            target = (
+                slice(0, 1) if axes is not None and 0 in axes else slice(r0, r1),
+                slice(0, 1) if axes is not None and 1 in axes else slice(c0, c1),
+            )
+            assembled[target] += part
+    np.testing.assert_allclose(assembled, expected, rtol=1e-12)
+
+
+def _cut(value: Any, r0: int, r1: int, c0: int, c1: int) -> Any:
+    """An input broadcast to (60, 40), cut to rows [r0, r1) and columns [c0, c1)."""
+    cuts = (slice(r0, r1), slice(c0, c1))[2 - np.ndim(value) :]
+    sizes = np.shape(value)
+    return value[tuple(slice(None) if n == 1 else c for n, c in zip(sizes, cuts, strict=True))]
