@@ -67,7 +67,7 @@ def _fresh_cache() -> None:
     la.execution.result_cache.clear()
 
 
-def assert_same(actual: Any, expected: Any, rtol: float | None = None) -> None:
+def assert_same(actual: Any, expected: Any, rtol: float | None = None, atol: float = 0) -> None:
     """Values, dtype, shape and mask all equal numpy's (NaN equal to NaN)."""
     if isinstance(expected, np.ma.MaskedArray) or expected is np.ma.masked:
         if expected is np.ma.masked:
@@ -75,7 +75,7 @@ def assert_same(actual: Any, expected: Any, rtol: float | None = None) -> None:
             return
         assert isinstance(actual, np.ma.MaskedArray), type(actual)
         np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
-        assert_same(actual.filled(0), expected.filled(0), rtol)
+        assert_same(actual.filled(0), expected.filled(0), rtol, atol)
         return
     expected = np.asarray(expected)
     actual_array = np.asarray(actual)
@@ -88,6 +88,6 @@ def assert_same(actual: Any, expected: Any, rtol: float | None = None) -> None:
         if rtol is None:
             wide = expected.dtype.itemsize >= 8 and expected.dtype != np.complex64
             rtol = 1e-12 if wide else 1e-5
-        np.testing.assert_allclose(actual_array, expected, rtol=rtol, atol=0, equal_nan=True)
+        np.testing.assert_allclose(actual_array, expected, rtol=rtol, atol=atol, equal_nan=True)
     else:
         np.testing.assert_array_equal(actual_array, expected)

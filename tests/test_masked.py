@@ -97,3 +97,58 @@ def test_masked_mean_std_over_axis(backend: str) -> None:
     x = la.MaskedArray(DATA)
     assert_same(x.mean(axis=0).compute(backend=backend), DATA.mean(axis=0))
     assert_same(x.std(axis=1, ddof=1).compute(backend=backend), DATA.std(axis=1, ddof=1))
+
+
+def _statistics_sample(dtype: str) -> np.ma.MaskedArray:
+    data = masked_sample(dtype, (300, 7), seed=1)
+    data[:, 2] = np.ma.masked  # a column with nothing to count
+    data[5] = np.ma.masked  # a row with nothing to count
+    if data.dtype.kind in "fc":
+        data[7, 3] = np.inf  # a mean that is not finite masks along an axis
+    return data
+
+
+STATISTICS = [  # (name, axis, keepdims, ddof)
+    ("mean", None, False, 0),
+    ("mean", 1, True, 0),
+    ("var", 0, False, 0),
+    ("var", None, True, 1),
+    ("std", 1, False, 1),
+    ("std", (0, 1), False, 0),
+    ("std", 0, True, 2),
+]
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int8", "int64", "float32", "float64", "complex128"])
+def test_masked_statistics_in_blocks_and_chunks_match_numpy_ma(dtype: str, backend: str) -> None:
+    """Blocks of a few rows (numpy backend) and chunks of a few hundred bytes (dask): the
+    partial counts and sums combine to numpy.ma's values, masks and dtypes. float32 sums
+    round at float32 in another order: their float64 means agree to float32's precision,
+    relative to the data."""
+    data = _statistics_sample(dtype)
+    x = la.MaskedArray(data)
+    lazy, expected = [], []
+    with np.errstate(all="ignore"):
+        for name, axis, keepdims, ddof in STATISTICS:
+            extra = {} if name == "mean" else {"ddof": ddof}
+            lazy.append(getattr(x, name)(axis=axis, keepdims=keepdims, **extra))
+            expected.append(getattr(data, name)(axis=axis, keepdims=keepdims, **extra))
+    with la.config.set(block_bytes=1024, dask_chunk_bytes=2048):
+        results = la.compute(*lazy, backend=backend, cache=False)
+    rtol, atol = (1e-5, 1e-6) if dtype == "float32" else (None, 0)
+    for result, wanted in zip(results, expected, strict=True):
+        assert_same(result, wanted, rtol, atol)
+
+
+def test_a_mean_and_a_std_of_one_array_share_their_sums(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lazyarray.ops import masked_stats
+
+    calls: list[int] = []
+    total = masked_stats.valid_total
+    monkeypatch.setattr(
+        masked_stats, "valid_total", lambda *a, **k: calls.append(1) or total(*a, **k)
+    )
+    x = la.MaskedArray(_statistics_sample("float64"))
+    _, std = la.compute(x.mean(axis=0), x.std(axis=0), backend="numpy", cache=False)
+    assert len(calls) == 1
+    assert_same(std, _statistics_sample("float64").std(axis=0))

@@ -6,6 +6,7 @@ finishes with ``lazyarray.ops.masked_stats``, exactly as the numpy backend does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,33 +31,34 @@ class MaskedStatistics:
     ) -> Any:
         count, total = self._sums(x, key, axes)
         if op == "mean":
-            finish = _finishing(axes, keepdims, lambda n, t: masked_stats.mean_from(np, n, t))
-            return _reduced(finish, dtype, axes, keepdims, count, total)
+            return _finished(masked_stats.mean_from, dtype, axes, keepdims, count, total)
         mean = self._mean(x, key, axes)
-        squares = _partials(_squared_anomalies, axes, x, mean).sum(axis=axes, keepdims=True)
-
-        def spread(n: Any, masked_mean: Any, summed: Any) -> tuple[Any, Any]:
-            usable = np.where(np.ma.getmaskarray(masked_mean), 0, n)
-            variance = masked_stats.var_from(np, n, usable.reshape(n.shape), summed, ddof)
-            return masked_stats.std_from(np, *variance) if op == "std" else variance
-
-        finish = _finishing(axes, keepdims, spread)
-        return _reduced(finish, dtype, axes, keepdims, count, mean, squares)
+        summed = _partials(masked_stats.squared_anomalies, axes, x, mean).sum(
+            axis=axes, keepdims=True
+        )
+        spread = partial(masked_stats.spread_from, op, ddof)
+        return _finished(spread, dtype, axes, keepdims, count, mean, summed)
 
     def _sums(self, x: Any, key: Any, axes: Axes) -> tuple[Any, Any]:
         if (key, axes) not in self.sums:
-            count = _partials(_valid_count, axes, x).sum(axis=axes, keepdims=True)
-            total = _partials(_valid_total, axes, x).sum(axis=axes, keepdims=True)
-            self.sums[key, axes] = count, total
+            self.sums[key, axes] = (
+                _partials(masked_stats.valid_count, axes, x).sum(axis=axes, keepdims=True),
+                _partials(masked_stats.valid_total, axes, x).sum(axis=axes, keepdims=True),
+            )
         return self.sums[key, axes]
 
     def _mean(self, x: Any, key: Any, axes: Axes) -> Any:
-        """The mean with kept dimensions, masked: what numpy.ma's ``var`` subtracts."""
         if (key, axes) not in self.means:
             count, total = self._sums(x, key, axes)
-            finish = _finishing(axes, True, lambda n, t: masked_stats.mean_from(np, n, t))
-            dtype = finish(_tiny(count), _tiny(total)).dtype
-            self.means[key, axes] = _reduced(finish, dtype, axes, True, count, total)
+            dtype = masked_stats.kept_mean(_tiny(count), _tiny(total)).dtype
+            self.means[key, axes] = tasks.map_blocks(
+                "masked-mean",
+                masked_stats.kept_mean,
+                count,
+                total,
+                dtype=dtype,
+                meta=_meta(count.ndim, dtype),
+            )
         return self.means[key, axes]
 
 
@@ -65,59 +67,30 @@ def _tiny(array: Any) -> Any:
     return np.ma.MaskedArray(np.zeros((1,) * array.ndim, array.dtype))
 
 
+def _meta(ndim: int, dtype: Any) -> Any:
+    return np.ma.MaskedArray(np.empty((0,) * ndim, dtype))
+
+
 def _partials(chunk: Callable[..., Any], axes: Axes, *arrays: Any) -> Any:
     """One task per chunk reducing ``axes`` with ``chunk``, keeping them (size 1)."""
     x = arrays[0]
     dtype = chunk(*map(_tiny, arrays), axes=axes).dtype
     chunks = tuple((1,) * len(c) if d in axes else c for d, c in enumerate(x.chunks))
     meta = np.empty((0,) * x.ndim, dtype)
-    return tasks.map_blocks(
-        chunk.__name__.strip("_"), chunk, *arrays, axes=axes, chunks=chunks, dtype=dtype, meta=meta
-    )
+    name = chunk.__name__.replace("_", "-")
+    return tasks.map_blocks(name, chunk, *arrays, axes=axes, chunks=chunks, dtype=dtype, meta=meta)
 
 
-def _valid_count(block: Any, axes: Axes) -> Any:
-    return (~np.ma.getmaskarray(block)).sum(axis=axes, keepdims=True)
-
-
-def _valid_total(block: Any, axes: Axes) -> Any:
-    valid = ~np.ma.getmaskarray(block)
-    return np.sum(np.ma.getdata(block), axis=axes, keepdims=True, where=valid)
-
-
-def _squared_anomalies(block: Any, mean: Any, axes: Axes) -> Any:
-    """Sum of the squared distances from the mean of the values whose mean is not
-    masked (numpy.ma takes ``|anomaly| ** 2`` of complex values)."""
-    usable = ~np.ma.getmaskarray(block) & ~np.ma.getmaskarray(mean)
-    with np.errstate(all="ignore"):
-        anomaly = np.ma.getdata(block) - np.ma.getdata(mean)
-        squared = np.absolute(anomaly) ** 2 if np.iscomplexobj(anomaly) else anomaly * anomaly
-        return np.sum(squared, axis=axes, keepdims=True, where=usable)
-
-
-def _finishing(
-    axes: Axes, keepdims: bool, finish: Callable[..., tuple[Any, Any]]
-) -> Callable[..., Any]:
-    """A task finishing one chunk of reduced values (kept dimensions in) as numpy.ma's
-    result: the reduced axes dropped unless kept, then (value, mask) from ``finish``."""
+def _finished(
+    function: Callable[..., tuple[Any, Any]], dtype: Any, axes: Axes, keepdims: bool, *arrays: Any
+) -> Any:
+    """One task per chunk of the reduced results: numpy.ma's value and mask."""
 
     def run(*blocks: Any) -> Any:
-        if not keepdims:
-            shape = tuple(n for d, n in enumerate(blocks[0].shape) if d not in axes)
-            blocks = tuple(b.reshape(shape) for b in blocks)
-        with np.errstate(all="ignore"):
-            value, mask = finish(*blocks)
-        return np.ma.MaskedArray(value, mask=mask)
+        return np.ma.MaskedArray(*masked_stats.finish(function, axes, keepdims, *blocks))
 
-    return run
-
-
-def _reduced(
-    finish: Callable[..., Any], dtype: Any, axes: Axes, keepdims: bool, *arrays: Any
-) -> Any:
     ndim = arrays[0].ndim - (0 if keepdims else len(axes))
-    meta = np.ma.MaskedArray(np.empty((0,) * ndim, dtype))
     drop = () if keepdims else axes
     return tasks.map_blocks(
-        "masked-statistic", finish, *arrays, drop_axis=drop, dtype=dtype, meta=meta
+        "masked-statistic", run, *arrays, drop_axis=drop, dtype=dtype, meta=_meta(ndim, dtype)
     )

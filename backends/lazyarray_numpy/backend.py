@@ -15,7 +15,7 @@ from lazyarray.jobs import RunContext
 from lazyarray.ops import OPS
 from lazyarray.planner import Plan
 from lazyarray_numpy.kernels import run_fused
-from lazyarray_numpy.masked import MASKED_REDUCTIONS
+from lazyarray_numpy.masked import STATISTICS, MaskedStatistics, masked_sum
 
 
 class NumpyBackend(Backend):
@@ -28,13 +28,14 @@ class NumpyBackend(Backend):
         check_memory(plan)
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
+        statistics = MaskedStatistics()
         for node, frees in zip(plan.steps, plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
             if node.op == "parameter":
                 values[node] = arguments[node.attr("name")]
             else:
-                values[node] = run_node(node, [values[child] for child in node.inputs])
+                values[node] = run_node(node, [values[child] for child in node.inputs], statistics)
             for dead in frees:
                 del values[dead]
             context.advance()
@@ -77,16 +78,20 @@ def _reads_masked(node: Node) -> bool:
     return node.type.masked or any([child.type.masked for child in node.inputs])
 
 
-def run_node(node: Node, inputs: list[Any]) -> Any:
-    """One op on concrete values; a failure names the op and the user's line."""
+def run_node(node: Node, inputs: list[Any], statistics: MaskedStatistics | None = None) -> Any:
+    """One op on concrete values; a failure names the op and the user's line.
+    ``statistics``: the masked statistics of the running plan, sharing their sums."""
     row = OPS[node.op]
-    if _reads_masked(node):
-        implementation = MASKED_REDUCTIONS.get(node.op) or row.implementation(masked=True)
+    masked = _reads_masked(node)
+    if masked and node.op == "sum":
+        implementation = masked_sum
     else:
-        implementation = row.impl
+        implementation = row.implementation(masked) if masked else row.impl
     try:
-        if node.op == "fused":  # the one op this backend lowers itself: blockwise
+        if node.op == "fused":  # the ops this backend runs its own way: blockwise
             return run_fused(node, inputs)
+        if masked and node.op in STATISTICS and node.inputs[0].type.masked:
+            return (statistics or MaskedStatistics()).run(node, inputs[0])
         if node.attrs:
             return implementation(*inputs, **dict(node.attrs))
         return implementation(*inputs)

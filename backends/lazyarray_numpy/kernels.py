@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -87,6 +87,13 @@ def _executor() -> ThreadPoolExecutor:
     return _pool
 
 
+def map_blocks(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``function`` of each item, on the kernel threads when there are several."""
+    if len(items) == 1:
+        return [function(items[0])]
+    return list(_executor().map(function, items))
+
+
 def numexpr_source(
     node: Node, input_dtypes: Sequence[str], literals: Mapping[int, str] | None = None
 ) -> str | None:
@@ -140,7 +147,5 @@ def run_fused(node: Node, inputs: list[Any]) -> Any:
         numexpr.evaluate(source, local_dict=local, out=whole_out, casting="unsafe")
         return whole_out
 
-    value = run_blocked(
-        node.kwargs, values, block_bytes=options.block_bytes, map_blocks=_executor().map
-    )
+    value = run_blocked(node.kwargs, values, block_bytes=options.block_bytes, map_blocks=map_blocks)
     return np.asarray(value, dtype=dtype_out).reshape(result_shape)[()]

@@ -1,19 +1,24 @@
 """Faster masked statistics: numpy.ma's ``sum``, ``mean``, ``var`` and ``std`` with the
-same arithmetic, dtypes and masks (``lazyarray.ops.masked_stats``), summing the data with
-numpy's ``where=`` instead of numpy.ma's filled copies and masked temporaries."""
+same arithmetic, dtypes and masks, summing the data with numpy's ``where=`` instead of
+numpy.ma's filled copies and masked temporaries. ``mean``, ``var`` and ``std`` reduce
+blocks of rows on the kernel threads (``lazyarray.ops.masked_stats``), and a plan's
+statistics of one array share its count and sum."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from lazyarray.config import options
+from lazyarray.graph import Node
 from lazyarray.ops import masked_stats
+from lazyarray_numpy.kernels import map_blocks
 
-
-def _total(values: Any, valid: Any, axis: Any, keepdims: bool) -> Any:
-    return np.sum(values, axis=axis, keepdims=keepdims, where=valid)
+Axes = tuple[int, ...]
+STATISTICS = frozenset({"mean", "var", "std"})
 
 
 def _masked(value: Any, empty: Any) -> Any:
@@ -22,35 +27,59 @@ def _masked(value: Any, empty: Any) -> Any:
     return np.ma.MaskedArray(value, mask=empty)
 
 
-def _parts(x: Any) -> tuple[Any, Any]:
-    return np.ma.getdata(x), ~np.ma.getmaskarray(x)
-
-
 def masked_sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:
-    data, valid = _parts(x)
+    data, valid = np.ma.getdata(x), ~np.ma.getmaskarray(x)
     total = np.sum(data, axis=axis, keepdims=keepdims, where=valid, dtype=dtype)
     return _masked(total, valid.sum(axis=axis, keepdims=keepdims) == 0)
 
 
-def masked_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    with np.errstate(all="ignore"):
-        return _masked(*masked_stats.masked_mean(np, _total, *_parts(x), axis, keepdims))
+class MaskedStatistics:
+    """The masked mean, var and std of one execution; the count, sum and mean of an
+    array along some axes are computed once (a ``std`` next to a ``mean`` of the same
+    data reuses them)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[Node, Axes], tuple[Any, Any]] = {}
+        self.means: dict[tuple[Node, Axes], Any] = {}
+
+    def run(self, node: Node, x: Any) -> Any:
+        axis = node.attr("axis")
+        axes = tuple(range(np.ndim(x))) if axis is None else tuple(axis)
+        keepdims = bool(node.attr("keepdims", False))
+        key = (node.inputs[0], axes)
+        if key not in self.sums:
+            self.sums[key] = (
+                _by_rows(masked_stats.valid_count, axes, x),
+                _by_rows(masked_stats.valid_total, axes, x),
+            )
+        count, total = self.sums[key]
+        if node.op == "mean":
+            return _masked(
+                *masked_stats.finish(masked_stats.mean_from, axes, keepdims, count, total)
+            )
+        if key not in self.means:
+            self.means[key] = masked_stats.kept_mean(count, total)
+        mean = self.means[key]
+        summed = _by_rows(masked_stats.squared_anomalies, axes, x, mean)
+        spread = partial(masked_stats.spread_from, node.op, node.attr("ddof") or 0)
+        return _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
 
 
-def _spread(statistic: Callable[..., tuple[Any, Any]]) -> Callable[..., Any]:
-    def run(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
-        if np.iscomplexobj(x):  # numpy.ma takes |anomaly|**2 there
-            method = "var" if statistic is masked_stats.masked_var else "std"
-            return getattr(np.ma.MaskedArray(x), method)(axis=axis, keepdims=keepdims, ddof=ddof)
-        with np.errstate(all="ignore"):
-            return _masked(*statistic(np, _total, *_parts(x), axis, keepdims, ddof))
+def _by_rows(chunk: Callable[..., Any], axes: Axes, x: Any, *others: Any) -> Any:
+    """``chunk``'s partial reduction of ``x`` (and ``others`` alongside), by blocks of
+    about ``block_bytes`` of rows on the kernel threads: the partials of blocks add up
+    when rows are reduced, and stack otherwise."""
+    rows = x.shape[0] if np.ndim(x) else 0
+    per_block = max(1, options.block_bytes // max(1, x.itemsize * (x.size // max(rows, 1))))
+    if rows <= per_block:
+        return chunk(x, *others, axes=axes)
 
-    return run
+    def run(bounds: tuple[int, int]) -> Any:
+        start, stop = bounds
+        cut = [a if a.shape[0] == 1 else a[start:stop] for a in others]
+        return chunk(x[start:stop], *cut, axes=axes)
 
-
-MASKED_REDUCTIONS: dict[str, Callable[..., Any]] = {
-    "sum": masked_sum,
-    "mean": masked_mean,
-    "var": _spread(masked_stats.masked_var),
-    "std": _spread(masked_stats.masked_std),
-}
+    parts = map_blocks(run, [(s, min(s + per_block, rows)) for s in range(0, rows, per_block)])
+    if 0 in axes:
+        return np.sum(np.concatenate(parts), axis=0, keepdims=True)
+    return np.concatenate(parts)

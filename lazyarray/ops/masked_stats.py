@@ -1,88 +1,94 @@
-"""numpy.ma's ``sum``, ``mean``, ``var`` and ``std`` as array-module-neutral arithmetic,
-so every backend computes them alike: same dtypes, same values, same masks as numpy.ma
-(``numpy/ma/core.py``), quirks included. ``xp`` is the array module (numpy,
-dask.array); ``total(values, valid, axis, keepdims)`` sums the valid values (numpy's
-``where=``, or a masked fill for modules without it).
+"""numpy.ma's masked ``mean``, ``var`` and ``std``, reduced chunk by chunk and finished
+as numpy.ma finishes them: same dtypes, values and masks as numpy.ma
+(``numpy/ma/core.py``), quirks included.
 
-Each statistic is split into its reductions and a ``*_from`` finish on their results, so
-a backend that reduces its own way (chunk by chunk) finishes exactly as numpy.ma does."""
+A backend reduces each chunk of the data (a dask chunk, a block of rows) with
+``valid_count`` and ``valid_total``, adds the partials up and finishes with
+``mean_from``. The spread takes a second pass: ``squared_anomalies`` from the mean with
+kept dimensions (``kept_mean``), finished by ``spread_from``. Partials keep the reduced
+dimensions (size 1); ``finish`` drops them unless the user kept them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-Total = Callable[[Any, Any, Any, bool], Any]
+import numpy as np
+
+Axes = tuple[int, ...]
 
 
-def masked_mean(
-    xp: Any, total: Total, data: Any, valid: Any, axis: Any, keepdims: bool
-) -> tuple[Any, Any]:
-    count = valid.sum(axis=axis, keepdims=keepdims)
-    return mean_from(xp, count, total(data, valid, axis, keepdims))
+def valid_count(block: Any, axes: Axes) -> Any:
+    return (~np.ma.getmaskarray(block)).sum(axis=axes, keepdims=True)
 
 
-def mean_from(xp: Any, count: Any, total: Any) -> tuple[Any, Any]:
-    """(mean, mask) from the count and the sum of the valid values: numpy.ma's
-    ``dsum * 1. / cnt``; a mean with dimensions (a masked division) also masks what is
-    not finite; a scalar one divides plain numbers."""
+def valid_total(block: Any, axes: Axes) -> Any:
+    valid = ~np.ma.getmaskarray(block)
+    return np.sum(np.ma.getdata(block), axis=axes, keepdims=True, where=valid)
+
+
+def squared_anomalies(block: Any, mean: Any, axes: Axes) -> Any:
+    """Sum of the squared distances from ``mean`` (masked, kept dimensions) of the valid
+    values whose mean is not masked; numpy.ma takes ``|anomaly| ** 2`` of complex ones."""
+    usable = ~np.ma.getmaskarray(block) & ~np.ma.getmaskarray(mean)
+    with np.errstate(all="ignore"):
+        anomaly = np.ma.getdata(block) - np.ma.getdata(mean)
+        squared = np.absolute(anomaly) ** 2 if np.iscomplexobj(anomaly) else anomaly * anomaly
+        return np.sum(squared, axis=axes, keepdims=True, where=usable)
+
+
+def mean_from(count: Any, total: Any) -> tuple[Any, Any]:
+    """(mean, mask): numpy.ma's ``dsum * 1. / cnt``; a mean with dimensions (a masked
+    division) also masks what is not finite, a scalar one divides plain numbers."""
     mean = total * 1.0 / count
     empty = count == 0
-    if len(getattr(mean, "shape", ())):
-        empty = empty | ~xp.isfinite(mean)
+    if np.ndim(mean):
+        empty = empty | ~np.isfinite(mean)
     return mean, empty
 
 
-def masked_var(
-    xp: Any,
-    total: Total,
-    data: Any,
-    valid: Any,
-    axis: Any,
-    keepdims: bool,
-    ddof: int,
-    mean: tuple[Any, Any] | None = None,
-) -> tuple[Any, Any]:
-    """(variance, mask), step by step as numpy.ma. ``mean``: this same array's
-    masked_mean with keepdims, when a caller has it already."""
-    count = valid.sum(axis=axis, keepdims=keepdims)
-    mean, mean_masked = mean or masked_mean(xp, total, data, valid, axis, keepdims=True)
-    usable = valid & ~mean_masked  # the anomaly skips entries whose mean is masked
-    anomaly = data - mean
-    summed = total(anomaly * anomaly, usable, axis, keepdims)
-    return var_from(xp, count, usable.sum(axis=axis, keepdims=keepdims), summed, ddof)
+def kept_mean(count: Any, total: Any) -> Any:
+    """The masked mean with kept dimensions: what numpy.ma's ``var`` subtracts."""
+    with np.errstate(all="ignore"):
+        return np.ma.MaskedArray(*mean_from(count, total))
 
 
-def var_from(xp: Any, count: Any, usable: Any, summed: Any, ddof: int) -> tuple[Any, Any]:
-    """(variance, mask) from the count of valid values, the count of those whose mean is
-    not masked (``usable``) and the sum of their squared anomalies: a masked quotient
-    keeps its numerator; with dimensions the mask is "nothing counted, or count - ddof
-    <= 0", as a scalar the quotient's own mask."""
+def spread_from(op: str, ddof: int, count: Any, mean: Any, summed: Any) -> tuple[Any, Any]:
+    """(variance or standard deviation, mask) from the count of valid values, the kept
+    mean (shaped like ``count``) and the squared anomalies' sum."""
+    usable = np.where(np.ma.getmaskarray(mean), 0, count)  # values whose mean is not masked
+    variance, masked = _var_from(count, usable, summed, ddof)
+    return _std_from(variance, masked) if op == "std" else (variance, masked)
+
+
+def _var_from(count: Any, usable: Any, summed: Any, ddof: int) -> tuple[Any, Any]:
+    """A masked quotient keeps its numerator; with dimensions the mask is "nothing
+    counted, or count - ddof <= 0", as a scalar the quotient's own mask."""
     degrees = count - ddof
     quotient = summed / degrees
-    undefined = (usable == 0) | ~xp.isfinite(quotient) | (degrees == 0)
-    variance = xp.where(undefined, summed, quotient)
-    if len(getattr(variance, "shape", ())):
+    undefined = (usable == 0) | ~np.isfinite(quotient) | (degrees == 0)
+    variance = np.where(undefined, summed, quotient)
+    if np.ndim(variance):
         return variance, (count == 0) | (degrees <= 0)
     return variance, undefined
 
 
-def masked_std(
-    xp: Any,
-    total: Total,
-    data: Any,
-    valid: Any,
-    axis: Any,
-    keepdims: bool,
-    ddof: int,
-    mean: tuple[Any, Any] | None = None,
-) -> tuple[Any, Any]:
-    return std_from(xp, *masked_var(xp, total, data, valid, axis, keepdims, ddof, mean))
-
-
-def std_from(xp: Any, variance: Any, masked: Any) -> tuple[Any, Any]:
+def _std_from(variance: Any, masked: Any) -> tuple[Any, Any]:
     """numpy.ma's ``sqrt(var)``, whose sqrt masks (and keeps the input of) what is not
     finite."""
-    root = xp.sqrt(variance)
-    invalid = ~xp.isfinite(root) | (variance < 0)
-    return xp.where(invalid, variance, root), masked | invalid
+    root = np.sqrt(variance)
+    invalid = ~np.isfinite(root) | (variance < 0)
+    return np.where(invalid, variance, root), masked | invalid
+
+
+def finish(
+    function: Callable[..., tuple[Any, Any]], axes: Axes, keepdims: bool, *reduced: Any
+) -> tuple[Any, Any]:
+    """``function`` on results whose reduced ``axes`` are kept (size 1), after dropping
+    them unless the user kept them (numpy.ma tells scalars from arrays)."""
+    if not keepdims:
+        shape = tuple(n for d, n in enumerate(np.shape(reduced[0])) if d not in axes)
+        reduced = tuple(np.reshape(r, shape) for r in reduced)
+    with np.errstate(all="ignore"):
+        return function(*reduced)
