@@ -185,7 +185,8 @@ class Lowerer:
         if arrays:
             arrays, chunks = _aligned(arrays)
         if not arrays or not _spans(chunks, shape):  # generated sources span what no input does
-            chunks = chunks_for(shape, np.dtype(attrs["dtypes"][-1]), self.chunk_bytes)
+            dtype = np.dtype((attrs["dtypes"] or (attrs["result"][0],))[-1])
+            chunks = chunks_for(shape, dtype, self.chunk_bytes)
             arrays = [_rechunked_to(a, chunks) for a in arrays]
         edges = [np.cumsum((0, *sizes)).tolist() for sizes in chunks]
         block_bytes, op_name, site = self.block_bytes, node.op, node.site_text

@@ -112,7 +112,10 @@ def run_blocked(
 
     if not shape or sizes[0] == 0:
         return run(region[0] if shape else (0, 1))
-    itemsize = max(np.dtype(d).itemsize for d in attrs["dtypes"])
+    itemsize = max(
+        [np.dtype(d).itemsize for d in attrs["dtypes"]]
+        + [v.itemsize for v in values if isinstance(v, np.ndarray)]
+    )
     per_block = max(1, block_bytes // max(1, math.prod(sizes[1:]) * itemsize))
     bounds = _row_blocks(region[0], per_block, sizes[1:], program)
     if len(bounds) == 1:

@@ -88,12 +88,14 @@ class Plan:
 
     @cached_property
     def upper_bytes(self) -> int:
-        """Every step's value held at once, plus a kernel's blocks: a bound on the peak."""
+        """Every step's value held at once, plus kernels' blocks: a bound on the peak."""
         total = 0
+        kernels = False
         for node in self.steps:
             size = nbytes(node)
             total += 2**30 if size is None else size
-        return total + _BLOCK_COPIES * 2**24
+            kernels = kernels or node.op == "fused"
+        return total + (_BLOCK_COPIES * 2**24 if kernels else 0)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -126,8 +128,11 @@ def nbytes(node: Node, elements_of: Sequence[int | None] | None = None) -> int |
     return count * node.type.dtype.itemsize
 
 
-def steps_of(outputs: Sequence[Node]) -> tuple[tuple[Node, ...], tuple[tuple[Node, ...], ...]]:
-    steps = tuple(toposort(outputs))
+def steps_of(
+    outputs: Sequence[Node], order: Sequence[Node] | None = None
+) -> tuple[tuple[Node, ...], tuple[tuple[Node, ...], ...]]:
+    """The steps (``order``: their toposort, when known) and what each frees."""
+    steps = tuple(toposort(outputs) if order is None else order)
     last_use: dict[Node, int] = {}
     for i, node in enumerate(steps):
         for child in node.inputs:
@@ -178,6 +183,7 @@ def make_plan(
             _CACHE.move_to_end(key)
             return cached
     optimized = tuple(outputs)
+    order = None
     if optimize:
         order = toposort(outputs)
         if sum(nbytes(node) or 0 for node in order) < small_bytes:
@@ -185,7 +191,7 @@ def make_plan(
         if not any(foldable(node) for node in order):
             disabled = disabled | {"fold"}  # a pass that would change nothing
         optimized = run_stages(optimized, arguments or {}, disabled)
-    steps, frees = steps_of(optimized)
+    steps, frees = steps_of(optimized, order if optimized == tuple(outputs) else None)
     plan = Plan(optimized, steps, frees)
     if not arguments:
         _CACHE[key] = plan
