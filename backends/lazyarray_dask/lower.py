@@ -179,6 +179,7 @@ class Lowerer:
         reduction reduces within each chunk, and dask adds up the chunks' partials."""
         attrs = node.kwargs
         shape, reduction = tuple(attrs["shape"]), attrs["reduction"]
+        inputs = [tasks.from_array(v) if np.ndim(v) and not _is_dask(v) else v for v in inputs]
         template = [None if _is_dask(v) else v for v in inputs]  # dask inputs come as blocks
         arrays = [known_chunks(v) for v in inputs if _is_dask(v)]
         chunks: tuple[Any, ...] = ()
