@@ -10,7 +10,7 @@ from typing import Any
 from lazyarray.backend import Backend, Capability
 from lazyarray.config import options
 from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
-from lazyarray.graph import Node
+from lazyarray.graph import Literal, Node
 from lazyarray.jobs import RunContext
 from lazyarray.ops import OPS
 from lazyarray.planner import Plan
@@ -34,6 +34,9 @@ class NumpyBackend(Backend):
                 context.check_cancelled()
             if node.op == "parameter":
                 values[node] = arguments[node.attr("name")]
+            elif node.op == "constant":  # the hot path of small expressions
+                value = node.attr("value")
+                values[node] = value.value if isinstance(value, Literal) else value
             else:
                 values[node] = run_node(node, [values[child] for child in node.inputs], statistics)
             for dead in frees:

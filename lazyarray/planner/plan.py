@@ -186,9 +186,13 @@ def make_plan(
     order = None
     if optimize:
         order = toposort(outputs)
-        if sum(nbytes(node) or 0 for node in order) < small_bytes:
+        total, folds = 0, False
+        for node in order:
+            total += nbytes(node) or 0
+            folds = folds or foldable(node)
+        if total < small_bytes:
             disabled = disabled | DATA_STAGES
-        if not any(foldable(node) for node in order):
+        if not folds:
             disabled = disabled | {"fold"}  # a pass that would change nothing
         optimized = run_stages(optimized, arguments or {}, disabled)
     steps, frees = steps_of(optimized, order if optimized == tuple(outputs) else None)
