@@ -86,10 +86,7 @@ def run_node(node: Node, inputs: list[Any], statistics: MaskedStatistics | None 
     ``statistics``: the masked statistics of the running plan, sharing their sums."""
     row = OPS[node.op]
     masked = _reads_masked(node)
-    if masked and node.op == "sum":
-        implementation = masked_sum
-    else:
-        implementation = row.implementation(masked) if masked else row.impl
+    implementation = masked_sum if masked and node.op == "sum" else row.implementation(masked)
     try:
         if node.op == "fused":  # the ops this backend runs its own way: blockwise
             return run_fused(node, inputs)
