@@ -5,6 +5,8 @@ Groups (``make bench`` prints ratios against the first row of each group):
   lazyarray vs dask.array. Two depths show whether the cost grows with depth.
 - latency: build + compute of a 10-op expression on 1,000 elements; numpy eager vs
   lazyarray (default: with the result cache) and lazyarray with ``cache=False``.
+- planning: all the planner's stages on a new 10-op expression over arrays large enough
+  for every stage to run, against taking the plan of an expression planned before.
 """
 
 from __future__ import annotations
@@ -49,6 +51,26 @@ def test_construction_dask(benchmark: Any, depth: int) -> None:
 def ten_ops(m: Any, a: Any, b: Any, c: Any) -> Any:
     """Ten operations: 2*a, 3*b, *c, +, a*b, c+1, /, -, sin, sum."""
     return m.sin(2 * a + 3 * b * c - a * b / (c + 1)).sum()
+
+
+LARGE = [np.random.default_rng(i).random(1_000_000) for i in range(3)]
+
+
+@pytest.mark.benchmark(group="planning")
+@pytest.mark.parametrize("expression", ["new", "planned before"])
+def test_planning(benchmark: Any, expression: str) -> None:
+    from lazyarray.planner import make_plan
+
+    planned = ten_ops(la, *[la.Array(x) for x in LARGE])
+    make_plan([planned.node])
+
+    def fresh() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if expression == "planned before":
+            return ([planned.node],), {}
+        return ([ten_ops(la, *[la.Array(x.view()) for x in LARGE]).node],), {}
+
+    plan = benchmark.pedantic(make_plan, setup=fresh, rounds=300, iterations=1)
+    assert plan.fused_count == 1
 
 
 @pytest.mark.benchmark(group="latency")

@@ -90,9 +90,36 @@ def _forget(ref: weakref.KeyedRef[Any, Node]) -> None:
         del _INTERNED[ref.key]
 
 
+_MAY_HOLD_FLOATS = (float, tuple)
+
+
+def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
+    """The interning key. Attributes compare by value, but 0.0 == -0.0: a key with
+    floats also holds their exact bits, so ``full(3, -0.0)`` is not ``full(3, 0.0)``.
+    (A constant's token already spells its value exactly.)"""
+    if op == "constant":
+        return (op, inputs, attrs)
+    for _, value in attrs:
+        if isinstance(value, _MAY_HOLD_FLOATS):
+            floats: list[str] = []
+            _float_bits(attrs, floats)
+            if floats:
+                return (op, inputs, attrs, tuple(floats))
+            break
+    return (op, inputs, attrs)
+
+
+def _float_bits(value: Any, found: list[str]) -> None:
+    if isinstance(value, float):
+        found.append(value.hex())
+    elif isinstance(value, tuple):
+        for item in value:
+            _float_bits(item, found)
+
+
 def existing(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> Node | None:
     """The live node with this key, if any (a fast path for literal scalars)."""
-    ref = _INTERNED.get((op, inputs, attrs))
+    ref = _INTERNED.get(_key(op, inputs, attrs))
     return None if ref is None else ref()
 
 
@@ -135,7 +162,7 @@ class Node:
         ``infer`` (called only for new nodes, so its checks run once per expression).
         ``site`` defaults to the caller's line outside lazyarray; rewrites pass the site
         of the node they replace."""
-        key = (op, inputs, attrs)
+        key = _key(op, inputs, attrs)
         ref = _INTERNED.get(key)
         if ref is not None:
             found: Node | None = ref()
@@ -242,22 +269,23 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
     """Every node reachable from ``outputs``, inputs before users; iterative, so graph
     depth is limited by memory, not by Python's recursion limit."""
     order: list[Node] = []
-    visited: set[int] = set()
+    visited: set[Node] = set()  # nodes hash by identity, as hash-consing allows
+    visit, emit = visited.add, order.append
     for root in outputs:
-        if id(root) in visited:
+        if root in visited:
             continue
         stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root.inputs))]
-        visited.add(id(root))
+        visit(root)
         while stack:
             node, children = stack[-1]
             for child in children:
-                if id(child) not in visited:
-                    visited.add(id(child))
+                if child not in visited:
+                    visit(child)
                     stack.append((child, iter(child.inputs)))
                     break
             else:
                 stack.pop()
-                order.append(node)
+                emit(node)
     return order
 
 

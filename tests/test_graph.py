@@ -28,6 +28,16 @@ def test_scalars_of_different_types_are_different_nodes() -> None:
     assert (x + 1).node is not (x + True).node
 
 
+def test_attributes_equal_but_not_the_same_number_are_different_nodes() -> None:
+    positive = la.full(3, 0.0)
+    negative = la.full(3, -0.0)  # 0.0 == -0.0, but not the same fill
+    assert negative.node is not positive.node
+    assert np.signbit(negative.compute(cache=False)).all()
+    assert la.full(3, 0.0).node is positive.node
+    normal = la.random.default_rng(1).normal(-0.0, 1.0, size=3)
+    assert normal.node is la.random.default_rng(1).normal(-0.0, 1.0, size=3).node
+
+
 def test_nodes_are_immutable() -> None:
     node = la.Array([1, 2]).node
     with pytest.raises(AttributeError, match="immutable"):
