@@ -71,8 +71,8 @@ def explain_plan(plan: Plan) -> str:
 
 def explain(targets: Sequence[Node], stage: str | None = None) -> str:
     """The optimized plan of ``targets``; with ``stage``, the graph right after that stage
-    of the planner (``"bind"``, ``"fold"``, ``"simplify"``, ``"cse"``, ``"pushdown"``,
-    ``"fuse"``)."""
+    of the planner (``"bind"``, ``"fold"``, ``"simplify"``, ``"pushdown"``,
+    ``"decompose"``, ``"fuse"``)."""
     if stage is None:
         plan = make_plan(targets, None, options.disabled, small_bytes=options.small_bytes)
         return explain_plan(plan)

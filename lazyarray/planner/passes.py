@@ -5,12 +5,13 @@ and so can every rule inside a stage.
     bind      parameters become constants holding the arguments
     fold      ops on small constants run now (the op rows' numpy implementations)
     simplify  algebraic rules, each exact for the dtypes it fires on
-    cse       identical subexpressions become one node
     pushdown  indexes move toward the sources, so only what is needed is read
     decompose mean, var and std of float64 become the sums numpy computes them with
     fuse      elementwise groups (and a trailing reduction) become kernels
 
 Dead nodes never reach a plan: a plan holds what its outputs reach, nothing else.
+Identical subexpressions are one node without a stage of their own: every node, a
+rewrite's included, is built through the interning table (``Node.make``).
 """
 
 from __future__ import annotations
@@ -62,11 +63,6 @@ def _rules(rules: list[Rule]) -> Callable[[Outputs, Mapping[str, Any], frozenset
     return run
 
 
-def _cse(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
-    # rebuilding through the interning table merges structurally equal nodes
-    return transform(outputs, rebuild)
-
-
 def _fuse(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
     return fuse(outputs)
 
@@ -75,7 +71,6 @@ STAGES = (
     Stage("bind", _bind, doc="parameters become constants holding the arguments"),
     Stage("fold", _fold, doc="ops on small constants run now"),
     Stage("simplify", _rules(SIMPLIFY), tuple(SIMPLIFY), "algebraic rules"),
-    Stage("cse", _cse, doc="identical subexpressions become one node"),
     Stage("pushdown", _rules(PUSHDOWN), tuple(PUSHDOWN), "indexes move toward the sources"),
     Stage("decompose", _rules(DECOMPOSE), tuple(DECOMPOSE), "statistics as sums"),
     Stage("fuse", _fuse, doc="elementwise groups become kernels"),

@@ -159,7 +159,7 @@ _CACHE_SIZE = 64
 
 # stages that pay off with data, not with small expressions, where they cost more time
 # than they save (see config.small_bytes)
-DATA_STAGES = frozenset({"simplify", "cse", "pushdown", "decompose", "fuse"})
+DATA_STAGES = frozenset({"simplify", "pushdown", "decompose", "fuse"})
 
 
 def make_plan(
