@@ -52,28 +52,29 @@ def fuse(outputs: Outputs) -> Outputs:
             consumer[child] = node
     for node in outputs:
         users[node] = users.get(node, 0) + 1  # an output is read by the caller
+    fusable = {node: _fusable(node) for node in order}
 
     def absorbed(node: Node) -> bool:
         """Whether ``node`` belongs to its only user's kernel."""
         user = consumer.get(node)
         if users.get(node, 0) != 1 or user is None:
             return False
-        return _fusable(user) or (_trailing(user) and user.inputs[0] is node)
+        return fusable[user] or (_trailing(user) and user.inputs[0] is node)
 
     replaced: dict[Node, Node] = {}
     for node in order:
-        if _fusable(node) and absorbed(node):
+        if fusable[node] and absorbed(node):
             continue  # built inside its consumer's kernel
         reduced = node.inputs[0] if node.inputs else None
         if (
             _trailing(node)
             and reduced is not None
-            and (_fusable(reduced) or _generated(reduced))
+            and (fusable[reduced] or _generated(reduced))
             and users[reduced] == 1
         ):
-            replaced[node] = _kernel(reduced, node, users, replaced)
-        elif _fusable(node):
-            replaced[node] = _kernel(node, None, users, replaced)
+            replaced[node] = _kernel(reduced, node, users, fusable, replaced)
+        elif fusable[node]:
+            replaced[node] = _kernel(node, None, users, fusable, replaced)
         elif _generated(node) and absorbed(node):
             continue  # generated inside the kernel, block by block
         else:
@@ -82,7 +83,11 @@ def fuse(outputs: Outputs) -> Outputs:
 
 
 def _kernel(
-    root: Node, reduction: Node | None, users: dict[Node, int], replaced: dict[Node, Node]
+    root: Node,
+    reduction: Node | None,
+    users: dict[Node, int],
+    fusable: dict[Node, bool],
+    replaced: dict[Node, Node],
 ) -> Node:
     """Collects root's group (inputs first) and builds the fused node."""
     inputs: list[Node] = []
@@ -100,7 +105,7 @@ def _kernel(
             if not expanded:
                 stack.append((current, True))
                 for child in reversed(current.inputs):
-                    if _joins(child, users):
+                    if _joins(child, users, fusable):
                         stack.append((child, False))
                 continue
             members[current] = len(program)
@@ -147,7 +152,7 @@ def _kernel(
     )
 
 
-def _joins(child: Node, users: dict[Node, int]) -> bool:
+def _joins(child: Node, users: dict[Node, int], fusable: dict[Node, bool]) -> bool:
     if users.get(child, 0) != 1:
         return False
-    return _fusable(child) or _generated(child)
+    return fusable[child] or _generated(child)

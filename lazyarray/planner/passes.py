@@ -56,9 +56,13 @@ def _rules(rules: list[Rule]) -> Callable[[Outputs, Mapping[str, Any], frozenset
     matched = frozenset().union(*(rule.ops for rule in rules))
 
     def run(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
-        if not any(node.op in matched for node in toposort(outputs)):
+        order = toposort(outputs)
+        if not any(node.op in matched for node in order):
             return outputs  # nothing any rule could match: skip the rewrite passes
-        return to_fixed_point(outputs, lambda current: apply_rules(current, rules, disabled))
+        first = apply_rules(outputs, rules, disabled, order)
+        if all(a is b for a, b in zip(first, outputs, strict=True)):
+            return first
+        return to_fixed_point(first, lambda current: apply_rules(current, rules, disabled))
 
     return run
 

@@ -47,11 +47,16 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
     return Node.make(node.op, inputs, node.attrs, lambda: row.infer(inputs, attrs), node.site)
 
 
-def transform(outputs: Sequence[Node], visit: Callable[[Node, tuple[Node, ...]], Node]) -> Outputs:
-    """Calls ``visit(node, new_inputs)`` on every node, inputs first; returns the new
-    outputs. Iterative, so deep graphs are fine."""
+def transform(
+    outputs: Sequence[Node],
+    visit: Callable[[Node, tuple[Node, ...]], Node],
+    order: Sequence[Node] | None = None,
+) -> Outputs:
+    """Calls ``visit(node, new_inputs)`` on every node, inputs first (``order``: the
+    outputs' toposort, when the caller has it); returns the new outputs. Iterative, so
+    deep graphs are fine."""
     done: dict[Node, Node] = {}
-    for node in toposort(outputs):
+    for node in toposort(outputs) if order is None else order:
         done[node] = visit(node, tuple([done[child] for child in node.inputs]))
     return tuple(done[node] for node in outputs)
 
@@ -61,7 +66,10 @@ def same_type(a: ArrayType, b: ArrayType) -> bool:
 
 
 def apply_rules(
-    outputs: Sequence[Node], rules: Iterable[Rule], disabled: frozenset[str] = frozenset()
+    outputs: Sequence[Node],
+    rules: Iterable[Rule],
+    disabled: frozenset[str] = frozenset(),
+    order: Sequence[Node] | None = None,
 ) -> Outputs:
     """Applies ``rules`` bottom-up, each node to a fixed point. A replacement whose type
     differs from the node's is a bug in the rule: it is refused, never applied."""
@@ -87,7 +95,7 @@ def apply_rules(
                 return current
         return current
 
-    return transform(outputs, visit)
+    return transform(outputs, visit, order)
 
 
 def to_fixed_point(
