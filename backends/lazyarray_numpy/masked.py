@@ -15,6 +15,7 @@ import numpy as np
 from lazyarray.config import options
 from lazyarray.graph import Node
 from lazyarray.ops import masked_stats
+from lazyarray.ops.kernel import row_bounds, rows_per_block
 from lazyarray_numpy.kernels import map_blocks
 
 Axes = tuple[int, ...]
@@ -70,7 +71,7 @@ def _by_rows(chunk: Callable[..., Any], axes: Axes, x: Any, *others: Any) -> Any
     about ``block_bytes`` of rows on the kernel threads: the partials of blocks add up
     when rows are reduced, and stack otherwise."""
     rows = x.shape[0] if np.ndim(x) else 0
-    per_block = max(1, options.block_bytes // max(1, x.itemsize * (x.size // max(rows, 1))))
+    per_block = rows_per_block(options.block_bytes, x.itemsize * (x.size // max(rows, 1)))
     if rows <= per_block:
         return chunk(x, *others, axes=axes)
 
@@ -79,7 +80,7 @@ def _by_rows(chunk: Callable[..., Any], axes: Axes, x: Any, *others: Any) -> Any
         cut = [a if a.shape[0] == 1 else a[start:stop] for a in others]
         return chunk(x[start:stop], *cut, axes=axes)
 
-    parts = map_blocks(run, [(s, min(s + per_block, rows)) for s in range(0, rows, per_block)])
+    parts = map_blocks(run, row_bounds(0, rows, per_block))
     if 0 in axes:
         return np.sum(np.concatenate(parts), axis=0, keepdims=True)
     return np.concatenate(parts)

@@ -116,7 +116,7 @@ def run_blocked(
         [np.dtype(d).itemsize for d in attrs["dtypes"]]
         + [v.itemsize for v in values if isinstance(v, np.ndarray)]
     )
-    per_block = max(1, block_bytes // max(1, math.prod(sizes[1:]) * itemsize))
+    per_block = rows_per_block(block_bytes, math.prod(sizes[1:]) * itemsize)
     bounds = _row_blocks(region[0], per_block, sizes[1:], program)
     if len(bounds) == 1:
         return run(bounds[0])
@@ -144,7 +144,15 @@ def _row_blocks(
     if drawn and row_size and RANDOM_BLOCK % row_size == 0:
         rows_per_random_block = RANDOM_BLOCK // row_size
         per_block = max(1, round(per_block / rows_per_random_block)) * rows_per_random_block
-    start, stop = rows
+    return row_bounds(*rows, per_block)
+
+
+def rows_per_block(block_bytes: int, row_bytes: int) -> int:
+    return max(1, block_bytes // max(1, row_bytes))
+
+
+def row_bounds(start: int, stop: int, per_block: int) -> list[tuple[int, int]]:
+    """[start, stop) cut into blocks of ``per_block`` rows, edges on multiples of it."""
     cuts = [start, *range((start // per_block + 1) * per_block, stop, per_block), stop]
     return list(itertools.pairwise(cuts))
 
