@@ -32,15 +32,16 @@ def to_dask(*arrays: Any, **arguments: Any) -> Any:
     come back as a tuple of dask arrays sharing one graph, like ``dask.persist``'s
     (what they have in common is computed once)."""
     from lazyarray.backend import get_backend
-    from lazyarray.config import options
+    from lazyarray.config import snapshot
     from lazyarray.planner import bind_arguments, make_plan, parameters_of
 
     if not arrays:
         raise TypeError("to_dask expects at least one array")
     nodes = [as_node(x) for x in arrays]
     bound = bind_arguments(parameters_of(nodes), arguments)
+    options = snapshot()
     plan = make_plan(nodes, bound, options.disabled, small_bytes=options.small_bytes)
     backend = get_backend("dask")
     backend.check(plan)
-    lowered = backend.lower(plan, bound)  # type: ignore[attr-defined]
+    lowered = backend.lower(plan, bound, options)  # type: ignore[attr-defined]
     return lowered[0] if len(arrays) == 1 else tuple(lowered)

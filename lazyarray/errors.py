@@ -74,6 +74,10 @@ class FormatError(LazyArrayError, ValueError):
     """A result format or destination that does not exist or cannot hold the value."""
 
 
+class ConfigError(LazyArrayError, ValueError, TypeError):
+    """An unknown option, or a value its option cannot take (named in the message)."""
+
+
 class BackendNotFound(LazyArrayError, LookupError):
     """A backend name that no installed plugin provides."""
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
-from lazyarray.config import options
+from lazyarray.config import Options, snapshot
 from lazyarray.errors import JobCancelled, JobTimeoutError, ResourceExhausted
 
 
@@ -41,7 +41,16 @@ class JobStatus(enum.StrEnum):
 class RunContext:
     """What a running computation reports to, and checks for cancellation; thread-safe."""
 
-    def __init__(self, total_steps: int = 0, client: Any = None, retries: int = 0) -> None:
+    def __init__(
+        self,
+        total_steps: int = 0,
+        client: Any = None,
+        retries: int = 0,
+        options: Options | None = None,
+    ) -> None:
+        # the options in force where the computation was asked for: jobs and kernels run
+        # on other threads, which the caller's config.set does not reach
+        self.options = snapshot() if options is None else options
         self.client = client  # a backend's scheduler handle (a distributed.Client), if given
         self.retries = retries  # retries a backend may make of its own tasks
         self.total_steps = total_steps
@@ -182,12 +191,12 @@ class LocalJobRegistry:
                 self._executor = ThreadPoolExecutor(workers, thread_name_prefix="lazyarray-job")
             return self._executor
 
-    def reserve(self) -> None:
+    def reserve(self, limit: int) -> None:
         with self._lock:
-            if self._running >= options.max_outstanding_jobs:
+            if self._running >= limit:
                 raise ResourceExhausted(
                     f"{self._running} jobs are outstanding (max_outstanding_jobs="
-                    f"{options.max_outstanding_jobs}); wait for some to finish"
+                    f"{limit}); wait for some to finish"
                 )
             self._running += 1
 
@@ -212,7 +221,7 @@ class LocalJob(AsyncJob):
         self.context = context or RunContext(total_steps)
         self._state = JobStatus.PENDING
         self._errors: list[str] = []
-        local_jobs.reserve()
+        local_jobs.reserve(self.context.options.max_outstanding_jobs)
         local_jobs.register(self)
         self._future: Future[Any] = local_jobs.executor().submit(self._run, work)
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from lazyarray.backend import Backend, Capability
-from lazyarray.config import options
+from lazyarray.config import Options
 from lazyarray.errors import JobCancelled, TransientError, UnsupportedOperation
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
 from lazyarray.planner import Plan
@@ -40,7 +40,7 @@ class DaskBackend(Backend):
                     f"{reason}; compute it with backend='numpy'"
                 )
 
-    def lower(self, plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
+    def lower(self, plan: Plan, arguments: Mapping[str, Any], options: Options) -> list[Any]:
         """The plan's outputs as dask arrays (scalars stay plain values)."""
         return Lowerer(arguments, options.dask_chunk_bytes, options.block_bytes).lower(plan)
 
@@ -48,7 +48,7 @@ class DaskBackend(Backend):
         from dask.base import compute as dask_compute
 
         self.check(plan)
-        collections = self.lower(plan, arguments)
+        collections = self.lower(plan, arguments, context.options)
         client = self.client(context)
         if client is not None:
             from lazyarray_dask.jobs import DaskJob
@@ -70,14 +70,14 @@ class DaskBackend(Backend):
         from lazyarray_dask.jobs import DaskJob
 
         self.check(plan)
-        collections = self.lower(plan, arguments)
+        collections = self.lower(plan, arguments, context.options)
         return DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
 
     @staticmethod
     def client(context: RunContext) -> Any:
         if context.client is not None:
             return context.client
-        address = options.dask_scheduler
+        address = context.options.dask_scheduler
         if address:
             from distributed import Client
 

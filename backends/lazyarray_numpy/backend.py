@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lazyarray.backend import Backend, Capability
-from lazyarray.config import options
+from lazyarray.config import Options
 from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Literal, Node
 from lazyarray.jobs import RunContext
@@ -25,10 +25,11 @@ class NumpyBackend(Backend):
     )
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
-        check_memory(plan)
+        options = context.options
+        check_memory(plan, options)
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
-        statistics = MaskedStatistics()
+        statistics = MaskedStatistics(options)
         for node, frees in zip(plan.steps, plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
@@ -38,7 +39,9 @@ class NumpyBackend(Backend):
                 value = node.attr("value")
                 values[node] = value.value if isinstance(value, Literal) else value
             else:
-                values[node] = run_node(node, [values[child] for child in node.inputs], statistics)
+                values[node] = run_node(
+                    node, [values[child] for child in node.inputs], options, statistics
+                )
             for dead in frees:
                 del values[dead]
             context.advance()
@@ -57,7 +60,7 @@ def available_memory() -> int | None:
         return None
 
 
-def check_memory(plan: Plan) -> None:
+def check_memory(plan: Plan, options: Options) -> None:
     """Refuses, before anything runs, a plan whose estimated peak would not fit."""
     if plan.upper_bytes < _ALWAYS_FITS and options.memory_limit is None:
         return
@@ -81,7 +84,12 @@ def _reads_masked(node: Node) -> bool:
     return node.type.masked or any([child.type.masked for child in node.inputs])
 
 
-def run_node(node: Node, inputs: list[Any], statistics: MaskedStatistics | None = None) -> Any:
+def run_node(
+    node: Node,
+    inputs: list[Any],
+    options: Options,
+    statistics: MaskedStatistics | None = None,
+) -> Any:
     """One op on concrete values; a failure names the op and the user's line.
     ``statistics``: the masked statistics of the running plan, sharing their sums."""
     row = OPS[node.op]
@@ -89,9 +97,9 @@ def run_node(node: Node, inputs: list[Any], statistics: MaskedStatistics | None 
     implementation = masked_sum if masked and node.op == "sum" else row.implementation(masked)
     try:
         if node.op == "fused":  # the ops this backend runs its own way: blockwise
-            return run_fused(node, inputs)
+            return run_fused(node, inputs, options)
         if masked and node.op in STATISTICS and node.inputs[0].type.masked:
-            return (statistics or MaskedStatistics()).run(node, inputs[0])
+            return (statistics or MaskedStatistics(options)).run(node, inputs[0])
         if node.attrs:
             return implementation(*inputs, **dict(node.attrs))
         return implementation(*inputs)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from lazyarray.config import options
+from lazyarray.config import Options
 from lazyarray.graph import Node
 from lazyarray.ops.kernel import run_blocked
 
@@ -70,28 +71,31 @@ NUMEXPR: dict[str, tuple[str, str]] = {
     },
 }
 
-_pool: ThreadPoolExecutor | None = None
-
-
 _CORES = os.cpu_count() or 1
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
-def _threads() -> int:
-    return options.threads or _CORES
+def _executor(threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(
+                threads, thread_name_prefix=f"lazyarray-kernel-{threads}"
+            )
+        return pool
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_threads(), thread_name_prefix="lazyarray-kernel")
-    return _pool
+def block_mapper(options: Options) -> Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]:
+    """Runs ``function`` of each item on ``options.threads`` kernel threads."""
+    threads = options.threads or _CORES
 
+    def map_blocks(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        if len(items) == 1 or threads == 1:
+            return [function(item) for item in items]
+        return list(_executor(threads).map(function, items))
 
-def map_blocks(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-    """``function`` of each item, on the kernel threads when there are several."""
-    if len(items) == 1:
-        return [function(items[0])]
-    return list(_executor().map(function, items))
+    return map_blocks
 
 
 def numexpr_source(
@@ -124,7 +128,7 @@ def numexpr_source(
     return names[-1]
 
 
-def run_fused(node: Node, inputs: list[Any]) -> Any:
+def run_fused(node: Node, inputs: list[Any], options: Options) -> Any:
     program = node.attr("program")
     reduction = node.attr("reduction")
     values = list(inputs)
@@ -147,5 +151,7 @@ def run_fused(node: Node, inputs: list[Any]) -> Any:
         numexpr.evaluate(source, local_dict=local, out=whole_out, casting="unsafe")
         return whole_out
 
-    value = run_blocked(node.kwargs, values, block_bytes=options.block_bytes, map_blocks=map_blocks)
+    value = run_blocked(
+        node.kwargs, values, block_bytes=options.block_bytes, map_blocks=block_mapper(options)
+    )
     return np.asarray(value, dtype=dtype_out).reshape(result_shape)[()]

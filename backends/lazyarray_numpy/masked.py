@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.config import options
+from lazyarray.config import Options
 from lazyarray.graph import Node
 from lazyarray.ops import masked_stats
 from lazyarray.ops.kernel import row_bounds, rows_per_block
-from lazyarray_numpy.kernels import map_blocks
+from lazyarray_numpy.kernels import block_mapper
 
 Axes = tuple[int, ...]
 STATISTICS = frozenset({"mean", "var", "std"})
@@ -39,7 +39,8 @@ class MaskedStatistics:
     array along some axes are computed once (a ``std`` next to a ``mean`` of the same
     data reuses them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: Options) -> None:
+        self.options = options
         self.sums: dict[tuple[Node, Axes], tuple[Any, Any]] = {}
         self.means: dict[tuple[Node, Axes], Any] = {}
 
@@ -50,8 +51,8 @@ class MaskedStatistics:
         key = (node.inputs[0], axes)
         if key not in self.sums:
             self.sums[key] = (
-                _by_rows(masked_stats.valid_count, axes, x),
-                _by_rows(masked_stats.valid_total, axes, x),
+                _by_rows(self.options, masked_stats.valid_count, axes, x),
+                _by_rows(self.options, masked_stats.valid_total, axes, x),
             )
         count, total = self.sums[key]
         if node.op == "mean":
@@ -61,12 +62,12 @@ class MaskedStatistics:
         if key not in self.means:
             self.means[key] = masked_stats.kept_mean(count, total)
         mean = self.means[key]
-        summed = _by_rows(masked_stats.squared_anomalies, axes, x, mean)
+        summed = _by_rows(self.options, masked_stats.squared_anomalies, axes, x, mean)
         spread = partial(masked_stats.spread_from, node.op, node.attr("ddof") or 0)
         return _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
 
 
-def _by_rows(chunk: Callable[..., Any], axes: Axes, x: Any, *others: Any) -> Any:
+def _by_rows(options: Options, chunk: Callable[..., Any], axes: Axes, x: Any, *others: Any) -> Any:
     """``chunk``'s partial reduction of ``x`` (and ``others`` alongside), by blocks of
     about ``block_bytes`` of rows on the kernel threads: the partials of blocks add up
     when rows are reduced, and stack otherwise."""
@@ -80,7 +81,7 @@ def _by_rows(chunk: Callable[..., Any], axes: Axes, x: Any, *others: Any) -> Any
         cut = [a if a.shape[0] == 1 else a[start:stop] for a in others]
         return chunk(x[start:stop], *cut, axes=axes)
 
-    parts = map_blocks(run, row_bounds(0, rows, per_block))
+    parts = block_mapper(options)(run, row_bounds(0, rows, per_block))
     if 0 in axes:
         return np.sum(np.concatenate(parts), axis=0, keepdims=True)
     return np.concatenate(parts)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 from lazyarray.backend import Backend, get_backend
-from lazyarray.config import options
+from lazyarray.config import snapshot
 from lazyarray.errors import (
     FormatError,
     ImplicitComputeError,
@@ -64,6 +64,7 @@ def compute(
 ) -> Any:
     """Runs ``targets`` together; returns their values (a list, or the only value with
     ``unpack``), or with ``block=False`` a job whose ``result()`` returns them."""
+    options = snapshot()
     check_format(format)
     if destination not in DESTINATIONS:
         raise FormatError(
@@ -98,7 +99,7 @@ def compute(
         return values
 
     if block and timeout is None:
-        context = RunContext(len(plan), client=client, retries=retries)
+        context = RunContext(len(plan), client=client, retries=retries, options=options)
         bar = ProgressBar(context) if should_show(progress_bar) else None
         try:
             values = _with_retries(lambda: chosen.execute(plan, bound, context), retries)
@@ -108,7 +109,9 @@ def compute(
         return finish(store(values))
 
     job = ComputeJob(
-        lambda: chosen.submit(plan, bound, RunContext(len(plan), client=client, retries=retries)),
+        lambda: chosen.submit(
+            plan, bound, RunContext(len(plan), client=client, retries=retries, options=options)
+        ),
         retries,
         lambda v: finish(store(v)),
     )
@@ -211,7 +214,7 @@ class _CompletedJob(AsyncJob):
 
 def check_implicit_compute(what: str) -> None:
     """``bool(x)``, ``np.asarray(x)`` and friends compute; config can forbid or flag it."""
-    policy = options.implicit_compute
+    policy = snapshot().implicit_compute
     if policy == "allow":
         return
     message = (
