@@ -78,6 +78,10 @@ class ConfigError(LazyArrayError, ValueError, TypeError):
     """An unknown option, or a value its option cannot take (named in the message)."""
 
 
+class ComputeArgumentError(LazyArrayError, ValueError, TypeError):
+    """A keyword of ``compute``/``inspect`` with a value it cannot take (``timeout=-1``)."""
+
+
 class BackendNotFound(LazyArrayError, LookupError):
     """A backend name that no installed plugin provides."""
 

@@ -55,9 +55,32 @@ class Literal:
             self._digest = content_digest(self.value)
         return self._digest
 
+    @property
+    def mutable(self) -> bool:
+        """Whether the data can change after it was wrapped: a writeable array, or a view
+        of one (wrapping is by reference, as numpy views are). Results computed from a
+        mutable literal are never cached, nor planned constants folded from it."""
+        return may_change(self.value)
+
     def __repr__(self) -> str:
         value = self.value
         return f"Literal(<{type(value).__name__} {getattr(value, 'shape', '')}>)"
+
+
+def may_change(value: Any) -> bool:
+    """Whether the contents of ``value`` can change: an ndarray that is writeable, or a
+    read-only view whose base is writeable or is memory we do not know (a memory map, a
+    buffer); read-only arrays owning their data, views of bytes, scalars and dask arrays
+    cannot."""
+    if isinstance(value, np.ma.MaskedArray):
+        mask = np.ma.getmask(value)  # nomask is a numpy bool, not an array
+        return may_change(value.data) or (isinstance(mask, np.ndarray) and may_change(mask))
+    current = value
+    while isinstance(current, np.ndarray):
+        if current.flags.writeable:
+            return True
+        current = current.base
+    return current is not None and current is not value and not isinstance(current, bytes)
 
 
 def content_digest(value: Any) -> str:

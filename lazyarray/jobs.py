@@ -230,6 +230,7 @@ class LocalJob(AsyncJob):
             self.context.check_cancelled()
             self._state = JobStatus.RUNNING
             value = work(self.context)
+            self.context.check_cancelled()  # a cancel that came after the last check wins
         except JobCancelled:
             self._state = JobStatus.CANCELLED
             raise

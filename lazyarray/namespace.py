@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from lazyarray.execution import COMPUTE_KEYWORDS
 from lazyarray.execution import compute as _compute
 from lazyarray.ops import OPS, Kind
@@ -124,9 +126,30 @@ def getmaskarray(x: Any) -> Any:
     return _build.unary("getmaskarray", x)
 
 
-def asarray(x: Any) -> Any:
-    """A proxy for ``x``: proxies pass through, literals are wrapped without copying."""
-    return Array(x)
+def asarray(x: Any, *, copy: bool | None = None) -> Any:
+    """A proxy for ``x``: proxies pass through, arrays are wrapped without copying (by
+    reference: a compute reads their contents when it runs). ``copy=True`` wraps a
+    read-only snapshot instead, whose results the cache may then serve.
+
+    >>> import numpy as np, lazyarray as la
+    >>> a = np.zeros(3)
+    >>> snapshot = la.asarray(a, copy=True)
+    >>> a[0] = 5.0
+    >>> snapshot.sum().compute(), la.asarray(a).sum().compute()
+    (np.float64(0.0), np.float64(5.0))
+    """
+    if hasattr(x, "__lazyarray_node__") or not copy:
+        return x if hasattr(x, "__lazyarray_node__") else Array(x)
+    if isinstance(x, np.ma.MaskedArray):
+        data, mask = _read_only(np.ma.getdata(x)), _read_only(np.ma.getmaskarray(x))
+        return MaskedArray(np.ma.MaskedArray(data, mask=mask, fill_value=x.fill_value))
+    return Array(_read_only(x))
+
+
+def _read_only(x: Any) -> Any:
+    copied = np.array(x, copy=True)
+    copied.flags.writeable = False
+    return copied
 
 
 def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:

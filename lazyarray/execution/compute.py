@@ -10,20 +10,22 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
+import numpy as np
+
 from lazyarray.backend import Backend, get_backend
 from lazyarray.config import snapshot
 from lazyarray.errors import (
+    ComputeArgumentError,
     FormatError,
     ImplicitComputeError,
     ImplicitComputeWarning,
-    JobTimeoutError,
     RetryError,
     TransientError,
 )
 from lazyarray.execution.cache import results as result_cache
 from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
-from lazyarray.graph import Node, content_digest
+from lazyarray.graph import Literal, Node, content_digest
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.planner import Plan, bind_arguments, make_plan, parameters_of
 
@@ -46,6 +48,53 @@ COMPUTE_KEYWORDS = frozenset(
 FileTarget = str | os.PathLike[str] | IO[bytes] | None
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _optional_bool(value: Any) -> bool:
+    return value is None or isinstance(value, bool)
+
+
+def _timeout(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    )
+
+
+def _retries(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
+def _file(value: Any) -> bool:
+    return value is None or isinstance(value, str | os.PathLike) or hasattr(value, "write")
+
+
+def _backend(value: Any) -> bool:
+    return value is None or isinstance(value, str | Backend)
+
+
+# compute()'s keywords: each value is checked by one rule before anything is planned
+ARGUMENT_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "timeout": (_timeout, "a positive number of seconds, or None"),
+    "block": (_is_bool, "True or False"),
+    "progress_bar": (_optional_bool, "True, False or None"),
+    "cache": (_is_bool, "True or False"),
+    "num_retries": (_retries, "an int >= 0, or None"),
+    "file": (_file, "a path, a binary file object, or None"),
+    "backend": (_backend, "a backend name, a Backend, or None"),
+}
+
+
+def check_arguments(**values: Any) -> None:
+    """Raises ``ComputeArgumentError`` naming the first keyword whose value its rule
+    refuses."""
+    for name, value in values.items():
+        accepts, expected = ARGUMENT_RULES[name]
+        if not accepts(value):
+            raise ComputeArgumentError(f"{name} must be {expected}, not {value!r}")
+
+
 def compute(
     targets: Sequence[Node],
     *,
@@ -65,6 +114,15 @@ def compute(
     """Runs ``targets`` together; returns their values (a list, or the only value with
     ``unpack``), or with ``block=False`` a job whose ``result()`` returns them."""
     options = snapshot()
+    check_arguments(
+        timeout=timeout,
+        block=block,
+        progress_bar=progress_bar,
+        cache=cache,
+        num_retries=num_retries,
+        file=file,
+        backend=backend,
+    )
     check_format(format)
     if destination not in DESTINATIONS:
         raise FormatError(
@@ -87,7 +145,7 @@ def compute(
             return None
         return formatted[0] if unpack else formatted
 
-    key = _cache_key(plan, bound) if cache else None
+    key = _cache_key(plan, bound, chosen, options.fast_math) if cache else None
     if key is not None:
         hit = result_cache.get(key)
         if hit is not None:
@@ -103,29 +161,64 @@ def compute(
         bar = ProgressBar(context) if should_show(progress_bar) else None
         try:
             values = _with_retries(lambda: chosen.execute(plan, bound, context), retries)
+        except BaseException:
+            context.cancel()  # Ctrl-C: kernel blocks still queued do not start
+            raise
         finally:
             if bar is not None:
                 bar.close()
-        return finish(store(values))
+        return finish(store(owned(values, plan, bound)))
 
     job = ComputeJob(
         lambda: chosen.submit(
             plan, bound, RunContext(len(plan), client=client, retries=retries, options=options)
         ),
         retries,
-        lambda v: finish(store(v)),
+        lambda v: finish(store(owned(v, plan, bound))),
     )
     if not block:
         return job
     try:
         return job.result(timeout)
-    except JobTimeoutError:
+    except BaseException:  # a timeout, or Ctrl-C while waiting: the work stops too
         job.cancel()
         raise
 
 
-def _cache_key(plan: Plan, arguments: Mapping[str, Any]) -> str:
-    parts = [plan.digest]
+def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
+    """``values`` with every array that shares memory with a literal or an argument
+    copied: a result is the caller's to modify, and must never write into an input, a
+    planned constant or a cached value."""
+    literals = [node.attr("value") for node in plan.steps if node.op == "constant"]
+    inputs = [literal.value for literal in literals if isinstance(literal, Literal)]
+    inputs += [value for value in arguments.values() if isinstance(value, np.ndarray)]
+    arrays = [np.ma.getdata(v) if isinstance(v, np.ma.MaskedArray) else v for v in inputs]
+    arrays = [a for a in arrays if isinstance(a, np.ndarray)]
+    return [_owned(value, arrays) for value in values]
+
+
+def _owned(value: Any, inputs: list[np.ndarray[Any, Any]]) -> Any:
+    if not isinstance(value, np.ndarray):
+        return value
+    data = np.ma.getdata(value) if isinstance(value, np.ma.MaskedArray) else value
+    mask = np.ma.getmask(value) if isinstance(value, np.ma.MaskedArray) else None
+    for array in inputs:
+        if np.may_share_memory(data, array) or (
+            isinstance(mask, np.ndarray) and np.may_share_memory(mask, array)
+        ):
+            return value.copy()
+    return value
+
+
+def _cache_key(
+    plan: Plan, arguments: Mapping[str, Any], backend: Backend, fast_math: bool
+) -> str | None:
+    """Identifies a result: the plan's digest, the arguments' contents, and what can
+    change the last bits (backend, fast_math). None when a literal can change under the
+    plan: by-reference data is read at run time, and never served from the cache."""
+    if plan.reads_mutable(arguments):
+        return None
+    parts = [plan.digest, backend.name, f"fast_math={fast_math}"]
     for name in sorted(arguments):
         parts.append(f"{name}={content_digest(arguments[name])}")
     return "|".join(parts)
@@ -176,6 +269,9 @@ class ComputeJob(AsyncJob):
             try:
                 values = self._inner.result(timeout)
                 break
+            except KeyboardInterrupt:
+                self._inner.cancel()
+                raise
             except TransientError as exc:
                 self._failures.append(exc)
                 if len(self._failures) > self._retries:

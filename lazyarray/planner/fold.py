@@ -13,7 +13,7 @@ from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
 from lazyarray.planner.rewrite import Outputs, literal_of, rebuild, same_type, transform
 
-FOLD_LIMIT = 64  # elements: scalars and tiny arrays; folding more only moves the work
+FOLD_LIMIT = 64  # elements (plan._PLAN_TIME_ELEMENTS follows it): scalars and tiny arrays; folding more only moves the work
 _NEVER = {Kind.SOURCE}
 
 
@@ -42,6 +42,8 @@ def _as_literal(value: Any, node: Node) -> Node | None:
     else:
         value = np.asarray(value, dtype=node.type.dtype)
         value = value[()] if value.ndim == 0 else value
+    if isinstance(value, np.ndarray) and value.flags.owndata:
+        value.flags.writeable = False  # computed here, held by the plan: nobody writes it
     folded = constant_node(value)
     return folded if same_type(folded.type, node.type) else None
 

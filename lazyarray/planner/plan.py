@@ -97,8 +97,29 @@ class Plan:
             kernels = kernels or node.op == "fused"
         return total + (_BLOCK_COPIES * 2**24 if kernels else 0)
 
+    def reads_mutable(self, arguments: Mapping[str, Any] | None = None) -> bool:
+        """Whether a literal the plan reads can change under it (a writeable array), so
+        that its results depend on the data at run time. The ``arguments`` bound into it
+        do not count: they are keyed by content when the plan runs."""
+        bound = {id(value) for value in (arguments or {}).values()}
+        return any(
+            _mutable_literal(node) and id(node.attr("value").value) not in bound
+            for node in self.steps
+        )
+
     def __len__(self) -> int:
         return len(self.steps)
+
+
+def _mutable_literal(node: Node) -> bool:
+    value = node.attr("value") if node.op == "constant" else None
+    return isinstance(value, Literal) and value.mutable
+
+
+def _read_when_planning(node: Node) -> bool:
+    """A mutable literal small enough for the planner to read (fold, rules on scalar
+    constants): a plan built from it must not be reused once the data changed."""
+    return _mutable_literal(node) and (node.type.size or 0) <= _PLAN_TIME_ELEMENTS
 
 
 # ops whose results cost no new memory: literals and numpy views
@@ -155,6 +176,7 @@ def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
 
 _CACHE: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
 _CACHE_SIZE = 64
+_PLAN_TIME_ELEMENTS = 64  # literals up to this size may be read by stages (fold.FOLD_LIMIT)
 
 
 # stages that pay off with data, not with small expressions, where they cost more time
@@ -172,7 +194,8 @@ def make_plan(
     """The plan for ``outputs``: optimized by the stages in ``planner.passes`` (minus
     ``disabled``), with ``arguments`` (already checked by ``bind_arguments``) bound.
     Graphs whose values add up to less than ``small_bytes`` skip the data stages.
-    Plans of parameter-free graphs are kept (LRU) for the next compute."""
+    Plans of parameter-free graphs are kept (LRU) for the next compute, unless the
+    planner may have read a literal that can change (``Literal.mutable``)."""
     from lazyarray.planner.fold import foldable
     from lazyarray.planner.passes import optimize as run_stages
 
@@ -184,12 +207,15 @@ def make_plan(
             return cached
     optimized = tuple(outputs)
     order = None
+    reusable = not arguments
     if optimize:
         order = toposort(outputs)
         total, folds = 0, False
         for node in order:
             total += nbytes(node) or 0
             folds = folds or foldable(node)
+            if reusable and node.op == "constant" and _read_when_planning(node):
+                reusable = False
         if total < small_bytes:
             disabled = disabled | DATA_STAGES
         if not folds:
@@ -197,7 +223,7 @@ def make_plan(
         optimized = run_stages(optimized, arguments or {}, disabled)
     steps, frees = steps_of(optimized, order if optimized == tuple(outputs) else None)
     plan = Plan(optimized, steps, frees)
-    if not arguments:
+    if reusable:
         _CACHE[key] = plan
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)

@@ -52,6 +52,8 @@ def _as_ndarray(value: Any) -> np.ndarray[Any, Any]:
             "a list mixing lazy arrays cannot become a literal; use la.stack or la.concatenate"
         )
     array = np.asarray(value)
+    if isinstance(value, list | tuple | range):  # built here: nobody else can write it
+        array.flags.writeable = False
     if array.dtype.kind not in "biufcmM":
         raise CastError(
             f"cannot make a lazyarray literal from {type(value).__name__} "
