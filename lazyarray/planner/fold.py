@@ -13,7 +13,9 @@ from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
 from lazyarray.planner.rewrite import Outputs, literal_of, rebuild, same_type, transform
 
-FOLD_LIMIT = 64  # elements (plan._PLAN_TIME_ELEMENTS follows it): scalars and tiny arrays; folding more only moves the work
+# elements: scalars and tiny arrays; folding more only moves the work
+# (plan._PLAN_TIME_ELEMENTS follows it)
+FOLD_LIMIT = 64
 _NEVER = {Kind.SOURCE}
 
 
