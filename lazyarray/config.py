@@ -193,6 +193,10 @@ def _check(name: str, value: Any) -> Any:
 
 # --- the environment, read once ---------------------------------------------------------
 
+def _flag_text(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
 _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "max_outstanding_jobs": int,
     "threads": int,
@@ -200,7 +204,8 @@ _FROM_TEXT: dict[str, Callable[[str], Any]] = {
     "default_retries": int,
     "memory_fraction": float,
     "dask_connect_timeout": float,
-    "fast_math": lambda text: text.strip().lower() in ("1", "true", "yes", "on"),
+    "fast_math": _flag_text,
+    "progress_bar": _flag_text,
 }
 
 
