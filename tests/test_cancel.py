@@ -11,7 +11,6 @@ import pytest
 import lazyarray as la
 from lazyarray.errors import JobCancelled, JobTimeoutError
 
-
 # the job would run for about a minute; stopping "between blocks" means within a few of
 # them, which a bound this far from both can tell apart on any machine
 STOPS_WITHIN = 5.0
