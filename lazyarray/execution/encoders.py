@@ -210,8 +210,8 @@ def _arrow_column(values: np.ndarray, mask: np.ndarray | None, type_: Any) -> An
 
     if values.dtype.kind == "c":
         parts = pa.array(values.view(values.real.dtype))
-        nulls = None if mask is None else pa.array(mask)
-        return pa.FixedSizeListArray.from_arrays(parts, 2, mask=nulls)
+        valid = None if mask is None else pa.py_buffer(np.packbits(~mask, bitorder="little"))
+        return pa.Array.from_buffers(type_, len(values), [valid], children=[parts])
     return pa.array(values, type=type_, mask=mask)
 
 
