@@ -21,7 +21,7 @@ import pytest
 import lazyarray as la
 from lazyarray.errors import FormatError
 from lazyarray.execution import encoders, files
-from lazyarray.execution.formats import write
+from lazyarray.execution.formats import encoding_bytes, serialize, write
 from lazyarray.types import ArrayType
 
 pa = pytest.importorskip("pyarrow")
@@ -245,15 +245,17 @@ def test_big_results_round_trip_on_every_path(format: str, backend: str) -> None
     _assert_exact(_read(format, payload, format != "npy"), expected, format, under_mask=False)
 
 
-def test_json_bytes_are_what_json_dumps_writes() -> None:
-    data = np.arange(24.0).reshape(2, 3, 4)
-    data[0, 1, 2] = np.nan
+@pytest.mark.parametrize("shape", [(2, 3, 4), (3, 7), (5,), ()])
+@pytest.mark.parametrize("piece", [1, 5, 13, 1000])  # brackets within and across pieces
+def test_json_bytes_are_what_json_dumps_writes(shape: tuple[int, ...], piece: int) -> None:
+    data = np.arange(float(np.prod(shape))).reshape(shape)
+    data.flat[1 % data.size] = np.nan
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(encoders, "JSON_PIECE", 5)  # brackets that close across pieces
+        patch.setattr(encoders, "JSON_PIECE", piece)
         payload = la.Array(data).compute(format="json")
-    nested = [[[("NaN" if v != v else v) for v in row] for row in plane] for plane in data.tolist()]
-    expected = {"dtype": "<f8", "shape": [2, 3, 4], "data": nested}
-    assert payload == json.dumps(expected).encode()
+    nested = np.where(np.isnan(data), None, data).tolist()
+    expected = {"dtype": "<f8", "shape": list(shape), "data": nested}
+    assert payload == json.dumps(expected).encode().replace(b"null", b'"NaN"')
 
 
 # --- file=: mode, atomicity, errors, stale temporaries, memory --------------------------
@@ -399,3 +401,26 @@ def test_writing_streams_without_a_second_copy(tmp_path: Path) -> None:
     alone = _peak(lambda: x.compute(cache=False))
     written = _peak(lambda: x.compute(format="npy", file=tmp_path / "c.npy", cache=False))
     assert written < alone + 0.05 * value.nbytes, (written / value.nbytes, alone / value.nbytes)
+
+
+@pytest.mark.parametrize(("format", "dtype"), [("npy", "f8"), ("arrow", "i4"), ("json", "f8")])
+def test_the_memory_estimate_of_formatting_bounds_what_it_takes(
+    format: str,  # noqa: A002
+    dtype: str,
+) -> None:
+    value = (np.arange(100_000) / 7 * 1e6).astype(dtype)
+    type_ = ArrayType(value.dtype, value.shape)
+    download = _peak(lambda: serialize(value, type_, format))
+    estimate = encoding_bytes(type_, format)
+    assert estimate is not None and download <= estimate < 3 * download
+    buffer = io.BytesIO()  # a file: one piece, whatever the result's size
+    streamed = _peak(lambda: write(value, type_, format, buffer)) - len(buffer.getvalue())
+    assert streamed <= encoding_bytes(type_, format, file=True)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("format", ["npz", "json", "arrow"])
+def test_a_masked_scalar_keeps_its_dtype(format: str) -> None:  # noqa: A002
+    empty = la.MaskedArray(np.array([1, 2], np.int8), mask=[True, True]).max()
+    assert empty.compute() is np.ma.masked
+    actual = _read(format, empty.compute(format=format), masked=True)
+    assert actual.dtype == np.int8 and actual.shape == () and actual.mask

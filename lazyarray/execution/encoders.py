@@ -27,7 +27,7 @@ import numpy as np
 from lazyarray.errors import FormatError
 
 PIECE_BYTES = 8 << 20
-JSON_PIECE = 1 << 16  # elements: each becomes a Python string
+JSON_PIECE = 1 << 14  # elements: each becomes a Python scalar and a string
 
 Writer = Callable[[np.ndarray, np.ndarray | None, Any, IO[bytes]], None]
 
@@ -133,9 +133,9 @@ def _write_json(data: np.ndarray, mask: np.ndarray | None, fill: Any, handle: IO
 
 def _write_json_data(data: np.ndarray, mask: np.ndarray | None, handle: IO[bytes]) -> None:
     ndim = data.ndim
-    # a bracket closes and reopens before each flat index that is a multiple of a span
+    # brackets close and reopen before each flat index that is a multiple of a span
     spans = [math.prod(data.shape[axis:]) for axis in range(1, ndim)]
-    separators = [", "] + ["]" * depth + ", " + "[" * depth for depth in range(1, ndim)]
+    row = spans[-1] if spans else 0
     tokens_of = _JSON_TOKENS[data.dtype.kind]
     handle.write(b"[" * ndim)
     offset = 0
@@ -144,14 +144,15 @@ def _write_json_data(data: np.ndarray, mask: np.ndarray | None, handle: IO[bytes
         if mask is not None:
             for i in np.flatnonzero(piece(mask, index)).tolist():
                 tokens[i] = "null"
-        flat = np.arange(offset, offset + len(tokens))
-        depths = np.zeros(len(tokens), np.intp)
-        for span in spans:
-            depths += flat % span == 0
-        before = [separators[d] for d in depths.tolist()]
-        if offset == 0:
-            before[0] = ""
-        handle.write("".join(map(str.__add__, before, tokens)).encode())
+        text = [", "] if offset and (not row or offset % row) else []
+        done = 0
+        for cut in range((-offset) % row, len(tokens), row) if row else ():
+            if offset + cut:
+                depth = sum((offset + cut) % span == 0 for span in spans)
+                text += [", ".join(tokens[done:cut]), "]" * depth + ", " + "[" * depth]
+                done = cut
+        text.append(", ".join(tokens[done:]))
+        handle.write("".join(text).encode())
         offset += len(tokens)
     handle.write(b"]" * ndim)
 

@@ -13,6 +13,7 @@ from typing import IO, Any
 import numpy as np
 
 from lazyarray.errors import FormatError
+from lazyarray.execution import encoders
 from lazyarray.execution.encoders import ENCODERS
 from lazyarray.execution.files import check_target, write_atomically
 from lazyarray.types import ArrayType
@@ -83,6 +84,33 @@ def write(
         write_atomically(file, lambda handle: encoder.write(data, mask, fill, handle))
 
 
+# encoded bytes per element at most, in json: a number's text and its separator
+_JSON_WIDTH = {"b": 7, "i": 22, "u": 22, "f": 26, "c": 56, "M": 44, "m": 22}
+_PYTHON_OBJECTS = 130  # json, per element of a piece: its Python scalar and string
+_GROWTH = 1.3  # io.BytesIO over-allocates as the returned bytes grow
+_NPY_CHUNK = 16 << 20  # numpy.lib.format's copy buffer for a stream that is not a file
+
+
+def encoding_bytes(type_: ArrayType, format: str, file: bool = False) -> int | None:  # noqa: A002
+    """Memory that formatting a result of ``type_`` takes besides the result itself, at
+    most: one piece when streamed to a file; for a download, the whole bytes as well."""
+    if format == "pyarrow" or type_.size is None:
+        return 0 if format == "pyarrow" else None
+    dtype, size = type_.dtype, type_.size
+    width = _JSON_WIDTH[dtype.kind]
+    piece = {"npy": _NPY_CHUNK, "npz": _NPY_CHUNK, "arrow": 2 * encoders.PIECE_BYTES}.get(
+        format, encoders.JSON_PIECE * (_PYTHON_OBJECTS + 3 * width)
+    )
+    if format == "json":
+        body = size * width
+    else:
+        mask = {"npz": size, "arrow": size // 8 + 1}.get(format, 0) if type_.masked else 0
+        body = size * dtype.itemsize + mask
+    if file:
+        return piece
+    return int(body * _GROWTH) + min(piece, body) + (4 << 10)
+
+
 def _parts(value: Any, type_: ArrayType) -> tuple[np.ndarray, np.ndarray | None, Any]:
     """(data, mask or None, fill_value) of a backend's value of type ``type_``."""
     if value is np.ma.masked:
@@ -95,10 +123,12 @@ def _parts(value: Any, type_: ArrayType) -> tuple[np.ndarray, np.ndarray | None,
 
 
 def _fill_value(value: Any, dtype: np.dtype[Any]) -> np.ndarray:
-    """The masked array's fill value; numpy's default has none for some datetime units."""
+    """The masked array's fill value in ``dtype``, cast as numpy.ma casts it (999999 wraps
+    in int8); numpy's default is not a datetime for some units: NaT there."""
     fill = value.fill_value if isinstance(value, np.ma.MaskedArray) else None
     try:
-        return np.asarray(np.ma.default_fill_value(dtype) if fill is None else fill, dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.array(np.ma.default_fill_value(dtype) if fill is None else fill).astype(dtype)
     except (TypeError, ValueError):
         return np.array("NaT" if dtype.kind in "Mm" else 0, dtype)
 
