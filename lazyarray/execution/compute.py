@@ -123,7 +123,7 @@ def compute(
         file=file,
         backend=backend,
     )
-    check_format(format)
+    check_format(format, [n.type for n in targets], file)
     if destination not in DESTINATIONS:
         raise FormatError(
             f"unknown destination {destination!r}; choose one of {', '.join(DESTINATIONS)}"
@@ -137,12 +137,12 @@ def compute(
     retries = options.default_retries if num_retries is None else num_retries
 
     def finish(values: list[Any]) -> Any:
-        formatted = [serialize(v, n.type, format) for v, n in zip(values, targets, strict=True)]
         if file is not None:
-            if len(formatted) != 1:
+            if len(values) != 1:
                 raise FormatError("file= takes one result; compute the arrays one at a time")
-            write(formatted[0], file)
+            write(values[0], targets[0].type, format, file)
             return None
+        formatted = [serialize(v, n.type, format) for v, n in zip(values, targets, strict=True)]
         return formatted[0] if unpack else formatted
 
     key = _cache_key(plan, bound, chosen, options.fast_math) if cache else None

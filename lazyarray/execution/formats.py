@@ -1,21 +1,24 @@
 """Result formats: Python/numpy objects ("pyarrow"), or bytes ("npy", "npz", "json",
-"arrow") returned or written to a file. A path is written atomically: a temporary file in
-the same folder, renamed into place only once complete."""
+"arrow", encoded by ``encoders``) returned or streamed to a file. A path is written
+atomically (``files``). A format that cannot hold a result's dtype refuses it before
+anything runs, naming the formats that can."""
 
 from __future__ import annotations
 
 import io
-import json
-import math
 import os
-import tempfile
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import IO, Any
 
 import numpy as np
 
 from lazyarray.errors import FormatError
+from lazyarray.execution import encoders
+from lazyarray.execution.encoders import ENCODERS
+from lazyarray.execution.files import check_target, write_atomically
 from lazyarray.types import ArrayType
+
+FORMATS = ("pyarrow", *ENCODERS)
 
 
 def to_python(value: Any, type_: ArrayType) -> Any:
@@ -31,115 +34,115 @@ def to_python(value: Any, type_: ArrayType) -> Any:
     return np.asarray(value)
 
 
-def _npy(value: Any) -> bytes:
-    if isinstance(value, np.ma.MaskedArray) or value is np.ma.masked:
-        raise FormatError("format 'npy' cannot hold a mask; use format='npz' for masked results")
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(value), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _npz(value: Any) -> bytes:
-    buffer = io.BytesIO()
-    if value is np.ma.masked:
-        value = np.ma.MaskedArray(0.0, mask=True)
-    if isinstance(value, np.ma.MaskedArray):
-        np.savez(
-            buffer, data=value.data, mask=np.ma.getmaskarray(value), fill_value=value.fill_value
-        )
-    else:
-        np.savez(buffer, data=np.asarray(value))
-    return buffer.getvalue()
-
-
-def _json_item(item: Any) -> Any:
-    if isinstance(item, float) and not math.isfinite(item):
-        return "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
-    if isinstance(item, complex):
-        return [_json_item(item.real), _json_item(item.imag)]
-    return item
-
-
-def _json_tree(data: Any, mask: Any) -> Any:
-    if isinstance(data, list):
-        return [_json_tree(d, m) for d, m in zip(data, mask, strict=True)]
-    return None if mask else _json_item(data)
-
-
-def _json(value: Any) -> bytes:
-    """``{"dtype", "shape", "data"}``; masked values are null, non-finite floats strings."""
-    if value is np.ma.masked:
-        value = np.ma.MaskedArray(0.0, mask=True)
-    array = np.ma.getdata(value)
-    array = np.asarray(array)
-    mask = (
-        np.ma.getmaskarray(value)
-        if isinstance(value, np.ma.MaskedArray)
-        else np.zeros(array.shape, bool)
-    )
-    document = {
-        "dtype": array.dtype.str,
-        "shape": list(array.shape),
-        "data": _json_tree(array.tolist(), mask.tolist()),
-    }
-    return json.dumps(document, allow_nan=False).encode()
-
-
-def _arrow(value: Any) -> bytes:
-    """An Arrow IPC stream: one column of the flattened values (masked values are null),
-    the shape and dtype in the schema metadata."""
-    try:
-        import pyarrow as pa
-    except ImportError as exc:
-        raise FormatError("format 'arrow' needs pyarrow: pip install 'lazyarray[arrow]'") from exc
-    if value is np.ma.masked:
-        value = np.ma.MaskedArray(0.0, mask=True)
-    data = np.asarray(np.ma.getdata(value))
-    mask = np.ma.getmaskarray(value).ravel() if isinstance(value, np.ma.MaskedArray) else None
-    column = pa.array(data.ravel(), mask=mask)
-    metadata = {"shape": json.dumps(list(data.shape)), "dtype": data.dtype.str}
-    table = pa.table({"values": column}, metadata=metadata)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return bytes(sink.getvalue().to_pybytes())
-
-
-SERIALIZERS: dict[str, Callable[[Any], bytes]] = {
-    "npy": _npy,
-    "npz": _npz,
-    "json": _json,
-    "arrow": _arrow,
-}
-FORMATS = ("pyarrow", *SERIALIZERS)
-
-
-def check_format(format: str) -> None:  # noqa: A002 - the public keyword's name
+def check_format(
+    format: str,  # noqa: A002 - the public keyword's name
+    types: Sequence[ArrayType] | None = None,
+    file: Any = None,
+) -> None:
+    """Refuses an unknown format, one that cannot hold results of ``types``, and a
+    ``file`` that cannot be written or cannot take these results."""
     if format not in FORMATS:
         raise FormatError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    for type_ in types or ():
+        _check_holds(format, type_.dtype, type_.masked)
+    if file is None:
+        return
+    if format == "pyarrow":
+        raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
+    if types is not None and len(types) != 1:
+        raise FormatError("file= takes one result; compute the arrays one at a time")
+    check_target(file)
 
 
 def serialize(value: Any, type_: ArrayType, format: str) -> Any:  # noqa: A002
-    python_value = to_python(value, type_)
+    """The value in ``format``: numpy objects for "pyarrow", else bytes."""
     if format == "pyarrow":
-        return python_value
-    return SERIALIZERS[format](python_value)
+        return to_python(value, type_)
+    buffer = io.BytesIO()
+    write(value, type_, format, buffer)
+    return buffer.getvalue()
 
 
-def write(data: bytes, file: str | os.PathLike[str] | IO[bytes]) -> None:
-    """Writes ``data`` to a file object, or atomically to a path."""
+def write(
+    value: Any,
+    type_: ArrayType,
+    format: str,  # noqa: A002
+    file: str | os.PathLike[str] | IO[bytes],
+) -> None:
+    """Streams the value in ``format`` into a binary file object, or atomically to a path;
+    no whole encoded copy is held in memory."""
+    data, mask, fill = _parts(value, type_)
+    _check_holds(format, data.dtype, mask is not None)
+    encoder = ENCODERS[format]
+    reason = encoder.refusal(data, mask)
+    if reason is not None:
+        others = [f for f in _holding(data.dtype, mask is not None) if f != format]
+        raise FormatError(f"format {format!r} cannot hold {reason}; {_can(others)}")
     if hasattr(file, "write"):
-        file.write(data)
-        return
-    path = os.fspath(file)
-    folder = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".lazyarray-", suffix=".part")
+        encoder.write(data, mask, fill, file)  # type: ignore[arg-type]
+    else:
+        write_atomically(file, lambda handle: encoder.write(data, mask, fill, handle))
+
+
+# encoded bytes per element at most, in json: a number's text and its separator
+_JSON_WIDTH = {"b": 7, "i": 22, "u": 22, "f": 26, "c": 56, "M": 44, "m": 22}
+_PYTHON_OBJECTS = 130  # json, per element of a piece: its Python scalar and string
+_GROWTH = 1.3  # io.BytesIO over-allocates as the returned bytes grow
+_NPY_CHUNK = 16 << 20  # numpy.lib.format's copy buffer for a stream that is not a file
+
+
+def encoding_bytes(type_: ArrayType, format: str, file: bool = False) -> int | None:  # noqa: A002
+    """Memory that formatting a result of ``type_`` takes besides the result itself, at
+    most: one piece when streamed to a file; for a download, the whole bytes as well."""
+    if format == "pyarrow" or type_.size is None:
+        return 0 if format == "pyarrow" else None
+    dtype, size = type_.dtype, type_.size
+    width = _JSON_WIDTH[dtype.kind]
+    piece = {"npy": _NPY_CHUNK, "npz": _NPY_CHUNK, "arrow": 2 * encoders.PIECE_BYTES}.get(
+        format, encoders.JSON_PIECE * (_PYTHON_OBJECTS + 3 * width)
+    )
+    if format == "json":
+        body = size * width
+    else:
+        mask = {"npz": size, "arrow": size // 8 + 1}.get(format, 0) if type_.masked else 0
+        body = size * dtype.itemsize + mask
+    if file:
+        return piece
+    return int(body * _GROWTH) + min(piece, body) + (4 << 10)
+
+
+def _parts(value: Any, type_: ArrayType) -> tuple[np.ndarray, np.ndarray | None, Any]:
+    """(data, mask or None, fill_value) of a backend's value of type ``type_``."""
+    if value is np.ma.masked:
+        data = np.zeros((), type_.dtype)
+        return data, np.ones((), bool), _fill_value(None, data.dtype)
+    if isinstance(value, np.ma.MaskedArray) or type_.masked:
+        data = np.asarray(np.ma.getdata(value), dtype=type_.dtype if type_.ndim == 0 else None)
+        return data, np.ma.getmaskarray(value), _fill_value(value, data.dtype)
+    return np.asarray(value, dtype=type_.dtype if type_.ndim == 0 else None), None, None
+
+
+def _fill_value(value: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    """The masked array's fill value in ``dtype``, cast as numpy.ma casts it (999999 wraps
+    in int8); numpy's default is not a datetime for some units: NaT there."""
+    fill = value.fill_value if isinstance(value, np.ma.MaskedArray) else None
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.array(np.ma.default_fill_value(dtype) if fill is None else fill).astype(dtype)
+    except (TypeError, ValueError):
+        return np.array("NaT" if dtype.kind in "Mm" else 0, dtype)
+
+
+def _holding(dtype: np.dtype[Any], masked: bool) -> list[str]:
+    return [name for name, encoder in ENCODERS.items() if encoder.holds(dtype, masked)]
+
+
+def _can(formats: list[str]) -> str:
+    return f"formats that can: {', '.join(formats)}" if formats else "no byte format can"
+
+
+def _check_holds(format: str, dtype: np.dtype[Any], masked: bool) -> None:  # noqa: A002
+    if format == "pyarrow" or ENCODERS[format].holds(dtype, masked):
+        return
+    what = f"a masked {dtype} result" if masked else f"dtype {dtype}"
+    raise FormatError(f"format {format!r} cannot hold {what}; {_can(_holding(dtype, masked))}")
