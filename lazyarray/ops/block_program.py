@@ -66,11 +66,9 @@ class BlockProgram:
             dtype = types[count + position]
             call = OPS[op].impl if refs else None
             into = isinstance(call, np.ufunc) and call.nout == 1 and not attrs
-            if into:
+            if isinstance(call, np.ufunc) and into:
                 _check_promotion(op, call, [types[r] for r in refs], dtype)
-            frees = tuple(
-                dict.fromkeys(r for r in refs if r >= count and last[r] == position)
-            )
+            frees = tuple(dict.fromkeys(r for r in refs if r >= count and last[r] == position))
             steps.append(Step(call, refs, dict(attrs), dtype, into, frees))
         self.steps = tuple(steps)
         self.count = count
@@ -104,7 +102,12 @@ class BlockProgram:
                 values[ref] = None
             if step.into:
                 shape = _broadcast([np.shape(a) for a in args])
-                if position == final and out is not None and out.shape == shape and out.dtype == step.dtype:
+                if (
+                    position == final
+                    and out is not None
+                    and out.shape == shape
+                    and out.dtype == step.dtype
+                ):
                     step.call(*args, out=out)
                     values[slot] = out
                     continue

@@ -23,7 +23,6 @@ from lazyarray.ops.registry import OPS, Kind, OpDef, register
 from lazyarray.types import ArrayType
 
 
-
 def run_program(
     program: Sequence[Instruction],
     inputs: Sequence[Any],
@@ -195,7 +194,7 @@ def _rows_of(value: Any, sizes: tuple[int, ...], start: int, stop: int) -> Any:
 
 def _own_shape(op: str, attrs: tuple[tuple[str, Any], ...]) -> tuple[int, ...]:
     """A source's shape, as its type rule gives it."""
-    return tuple(OPS[op].infer((), dict(attrs)).shape)
+    return tuple(int(n or 0) for n in OPS[op].infer((), dict(attrs)).shape)
 
 
 @functools.cache
