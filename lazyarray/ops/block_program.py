@@ -87,49 +87,48 @@ class BlockProgram:
         count = self.count
         final = len(self.steps) - 1
         values: list[Any] = [*inputs, *([None] * len(self.steps))]
-        owned = [False] * len(values)
+        shapes: list[Shape] = [getattr(v, "shape", ()) for v in inputs]
+        shapes += [()] * len(self.steps)
+        pooled: list[tuple[np.dtype[Any], Shape] | None] = [None] * len(values)
         for position, step in enumerate(self.steps):
             slot = count + position
             if step.call is None:
-                values[slot] = generated[position]
+                value = values[slot] = generated[position]
+                shapes[slot] = value.shape
                 continue
-            args = [values[r] for r in step.refs]
+            refs = step.refs
+            args = [values[r] for r in refs]
             for ref in step.frees:
-                if owned[ref]:
-                    buffer = values[ref]
-                    pool.setdefault((buffer.dtype, buffer.shape), []).append(buffer)
-                    owned[ref] = False
+                key = pooled[ref]
+                if key is not None:
+                    pool.setdefault(key, []).append(values[ref])
+                    pooled[ref] = None
                 values[ref] = None
             if step.into:
-                shape = _broadcast([np.shape(a) for a in args])
-                if (
-                    position == final
-                    and out is not None
-                    and out.shape == shape
-                    and out.dtype == step.dtype
-                ):
+                shape = shapes[refs[0]]
+                for ref in refs[1:]:
+                    if shapes[ref] != shape:
+                        shape = np.broadcast_shapes(shape, shapes[ref])
+                shapes[slot] = shape
+                last = position == final and out is not None
+                if last and out.shape == shape and out.dtype == step.dtype:  # type: ignore[union-attr]
                     step.call(*args, out=out)
                     values[slot] = out
                     continue
                 if shape:
-                    free = pool.get((step.dtype, shape))
+                    key = (step.dtype, shape)
+                    free = pool.get(key)
                     buffer = free.pop() if free else np.empty(shape, step.dtype)
                     step.call(*args, out=buffer)
-                    values[slot], owned[slot] = buffer, True
+                    values[slot], pooled[slot] = buffer, key
                     continue
-            values[slot] = step.call(*args, **step.kwargs)
+            value = values[slot] = step.call(*args, **step.kwargs)
+            shapes[slot] = np.shape(value)
         result = finish(values[-1])
-        if owned[-1]:
-            buffer = values[-1]
-            pool.setdefault((buffer.dtype, buffer.shape), []).append(buffer)
+        key = pooled[-1]
+        if key is not None:
+            pool.setdefault(key, []).append(values[-1])
         return result
-
-
-def _broadcast(shapes: list[Shape]) -> Shape:
-    first = shapes[0]
-    if all(s == first for s in shapes):
-        return first
-    return np.broadcast_shapes(*shapes)
 
 
 def _check_promotion(op: str, ufunc: np.ufunc, operands: list[Any], promised: Any) -> None:
