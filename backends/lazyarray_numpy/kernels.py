@@ -170,6 +170,13 @@ def _run_numexpr(node: Node, values: list[Any]) -> Any:
     return out
 
 
+def _as_typed(child: Node, value: Any) -> Any:
+    """A weakly typed input as the Python number it stands for (a folded or passed
+    value may arrive as a numpy scalar), so numpy promotes it as the graph did."""
+    weak = child.type.weak
+    return weak(value) if weak is not None and type(value) is not weak else value
+
+
 def run_fused(
     node: Node,
     inputs: list[Any],
@@ -178,6 +185,7 @@ def run_fused(
 ) -> Any:
     """The fused ``node`` over ``inputs``; ``check`` runs before each block (the job's
     cancellation check)."""
+    inputs = [_as_typed(child, value) for child, value in zip(node.inputs, inputs, strict=True)]
     if options.fast_math:
         if check is not None:
             check()
