@@ -1,17 +1,22 @@
-"""Fused kernels: through numexpr, whole, when it is installed and every instruction is
-one it computes exactly as numpy does (float64 arithmetic and math, comparisons, where);
-otherwise blockwise (``lazyarray.ops.kernel.run_blocked``): blocks of about
-``config.options.block_bytes`` on a thread pool, sources (random, full) generated per
-block and a trailing reduction reducing each block, so nothing of the kernel's size is
-ever materialized but its output.
+"""Fused kernels, bit-exact with numpy by default: blockwise
+(``lazyarray.ops.kernel.run_blocked``), in blocks of about ``options.block_bytes`` on
+``options.threads`` threads, each block through the kernel's block program (ufuncs
+writing with ``out=`` into per-thread pooled buffers); sources (random, full ...) are
+generated per block and a trailing reduction reduces each block, so nothing of the
+kernel's size is ever materialized but its output.
+
+Under ``options.fast_math`` a kernel numexpr can express (float64 arithmetic and math,
+comparisons, ``where``) runs through numexpr instead, whole: faster for some
+transcendental-heavy kernels, but not bit-identical to numpy (numexpr rewrites division
+by a constant and uses other math libraries). A kernel too long or too wide for numexpr,
+or one numexpr refuses, runs on the numpy engine.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -98,18 +103,26 @@ def block_mapper(options: Options) -> Callable[[Callable[[Any], Any], Sequence[A
     return map_blocks
 
 
-def numexpr_source(
-    node: Node, input_dtypes: Sequence[str], literals: Mapping[int, str] | None = None
-) -> str | None:
-    """The kernel as one numexpr expression, or None if numexpr would not compute it
-    exactly as numpy. ``literals`` spells some inputs (weak Python numbers) inline."""
+# numexpr parses with Python's parser (at most 200 nested parentheses) and takes a
+# bounded number of operands; kernels beyond these run on the numpy engine
+NUMEXPR_MAX_DEPTH = 48
+NUMEXPR_MAX_INPUTS = 24
+NUMEXPR_MAX_CHARS = 20_000
+
+
+def numexpr_source(node: Node, input_dtypes: Sequence[str]) -> str | None:
+    """The kernel as one numexpr expression over inputs ``in0, in1 ...``, or None if
+    numexpr cannot take it (an op or dtype it lacks, too deep, too many inputs)."""
     try:
         import numexpr  # noqa: F401
     except ImportError:
         return None
     program = node.attr("program")
+    if len(input_dtypes) > NUMEXPR_MAX_INPUTS:
+        return None
     dtypes = list(input_dtypes) + list(node.attr("dtypes"))
-    names = [(literals or {}).get(i, f"in{i}") for i in range(len(input_dtypes))]
+    names = [f"in{i}" for i in range(len(input_dtypes))]
+    depths = [0] * len(input_dtypes)
     for op, refs, attrs in program:
         entry = NUMEXPR.get(op)
         if entry is None or attrs or not refs:
@@ -124,34 +137,67 @@ def numexpr_source(
         }[needs]
         if operand_dtypes != wanted:
             return None
-        names.append(template.format(*[names[r] for r in refs]))
+        depth = 1 + max(depths[r] for r in refs)
+        source = template.format(*[names[r] for r in refs])
+        if depth > NUMEXPR_MAX_DEPTH or len(source) > NUMEXPR_MAX_CHARS:
+            return None
+        names.append(source)
+        depths.append(depth)
     return names[-1]
 
 
-def run_fused(node: Node, inputs: list[Any], options: Options) -> Any:
-    program = node.attr("program")
-    reduction = node.attr("reduction")
-    values = list(inputs)
+def _run_numexpr(node: Node, values: list[Any]) -> Any:
+    """The kernel through numexpr, whole, or None where numexpr refuses it. Weak
+    numbers are passed as float64 operands, never spelled inline, so numexpr folds
+    nothing (it would raise ZeroDivisionError for ``x / 0.0``)."""
+    if any(not refs for _, refs, _ in node.attr("program")) or node.attr("reduction"):
+        return None
     input_dtypes = [_WEAK if type(v) in (int, float) else np.asarray(v).dtype.str for v in values]
-    literals = {
-        i: f"({float(v)!r})"
-        for i, v in enumerate(values)
-        if type(v) in (int, float) and math.isfinite(v)
-    }
-    source = numexpr_source(node, input_dtypes, literals)
-    if source is not None:
-        values = [np.float64(v) if type(v) in (int, float) else v for v in values]
+    source = numexpr_source(node, input_dtypes)
+    if source is None:
+        return None
+    import numexpr  # it blocks and threads by itself
+
     dtype_out, result_shape, _ = node.attr("result")
-    generated_any = any(not refs for _, refs, _ in program)
-    if source is not None and not generated_any and reduction is None:
-        import numexpr  # it blocks and threads by itself
+    out = np.empty(result_shape, dtype_out)
+    local = {
+        f"in{i}": np.float64(v) if type(v) in (int, float) else v for i, v in enumerate(values)
+    }
+    try:
+        numexpr.evaluate(source, local_dict=local, out=out, casting="unsafe")
+    except (SyntaxError, ValueError, TypeError, KeyError, RecursionError, ArithmeticError):
+        return None
+    return out
 
-        whole_out = np.empty(result_shape, dtype_out)
-        local = {f"in{i}": v for i, v in enumerate(values)}
-        numexpr.evaluate(source, local_dict=local, out=whole_out, casting="unsafe")
-        return whole_out
 
+def _as_typed(child: Node, value: Any) -> Any:
+    """A weakly typed input as the Python number it stands for (a folded or passed
+    value may arrive as a numpy scalar), so numpy promotes it as the graph did."""
+    weak = child.type.weak
+    return weak(value) if weak is not None and type(value) is not weak else value
+
+
+def run_fused(
+    node: Node,
+    inputs: list[Any],
+    options: Options,
+    check: Callable[[], None] | None = None,
+) -> Any:
+    """The fused ``node`` over ``inputs``; ``check`` runs before each block (the job's
+    cancellation check)."""
+    inputs = [_as_typed(child, value) for child, value in zip(node.inputs, inputs, strict=True)]
+    if options.fast_math:
+        if check is not None:
+            check()
+        value = _run_numexpr(node, list(inputs))
+        if value is not None:
+            return value
+    dtype_out, result_shape, _ = node.attr("result")
     value = run_blocked(
-        node.kwargs, values, block_bytes=options.block_bytes, map_blocks=block_mapper(options)
+        node.kwargs,
+        inputs,
+        block_bytes=options.block_bytes,
+        map_blocks=block_mapper(options),
+        check=check,
     )
     return np.asarray(value, dtype=dtype_out).reshape(result_shape)[()]

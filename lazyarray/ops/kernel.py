@@ -5,6 +5,8 @@ the fast way every backend runs it: in cache-sized blocks of the region it compu
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -13,14 +15,12 @@ from typing import Any
 import numpy as np
 
 from lazyarray.graph import Node
+from lazyarray.ops.block_program import Instruction as Instruction
+from lazyarray.ops.block_program import Pools, compiled, value_type
 from lazyarray.ops.creation import RANDOM_BLOCK
 from lazyarray.ops.indexing import encode_index
 from lazyarray.ops.registry import OPS, Kind, OpDef, register
 from lazyarray.types import ArrayType
-
-# An instruction: (op name, references, attributes). A reference below the number of
-# kernel inputs names an input; above, an earlier instruction's result.
-Instruction = tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]]
 
 
 def run_program(
@@ -76,15 +76,19 @@ def run_blocked(
     *,
     block_bytes: int,
     map_blocks: MapBlocks = map,
+    check: Callable[[], None] | None = None,
 ) -> Any:
     """The fused kernel with attributes ``attrs`` over ``region`` of its elementwise
     shape (all of it by default); ``values`` are its inputs cut to that region.
 
     The region is cut along its first axis into blocks of about ``block_bytes``, so the
     temporaries stay in cache; ``map_blocks`` runs them (a thread pool's ``map``, or the
-    builtin one inside a task that is already parallel). Sources (random, full) are drawn
-    per block, whole random blocks at a time. A trailing reduction reduces each block and
-    its result keeps the reduced dimensions (size 1), ready to be combined across regions.
+    builtin one inside a task that is already parallel), each through the kernel's
+    block program (``lazyarray.ops.block_program``), bit-exact with numpy. ``check``
+    runs before each block (it raises to stop the kernel: a cancelled job). Sources
+    (random, full ...) are generated per block, whole random blocks at a time. A trailing
+    reduction reduces each block and its result keeps the reduced dimensions (size 1),
+    ready to be combined across regions.
     """
     program = attrs["program"]
     shape: tuple[int, ...] = tuple(attrs["shape"])
@@ -97,18 +101,34 @@ def run_blocked(
         axis = reduce_attrs.get("axis")
         reduce_attrs["axis"] = tuple(range(len(shape))) if axis is None else tuple(axis)
         reduce_attrs["keepdims"] = True
+    reduce = None if reduction is None else OPS[reduction[0]].impl
     first = region[0][0] if shape else 0
+    block_program = compiled(program, attrs["dtypes"], [value_type(v) for v in values])
+    sources = {
+        position: (op, dict(source_attrs), _own_shape(op, source_attrs))
+        for position, (op, refs, source_attrs) in enumerate(program)
+        if not refs
+    }
+    pools = Pools()
 
-    def run(rows: tuple[int, int]) -> Any:
+    def run(rows: tuple[int, int], out: np.ndarray[Any, Any] | None = None) -> Any:
+        if check is not None:
+            check()
         here = (rows, *region[1:]) if shape else region
         local = [_rows_of(v, sizes, rows[0] - first, rows[1] - first) for v in values]
         generated = {
-            position: _source(op, dict(source_attrs), here)
-            for position, (op, refs, source_attrs) in enumerate(program)
-            if not refs
+            position: _source(op, dict(source_attrs), own, here)
+            for position, (op, source_attrs, own) in sources.items()
         }
-        value = run_program(program, local, generated)
-        return value if reduction is None else OPS[reduction[0]].impl(value, **reduce_attrs)
+
+        def finish(value: Any) -> Any:
+            if reduce is not None:
+                return reduce(value, **reduce_attrs)
+            if out is not None and value is not out:
+                out[...] = value
+            return value
+
+        return block_program.run(local, generated, pools.here(), finish, out)
 
     if not shape or sizes[0] == 0:
         return run(region[0] if shape else (0, 1))
@@ -118,20 +138,26 @@ def run_blocked(
     )
     per_block = rows_per_block(block_bytes, math.prod(sizes[1:]) * itemsize)
     bounds = _row_blocks(region[0], per_block, sizes[1:], program)
-    if len(bounds) == 1:
+    if len(bounds) == 1 and reduction is not None:
         return run(bounds[0])
     if reduction is not None and 0 in reduce_attrs["axis"]:  # combine the blocks' partials
         parts = np.concatenate(list(map_blocks(run, bounds)))
         return OPS[reduction[0]].impl(parts, **reduce_attrs)
     reduced = reduce_attrs.get("axis", ())
-    out = np.empty(tuple(1 if d in reduced else n for d, n in enumerate(sizes)), attrs["result"][0])
+    whole = np.empty(
+        tuple(1 if d in reduced else n for d, n in enumerate(sizes)), attrs["result"][0]
+    )
 
     def fill(rows: tuple[int, int]) -> None:
-        out[rows[0] - first : rows[1] - first] = run(rows)
+        part = whole[rows[0] - first : rows[1] - first]
+        if reduction is None:
+            run(rows, part)
+        else:
+            part[...] = run(rows)
 
     for _ in map_blocks(fill, bounds):
         pass
-    return out
+    return whole
 
 
 def _row_blocks(
@@ -166,18 +192,35 @@ def _rows_of(value: Any, sizes: tuple[int, ...], start: int, stop: int) -> Any:
     return value[start:stop]
 
 
-def _source(op: str, attrs: dict[str, Any], region: Region) -> Any:
+def _own_shape(op: str, attrs: tuple[tuple[str, Any], ...]) -> tuple[int, ...]:
+    """A source's shape, as its type rule gives it."""
+    return tuple(int(n or 0) for n in OPS[op].infer((), dict(attrs)).shape)
+
+
+@functools.cache
+def _takes_region(op: str) -> bool:
+    """Whether a source's implementation generates just a region of itself."""
+    try:
+        return "region" in inspect.signature(OPS[op].impl).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _source(op: str, attrs: dict[str, Any], own: tuple[int, ...], region: Region) -> Any:
     """A source instruction's values in ``region`` of the kernel's shape. Its own shape
-    broadcasts to the kernel's: each of its dimensions is cut like the kernel's, or is
-    of size 1 and whole."""
-    own = tuple(attrs["shape"])
+    ``own`` broadcasts to the kernel's: each of its dimensions is cut like the kernel's,
+    or is of size 1 and whole. A source that takes a ``region`` (an encoded index of
+    basic slices) generates exactly it; ``full`` is made at the region's shape; any other
+    is generated whole and cut."""
     spans = tuple(
         (0, 1) if size == 1 else bounds
         for size, bounds in zip(own, region[len(region) - len(own) :], strict=True)
     )
-    if spans != tuple((0, n) for n in own):
-        if op == "random":
-            attrs["region"] = encode_index(tuple(slice(a, b, 1) for a, b in spans))
-        else:
-            attrs["shape"] = tuple(b - a for a, b in spans)
-    return OPS[op].impl(**attrs)
+    if spans == tuple((0, n) for n in own):
+        return OPS[op].impl(**attrs)
+    index = tuple(slice(a, b, 1) for a, b in spans)
+    if attrs.get("region") is None and _takes_region(op):
+        return OPS[op].impl(**attrs, region=encode_index(index))
+    if op == "full":
+        return OPS[op].impl(**{**attrs, "shape": tuple(b - a for a, b in spans)})
+    return OPS[op].impl(**attrs)[index]

@@ -1,0 +1,175 @@
+"""A fused kernel's program compiled once, then run block after block, bit-exact with
+numpy eager: every instruction calls its op row's numpy implementation on the same
+dtypes (weak Python scalars stay Python scalars, so NEP 50 promotes as numpy does).
+
+A ufunc instruction writes with ``out=`` into a buffer of its result dtype taken from
+the running thread's pool; a buffer goes back to the pool after its last reader, before
+that reader's output is taken, so a ufunc may write over an input it reads for the last
+time (elementwise, so exact). A block of a chain of any length thus holds a handful of
+buffers. Steps run in program order, in one loop: nothing is recursive, and programs of
+any length and any number of inputs run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lazyarray.errors import CastError
+from lazyarray.ops.registry import OPS
+
+Instruction = tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]]
+"""(op name, references, attributes); a reference below the number of kernel inputs
+names an input, above, an earlier instruction's result."""
+Shape = tuple[int, ...]
+Pool = dict[tuple[np.dtype[Any], Shape], list[np.ndarray[Any, Any]]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Step:
+    call: Callable[..., Any] | None  # None: a generated source, supplied per block
+    refs: tuple[int, ...]
+    kwargs: Mapping[str, Any]
+    dtype: np.dtype[Any]
+    into: bool  # a ufunc writing with out= into a pooled buffer
+    frees: tuple[int, ...]  # values read here for the last time
+
+
+def value_type(value: Any) -> Any:
+    """What numpy's promotion sees of an input: the Python type of a weak scalar."""
+    kind = type(value)
+    if kind in (int, float, complex):
+        return kind
+    if kind is bool:
+        return np.dtype(np.bool_)
+    return np.asarray(value).dtype
+
+
+class BlockProgram:
+    """``program`` compiled for inputs of ``input_types`` (see ``value_type``)."""
+
+    def __init__(
+        self, program: Sequence[Instruction], dtypes: Sequence[str], input_types: Sequence[Any]
+    ) -> None:
+        count = len(input_types)
+        types: list[Any] = list(input_types) + [np.dtype(d) for d in dtypes]
+        last: dict[int, int] = {}
+        for position, (_, refs, _) in enumerate(program):
+            for ref in refs:
+                last[ref] = position
+        steps = []
+        for position, (op, refs, attrs) in enumerate(program):
+            dtype = types[count + position]
+            call = OPS[op].impl if refs else None
+            into = isinstance(call, np.ufunc) and call.nout == 1 and not attrs
+            if isinstance(call, np.ufunc) and into:
+                _check_promotion(op, call, [types[r] for r in refs], dtype)
+            frees = tuple(dict.fromkeys(r for r in refs if r >= count and last[r] == position))
+            steps.append(Step(call, refs, dict(attrs), dtype, into, frees))
+        self.steps = tuple(steps)
+        self.count = count
+
+    def run(
+        self,
+        inputs: Sequence[Any],
+        generated: Mapping[int, Any],
+        pool: Pool,
+        finish: Callable[[Any], Any],
+        out: np.ndarray[Any, Any] | None = None,
+    ) -> Any:
+        """``finish`` of the program's value over one block's ``inputs``; the buffers
+        used return to ``pool`` (one thread's) for the next block. A last ufunc writes
+        straight into ``out`` when it has the value's shape and dtype."""
+        count = self.count
+        final = len(self.steps) - 1
+        values: list[Any] = [*inputs, *([None] * len(self.steps))]
+        shapes: list[Shape] = [getattr(v, "shape", ()) for v in inputs]
+        shapes += [()] * len(self.steps)
+        pooled: list[tuple[np.dtype[Any], Shape] | None] = [None] * len(values)
+        for position, step in enumerate(self.steps):
+            slot = count + position
+            if step.call is None:
+                value = values[slot] = generated[position]
+                shapes[slot] = value.shape
+                continue
+            refs = step.refs
+            args = [values[r] for r in refs]
+            for ref in step.frees:
+                key = pooled[ref]
+                if key is not None:
+                    pool.setdefault(key, []).append(values[ref])
+                    pooled[ref] = None
+                values[ref] = None
+            if step.into:
+                shape = shapes[refs[0]]
+                for ref in refs[1:]:
+                    if shapes[ref] != shape:
+                        shape = np.broadcast_shapes(shape, shapes[ref])
+                shapes[slot] = shape
+                last = position == final and out is not None
+                if last and out.shape == shape and out.dtype == step.dtype:  # type: ignore[union-attr]
+                    step.call(*args, out=out)
+                    values[slot] = out
+                    continue
+                if shape:
+                    key = (step.dtype, shape)
+                    free = pool.get(key)
+                    buffer = free.pop() if free else np.empty(shape, step.dtype)
+                    step.call(*args, out=buffer)
+                    values[slot], pooled[slot] = buffer, key
+                    continue
+            value = values[slot] = step.call(*args, **step.kwargs)
+            shapes[slot] = np.shape(value)
+        result = finish(values[-1])
+        key = pooled[-1]
+        if key is not None:
+            pool.setdefault(key, []).append(values[-1])
+        return result
+
+
+def _check_promotion(op: str, ufunc: np.ufunc, operands: list[Any], promised: Any) -> None:
+    """The dtype numpy computes an instruction in is the one its node promised."""
+    try:
+        resolved = ufunc.resolve_dtypes((*operands, None))[-1]
+    except TypeError as exc:
+        raise CastError(f"kernel instruction {op}: {exc}") from None
+    if resolved != promised:
+        raise CastError(
+            f"kernel instruction {op} on {operands} computes {resolved}, "
+            f"but its node promised {promised}"
+        )
+
+
+class Pools:
+    """One buffer pool per thread running blocks of one kernel; dropped with the run."""
+
+    def __init__(self) -> None:
+        self._pools: dict[int, Pool] = {}
+
+    def here(self) -> Pool:
+        return self._pools.setdefault(threading.get_ident(), {})
+
+
+_compiled: dict[tuple[int, tuple[Any, ...]], tuple[Any, BlockProgram]] = {}
+_compiled_lock = threading.Lock()
+
+
+def compiled(
+    program: Sequence[Instruction], dtypes: Sequence[str], input_types: Sequence[Any]
+) -> BlockProgram:
+    """The block program of ``program``, compiled once per program and input types (the
+    cache holds the program, so its id stays its own while cached)."""
+    key = (id(program), tuple(input_types))
+    found = _compiled.get(key)
+    if found is not None and found[0] is program:
+        return found[1]
+    block_program = BlockProgram(program, dtypes, input_types)
+    with _compiled_lock:
+        if len(_compiled) >= 64:
+            _compiled.pop(next(iter(_compiled)))
+        _compiled[key] = (program, block_program)
+    return block_program
