@@ -4,7 +4,7 @@ intermediate right after its last reader ran."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lazyarray.backend import Backend, Capability
@@ -40,7 +40,11 @@ class NumpyBackend(Backend):
                 values[node] = value.value if isinstance(value, Literal) else value
             else:
                 values[node] = run_node(
-                    node, [values[child] for child in node.inputs], options, statistics
+                    node,
+                    [values[child] for child in node.inputs],
+                    options,
+                    statistics,
+                    context.check_cancelled,
                 )
             for dead in frees:
                 del values[dead]
@@ -89,15 +93,17 @@ def run_node(
     inputs: list[Any],
     options: Options,
     statistics: MaskedStatistics | None = None,
+    check: Callable[[], None] | None = None,
 ) -> Any:
     """One op on concrete values; a failure names the op and the user's line.
-    ``statistics``: the masked statistics of the running plan, sharing their sums."""
+    ``statistics``: the masked statistics of the running plan, sharing their sums;
+    ``check`` runs between the blocks of a kernel (the job's cancellation check)."""
     row = OPS[node.op]
     masked = _reads_masked(node)
     implementation = masked_sum if masked and node.op == "sum" else row.implementation(masked)
     try:
         if node.op == "fused":  # the ops this backend runs its own way: blockwise
-            return run_fused(node, inputs, options)
+            return run_fused(node, inputs, options, check)
         if masked and node.op in STATISTICS and node.inputs[0].type.masked:
             return (statistics or MaskedStatistics(options)).run(node, inputs[0])
         if node.attrs:
