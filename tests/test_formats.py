@@ -424,3 +424,18 @@ def test_a_masked_scalar_keeps_its_dtype(format: str) -> None:  # noqa: A002
     assert empty.compute() is np.ma.masked
     actual = _read(format, empty.compute(format=format), masked=True)
     assert actual.dtype == np.int8 and actual.shape == () and actual.mask
+
+
+def test_arrow_without_pyarrow_is_refused_before_running(
+    monkeypatch: pytest.MonkeyPatch, no_compute: None
+) -> None:
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pyarrow" else find_spec(name, *a),
+    )
+    with pytest.raises(FormatError, match=r"needs pyarrow: pip install 'lazyarray\[arrow\]'"):
+        X.compute(format="arrow")

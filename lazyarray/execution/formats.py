@@ -5,6 +5,7 @@ anything runs, naming the formats that can."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 from collections.abc import Sequence
@@ -43,6 +44,11 @@ def check_format(
     ``file`` that cannot be written or cannot take these results."""
     if format not in FORMATS:
         raise FormatError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    needs = ENCODERS[format].needs if format in ENCODERS else None
+    if needs is not None and importlib.util.find_spec(needs[0]) is None:
+        raise FormatError(
+            f"format {format!r} needs {needs[0]}: pip install 'lazyarray[{needs[1]}]'"
+        )
     for type_ in types or ():
         _check_holds(format, type_.dtype, type_.masked)
     if file is None:
@@ -71,6 +77,7 @@ def write(
 ) -> None:
     """Streams the value in ``format`` into a binary file object, or atomically to a path;
     no whole encoded copy is held in memory."""
+    check_format(format)
     data, mask, fill = _parts(value, type_)
     _check_holds(format, data.dtype, mask is not None)
     encoder = ENCODERS[format]
