@@ -439,3 +439,15 @@ def test_arrow_without_pyarrow_is_refused_before_running(
     )
     with pytest.raises(FormatError, match=r"needs pyarrow: pip install 'lazyarray\[arrow\]'"):
         X.compute(format="arrow")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks")
+def test_a_symlinked_target_is_written_through_as_open_would(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "real.npy"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.npy"
+    link.symlink_to(real)
+    X.compute(format="npy", file=link)
+    assert link.is_symlink()
+    np.testing.assert_array_equal(np.load(real), np.arange(1000.0))
