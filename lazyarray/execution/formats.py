@@ -96,6 +96,7 @@ _JSON_WIDTH = {"b": 7, "i": 22, "u": 22, "f": 26, "c": 56, "M": 44, "m": 22}
 _PYTHON_OBJECTS = 130  # json, per element of a piece: its Python scalar and string
 _GROWTH = 1.3  # io.BytesIO over-allocates as the returned bytes grow
 _NPY_CHUNK = 16 << 20  # numpy.lib.format's copy buffer for a stream that is not a file
+_OVERHEAD = 64 << 10  # headers, schemas, zip members
 
 
 def encoding_bytes(type_: ArrayType, format: str, file: bool = False) -> int | None:  # noqa: A002
@@ -104,18 +105,16 @@ def encoding_bytes(type_: ArrayType, format: str, file: bool = False) -> int | N
     if format == "pyarrow" or type_.size is None:
         return 0 if format == "pyarrow" else None
     dtype, size = type_.dtype, type_.size
-    width = _JSON_WIDTH[dtype.kind]
-    piece = {"npy": _NPY_CHUNK, "npz": _NPY_CHUNK, "arrow": 2 * encoders.PIECE_BYTES}.get(
-        format, encoders.JSON_PIECE * (_PYTHON_OBJECTS + 3 * width)
-    )
     if format == "json":
+        width = _JSON_WIDTH[dtype.kind]
         body = size * width
+        scratch = min(size, encoders.JSON_PIECE) * (_PYTHON_OBJECTS + 3 * width)
     else:
         mask = {"npz": size, "arrow": size // 8 + 1}.get(format, 0) if type_.masked else 0
         body = size * dtype.itemsize + mask
-    if file:
-        return piece
-    return int(body * _GROWTH) + min(piece, body) + (4 << 10)
+        scratch = min(body, _NPY_CHUNK if format != "arrow" else 2 * encoders.PIECE_BYTES)
+    scratch += _OVERHEAD
+    return scratch if file else int(body * _GROWTH) + scratch
 
 
 def _parts(value: Any, type_: ArrayType) -> tuple[np.ndarray, np.ndarray | None, Any]:
