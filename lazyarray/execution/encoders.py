@@ -24,8 +24,6 @@ from typing import IO, Any, NamedTuple
 
 import numpy as np
 
-from lazyarray.errors import FormatError
-
 PIECE_BYTES = 8 << 20
 JSON_PIECE = 1 << 14  # elements: each becomes a Python scalar and a string
 
@@ -37,6 +35,7 @@ class Encoder(NamedTuple):
     write: Writer
     # why the format cannot hold these values (None if it can), asked before writing
     refusal: Callable[[np.ndarray, np.ndarray | None], str | None] = lambda data, mask: None
+    needs: tuple[str, str] | None = None  # (module, extra) of an optional dependency
 
 
 def pieces(shape: tuple[int, ...], size: int) -> Iterator[tuple[Any, ...]]:
@@ -217,10 +216,8 @@ def _arrow_column(values: np.ndarray, mask: np.ndarray | None, type_: Any) -> An
 
 
 def _write_arrow(data: np.ndarray, mask: np.ndarray | None, fill: Any, handle: IO[bytes]) -> None:
-    try:
-        import pyarrow as pa
-    except ImportError as exc:
-        raise FormatError("format 'arrow' needs pyarrow: pip install 'lazyarray[arrow]'") from exc
+    import pyarrow as pa
+
     type_ = _arrow_type(data.dtype)
     metadata = {"shape": json.dumps(list(data.shape)), "dtype": data.dtype.str}
     schema = pa.schema([pa.field("values", type_)], metadata=metadata)
@@ -236,5 +233,5 @@ ENCODERS: dict[str, Encoder] = {
     "npy": Encoder(lambda dtype, masked: not masked, _write_npy),
     "npz": Encoder(lambda dtype, masked: True, _write_npz),
     "json": Encoder(_json_holds, _write_json),
-    "arrow": Encoder(_arrow_holds, _write_arrow, _arrow_refusal),
+    "arrow": Encoder(_arrow_holds, _write_arrow, _arrow_refusal, ("pyarrow", "arrow")),
 }

@@ -5,6 +5,7 @@ anything runs, naming the formats that can."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 from collections.abc import Sequence
@@ -43,6 +44,11 @@ def check_format(
     ``file`` that cannot be written or cannot take these results."""
     if format not in FORMATS:
         raise FormatError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    needs = ENCODERS[format].needs if format in ENCODERS else None
+    if needs is not None and importlib.util.find_spec(needs[0]) is None:
+        raise FormatError(
+            f"format {format!r} needs {needs[0]}: pip install 'lazyarray[{needs[1]}]'"
+        )
     for type_ in types or ():
         _check_holds(format, type_.dtype, type_.masked)
     if file is None:
@@ -71,6 +77,7 @@ def write(
 ) -> None:
     """Streams the value in ``format`` into a binary file object, or atomically to a path;
     no whole encoded copy is held in memory."""
+    check_format(format)
     data, mask, fill = _parts(value, type_)
     _check_holds(format, data.dtype, mask is not None)
     encoder = ENCODERS[format]
@@ -89,6 +96,7 @@ _JSON_WIDTH = {"b": 7, "i": 22, "u": 22, "f": 26, "c": 56, "M": 44, "m": 22}
 _PYTHON_OBJECTS = 130  # json, per element of a piece: its Python scalar and string
 _GROWTH = 1.3  # io.BytesIO over-allocates as the returned bytes grow
 _NPY_CHUNK = 16 << 20  # numpy.lib.format's copy buffer for a stream that is not a file
+_OVERHEAD = 64 << 10  # headers, schemas, zip members
 
 
 def encoding_bytes(type_: ArrayType, format: str, file: bool = False) -> int | None:  # noqa: A002
@@ -97,18 +105,16 @@ def encoding_bytes(type_: ArrayType, format: str, file: bool = False) -> int | N
     if format == "pyarrow" or type_.size is None:
         return 0 if format == "pyarrow" else None
     dtype, size = type_.dtype, type_.size
-    width = _JSON_WIDTH[dtype.kind]
-    piece = {"npy": _NPY_CHUNK, "npz": _NPY_CHUNK, "arrow": 2 * encoders.PIECE_BYTES}.get(
-        format, encoders.JSON_PIECE * (_PYTHON_OBJECTS + 3 * width)
-    )
     if format == "json":
+        width = _JSON_WIDTH[dtype.kind]
         body = size * width
+        scratch = min(size, encoders.JSON_PIECE) * (_PYTHON_OBJECTS + 3 * width)
     else:
         mask = {"npz": size, "arrow": size // 8 + 1}.get(format, 0) if type_.masked else 0
         body = size * dtype.itemsize + mask
-    if file:
-        return piece
-    return int(body * _GROWTH) + min(piece, body) + (4 << 10)
+        scratch = min(body, _NPY_CHUNK if format != "arrow" else 2 * encoders.PIECE_BYTES)
+    scratch += _OVERHEAD
+    return scratch if file else int(body * _GROWTH) + scratch
 
 
 def _parts(value: Any, type_: ArrayType) -> tuple[np.ndarray, np.ndarray | None, Any]:
