@@ -193,6 +193,7 @@ def _check(name: str, value: Any) -> Any:
 
 # --- the environment, read once ---------------------------------------------------------
 
+
 def _flag_text(text: str) -> bool:
     return text.strip().lower() in ("1", "true", "yes", "on")
 

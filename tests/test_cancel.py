@@ -31,7 +31,8 @@ def _cpu_seconds_during(seconds: float) -> float:
 
 @pytest.mark.parametrize("backend", ["numpy", "dask"])
 def test_cancel_stops_a_running_job(backend: str) -> None:
-    job = _long_running().compute(block=False, cache=False, backend=backend)
+    with la.config.set(dask_chunk_bytes="8MiB"):  # dask checks between its tasks
+        job = _long_running().compute(block=False, cache=False, backend=backend)
     deadline = time.monotonic() + 10
     while job.status()["status"] != "Running" and time.monotonic() < deadline:
         time.sleep(0.01)
