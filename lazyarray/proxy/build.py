@@ -9,11 +9,19 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import CastError, LazyIndexError, ShapeError, UnsupportedOperation
+from lazyarray.errors import (
+    CastError,
+    LazyIndexError,
+    OpArgumentError,
+    ShapeError,
+    UnsupportedOperation,
+)
 from lazyarray.graph import Node
-from lazyarray.ops import OPS, apply
+from lazyarray.ops import OPS
+from lazyarray.ops import apply as apply_op
 from lazyarray.ops.indexing import encode_index
 from lazyarray.proxy.base import as_node, wrap
+from lazyarray.proxy.params import check_inputs
 from lazyarray.types import (
     as_dtype,
     broadcast_shapes,
@@ -24,13 +32,23 @@ from lazyarray.types import (
 )
 
 
+def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
+    """``ops.apply``, refusing two different parameters of one name in ``inputs``."""
+    if len(inputs) > 1:
+        check_inputs(inputs)
+    return apply_op(op, inputs, **attrs)
+
+
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
     return wrap(apply(name, tuple([as_node(a) for a in args]), **attrs))
 
 
 def binary(name: str, left: Any, right: Any) -> Any:
     """The operators' path, kept short: it is the hot path of graph construction."""
-    return wrap(apply(name, (as_node(left), as_node(right))))
+    inputs = (as_node(left), as_node(right))
+    if inputs[0].has_parameters and inputs[1].has_parameters:
+        check_inputs(inputs)
+    return wrap(apply_op(name, inputs))
 
 
 def inplace(name: str, target: Any, other: Any) -> Any:
@@ -61,27 +79,59 @@ def astype(x: Any, dtype: Any, casting: str = "unsafe") -> Any:
     return wrap(apply("astype", (node,), dtype=target, casting=casting))
 
 
+def axis_index(value: Any) -> int:
+    """One axis as numpy takes it: an integer, never a bool (``axis=True`` is no axis)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise OpArgumentError("an integer is required for the axis")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise OpArgumentError(
+            f"'{type(value).__name__}' object cannot be interpreted as an integer"
+        ) from None
+
+
+def flag(value: Any, name: str) -> bool:
+    """A boolean option such as ``keepdims``: numpy takes bools and integers only."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    try:
+        return bool(operator.index(value))
+    except TypeError:
+        raise OpArgumentError(
+            f"'{type(value).__name__}' object cannot be interpreted as an integer "
+            f"(for {name}=)"
+        ) from None
+
+
 def _axis_attr(axis: Any, ndim: int) -> Any:
     if axis is None:
         return None
-    return normalize_axes(operator.index(axis) if not isinstance(axis, Sequence) else axis, ndim)
+    if isinstance(axis, Sequence):
+        return normalize_axes(tuple([axis_index(a) for a in axis]), ndim)
+    return normalize_axes(axis_index(axis), ndim)
 
 
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
     node = as_node(x)
+    where_ = extra.pop("where", True)
+    if where_ is not True:
+        from lazyarray.proxy.reduce_where import reduce_where
+
+        return reduce_where(name, node, where_, axis, flag(keepdims, "keepdims"), extra)
     if name in ("argmin", "argmax"):
-        attr = None if axis is None else normalize_axis(operator.index(axis), node.type.ndim)
+        attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
     else:
         attr = _axis_attr(axis, node.type.ndim)
     options = {k: (as_dtype(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
-    if keepdims:
+    if flag(keepdims, "keepdims"):
         options["keepdims"] = True
     return wrap(apply(name, (node,), axis=attr, **options))
 
 
 def scan(name: str, x: Any, axis: Any = None, dtype: Any = None) -> Any:
     node = as_node(x)
-    attr = None if axis is None else normalize_axis(operator.index(axis), node.type.ndim)
+    attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
     options = {"dtype": as_dtype(dtype)} if dtype is not None else {}
     return wrap(apply(name, (node,), axis=attr, **options))
 
@@ -130,7 +180,9 @@ def transpose(x: Any, *axes: Any) -> Any:
     if not axes or axes == (None,):
         axes_attr = tuple(reversed(range(node.type.ndim)))
     else:
-        axes_attr = tuple(normalize_axis(a, node.type.ndim) for a in _shape_args(axes))
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = tuple(axes[0])
+        axes_attr = tuple(normalize_axis(axis_index(a), node.type.ndim) for a in axes)
     if axes_attr == tuple(range(node.type.ndim)) and len(set(axes_attr)) == len(axes_attr):
         return wrap(node)
     return wrap(apply("transpose", (node,), axes=axes_attr))
@@ -140,8 +192,8 @@ def _axes_tuple(axis: Any) -> tuple[int, ...] | None:
     if axis is None:
         return None
     if isinstance(axis, Sequence):
-        return tuple(operator.index(a) for a in axis)
-    return (operator.index(axis),)
+        return tuple([axis_index(a) for a in axis])
+    return (axis_index(axis),)
 
 
 def squeeze(x: Any, axis: Any = None) -> Any:
@@ -169,7 +221,7 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Any:
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     return wrap(
-        apply("swapaxes", (as_node(x),), axis1=operator.index(axis1), axis2=operator.index(axis2))
+        apply("swapaxes", (as_node(x),), axis1=axis_index(axis1), axis2=axis_index(axis2))
     )
 
 
@@ -179,12 +231,12 @@ def flip(x: Any, axis: Any = None) -> Any:
 
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
     nodes = tuple(as_node(a) for a in arrays)
-    return wrap(apply("concatenate", nodes, axis=None if axis is None else operator.index(axis)))
+    return wrap(apply("concatenate", nodes, axis=None if axis is None else axis_index(axis)))
 
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
     nodes = tuple(as_node(a) for a in arrays)
-    return wrap(apply("stack", nodes, axis=operator.index(axis)))
+    return wrap(apply("stack", nodes, axis=axis_index(axis)))
 
 
 # --- indexing ---------------------------------------------------------------------------
@@ -289,7 +341,8 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Any:
     if axis is None:
         node = apply("ravel", (node,)) if node.type.ndim != 1 else node
         axis = 0
-    return wrap(apply("take", (node, as_node(indices)), axis=normalize_axis(axis, node.type.ndim)))
+    axis = normalize_axis(axis_index(axis), node.type.ndim)
+    return wrap(apply("take", (node, as_node(indices)), axis=axis))
 
 
 # --- linear algebra ------------------------------------------------------------------
