@@ -25,6 +25,8 @@ from lazyarray.proxy.params import check_inputs
 from lazyarray.types import (
     as_dtype,
     broadcast_shapes,
+    check_python_int_fits,
+    check_supported_dtype,
     normalize_axes,
     normalize_axis,
     normalize_shape,
@@ -73,22 +75,27 @@ def inplace(name: str, target: Any, other: Any) -> Any:
 
 def astype(x: Any, dtype: Any, casting: str = "unsafe") -> Any:
     node = as_node(x)
-    target = as_dtype(dtype)
+    target = check_supported_dtype(as_dtype(dtype))
     if target == node.type.dtype:
         return wrap(node)
     return wrap(apply("astype", (node,), dtype=target, casting=casting))
 
 
-def axis_index(value: Any) -> int:
-    """One axis as numpy takes it: an integer, never a bool (``axis=True`` is no axis)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise OpArgumentError("an integer is required for the axis")
+def integer(value: Any) -> int:
+    """``operator.index`` with a typed error in its (and numpy's) words."""
     try:
         return operator.index(value)
     except TypeError:
         raise OpArgumentError(
             f"'{type(value).__name__}' object cannot be interpreted as an integer"
         ) from None
+
+
+def axis_index(value: Any) -> int:
+    """One axis as numpy takes it: an integer, never a bool (``axis=True`` is no axis)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise OpArgumentError("an integer is required for the axis")
+    return integer(value)
 
 
 def flag(value: Any, name: str) -> bool:
@@ -107,9 +114,13 @@ def flag(value: Any, name: str) -> bool:
 def _axis_attr(axis: Any, ndim: int) -> Any:
     if axis is None:
         return None
-    if isinstance(axis, Sequence):
+    if isinstance(axis, tuple):
         return normalize_axes(tuple([axis_index(a) for a in axis]), ndim)
     return normalize_axes(axis_index(axis), ndim)
+
+
+def _dtype_arg(dtype: Any) -> np.dtype[Any]:
+    return check_supported_dtype(as_dtype(dtype))
 
 
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
@@ -123,7 +134,7 @@ def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra:
         attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
     else:
         attr = _axis_attr(axis, node.type.ndim)
-    options = {k: (as_dtype(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
+    options = {k: (_dtype_arg(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
     if flag(keepdims, "keepdims"):
         options["keepdims"] = True
     return wrap(apply(name, (node,), axis=attr, **options))
@@ -132,7 +143,7 @@ def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra:
 def scan(name: str, x: Any, axis: Any = None, dtype: Any = None) -> Any:
     node = as_node(x)
     attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
-    options = {"dtype": as_dtype(dtype)} if dtype is not None else {}
+    options = {"dtype": _dtype_arg(dtype)} if dtype is not None else {}
     return wrap(apply(name, (node,), axis=attr, **options))
 
 
@@ -154,16 +165,16 @@ def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
 
 
 def round_(x: Any, decimals: int = 0) -> Any:
-    return elementwise("round", x, decimals=operator.index(decimals))
+    return elementwise("round", x, decimals=integer(decimals))
 
 
 # --- shape ------------------------------------------------------------------------------
 
 
 def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
         shape = tuple(shape[0])
-    return tuple(operator.index(d) for d in shape)
+    return tuple([integer(d) for d in shape])
 
 
 def reshape(x: Any, *shape: Any) -> Any:
@@ -250,6 +261,8 @@ def getitem(x: Any, index: Any) -> Any:
     """Basic indexing, plus one integer or boolean array (numpy's placement rules)."""
     node = as_node(x)
     items = index if isinstance(index, tuple) else (index,)
+    if any([_is_scalar_bool(item) for item in items]):
+        return _scalar_bool_index(node, items)
     arrays = [i for i, item in enumerate(items) if _is_array_index(item)]
     if not arrays:
         return wrap(apply("getitem", (node,), index=encode_index(_basic(items))))
@@ -260,7 +273,13 @@ def getitem(x: Any, index: Any) -> Any:
         )
     position = arrays[0]
     array = items[position]
-    array_node = array._node if hasattr(array, "__lazyarray_node__") else as_node(np.asarray(array))
+    if hasattr(array, "__lazyarray_node__"):
+        array_node = array._node
+    else:
+        values = np.asarray(array)
+        if isinstance(array, list) and values.size == 0:  # numpy: [] indexes as integers
+            values = values.astype(np.intp)
+        array_node = as_node(values)
     if array_node.type.ndim == 0 and array_node.type.dtype.kind == "b":
         raise UnsupportedOperation("indexing with a 0-d boolean is not supported")
     basic = _basic(items[:position] + (slice(None),) + items[position + 1 :])
@@ -280,6 +299,38 @@ def getitem(x: Any, index: Any) -> Any:
     return wrap(result)
 
 
+def _is_scalar_bool(item: Any) -> bool:
+    if isinstance(item, (bool, np.bool_)):
+        return True
+    return isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind == "b"
+
+
+def _scalar_bool_index(node: Node, items: tuple[Any, ...]) -> Any:
+    """``x[True]``, ``x[0, False]``: numpy treats 0-d booleans as one advanced index that
+    adds a single axis, of length 1 if they are all true and 0 otherwise, placed where the
+    advanced indices (booleans and integers) are, or first if slices separate them."""
+    if any([_is_array_index(item) and not _is_scalar_bool(item) for item in items]):
+        raise UnsupportedOperation(
+            "indexing with a 0-d boolean and an array at once is not supported; index "
+            "one at a time"
+        )
+    flags = [i for i, item in enumerate(items) if _is_scalar_bool(item)]
+    advanced = [
+        i
+        for i, item in enumerate(items)
+        if i in flags or not (item is None or item is Ellipsis or isinstance(item, slice))
+    ]
+    first = 0 if advanced[-1] - advanced[0] + 1 != len(advanced) else flags[0]
+    rest = [item for i, item in enumerate(items) if i not in flags]
+    basic = _basic(tuple(rest[:first] + [None] + rest[first:]))
+    result = apply("getitem", (node,), index=encode_index(basic))
+    if not all([bool(items[i]) for i in flags]):
+        axis = _axis_after_basic(basic, first, node.type.ndim)
+        empty = (slice(None),) * axis + (slice(0, 0),)
+        result = apply("getitem", (result,), index=encode_index(empty))
+    return wrap(result)
+
+
 def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
     normalized: list[Any] = []
     for item in items:
@@ -289,7 +340,7 @@ def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
                 if not isinstance(item, slice)
                 else slice(
                     *(
-                        None if v is None else operator.index(v)
+                        None if v is None else integer(v)
                         for v in (item.start, item.stop, item.step)
                     )
                 )
@@ -385,6 +436,7 @@ def linalg(name: str, *args: Any, **attrs: Any) -> Any:
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
     dtype = np.asarray(fill_value).dtype if dtype is None else as_dtype(dtype)
+    check_python_int_fits(fill_value, dtype)
     value = fill_value.item() if isinstance(fill_value, np.generic) else fill_value
     return wrap(apply("full", (), shape=normalize_shape(shape), fill_value=value, dtype=dtype))
 
@@ -414,7 +466,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype:
             (),
             start=start,
             stop=stop,
-            num=operator.index(num),
+            num=integer(num),
             endpoint=bool(endpoint),
             dtype=dtype,
         )
@@ -426,9 +478,9 @@ def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = float) -> Any:
         apply(
             "eye",
             (),
-            n=operator.index(n),
-            m=operator.index(n if m is None else m),
-            k=operator.index(k),
+            n=integer(n),
+            m=integer(n if m is None else m),
+            k=integer(k),
             dtype=as_dtype(dtype),
         )
     )
