@@ -106,8 +106,7 @@ def flag(value: Any, name: str) -> bool:
         return bool(operator.index(value))
     except TypeError:
         raise OpArgumentError(
-            f"'{type(value).__name__}' object cannot be interpreted as an integer "
-            f"(for {name}=)"
+            f"'{type(value).__name__}' object cannot be interpreted as an integer (for {name}=)"
         ) from None
 
 
@@ -134,10 +133,21 @@ def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra:
         attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
     else:
         attr = _axis_attr(axis, node.type.ndim)
+    initial = extra.pop("initial", None)
     options = {k: (_dtype_arg(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
     if flag(keepdims, "keepdims"):
         options["keepdims"] = True
-    return wrap(apply(name, (node,), axis=attr, **options))
+    result = apply(name, (node,), axis=attr, **options)
+    if initial is None:
+        return wrap(result)
+    if name not in _WITH_INITIAL:
+        raise OpArgumentError(f"{name}() got an unexpected keyword argument 'initial'")
+    # numpy starts from ``initial``; every backend can combine it with the reduction
+    value = initial.item() if isinstance(initial, np.generic) else initial
+    return wrap(apply(_WITH_INITIAL[name], (result, as_node(value))))
+
+
+_WITH_INITIAL = {"sum": "add", "prod": "multiply", "min": "minimum", "max": "maximum"}
 
 
 def scan(name: str, x: Any, axis: Any = None, dtype: Any = None) -> Any:
@@ -174,6 +184,11 @@ def round_(x: Any, decimals: int = 0) -> Any:
 def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
         shape = tuple(shape[0])
+    for size in shape:
+        if not hasattr(size, "__index__"):
+            raise OpArgumentError(
+                f"expected a sequence of integers or a single integer, got '{size}'"
+            )
     return tuple([integer(d) for d in shape])
 
 
@@ -231,9 +246,7 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Any:
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
-    return wrap(
-        apply("swapaxes", (as_node(x),), axis1=axis_index(axis1), axis2=axis_index(axis2))
-    )
+    return wrap(apply("swapaxes", (as_node(x),), axis1=axis_index(axis1), axis2=axis_index(axis2)))
 
 
 def flip(x: Any, axis: Any = None) -> Any:
@@ -311,8 +324,7 @@ def _scalar_bool_index(node: Node, items: tuple[Any, ...]) -> Any:
     advanced indices (booleans and integers) are, or first if slices separate them."""
     if any([_is_array_index(item) and not _is_scalar_bool(item) for item in items]):
         raise UnsupportedOperation(
-            "indexing with a 0-d boolean and an array at once is not supported; index "
-            "one at a time"
+            "indexing with a 0-d boolean and an array at once is not supported; index one at a time"
         )
     flags = [i for i, item in enumerate(items) if _is_scalar_bool(item)]
     advanced = [
@@ -339,10 +351,7 @@ def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
                 item
                 if not isinstance(item, slice)
                 else slice(
-                    *(
-                        None if v is None else integer(v)
-                        for v in (item.start, item.stop, item.step)
-                    )
+                    *(None if v is None else integer(v) for v in (item.start, item.stop, item.step))
                 )
             )
         elif isinstance(item, (bool, np.bool_)):

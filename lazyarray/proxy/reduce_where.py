@@ -27,6 +27,8 @@ def reduce_where(
     """``name(x, axis, where=where, **extra)`` for every reduction numpy gives ``where=``."""
     if name not in _IDENTITY and name not in _STATISTICS and name not in _NO_IDENTITY:
         raise OpArgumentError(f"{name}() got an unexpected keyword argument 'where'")
+    if x.type.masked:  # numpy.ma's reductions have no where=
+        raise OpArgumentError(f"MaskedArray.{name}() got an unexpected keyword argument 'where'")
     mask = as_node(where)
     if mask.type.dtype.kind != "b":
         raise CastError(
