@@ -85,6 +85,13 @@ def test_parameters_of_one_name_and_two_declarations_are_refused_where_they_meet
             meet()
 
 
+def test_outputs_computed_together_meet_too() -> None:
+    first = la.parameter("q", la.Scalar, dtype="int8") + 1
+    second = la.parameter("q", la.Scalar, dtype="float64") * 2
+    with pytest.raises(ArgumentError, match=r"'q'.*int8.*float64"):
+        la.compute(first, second, q=1)
+
+
 def test_one_declaration_stays_one_parameter(backend: str) -> None:
     total = la.parameter("q", la.Scalar, dtype="int8") + la.parameter("q", la.Scalar, dtype="int8")
     assert len(total.params) == 1

@@ -76,7 +76,11 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
 
 
 def _weak_scalar(name: str, dtype: np.dtype[Any], value: Any, parameter: Node) -> Any:
-    if np.result_type(np.empty(0, dtype), value) != dtype:
+    try:
+        kept = np.result_type(np.empty(0, dtype), value) == dtype
+    except TypeError:  # no promotion at all (a datetime and a Python int)
+        kept = False
+    if not kept:
         raise ArgumentError(
             f"argument {name!r} is a Python {type(value).__name__}, which cannot be cast "
             f"to the parameter's dtype {dtype} (same_kind casting)"

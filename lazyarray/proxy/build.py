@@ -21,7 +21,7 @@ from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
 from lazyarray.ops.indexing import encode_index
 from lazyarray.proxy.base import as_node, wrap
-from lazyarray.proxy.params import check_inputs
+from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
     as_dtype,
     broadcast_shapes,
@@ -37,7 +37,7 @@ from lazyarray.types import (
 def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
     """``ops.apply``, refusing two different parameters of one name in ``inputs``."""
     if len(inputs) > 1:
-        check_inputs(inputs)
+        return remember(apply_op(op, inputs, **attrs), check_inputs(inputs))
     return apply_op(op, inputs, **attrs)
 
 
@@ -49,7 +49,8 @@ def binary(name: str, left: Any, right: Any) -> Any:
     """The operators' path, kept short: it is the hot path of graph construction."""
     inputs = (as_node(left), as_node(right))
     if inputs[0].has_parameters and inputs[1].has_parameters:
-        check_inputs(inputs)
+        found = check_inputs(inputs)
+        return wrap(remember(apply_op(name, inputs), found))
     return wrap(apply_op(name, inputs))
 
 

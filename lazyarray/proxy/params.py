@@ -17,17 +17,30 @@ _UNDER: weakref.WeakKeyDictionary[Node, Mapping[str, Node]] = weakref.WeakKeyDic
 _NONE: Mapping[str, Node] = {}
 
 
-def check_inputs(inputs: tuple[Node, ...]) -> None:
-    """Raises ``ArgumentError`` if ``inputs`` hold two different parameters of one name."""
+def check_inputs(inputs: tuple[Node, ...]) -> Mapping[str, Node] | None:
+    """Raises ``ArgumentError`` if ``inputs`` hold two different parameters of one name;
+    returns the parameters they hold together, for ``remember``, when several do."""
     carrying = [node for node in inputs if node.has_parameters]
     if len(carrying) < 2:
-        return
-    merged: dict[str, Node] = {}
-    for node in carrying:
-        for name, found in parameters_under(node).items():
+        return None
+    maps = [parameters_under(node) for node in carrying]
+    biggest = max(maps, key=len)
+    merged: dict[str, Node] = dict(biggest)
+    for found_map in maps:
+        if found_map is biggest:
+            continue
+        for name, found in found_map.items():
             other = merged.setdefault(name, found)
             if other is not found:
                 _conflict(name, other, found)
+    return biggest if len(merged) == len(biggest) else merged
+
+
+def remember(node: Node, parameters: Mapping[str, Node] | None) -> Node:
+    """Records what ``check_inputs`` found under ``node``, so the next check reads it."""
+    if parameters is not None and node not in _UNDER:
+        _UNDER[node] = parameters
+    return node
 
 
 def parameters_under(root: Node) -> Mapping[str, Node]:
