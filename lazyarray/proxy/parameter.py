@@ -24,7 +24,10 @@ def parameter(
     """A parameter of an expression; its value is given at compute time.
 
     ``type_`` is ``la.Array`` (default shape: 1-d of any length), ``la.MaskedArray`` or
-    ``la.Scalar``; ``shape`` may use ``None`` for sizes any argument may have.
+    ``la.Scalar``; ``shape`` may use ``None`` for sizes any argument may have. Arguments
+    are cast to ``dtype`` as numpy casts them: Python scalars weakly (NEP 50; an int out of
+    range is refused), arrays ``same_kind`` (integers that would wrap are refused). Two
+    parameters may share a name only when declared alike.
 
     >>> import lazyarray as la
     >>> x = la.parameter("x", la.Array, dtype="float64")
