@@ -54,6 +54,11 @@ class OpArgumentError(LazyArrayError, TypeError):
     """An op argument of the wrong kind, e.g. a tuple axis where numpy takes one int."""
 
 
+class OpValueError(LazyArrayError, ValueError):
+    """An op argument of the right kind with a value numpy refuses (``where=`` on ``min``
+    without ``initial``)."""
+
+
 class UnsupportedOperation(LazyArrayError, TypeError):
     """An operation lazyarray, or the chosen backend, does not provide."""
 

@@ -16,6 +16,7 @@ from lazyarray.execution import compute as _compute
 from lazyarray.ops import OPS, Kind
 from lazyarray.proxy import Array, DType, MaskedArray, Scalar, as_node, parameter
 from lazyarray.proxy import build as _build
+from lazyarray.proxy.params import check_inputs
 
 _BUILT_ELSEWHERE = {"where", "clip", "round", "astype"}
 
@@ -161,7 +162,9 @@ def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:
     (np.int64(10), np.int64(4))
     """
     arguments = {k: options.pop(k) for k in list(options) if k not in COMPUTE_KEYWORDS}
-    result = _compute([as_node(a) for a in arrays], arguments=arguments, **options)
+    nodes = [as_node(a) for a in arrays]
+    check_inputs(tuple(nodes))  # the outputs meet here: one parameter per name
+    result = _compute(nodes, arguments=arguments, **options)
     return tuple(result) if isinstance(result, list) else result
 
 

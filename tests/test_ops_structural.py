@@ -217,3 +217,45 @@ def test_unknown_sizes_are_none_and_resolve_by_computing(backend: str) -> None:
     assert doubled.shape == (None,)
     assert selected.compute_shape() == (int((X > 0).sum()),)
     assert_same(doubled.compute(backend=backend), (X[X > 0] * 2)[1:])
+
+
+# --- index forms numpy accepts: [], 0-d booleans ---------------------------------------
+
+_BIG = np.arange(2 * 300 * 200, dtype=np.float64).reshape(2, 300, 200)  # above small_bytes
+
+EMPTY_AND_BOOLEAN_INDICES = [
+    [],
+    ([],),
+    [[]],
+    (slice(None), []),
+    (0, [[]]),
+    np.array([], dtype=int),
+    True,
+    False,
+    np.True_,
+    np.array(False),
+    (0, True),
+    (True, 0),
+    (True, True),
+    (True, False),
+    (0, slice(None), True),  # advanced indices apart: the new axis goes first
+    (slice(None), True, 0),
+    (Ellipsis, True),
+    (True, Ellipsis, 0),
+    (None, True, slice(1, 3)),
+    (True, slice(1, 2), None, False),
+]
+
+
+@pytest.mark.parametrize("index", EMPTY_AND_BOOLEAN_INDICES, ids=repr)
+def test_empty_and_boolean_scalar_indices_match_numpy(index: Any, backend: str) -> None:
+    expected = _BIG[index]
+    result = la.Array(_BIG)[index]
+    assert result.shape == expected.shape
+    assert_same(result.compute(backend=backend), expected)
+
+
+def test_boolean_scalar_indices_on_masked_arrays() -> None:
+    data = np.ma.MaskedArray(_BIG[0], mask=_BIG[0] % 3 == 0)
+    for index in (True, (False, 0), []):
+        assert_same(la.MaskedArray(data)[index].compute(), data[index])

@@ -36,6 +36,8 @@ UNSUPPORTED = {
 
 
 def chunks_for(shape: tuple[int, ...], dtype: np.dtype[Any], chunk_bytes: int) -> Any:
+    if 0 in shape:  # dask's auto-chunking divides by the block size
+        return tuple((size,) for size in shape)
     return da.core.normalize_chunks("auto", shape, limit=chunk_bytes, dtype=dtype)
 
 

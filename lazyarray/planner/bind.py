@@ -7,14 +7,25 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import ArgumentError
+from lazyarray.errors import ArgumentError, ValueOverflowError
 from lazyarray.graph import Node
-from lazyarray.types import shape_text
+from lazyarray.types import check_python_int_fits, shape_text
+
+# Python scalars are weak (NEP 50): they take the parameter's dtype when its kind can hold
+# them, as in ``int8_array + 5``
+_WEAK_SCALARS = (bool, int, float, complex)
 
 
 def bind_arguments(parameters: Mapping[str, Node], arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """numpy values for every parameter, cast to the declared dtype (``same_kind``), with
-    shapes checked against the declared ones; errors name the parameter."""
+    """numpy values for every parameter, cast to the declared dtype, with shapes checked
+    against the declared ones; errors name the parameter.
+
+    The casting rule is numpy's: a Python scalar is weak (NEP 50), so it is accepted when
+    ``declared_array + value`` would keep the declared dtype, and a Python int out of the
+    dtype's range is refused as numpy refuses it (``ValueOverflowError``); an array (or a
+    numpy scalar) is cast ``same_kind``, as ``astype(dtype, casting="same_kind")``, except
+    that integer values which do not fit an integer dtype are refused instead of wrapping.
+    A float too large for a narrower float becomes ``inf``, with numpy's warning."""
     missing = sorted(parameters.keys() - arguments.keys())
     unexpected = sorted(arguments.keys() - parameters.keys())
     if missing or unexpected:
@@ -35,6 +46,8 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
             f"argument {name!r} is a lazy expression; arguments must be concrete values "
             "(compute it first)"
         )
+    if type(value) in _WEAK_SCALARS:
+        return _weak_scalar(name, expected.dtype, value, parameter)
     masked = isinstance(value, np.ma.MaskedArray)
     array = value if masked else np.asarray(value)
     if masked and not expected.masked:
@@ -46,6 +59,7 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
             f"argument {name!r} has dtype {array.dtype}, which cannot be cast to the "
             f"parameter's dtype {expected.dtype} (same_kind casting)"
         )
+    _check_integers_fit(name, array, expected.dtype)
     if array.ndim != expected.ndim or any(
         want is not None and want != got
         for want, got in zip(expected.shape, array.shape, strict=True)
@@ -59,3 +73,42 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
     if expected.masked and not masked:
         array = np.ma.MaskedArray(array)
     return array[()] if expected.ndim == 0 and not masked else array
+
+
+def _weak_scalar(name: str, dtype: np.dtype[Any], value: Any, parameter: Node) -> Any:
+    try:
+        kept = np.result_type(np.empty(0, dtype), value) == dtype
+    except TypeError:  # no promotion at all (a datetime and a Python int)
+        kept = False
+    if not kept:
+        raise ArgumentError(
+            f"argument {name!r} is a Python {type(value).__name__}, which cannot be cast "
+            f"to the parameter's dtype {dtype} (same_kind casting)"
+        )
+    try:
+        check_python_int_fits(value, dtype)
+    except ValueOverflowError as exc:
+        raise ValueOverflowError(f"argument {name!r}: {exc}") from None
+    if parameter.type.shape:
+        return _coerce(name, parameter, np.asarray(value, dtype))
+    array = np.asarray(value, dtype)
+    return np.ma.MaskedArray(array) if parameter.type.masked else array[()]
+
+
+def _check_integers_fit(name: str, array: Any, dtype: np.dtype[Any]) -> None:
+    """``astype`` would wrap integers that do not fit; a parameter refuses them."""
+    if array.dtype.kind not in "iu" or dtype.kind not in "iu" or array.size == 0:
+        return
+    if np.can_cast(array.dtype, dtype, casting="safe"):
+        return
+    values = array.compressed() if isinstance(array, np.ma.MaskedArray) else array
+    if values.size == 0:
+        return
+    low, high = values.min(), values.max()
+    info = np.iinfo(dtype)
+    if low < info.min or high > info.max:
+        bad = high if high > info.max else low
+        raise ValueOverflowError(
+            f"argument {name!r}: integer {bad} out of bounds for {dtype} "
+            f"(the values range from {low} to {high})"
+        )

@@ -9,19 +9,36 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import CastError, LazyIndexError, ShapeError, UnsupportedOperation
+from lazyarray.errors import (
+    CastError,
+    LazyIndexError,
+    OpArgumentError,
+    ShapeError,
+    UnsupportedOperation,
+)
 from lazyarray.graph import Node
-from lazyarray.ops import OPS, apply
+from lazyarray.ops import OPS
+from lazyarray.ops import apply as apply_op
 from lazyarray.ops.indexing import encode_index
 from lazyarray.proxy.base import as_node, wrap
+from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
     as_dtype,
     broadcast_shapes,
+    check_python_int_fits,
+    check_supported_dtype,
     normalize_axes,
     normalize_axis,
     normalize_shape,
     result_type,
 )
+
+
+def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
+    """``ops.apply``, refusing two different parameters of one name in ``inputs``."""
+    if len(inputs) > 1:
+        return remember(apply_op(op, inputs, **attrs), check_inputs(inputs))
+    return apply_op(op, inputs, **attrs)
 
 
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
@@ -30,7 +47,11 @@ def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
 
 def binary(name: str, left: Any, right: Any) -> Any:
     """The operators' path, kept short: it is the hot path of graph construction."""
-    return wrap(apply(name, (as_node(left), as_node(right))))
+    inputs = (as_node(left), as_node(right))
+    if inputs[0].has_parameters and inputs[1].has_parameters:
+        found = check_inputs(inputs)
+        return wrap(remember(apply_op(name, inputs), found))
+    return wrap(apply_op(name, inputs))
 
 
 def inplace(name: str, target: Any, other: Any) -> Any:
@@ -55,34 +76,85 @@ def inplace(name: str, target: Any, other: Any) -> Any:
 
 def astype(x: Any, dtype: Any, casting: str = "unsafe") -> Any:
     node = as_node(x)
-    target = as_dtype(dtype)
+    target = check_supported_dtype(as_dtype(dtype))
     if target == node.type.dtype:
         return wrap(node)
     return wrap(apply("astype", (node,), dtype=target, casting=casting))
 
 
+def integer(value: Any) -> int:
+    """``operator.index`` with a typed error in its (and numpy's) words."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise OpArgumentError(
+            f"'{type(value).__name__}' object cannot be interpreted as an integer"
+        ) from None
+
+
+def axis_index(value: Any) -> int:
+    """One axis as numpy takes it: an integer, never a bool (``axis=True`` is no axis)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise OpArgumentError("an integer is required for the axis")
+    return integer(value)
+
+
+def flag(value: Any, name: str) -> bool:
+    """A boolean option such as ``keepdims``: numpy takes bools and integers only."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    try:
+        return bool(operator.index(value))
+    except TypeError:
+        raise OpArgumentError(
+            f"'{type(value).__name__}' object cannot be interpreted as an integer (for {name}=)"
+        ) from None
+
+
 def _axis_attr(axis: Any, ndim: int) -> Any:
     if axis is None:
         return None
-    return normalize_axes(operator.index(axis) if not isinstance(axis, Sequence) else axis, ndim)
+    if isinstance(axis, tuple):
+        return normalize_axes(tuple([axis_index(a) for a in axis]), ndim)
+    return normalize_axes(axis_index(axis), ndim)
+
+
+def _dtype_arg(dtype: Any) -> np.dtype[Any]:
+    return check_supported_dtype(as_dtype(dtype))
 
 
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
     node = as_node(x)
+    where_ = extra.pop("where", True)
+    if where_ is not True:
+        from lazyarray.proxy.reduce_where import reduce_where
+
+        return reduce_where(name, node, where_, axis, flag(keepdims, "keepdims"), extra)
     if name in ("argmin", "argmax"):
-        attr = None if axis is None else normalize_axis(operator.index(axis), node.type.ndim)
+        attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
     else:
         attr = _axis_attr(axis, node.type.ndim)
-    options = {k: (as_dtype(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
-    if keepdims:
+    initial = extra.pop("initial", None)
+    options = {k: (_dtype_arg(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
+    if flag(keepdims, "keepdims"):
         options["keepdims"] = True
-    return wrap(apply(name, (node,), axis=attr, **options))
+    result = apply(name, (node,), axis=attr, **options)
+    if initial is None:
+        return wrap(result)
+    if name not in _WITH_INITIAL:
+        raise OpArgumentError(f"{name}() got an unexpected keyword argument 'initial'")
+    # numpy starts from ``initial``; every backend can combine it with the reduction
+    value = initial.item() if isinstance(initial, np.generic) else initial
+    return wrap(apply(_WITH_INITIAL[name], (result, as_node(value))))
+
+
+_WITH_INITIAL = {"sum": "add", "prod": "multiply", "min": "minimum", "max": "maximum"}
 
 
 def scan(name: str, x: Any, axis: Any = None, dtype: Any = None) -> Any:
     node = as_node(x)
-    attr = None if axis is None else normalize_axis(operator.index(axis), node.type.ndim)
-    options = {"dtype": as_dtype(dtype)} if dtype is not None else {}
+    attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
+    options = {"dtype": _dtype_arg(dtype)} if dtype is not None else {}
     return wrap(apply(name, (node,), axis=attr, **options))
 
 
@@ -104,16 +176,21 @@ def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
 
 
 def round_(x: Any, decimals: int = 0) -> Any:
-    return elementwise("round", x, decimals=operator.index(decimals))
+    return elementwise("round", x, decimals=integer(decimals))
 
 
 # --- shape ------------------------------------------------------------------------------
 
 
 def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
         shape = tuple(shape[0])
-    return tuple(operator.index(d) for d in shape)
+    for size in shape:
+        if not hasattr(size, "__index__"):
+            raise OpArgumentError(
+                f"expected a sequence of integers or a single integer, got '{size}'"
+            )
+    return tuple([integer(d) for d in shape])
 
 
 def reshape(x: Any, *shape: Any) -> Any:
@@ -130,7 +207,9 @@ def transpose(x: Any, *axes: Any) -> Any:
     if not axes or axes == (None,):
         axes_attr = tuple(reversed(range(node.type.ndim)))
     else:
-        axes_attr = tuple(normalize_axis(a, node.type.ndim) for a in _shape_args(axes))
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = tuple(axes[0])
+        axes_attr = tuple(normalize_axis(axis_index(a), node.type.ndim) for a in axes)
     if axes_attr == tuple(range(node.type.ndim)) and len(set(axes_attr)) == len(axes_attr):
         return wrap(node)
     return wrap(apply("transpose", (node,), axes=axes_attr))
@@ -140,8 +219,8 @@ def _axes_tuple(axis: Any) -> tuple[int, ...] | None:
     if axis is None:
         return None
     if isinstance(axis, Sequence):
-        return tuple(operator.index(a) for a in axis)
-    return (operator.index(axis),)
+        return tuple([axis_index(a) for a in axis])
+    return (axis_index(axis),)
 
 
 def squeeze(x: Any, axis: Any = None) -> Any:
@@ -168,9 +247,7 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Any:
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
-    return wrap(
-        apply("swapaxes", (as_node(x),), axis1=operator.index(axis1), axis2=operator.index(axis2))
-    )
+    return wrap(apply("swapaxes", (as_node(x),), axis1=axis_index(axis1), axis2=axis_index(axis2)))
 
 
 def flip(x: Any, axis: Any = None) -> Any:
@@ -179,12 +256,12 @@ def flip(x: Any, axis: Any = None) -> Any:
 
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
     nodes = tuple(as_node(a) for a in arrays)
-    return wrap(apply("concatenate", nodes, axis=None if axis is None else operator.index(axis)))
+    return wrap(apply("concatenate", nodes, axis=None if axis is None else axis_index(axis)))
 
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
     nodes = tuple(as_node(a) for a in arrays)
-    return wrap(apply("stack", nodes, axis=operator.index(axis)))
+    return wrap(apply("stack", nodes, axis=axis_index(axis)))
 
 
 # --- indexing ---------------------------------------------------------------------------
@@ -198,6 +275,8 @@ def getitem(x: Any, index: Any) -> Any:
     """Basic indexing, plus one integer or boolean array (numpy's placement rules)."""
     node = as_node(x)
     items = index if isinstance(index, tuple) else (index,)
+    if any([_is_scalar_bool(item) for item in items]):
+        return _scalar_bool_index(node, items)
     arrays = [i for i, item in enumerate(items) if _is_array_index(item)]
     if not arrays:
         return wrap(apply("getitem", (node,), index=encode_index(_basic(items))))
@@ -208,7 +287,13 @@ def getitem(x: Any, index: Any) -> Any:
         )
     position = arrays[0]
     array = items[position]
-    array_node = array._node if hasattr(array, "__lazyarray_node__") else as_node(np.asarray(array))
+    if hasattr(array, "__lazyarray_node__"):
+        array_node = array._node
+    else:
+        values = np.asarray(array)
+        if isinstance(array, list) and values.size == 0:  # numpy: [] indexes as integers
+            values = values.astype(np.intp)
+        array_node = as_node(values)
     if array_node.type.ndim == 0 and array_node.type.dtype.kind == "b":
         raise UnsupportedOperation("indexing with a 0-d boolean is not supported")
     basic = _basic(items[:position] + (slice(None),) + items[position + 1 :])
@@ -228,6 +313,37 @@ def getitem(x: Any, index: Any) -> Any:
     return wrap(result)
 
 
+def _is_scalar_bool(item: Any) -> bool:
+    if isinstance(item, (bool, np.bool_)):
+        return True
+    return isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind == "b"
+
+
+def _scalar_bool_index(node: Node, items: tuple[Any, ...]) -> Any:
+    """``x[True]``, ``x[0, False]``: numpy treats 0-d booleans as one advanced index that
+    adds a single axis, of length 1 if they are all true and 0 otherwise, placed where the
+    advanced indices (booleans and integers) are, or first if slices separate them."""
+    if any([_is_array_index(item) and not _is_scalar_bool(item) for item in items]):
+        raise UnsupportedOperation(
+            "indexing with a 0-d boolean and an array at once is not supported; index one at a time"
+        )
+    flags = [i for i, item in enumerate(items) if _is_scalar_bool(item)]
+    advanced = [
+        i
+        for i, item in enumerate(items)
+        if i in flags or not (item is None or item is Ellipsis or isinstance(item, slice))
+    ]
+    first = 0 if advanced[-1] - advanced[0] + 1 != len(advanced) else flags[0]
+    rest = [item for i, item in enumerate(items) if i not in flags]
+    basic = _basic(tuple(rest[:first] + [None] + rest[first:]))
+    result = apply("getitem", (node,), index=encode_index(basic))
+    if not all([bool(items[i]) for i in flags]):
+        axis = _axis_after_basic(basic, first, node.type.ndim)
+        empty = (slice(None),) * axis + (slice(0, 0),)
+        result = apply("getitem", (result,), index=encode_index(empty))
+    return wrap(result)
+
+
 def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
     normalized: list[Any] = []
     for item in items:
@@ -236,10 +352,7 @@ def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
                 item
                 if not isinstance(item, slice)
                 else slice(
-                    *(
-                        None if v is None else operator.index(v)
-                        for v in (item.start, item.stop, item.step)
-                    )
+                    *(None if v is None else integer(v) for v in (item.start, item.stop, item.step))
                 )
             )
         elif isinstance(item, (bool, np.bool_)):
@@ -289,7 +402,8 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Any:
     if axis is None:
         node = apply("ravel", (node,)) if node.type.ndim != 1 else node
         axis = 0
-    return wrap(apply("take", (node, as_node(indices)), axis=normalize_axis(axis, node.type.ndim)))
+    axis = normalize_axis(axis_index(axis), node.type.ndim)
+    return wrap(apply("take", (node, as_node(indices)), axis=axis))
 
 
 # --- linear algebra ------------------------------------------------------------------
@@ -332,6 +446,7 @@ def linalg(name: str, *args: Any, **attrs: Any) -> Any:
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
     dtype = np.asarray(fill_value).dtype if dtype is None else as_dtype(dtype)
+    check_python_int_fits(fill_value, dtype)
     value = fill_value.item() if isinstance(fill_value, np.generic) else fill_value
     return wrap(apply("full", (), shape=normalize_shape(shape), fill_value=value, dtype=dtype))
 
@@ -361,7 +476,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype:
             (),
             start=start,
             stop=stop,
-            num=operator.index(num),
+            num=integer(num),
             endpoint=bool(endpoint),
             dtype=dtype,
         )
@@ -373,9 +488,9 @@ def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = float) -> Any:
         apply(
             "eye",
             (),
-            n=operator.index(n),
-            m=operator.index(n if m is None else m),
-            k=operator.index(k),
+            n=integer(n),
+            m=integer(n if m is None else m),
+            k=integer(k),
             dtype=as_dtype(dtype),
         )
     )
