@@ -170,14 +170,14 @@ def _source(op: str, attrs: dict[str, Any], region: Region) -> Any:
     """A source instruction's values in ``region`` of the kernel's shape. Its own shape
     broadcasts to the kernel's: each of its dimensions is cut like the kernel's, or is
     of size 1 and whole."""
-    own = tuple(attrs["shape"])
+    own = tuple(OPS[op].infer((), attrs).shape)
     spans = tuple(
         (0, 1) if size == 1 else bounds
         for size, bounds in zip(own, region[len(region) - len(own) :], strict=True)
     )
     if spans != tuple((0, n) for n in own):
-        if op == "random":
-            attrs["region"] = encode_index(tuple(slice(a, b, 1) for a, b in spans))
-        else:
+        if op == "full":
             attrs["shape"] = tuple(b - a for a, b in spans)
+        else:
+            attrs["region"] = encode_index(tuple(slice(a, b, 1) for a, b in spans))
     return OPS[op].impl(**attrs)
