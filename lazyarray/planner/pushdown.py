@@ -313,7 +313,8 @@ def slice_constant(node: Node) -> Node | None:
     if parsed is None:
         return None
     items, newaxes = parsed
-    folded = constant_node(literal_view(value, as_index(items), newaxes).value)
+    view = literal_view(value, as_index(items), newaxes)  # held: the node must get it
+    folded = constant_node(view.value)
     return folded if same_type(folded.type, node.type) else None
 
 
