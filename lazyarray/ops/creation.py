@@ -125,10 +125,11 @@ def _full_like_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Array
 def arange_length(start: Any, stop: Any, step: Any) -> int:
     """numpy's length of ``arange(start, stop, step)``: ``ceil((stop - start) / step)``
     in Python arithmetic, with its errors."""
-    if step == 0:
-        raise ZeroStepError("division by zero")
     delta = stop - start
-    value = delta / step
+    try:
+        value = delta / step
+    except ZeroDivisionError as error:  # Python's words, as numpy divides the same way
+        raise ZeroStepError(str(error)) from None
     if value == 0 and delta != 0:  # underflow, or division by inf
         return 0 if math.copysign(1.0, value.real) < 0 else 1
     parts = (value.real, value.imag) if isinstance(value, complex) else (value,)
@@ -142,15 +143,16 @@ def arange_length(start: Any, stop: Any, step: Any) -> int:
     return max(0, min(lengths))
 
 
-def arange_values(start: Any, step: Any, dtype: np.dtype[Any], item: Item) -> Any:
+def arange_values(start: Any, stop: Any, step: Any, dtype: np.dtype[Any], item: Item) -> Any:
     """``np.arange(start, ..., step, dtype=dtype)[item]``, by numpy's formula: the first
     two values are ``start`` and ``start + step`` (in Python arithmetic) cast to the
     dtype, element ``i`` of the rest ``first + i * (second - first)`` in the dtype's
     arithmetic (float16 in float32, integers wrapping)."""
-    head = np.empty(2, dtype)
-    head[0] = start
-    head[1] = start + step
     positions = _positions(item)
+    head = np.zeros(2, dtype)
+    head[0] = start
+    if positions.size and positions.max() >= 1:  # as numpy, which sets it only then
+        head[1] = start + step
     kind = dtype.kind
     if kind in "iufc":
         compute = {"i": np.dtype(np.int64), "u": np.dtype(np.uint64)}.get(
@@ -172,10 +174,8 @@ def arange_values(start: Any, step: Any, dtype: np.dtype[Any], item: Item) -> An
             values[positions == position] = head[position]
     elif kind == "b" and positions.size and positions.max() < 2:
         values = head[positions]
-    else:  # datetimes, and numpy's own errors
-        return np.arange(start, start + step * (int(positions.max(initial=0)) + 1), step, dtype)[
-            positions
-        ].reshape(() if isinstance(item, int) else -1)
+    else:  # datetimes, and numpy's own errors: numpy's whole array, then the region
+        values = np.arange(start, stop, step, dtype=dtype)[positions]
     return values.reshape(()) if isinstance(item, int) else values
 
 
@@ -183,12 +183,16 @@ def _arange(*, start: Any, stop: Any, step: Any, dtype: np.dtype[Any], region: A
     if region is None:
         return np.arange(start, stop, step, dtype=dtype)
     (item,) = region_items(region, (arange_length(start, stop, step),))
-    return arange_values(start, step, dtype, item)
+    return arange_values(start, stop, step, dtype, item)
 
 
 def _arange_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     dtype = check_supported_dtype(attrs["dtype"])
     length = arange_length(attrs["start"], attrs["stop"], attrs["step"])
+    if dtype.kind == "b" and length > 2:
+        raise CastError(
+            "arange() is only supported for booleans when the result has at most length 2."
+        )
     return ArrayType(dtype, _region_shape(normalize_shape((length,), dtype.itemsize), attrs))
 
 
@@ -205,7 +209,7 @@ def linspace_values(
     div = (num - 1) if endpoint else num
     delta = np.subtract(stop, start, dtype=type(inexact))
     positions = _positions(item)
-    y = arange_values(0, 1, inexact, item).reshape(-1)
+    y = arange_values(0, num, 1, inexact, item).reshape(-1)
     if div > 0:
         step = delta / div
         if step == 0:  # denormal steps, as numpy does
@@ -253,7 +257,7 @@ def _eye(*, n: int, m: int, k: int, dtype: np.dtype[Any], region: Any = None) ->
     if region is None:
         return np.eye(n, m, k, dtype=dtype)
     rows, columns = region_items(region, (n, m))
-    out = np.zeros(_region_shape((n, m), {"region": region}), dtype=dtype)
+    out = np.zeros(tuple(len(i) for i in (rows, columns) if isinstance(i, range)), dtype=dtype)
     on_diagonal = _positions(rows)[:, None] + k == _positions(columns)[None, :]
     out[on_diagonal.reshape(out.shape)] = 1  # as np.eye writes its ones
     return out

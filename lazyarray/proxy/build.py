@@ -9,13 +9,20 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import CastError, LazyIndexError, ShapeError, UnsupportedOperation
+from lazyarray.errors import (
+    CastError,
+    LazyIndexError,
+    OpArgumentError,
+    ShapeError,
+    UnsupportedOperation,
+)
 from lazyarray.graph import Node
 from lazyarray.ops import OPS, apply
 from lazyarray.ops.indexing import encode_index
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.types import (
     as_dtype,
+    as_size,
     broadcast_shapes,
     normalize_axes,
     normalize_axis,
@@ -112,8 +119,13 @@ def round_(x: Any, decimals: int = 0) -> Any:
 
 def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        shape = tuple(shape[0])
-    return tuple(operator.index(d) for d in shape)
+        try:
+            shape = tuple(shape[0])
+        except TypeError:
+            raise OpArgumentError(
+                f"expected a sequence of integers or a single integer, got '{shape[0]!r}'"
+            ) from None
+    return tuple(as_size(d) for d in shape)
 
 
 def reshape(x: Any, *shape: Any) -> Any:
