@@ -175,9 +175,6 @@ def _source(op: str, attrs: dict[str, Any], region: Region) -> Any:
         (0, 1) if size == 1 else bounds
         for size, bounds in zip(own, region[len(region) - len(own) :], strict=True)
     )
-    if spans != tuple((0, n) for n in own):
-        if op == "full":
-            attrs["shape"] = tuple(b - a for a, b in spans)
-        else:
-            attrs["region"] = encode_index(tuple(slice(a, b, 1) for a, b in spans))
+    if spans != tuple((0, n) for n in own):  # every generated source takes a region
+        attrs["region"] = encode_index(tuple(slice(a, b, 1) for a, b in spans))
     return OPS[op].impl(**attrs)
