@@ -67,6 +67,10 @@ class ArgumentError(LazyArrayError, TypeError):
     """Missing, unexpected or ill-typed arguments for a graph's parameters."""
 
 
+class ZeroStepError(LazyArrayError, ZeroDivisionError):
+    """A zero step where numpy divides by it (``arange(0, 10, 0)``)."""
+
+
 class ImplicitComputeError(LazyArrayError, RuntimeError):
     """An implicit compute (``bool(x)``, ``np.asarray(x)``) while they are disallowed."""
 

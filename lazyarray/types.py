@@ -6,12 +6,19 @@ numpy is the source of truth for promotion: the rules here ask numpy and cache t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from lazyarray.errors import AxisError, CastError, ShapeError, ValueOverflowError
+from lazyarray.errors import (
+    AxisError,
+    CastError,
+    OpArgumentError,
+    ShapeError,
+    ValueOverflowError,
+)
 
 Shape = tuple[int | None, ...]
 
@@ -97,12 +104,56 @@ def shape_text(shape: Shape) -> str:
     return f"({dims}{',' if len(shape) == 1 else ''})"
 
 
-def normalize_shape(shape: int | Iterable[int | None]) -> Shape:
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    result = tuple(None if d is None else int(d) for d in shape)
-    if any(d is not None and d < 0 for d in result):
-        raise ShapeError(f"negative dimensions are not allowed: {result}")
+MAX_INTP = int(np.iinfo(np.intp).max)
+
+
+def as_size(value: Any) -> int:
+    """One size as numpy takes it: an integer or an ``operator.index``-able object,
+    never a float, a string or a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        raise OpArgumentError("an integer is required")
+    try:
+        return operator.index(value)
+    except TypeError:
+        name = type(value).__name__
+        raise OpArgumentError(f"'{name}' object cannot be interpreted as an integer") from None
+
+
+def normalize_shape(shape: Any, itemsize: int = 1) -> Shape:
+    """A shape as numpy takes it (an int or a sequence of ints; ``None`` for a size
+    known only after running), refused where numpy refuses it, in numpy's words: no
+    negative sizes, each size an intp, and ``size * itemsize`` within intp (numpy's
+    rule for an array, checked once the dtype is known).
+
+    >>> normalize_shape(3), normalize_shape((2, np.int8(4)))
+    ((3,), (2, 4))
+    """
+    if shape is None:
+        raise OpArgumentError("Use () not None as shape arguments")
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        try:
+            dims = (as_size(shape),)
+        except OpArgumentError:
+            raise OpArgumentError(
+                f"expected a sequence of integers or a single integer, got '{shape!r}'"
+            ) from None
+    result = tuple(None if d is None else as_size(d) for d in dims)
+    nbytes = itemsize
+    for size in result:
+        if size is None:
+            continue
+        if not -MAX_INTP - 1 <= size <= MAX_INTP:
+            raise ShapeError("Maximum allowed dimension exceeded")
+        if size < 0:
+            raise ShapeError("negative dimensions are not allowed")
+        nbytes *= size or 1  # numpy skips empty dimensions here
+        if nbytes > MAX_INTP:
+            raise ShapeError(
+                "array is too big; `arr.size * arr.dtype.itemsize` is larger than the "
+                "maximum possible size."
+            )
     return result
 
 

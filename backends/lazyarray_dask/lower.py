@@ -3,8 +3,9 @@
 Elementwise ops and fused kernels become one ``map_blocks`` task per chunk running the op
 rows' numpy implementations (masked variants included), so results are numpy's, chunk by
 chunk. Reductions, shape ops, indexing and linear algebra use dask.array's own (tree
-reductions, rechunking). Random sources draw each chunk alone with ``random_region``:
-the values are exactly the numpy backend's for the same seed.
+reductions, rechunking). Generated sources (random, full, arange, linspace, eye) make
+each chunk alone, as a region of the whole array: the values are exactly the numpy
+backend's.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import numpy as np
 
 from lazyarray.errors import ComputeError, UnsupportedOperation
 from lazyarray.graph import Literal, Node
-from lazyarray.ops import OPS, Kind
-from lazyarray.ops.creation import random_region
-from lazyarray.ops.indexing import decode_index
+from lazyarray.ops import OPS, Kind, Trait
+from lazyarray.ops.indexing import decode_index, encode_index
 from lazyarray.ops.kernel import run_blocked
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
@@ -71,8 +71,10 @@ class Lowerer:
         special = _BY_OP.get(node.op)
         if special is not None:
             return special(self, node, inputs)
-        kind = OPS[node.op].kind
-        return _BY_KIND[kind](self, node, inputs)
+        row = OPS[node.op]
+        if Trait.GENERATED in row.traits:
+            return self.generated(node, inputs)
+        return _BY_KIND[row.kind](self, node, inputs)
 
     # --- sources -------------------------------------------------------------------------
 
@@ -99,62 +101,31 @@ class Lowerer:
         value = self.arguments[node.attr("name")]
         return self.array(value) if np.ndim(value) else value
 
-    def random(self, node: Node, inputs: list[Any]) -> Any:
+    def generated(self, node: Node, inputs: list[Any]) -> Any:
+        """A generated source (random, full, arange, linspace, eye): each chunk is
+        generated alone, as the region of the whole array it covers, so the values are
+        exactly the numpy backend's."""
         attrs = node.kwargs
-        shape = node.type.shape
         region = attrs.pop("region", None)
-        full_shape = attrs.pop("shape")
-        items = _region_items(region, full_shape)
-        chunks = chunks_for(shape, node.type.dtype, self.chunk_bytes)  # type: ignore[arg-type]
+        row = OPS[node.op]
+        whole = row.infer((), attrs).shape
+        items = _region_items(region, whole)  # type: ignore[arg-type]
+        chunks = chunks_for(node.type.shape, node.type.dtype, self.chunk_bytes)  # type: ignore[arg-type]
 
         def draw(block_info: Any = None) -> Any:
             location = block_info[None]["array-location"]
             index = _chunk_index(items, location)
-            return random_region(
-                attrs["seed"],
-                attrs["stream"],
-                attrs["distribution"],
-                attrs["params"],
-                tuple(full_shape),
-                index,
-                attrs["dtype"],
-            )
+            return row.impl(**attrs, region=encode_index(index))
 
         return tasks.map_blocks(
-            "random", draw, chunks=chunks, dtype=node.type.dtype, meta=_meta(node)
+            node.op, draw, chunks=chunks, dtype=node.type.dtype, meta=_meta(node)
         )
 
     def creation(self, node: Node, inputs: list[Any]) -> Any:
-        attrs = node.kwargs
-        if node.op == "full_like":
-            fill, dtype = attrs["fill_value"], attrs["dtype"]
-            return tasks.map_blocks(
-                "full", lambda block: np.full(block.shape, fill, dtype), inputs[0], dtype=dtype
-            )
-        chunks = chunks_for(node.type.shape, node.type.dtype, self.chunk_bytes)  # type: ignore[arg-type]
-        if node.op == "full":
-            return da.full(
-                node.type.shape, attrs["fill_value"], dtype=attrs["dtype"], chunks=chunks
-            )
-        if node.op == "arange":
-            return da.arange(
-                attrs["start"], attrs["stop"], attrs["step"], dtype=attrs["dtype"], chunks=chunks
-            )
-        if node.op == "linspace":
-            return da.linspace(
-                attrs["start"],
-                attrs["stop"],
-                attrs["num"],
-                endpoint=attrs["endpoint"],
-                dtype=attrs["dtype"],
-                chunks=chunks,
-            )
-        return da.eye(
-            attrs["n"],
-            M=attrs["m"],
-            k=attrs["k"],
-            dtype=attrs["dtype"],
-            chunks=chunks[0][0] if chunks else "auto",
+        attrs = node.kwargs  # full_like: the other creation ops are generated sources
+        fill, dtype = attrs["fill_value"], attrs["dtype"]
+        return tasks.map_blocks(
+            "full", lambda block: np.full(block.shape, fill, dtype), inputs[0], dtype=dtype
         )
 
     # --- blockwise -----------------------------------------------------------------------
@@ -476,7 +447,6 @@ _BY_OP: dict[str, Callable[[Lowerer, Node, list[Any]], Any]] = {
     "dask_array": lambda self, node, inputs: node.attr("value").value,
     "constant": Lowerer.constant,
     "parameter": Lowerer.parameter,
-    "random": Lowerer.random,
     "fused": Lowerer.fused,
 }
 _BY_KIND: dict[Kind, Callable[[Lowerer, Node, list[Any]], Any]] = {

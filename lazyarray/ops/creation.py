@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import ArgumentError, CastError
+from lazyarray.errors import ArgumentError, CastError, ShapeError, ZeroStepError
 from lazyarray.graph import Literal, Node, existing
-from lazyarray.ops.indexing import decode_index
-from lazyarray.ops.registry import Kind, OpDef, apply, register
+from lazyarray.ops.indexing import EncodedIndex, decode_index
+from lazyarray.ops.registry import Kind, OpDef, Trait, apply, register
 from lazyarray.types import (
+    MAX_INTP,
     WEAK_PYTHON_TYPES,
     ArrayType,
+    Shape,
     as_dtype,
+    as_size,
     check_supported_dtype,
     normalize_shape,
 )
@@ -67,14 +70,47 @@ def _parameter_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Array
     return ArrayType(attrs["dtype"], attrs["shape"], attrs.get("masked", False))
 
 
-def _full(*, shape: tuple[int, ...], fill_value: Any, dtype: np.dtype[Any]) -> Any:
-    return np.full(shape, fill_value, dtype=dtype)
+# --- generated sources --------------------------------------------------------------
+# Each takes ``region`` (an encoded basic index of slices and integers, one per
+# dimension) and returns exactly ``whole[region]``, bit for bit, computing only the
+# selected elements: numpy's own formulas, evaluated at the selected positions.
+
+Item = int | range  # an integer, or the positions a slice selects
+
+
+def region_items(region: EncodedIndex, shape: Sequence[int | None]) -> list[Item]:
+    """The region as one item per dimension: integers (from the start), and slices as
+    ranges."""
+    return [
+        range(*item.indices(size or 0)) if isinstance(item, slice) else range(size or 0)[item]
+        for item, size in zip(decode_index(region), shape, strict=True)
+    ]
+
+
+def _region_shape(shape: Shape, attrs: Mapping[str, Any]) -> Shape:
+    """The shape of a generated source: its region's, when it has one."""
+    region = attrs.get("region")
+    if region is None:
+        return shape
+    return tuple(len(item) for item in region_items(region, shape) if isinstance(item, range))
+
+
+def _positions(item: Item) -> np.ndarray[Any, Any]:
+    if isinstance(item, int):
+        return np.array([item], dtype=np.int64)
+    return np.arange(item.start, item.stop, item.step, dtype=np.int64)
+
+
+def _full(
+    *, shape: tuple[int, ...], fill_value: Any, dtype: np.dtype[Any], region: Any = None
+) -> Any:
+    return np.full(_region_shape(shape, {"region": region}), fill_value, dtype=dtype)
 
 
 def _full_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     dtype = check_supported_dtype(as_dtype(attrs["dtype"]))
     np.array(attrs["fill_value"]).astype(dtype)  # numpy's error for an unusable fill value
-    return ArrayType(dtype, normalize_shape(attrs["shape"]))
+    return ArrayType(dtype, _region_shape(normalize_shape(attrs["shape"], dtype.itemsize), attrs))
 
 
 def _full_like(x: Any, *, fill_value: Any, dtype: np.dtype[Any]) -> Any:
@@ -86,39 +122,152 @@ def _full_like_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Array
     return ArrayType(as_dtype(attrs["dtype"]), x.type.shape)
 
 
-def arange_length(start: float, stop: float, step: float) -> int:
-    if step == 0:
-        raise ArgumentError("Maximum allowed size exceeded")
-    return max(0, math.ceil((stop - start) / step))
+def arange_length(start: Any, stop: Any, step: Any) -> int:
+    """numpy's length of ``arange(start, stop, step)``: ``ceil((stop - start) / step)``
+    in Python arithmetic, with its errors."""
+    delta = stop - start
+    try:
+        value = delta / step
+    except ZeroDivisionError as error:  # Python's words, as numpy divides the same way
+        raise ZeroStepError(str(error)) from None
+    if value == 0 and delta != 0:  # underflow, or division by inf
+        return 0 if math.copysign(1.0, value.real) < 0 else 1
+    parts = (value.real, value.imag) if isinstance(value, complex) else (value,)
+    lengths = []
+    for part in parts:
+        if math.isnan(part):
+            raise ShapeError("arange: cannot compute length")
+        if not math.isfinite(part) or not -MAX_INTP - 1 <= math.ceil(part) <= MAX_INTP:
+            raise ShapeError("Maximum allowed size exceeded")
+        lengths.append(math.ceil(part))
+    return max(0, min(lengths))
 
 
-def _arange(*, start: Any, stop: Any, step: Any, dtype: np.dtype[Any]) -> Any:
-    return np.arange(start, stop, step, dtype=dtype)
+def arange_values(start: Any, stop: Any, step: Any, dtype: np.dtype[Any], item: Item) -> Any:
+    """``np.arange(start, ..., step, dtype=dtype)[item]``, by numpy's formula: the first
+    two values are ``start`` and ``start + step`` (in Python arithmetic) cast to the
+    dtype, element ``i`` of the rest ``first + i * (second - first)`` in the dtype's
+    arithmetic (float16 in float32, integers wrapping)."""
+    positions = _positions(item)
+    head = np.zeros(2, dtype)
+    head[0] = start
+    if positions.size and positions.max() >= 1:  # as numpy, which sets it only then
+        head[1] = start + step
+    kind = dtype.kind
+    if kind in "iufc":
+        compute = {"i": np.dtype(np.int64), "u": np.dtype(np.uint64)}.get(
+            kind, np.dtype(np.float32) if dtype == np.float16 else dtype
+        )
+        first, second = head.astype(compute)
+        with np.errstate(all="ignore"):
+            delta = second - first
+            if kind == "c":  # real and imaginary parts each as a float arange
+                part = np.float32 if dtype == np.complex64 else np.float64
+                index = positions.astype(part)
+                values = (first.real + index * delta.real) + 1j * (first.imag + index * delta.imag)
+            else:
+                values = positions.astype(compute)
+                values *= delta
+                values += first
+        values = values.astype(dtype, copy=False)
+        for position in (0, 1):
+            values[positions == position] = head[position]
+    elif kind == "b" and positions.size and positions.max() < 2:
+        values = head[positions]
+    else:  # datetimes, and numpy's own errors: numpy's whole array, then the region
+        values = np.arange(start, stop, step, dtype=dtype)[positions]
+    return values.reshape(()) if isinstance(item, int) else values
+
+
+def _arange(*, start: Any, stop: Any, step: Any, dtype: np.dtype[Any], region: Any = None) -> Any:
+    if region is None:
+        return np.arange(start, stop, step, dtype=dtype)
+    (item,) = region_items(region, (arange_length(start, stop, step),))
+    return arange_values(start, stop, step, dtype, item)
 
 
 def _arange_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    dtype = check_supported_dtype(attrs["dtype"])
     length = arange_length(attrs["start"], attrs["stop"], attrs["step"])
-    return ArrayType(check_supported_dtype(attrs["dtype"]), (length,))
+    if dtype.kind == "b" and length > 2:
+        raise CastError(
+            "arange() is only supported for booleans when the result has at most length 2."
+        )
+    return ArrayType(dtype, _region_shape(normalize_shape((length,), dtype.itemsize), attrs))
 
 
-def _linspace(*, start: Any, stop: Any, num: int, endpoint: bool, dtype: np.dtype[Any]) -> Any:
-    return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
+def linspace_values(
+    start: Any, stop: Any, num: int, endpoint: bool, dtype: np.dtype[Any], item: Item
+) -> Any:
+    """``np.linspace(start, stop, num, endpoint, dtype=dtype)[item]``, by numpy's steps:
+    ``arange(0, num) * step + start`` in the inexact type of ``start`` and ``stop``
+    (``/ div * delta`` when the step underflows), the endpoint set exactly, floored for
+    integer dtypes."""
+    inexact = np.linspace(start, stop, 0).dtype  # numpy's evaluation type
+    if not any(isinstance(v, (np.generic, np.ndarray)) for v in (start, stop)):
+        start, stop = np.asarray(start), np.asarray(stop)  # as numpy converts them
+    div = (num - 1) if endpoint else num
+    delta = np.subtract(stop, start, dtype=type(inexact))
+    positions = _positions(item)
+    y = arange_values(0, num, 1, inexact, item).reshape(-1)
+    if div > 0:
+        step = delta / div
+        if step == 0:  # denormal steps, as numpy does
+            y /= div
+            y *= delta
+        else:
+            y *= step
+    else:
+        y = y * delta
+    y += start
+    if endpoint and num > 1:
+        y[positions == num - 1] = stop
+    if np.issubdtype(dtype, np.integer):
+        np.floor(y, out=y)
+    values = y.astype(dtype, copy=False)
+    return values.reshape(()) if isinstance(item, int) else values
+
+
+def _linspace(
+    *,
+    start: Any,
+    stop: Any,
+    num: int,
+    endpoint: bool,
+    dtype: np.dtype[Any],
+    region: Any = None,
+) -> Any:
+    if region is None:
+        return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype)
+    (item,) = region_items(region, (num,))
+    return linspace_values(start, stop, num, endpoint, dtype, item)
 
 
 def _linspace_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    if attrs["num"] < 0:
-        raise ArgumentError(f"Number of samples, {attrs['num']}, must be non-negative.")
-    return ArrayType(check_supported_dtype(attrs["dtype"]), (attrs["num"],))
+    dtype = check_supported_dtype(attrs["dtype"])
+    num = as_size(attrs["num"])
+    if num < 0:
+        raise ShapeError(f"Number of samples, {num}, must be non-negative.")
+    if num > MAX_INTP:
+        raise ShapeError("Maximum allowed size exceeded")
+    return ArrayType(dtype, _region_shape(normalize_shape((num,), dtype.itemsize), attrs))
 
 
-def _eye(*, n: int, m: int, k: int, dtype: np.dtype[Any]) -> Any:
-    return np.eye(n, m, k, dtype=dtype)
+def _eye(*, n: int, m: int, k: int, dtype: np.dtype[Any], region: Any = None) -> Any:
+    if region is None:
+        return np.eye(n, m, k, dtype=dtype)
+    rows, columns = region_items(region, (n, m))
+    out = np.zeros(tuple(len(i) for i in (rows, columns) if isinstance(i, range)), dtype=dtype)
+    on_diagonal = _positions(rows)[:, None] + k == _positions(columns)[None, :]
+    out[on_diagonal.reshape(out.shape)] = 1  # as np.eye writes its ones
+    return out
 
 
 def _eye_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    return ArrayType(
-        check_supported_dtype(attrs["dtype"]), normalize_shape((attrs["n"], attrs["m"]))
-    )
+    dtype = check_supported_dtype(attrs["dtype"])
+    as_size(attrs["k"])
+    shape = normalize_shape((attrs["n"], attrs["m"]), dtype.itemsize)
+    return ArrayType(dtype, _region_shape(shape, attrs))
 
 
 # --- seeded random arrays ------------------------------------------------------------
@@ -287,16 +436,8 @@ def _random(
 def _random_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     if attrs["distribution"] not in _DISTRIBUTIONS:
         raise ArgumentError(f"unknown distribution {attrs['distribution']!r}")
-    shape = normalize_shape(attrs["shape"])
-    region = attrs.get("region")
-    if region is not None:
-        index = decode_index(region)
-        shape = tuple(
-            len(range(*item.indices(size or 0)))
-            for item, size in zip(index, shape, strict=True)
-            if isinstance(item, slice)
-        )
-    return ArrayType(attrs["dtype"], shape)
+    dtype = attrs["dtype"]
+    return ArrayType(dtype, _region_shape(normalize_shape(attrs["shape"], dtype.itemsize), attrs))
 
 
 def _dask_array(*, value: Literal) -> Any:
@@ -311,16 +452,29 @@ def _dask_array_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Arra
     return ArrayType(check_supported_dtype(np.dtype(array.dtype)), shape, masked)
 
 
+GENERATED = frozenset({Trait.GENERATED})
+
 ROWS = [
     OpDef("constant", Kind.SOURCE, _constant, _constant_rule, _constant, arity=0),
     OpDef("dask_array", Kind.SOURCE, _dask_array, _dask_array_rule, _dask_array, arity=0),
     OpDef("parameter", Kind.SOURCE, _parameter, _parameter_rule, _parameter, arity=0),
-    OpDef("full", Kind.CREATION, _full, _full_rule, _full, "full", arity=0),
+    OpDef("full", Kind.CREATION, _full, _full_rule, _full, "full", traits=GENERATED, arity=0),
     OpDef("full_like", Kind.CREATION, _full_like, _full_like_rule, _full_like, arity=1),
-    OpDef("arange", Kind.CREATION, _arange, _arange_rule, _arange, "arange", arity=0),
-    OpDef("linspace", Kind.CREATION, _linspace, _linspace_rule, _linspace, "linspace", arity=0),
-    OpDef("eye", Kind.CREATION, _eye, _eye_rule, _eye, "eye", arity=0),
-    OpDef("random", Kind.SOURCE, _random, _random_rule, _random, arity=0),
+    OpDef(
+        "arange", Kind.CREATION, _arange, _arange_rule, _arange, "arange", traits=GENERATED, arity=0
+    ),
+    OpDef(
+        "linspace",
+        Kind.CREATION,
+        _linspace,
+        _linspace_rule,
+        _linspace,
+        "linspace",
+        traits=GENERATED,
+        arity=0,
+    ),
+    OpDef("eye", Kind.CREATION, _eye, _eye_rule, _eye, "eye", traits=GENERATED, arity=0),
+    OpDef("random", Kind.SOURCE, _random, _random_rule, _random, traits=GENERATED, arity=0),
 ]
 
 register(*ROWS)

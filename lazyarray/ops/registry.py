@@ -39,6 +39,9 @@ class Trait(enum.Enum):
     PRESERVES_SHAPE = "preserves_shape"
     UNKNOWN_SIZE = "unknown_size"  # result size known only after running
     NEEDS_PYTHON = "needs_python"  # runs arbitrary Python (custom functions)
+    # a source computed from its attributes alone; its impl takes ``region`` (an encoded
+    # basic index) and returns exactly ``whole[region]``, computing only those elements
+    GENERATED = "generated"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Elementwise fusion: maximal groups of elementwise ops become one ``fused`` kernel, with
 a trailing reduction where there is one, so that intermediates of the group are never
-materialized (``sum(a*b)`` never builds ``a*b``). Random and filled sources read only by
-the group are generated inside it, block by block.
+materialized (``sum(a*b)`` never builds ``a*b``). Generated sources (random, full,
+arange, linspace, eye) read only by the group are generated inside it, block by block.
 
 A node joins its consumer's group when the consumer is its only user; a node read by
 several becomes a kernel output of its own, computed once.
@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from lazyarray.graph import Node, toposort
-from lazyarray.ops import OPS, Kind
+from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Instruction
 from lazyarray.planner.rewrite import Outputs, rebuild
 
 FUSABLE_KINDS = "biufc"
-GENERATED_SOURCES = {"random", "full"}
 # reductions a kernel can finish with, blockwise: their partial results combine with
 # the same op (sum of sums, max of maxes)
 TRAILING_REDUCTIONS = {"sum", "prod", "min", "max", "any", "all"}
@@ -34,7 +33,9 @@ def _fusable(node: Node) -> bool:
 
 
 def _generated(node: Node) -> bool:
-    return node.op in GENERATED_SOURCES and node.attr("region") is None
+    """A source the kernel can generate per block: whole, since the kernel runner gives
+    it each block's region of its own shape."""
+    return Trait.GENERATED in OPS[node.op].traits and node.attr("region") is None
 
 
 def _trailing(node: Node) -> bool:

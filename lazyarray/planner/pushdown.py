@@ -8,6 +8,8 @@ composition of slices is done on Python ``range`` objects, which slice exactly.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,11 +18,9 @@ import numpy as np
 
 from lazyarray.graph import Literal, Node
 from lazyarray.ops import OPS, Kind, Trait
-from lazyarray.ops.creation import constant_node
+from lazyarray.ops.creation import Item, constant_node, region_items
 from lazyarray.ops.indexing import decode_index, encode_index
 from lazyarray.planner.rewrite import Rule, make, same_type
-
-Item = int | range  # an Integer, or a Slice as the range of positions it selects
 
 
 def expanded(node: Node) -> tuple[list[Item], list[int]] | None:
@@ -276,42 +276,69 @@ def slice_of_slice(node: Node) -> Node | None:
     return replacement if same_type(replacement.type, node.type) else None
 
 
+# literal[i] gives one view per (literal, index) while a node holds it, so that equal
+# slices of one literal are one constant node, computed once
+_VIEWS: weakref.WeakKeyDictionary[Literal, weakref.WeakValueDictionary[Any, Literal]] = (
+    weakref.WeakKeyDictionary()
+)
+_VIEWS_LOCK = threading.Lock()
+
+
+def literal_view(literal: Literal, index: tuple[Any, ...], newaxes: Sequence[int] = ()) -> Literal:
+    """The literal holding the view ``literal.value[index]`` with new axes at
+    ``newaxes``: the same one for the same index, while a node holds it."""
+    key = (encode_index(index), tuple(newaxes))
+    with _VIEWS_LOCK:
+        views = _VIEWS.get(literal)
+        if views is None:
+            views = _VIEWS[literal] = weakref.WeakValueDictionary()
+        view = views.get(key)
+        if view is None:
+            value = literal.value[index]
+            if not isinstance(value, np.ndarray):
+                value = np.asarray(value)
+            view = Literal.of(np.expand_dims(value, tuple(newaxes)) if newaxes else value)
+            views[key] = view
+    return view
+
+
 def slice_constant(node: Node) -> Node | None:
-    # literal[i] -> a literal holding the view literal[i] (numpy views copy nothing)
+    # literal[i] -> a literal holding the view literal[i] (numpy views copy nothing);
+    # one literal per (literal, index), so equal slices are one node
     source = node.inputs[0]
     value = source.attr("value") if source.op == "constant" else None
     if not isinstance(value, Literal):
         return None
-    view = value.value[decode_index(node.attr("index"))]
-    folded = constant_node(np.asarray(view) if not isinstance(view, np.ndarray) else view)
+    parsed = expanded(node)
+    if parsed is None:
+        return None
+    items, newaxes = parsed
+    view = literal_view(value, as_index(items), newaxes)  # held: the node must get it
+    folded = constant_node(view.value)
     return folded if same_type(folded.type, node.type) else None
 
 
 def slice_source(node: Node) -> Node | None:
-    # random(shape)[i] -> random(shape, region=i): only the selected elements are drawn;
-    # full(shape, v)[i] -> full(shape[i], v)
+    # g(...)[i] -> g(..., region=i) for every generated source g (random, full, arange,
+    # linspace, eye): only the selected elements are generated; an existing region
+    # composes with i
     source = node.inputs[0]
-    if source.op == "full":
-        attrs = source.kwargs
-        attrs["shape"] = node.type.shape
-        return make("full", (), source.site, **attrs)
-    if source.op != "random":
+    if Trait.GENERATED not in OPS[source.op].traits:
         return None
     parsed = expanded(node)
-    if parsed is None or parsed[1]:
+    if parsed is None:
         return None
-    items = parsed[0]
-    region = source.attr("region")
-    if region is not None:
-        previous = ndindex.ndindex(decode_index(region)).expand(source.attr("shape"))
-        ranges: list[Item] = [
-            int(i.raw) if isinstance(i, ndindex.Integer) else range(*i.raw.indices(size))
-            for i, size in zip(previous.args, source.attr("shape"), strict=True)
-        ]
-        items = compose(items, ranges)
+    items, newaxes = parsed
     attrs = source.kwargs
-    attrs["region"] = encode_index(as_index(items))
-    replacement = make("random", (), source.site, **attrs)
+    region = attrs.pop("region", None)
+    whole = OPS[source.op].infer((), attrs).shape  # the shape without a region
+    if None in whole:
+        return None
+    if region is not None:
+        items = compose(items, region_items(region, whole))
+    if any(item != range(size or 0) for item, size in zip(items, whole, strict=True)):
+        attrs["region"] = encode_index(as_index(items))
+    replacement = with_newaxes(make(source.op, (), source.site, **attrs), newaxes, node.site)
     return replacement if same_type(replacement.type, node.type) else None
 
 
@@ -319,7 +346,10 @@ PUSHDOWN = [
     Rule("slice_of_slice", frozenset({"getitem"}), slice_of_slice, "a[i][j] -> a[i∘j]"),
     Rule("slice_constant", frozenset({"getitem"}), slice_constant, "literal[i] -> literal view"),
     Rule(
-        "slice_source", frozenset({"getitem"}), slice_source, "random(s)[i] -> random(s, region=i)"
+        "slice_source",
+        frozenset({"getitem"}),
+        slice_source,
+        "g(...)[i] -> g(..., region=i) for generated sources g",
     ),
     Rule(
         "slice_through_elementwise",

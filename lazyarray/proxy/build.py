@@ -24,6 +24,7 @@ from lazyarray.proxy.base import as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
     as_dtype,
+    as_size,
     broadcast_shapes,
     check_python_int_fits,
     check_supported_dtype,
@@ -183,14 +184,14 @@ def round_(x: Any, decimals: int = 0) -> Any:
 
 
 def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
-        shape = tuple(shape[0])
-    for size in shape:
-        if not hasattr(size, "__index__"):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        try:
+            shape = tuple(shape[0])
+        except TypeError:
             raise OpArgumentError(
-                f"expected a sequence of integers or a single integer, got '{size}'"
-            )
-    return tuple([integer(d) for d in shape])
+                f"expected a sequence of integers or a single integer, got '{shape[0]!r}'"
+            ) from None
+    return tuple(as_size(d) for d in shape)
 
 
 def reshape(x: Any, *shape: Any) -> Any:
