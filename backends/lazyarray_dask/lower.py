@@ -22,6 +22,7 @@ from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import random_region
 from lazyarray.ops.indexing import decode_index
 from lazyarray.ops.kernel import run_blocked
+from lazyarray.ops.reductions import statistic_accumulator
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray_dask import tasks
@@ -427,6 +428,9 @@ _DASK_REDUCTIONS = {
 }
 
 
+_STATISTICS = frozenset({"mean", "var", "std"})
+
+
 def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
     kwargs = dict(attrs)
     axis = kwargs.pop("axis", None)
@@ -441,7 +445,27 @@ def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
         return da.median(x, axis=axis, keepdims=keepdims)
     if op == "count":
         return da.ma.count(x, axis=axis, keepdims=keepdims) if masked else _count(x, axis, keepdims)
-    return getattr(da, _DASK_REDUCTIONS[op])(x, axis=axis, keepdims=keepdims, **kwargs)
+    reduce = getattr(da, _DASK_REDUCTIONS[op])
+    if op in _STATISTICS and kwargs.get("dtype") is None:
+        if x.dtype == np.float16 and op != "mean":
+            return _float16_spread(op, x, axis, keepdims, kwargs.get("ddof") or 0)
+        kwargs["dtype"] = statistic_accumulator(x.dtype)  # as numpy: float64 for integers
+        if x.dtype == np.float16:  # numpy's float16 mean adds up in float32
+            return reduce(x, axis=axis, keepdims=keepdims, **kwargs).astype(np.float16)
+    return reduce(x, axis=axis, keepdims=keepdims, **kwargs)
+
+
+def _float16_spread(op: str, x: Any, axis: Any, keepdims: bool, ddof: int) -> Any:
+    """numpy's float16 ``var`` and ``std``, which add up in float16 (overflowing to inf
+    where numpy does; dask's moment-combining would give nan): the mean, then the sum
+    of squared deviations from it (``numpy/_core/_methods.py`` ``_var``)."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    count = math.prod(x.shape[a] for a in axes)
+    mean = (da.sum(x, axis=axes, keepdims=True) / count).astype(np.float16)
+    deviation = x - mean
+    squares = da.sum(deviation * deviation, axis=axes, keepdims=keepdims)
+    variance = (squares / max(count - ddof, 0)).astype(np.float16)
+    return da.sqrt(variance) if op == "std" else variance
 
 
 def _count(x: Any, axis: Any, keepdims: bool) -> Any:
