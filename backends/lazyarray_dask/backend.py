@@ -63,25 +63,26 @@ class DaskBackend(Backend):
     def submit(
         self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
     ) -> AsyncJob:
+        """A job at once: one given a client runs on its futures; otherwise connecting
+        to ``dask_scheduler``, if set, happens inside the job (its errors are the job's)."""
         context = context or RunContext(len(plan))
-        client = self.client(context)
-        if client is None:
+        self.check(plan)
+        if context.client is None:
             return LocalJob(lambda ctx: self.execute(plan, arguments, ctx), len(plan), context)
         from lazyarray_dask.jobs import DaskJob
 
-        self.check(plan)
         collections = self.lower(plan, arguments, context.options)
-        return DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
+        return DaskJob(context.client, collections, context.retries, lambda v: _finish(plan, v))
 
     @staticmethod
     def client(context: RunContext) -> Any:
         if context.client is not None:
             return context.client
-        address = context.options.dask_scheduler
-        if address:
-            from distributed import Client
+        options = context.options
+        if options.dask_scheduler:
+            from lazyarray_dask.cluster import connect
 
-            return Client(address, set_as_default=False)
+            return connect(options.dask_scheduler, options.dask_connect_timeout)
         return None
 
 
