@@ -33,7 +33,7 @@ def connect(address: str, timeout: float) -> Any:
 
 def _connect(address: str, timeout: float) -> Any:
     from distributed import Client
-    from distributed.comm import get_address_host_port, parse_address
+    from distributed.comm.addressing import get_address_host_port, parse_address
     from distributed.comm.registry import get_backend
 
     deadline = time.monotonic() + timeout
