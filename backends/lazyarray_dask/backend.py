@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.backend import Backend, Capability
+from lazyarray.backend import Backend, Capability, check_outputs_fit, memory_error
 from lazyarray.config import Options
 from lazyarray.errors import JobCancelled, TransientError, UnsupportedOperation
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
@@ -48,16 +48,20 @@ class DaskBackend(Backend):
         from dask.base import compute as dask_compute
 
         self.check(plan)
+        check_outputs_fit(plan, context.options)  # results come back here, whole
         collections = self.lower(plan, arguments, context.options)
         client = self.client(context)
-        if client is not None:
-            from lazyarray_dask.jobs import DaskJob
+        try:
+            if client is not None:
+                from lazyarray_dask.jobs import DaskJob
 
-            job = DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
-            job.follow(context)  # progress and cancellation, until the futures are done
-            return job.result()  # type: ignore[no-any-return]
-        with _Progress(context):
-            values = dask_compute(*collections, scheduler="threads")
+                job = DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
+                job.follow(context)  # progress and cancellation, until the futures are done
+                return job.result()  # type: ignore[no-any-return]
+            with _Progress(context):
+                values = dask_compute(*collections, scheduler="threads")
+        except MemoryError as exc:
+            raise memory_error("the dask computation", _sites(plan), exc) from exc
         return _finish(plan, list(values))
 
     def submit(
@@ -67,6 +71,7 @@ class DaskBackend(Backend):
         to ``dask_scheduler``, if set, happens inside the job (its errors are the job's)."""
         context = context or RunContext(len(plan))
         self.check(plan)
+        check_outputs_fit(plan, context.options)
         if context.client is None:
             return LocalJob(lambda ctx: self.execute(plan, arguments, ctx), len(plan), context)
         from lazyarray_dask.jobs import DaskJob
@@ -84,6 +89,10 @@ class DaskBackend(Backend):
 
             return connect(options.dask_scheduler, options.dask_connect_timeout)
         return None
+
+
+def _sites(plan: Plan) -> str:
+    return ", ".join(dict.fromkeys(node.site_text for node in plan.outputs))
 
 
 def _finish(plan: Plan, values: list[Any]) -> list[Any]:

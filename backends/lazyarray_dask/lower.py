@@ -16,6 +16,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from lazyarray.backend import memory_error
 from lazyarray.errors import ComputeError, UnsupportedOperation
 from lazyarray.graph import Literal, Node
 from lazyarray.ops import OPS, Kind
@@ -199,6 +200,8 @@ class Lowerer:
             region = tuple((edges[d][i], edges[d][i + 1]) for d, i in enumerate(block_id))
             try:
                 return run_blocked(attrs, values, region, block_bytes=block_bytes)
+            except MemoryError as exc:
+                raise memory_error(op_name, site, exc) from exc
             except Exception as exc:
                 raise ComputeError.wrapping(exc, op_name, site) from exc
 
@@ -400,6 +403,8 @@ def _call(
     def run(*blocks: Any) -> Any:
         try:
             return implementation(*blocks, **attrs)
+        except MemoryError as exc:
+            raise memory_error(op, site, exc) from exc
         except Exception as exc:
             raise ComputeError.wrapping(exc, op, site) from exc
 
