@@ -59,7 +59,9 @@ class DaskBackend(Backend):
                 job.follow(context)  # progress and cancellation, until the futures are done
                 return job.result()  # type: ignore[no-any-return]
             with _Progress(context):
-                values = dask_compute(*collections, scheduler="threads")
+                values = dask_compute(
+                    *collections, scheduler="threads", optimize_graph=optimizes(collections)
+                )
         except MemoryError as exc:
             raise memory_error("the dask computation", _sites(plan), exc) from exc
         return _finish(plan, list(values))
@@ -89,6 +91,21 @@ class DaskBackend(Backend):
 
             return connect(options.dask_scheduler, options.dask_connect_timeout)
         return None
+
+
+# dask's blockwise fusion rewrites a chain of layers once per layer it absorbs: past this
+# many layers (long unfused chains), a graph runs as built, one task per op and chunk
+_OPTIMIZED_LAYERS = 200
+
+
+def optimizes(collections: list[Any]) -> bool:
+    """Whether dask should optimize the graph of ``collections`` (linear time if not)."""
+    layers = 0
+    for collection in collections:
+        graph = getattr(collection, "__dask_graph__", None)
+        if graph is not None:
+            layers += len(getattr(graph(), "layers", ()))
+    return layers <= _OPTIMIZED_LAYERS
 
 
 def _sites(plan: Plan) -> str:
