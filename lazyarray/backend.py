@@ -12,11 +12,13 @@ from __future__ import annotations
 import abc
 import enum
 import functools
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from lazyarray.errors import BackendNotFound, UnsupportedOperation
+from lazyarray.config import Options
+from lazyarray.errors import BackendNotFound, ResourceExhausted, UnsupportedOperation
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan
@@ -68,6 +70,76 @@ class Backend(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+# --- memory: what every backend checks before running -----------------------------
+
+ALWAYS_FITS = 2**26  # bytes: less than this is not checked unless memory_limit is set
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux and most Unixes), or None if unknown."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def memory_allowed(options: Options) -> int | None:
+    """Bytes one computation may hold: ``memory_limit``, else ``memory_fraction`` of the
+    memory available now; None when unknown."""
+    if options.memory_limit is not None:
+        return options.memory_limit
+    available = available_memory()
+    return None if available is None else int(available * options.memory_fraction)
+
+
+def size_text(count: int) -> str:
+    """``count`` bytes in the largest unit that keeps a digit before the point."""
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.2f} {unit}"
+        value /= 1024
+    return f"{value:.2f} TiB"
+
+
+def limit_text(allowed: int, options: Options) -> str:
+    if options.memory_limit is not None:
+        return f"the {size_text(allowed)} allowed (lazyarray.config memory_limit)"
+    return (
+        f"the {size_text(allowed)} allowed ({options.memory_fraction:g} of the memory "
+        "available: lazyarray.config memory_fraction, or set memory_limit)"
+    )
+
+
+def check_outputs_fit(plan: Plan, options: Options) -> None:
+    """Refuses, before anything runs, a plan whose results alone do not fit in memory:
+    whatever the backend, they are returned as arrays in this process, so a chunked
+    backend would fail the same way. What can work is asking for less."""
+    size = plan.bytes_written
+    if size is None or (size < ALWAYS_FITS and options.memory_limit is None):
+        return
+    allowed = memory_allowed(options)
+    if allowed is None or size <= allowed:
+        return
+    what = "results" if len(plan.outputs) > 1 else "result"
+    raise ResourceExhausted(
+        f"the {what} of this computation would take {size_text(size)}, more than "
+        f"{limit_text(allowed, options)}; every backend returns it as arrays in this "
+        "process. Compute a slice of it (x[:1000]) or a reduction (x.sum(), "
+        "x.mean(axis=0)) instead"
+    )
+
+
+def memory_error(op: str, site: str, error: MemoryError) -> ResourceExhausted:
+    """What a ``MemoryError`` raised while running becomes (numpy's own message says
+    how much was asked for; a bare one says nothing)."""
+    detail = str(error) or "the allocation failed"
+    return ResourceExhausted(
+        f"{op} (built at {site}) ran out of memory ({detail}); compute a slice of it, or "
+        "a reduction, or set lazyarray.config memory_limit to be refused before running"
+    )
 
 
 def _needs(node: Any) -> set[Capability]:
@@ -139,6 +211,10 @@ __all__: Sequence[str] = [
     "Backend",
     "Capability",
     "available_backends",
+    "available_memory",
+    "check_outputs_fit",
     "get_backend",
+    "memory_allowed",
+    "memory_error",
     "register_backend",
 ]

@@ -145,3 +145,8 @@ class RetryError(LazyArrayError, RuntimeError):
 
 class TransientError(LazyArrayError, RuntimeError):
     """A failure worth retrying (lost worker, busy server); backends raise it."""
+
+
+class SchedulerUnreachable(TransientError):
+    """A cluster scheduler that did not answer within its connect timeout; transient (a
+    restarting scheduler, a network blip), so retried as ``num_retries`` says."""

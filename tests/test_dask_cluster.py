@@ -21,7 +21,7 @@ distributed = pytest.importorskip("distributed")
 def client() -> Iterator[Any]:
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as connected,
     ):
@@ -132,3 +132,83 @@ def test_progress_on_the_cluster(client: Any, capsys: pytest.CaptureFixture[str]
     with la.config.set(dask_chunk_bytes=2**20):
         x.sum().compute(backend="dask", client=client, progress_bar=True, cache=False)
     assert "lazyarray" in capsys.readouterr().err
+
+
+def _unused_address() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"tcp://127.0.0.1:{port}"  # nothing listens there once the probe is closed
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None:
+        found.append(current)
+        current = current.__cause__
+    return found
+
+
+def test_an_unreachable_scheduler_fails_within_the_connect_timeout() -> None:
+    from lazyarray.errors import SchedulerUnreachable, TransientError
+
+    address = _unused_address()
+    x = la.Array(np.arange(10.0)) + 1
+    with la.config.set(dask_scheduler=address, dask_connect_timeout=0.3):
+        start = time.monotonic()
+        with pytest.raises(SchedulerUnreachable, match=address) as raised:
+            x.compute(backend="dask", cache=False)
+    assert time.monotonic() - start < 3  # distributed's own default waits 30 s
+    assert isinstance(raised.value, TransientError)
+
+
+def test_an_unreachable_scheduler_is_retried() -> None:
+    from lazyarray.errors import SchedulerUnreachable
+
+    x = la.Array(np.arange(10.0)) + 1
+    with (
+        la.config.set(dask_scheduler=_unused_address(), dask_connect_timeout=0.1),
+        pytest.raises(la.RetryError) as raised,
+    ):
+        x.compute(backend="dask", cache=False, num_retries=2)
+    assert len(raised.value.exceptions) == 3
+    assert all(isinstance(e, SchedulerUnreachable) for e in raised.value.exceptions)
+
+
+def test_connecting_stops_at_the_computes_timeout() -> None:
+    x = la.Array(np.arange(10.0)) + 1
+    with la.config.set(dask_scheduler=_unused_address(), dask_connect_timeout=5):
+        start = time.monotonic()
+        with pytest.raises(la.JobTimeoutError):
+            x.compute(backend="dask", cache=False, timeout=0.2)
+    assert time.monotonic() - start < 2
+
+
+def test_a_job_on_an_unreachable_scheduler_returns_at_once() -> None:
+    from lazyarray.errors import SchedulerUnreachable
+
+    address = _unused_address()
+    x = la.Array(np.arange(10.0)) + 1
+    with la.config.set(dask_scheduler=address, dask_connect_timeout=1):
+        start = time.monotonic()
+        job = x.compute(backend="dask", cache=False, block=False)
+        assert time.monotonic() - start < 0.5  # connecting happens inside the job
+        with pytest.raises(la.errors.LazyArrayError) as raised:
+            job.result()
+    assert any(isinstance(e, SchedulerUnreachable) for e in _causes(raised.value))
+    assert job.status()["status"] == la.JobStatus.ERRORED
+    assert any(address in message for message in job.errors())
+
+
+@pytest.mark.parametrize("address", ["foo://127.0.0.1:1", "tcp://127.0.0.1:port", "tcp://"])
+def test_a_malformed_scheduler_address_is_a_config_error(address: str) -> None:
+    from lazyarray.errors import ConfigError
+
+    with (
+        la.config.set(dask_scheduler=address, dask_connect_timeout=0.3),
+        pytest.raises(ConfigError, match="not a scheduler address"),
+    ):
+        (la.Array(np.arange(10.0)) + 1).compute(backend="dask", cache=False)

@@ -3,6 +3,7 @@ cache-sized blocks; literals read in place; several outputs sharing one graph.""
 
 from __future__ import annotations
 
+import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -91,3 +92,45 @@ def test_several_outputs_share_one_graph() -> None:
 def test_to_dask_needs_an_array() -> None:
     with pytest.raises(TypeError, match="at least one array"):
         la.to_dask()
+
+
+def _chain(x: Any, ops: int) -> Any:
+    for i in range(ops):
+        x = x * 1.0001 if i % 2 else x + 0.5
+    return x
+
+
+def _expected_chain(x: np.ndarray, ops: int) -> np.ndarray:
+    for i in range(ops):
+        x = x * 1.0001 if i % 2 else x + 0.5
+    return x
+
+
+@pytest.mark.parametrize("ops", [200, 2000])
+def test_a_long_fused_chain_holds_only_live_blocks(ops: int) -> None:
+    # one kernel of `ops` instructions per chunk: each block's intermediates are freed
+    # after their last reader (holding them all took ops x block_bytes: 4 GB at 2,000 ops)
+    data = np.linspace(0, 1, 10**5)
+    block_bytes = 2**16
+    chain = _chain(la.Array(data), ops)
+    result: list[Any] = []
+    with la.config.set(block_bytes=block_bytes):
+        peak = _peak(lambda: result.append(chain.compute(backend="dask", cache=False)))
+    assert_same(result[0], _expected_chain(data, ops))
+    assert peak < 2 * data.nbytes + 32 * block_bytes  # the output, then a few blocks
+
+
+def test_a_long_unfused_chain_is_linear() -> None:
+    # dask's blockwise fusion rewrites a chain once per layer (quadratic): long graphs
+    # run as built
+    data = np.linspace(0, 1, 1000)
+    times = []
+    _chain(la.Array(data), 2).compute(backend="dask", cache=False)  # imports dask
+    for ops in (200, 800):
+        chain = _chain(la.Array(data), ops)
+        with la.config.set(disabled={"fuse", "fold"}, small_bytes=0):
+            start = time.perf_counter()
+            value = chain.compute(backend="dask", cache=False)
+            times.append(time.perf_counter() - start)
+        assert_same(value, _expected_chain(data, ops))
+    assert times[1] < 10 * times[0] + 1  # 4x the ops: about 4x the time, not 16x

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.backend import Backend, Capability
+from lazyarray.backend import Backend, Capability, check_outputs_fit, memory_error
 from lazyarray.config import Options
 from lazyarray.errors import JobCancelled, TransientError, UnsupportedOperation
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
@@ -48,41 +48,68 @@ class DaskBackend(Backend):
         from dask.base import compute as dask_compute
 
         self.check(plan)
+        check_outputs_fit(plan, context.options)  # results come back here, whole
         collections = self.lower(plan, arguments, context.options)
         client = self.client(context)
-        if client is not None:
-            from lazyarray_dask.jobs import DaskJob
+        try:
+            if client is not None:
+                from lazyarray_dask.jobs import DaskJob
 
-            job = DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
-            job.follow(context)  # progress and cancellation, until the futures are done
-            return job.result()  # type: ignore[no-any-return]
-        with _Progress(context):
-            values = dask_compute(*collections, scheduler="threads")
+                job = DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
+                job.follow(context)  # progress and cancellation, until the futures are done
+                return job.result()  # type: ignore[no-any-return]
+            with _Progress(context):
+                values = dask_compute(
+                    *collections, scheduler="threads", optimize_graph=optimizes(collections)
+                )
+        except MemoryError as exc:
+            raise memory_error("the dask computation", _sites(plan), exc) from exc
         return _finish(plan, list(values))
 
     def submit(
         self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
     ) -> AsyncJob:
+        """A job at once: one given a client runs on its futures; otherwise connecting
+        to ``dask_scheduler``, if set, happens inside the job (its errors are the job's)."""
         context = context or RunContext(len(plan))
-        client = self.client(context)
-        if client is None:
+        self.check(plan)
+        check_outputs_fit(plan, context.options)
+        if context.client is None:
             return LocalJob(lambda ctx: self.execute(plan, arguments, ctx), len(plan), context)
         from lazyarray_dask.jobs import DaskJob
 
-        self.check(plan)
         collections = self.lower(plan, arguments, context.options)
-        return DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
+        return DaskJob(context.client, collections, context.retries, lambda v: _finish(plan, v))
 
     @staticmethod
     def client(context: RunContext) -> Any:
         if context.client is not None:
             return context.client
-        address = context.options.dask_scheduler
-        if address:
-            from distributed import Client
+        options = context.options
+        if options.dask_scheduler:
+            from lazyarray_dask.cluster import connect
 
-            return Client(address, set_as_default=False)
+            return connect(options.dask_scheduler, options.dask_connect_timeout)
         return None
+
+
+# dask's blockwise fusion rewrites a chain of layers once per layer it absorbs: past this
+# many layers (long unfused chains), a graph runs as built, one task per op and chunk
+_OPTIMIZED_LAYERS = 200
+
+
+def optimizes(collections: list[Any]) -> bool:
+    """Whether dask should optimize the graph of ``collections`` (linear time if not)."""
+    layers = 0
+    for collection in collections:
+        graph = getattr(collection, "__dask_graph__", None)
+        if graph is not None:
+            layers += len(getattr(graph(), "layers", ()))
+    return layers <= _OPTIMIZED_LAYERS
+
+
+def _sites(plan: Plan) -> str:
+    return ", ".join(dict.fromkeys(node.site_text for node in plan.outputs))
 
 
 def _finish(plan: Plan, values: list[Any]) -> list[Any]:

@@ -30,13 +30,18 @@ class DaskJob(AsyncJob):
     ) -> None:
         from dask.base import optimize
 
+        from lazyarray_dask.backend import optimizes
+
         self.job_id = new_job_id()
         self.client = client
         self._finish = finish
         graphs = [c for c in collections if hasattr(c, "__dask_graph__")]
-        optimized = optimize(*graphs) if graphs else ()
+        optimizing = optimizes(graphs)
+        optimized = optimize(*graphs) if graphs and optimizing else graphs
         self._keys = [key for c in optimized for key in c.__dask_graph__()]
-        self._futures = client.compute(collections, retries=retries or None)
+        self._futures = client.compute(
+            collections, retries=retries or None, optimize_graph=optimizing
+        )
         self._cancelled = False
         local_jobs.register(self)
 

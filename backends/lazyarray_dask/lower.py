@@ -17,11 +17,13 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from lazyarray.backend import memory_error
 from lazyarray.errors import ComputeError, UnsupportedOperation
 from lazyarray.graph import Literal, Node
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.indexing import decode_index, encode_index
 from lazyarray.ops.kernel import run_blocked
+from lazyarray.ops.reductions import statistic_accumulator
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray_dask import tasks
@@ -171,6 +173,8 @@ class Lowerer:
             region = tuple((edges[d][i], edges[d][i + 1]) for d, i in enumerate(block_id))
             try:
                 return run_blocked(attrs, values, region, block_bytes=block_bytes)
+            except MemoryError as exc:
+                raise memory_error(op_name, site, exc) from exc
             except Exception as exc:
                 raise ComputeError.wrapping(exc, op_name, site) from exc
 
@@ -372,6 +376,8 @@ def _call(
     def run(*blocks: Any) -> Any:
         try:
             return implementation(*blocks, **attrs)
+        except MemoryError as exc:
+            raise memory_error(op, site, exc) from exc
         except Exception as exc:
             raise ComputeError.wrapping(exc, op, site) from exc
 
@@ -400,6 +406,9 @@ _DASK_REDUCTIONS = {
 }
 
 
+_STATISTICS = frozenset({"mean", "var", "std"})
+
+
 def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
     kwargs = dict(attrs)
     axis = kwargs.pop("axis", None)
@@ -414,7 +423,27 @@ def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
         return da.median(x, axis=axis, keepdims=keepdims)
     if op == "count":
         return da.ma.count(x, axis=axis, keepdims=keepdims) if masked else _count(x, axis, keepdims)
-    return getattr(da, _DASK_REDUCTIONS[op])(x, axis=axis, keepdims=keepdims, **kwargs)
+    reduce = getattr(da, _DASK_REDUCTIONS[op])
+    if op in _STATISTICS and kwargs.get("dtype") is None:
+        if x.dtype == np.float16 and op != "mean":
+            return _float16_spread(op, x, axis, keepdims, kwargs.get("ddof") or 0)
+        kwargs["dtype"] = statistic_accumulator(x.dtype)  # as numpy: float64 for integers
+        if x.dtype == np.float16:  # numpy's float16 mean adds up in float32
+            return reduce(x, axis=axis, keepdims=keepdims, **kwargs).astype(np.float16)
+    return reduce(x, axis=axis, keepdims=keepdims, **kwargs)
+
+
+def _float16_spread(op: str, x: Any, axis: Any, keepdims: bool, ddof: int) -> Any:
+    """numpy's float16 ``var`` and ``std``, which add up in float16 (overflowing to inf
+    where numpy does; dask's moment-combining would give nan): the mean, then the sum
+    of squared deviations from it (``numpy/_core/_methods.py`` ``_var``)."""
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    count = math.prod(x.shape[a] for a in axes)
+    mean = (da.sum(x, axis=axes, keepdims=True) / count).astype(np.float16)
+    deviation = x - mean
+    squares = da.sum(deviation * deviation, axis=axes, keepdims=keepdims)
+    variance = (squares / max(count - ddof, 0)).astype(np.float16)
+    return da.sqrt(variance) if op == "std" else variance
 
 
 def _count(x: Any, axis: Any, keepdims: bool) -> Any:

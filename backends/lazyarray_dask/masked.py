@@ -31,7 +31,8 @@ class MaskedStatistics:
     ) -> Any:
         count, total = self._sums(x, key, axes)
         if op == "mean":
-            return _finished(masked_stats.mean_from, dtype, axes, keepdims, count, total)
+            mean_from = partial(masked_stats.mean_from, dtype=x.dtype)
+            return _finished(mean_from, dtype, axes, keepdims, count, total)
         mean = self._mean(x, key, axes)
         summed = _partials(masked_stats.squared_anomalies, axes, x, mean).sum(
             axis=axes, keepdims=True
@@ -50,10 +51,11 @@ class MaskedStatistics:
     def _mean(self, x: Any, key: Any, axes: Axes) -> Any:
         if (key, axes) not in self.means:
             count, total = self._sums(x, key, axes)
-            dtype = masked_stats.kept_mean(_tiny(count), _tiny(total)).dtype
+            kept_mean = partial(masked_stats.kept_mean, dtype=x.dtype)
+            dtype = kept_mean(_tiny(count), _tiny(total)).dtype
             self.means[key, axes] = tasks.map_blocks(
                 "masked-mean",
-                masked_stats.kept_mean,
+                kept_mean,
                 count,
                 total,
                 dtype=dtype,

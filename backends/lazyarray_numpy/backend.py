@@ -7,7 +7,16 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lazyarray.backend import Backend, Capability
+from lazyarray.backend import (
+    ALWAYS_FITS,
+    Backend,
+    Capability,
+    check_outputs_fit,
+    limit_text,
+    memory_allowed,
+    memory_error,
+    size_text,
+)
 from lazyarray.config import Options
 from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Literal, Node
@@ -65,22 +74,20 @@ def available_memory() -> int | None:
 
 
 def check_memory(plan: Plan, options: Options) -> None:
-    """Refuses, before anything runs, a plan whose estimated peak would not fit."""
-    if plan.upper_bytes < _ALWAYS_FITS and options.memory_limit is None:
+    """Refuses, before anything runs, a plan whose results would not fit (nothing can
+    run it), or whose estimated peak would not (a chunked backend can)."""
+    check_outputs_fit(plan, options)
+    if plan.upper_bytes < ALWAYS_FITS and options.memory_limit is None:
         return
-    limit = options.memory_limit
+    limit = memory_allowed(options)
     if limit is None:
-        available = available_memory()
-        if available is None:
-            return
-        limit = int(available * options.memory_fraction)
+        return
     peak = plan.peak_bytes(options.block_bytes, options.threads or _CORES)
     if peak > limit:
         raise ResourceExhausted(
-            f"this computation needs an estimated {peak / 2**30:.2f} GiB at its peak, more "
-            f"than the {limit / 2**30:.2f} GiB allowed (lazyarray.config memory_limit / "
-            "memory_fraction); compute a slice of it, or use a chunked backend: "
-            "compute(backend='dask')"
+            f"this computation needs an estimated {size_text(peak)} at its peak, more "
+            f"than {limit_text(limit, options)}, though its results fit; compute a "
+            "slice of it, or use a chunked backend: compute(backend='dask')"
         )
 
 
@@ -112,9 +119,6 @@ def run_node(
     except (JobCancelled, LazyArrayError):
         raise
     except MemoryError as exc:
-        raise ResourceExhausted(
-            f"{node.op} (built at {node.site_text}) needs more memory than is available: "
-            f"{exc}. Compute a slice, or use a chunked backend (backend='dask')"
-        ) from exc
+        raise memory_error(node.op, node.site_text, exc) from exc
     except Exception as exc:
         raise ComputeError.wrapping(exc, node.op, node.site_text) from exc

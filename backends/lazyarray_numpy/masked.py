@@ -57,10 +57,12 @@ class MaskedStatistics:
         count, total = self.sums[key]
         if node.op == "mean":
             return _masked(
-                *masked_stats.finish(masked_stats.mean_from, axes, keepdims, count, total)
+                *masked_stats.finish(
+                    partial(masked_stats.mean_from, dtype=x.dtype), axes, keepdims, count, total
+                )
             )
         if key not in self.means:
-            self.means[key] = masked_stats.kept_mean(count, total)
+            self.means[key] = masked_stats.kept_mean(count, total, x.dtype)
         mean = self.means[key]
         summed = _by_rows(self.options, masked_stats.squared_anomalies, axes, x, mean)
         spread = partial(masked_stats.spread_from, node.op, node.attr("ddof") or 0)

@@ -31,12 +31,29 @@ def run_program(
     """Evaluates ``program``; ``generated`` supplies values for source instructions
     (random, full) already produced for the region being computed."""
     values: list[Any] = list(inputs)
+    last_readers = _last_readers(program, len(inputs))
     for position, (op, refs, attrs) in enumerate(program):
         if generated is not None and position in generated:
             values.append(generated[position])
-            continue
-        values.append(OPS[op].impl(*[values[r] for r in refs], **dict(attrs)))
+        else:
+            values.append(OPS[op].impl(*[values[r] for r in refs], **dict(attrs)))
+        for dead in last_readers.get(position, ()):
+            values[dead] = None  # read for the last time: a long program holds only live values
     return values[-1]
+
+
+def _last_readers(program: Sequence[Instruction], count: int) -> dict[int, list[int]]:
+    """For each instruction, the values (by reference) it is the last to read."""
+    last: dict[int, int] = {}
+    for position, (_, refs, _) in enumerate(program):
+        for ref in refs:
+            last[ref] = position
+    final = count + len(program) - 1
+    readers: dict[int, list[int]] = {}
+    for ref, position in last.items():
+        if ref != final:
+            readers.setdefault(position, []).append(ref)
+    return readers
 
 
 def _fused(

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from lazyarray.ops.reductions import statistic_accumulator
+
 Axes = tuple[int, ...]
 
 
@@ -24,8 +26,11 @@ def valid_count(block: Any, axes: Axes) -> Any:
 
 
 def valid_total(block: Any, axes: Axes) -> Any:
+    """The valid values' sum, in numpy.ma's accumulator (float32 for float16 data)."""
     valid = ~np.ma.getmaskarray(block)
-    return np.sum(np.ma.getdata(block), axis=axes, keepdims=True, where=valid)
+    data = np.ma.getdata(block)
+    dtype = statistic_accumulator(data.dtype)
+    return np.sum(data, axis=axes, keepdims=True, where=valid, dtype=dtype)
 
 
 def squared_anomalies(block: Any, mean: Any, axes: Axes) -> Any:
@@ -38,20 +43,24 @@ def squared_anomalies(block: Any, mean: Any, axes: Axes) -> Any:
         return np.sum(squared, axis=axes, keepdims=True, where=usable)
 
 
-def mean_from(count: Any, total: Any) -> tuple[Any, Any]:
-    """(mean, mask): numpy.ma's ``dsum * 1. / cnt``; a mean with dimensions (a masked
-    division) also masks what is not finite, a scalar one divides plain numbers."""
+def mean_from(count: Any, total: Any, dtype: Any = None) -> tuple[Any, Any]:
+    """(mean, mask): numpy.ma's ``dsum * 1. / cnt``, cast to ``dtype`` (float16 data's
+    mean, added up in float32, is float16); a mean with dimensions (a masked division)
+    also masks what is not finite, a scalar one divides plain numbers."""
     mean = total * 1.0 / count
+    if dtype is not None and np.dtype(dtype) == np.float16:
+        mean = mean.astype(np.float16) if np.ndim(mean) else np.float16(mean)
     empty = count == 0
     if np.ndim(mean):
         empty = empty | ~np.isfinite(mean)
     return mean, empty
 
 
-def kept_mean(count: Any, total: Any) -> Any:
-    """The masked mean with kept dimensions: what numpy.ma's ``var`` subtracts."""
+def kept_mean(count: Any, total: Any, dtype: Any = None) -> Any:
+    """The masked mean with kept dimensions: what numpy.ma's ``var`` subtracts (of the
+    data's ``dtype`` for float16, as numpy.ma's mean)."""
     with np.errstate(all="ignore"):
-        return np.ma.MaskedArray(*mean_from(count, total))
+        return np.ma.MaskedArray(*mean_from(count, total, dtype))
 
 
 def spread_from(op: str, ddof: int, count: Any, mean: Any, summed: Any) -> tuple[Any, Any]:

@@ -17,6 +17,17 @@ from lazyarray.types import ArrayType, normalize_axes, normalize_axis
 _DTYPES: dict[tuple[Any, ...], np.dtype[Any]] = {}
 
 
+def statistic_accumulator(dtype: np.dtype[Any]) -> np.dtype[Any] | None:
+    """The dtype numpy's ``mean``, ``var`` and ``std`` (and numpy.ma's) add up in when
+    given none (``numpy/_core/_methods.py``): float64 for integers and booleans, float32
+    for float16 (the result is cast back to float16); None where it is the input's own."""
+    if dtype.kind in "biu":
+        return np.dtype(np.float64)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    return None
+
+
 def _reduced_shape(
     shape: tuple[int | None, ...], axes: tuple[int, ...], keepdims: bool
 ) -> tuple[int | None, ...]:
