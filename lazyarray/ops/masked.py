@@ -46,7 +46,7 @@ def _masked_result(
     a masked array, else from ``fill`` (a ``(value, dtype)`` pair, or None for numpy's
     default); ``shrink``: a mask with nothing masked becomes ``nomask``, as numpy.ma's
     binary ops and ``where`` leave it."""
-    result = np.asarray(data).view(np.ma.MaskedArray)
+    result: Any = np.asarray(data).view(np.ma.MaskedArray)  # numpy.ma's private fields
     source = next((s for s in sources if isinstance(s, np.ma.MaskedArray)), None)
     if source is not None:
         result._update_from(source)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.ma.core as ma_core
+import numpy.ma.core
 
 from lazyarray.errors import LazyArrayError
 from lazyarray.graph import Node, toposort
@@ -35,19 +35,21 @@ from lazyarray.ops.creation import constant_node
 from lazyarray.planner.fusion import FUSABLE_KINDS
 from lazyarray.planner.rewrite import Outputs, make, rebuild
 
+ma_core: Any = numpy.ma.core  # numpy.ma's domain and fill tables are private to it
 Site = Any
 # a fill value known when planning: (value, dtype), or () for numpy's default
 Fill = tuple[Any, ...]
 
 
 class Parts(NamedTuple):
-    """A masked value as data, mask (None: nothing masked) and the candidates, in order,
+    """A masked value as data, the terms its mask is the or of (none: nothing masked;
+    kept apart until joined, so a mask read twice is or-ed once), and the candidates, in order,
     for the masked array its numpy.ma attributes come from: nodes (the first that is a
     masked array when run wins) and, last, a fill known when planning. ``shrink``:
     numpy.ma gives ``nomask`` when nothing is masked (binary ufuncs, ``where``)."""
 
     data: Node
-    mask: Node | None
+    masks: tuple[Node, ...]
     sources: tuple[Node | Fill, ...]
     shrink: bool = False
 
@@ -55,11 +57,12 @@ class Parts(NamedTuple):
 Rewrite = Callable[[Node, Sequence[Parts], dict[Node, Parts]], Parts | None]
 
 
-def _or(masks: Sequence[Node], site: Site) -> Node | None:
-    unique = list(dict.fromkeys(masks))
-    if not unique:
-        return None
-    return functools.reduce(lambda a, b: make("logical_or", (a, b), site), unique)
+def _terms(*groups: Sequence[Node]) -> tuple[Node, ...]:
+    return tuple(dict.fromkeys(term for group in groups for term in group))
+
+
+def _or(masks: Sequence[Node], site: Site) -> Node:
+    return functools.reduce(lambda a, b: make("logical_or", (a, b), site), _terms(masks))
 
 
 # numpy.ma's domains (``numpy/ma/core.py``) as graph builders over the inputs' data: each
@@ -91,9 +94,7 @@ DOMAINS: dict[type, Callable[[Any, tuple[Node, ...], Site], Node]] = {
                 "multiply",
                 (
                     make("absolute", x[:1], site),
-                    constant_node(
-                        np.finfo(float).tiny if d.tolerance is None else d.tolerance
-                    ),
+                    constant_node(np.finfo(float).tiny if d.tolerance is None else d.tolerance),
                 ),
                 site,
             ),
@@ -135,7 +136,7 @@ def _sources(inputs: Sequence[Node], split: Sequence[Parts]) -> tuple[Node | Fil
 
 
 def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Parts | None:
-    ufunc: np.ufunc = OPS[node.op].impl
+    ufunc: Any = OPS[node.op].impl
     site = node.site
     if any(_may_be_masked_constant(child, parts) for child in node.inputs):
         keys = [
@@ -149,7 +150,7 @@ def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
             return None
     datas = tuple(part.data for part in split)
     data = make(node.op, datas, site, **node.kwargs)
-    mask = _or([part.mask for part in split if part.mask is not None], site)
+    masks = _terms(*(part.masks for part in split))
     domain = ma_core.ufunc_domain.get(ufunc)
     if domain is not None:
         build, fills = DOMAINS.get(type(domain)), ma_core.ufunc_fills.get(ufunc)
@@ -159,13 +160,13 @@ def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
         if not _fill_fits(fill, data.type.dtype):
             return None
         bad = build(domain, datas, site)
-        if ufunc.nin == 1:  # numpy.ma's unary domains see the masked input: masked is bad
-            bad = _or([bad] if mask is None else [bad, mask], site)
-        mask = _or([bad] if mask is None else [mask, bad], site)
-        data = make("where", (bad, constant_node(fill), data), site)
-    if data.type.dtype != node.type.dtype or mask is None:
+        masks = _terms(masks, (bad,))
+        # numpy.ma's unary domains see the masked input: its masked data is filled too
+        filled = _or(masks, site) if ufunc.nin == 1 else bad
+        data = make("where", (filled, constant_node(fill), data), site)
+    if data.type.dtype != node.type.dtype or not masks:
         return None
-    return Parts(data, mask, _sources(node.inputs, split), shrink=ufunc.nin > 1)
+    return Parts(data, masks, _sources(node.inputs, split), shrink=ufunc.nin > 1)
 
 
 def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Parts | None:
@@ -178,17 +179,16 @@ def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
         return None
     site = node.site
     chosen = condition.data
-    if condition.mask is not None:  # filled(condition, False)
-        unmasked = make("logical_not", (condition.mask,), site)
+    if condition.masks:  # filled(condition, False)
+        unmasked = make("logical_not", (_or(condition.masks, site),), site)
         chosen = make("logical_and", (chosen, unmasked), site)
     data = make("where", (chosen, x.data, y.data), site)
     nothing = constant_node(np.False_)
-    mask = make("where", (chosen, x.mask or nothing, y.mask or nothing), site)
-    if condition.mask is not None:
-        mask = make("logical_or", (mask, condition.mask), site)
+    picked = [_or(part.masks, site) if part.masks else nothing for part in (x, y)]
+    masks = _terms((make("where", (chosen, *picked), site),), condition.masks)
     if data.type.dtype != node.type.dtype:
         return None
-    return Parts(data, mask, ((),), shrink=True)  # a new masked array: numpy's defaults
+    return Parts(data, masks, ((),), shrink=True)  # a new masked array: numpy's defaults
 
 
 # how a row's masked implementation is rewritten, keyed by that implementation (a ufunc
@@ -221,9 +221,9 @@ def _leaf(node: Node) -> Parts:
         if value is not None:
             checked = ma_core._check_fill_value(value, data.type.dtype)
             fill = (checked.item(), checked.dtype.str)
-        return Parts(data, mask, (fill,))
+        return Parts(data, (mask,), (fill,))
     site = node.site
-    return Parts(make("getdata", (node,), site), make("getmaskarray", (node,), site), (node,))
+    return Parts(make("getdata", (node,), site), (make("getmaskarray", (node,), site),), (node,))
 
 
 def unmask(outputs: Outputs) -> Outputs:
@@ -235,7 +235,7 @@ def unmask(outputs: Outputs) -> Outputs:
             return parts[node]
         if node.type.masked:
             return _leaf(node)
-        return Parts(node, None, ())
+        return Parts(node, (), ())
 
     for node in toposort(outputs):
         current = rebuild(node, tuple([done[child] for child in node.inputs]))
@@ -262,8 +262,8 @@ def _joined(node: Node, found: Parts) -> Node:
     attrs: dict[str, Any] = {"shrink": found.shrink}
     if fills:
         attrs["fill"] = fills[0]
-    assert found.mask is not None
-    return make("masked_result", (found.data, found.mask, *nodes), node.site, **attrs)
+    mask = _or(found.masks, node.site)
+    return make("masked_result", (found.data, mask, *nodes), node.site, **attrs)
 
 
 __all__ = ["DOMAINS", "REWRITES", "Parts", "unmask"]
