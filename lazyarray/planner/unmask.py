@@ -65,42 +65,62 @@ def _or(masks: Sequence[Node], site: Site) -> Node:
     return functools.reduce(lambda a, b: make("logical_or", (a, b), site), _terms(masks))
 
 
+_MIRRORED = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
+_MIRRORED |= {b: a for a, b in _MIRRORED.items()}
+
+
+class _Compare:
+    """Builds comparisons, or with ``mirrored`` the same ones spelled the other way round
+    (``x < v`` as ``v > x``: equal for every value, NaN included). The data's fill reads
+    the mirrored domain: a node apart from the mask's, it fuses into the data's kernel,
+    where one node read by both would be a kernel of its own."""
+
+    def __init__(self, site: Site, mirrored: bool) -> None:
+        self.site, self.mirrored = site, mirrored
+
+    def __call__(self, op: str, x: Node, y: Node) -> Node:
+        if self.mirrored:
+            op, x, y = _MIRRORED.get(op, op), y, x  # logical_or commutes
+        return make(op, (x, y), self.site)
+
+    def unary(self, op: str, x: Node) -> Node:
+        if self.mirrored:  # a spelling of its own, equal on these dtypes, or none
+            op = _OWN_SPELLING.get((op, x.type.dtype.kind), "")
+            if not op:
+                raise _NoMirror
+        return make(op, (x,), self.site)
+
+
+class _NoMirror(Exception):
+    """A domain without a mirrored spelling: the data's fill reads the mask's nodes."""
+
+
+_OWN_SPELLING = {("absolute", "f"): "fabs"}
+
+
+def _tolerance(domain: Any) -> Node:
+    return constant_node(np.finfo(float).tiny if domain.tolerance is None else domain.tolerance)
+
+
 # numpy.ma's domains (``numpy/ma/core.py``) as graph builders over the inputs' data: each
 # is true where numpy.ma's domain object is
-DOMAINS: dict[type, Callable[[Any, tuple[Node, ...], Site], Node]] = {
-    ma_core._DomainGreaterEqual: lambda d, x, site: make(  # x < v
-        "less", (x[0], constant_node(d.critical_value)), site
+DOMAINS: dict[type, Callable[[Any, tuple[Node, ...], _Compare], Node]] = {
+    ma_core._DomainGreaterEqual: lambda d, x, c: c(  # x < v
+        "less", x[0], constant_node(d.critical_value)
     ),
-    ma_core._DomainGreater: lambda d, x, site: make(  # x <= v
-        "less_equal", (x[0], constant_node(d.critical_value)), site
+    ma_core._DomainGreater: lambda d, x, c: c(  # x <= v
+        "less_equal", x[0], constant_node(d.critical_value)
     ),
-    ma_core._DomainCheckInterval: lambda d, x, site: make(  # x > b | x < a
-        "logical_or",
-        (
-            make("greater", (x[0], constant_node(d.b)), site),
-            make("less", (x[0], constant_node(d.a)), site),
-        ),
-        site,
+    ma_core._DomainCheckInterval: lambda d, x, c: c(  # x > b | x < a
+        "logical_or", c("greater", x[0], constant_node(d.b)), c("less", x[0], constant_node(d.a))
     ),
-    ma_core._DomainTan: lambda d, x, site: make(  # |cos(x)| < eps
-        "less",
-        (make("absolute", (make("cos", x[:1], site),), site), constant_node(d.eps)),
-        site,
+    ma_core._DomainTan: lambda d, x, c: c(  # |cos(x)| < eps
+        "less", c.unary("absolute", c.unary("cos", x[0])), constant_node(d.eps)
     ),
-    ma_core._DomainSafeDivide: lambda d, x, site: make(  # |a| * tiny >= |b|
+    ma_core._DomainSafeDivide: lambda d, x, c: c(  # |a| * tiny >= |b|
         "greater_equal",
-        (
-            make(
-                "multiply",
-                (
-                    make("absolute", x[:1], site),
-                    constant_node(np.finfo(float).tiny if d.tolerance is None else d.tolerance),
-                ),
-                site,
-            ),
-            make("absolute", x[1:2], site),
-        ),
-        site,
+        c("multiply", c.unary("absolute", x[0]), _tolerance(d)),
+        c.unary("absolute", x[1]),
     ),
 }
 
@@ -159,10 +179,14 @@ def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
         fill = fills[-1] if isinstance(fills, tuple) else fills
         if not _fill_fits(fill, data.type.dtype):
             return None
-        bad = build(domain, datas, site)
+        bad = build(domain, datas, _Compare(site, mirrored=False))
+        try:
+            filled = build(domain, datas, _Compare(site, mirrored=True))
+        except _NoMirror:
+            filled = bad
+        if ufunc.nin == 1:  # numpy.ma's unary domains see the masked input: filled too
+            filled = _or((*masks, filled), site)
         masks = _terms(masks, (bad,))
-        # numpy.ma's unary domains see the masked input: its masked data is filled too
-        filled = _or(masks, site) if ufunc.nin == 1 else bad
         data = make("where", (filled, constant_node(fill), data), site)
     if data.type.dtype != node.type.dtype or not masks:
         return None
