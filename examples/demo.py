@@ -46,6 +46,9 @@ def main() -> None:
     print(f"  peak:      {peak!r}")
     print("\nthe plan for 5 rows: column statistics read every row, the rest only those 5:")
     print(row_means[:5].explain())
+    with la.config.set(disabled={"unmask"}):  # masked ops one numpy.ma call each
+        unfused = row_means[:5].explain().splitlines()[0]
+    print(f"masked ops fuse on their data and masks; with the unmask stage off: {unfused}")
 
     start = time.perf_counter()
     masked = np.ma.MaskedArray(data, mask=dropouts)

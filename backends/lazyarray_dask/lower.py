@@ -301,6 +301,8 @@ class Lowerer:
             return da.ma.masked_array(
                 da.ma.getdata(data), mask=combined, fill_value=attrs.get("fill_value")
             )
+        if OPS[node.op].arity is None:  # variadic ones (masked_result): chunk by chunk
+            return self.blockwise(node, inputs)
         (x,) = inputs
         if node.op == "filled":
             return da.ma.filled(x, attrs.get("fill_value"))

@@ -38,6 +38,37 @@ def _masked_array_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Ar
     return data.type.with_(masked=True, weak=None)
 
 
+def _masked_result(
+    data: Any, mask: Any, *sources: Any, shrink: bool = False, fill: Any = None
+) -> Any:
+    """A masked array of ``data`` and ``mask``, as numpy.ma's ``__array_wrap__`` makes
+    one: its attributes (fill value, hard mask) come from the first of ``sources`` that is
+    a masked array, else from ``fill`` (a ``(value, dtype)`` pair, or None for numpy's
+    default); ``shrink``: a mask with nothing masked becomes ``nomask``, as numpy.ma's
+    binary ops and ``where`` leave it."""
+    result: Any = np.asarray(data).view(np.ma.MaskedArray)  # numpy.ma's private fields
+    source = next((s for s in sources if isinstance(s, np.ma.MaskedArray)), None)
+    if source is not None:
+        result._update_from(source)
+    elif fill is not None:
+        result._fill_value = np.asarray(fill[0], dtype=fill[1])
+    mask = np.asarray(mask)
+    if mask.shape != result.shape:
+        mask = np.broadcast_to(mask, result.shape).copy()
+    result._mask = np.ma.nomask if shrink and not mask.any() else mask
+    result._sharedmask = False
+    return result
+
+
+def _masked_result_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    data, mask = inputs[:2]
+    if mask.type.dtype.kind != "b" or broadcast_shapes(data.type.shape, mask.type.shape) != (
+        data.type.shape
+    ):
+        raise MaskError(f"a mask of {mask.type} does not fit data of {data.type}")
+    return data.type.with_(masked=True, weak=None)
+
+
 def _filled(x: Any, *, fill_value: Any = None) -> Any:
     return np.ma.filled(x, fill_value)
 
@@ -87,6 +118,14 @@ ROWS = [
         _masked_array_rule,
         _masked_array,
         arity=2,
+        traits=_SAME_SHAPE,
+    ),
+    OpDef(  # built by the planner (``planner/unmask.py``), never by users
+        "masked_result",
+        Kind.MASKED,
+        _masked_result,
+        _masked_result_rule,
+        _masked_result,
         traits=_SAME_SHAPE,
     ),
     OpDef(

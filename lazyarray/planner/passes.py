@@ -7,6 +7,7 @@ and so can every rule inside a stage.
     simplify  algebraic rules, each exact for the dtypes it fires on
     pushdown  indexes move toward the sources, so only what is needed is read
     decompose mean, var and std of float64 become the sums numpy computes them with
+    unmask    masked elementwise ops become plain ops on data and masks (numpy.ma's rules)
     fuse      elementwise groups (and a trailing reduction) become kernels
 
 Dead nodes never reach a plan: a plan holds what its outputs reach, nothing else.
@@ -28,6 +29,7 @@ from lazyarray.planner.fusion import fuse
 from lazyarray.planner.pushdown import PUSHDOWN
 from lazyarray.planner.rewrite import Outputs, Rule, apply_rules, rebuild, to_fixed_point, transform
 from lazyarray.planner.rules import SIMPLIFY
+from lazyarray.planner.unmask import unmask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +69,10 @@ def _rules(rules: list[Rule]) -> Callable[[Outputs, Mapping[str, Any], frozenset
     return run
 
 
+def _unmask(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
+    return unmask(outputs)
+
+
 def _fuse(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
     return fuse(outputs)
 
@@ -77,6 +83,7 @@ STAGES = (
     Stage("simplify", _rules(SIMPLIFY), tuple(SIMPLIFY), "algebraic rules"),
     Stage("pushdown", _rules(PUSHDOWN), tuple(PUSHDOWN), "indexes move toward the sources"),
     Stage("decompose", _rules(DECOMPOSE), tuple(DECOMPOSE), "statistics as sums"),
+    Stage("unmask", _unmask, doc="masked elementwise ops on data and masks"),
     Stage("fuse", _fuse, doc="elementwise groups become kernels"),
 )
 

@@ -54,6 +54,7 @@ def test_stages_run_in_the_documented_order() -> None:
         "simplify",
         "pushdown",
         "decompose",
+        "unmask",
         "fuse",
     ]
 

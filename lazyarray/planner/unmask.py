@@ -1,0 +1,293 @@
+"""Unmasking: masked elementwise ops become plain ops on their data and on their masks,
+joined again by one ``masked_result`` node, so that fusion runs masked chains as kernels
+(two: one for the data, one for the mask) instead of one numpy.ma call per op.
+
+Each rewrite computes exactly what the op row's masked implementation computes:
+
+- a ufunc on masked arrays (numpy.ma's ``MaskedArray.__array_wrap__``): the ufunc of the
+  data; the inputs' masks or-ed; where numpy.ma knows a domain for the ufunc
+  (``numpy.ma.core.ufunc_domain``: ``log`` of non-positives, division by zero ...), the
+  data there set to numpy.ma's fill (``ufunc_fills``) and masked, and unary domains also
+  fill the data under the input's mask, since they see the masked input; the fill value
+  and hard mask of the first input that is a masked array.
+- ``numpy.ma.where``: ``where`` of the condition filled with False, on data and masks.
+
+Chains of masked ops thus leave plain elementwise chains that fuse; a node is left to
+numpy.ma wherever the rewrite could not be exact: a dtype numpy.ma would reach
+differently (``np.ma.masked`` is a float64 scalar; ``np.ma.where`` reads Python scalars
+as arrays), a domain numpy.ma has and this table does not, a result of rank 0 (numpy.ma
+returns ``np.ma.masked`` or a scalar there) or of unknown size.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.ma.core
+
+from lazyarray.errors import LazyArrayError
+from lazyarray.graph import Node, toposort
+from lazyarray.ops import OPS, Kind
+from lazyarray.ops.creation import constant_node
+from lazyarray.planner.fusion import FUSABLE_KINDS
+from lazyarray.planner.rewrite import Outputs, make, rebuild
+
+ma_core: Any = numpy.ma.core  # numpy.ma's domain and fill tables are private to it
+Site = Any
+# a fill value known when planning: (value, dtype), or () for numpy's default
+Fill = tuple[Any, ...]
+
+
+class Parts(NamedTuple):
+    """A masked value as data, the terms its mask is the or of (none: nothing masked;
+    kept apart until joined, so a mask read twice is or-ed once), and the candidates, in order,
+    for the masked array its numpy.ma attributes come from: nodes (the first that is a
+    masked array when run wins) and, last, a fill known when planning. ``shrink``:
+    numpy.ma gives ``nomask`` when nothing is masked (binary ufuncs, ``where``)."""
+
+    data: Node
+    masks: tuple[Node, ...]
+    sources: tuple[Node | Fill, ...]
+    shrink: bool = False
+
+
+Rewrite = Callable[[Node, Sequence[Parts], dict[Node, Parts]], Parts | None]
+
+
+def _terms(*groups: Sequence[Node]) -> tuple[Node, ...]:
+    return tuple(dict.fromkeys(term for group in groups for term in group))
+
+
+def _or(masks: Sequence[Node], site: Site) -> Node:
+    return functools.reduce(lambda a, b: make("logical_or", (a, b), site), _terms(masks))
+
+
+_MIRRORED = {"less": "greater", "less_equal": "greater_equal", "greater": "less"}
+_MIRRORED |= {b: a for a, b in _MIRRORED.items()}
+
+
+class _Compare:
+    """Builds comparisons, or with ``mirrored`` the same ones spelled the other way round
+    (``x < v`` as ``v > x``: equal for every value, NaN included). The data's fill reads
+    the mirrored domain: a node apart from the mask's, it fuses into the data's kernel,
+    where one node read by both would be a kernel of its own."""
+
+    def __init__(self, site: Site, mirrored: bool) -> None:
+        self.site, self.mirrored = site, mirrored
+
+    def __call__(self, op: str, x: Node, y: Node) -> Node:
+        if self.mirrored:
+            op, x, y = _MIRRORED.get(op, op), y, x  # logical_or commutes
+        return make(op, (x, y), self.site)
+
+    def unary(self, op: str, x: Node) -> Node:
+        if self.mirrored:  # a spelling of its own, equal on these dtypes, or none
+            op = _OWN_SPELLING.get((op, x.type.dtype.kind), "")
+            if not op:
+                raise _NoMirror
+        return make(op, (x,), self.site)
+
+
+class _NoMirror(Exception):
+    """A domain without a mirrored spelling: the data's fill reads the mask's nodes."""
+
+
+_OWN_SPELLING = {("absolute", "f"): "fabs"}
+
+
+def _tolerance(domain: Any) -> Node:
+    return constant_node(np.finfo(float).tiny if domain.tolerance is None else domain.tolerance)
+
+
+# numpy.ma's domains (``numpy/ma/core.py``) as graph builders over the inputs' data: each
+# is true where numpy.ma's domain object is
+DOMAINS: dict[type, Callable[[Any, tuple[Node, ...], _Compare], Node]] = {
+    ma_core._DomainGreaterEqual: lambda d, x, c: c(  # x < v
+        "less", x[0], constant_node(d.critical_value)
+    ),
+    ma_core._DomainGreater: lambda d, x, c: c(  # x <= v
+        "less_equal", x[0], constant_node(d.critical_value)
+    ),
+    ma_core._DomainCheckInterval: lambda d, x, c: c(  # x > b | x < a
+        "logical_or", c("greater", x[0], constant_node(d.b)), c("less", x[0], constant_node(d.a))
+    ),
+    ma_core._DomainTan: lambda d, x, c: c(  # |cos(x)| < eps
+        "less", c.unary("absolute", c.unary("cos", x[0])), constant_node(d.eps)
+    ),
+    ma_core._DomainSafeDivide: lambda d, x, c: c(  # |a| * tiny >= |b|
+        "greater_equal",
+        c("multiply", c.unary("absolute", x[0]), _tolerance(d)),
+        c.unary("absolute", x[1]),
+    ),
+}
+
+
+@functools.cache
+def _fill_fits(fill: Any, dtype: np.dtype[Any]) -> bool:
+    """Whether numpy.ma's ``np.copyto(result, fill, where=domain)`` casts ``fill`` in."""
+    try:
+        np.copyto(np.zeros(1, dtype), fill, where=np.ones(1, bool))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _may_be_masked_constant(node: Node, parts: dict[Node, Parts]) -> bool:
+    """A rank-0 masked value numpy.ma may give as ``np.ma.masked``, a float64."""
+    return node.type.masked and node.type.ndim == 0 and node not in parts
+
+
+def _sources(inputs: Sequence[Node], split: Sequence[Parts]) -> tuple[Node | Fill, ...]:
+    """The masked inputs' candidates in order, up to the first sure to be a masked array
+    (a rank >= 1 masked value always is; a rank-0 one may be a numpy scalar)."""
+    found: list[Node | Fill] = []
+    for node, part in zip(inputs, split, strict=True):
+        if not node.type.masked:
+            continue
+        for source in part.sources:
+            if source not in found:
+                found.append(source)
+            if not isinstance(source, Node) or source.type.ndim >= 1:
+                return tuple(found)
+    return tuple(found)
+
+
+def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Parts | None:
+    ufunc: Any = OPS[node.op].impl
+    site = node.site
+    if any(_may_be_masked_constant(child, parts) for child in node.inputs):
+        keys = [
+            np.dtype(np.float64) if _may_be_masked_constant(c, parts) else c.type.promotion_key
+            for c in node.inputs
+        ]
+        try:
+            if ufunc.resolve_dtypes((*keys, None))[-1] != node.type.dtype:
+                return None
+        except TypeError:
+            return None
+    datas = tuple(part.data for part in split)
+    data = make(node.op, datas, site, **node.kwargs)
+    masks = _terms(*(part.masks for part in split))
+    domain = ma_core.ufunc_domain.get(ufunc)
+    if domain is not None:
+        build, fills = DOMAINS.get(type(domain)), ma_core.ufunc_fills.get(ufunc)
+        if build is None or fills is None:
+            return None
+        fill = fills[-1] if isinstance(fills, tuple) else fills
+        if not _fill_fits(fill, data.type.dtype):
+            return None
+        bad = build(domain, datas, _Compare(site, mirrored=False))
+        try:
+            filled = build(domain, datas, _Compare(site, mirrored=True))
+        except _NoMirror:
+            filled = bad
+        if ufunc.nin == 1:  # numpy.ma's unary domains see the masked input: filled too
+            filled = _or((*masks, filled), site)
+        masks = _terms(masks, (bad,))
+        data = make("where", (filled, constant_node(fill), data), site)
+    if data.type.dtype != node.type.dtype or not masks:
+        return None
+    return Parts(data, masks, _sources(node.inputs, split), shrink=ufunc.nin > 1)
+
+
+def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Parts | None:
+    if any(_may_be_masked_constant(child, parts) for child in node.inputs[1:]):
+        return None  # np.ma.where treats np.ma.masked apart
+    condition, x, y = split
+    # np.ma.where reads its operands as arrays: Python scalars promote strongly
+    strong = [c.type.dtype for c in node.inputs[1:]]
+    if np.result_type(*strong) != node.type.dtype:
+        return None
+    site = node.site
+    chosen = condition.data
+    if condition.masks:  # filled(condition, False)
+        unmasked = make("logical_not", (_or(condition.masks, site),), site)
+        chosen = make("logical_and", (chosen, unmasked), site)
+    data = make("where", (chosen, x.data, y.data), site)
+    nothing = constant_node(np.False_)
+    picked = [_or(part.masks, site) if part.masks else nothing for part in (x, y)]
+    masks = _terms((make("where", (chosen, *picked), site),), condition.masks)
+    if data.type.dtype != node.type.dtype:
+        return None
+    return Parts(data, masks, ((),), shrink=True)  # a new masked array: numpy's defaults
+
+
+# how a row's masked implementation is rewritten, keyed by that implementation (a ufunc
+# that is its own masked implementation: ``_ufunc``)
+REWRITES: dict[Any, Rewrite] = {np.ma.where: _where}
+
+
+def _rewrite_of(node: Node) -> Rewrite | None:
+    row = OPS[node.op]
+    if row.kind is not Kind.ELEMENTWISE or not node.type.masked:
+        return None
+    shape = node.type.shape
+    if not shape or None in shape or node.type.dtype.kind not in FUSABLE_KINDS:
+        return None
+    if any(None in child.type.shape for child in node.inputs):
+        return None
+    if isinstance(row.impl, np.ufunc) and row.masked_impl is row.impl:
+        return _ufunc
+    return REWRITES.get(row.masked_impl)
+
+
+def _leaf(node: Node) -> Parts:
+    """The parts of a masked value the stage does not rewrite. A ``masked_array`` of
+    plain data is its inputs, its attributes known now (``fill_value`` or numpy's
+    default); any other is taken apart when run."""
+    if node.op == "masked_array" and not node.inputs[0].type.masked:
+        data, mask = node.inputs
+        value = node.attr("fill_value")
+        fill: Fill = ()
+        if value is not None:
+            checked = ma_core._check_fill_value(value, data.type.dtype)
+            fill = (checked.item(), checked.dtype.str)
+        return Parts(data, (mask,), (fill,))
+    site = node.site
+    return Parts(make("getdata", (node,), site), (make("getmaskarray", (node,), site),), (node,))
+
+
+def unmask(outputs: Outputs) -> Outputs:
+    parts: dict[Node, Parts] = {}
+    done: dict[Node, Node] = {}
+
+    def split(node: Node) -> Parts:
+        if node in parts:
+            return parts[node]
+        if node.type.masked:
+            return _leaf(node)
+        return Parts(node, (), ())
+
+    for node in toposort(outputs):
+        current = rebuild(node, tuple([done[child] for child in node.inputs]))
+        rewrite = _rewrite_of(current)
+        found = None
+        if rewrite is not None:
+            children = [split(child) for child in current.inputs]
+            try:
+                found = rewrite(current, children, parts)
+            except LazyArrayError:  # a type rule refused a piece: left to numpy.ma
+                found = None
+        if found is None:
+            done[node] = current
+            continue
+        done[node] = _joined(current, found)
+        parts[done[node]] = found
+    return tuple(done[node] for node in outputs)
+
+
+def _joined(node: Node, found: Parts) -> Node:
+    """The masked array of ``found``: read only where something is not rewritten."""
+    nodes = tuple(s for s in found.sources if isinstance(s, Node))
+    fills = [s for s in found.sources if not isinstance(s, Node) and s]
+    attrs: dict[str, Any] = {"shrink": found.shrink}
+    if fills:
+        attrs["fill"] = fills[0]
+    mask = _or(found.masks, node.site)
+    return make("masked_result", (found.data, mask, *nodes), node.site, **attrs)
+
+
+__all__ = ["DOMAINS", "REWRITES", "Parts", "unmask"]
