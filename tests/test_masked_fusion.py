@@ -41,16 +41,6 @@ def _data(dtype: str, seed: int, n: int = N) -> np.ma.MaskedArray:
     return np.ma.MaskedArray(values.astype(dtype), mask=rng.random(n) < 0.3)
 
 
-@pytest.fixture(autouse=True)
-def _exact_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Kernels run with numpy alone: numexpr's division and libm differ from numpy in the
-    last bit (issue 8, item 9, is making every kernel exact), and this file checks the
-    rewrite bit for bit."""
-    from lazyarray_numpy import kernels
-
-    monkeypatch.setattr(kernels, "numexpr_source", lambda *args, **kwargs: None)
-
-
 def assert_ma_identical(actual: Any, expected: Any, attributes: bool = True) -> None:
     """Same dtype, shape, mask and data (masked or not; NaN equal to NaN, -0.0 apart
     from 0.0); with ``attributes``, the same fill value, and ``nomask`` where numpy.ma
