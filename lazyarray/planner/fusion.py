@@ -3,8 +3,9 @@ a trailing reduction where there is one, so that intermediates of the group are 
 materialized (``sum(a*b)`` never builds ``a*b``). Generated sources (random, full,
 arange, linspace, eye) read only by the group are generated inside it, block by block.
 
-A node joins its consumer's group when the consumer is its only user; a node read by
-several becomes a kernel output of its own, computed once.
+A node joins a kernel when all its readers are in that kernel (a value read several
+times inside one kernel is computed once per block); a node read by several kernels, or
+by an op that is not fused, becomes a value of its own, computed once.
 """
 
 from __future__ import annotations
@@ -45,52 +46,69 @@ def _trailing(node: Node) -> bool:
 
 def fuse(outputs: Outputs) -> Outputs:
     order = toposort(outputs)
-    users: dict[Node, int] = {}
-    consumer: dict[Node, Node] = {}
+    readers: dict[Node, list[Node]] = {}
     for node in order:
         for child in dict.fromkeys(node.inputs):  # x*x reads x once
-            users[child] = users.get(child, 0) + 1
-            consumer[child] = node
-    for node in outputs:
-        users[node] = users.get(node, 0) + 1  # an output is read by the caller
+            readers.setdefault(child, []).append(node)
     fusable = {node: _fusable(node) for node in order}
-
-    def absorbed(node: Node) -> bool:
-        """Whether ``node`` belongs to its only user's kernel."""
-        user = consumer.get(node)
-        if users.get(node, 0) != 1 or user is None:
-            return False
-        return fusable[user] or (_trailing(user) and user.inputs[0] is node)
+    kernel_of = _kernels(order, readers, fusable, frozenset(outputs))
+    heads = frozenset(kernel_of.values())
 
     replaced: dict[Node, Node] = {}
     for node in order:
-        if fusable[node] and absorbed(node):
-            continue  # built inside its consumer's kernel
-        reduced = node.inputs[0] if node.inputs else None
-        if (
-            _trailing(node)
-            and reduced is not None
-            and (fusable[reduced] or _generated(reduced))
-            and users[reduced] == 1
-        ):
-            replaced[node] = _kernel(reduced, node, users, fusable, replaced)
+        if node in kernel_of:
+            continue  # computed (or generated) inside its kernel, block by block
+        if node in heads and not fusable[node]:  # a trailing reduction finishing a kernel
+            replaced[node] = _kernel(node.inputs[0], node, kernel_of, replaced)
         elif fusable[node]:
-            replaced[node] = _kernel(node, None, users, fusable, replaced)
-        elif _generated(node) and absorbed(node):
-            continue  # generated inside the kernel, block by block
+            replaced[node] = _kernel(node, None, kernel_of, replaced)
         else:
             replaced[node] = rebuild(node, tuple(replaced[child] for child in node.inputs))
     return tuple(replaced[node] for node in outputs)
 
 
+def _kernels(
+    order: list[Node],
+    readers: dict[Node, list[Node]],
+    fusable: dict[Node, bool],
+    outputs: frozenset[Node],
+) -> dict[Node, Node]:
+    """Each node computed inside a kernel, mapped to the kernel's head: the node the
+    kernel replaces (an elementwise root, or the trailing reduction finishing it).
+
+    Decided from the outputs down: a fusable or generated node joins a kernel when every
+    one of its readers is in that same kernel, so a value read several times inside one
+    kernel is computed once per block and never materialized; a value read by different
+    kernels, or by an op that is not fused, is materialized once."""
+    kernel_of: dict[Node, Node] = {}
+    for node in reversed(order):
+        if node in outputs or not (fusable[node] or _generated(node)):
+            continue
+        heads = {_head_for(node, reader, kernel_of, fusable) for reader in readers[node]}
+        if len(heads) == 1 and None not in heads:
+            kernel_of[node] = heads.pop()  # type: ignore[assignment]
+    return kernel_of
+
+
+def _head_for(
+    node: Node, reader: Node, kernel_of: dict[Node, Node], fusable: dict[Node, bool]
+) -> Node | None:
+    """The kernel ``node`` would join through ``reader``, if any."""
+    if fusable[reader]:
+        return kernel_of.get(reader, reader)
+    if _trailing(reader) and reader.inputs[0] is node:
+        return reader
+    return None
+
+
 def _kernel(
     root: Node,
     reduction: Node | None,
-    users: dict[Node, int],
-    fusable: dict[Node, bool],
+    kernel_of: dict[Node, Node],
     replaced: dict[Node, Node],
 ) -> Node:
     """Collects root's group (inputs first) and builds the fused node."""
+    head = reduction or root
     inputs: list[Node] = []
     input_index: dict[Node, int] = {}
     program: list[tuple[str, tuple[Node, ...], Any]] = []
@@ -106,7 +124,7 @@ def _kernel(
             if not expanded:
                 stack.append((current, True))
                 for child in reversed(current.inputs):
-                    if _joins(child, users, fusable):
+                    if kernel_of.get(child) is head:
                         stack.append((child, False))
                 continue
             members[current] = len(program)
@@ -151,9 +169,3 @@ def _kernel(
         lambda: OPS["fused"].infer(kernel_inputs, dict(attrs)),
         (reduction or root).site,
     )
-
-
-def _joins(child: Node, users: dict[Node, int], fusable: dict[Node, bool]) -> bool:
-    if users.get(child, 0) != 1:
-        return False
-    return fusable[child] or _generated(child)

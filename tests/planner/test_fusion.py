@@ -59,12 +59,14 @@ def test_sum_of_a_product_never_materializes_the_product() -> None:
     assert peak < DATA[0].nbytes / 2
 
 
-def test_a_shared_subexpression_is_computed_once() -> None:
+def test_a_shared_subexpression_is_computed_once_inside_its_kernel() -> None:
     a, b, _ = lazy(*DATA)
     t = la.exp(a) * b
     expression = t + t * t + la.sin(t)
     plan = make_plan([expression.node])
-    assert plan.fused_count == 2  # t, then the rest reading it
+    assert plan.fused_count == 1 and plan.kernel_count == 1  # t is never materialized
+    program = plan.steps[-1].attr("program")
+    assert [op for op, _, _ in program].count("exp") == 1  # computed once per block
     x, y, _ = DATA
     u = np.exp(x) * y
     np.testing.assert_array_equal(expression.compute(cache=False), u + u * u + np.sin(u))
@@ -185,3 +187,28 @@ def _cut(value: Any, r0: int, r1: int, c0: int, c1: int) -> Any:
     cuts = (slice(r0, r1), slice(c0, c1))[2 - np.ndim(value) :]
     sizes = np.shape(value)
     return value[tuple(slice(None) if n == 1 else c for n, c in zip(sizes, cuts, strict=True))]
+
+
+def test_a_value_read_by_two_kernels_is_materialized_once() -> None:
+    a, b, _ = lazy(*DATA)
+    t = la.exp(a) * b
+    first, second = (t + 1).sum(), (t * 2).max()  # two reductions: two kernels
+    plan = make_plan([first.node, second.node])
+    assert plan.fused_count == 3  # t, then each reduction over it
+    x, y, _ = DATA
+    u = np.exp(x) * y
+    got = la.compute(first, second, cache=False)
+    np.testing.assert_allclose(got[0], (u + 1).sum(), rtol=1e-12)
+    assert got[1] == (u * 2).max()
+
+
+def test_a_generated_source_read_twice_is_generated_inside_the_kernel() -> None:
+    noise = la.random.default_rng(5).normal(size=N)
+    expression = (la.sin(noise) + la.cos(noise)).sum()
+    plan = make_plan([expression.node])
+    assert [node.op for node in plan.steps] == ["fused"]
+    whole = noise.compute()
+    with la.config.set(block_bytes=4096):
+        got = expression.compute(cache=False)
+    bound = 16 * np.finfo(np.float64).eps * np.abs(np.sin(whole) + np.cos(whole)).sum()
+    assert abs(got - (np.sin(whole) + np.cos(whole)).sum()) <= bound
