@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -199,9 +199,18 @@ class Node:
     def digest(self) -> str:
         """Structural digest: op, attributes, input digests and type."""
         if self._digest is None:
-            for node in toposort([self]):
-                if node._digest is None:
-                    _SET_DIGEST(node, _digest_of(node))
+            # inputs first, never below a node whose digest is known: digesting each
+            # step of a growing chain costs one node per step, not the whole chain
+            stack = [self]
+            while stack:
+                node = stack[-1]
+                pending = [child for child in node.inputs if child._digest is None]
+                if pending:
+                    stack += pending
+                else:
+                    stack.pop()
+                    if node._digest is None:  # a node met twice is digested once
+                        _SET_DIGEST(node, _digest_of(node))
         return self._digest  # type: ignore[return-value]
 
     @property
@@ -266,26 +275,28 @@ def creation_site() -> Site | None:
 
 
 def toposort(outputs: Iterable[Node]) -> list[Node]:
-    """Every node reachable from ``outputs``, inputs before users; iterative, so graph
-    depth is limited by memory, not by Python's recursion limit."""
+    """Every node reachable from ``outputs``, inputs before users (a depth-first
+    postorder). Iterative, so graph depth is limited by memory, not by Python's
+    recursion limit; the stack holds nodes only, no frame object per level."""
     order: list[Node] = []
-    visited: set[Node] = set()  # nodes hash by identity, as hash-consing allows
-    visit, emit = visited.add, order.append
+    done: set[Node] = set()  # nodes hash by identity, as hash-consing allows
+    expanded: set[Node] = set()  # inputs pushed; emitted when met again
     for root in outputs:
-        if root in visited:
-            continue
-        stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root.inputs))]
-        visit(root)
+        stack = [root]
         while stack:
-            node, children = stack[-1]
-            for child in children:
-                if child not in visited:
-                    visit(child)
-                    stack.append((child, iter(child.inputs)))
-                    break
-            else:
-                stack.pop()
-                emit(node)
+            node = stack.pop()
+            if node in done:
+                continue
+            if node in expanded:
+                done.add(node)
+                order.append(node)
+                continue
+            expanded.add(node)
+            stack.append(node)
+            inputs = node.inputs
+            for i in range(len(inputs) - 1, -1, -1):
+                if inputs[i] not in done:
+                    stack.append(inputs[i])
     return order
 
 
