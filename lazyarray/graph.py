@@ -213,6 +213,23 @@ class Node:
                         _SET_DIGEST(node, _digest_of(node))
         return self._digest  # type: ignore[return-value]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as flat rows, inputs first, so any depth pickles without recursion;
+        unpickling builds through the interning table (``Node.make``)."""
+        order = toposort([self])
+        index = {node: i for i, node in enumerate(order)}
+        rows = [
+            (
+                node.op,
+                tuple([index[child] for child in node.inputs]),
+                node.attrs,
+                node.type,
+                node.site,
+            )
+            for node in order
+        ]
+        return (_from_rows, (rows,))
+
     @property
     def site_text(self) -> str:
         return f"{self.site[0]}:{self.site[1]}" if self.site else "<unknown>"
@@ -234,6 +251,14 @@ _SET_TYPE = _SLOTS["type"].__set__
 _SET_SITE = _SLOTS["site"].__set__
 _SET_DIGEST = _SLOTS["_digest"].__set__
 _SET_HAS_PARAMETERS = _SLOTS["has_parameters"].__set__
+
+
+def _from_rows(rows: list[tuple[str, tuple[int, ...], Attrs, ArrayType, Site | None]]) -> Node:
+    nodes: list[Node] = []
+    for op, refs, attrs, type_, site in rows:
+        inputs = tuple([nodes[ref] for ref in refs])
+        nodes.append(Node.make(op, inputs, attrs, lambda type_=type_: type_, site))  # type: ignore[misc]
+    return nodes[-1]
 
 
 def _digest_of(node: Node) -> str:
