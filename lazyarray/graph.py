@@ -80,12 +80,20 @@ def content_digest(value: Any) -> str:
 
 _new_node = object.__new__
 
+class _Ref(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference that knows its interning key. ``weakref.KeyedRef`` does too, but
+    its ``__new__`` and ``__init__`` are Python code: four times the cost, per node."""
+
+    __slots__ = ("key",)
+    key: tuple[Any, ...]
+
+
 # The interning table: structural key -> weak reference to the one node with that key.
 # A node's entry goes when the node does (nothing else holds nodes alive).
-_INTERNED: dict[tuple[Any, ...], weakref.KeyedRef[Any, Node]] = {}
+_INTERNED: dict[tuple[Any, ...], _Ref] = {}
 
 
-def _forget(ref: weakref.KeyedRef[Any, Node]) -> None:
+def _forget(ref: _Ref) -> None:
     if _INTERNED.get(ref.key) is ref:
         del _INTERNED[ref.key]
 
@@ -179,7 +187,9 @@ class Node:
         _SET_HAS_PARAMETERS(
             node, op == "parameter" or any([child.has_parameters for child in inputs])
         )
-        _INTERNED[key] = weakref.KeyedRef(node, _forget, key)
+        ref = _Ref(node, _forget)
+        ref.key = key
+        _INTERNED[key] = ref
         return node
 
     def __setattr__(self, name: str, value: Any) -> None:
