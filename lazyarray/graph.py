@@ -80,6 +80,7 @@ def content_digest(value: Any) -> str:
 
 _new_node = object.__new__
 
+
 class _Ref(weakref.ref):  # type: ignore[type-arg]
     """A weak reference that knows its interning key. ``weakref.KeyedRef`` does too, but
     its ``__new__`` and ``__init__`` are Python code: four times the cost, per node."""
