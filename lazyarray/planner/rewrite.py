@@ -111,8 +111,12 @@ def apply_rules(
                 stack.pop()
                 continue
             target = redirect.get(node)
-            if target is not None:  # its replacement is normal by now
-                done[node] = done[target]
+            if target is not None:
+                if target in done:  # its replacement is normal by now
+                    done[node] = done[target]
+                else:  # the replacement reads the node itself: the node stays
+                    current = rebuild(node, tuple([done[child] for child in node.inputs]))
+                    done[node] = done[current] = current
                 stack.pop()
                 continue
             missing = [child for child in node.inputs if child not in done]
