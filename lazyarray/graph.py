@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -103,12 +103,21 @@ def content_digest(value: Any) -> str:
 
 _new_node = object.__new__
 
+
+class _Ref(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference that knows its interning key. ``weakref.KeyedRef`` does too, but
+    its ``__new__`` and ``__init__`` are Python code: four times the cost, per node."""
+
+    __slots__ = ("key",)
+    key: tuple[Any, ...]
+
+
 # The interning table: structural key -> weak reference to the one node with that key.
 # A node's entry goes when the node does (nothing else holds nodes alive).
-_INTERNED: dict[tuple[Any, ...], weakref.KeyedRef[Any, Node]] = {}
+_INTERNED: dict[tuple[Any, ...], _Ref] = {}
 
 
-def _forget(ref: weakref.KeyedRef[Any, Node]) -> None:
+def _forget(ref: _Ref) -> None:
     if _INTERNED.get(ref.key) is ref:
         del _INTERNED[ref.key]
 
@@ -202,7 +211,9 @@ class Node:
         _SET_HAS_PARAMETERS(
             node, op == "parameter" or any([child.has_parameters for child in inputs])
         )
-        _INTERNED[key] = weakref.KeyedRef(node, _forget, key)
+        ref = _Ref(node, _forget)
+        ref.key = key
+        _INTERNED[key] = ref
         return node
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -222,10 +233,36 @@ class Node:
     def digest(self) -> str:
         """Structural digest: op, attributes, input digests and type."""
         if self._digest is None:
-            for node in toposort([self]):
-                if node._digest is None:
-                    _SET_DIGEST(node, _digest_of(node))
+            # inputs first, never below a node whose digest is known: digesting each
+            # step of a growing chain costs one node per step, not the whole chain
+            stack = [self]
+            while stack:
+                node = stack[-1]
+                pending = [child for child in node.inputs if child._digest is None]
+                if pending:
+                    stack += pending
+                else:
+                    stack.pop()
+                    if node._digest is None:  # a node met twice is digested once
+                        _SET_DIGEST(node, _digest_of(node))
         return self._digest  # type: ignore[return-value]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as flat rows, inputs first, so any depth pickles without recursion;
+        unpickling builds through the interning table (``Node.make``)."""
+        order = toposort([self])
+        index = {node: i for i, node in enumerate(order)}
+        rows = [
+            (
+                node.op,
+                tuple([index[child] for child in node.inputs]),
+                node.attrs,
+                node.type,
+                node.site,
+            )
+            for node in order
+        ]
+        return (_from_rows, (rows,))
 
     @property
     def site_text(self) -> str:
@@ -248,6 +285,14 @@ _SET_TYPE = _SLOTS["type"].__set__
 _SET_SITE = _SLOTS["site"].__set__
 _SET_DIGEST = _SLOTS["_digest"].__set__
 _SET_HAS_PARAMETERS = _SLOTS["has_parameters"].__set__
+
+
+def _from_rows(rows: list[tuple[str, tuple[int, ...], Attrs, ArrayType, Site | None]]) -> Node:
+    nodes: list[Node] = []
+    for op, refs, attrs, type_, site in rows:
+        inputs = tuple([nodes[ref] for ref in refs])
+        nodes.append(Node.make(op, inputs, attrs, lambda type_=type_: type_, site))  # type: ignore[misc]
+    return nodes[-1]
 
 
 def _digest_of(node: Node) -> str:
@@ -289,26 +334,28 @@ def creation_site() -> Site | None:
 
 
 def toposort(outputs: Iterable[Node]) -> list[Node]:
-    """Every node reachable from ``outputs``, inputs before users; iterative, so graph
-    depth is limited by memory, not by Python's recursion limit."""
+    """Every node reachable from ``outputs``, inputs before users (a depth-first
+    postorder). Iterative, so graph depth is limited by memory, not by Python's
+    recursion limit; the stack holds nodes only, no frame object per level."""
     order: list[Node] = []
-    visited: set[Node] = set()  # nodes hash by identity, as hash-consing allows
-    visit, emit = visited.add, order.append
+    done: set[Node] = set()  # nodes hash by identity, as hash-consing allows
+    expanded: set[Node] = set()  # inputs pushed; emitted when met again
     for root in outputs:
-        if root in visited:
-            continue
-        stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(root.inputs))]
-        visit(root)
+        stack = [root]
         while stack:
-            node, children = stack[-1]
-            for child in children:
-                if child not in visited:
-                    visit(child)
-                    stack.append((child, iter(child.inputs)))
-                    break
-            else:
-                stack.pop()
-                emit(node)
+            node = stack.pop()
+            if node in done:
+                continue
+            if node in expanded:
+                done.add(node)
+                order.append(node)
+                continue
+            expanded.add(node)
+            stack.append(node)
+            inputs = node.inputs
+            for i in range(len(inputs) - 1, -1, -1):
+                if inputs[i] not in done:
+                    stack.append(inputs[i])
     return order
 
 

@@ -46,13 +46,51 @@ def _describe(node: Node, names: dict[Node, str]) -> str:
 
 
 def kernel_text(node: Node, inputs: Sequence[str]) -> str:
-    """A fused kernel's program as one expression: ``sum(add(multiply(%0, %1), %2))``."""
-    texts = list(inputs)
-    for op, refs, _ in node.attr("program"):
-        texts.append(f"{op}({', '.join(texts[r] for r in refs)})")
-    body = texts[-1]
+    """A fused kernel's program as one expression: ``sum(add(multiply(%0, %1), %2))``.
+    An instruction read twice is named once (``t3 = multiply(%0, %1); add(t3, t3)``), so
+    the text grows with the program, never with the number of paths through it."""
+    program = node.attr("program")
+    count = len(inputs)
+    reads = [0] * len(program)
+    for _, refs, _ in program:
+        for ref in refs:
+            if ref >= count:
+                reads[ref - count] += 1
+    names = list(inputs) + [f"t{i}" if n > 1 else "" for i, n in enumerate(reads)]
+    parts: list[str] = []
+    for position, n in enumerate(reads):
+        if n > 1:
+            parts += [names[count + position], " = "]
+            _expression(program, count + position, names, parts)
+            parts.append("; ")
     reduction = node.attr("reduction")
-    return body if reduction is None else f"{reduction[0]}({body})"
+    if reduction is not None:
+        parts.append(f"{reduction[0]}(")
+    _expression(program, count + len(program) - 1, names, parts)
+    if reduction is not None:
+        parts.append(")")
+    return "".join(parts)
+
+
+def _expression(program: Sequence[Any], ref: int, names: Sequence[str], parts: list[str]) -> None:
+    """Appends the text of instruction ``ref``, inlining those read once; iterative, as
+    programs can be thousands of instructions deep."""
+    count = len(names) - len(program)
+    stack: list[int | str] = [ref]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+        elif names[item] and item != ref:
+            parts.append(names[item])
+        else:
+            op, refs, _ = program[item - count]
+            parts.append(f"{op}(")
+            stack.append(")")
+            for i in range(len(refs) - 1, -1, -1):
+                stack.append(refs[i])
+                if i:
+                    stack.append(", ")
 
 
 def explain_plan(plan: Plan) -> str:

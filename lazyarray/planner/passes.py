@@ -27,7 +27,7 @@ from lazyarray.planner.decompose import DECOMPOSE
 from lazyarray.planner.fold import fold_constants
 from lazyarray.planner.fusion import fuse
 from lazyarray.planner.pushdown import PUSHDOWN
-from lazyarray.planner.rewrite import Outputs, Rule, apply_rules, rebuild, to_fixed_point, transform
+from lazyarray.planner.rewrite import Outputs, Rule, apply_rules, rebuild, transform
 from lazyarray.planner.rules import SIMPLIFY
 from lazyarray.planner.unmask import unmask
 
@@ -61,10 +61,7 @@ def _rules(rules: list[Rule]) -> Callable[[Outputs, Mapping[str, Any], frozenset
         order = toposort(outputs)
         if not any(node.op in matched for node in order):
             return outputs  # nothing any rule could match: skip the rewrite passes
-        first = apply_rules(outputs, rules, disabled, order)
-        if all(a is b for a, b in zip(first, outputs, strict=True)):
-            return first
-        return to_fixed_point(first, lambda current: apply_rules(current, rules, disabled))
+        return apply_rules(outputs, rules, disabled, order)  # one pass: the fixed point
 
     return run
 

@@ -73,17 +73,18 @@ class Plan:
         the largest known value."""
         largest = max((nbytes(n) or 0 for n in self.steps), default=0)
         live: dict[Node, int] = {}
-        peak = 0
+        held = peak = 0  # held: the sum of live's values, kept as it changes
         for node, frees in zip(self.steps, self.frees, strict=True):
             size = 0 if node.op in _FREE_OPS else nbytes(node)
+            held += (largest if size is None else size) - live.get(node, 0)
             live[node] = largest if size is None else size
             scratch = 0
             if node.op == "fused":
                 kernel = nbytes(node, elements_of=node.attr("shape")) or block_bytes
                 scratch = _BLOCK_COPIES * min(block_bytes, kernel) * threads
-            peak = max(peak, sum(live.values()) + scratch)
+            peak = max(peak, held + scratch)
             for dead in frees:
-                live.pop(dead, None)
+                held -= live.pop(dead, 0)
         return peak
 
     @cached_property

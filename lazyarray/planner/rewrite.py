@@ -65,48 +65,86 @@ def same_type(a: ArrayType, b: ArrayType) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and a.masked == b.masked
 
 
+_MAX_REWRITES = 32  # successive rewrites of one node: a bound on rule sets that cycle
+
+
 def apply_rules(
     outputs: Sequence[Node],
     rules: Iterable[Rule],
     disabled: frozenset[str] = frozenset(),
     order: Sequence[Node] | None = None,
 ) -> Outputs:
-    """Applies ``rules`` bottom-up, each node to a fixed point. A replacement whose type
-    differs from the node's is a bug in the rule: it is refused, never applied."""
+    """Rewrites the graph to its normal form: no rule fires on any node of the result.
+
+    Nodes are visited inputs first (``order``: the outputs' toposort, when the caller
+    has it). A replacement is itself normalized before it stands for its node, new nodes
+    under it included (``x[:2]`` pushed through a chain of 1,000 ops rebuilds 1,000
+    nodes in one pass), so one pass reaches the fixed point and the cost is linear in
+    the nodes visited and built. A replacement whose type differs from the node's is a
+    bug in the rule: it is refused, never applied."""
     by_op: dict[str, list[Rule]] = {}
     for rule in rules:
         if rule.name not in disabled:
             for op in rule.ops:
                 by_op.setdefault(op, []).append(rule)
+    done: dict[Node, Node] = {}  # node -> its normal form (a normal node maps to itself)
+    redirect: dict[Node, Node] = {}  # node -> the replacement being normalized for it
+    rewrites: dict[Node, int] = {}  # replacement -> successive rewrites that led to it
 
-    def visit(node: Node, inputs: tuple[Node, ...]) -> Node:
-        current = rebuild(node, inputs)
-        for _ in range(32):
-            for rule in by_op.get(current.op, ()):
-                replacement = rule.apply(current)
-                if replacement is not None and replacement is not current:
-                    if not same_type(replacement.type, current.type):
-                        raise AssertionError(
-                            f"rule {rule.name} changed {current.type} into {replacement.type}"
-                        )
-                    current = replacement
-                    break
+    def fire(node: Node) -> Node | None:
+        for rule in by_op.get(node.op, ()):
+            replacement = rule.apply(node)
+            if replacement is not None and replacement is not node:
+                if not same_type(replacement.type, node.type):
+                    raise AssertionError(
+                        f"rule {rule.name} changed {node.type} into {replacement.type}"
+                    )
+                return replacement
+        return None
+
+    def normalize(start: Node) -> None:
+        """Puts ``start`` and every node it needs in ``done``; iterative (deep graphs)."""
+        stack = [start]
+        while stack:
+            node = stack[-1]
+            if node in done:
+                stack.pop()
+                continue
+            target = redirect.get(node)
+            if target is not None:
+                if target in done:  # its replacement is normal by now
+                    done[node] = done[target]
+                else:  # the replacement reads the node itself: the node stays
+                    current = rebuild(node, tuple([done[child] for child in node.inputs]))
+                    done[node] = done[current] = current
+                stack.pop()
+                continue
+            missing = [child for child in node.inputs if child not in done]
+            if missing:
+                stack += missing
+                continue
+            current = rebuild(node, tuple([done[child] for child in node.inputs]))
+            if current in done:
+                done[node] = done[current]
+                stack.pop()
+                continue
+            count = rewrites.get(node, 0)
+            replacement = fire(current) if count < _MAX_REWRITES else None
+            if replacement is not None and replacement in done:
+                done[node] = done[current] = done[replacement]
+                stack.pop()
+            elif replacement is None or replacement in redirect:  # normal, or a cycle
+                done[node] = done[current] = current
+                stack.pop()
             else:
-                return current
-        return current
+                redirect[node] = redirect[current] = replacement
+                rewrites[replacement] = count + 1
+                stack.append(replacement)
 
-    return transform(outputs, visit, order)
-
-
-def to_fixed_point(
-    outputs: Outputs, step: Callable[[Outputs], Outputs], limit: int = 64
-) -> Outputs:
-    for _ in range(limit):
-        new = step(outputs)
-        if all(a is b for a, b in zip(new, outputs, strict=True)):
-            return new
-        outputs = new
-    return outputs
+    for node in toposort(outputs) if order is None else order:
+        if node not in done:
+            normalize(node)
+    return tuple(done[node] for node in outputs)
 
 
 def literal_of(node: Node) -> Any:
@@ -142,6 +180,5 @@ __all__ = [
     "rebuild",
     "same_type",
     "scalar_value",
-    "to_fixed_point",
     "transform",
 ]
