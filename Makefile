@@ -1,9 +1,9 @@
-# make demo | make test | make bench | make lint — each creates .venv when missing.
+# make demo | make test | make soak | make bench | make lint — each creates .venv when missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test soak lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+soak: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m soak
 
 bench: $(VENV)/.installed-test
 	mkdir -p benchmarks/results

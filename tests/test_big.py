@@ -217,7 +217,7 @@ MASKED_CASES: dict[str, Callable[[Any, Any], Any]] = {
 
 UNMASKED_INVALID = (
     "not in issue 8's list: numpy.ma masks the non-finite results of domained ops "
-    "(log(inf), inf / 3); lazyarray leaves them unmasked"
+    "(nan / 3, log(inf), sqrt(inf)); lazyarray leaves them unmasked"
 )
 
 
