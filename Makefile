@@ -1,9 +1,9 @@
-# make demo | make test | make bench | make lint — each creates .venv when missing.
+# make demo | make test | make soak | make bench | make lint — each creates .venv when missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench soak clean
+.PHONY: demo test soak lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

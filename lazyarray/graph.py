@@ -29,13 +29,16 @@ _INTERNAL_PREFIXES = (_PACKAGE_DIR + os.sep, os.path.dirname(np.__file__) + os.s
 class Literal:
     """Holds a literal value inside node attributes without copying or hashing it.
 
-    Equality and hash are identity: two wrappings of one ndarray share a node, and the
-    content digest is computed once, on demand.
+    Equality and hash are identity. Arrays reading the same memory the same way (one
+    ndarray, or views of it with its layout) share one wrapper, so they are one node;
+    the content digest is computed once, on demand.
     """
 
     __slots__ = ("__weakref__", "_digest", "value")
 
-    _by_id: ClassVar[weakref.WeakValueDictionary[int, Literal]] = weakref.WeakValueDictionary()
+    _by_memory: ClassVar[weakref.WeakValueDictionary[Any, Literal]] = (
+        weakref.WeakValueDictionary()
+    )
 
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -43,10 +46,12 @@ class Literal:
 
     @classmethod
     def of(cls, value: Any) -> Literal:
-        """The one wrapper of this object while any node holds it."""
-        literal = cls._by_id.get(id(value))
-        if literal is None or literal.value is not value:
-            literal = cls._by_id[id(value)] = cls(value)
+        """The one wrapper of this memory (or, for other objects, of this object) while
+        any node holds it; the wrapper holds the value, so its memory stays its own."""
+        key = memory_key(value)
+        literal = cls._by_memory.get(key)
+        if literal is None:
+            literal = cls._by_memory[key] = cls(value)
         return literal
 
     @property
@@ -65,6 +70,19 @@ class Literal:
     def __repr__(self) -> str:
         value = self.value
         return f"Literal(<{type(value).__name__} {getattr(value, 'shape', '')}>)"
+
+
+def memory_key(value: Any) -> Any:
+    """What an array reads: its memory's address, shape, strides and dtype (with the mask
+    and fill value of a masked array); other objects are keyed by identity."""
+    if isinstance(value, np.ma.MaskedArray):
+        mask = np.ma.getmask(value)
+        mask_key = memory_key(mask) if isinstance(mask, np.ndarray) else None
+        return ("masked", memory_key(value.data), mask_key, repr(value.fill_value))
+    if type(value) is np.ndarray:
+        interface = value.__array_interface__
+        return (interface["data"][0], value.shape, interface["strides"], value.dtype.str)
+    return ("object", id(value))
 
 
 def may_change(value: Any) -> bool:

@@ -6,11 +6,14 @@ from typing import Any
 
 import numpy as np
 
+# big enough to run in several blocks in the kernels mode (block_bytes=1024: 128 float64)
+SHAPE = (37, 41)
+
 DTYPES = ["bool", "int8", "int64", "uint8", "float32", "float64", "complex128"]
 
 
-def sample(dtype: str, shape: tuple[int, ...] = (3, 4), seed: int = 0) -> np.ndarray[Any, Any]:
-    """Small arrays with the awkward values of each kind: 0, -0.0, NaN, inf, negatives."""
+def sample(dtype: str, shape: tuple[int, ...] = SHAPE, seed: int = 0) -> np.ndarray[Any, Any]:
+    """Arrays with the awkward values of each kind: 0, -0.0, NaN, inf, negatives."""
     rng = np.random.default_rng(seed)
     size = int(np.prod(shape))
     kind = np.dtype(dtype).kind
@@ -29,7 +32,7 @@ def sample(dtype: str, shape: tuple[int, ...] = (3, 4), seed: int = 0) -> np.nda
     return np.asarray(values).astype(dtype).reshape(shape)
 
 
-def masked_sample(dtype: str, shape: tuple[int, ...] = (3, 4), seed: int = 0) -> Any:
+def masked_sample(dtype: str, shape: tuple[int, ...] = SHAPE, seed: int = 0) -> Any:
     data = sample(dtype, shape, seed)
     mask = np.random.default_rng(seed + 100).random(shape) < 0.3
     return np.ma.MaskedArray(data, mask=mask)

@@ -12,7 +12,7 @@ from lazyarray.errors import UnsupportedOperation
 from tests.cases import sample
 from tests.conftest import assert_same
 
-A = sample("float64")
+A = sample("float64", (3, 4))
 
 
 @pytest.mark.parametrize(

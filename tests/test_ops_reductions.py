@@ -10,6 +10,7 @@ import pytest
 import lazyarray as la
 from lazyarray.errors import UnsupportedOperation
 from lazyarray.ops import OPS, Kind
+from tests import kit
 from tests.cases import masked_sample, sample
 from tests.conftest import assert_same
 
@@ -43,7 +44,9 @@ def _compare(name: str, data: Any, backend: str, masked: bool, **kwargs: Any) ->
         assert lazy.shape == np.shape(expected), (name, kwargs)
         if expected is not np.ma.masked:
             assert lazy.dtype == np.asarray(expected).dtype, (name, kwargs, lazy.dtype)
-    assert_same(lazy.compute(backend=backend), expected)
+    assert_same(
+        lazy.compute(backend=backend), expected, bound=kit.reduction_bound(name, data, **kwargs)
+    )
 
 
 @pytest.mark.parametrize("name", REDUCTIONS)
@@ -97,14 +100,15 @@ def test_scans_match_numpy(name: str, dtype: str, axis: Any, backend: str) -> No
     expected = getattr(np, name)(data, axis=axis)
     lazy = getattr(la.Array(data), name)(axis=axis)
     assert lazy.shape == expected.shape and lazy.dtype == expected.dtype
-    assert_same(lazy.compute(backend=backend), expected)
+    assert_same(lazy.compute(backend=backend), expected, bound=kit.scan_bound(name, data, axis))
 
 
 @pytest.mark.parametrize("name", SCANS)
 def test_masked_scans(name: str, backend: str) -> None:
     data = masked_sample("float64")
     expected = getattr(np.ma, name)(data, axis=0)
-    assert_same(getattr(la.MaskedArray(data), name)(axis=0).compute(backend=backend), expected)
+    result = getattr(la.MaskedArray(data), name)(axis=0).compute(backend=backend)
+    assert_same(result, expected, bound=kit.scan_bound(name, data, 0))
 
 
 @pytest.mark.parametrize("axis", [2, -3, (0, 2)])

@@ -94,7 +94,7 @@ def _live_literals() -> dict[str, Literal]:
     """The live literals whose digest is known (pickling computes it), by digest."""
     return {
         literal._digest: literal
-        for literal in list(Literal._by_id.values())
+        for literal in list(Literal._by_memory.values())
         if literal._digest is not None
     }
 
