@@ -36,9 +36,7 @@ class Literal:
 
     __slots__ = ("__weakref__", "_digest", "value")
 
-    _by_memory: ClassVar[weakref.WeakValueDictionary[Any, Literal]] = (
-        weakref.WeakValueDictionary()
-    )
+    _by_memory: ClassVar[weakref.WeakValueDictionary[Any, Literal]] = weakref.WeakValueDictionary()
 
     def __init__(self, value: Any) -> None:
         self.value = value
