@@ -37,6 +37,7 @@ class Literal:
     __slots__ = ("__weakref__", "_digest", "value")
 
     _by_memory: ClassVar[weakref.WeakValueDictionary[Any, Literal]] = weakref.WeakValueDictionary()
+    _by_digest: ClassVar[weakref.WeakValueDictionary[str, Literal]] = weakref.WeakValueDictionary()
 
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -56,7 +57,15 @@ class Literal:
     def digest(self) -> str:
         if self._digest is None:
             self._digest = content_digest(self.value)
+            Literal._by_digest[self._digest] = self
         return self._digest
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with the digest of its contents, so that loading in a process that
+        holds the same data finds that literal (and so the same interned nodes)."""
+        if self.mutable:  # the digest of the contents as they are now
+            self._digest = None
+        return (_literal_from_pickle, (self.value, self.digest))
 
     @property
     def mutable(self) -> bool:
@@ -68,6 +77,18 @@ class Literal:
     def __repr__(self) -> str:
         value = self.value
         return f"Literal(<{type(value).__name__} {getattr(value, 'shape', '')}>)"
+
+
+def _literal_from_pickle(value: Any, digest: str) -> Literal:
+    found = Literal._by_digest.get(digest)
+    # a live writeable array may have changed since: match its data as it is now
+    if found is not None and (not found.mutable or content_digest(found.value) == digest):
+        return found
+    literal = Literal.of(value)
+    if literal._digest is None:
+        literal._digest = digest
+        Literal._by_digest[digest] = literal
+    return literal
 
 
 def memory_key(value: Any) -> Any:
