@@ -61,25 +61,6 @@ MODES_OF = {
 RUNS = [(backend, mode) for backend in BACKENDS for mode in MODES_OF[backend]]
 
 
-# Tests in modules of their own that fail on this branch for a bug fixed on another one
-# (issue 8); strict, so a fix that lands fails the suite until its entry goes.
-KNOWN_FAILURES: dict[str, tuple[str, type[BaseException]]] = {
-    "tests/test_ops_reductions.py::test_reductions_match_numpy[dask-chunks-int64-argmax]": (
-        "not in issue 8's list: dask.array's argmax(axis=None) over 2-D chunks breaks ties "
-        "in chunk order, not numpy's first index",
-        AssertionError,
-    ),
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        known = KNOWN_FAILURES.get(item.nodeid)
-        if known is not None:
-            reason, raises = known
-            item.add_marker(pytest.mark.xfail(reason=reason, raises=raises, strict=True))
-
-
 class RefusingBackend(Backend):
     """Fails any attempt to run: set as the default while building expressions."""
 

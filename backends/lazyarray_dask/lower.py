@@ -416,8 +416,10 @@ def _reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
     axis = kwargs.pop("axis", None)
     keepdims = kwargs.pop("keepdims", False)
     if op in ("argmin", "argmax"):
-        result = getattr(da, op)(x, axis=axis, keepdims=keepdims)
-        return result
+        if axis is None and x.ndim > 1:  # dask breaks ties across 2-d chunks in chunk order
+            flat = getattr(da, op)(x.ravel(), axis=0)
+            return flat.reshape((1,) * x.ndim) if keepdims else flat
+        return getattr(da, op)(x, axis=axis, keepdims=keepdims)
     if op == "median":
         if axis is None or len(axis) == x.ndim:
             flat = da.median(x.ravel(), axis=0)
