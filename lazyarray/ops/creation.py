@@ -101,6 +101,23 @@ def _positions(item: Item) -> np.ndarray[Any, Any]:
     return np.arange(item.start, item.stop, item.step, dtype=np.int64)
 
 
+def _fits(dtype: np.dtype[Any], first: Any, delta: Any, positions: range) -> bool:
+    """Whether ``first + i * delta`` stays in ``dtype`` for every position (no wrap)."""
+    if not len(positions) or int(delta) == 0:
+        return False
+    info = np.iinfo(dtype)
+    ends = [int(first) + p * int(delta) for p in (positions[0], positions[-1])]
+    return all(info.min <= end <= info.max for end in ends)
+
+
+def _indices(positions: range, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
+    """``positions`` as values of ``dtype``: exact where the dtype holds them (float32
+    past 2**24 rounds them, as numpy's own ``i * delta`` does in float32)."""
+    if dtype.kind == "f" and len(positions) and max(positions[0], positions[-1]) > 2**24:
+        return np.arange(positions.start, positions.stop, positions.step).astype(dtype)
+    return np.arange(positions.start, positions.stop, positions.step, dtype=dtype)
+
+
 def _full(
     *, shape: tuple[int, ...], fill_value: Any, dtype: np.dtype[Any], region: Any = None
 ) -> Any:
@@ -148,10 +165,10 @@ def arange_values(start: Any, stop: Any, step: Any, dtype: np.dtype[Any], item: 
     two values are ``start`` and ``start + step`` (in Python arithmetic) cast to the
     dtype, element ``i`` of the rest ``first + i * (second - first)`` in the dtype's
     arithmetic (float16 in float32, integers wrapping)."""
-    positions = _positions(item)
+    positions = range(item, item + 1) if isinstance(item, int) else item
     head = np.zeros(2, dtype)
     head[0] = start
-    if positions.size and positions.max() >= 1:  # as numpy, which sets it only then
+    if len(positions) and max(positions[0], positions[-1]) >= 1:  # as numpy: only then
         head[1] = start + step
     kind = dtype.kind
     if kind in "iufc":
@@ -163,19 +180,24 @@ def arange_values(start: Any, stop: Any, step: Any, dtype: np.dtype[Any], item: 
             delta = second - first
             if kind == "c":  # real and imaginary parts each as a float arange
                 part = np.float32 if dtype == np.complex64 else np.float64
-                index = positions.astype(part)
+                index = _indices(positions, np.dtype(part))
                 values = (first.real + index * delta.real) + 1j * (first.imag + index * delta.imag)
-            else:
-                values = positions.astype(compute)
+            elif kind in "iu" and _fits(compute, first, delta, positions):
+                # exact integers: first + i*delta is itself an arange, made in one pass
+                low, step_ = int(first) + positions.start * int(delta), positions.step * int(delta)
+                values = np.arange(low, low + len(positions) * step_, step_, dtype=compute)
+            else:  # the positions are exact in the compute dtype up to its integer range
+                values = _indices(positions, compute)
                 values *= delta
                 values += first
         values = values.astype(dtype, copy=False)
-        for position in (0, 1):
-            values[positions == position] = head[position]
-    elif kind == "b" and positions.size and positions.max() < 2:
-        values = head[positions]
+        for position in (0, 1):  # numpy writes the first two values as computed above
+            if position in positions:
+                values[positions.index(position)] = head[position]
+    elif kind == "b" and len(positions) and max(positions[0], positions[-1]) < 2:
+        values = head[_positions(item)]
     else:  # datetimes, and numpy's own errors: numpy's whole array, then the region
-        values = np.arange(start, stop, step, dtype=dtype)[positions]
+        values = np.arange(start, stop, step, dtype=dtype)[_positions(item)]
     return values.reshape(()) if isinstance(item, int) else values
 
 
