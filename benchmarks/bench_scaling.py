@@ -69,9 +69,9 @@ SHAPES = {"chain": chain, "alternating": alternating, "wide": wide, "where": nes
 
 
 def fresh(shape: str, ops: int, elements: int = ELEMENTS) -> Any:
-    """A new graph (a new view is a new literal, so nothing is shared with earlier
+    """A new graph (new memory is a new literal, so nothing is shared with earlier
     rounds, nor planned before)."""
-    return SHAPES[shape](la.Array(DATA[:elements].view()), ops)
+    return SHAPES[shape](la.Array(DATA[:elements].copy()), ops)
 
 
 def _plan(x: Any) -> Any:

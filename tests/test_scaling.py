@@ -19,7 +19,7 @@ DATA = np.random.default_rng(0).random(100_000)  # above small_bytes: every stag
 
 
 def chain(ops: int, data: np.ndarray[Any, Any] = DATA) -> Any:
-    x = la.Array(data.view())  # a new literal: a graph never planned before
+    x = la.Array(data.copy())  # new memory, a new literal: a graph never planned before
     for _ in range(ops // 2):
         x = x * 1.0001 + 0.5
     return x
