@@ -157,11 +157,13 @@ def test_construction_3000(benchmark: Any, request: pytest.FixtureRequest, peer:
         if request.config.getoption("benchmark_disable"):
             pytest.skip("dask.array takes seconds to build 3,000 ops: make bench only")
         da = pytest.importorskip("dask.array")
-        start = da.zeros(10, chunks=10)
+        new_start = lambda: da.zeros(10, chunks=10)
     else:
-        start = la.Array(np.zeros(10))
+        new_start = lambda: la.Array(np.zeros(10))  # new memory: nothing built before
     benchmark.extra_info["ops"] = 3_000
-    result = benchmark.pedantic(build_chain, args=(start, 3_000), rounds=5, iterations=1)
+    result = benchmark.pedantic(
+        build_chain, setup=lambda: ((new_start(), 3_000), {}), rounds=5, iterations=1
+    )
     assert result.shape == (10,)
 
 
@@ -185,6 +187,7 @@ def test_latency_10_ops(benchmark: Any, peer: str) -> None:
             scheduler="sync"
         )
     else:
-        run = lambda: ten_ops(la, *[la.Array(x.view()) for x in SMALL]).compute(cache=False)
+        # new memory each round, as fresh inputs: nothing built or planned before
+        run = lambda: ten_ops(la, *[la.Array(x.copy()) for x in SMALL]).compute(cache=False)
     result = benchmark(run)
     np.testing.assert_allclose(result, ten_ops(np, *SMALL), rtol=1e-12)

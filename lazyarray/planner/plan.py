@@ -182,7 +182,7 @@ _PLAN_TIME_ELEMENTS = 64  # literals up to this size may be read by stages (fold
 
 # stages that pay off with data, not with small expressions, where they cost more time
 # than they save (see config.small_bytes)
-DATA_STAGES = frozenset({"simplify", "pushdown", "decompose", "fuse"})
+DATA_STAGES = frozenset({"simplify", "pushdown", "decompose", "unmask", "fuse"})
 
 
 def make_plan(

@@ -251,6 +251,9 @@ def _leaf(node: Node) -> Parts:
 
 
 def unmask(outputs: Outputs) -> Outputs:
+    order = toposort(outputs)
+    if not any(node.type.masked for node in order):
+        return outputs  # nothing masked: nothing to split
     parts: dict[Node, Parts] = {}
     done: dict[Node, Node] = {}
 
@@ -261,7 +264,7 @@ def unmask(outputs: Outputs) -> Outputs:
             return _leaf(node)
         return Parts(node, (), ())
 
-    for node in toposort(outputs):
+    for node in order:
         current = rebuild(node, tuple([done[child] for child in node.inputs]))
         rewrite = _rewrite_of(current)
         found = None
