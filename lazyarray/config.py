@@ -238,7 +238,7 @@ Layer = tuple[tuple[str, Any], ...]
 _layers: contextvars.ContextVar[tuple[Layer, ...]] = contextvars.ContextVar(
     "lazyarray_options", default=()
 )
-_resolved: dict[tuple[int, tuple[Layer, ...]], Options] = {}
+_resolved: dict[tuple[Options, tuple[Layer, ...]], Options] = {}
 
 
 def snapshot() -> Options:
@@ -246,7 +246,7 @@ def snapshot() -> Options:
     layers = _layers.get()
     if not layers:
         return _defaults
-    key = (id(_defaults), layers)
+    key = (_defaults, layers)
     found = _resolved.get(key)
     if found is None:
         merged: dict[str, Any] = {}
@@ -280,6 +280,7 @@ def set_defaults(**changes: Any) -> Options:
     start-up, a notebook's first cell); ``set`` overrides them locally."""
     global _defaults
     _defaults = _defaults.replace(**changes)
+    _resolved.clear()  # snapshots merged over the old defaults
     return _defaults
 
 

@@ -283,3 +283,21 @@ def test_random_kernels_match_the_whole_draw_in_any_blocks() -> None:
             np.testing.assert_allclose(
                 (x * 2 + 1).sum(axis=1).compute(cache=False), expected, rtol=1e-13
             )
+
+
+@pytest.mark.parametrize(
+    ("backend", "settings"),
+    [
+        ("numpy", {}),
+        ("numpy", {"block_bytes": 1024, "threads": 2}),
+        ("dask", {"dask_chunk_bytes": 4096, "block_bytes": 1024}),
+    ],
+)
+def test_a_view_of_a_buffer_keeps_it_from_the_pool(backend: str, settings: Any) -> None:
+    """``real`` and ``imag`` return views: the buffer they view is not reused while the
+    view is still to be read (it was overwritten by the next complex step)."""
+    data = np.linspace(1.0, 2.0, 200_000)
+    x = la.Array(data)
+    with la.config.set(**settings):
+        got = ((x * (1 + 2j)).real + (x * (3 + 4j)).imag).compute(backend=backend, cache=False)
+    np.testing.assert_array_equal(got, (data * (1 + 2j)).real + (data * (3 + 4j)).imag)

@@ -138,3 +138,10 @@ def test_results_are_cached_by_backend_and_fast_math() -> None:
     with la.config.set(fast_math=True):
         frozen.compute(backend="numpy")
     assert result_cache.hits == 0 and len(result_cache) == 3
+
+
+def test_folding_never_freezes_the_callers_array() -> None:
+    data = np.arange(5.0)
+    la.Array(data).real.compute()  # numpy's real of a real array is the array itself
+    data[0] = 1.0  # still the caller's to write
+    assert la.Array(data).real.sum().compute() == 1.0 + 1 + 2 + 3 + 4

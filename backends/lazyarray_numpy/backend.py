@@ -38,7 +38,7 @@ class NumpyBackend(Backend):
         check_memory(plan, options)
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
-        statistics = MaskedStatistics(options)
+        statistics = MaskedStatistics(options, context.check_cancelled)
         for node, frees in zip(plan.steps, plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
@@ -61,16 +61,7 @@ class NumpyBackend(Backend):
         return [values[node] for node in plan.outputs]
 
 
-_ALWAYS_FITS = 2**26  # plans holding less than this at most are not checked
 _CORES = os.cpu_count() or 1
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux and most Unixes), or None if unknown."""
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def check_memory(plan: Plan, options: Options) -> None:

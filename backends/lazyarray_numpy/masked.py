@@ -39,8 +39,9 @@ class MaskedStatistics:
     array along some axes are computed once (a ``std`` next to a ``mean`` of the same
     data reuses them)."""
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, check: Callable[[], None] | None = None) -> None:
         self.options = options
+        self.check = check  # the job's cancellation check, before each block
         self.sums: dict[tuple[Node, Axes], tuple[Any, Any]] = {}
         self.means: dict[tuple[Node, Axes], Any] = {}
 
@@ -51,8 +52,8 @@ class MaskedStatistics:
         key = (node.inputs[0], axes)
         if key not in self.sums:
             self.sums[key] = (
-                _by_rows(self.options, masked_stats.valid_count, axes, x),
-                _by_rows(self.options, masked_stats.valid_total, axes, x),
+                _by_rows(self.options, masked_stats.valid_count, axes, x, check=self.check),
+                _by_rows(self.options, masked_stats.valid_total, axes, x, check=self.check),
             )
         count, total = self.sums[key]
         if node.op == "mean":
@@ -64,12 +65,21 @@ class MaskedStatistics:
         if key not in self.means:
             self.means[key] = masked_stats.kept_mean(count, total, x.dtype)
         mean = self.means[key]
-        summed = _by_rows(self.options, masked_stats.squared_anomalies, axes, x, mean)
+        summed = _by_rows(
+            self.options, masked_stats.squared_anomalies, axes, x, mean, check=self.check
+        )
         spread = partial(masked_stats.spread_from, node.op, node.attr("ddof") or 0)
         return _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
 
 
-def _by_rows(options: Options, chunk: Callable[..., Any], axes: Axes, x: Any, *others: Any) -> Any:
+def _by_rows(
+    options: Options,
+    chunk: Callable[..., Any],
+    axes: Axes,
+    x: Any,
+    *others: Any,
+    check: Callable[[], None] | None = None,
+) -> Any:
     """``chunk``'s partial reduction of ``x`` (and ``others`` alongside), by blocks of
     about ``block_bytes`` of rows on the kernel threads: the partials of blocks add up
     when rows are reduced, and stack otherwise."""
@@ -79,6 +89,8 @@ def _by_rows(options: Options, chunk: Callable[..., Any], axes: Axes, x: Any, *o
         return chunk(x, *others, axes=axes)
 
     def run(bounds: tuple[int, int]) -> Any:
+        if check is not None:
+            check()
         start, stop = bounds
         cut = [a if a.shape[0] == 1 else a[start:stop] for a in others]
         return chunk(x[start:stop], *cut, axes=axes)

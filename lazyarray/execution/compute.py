@@ -158,7 +158,11 @@ def compute(
 
     if block and timeout is None:
         context = RunContext(len(plan), client=client, retries=retries, options=options)
-        bar = ProgressBar(context) if should_show(progress_bar) else None
+        bar = (
+            ProgressBar(context)
+            if should_show(options.progress_bar if progress_bar is None else progress_bar)
+            else None
+        )
         try:
             values = _with_retries(lambda: chosen.execute(plan, bound, context), retries)
         except BaseException:

@@ -98,13 +98,8 @@ class BlockProgram:
                 continue
             refs = step.refs
             args = [values[r] for r in refs]
-            for ref in step.frees:
-                key = pooled[ref]
-                if key is not None:
-                    pool.setdefault(key, []).append(values[ref])
-                    pooled[ref] = None
-                values[ref] = None
-            if step.into:
+            if step.into:  # a ufunc may write over an input it reads for the last time
+                _release(step.frees, values, pooled, pool, None)
                 shape = shapes[refs[0]]
                 for ref in refs[1:]:
                     if shapes[ref] != shape:
@@ -124,11 +119,32 @@ class BlockProgram:
                     continue
             value = values[slot] = step.call(*args, **step.kwargs)
             shapes[slot] = np.shape(value)
+            if not step.into:  # after the call: its value may be a view of an input
+                _release(step.frees, values, pooled, pool, value)
         result = finish(values[-1])
-        key = pooled[-1]
-        if key is not None:
-            pool.setdefault(key, []).append(values[-1])
+        last_key = pooled[-1]
+        if last_key is not None:
+            pool.setdefault(last_key, []).append(values[-1])
         return result
+
+
+def _release(
+    frees: Sequence[int],
+    values: list[Any],
+    pooled: list[Any],
+    pool: Pool,
+    result: Any,
+) -> None:
+    """Returns the buffers of values read for the last time to ``pool``, except one that
+    ``result`` still views (``real``, ``imag``, a reshape): that one stays the result's."""
+    for ref in frees:
+        key = pooled[ref]
+        if key is not None and not (
+            isinstance(result, np.ndarray) and np.may_share_memory(result, values[ref])
+        ):
+            pool.setdefault(key, []).append(values[ref])
+        pooled[ref] = None
+        values[ref] = None
 
 
 def _check_promotion(op: str, ufunc: np.ufunc, operands: list[Any], promised: Any) -> None:

@@ -34,7 +34,7 @@ def foldable(node: Node) -> bool:
     return all(child.op == "constant" and _small(child) for child in node.inputs)
 
 
-def _as_literal(value: Any, node: Node) -> Node | None:
+def _as_literal(value: Any, node: Node, inputs: list[Any]) -> Node | None:
     if node.type.masked:
         if value is np.ma.masked:
             value = np.ma.MaskedArray(np.zeros((), node.type.dtype), mask=True)
@@ -44,7 +44,10 @@ def _as_literal(value: Any, node: Node) -> Node | None:
     else:
         value = np.asarray(value, dtype=node.type.dtype)
         value = value[()] if value.ndim == 0 else value
-    if isinstance(value, np.ndarray) and value.flags.owndata:
+    fresh = isinstance(value, np.ndarray) and value.flags.owndata
+    if fresh and not any(
+        isinstance(v, np.ndarray) and np.may_share_memory(value, v) for v in inputs
+    ):
         value.flags.writeable = False  # computed here, held by the plan: nobody writes it
     folded = constant_node(value)
     return folded if same_type(folded.type, node.type) else None
@@ -63,7 +66,7 @@ def fold_constants(outputs: Outputs) -> Outputs:
                 value = row.implementation(masked)(*values, **current.kwargs)
         except Exception:  # the error belongs to compute time, with its ComputeError
             return current
-        folded = _as_literal(value, current)
+        folded = _as_literal(value, current, values)
         return folded if folded is not None else current
 
     return transform(outputs, visit)
