@@ -20,6 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+import numpy as np
+
 from lazyarray.config import Options, snapshot
 from lazyarray.errors import JobCancelled, JobTimeoutError, ResourceExhausted
 
@@ -51,6 +53,9 @@ class RunContext:
         # the options in force where the computation was asked for: jobs and kernels run
         # on other threads, which the caller's config.set does not reach
         self.options = snapshot() if options is None else options
+        # numpy's floating-point error handling where the compute was asked for
+        # (np.errstate is context-local too, and does not reach the running threads)
+        self.errstate: dict[str, Any] = dict(np.geterr())
         self.client = client  # a backend's scheduler handle (a distributed.Client), if given
         self.retries = retries  # retries a backend may make of its own tasks
         self.total_steps = total_steps

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import warnings
 from typing import Any
 
 import numpy as np
@@ -301,3 +302,18 @@ def test_a_view_of_a_buffer_keeps_it_from_the_pool(backend: str, settings: Any) 
     with la.config.set(**settings):
         got = ((x * (1 + 2j)).real + (x * (3 + 4j)).imag).compute(backend=backend, cache=False)
     np.testing.assert_array_equal(got, (data * (1 + 2j)).real + (data * (3 + 4j)).imag)
+
+
+def test_the_callers_errstate_reaches_the_kernel_threads() -> None:
+    x = la.Array(np.linspace(1.0, 2.0, 300_000))
+    with la.config.set(threads=2, block_bytes=4096), np.errstate(divide="raise"):
+        with pytest.raises(la.ComputeError) as raised:
+            (x * 2 / 0.0).compute(cache=False)
+        assert isinstance(raised.value.__cause__, FloatingPointError)
+        job = (x * 2 / 0.0).compute(cache=False, block=False)  # and a job's thread
+        with pytest.raises(la.ComputeError):
+            job.result(timeout=30)
+    quiet = np.errstate(all="ignore")
+    with la.config.set(threads=2, block_bytes=4096), quiet, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf((x * 2 / 0.0).compute(cache=False)).all()

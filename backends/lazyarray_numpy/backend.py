@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from lazyarray.backend import (
     ALWAYS_FITS,
     Backend,
@@ -34,6 +36,10 @@ class NumpyBackend(Backend):
     )
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        with np.errstate(**context.errstate):
+            return self._run(plan, arguments, context)
+
+    def _run(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         options = context.options
         check_memory(plan, options)
         context.set_total(len(plan.steps))

@@ -98,7 +98,13 @@ def block_mapper(options: Options) -> Callable[[Callable[[Any], Any], Sequence[A
     def map_blocks(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         if len(items) == 1 or threads == 1:
             return [function(item) for item in items]
-        return list(_executor(threads).map(function, items))
+        state = np.geterr()  # the caller's error handling, for the pool's threads
+
+        def in_state(item: Any) -> Any:
+            with np.errstate(**state):
+                return function(item)
+
+        return list(_executor(threads).map(in_state, items))
 
     return map_blocks
 
