@@ -370,10 +370,11 @@ def creation_site() -> Site | None:
     return None
 
 
-def toposort(outputs: Iterable[Node]) -> list[Node]:
+def toposort(outputs: Iterable[Node], within: Callable[[Node], bool] | None = None) -> list[Node]:
     """Every node reachable from ``outputs``, inputs before users (a depth-first
-    postorder). Iterative, so graph depth is limited by memory, not by Python's
-    recursion limit; the stack holds nodes only, no frame object per level."""
+    postorder); with ``within``, only through inputs it accepts (a kernel's members).
+    Iterative, so graph depth is limited by memory, not by Python's recursion limit;
+    the stack holds nodes only, no frame object per level."""
     order: list[Node] = []
     done: set[Node] = set()  # nodes hash by identity, as hash-consing allows
     expanded: set[Node] = set()  # inputs pushed; emitted when met again
@@ -391,8 +392,9 @@ def toposort(outputs: Iterable[Node]) -> list[Node]:
             stack.append(node)
             inputs = node.inputs
             for i in range(len(inputs) - 1, -1, -1):
-                if inputs[i] not in done:
-                    stack.append(inputs[i])
+                child = inputs[i]
+                if child not in done and (within is None or within(child)):
+                    stack.append(child)
     return order
 
 

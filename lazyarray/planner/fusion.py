@@ -106,28 +106,11 @@ def _kernel(
     replaced: dict[Node, Node],
 ) -> Node:
     """Collects root's group (inputs first) and builds the fused node. The group is
-    walked once with a stack of nodes, and each instruction is built once: programs of
-    100,000 instructions cost no more per instruction than programs of ten."""
+    walked once, and each instruction is built once: programs of 100,000 instructions
+    cost no more per instruction than programs of ten."""
     head = reduction or root
-    members: dict[Node, int] = {}  # member -> its instruction's position
-    order: list[Node] = []
-    expanded: set[Node] = set()
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        if current in members:
-            continue
-        if current in expanded:
-            members[current] = len(order)
-            order.append(current)
-            continue
-        expanded.add(current)
-        stack.append(current)
-        children = current.inputs
-        for i in range(len(children) - 1, -1, -1):
-            child = children[i]
-            if child not in members and kernel_of.get(child) is head:
-                stack.append(child)
+    order = toposort([root], lambda child: kernel_of.get(child) is head)
+    members = {member: position for position, member in enumerate(order)}
     input_index: dict[Node, int] = {}
     for current in order:
         for child in current.inputs:
