@@ -49,6 +49,21 @@ def value_type(value: Any) -> Any:
     return np.asarray(value).dtype
 
 
+def last_readers_of(program: Sequence[Instruction], count: int) -> dict[int, list[int]]:
+    """For each instruction, the values (by reference; ``count`` inputs come first) it
+    is the last to read; the program's own value is never among them."""
+    last: dict[int, int] = {}
+    for position, (_, refs, _) in enumerate(program):
+        for ref in refs:
+            last[ref] = position
+    final = count + len(program) - 1
+    readers: dict[int, list[int]] = {}
+    for ref, position in last.items():
+        if ref != final:
+            readers.setdefault(position, []).append(ref)
+    return readers
+
+
 class BlockProgram:
     """``program`` compiled for inputs of ``input_types`` (see ``value_type``)."""
 
@@ -57,10 +72,7 @@ class BlockProgram:
     ) -> None:
         count = len(input_types)
         types: list[Any] = list(input_types) + [np.dtype(d) for d in dtypes]
-        last: dict[int, int] = {}
-        for position, (_, refs, _) in enumerate(program):
-            for ref in refs:
-                last[ref] = position
+        readers = last_readers_of(program, count)
         steps = []
         for position, (op, refs, attrs) in enumerate(program):
             dtype = types[count + position]
@@ -68,7 +80,7 @@ class BlockProgram:
             into = isinstance(call, np.ufunc) and call.nout == 1 and not attrs
             if isinstance(call, np.ufunc) and into:
                 _check_promotion(op, call, [types[r] for r in refs], dtype)
-            frees = tuple(dict.fromkeys(r for r in refs if r >= count and last[r] == position))
+            frees = tuple(r for r in readers.get(position, ()) if r >= count)
             steps.append(Step(call, refs, dict(attrs), dtype, into, frees))
         self.steps = tuple(steps)
         self.count = count

@@ -5,8 +5,6 @@ the fast way every backend runs it: in cache-sized blocks of the region it compu
 
 from __future__ import annotations
 
-import functools
-import inspect
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,10 +14,10 @@ import numpy as np
 
 from lazyarray.graph import Node
 from lazyarray.ops.block_program import Instruction as Instruction
-from lazyarray.ops.block_program import Pools, compiled, value_type
+from lazyarray.ops.block_program import Pools, compiled, last_readers_of, value_type
 from lazyarray.ops.creation import RANDOM_BLOCK
 from lazyarray.ops.indexing import encode_index
-from lazyarray.ops.registry import OPS, Kind, OpDef, register
+from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, register
 from lazyarray.types import ArrayType
 
 
@@ -31,7 +29,7 @@ def run_program(
     """Evaluates ``program``; ``generated`` supplies values for source instructions
     (random, full) already produced for the region being computed."""
     values: list[Any] = list(inputs)
-    last_readers = _last_readers(program, len(inputs))
+    last_readers = last_readers_of(program, len(inputs))
     for position, (op, refs, attrs) in enumerate(program):
         if generated is not None and position in generated:
             values.append(generated[position])
@@ -40,20 +38,6 @@ def run_program(
         for dead in last_readers.get(position, ()):
             values[dead] = None  # read for the last time: a long program holds only live values
     return values[-1]
-
-
-def _last_readers(program: Sequence[Instruction], count: int) -> dict[int, list[int]]:
-    """For each instruction, the values (by reference) it is the last to read."""
-    last: dict[int, int] = {}
-    for position, (_, refs, _) in enumerate(program):
-        for ref in refs:
-            last[ref] = position
-    final = count + len(program) - 1
-    readers: dict[int, list[int]] = {}
-    for ref, position in last.items():
-        if ref != final:
-            readers.setdefault(position, []).append(ref)
-    return readers
 
 
 def _fused(
@@ -214,21 +198,12 @@ def _own_shape(op: str, attrs: tuple[tuple[str, Any], ...]) -> tuple[int, ...]:
     return tuple(int(n or 0) for n in OPS[op].infer((), dict(attrs)).shape)
 
 
-@functools.cache
-def _takes_region(op: str) -> bool:
-    """Whether a source's implementation generates just a region of itself."""
-    try:
-        return "region" in inspect.signature(OPS[op].impl).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _source(op: str, attrs: dict[str, Any], own: tuple[int, ...], region: Region) -> Any:
     """A source instruction's values in ``region`` of the kernel's shape. Its own shape
     ``own`` broadcasts to the kernel's: each of its dimensions is cut like the kernel's,
-    or is of size 1 and whole. A source that takes a ``region`` (an encoded index of
-    basic slices) generates exactly it; ``full`` is made at the region's shape; any other
-    is generated whole and cut."""
+    or is of size 1 and whole. A generated source (``Trait.GENERATED``) takes the
+    ``region`` (an encoded index of basic slices) and generates exactly it; any other is
+    generated whole and cut."""
     spans = tuple(
         (0, 1) if size == 1 else bounds
         for size, bounds in zip(own, region[len(region) - len(own) :], strict=True)
@@ -236,8 +211,6 @@ def _source(op: str, attrs: dict[str, Any], own: tuple[int, ...], region: Region
     if spans == tuple((0, n) for n in own):
         return OPS[op].impl(**attrs)
     index = tuple(slice(a, b, 1) for a, b in spans)
-    if attrs.get("region") is None and _takes_region(op):
+    if attrs.get("region") is None and Trait.GENERATED in OPS[op].traits:
         return OPS[op].impl(**attrs, region=encode_index(index))
-    if op == "full":
-        return OPS[op].impl(**{**attrs, "shape": tuple(b - a for a, b in spans)})
     return OPS[op].impl(**attrs)[index]
