@@ -13,7 +13,7 @@ import numpy as np
 
 from lazyarray.execution import COMPUTE_KEYWORDS
 from lazyarray.execution import compute as _compute
-from lazyarray.ops import OPS, Kind
+from lazyarray.ops import OPS, Kind, OpDef
 from lazyarray.proxy import Array, DType, MaskedArray, Scalar, as_node, parameter
 from lazyarray.proxy import build as _build
 from lazyarray.proxy.params import check_inputs
@@ -36,15 +36,30 @@ _FACTORIES = {
 }
 
 
+def _from_signature(row: OpDef) -> Callable[..., Any]:
+    def function(*args: Any, **kwargs: Any) -> Any:
+        return _build.call(row.name, args, kwargs)
+
+    assert row.signature is not None
+    function.__doc__ = row.doc or f"``{row.name}``, lazily (numpy's semantics and dtypes)."
+    function.__signature__ = row.signature.python_signature()  # type: ignore[attr-defined]
+    return function
+
+
 def _generated() -> dict[str, Callable[..., Any]]:
     functions: dict[str, Callable[..., Any]] = {}
     for row in OPS.values():
-        factory = _FACTORIES.get(row.kind)
-        if factory is None or row.name in _BUILT_ELSEWHERE:
+        if row.name in _BUILT_ELSEWHERE:
+            continue
+        if row.signature is None and row.kind not in _FACTORIES:
             continue
         for public in row.public_names:
-            functions[public] = factory(row.name)
-            functions[public].__name__ = public
+            functions[public] = (
+                _from_signature(row)
+                if row.signature is not None
+                else _FACTORIES[row.kind](row.name)
+            )
+            functions[public].__name__ = functions[public].__qualname__ = public
     return functions
 
 
@@ -56,21 +71,7 @@ clip = _build.clip
 round = _build.round_  # noqa: A001 - numpy's name
 around = _build.round_
 astype = _build.astype
-reshape = _build.reshape
-ravel = _build.ravel
-flatten = _build.ravel
-squeeze = _build.squeeze
-expand_dims = _build.expand_dims
-broadcast_to = _build.broadcast_to
-moveaxis = _build.moveaxis
-swapaxes = _build.swapaxes
-flip = _build.flip
-concatenate = concat = _build.concatenate
-stack = _build.stack
 take = _build.take
-matmul = _build.matmul
-dot = _build.dot
-tensordot = _build.tensordot
 einsum = _build.einsum
 full = _build.full
 full_like = _build.full_like
@@ -80,13 +81,6 @@ eye = _build.eye
 masked_array = _build.masked_array
 masked_where = _build.masked_where
 masked_invalid = _build.masked_invalid
-
-
-def transpose(x: Any, axes: Any = None) -> Any:
-    return _build.transpose(x) if axes is None else _build.transpose(x, tuple(axes))
-
-
-permute_dims = transpose
 
 
 def zeros(shape: Any, dtype: Any = float) -> Any:
@@ -109,22 +103,6 @@ def ones_like(x: Any, dtype: Any = None) -> Any:
 
 
 empty_like = zeros_like
-
-
-def filled(x: Any, fill_value: Any = None) -> Any:
-    return _build.unary("filled", x, fill_value=fill_value)
-
-
-def compressed(x: Any) -> Any:
-    return _build.unary("compressed", x)
-
-
-def getdata(x: Any) -> Any:
-    return _build.unary("getdata", x)
-
-
-def getmaskarray(x: Any) -> Any:
-    return _build.unary("getmaskarray", x)
 
 
 def asarray(x: Any, *, copy: bool | None = None) -> Any:
@@ -184,22 +162,7 @@ __all__ = sorted(
         "round",
         "around",
         "astype",
-        "reshape",
-        "ravel",
-        "flatten",
-        "squeeze",
-        "expand_dims",
-        "broadcast_to",
-        "moveaxis",
-        "swapaxes",
-        "flip",
-        "concatenate",
-        "concat",
-        "stack",
         "take",
-        "matmul",
-        "dot",
-        "tensordot",
         "einsum",
         "full",
         "full_like",
@@ -209,18 +172,12 @@ __all__ = sorted(
         "masked_array",
         "masked_where",
         "masked_invalid",
-        "transpose",
-        "permute_dims",
         "zeros",
         "ones",
         "empty",
         "zeros_like",
         "ones_like",
         "empty_like",
-        "filled",
-        "compressed",
-        "getdata",
-        "getmaskarray",
         "asarray",
     ]
 )

@@ -10,8 +10,10 @@ import numpy as np
 
 from lazyarray.errors import ShapeError
 from lazyarray.graph import Node
+from lazyarray.ops.arguments import to_hashable
 from lazyarray.ops.meta import as_numpy_error, standin
 from lazyarray.ops.registry import Kind, OpDef, register
+from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, Shape, broadcast_shapes, result_type
 
 
@@ -139,8 +141,19 @@ ROWS = [
         dunders=("__matmul__", "__rmatmul__", "__imatmul__"),
         numpy_functions=(np.matmul,),
         arity=2,
+        signature=Signature(("x1", "x2")),
     ),
-    OpDef("dot", Kind.LINALG, np.dot, _dot_rule, np.ma.dot, numpy_functions=(np.dot,), arity=2),
+    OpDef(
+        "dot",
+        Kind.LINALG,
+        np.dot,
+        _dot_rule,
+        np.ma.dot,
+        numpy_functions=(np.dot,),
+        arity=2,
+        signature=Signature(("a", "b")),
+        method=True,
+    ),
     OpDef(
         "tensordot",
         Kind.LINALG,
@@ -150,6 +163,8 @@ ROWS = [
         "tensordot",
         numpy_functions=(np.tensordot,),
         arity=2,
+        signature=Signature(("x1", "x2"), (Param("axes", to_hashable, 2, keyword=True),)),
+        numpy_signature=Signature(("a", "b"), (Param("axes", to_hashable, 2),)),
     ),
     OpDef(
         "einsum",

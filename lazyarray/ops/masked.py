@@ -9,7 +9,9 @@ import numpy as np
 
 from lazyarray.errors import CastError, MaskError, ShapeError
 from lazyarray.graph import Node
+from lazyarray.ops.arguments import to_hashable
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
+from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, broadcast_shapes
 
 
@@ -137,6 +139,7 @@ ROWS = [
         arity=1,
         traits=_SAME_SHAPE,
         numpy_functions=(np.ma.filled,),
+        signature=Signature(("a",), (Param("fill_value", to_hashable, None),)),
     ),
     OpDef(
         "getdata",
@@ -147,6 +150,7 @@ ROWS = [
         arity=1,
         traits=_SAME_SHAPE,
         numpy_functions=(np.ma.getdata,),
+        signature=Signature(("a",)),
     ),
     OpDef(
         "getmaskarray",
@@ -157,6 +161,7 @@ ROWS = [
         arity=1,
         traits=_SAME_SHAPE,
         numpy_functions=(np.ma.getmaskarray,),
+        signature=Signature(("a",)),
     ),
     OpDef(
         "compressed",
@@ -166,6 +171,7 @@ ROWS = [
         _compressed,
         arity=1,
         traits=frozenset({Trait.UNKNOWN_SIZE}),
+        signature=Signature(("x",)),
     ),
     OpDef("fill_value", Kind.MASKED, _fill_value, _fill_value_rule, _fill_value, arity=1),
 ]

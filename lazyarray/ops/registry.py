@@ -14,6 +14,7 @@ from typing import Any
 
 from lazyarray.errors import LazyArrayError, UnsupportedOperation
 from lazyarray.graph import Node
+from lazyarray.ops.signature import Signature
 from lazyarray.types import ArrayType
 
 Infer = Callable[[tuple[Node, ...], Mapping[str, Any]], ArrayType]
@@ -59,6 +60,17 @@ class OpDef:
     numpy_functions: tuple[Any, ...] = ()  # routed here by __array_ufunc__/__array_function__
     traits: frozenset[Trait] = frozenset()
     arity: int | None = None  # ``None``: variadic
+    # the arguments of ``la.<name>`` (and its array-API name and aliases); ``None``: the
+    # op is built by its family's builder (ufuncs, reductions) or only by the planner
+    signature: Signature | None = None
+    # numpy's arguments, where they differ: NEP 18 (``np.<name>(proxy)``) and methods
+    numpy_signature: Signature | None = None
+    method: bool = False  # also an ndarray method, ``x.<name>(...)``, in numpy's arguments
+    doc: str = ""
+
+    @property
+    def numpy_arguments(self) -> Signature | None:
+        return self.numpy_signature or self.signature
 
     @property
     def public_names(self) -> tuple[str, ...]:
@@ -101,6 +113,11 @@ def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
         return Node.make(op, inputs, key, lambda: row.infer(inputs, attrs))
     except LazyArrayError as exc:
         raise _at_user_line(exc) from exc.__cause__
+
+
+def at_user_line(exc: LazyArrayError) -> LazyArrayError:
+    """``exc`` naming the user's line (the first frame outside lazyarray)."""
+    return _at_user_line(exc)
 
 
 def _at_user_line(exc: LazyArrayError) -> LazyArrayError:

@@ -9,11 +9,20 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import ShapeError
+from lazyarray.errors import AxisError, OpArgumentError, OpValueError, ShapeError
 from lazyarray.graph import Node
+from lazyarray.ops.arguments import (
+    axes_tuple,
+    axis_index,
+    no_out,
+    to_axes,
+    to_axis,
+    to_shape,
+)
 from lazyarray.ops.meta import view_shape
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
-from lazyarray.types import ArrayType, Shape, normalize_axis, result_type
+from lazyarray.ops.signature import Inputs, Param, Signature
+from lazyarray.types import ArrayType, Shape, as_size, normalize_axis, result_type
 
 
 def view_rule(impl: Callable[..., Any]) -> Infer:
@@ -81,7 +90,7 @@ def _squeeze(x: Any, axis: tuple[int, ...] | None = None) -> Any:
     return np.squeeze(x, axis)
 
 
-def _expand_dims(x: Any, axis: tuple[int, ...]) -> Any:
+def _expand_dims(x: Any, axis: tuple[int, ...] = (0,)) -> Any:
     return np.expand_dims(x, axis)
 
 
@@ -168,11 +177,78 @@ def _masked_stack(*arrays: Any, axis: int = 0) -> Any:
     return np.ma.stack(arrays, axis=axis)
 
 
+# --- arguments: each normalized so that equal requests are one node ------------------
+
+
+def _reshape_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
+    """reshape's shape: like any shape, but one size may be -1 (left to the rule)."""
+    try:
+        dims = tuple(value)
+    except TypeError:
+        dims = (value,)
+    try:
+        return tuple([as_size(d) for d in dims])
+    except OpArgumentError:
+        raise OpArgumentError(
+            f"expected a sequence of integers or a single integer, got '{value!r}'"
+        ) from None
+
+
+def _permutation(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
+    ndim = inputs[0].type.ndim
+    if value is None:
+        return tuple(reversed(range(ndim)))
+    axes = tuple([normalize_axis(a, ndim) for a in axes_tuple(value) or ()])
+    if len(set(axes)) != len(axes):
+        raise OpValueError("repeated axis in transpose")
+    if len(axes) != ndim:
+        raise OpValueError("axes don't match array")
+    return axes
+
+
+def _ordered_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
+    """Axes whose order matters (moveaxis), normalized, each once."""
+    axes = tuple([normalize_axis(a, inputs[0].type.ndim) for a in axes_tuple(value) or ()])
+    if len(set(axes)) != len(axes):
+        raise AxisError("repeated axis in `source` argument")
+    return axes
+
+
+def _new_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
+    """expand_dims's axes, positions in the result."""
+    axes = axes_tuple(value) or ()
+    ndim = inputs[0].type.ndim + len(axes)
+    normalized = tuple(sorted(normalize_axis(a, ndim) for a in axes))
+    if len(set(normalized)) != len(normalized):
+        raise OpValueError("repeated axis")
+    return normalized
+
+
+def _join_axis(extra: int) -> Callable[[Any, tuple[Node, ...]], int | None]:
+    """concatenate's axis (``extra=0``) or stack's (a new axis: ``extra=1``)."""
+
+    def convert(value: Any, inputs: tuple[Node, ...]) -> int | None:
+        if value is None:
+            return None
+        axis = axis_index(value)
+        ndim = inputs[0].type.ndim + extra if inputs else 0
+        return normalize_axis(axis, ndim) if ndim else axis
+
+    return convert
+
+
+_X = Signature(("x",))
+_OUT = Param("out", no_out, None, keyword=True)
+
+
 def _view_row(
     name: str,
     impl: Callable[..., Any],
-    array_api: str | None = None,
-    numpy_functions: tuple[Any, ...] = (),
+    array_api: str | None,
+    numpy_functions: tuple[Any, ...],
+    signature: Signature,
+    numpy_signature: Signature | None = None,
+    method: bool = False,
 ) -> OpDef:
     return OpDef(
         name,
@@ -183,6 +259,9 @@ def _view_row(
         array_api,
         numpy_functions=numpy_functions,
         arity=1,
+        signature=signature,
+        numpy_signature=numpy_signature,
+        method=method,
     )
 
 
@@ -196,6 +275,8 @@ ROWS = [
         "reshape",
         numpy_functions=(np.reshape,),
         arity=1,
+        signature=Signature(("x",), (Param("shape", _reshape_shape),)),
+        numpy_signature=Signature(("a",), (Param("shape", _reshape_shape),)),
     ),
     OpDef(
         "ravel",
@@ -206,14 +287,68 @@ ROWS = [
         aliases=("flatten",),
         numpy_functions=(np.ravel,),
         arity=1,
+        signature=_X,
+        numpy_signature=Signature(("a",)),
+        method=True,
     ),
-    _view_row("transpose", _transpose, "permute_dims", (np.transpose,)),
-    _view_row("squeeze", _squeeze, "squeeze", (np.squeeze,)),
-    _view_row("expand_dims", _expand_dims, "expand_dims", (np.expand_dims,)),
-    _view_row("broadcast_to", _broadcast_to, "broadcast_to", (np.broadcast_to,)),
-    _view_row("moveaxis", _moveaxis, "moveaxis", (np.moveaxis,)),
-    _view_row("flip", _flip, "flip", (np.flip,)),
-    _view_row("swapaxes", _swapaxes, None, (np.swapaxes,)),
+    _view_row(
+        "transpose",
+        _transpose,
+        "permute_dims",
+        (np.transpose,),
+        Signature(("x",), (Param("axes", _permutation, None, stored=True),)),
+        Signature(("a",), (Param("axes", _permutation, None, stored=True),)),
+    ),
+    _view_row(
+        "squeeze",
+        _squeeze,
+        "squeeze",
+        (np.squeeze,),
+        Signature(("x",), (Param("axis", to_axes, None),)),
+        Signature(("a",), (Param("axis", to_axes, None),)),
+        method=True,
+    ),
+    _view_row(
+        "expand_dims",
+        _expand_dims,
+        "expand_dims",
+        (np.expand_dims,),
+        Signature(("x",), (Param("axis", _new_axes, 0),)),
+        Signature(("a",), (Param("axis", _new_axes),)),
+    ),
+    _view_row(
+        "broadcast_to",
+        _broadcast_to,
+        "broadcast_to",
+        (np.broadcast_to,),
+        Signature(("x",), (Param("shape", to_shape),)),
+        Signature(("array",), (Param("shape", to_shape),)),
+    ),
+    _view_row(
+        "moveaxis",
+        _moveaxis,
+        "moveaxis",
+        (np.moveaxis,),
+        Signature(("x",), (Param("source", _ordered_axes), Param("destination", _ordered_axes))),
+        Signature(("a",), (Param("source", _ordered_axes), Param("destination", _ordered_axes))),
+    ),
+    _view_row(
+        "flip",
+        _flip,
+        "flip",
+        (np.flip,),
+        Signature(("x",), (Param("axis", to_axes, None),)),
+        Signature(("m",), (Param("axis", to_axes, None),)),
+    ),
+    _view_row(
+        "swapaxes",
+        _swapaxes,
+        None,
+        (np.swapaxes,),
+        Signature(("x",), (Param("axis1", to_axis), Param("axis2", to_axis))),
+        Signature(("a",), (Param("axis1", to_axis), Param("axis2", to_axis))),
+        method=True,
+    ),
     OpDef(
         "concatenate",
         Kind.SHAPE,
@@ -222,6 +357,12 @@ ROWS = [
         _masked_concatenate,
         "concat",
         numpy_functions=(np.concatenate,),
+        signature=Signature(
+            ("arrays",), (Param("axis", _join_axis(0), 0, stored=True),), Inputs.SEQUENCE
+        ),
+        numpy_signature=Signature(
+            ("arrays",), (Param("axis", _join_axis(0), 0, stored=True), _OUT), Inputs.SEQUENCE
+        ),
     ),
     OpDef(
         "stack",
@@ -231,6 +372,12 @@ ROWS = [
         _masked_stack,
         "stack",
         numpy_functions=(np.stack,),
+        signature=Signature(
+            ("arrays",), (Param("axis", _join_axis(1), 0, stored=True),), Inputs.SEQUENCE
+        ),
+        numpy_signature=Signature(
+            ("arrays",), (Param("axis", _join_axis(1), 0, stored=True), _OUT), Inputs.SEQUENCE
+        ),
     ),
 ]
 

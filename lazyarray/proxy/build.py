@@ -11,6 +11,7 @@ import numpy as np
 
 from lazyarray.errors import (
     CastError,
+    LazyArrayError,
     LazyIndexError,
     OpArgumentError,
     ShapeError,
@@ -19,7 +20,9 @@ from lazyarray.errors import (
 from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
+from lazyarray.ops.arguments import axis_index, flag, integer
 from lazyarray.ops.indexing import encode_index
+from lazyarray.ops.registry import at_user_line
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
@@ -40,6 +43,22 @@ def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
     if len(inputs) > 1:
         return remember(apply_op(op, inputs, **attrs), check_inputs(inputs))
     return apply_op(op, inputs, **attrs)
+
+
+def call(name: str, args: Sequence[Any], kwargs: dict[str, Any], numpy: bool = False) -> Any:
+    """The generic builder: ``name``'s row binds the arguments (numpy's for NEP 18 and
+    methods), normalizes its attributes and leaves out defaults, then builds the node."""
+    row = OPS[name]
+    signature = row.numpy_arguments if numpy else row.signature
+    assert signature is not None, f"op {name!r} has no signature"
+    try:
+        values, raw = signature.bind(name, args, kwargs)
+        inputs = tuple([as_node(value) for value in values])
+        _check_masked_support(name, inputs)
+        attrs = signature.attributes(name, raw, inputs)
+    except LazyArrayError as exc:
+        raise at_user_line(exc) from exc.__cause__
+    return wrap(apply(name, inputs, **attrs))
 
 
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
@@ -81,35 +100,6 @@ def astype(x: Any, dtype: Any, casting: str = "unsafe") -> Any:
     if target == node.type.dtype:
         return wrap(node)
     return wrap(apply("astype", (node,), dtype=target, casting=casting))
-
-
-def integer(value: Any) -> int:
-    """``operator.index`` with a typed error in its (and numpy's) words."""
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise OpArgumentError(
-            f"'{type(value).__name__}' object cannot be interpreted as an integer"
-        ) from None
-
-
-def axis_index(value: Any) -> int:
-    """One axis as numpy takes it: an integer, never a bool (``axis=True`` is no axis)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise OpArgumentError("an integer is required for the axis")
-    return integer(value)
-
-
-def flag(value: Any, name: str) -> bool:
-    """A boolean option such as ``keepdims``: numpy takes bools and integers only."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    try:
-        return bool(operator.index(value))
-    except TypeError:
-        raise OpArgumentError(
-            f"'{type(value).__name__}' object cannot be interpreted as an integer (for {name}=)"
-        ) from None
 
 
 def _axis_attr(axis: Any, ndim: int) -> Any:
@@ -195,74 +185,17 @@ def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def reshape(x: Any, *shape: Any) -> Any:
-    return wrap(apply("reshape", (as_node(x),), shape=_shape_args(shape)))
-
-
-def ravel(x: Any) -> Any:
-    node = as_node(x)
-    return wrap(node) if node.type.ndim == 1 else wrap(apply("ravel", (node,)))
+    """``x.reshape((2, 3))`` or, as ndarray's method also takes it, ``x.reshape(2, 3)``."""
+    return call("reshape", (x, _shape_args(shape)), {})
 
 
 def transpose(x: Any, *axes: Any) -> Any:
-    node = as_node(x)
+    """``x.transpose((1, 0))`` or ``x.transpose(1, 0)``; no axes: reversed."""
     if not axes or axes == (None,):
-        axes_attr = tuple(reversed(range(node.type.ndim)))
-    else:
-        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = tuple(axes[0])
-        axes_attr = tuple(normalize_axis(axis_index(a), node.type.ndim) for a in axes)
-    if axes_attr == tuple(range(node.type.ndim)) and len(set(axes_attr)) == len(axes_attr):
-        return wrap(node)
-    return wrap(apply("transpose", (node,), axes=axes_attr))
-
-
-def _axes_tuple(axis: Any) -> tuple[int, ...] | None:
-    if axis is None:
-        return None
-    if isinstance(axis, Sequence):
-        return tuple([axis_index(a) for a in axis])
-    return (axis_index(axis),)
-
-
-def squeeze(x: Any, axis: Any = None) -> Any:
-    return wrap(apply("squeeze", (as_node(x),), axis=_axes_tuple(axis)))
-
-
-def expand_dims(x: Any, axis: Any) -> Any:
-    return wrap(apply("expand_dims", (as_node(x),), axis=_axes_tuple(axis)))
-
-
-def broadcast_to(x: Any, shape: Any) -> Any:
-    return wrap(apply("broadcast_to", (as_node(x),), shape=normalize_shape(shape)))
-
-
-def moveaxis(x: Any, source: Any, destination: Any) -> Any:
-    return wrap(
-        apply(
-            "moveaxis",
-            (as_node(x),),
-            source=_axes_tuple(source),
-            destination=_axes_tuple(destination),
-        )
-    )
-
-
-def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
-    return wrap(apply("swapaxes", (as_node(x),), axis1=axis_index(axis1), axis2=axis_index(axis2)))
-
-
-def flip(x: Any, axis: Any = None) -> Any:
-    return wrap(apply("flip", (as_node(x),), axis=_axes_tuple(axis)))
-
-
-def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
-    nodes = tuple(as_node(a) for a in arrays)
-    return wrap(apply("concatenate", nodes, axis=None if axis is None else axis_index(axis)))
-
-
-def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
-    nodes = tuple(as_node(a) for a in arrays)
-    return wrap(apply("stack", nodes, axis=axis_index(axis)))
+        return call("transpose", (x,), {})
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = tuple(axes[0])
+    return call("transpose", (x, axes), {})
 
 
 # --- indexing ---------------------------------------------------------------------------
@@ -410,22 +343,10 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Any:
 # --- linear algebra ------------------------------------------------------------------
 
 
-def matmul(a: Any, b: Any) -> Any:
-    return linalg("matmul", a, b)
-
-
-def dot(a: Any, b: Any) -> Any:
-    return linalg("dot", a, b)
-
-
-def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    if not isinstance(axes, int):
-        axes = tuple(tuple(x) if isinstance(x, Sequence) else operator.index(x) for x in axes)
-    return linalg("tensordot", a, b, axes=axes)
-
-
 def einsum(subscripts: str, *operands: Any) -> Any:
-    return linalg("einsum", *operands, subscripts=subscripts)
+    nodes = tuple(as_node(a) for a in operands)
+    _check_masked_support("einsum", nodes)
+    return wrap(apply("einsum", nodes, subscripts=subscripts))
 
 
 def _check_masked_support(name: str, nodes: Sequence[Node]) -> None:
@@ -434,12 +355,6 @@ def _check_masked_support(name: str, nodes: Sequence[Node]) -> None:
             f"{name} is not defined for masked arrays (numpy.ma has no masked {name}); "
             "use .filled() first"
         )
-
-
-def linalg(name: str, *args: Any, **attrs: Any) -> Any:
-    nodes = tuple(as_node(a) for a in args)
-    _check_masked_support(name, nodes)
-    return wrap(apply(name, nodes, **attrs))
 
 
 # --- creation --------------------------------------------------------------------------

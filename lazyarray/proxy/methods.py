@@ -26,6 +26,10 @@ def _unary_method(name: str) -> Callable[..., Any]:
     return lambda self: build.unary(name, self)
 
 
+def _signature_method(name: str) -> Callable[..., Any]:
+    return lambda self, *args, **kwargs: build.call(name, (self, *args), kwargs, numpy=True)
+
+
 def _generated() -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for row in OPS.values():
@@ -33,34 +37,33 @@ def _generated() -> dict[str, Any]:
             methods.update(_binary_methods(row.name, row.dunders))
         elif row.dunders:
             methods[row.dunders[0]] = _unary_method(row.name)
-        if row.kind is Kind.REDUCTION:
+        if row.method and row.signature is not None:
+            methods[row.name] = _signature_method(row.name)
+        elif row.kind is Kind.REDUCTION:
             methods[row.name] = build.reducer(row.name)
         elif row.kind is Kind.SCAN:
             methods[row.name] = build.scanner(row.name)
-    methods["__matmul__"] = lambda self, other: build.matmul(self, other)
-    methods["__rmatmul__"] = lambda self, other: build.matmul(other, self)
-    methods["__imatmul__"] = lambda self, other: build.matmul(self, other)
+    # matmul's operators check masked inputs, which the elementwise fast path skips
+    methods["__matmul__"] = lambda self, other: build.call("matmul", (self, other), {})
+    methods["__rmatmul__"] = lambda self, other: build.call("matmul", (other, self), {})
+    methods["__imatmul__"] = methods["__matmul__"]
     return methods
 
 
 # ndarray's own methods and properties, in numpy's signatures
 _ARRAY_METHODS: dict[str, Any] = {
     "astype": build.astype,
-    "reshape": build.reshape,
-    "ravel": build.ravel,
-    "flatten": build.ravel,
-    "transpose": build.transpose,
-    "squeeze": build.squeeze,
-    "swapaxes": build.swapaxes,
+    "reshape": build.reshape,  # x.reshape(2, 3): sizes as separate arguments too
+    "flatten": lambda self: build.call("ravel", (self,), {}),
+    "transpose": build.transpose,  # x.transpose(1, 0): axes as separate arguments too
     "clip": build.clip,
     "round": build.round_,
     "take": build.take,
-    "dot": build.dot,
     "conj": lambda self: build.unary("conjugate", self),
     "conjugate": lambda self: build.unary("conjugate", self),
     "__getitem__": build.getitem,
     "T": property(lambda self: build.transpose(self)),
-    "mT": property(lambda self: build.swapaxes(self, -1, -2)),
+    "mT": property(lambda self: build.call("swapaxes", (self, -1, -2), {})),
     "real": property(lambda self: build.unary("real", self)),
     "imag": property(lambda self: build.unary("imag", self)),
 }

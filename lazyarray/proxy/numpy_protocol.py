@@ -62,10 +62,6 @@ def _arg(name: str) -> Callable[..., Any]:
     return call
 
 
-def _transpose(a: Any, axes: Any = None) -> Any:
-    return build.transpose(a) if axes is None else build.transpose(a, tuple(axes))
-
-
 def _clip(
     a: Any,
     a_min: Any = None,
@@ -87,13 +83,19 @@ def _like(fill: Any) -> Callable[..., Any]:
     return call
 
 
+def _numpy_call(name: str) -> Callable[..., Any]:
+    return lambda *args, **kwargs: build.call(name, args, kwargs, numpy=True)
+
+
 def _functions() -> dict[Any, Callable[..., Any]]:
     table: dict[Any, Callable[..., Any]] = {}
     for row in OPS.values():
         for function in row.numpy_functions:
             if isinstance(function, np.ufunc):
                 continue
-            if row.name in ("argmin", "argmax"):
+            if row.signature is not None:
+                table[function] = _numpy_call(row.name)
+            elif row.name in ("argmin", "argmax"):
                 table[function] = _arg(row.name)
             elif row.kind is Kind.REDUCTION:
                 table[function] = _reduction(row.name)
@@ -105,7 +107,6 @@ def _functions() -> dict[Any, Callable[..., Any]]:
                 table[function] = lambda *a, _name=row.name, **k: build.elementwise(_name, *a, **k)
     table.update(
         {
-            np.transpose: _transpose,
             np.clip: _clip,
             np.round: build.round_,
             np.around: build.round_,
@@ -138,8 +139,8 @@ def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs:
     _no_out(kwargs)
     if method == "__call__" and ufunc in _UFUNCS and not kwargs:
         row = _UFUNCS[ufunc]
-        if row.kind is Kind.LINALG:
-            return build.linalg(row.name, *inputs)
+        if row.signature is not None:
+            return build.call(row.name, inputs, {}, numpy=True)
         return build.elementwise(row.name, *inputs)
     if method == "reduce" and ufunc in _REDUCE:
         axis = kwargs.pop("axis", 0)

@@ -72,7 +72,7 @@ def _statistic(
     zero = np.array(0, x.type.dtype)[()]
 
     def count(keep: bool) -> Any:
-        spread = build.broadcast_to(included, x.type.shape)
+        spread = build.call("broadcast_to", (included, x.type.shape), {})
         return build.reduce("sum", spread, axis, keep, dtype=np.intp)
 
     def mean(keep: bool) -> Any:

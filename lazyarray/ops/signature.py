@@ -1,0 +1,169 @@
+"""How an op takes its arguments: the inputs that become the node's edges, and the
+attributes, each with its default and the normalizer that makes it canonical.
+
+One generic binder serves every op from its row, so argument handling is written once,
+and a node rebuilt from its own attributes is the same interned node: normalizers are
+idempotent, and an attribute equal to its (normalized) default is left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from lazyarray.errors import OpArgumentError
+from lazyarray.graph import Node
+
+# (value, the op's input nodes) -> the canonical, hashable attribute value
+Convert = Callable[[Any, tuple[Node, ...]], Any]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+def as_is(value: Any, inputs: tuple[Node, ...]) -> Any:
+    return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Param:
+    """One attribute as the user passes it. ``attr`` names the node attribute it sets
+    when that differs from ``name`` (numpy's ``ddof`` and the standard's ``correction``
+    both set ``ddof``). ``default`` must be the implementation's own default."""
+
+    name: str
+    convert: Convert = as_is
+    default: Any = REQUIRED
+    keyword: bool = False  # keyword-only
+    attr: str | None = None
+    stored: bool = False  # kept on the node even when it is the default (passes read it)
+
+    @property
+    def target(self) -> str:
+        return self.attr or self.name
+
+
+class Inputs(enum.Enum):
+    """How the array arguments are passed."""
+
+    EACH = "each"  # one positional argument per input: f(x, y)
+    SEQUENCE = "sequence"  # one argument holding them all: f([x, y])
+    VARIADIC = "variadic"  # the rest of the positional arguments: f(x, y, z)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signature:
+    """The arguments of one surface of an op (its module function; numpy's, for NEP 18
+    and methods, where that differs)."""
+
+    inputs: tuple[str, ...] = ("x",)
+    params: tuple[Param, ...] = ()
+    passing: Inputs = Inputs.EACH
+    positional_only: bool = True  # the inputs, as the array API standard writes them
+
+    def bind(
+        self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """The input values and the raw attribute values, by Python's binding rules."""
+        args, kwargs = list(args), dict(kwargs)
+        if self.passing is Inputs.VARIADIC:
+            inputs, args = args, []
+        elif self.passing is Inputs.SEQUENCE:
+            inputs = list(_pop_input(name, self.inputs[0], args, kwargs, self.positional_only))
+        else:
+            inputs = [_pop_input(name, n, args, kwargs, self.positional_only) for n in self.inputs]
+        values: dict[str, Any] = {}
+        positional = [p for p in self.params if not p.keyword]
+        if len(args) > len(positional):
+            taken = len(self.inputs) + len(positional)
+            raise OpArgumentError(
+                f"{name}() takes {taken} positional arguments but "
+                f"{taken + len(args) - len(positional)} were given"
+            )
+        for param, value in zip(positional, args, strict=False):
+            values[param.name] = value
+        known = {p.name for p in self.params}
+        for key, value in kwargs.items():
+            if key not in known or key in values:
+                problem = (
+                    "got multiple values for argument"
+                    if key in values
+                    else ("got an unexpected keyword argument")
+                )
+                raise OpArgumentError(f"{name}() {problem} '{key}'")
+            values[key] = value
+        return inputs, values
+
+    def attributes(
+        self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
+    ) -> dict[str, Any]:
+        """The canonical attributes: normalized, defaults left out."""
+        attrs: dict[str, Any] = {}
+        given: dict[str, str] = {}
+        for param in self.params:
+            if param.name in values:
+                if param.target in given:
+                    raise OpArgumentError(
+                        f"{name}() got both '{given[param.target]}' and '{param.name}'"
+                    )
+                given[param.target] = param.name
+        for param in self.params:
+            if param.target in attrs or (param.name not in values and given.get(param.target)):
+                continue
+            if param.name not in values and param.default is REQUIRED:
+                raise OpArgumentError(f"{name}() missing required argument: '{param.name}'")
+            value = values.get(param.name, param.default)
+            converted = param.convert(value, inputs)
+            if (
+                param.default is REQUIRED
+                or param.stored
+                or not _same(converted, param.convert(param.default, inputs))
+            ):
+                attrs[param.target] = converted
+        return attrs
+
+    def python_signature(self) -> inspect.Signature:
+        """What ``inspect.signature`` shows for the generated function."""
+        kind = (
+            inspect.Parameter.POSITIONAL_ONLY
+            if self.positional_only
+            else inspect.Parameter.POSITIONAL_OR_KEYWORD
+        )
+        if self.passing is Inputs.VARIADIC:
+            parameters = [inspect.Parameter(self.inputs[0], inspect.Parameter.VAR_POSITIONAL)]
+        else:
+            parameters = [inspect.Parameter(n, kind) for n in self.inputs]
+        for param in self.params:
+            parameters.append(
+                inspect.Parameter(
+                    param.name,
+                    inspect.Parameter.KEYWORD_ONLY
+                    if param.keyword or self.passing is Inputs.VARIADIC
+                    else inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=inspect.Parameter.empty if param.default is REQUIRED else param.default,
+                )
+            )
+        return inspect.Signature(parameters)
+
+
+def _pop_input(
+    name: str, input_name: str, args: list[Any], kwargs: dict[str, Any], positional_only: bool
+) -> Any:
+    if args:
+        return args.pop(0)
+    if not positional_only and input_name in kwargs:
+        return kwargs.pop(input_name)
+    raise OpArgumentError(f"{name}() missing required argument: '{input_name}'")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Attribute equality as interning sees it: by type and value (``True != 1`` here)."""
+    return type(a) is type(b) and a == b
