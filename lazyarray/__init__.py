@@ -9,7 +9,7 @@
 array([ 33, 123])
 """
 
-from lazyarray import config, errors, random
+from lazyarray import config, errors, fft, linalg, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.errors import (
@@ -37,8 +37,10 @@ __all__ = [
     "available_backends",
     "config",
     "errors",
+    "fft",
     "from_dask",
     "get_backend",
+    "linalg",
     "random",
     "to_dask",
 ]

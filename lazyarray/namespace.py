@@ -46,10 +46,11 @@ def _from_signature(row: OpDef) -> Callable[..., Any]:
     return function
 
 
-def _generated() -> dict[str, Callable[..., Any]]:
+def generated(namespace: str = "") -> dict[str, Callable[..., Any]]:
+    """The functions the rows put in ``namespace`` ("" for ``lazyarray`` itself)."""
     functions: dict[str, Callable[..., Any]] = {}
     for row in OPS.values():
-        if row.name in _BUILT_ELSEWHERE:
+        if row.name in _BUILT_ELSEWHERE or namespace not in row.namespaces:
             continue
         if row.signature is None and row.kind not in _FACTORIES:
             continue
@@ -63,7 +64,7 @@ def _generated() -> dict[str, Callable[..., Any]]:
     return functions
 
 
-GENERATED = _generated()
+GENERATED = generated()
 globals().update(GENERATED)
 
 where = _build.where

@@ -142,6 +142,7 @@ ROWS = [
         numpy_functions=(np.matmul,),
         arity=2,
         signature=Signature(("x1", "x2")),
+        namespaces=("", "linalg"),
     ),
     OpDef(
         "dot",
@@ -165,6 +166,7 @@ ROWS = [
         arity=2,
         signature=Signature(("x1", "x2"), (Param("axes", to_hashable, 2, keyword=True),)),
         numpy_signature=Signature(("a", "b"), (Param("axes", to_hashable, 2),)),
+        namespaces=("", "linalg"),
     ),
     OpDef(
         "einsum",

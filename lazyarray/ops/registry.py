@@ -66,6 +66,9 @@ class OpDef:
     # numpy's arguments, where they differ: NEP 18 (``np.<name>(proxy)``) and methods
     numpy_signature: Signature | None = None
     method: bool = False  # also an ndarray method, ``x.<name>(...)``, in numpy's arguments
+    # where its module functions live: "" is ``lazyarray`` itself; "linalg", "fft" are
+    # ``lazyarray.linalg`` and ``lazyarray.fft`` (the array API's extensions)
+    namespaces: tuple[str, ...] = ("",)
     doc: str = ""
 
     @property

@@ -1,0 +1,9 @@
+"""``lazyarray.linalg``: the array API standard's linear algebra extension, generated from
+the op rows whose ``namespaces`` include "linalg"."""
+
+from lazyarray.namespace import generated
+
+_FUNCTIONS = generated("linalg")
+globals().update(_FUNCTIONS)
+
+__all__ = sorted(_FUNCTIONS)
