@@ -31,18 +31,21 @@ def _elementwise(name: str) -> Callable[..., Any]:
 
 _FACTORIES = {
     Kind.ELEMENTWISE: _elementwise,
-    Kind.REDUCTION: _build.reducer,
-    Kind.SCAN: _build.scanner,
+    Kind.REDUCTION: _build.reducer,  # where= and initial= expand into expressions
 }
 
 
-def _from_signature(row: OpDef) -> Callable[..., Any]:
-    def function(*args: Any, **kwargs: Any) -> Any:
-        return _build.call(row.name, args, kwargs)
+def _from_signature(row: OpDef, public: str) -> Callable[..., Any]:
+    """``la.<public>``: the array API's arguments under its name, numpy's under numpy's."""
+    standard = public == row.array_api_name or row.numpy_signature is None
+    signature = row.signature if standard else row.numpy_signature
+    assert signature is not None
 
-    assert row.signature is not None
+    def function(*args: Any, **kwargs: Any) -> Any:
+        return _build.call(row.name, args, kwargs, signature=signature)
+
     function.__doc__ = row.doc or f"``{row.name}``, lazily (numpy's semantics and dtypes)."
-    function.__signature__ = row.signature.python_signature()  # type: ignore[attr-defined]
+    function.__signature__ = signature.python_signature()  # type: ignore[attr-defined]
     return function
 
 
@@ -56,9 +59,9 @@ def generated(namespace: str = "") -> dict[str, Callable[..., Any]]:
             continue
         for public in row.public_names:
             functions[public] = (
-                _from_signature(row)
-                if row.signature is not None
-                else _FACTORIES[row.kind](row.name)
+                _FACTORIES[row.kind](row.name)
+                if row.kind in _FACTORIES
+                else _from_signature(row, public)
             )
             functions[public].__name__ = functions[public].__qualname__ = public
     return functions

@@ -8,11 +8,67 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import OpArgumentError
+from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
+from lazyarray.ops.arguments import no_out, to_axes, to_axis, to_dtype, to_flag, to_hashable
 from lazyarray.ops.meta import probe_dtype
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
+from lazyarray.ops.signature import Param, Signature, as_is
 from lazyarray.types import ArrayType, normalize_axes, normalize_axis
+
+# --- arguments, in numpy's order; ``where=`` and ``initial=`` are not attributes: the
+# reduction builder expands them into the expression they stand for ------------------
+
+
+def _reduction_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
+    """An int or a tuple of ints: numpy's reductions take no lists."""
+    if isinstance(value, list):
+        raise OpArgumentError("'list' object cannot be interpreted as an integer")
+    return to_axes(value, inputs)
+
+
+_AXES = Param("axis", _reduction_axes, None)
+_AXIS = Param("axis", to_axis, None)
+_DTYPE = Param("dtype", to_dtype, None)
+_OUT = Param("out", no_out, None)
+_KEEPDIMS = Param("keepdims", to_flag, False)
+_INITIAL = Param("initial", as_is, None)
+_WHERE = Param("where", as_is, True)
+
+
+def _never(value: Any, inputs: tuple[Node, ...]) -> bool:
+    """``overwrite_input``: accepted and ignored, since an input is never written."""
+    to_flag(value, inputs)
+    return False
+
+
+def _reduction_signature(*params: Param) -> Signature:
+    return Signature(("x",), params)
+
+
+_SIGNATURES = {
+    "sum": _reduction_signature(_AXES, _DTYPE, _OUT, _KEEPDIMS, _INITIAL, _WHERE),
+    "prod": _reduction_signature(_AXES, _DTYPE, _OUT, _KEEPDIMS, _INITIAL, _WHERE),
+    "mean": _reduction_signature(_AXES, _DTYPE, _OUT, _KEEPDIMS, _WHERE),
+    "std": _reduction_signature(
+        _AXES,
+        _DTYPE,
+        _OUT,
+        Param("ddof", to_hashable, 0),
+        _KEEPDIMS,
+        _WHERE,
+        Param("correction", to_hashable, 0, keyword=True, attr="ddof"),
+    ),
+    "min": _reduction_signature(_AXES, _OUT, _KEEPDIMS, _INITIAL, _WHERE),
+    "max": _reduction_signature(_AXES, _OUT, _KEEPDIMS, _INITIAL, _WHERE),
+    "any": _reduction_signature(_AXES, _OUT, _KEEPDIMS, _WHERE),
+    "all": _reduction_signature(_AXES, _OUT, _KEEPDIMS, _WHERE),
+    "median": _reduction_signature(_AXES, _OUT, Param("overwrite_input", _never, False), _KEEPDIMS),
+    "count": _reduction_signature(_AXES, _KEEPDIMS),
+    "argmin": _reduction_signature(_AXIS, _OUT, Param("keepdims", to_flag, False, keyword=True)),
+}
+_SIGNATURES["var"] = _SIGNATURES["std"]
+_SIGNATURES["argmax"] = _SIGNATURES["argmin"]
 
 _DTYPES: dict[tuple[Any, ...], np.dtype[Any]] = {}
 
@@ -129,6 +185,8 @@ ROWS = [
         array_api,
         numpy_functions=functions,
         arity=1,
+        signature=_SIGNATURES[name],
+        method=True,
     )
     for name, fn, method, array_api, functions in _REDUCTIONS
 ]
@@ -142,6 +200,7 @@ ROWS += [
         _masked_median,
         numpy_functions=(np.median,),
         arity=1,
+        signature=_SIGNATURES["median"],
     ),
     OpDef(
         "count",
@@ -150,6 +209,8 @@ ROWS += [
         reduction_rule(_count, _count, keeps_mask=False),
         _count,
         arity=1,
+        signature=_SIGNATURES["count"],
+        method=True,
     ),
     OpDef(
         "argmin",
@@ -160,6 +221,8 @@ ROWS += [
         "argmin",
         numpy_functions=(np.argmin,),
         arity=1,
+        signature=_SIGNATURES["argmin"],
+        method=True,
     ),
     OpDef(
         "argmax",
@@ -170,6 +233,8 @@ ROWS += [
         "argmax",
         numpy_functions=(np.argmax,),
         arity=1,
+        signature=_SIGNATURES["argmax"],
+        method=True,
     ),
 ]
 
@@ -181,29 +246,77 @@ def _scan_rule(impl: Callable[..., Any]) -> Infer:
         axis = attrs.get("axis")
         if axis is None:
             shape: tuple[int | None, ...] = (t.size,)
+            axis = 0
         else:
             normalize_axis(axis, t.ndim)
             shape = t.shape
-        dtype = probe_dtype(impl, [t], attrs)
+        if attrs.get("include_initial"):
+            if t.masked:
+                raise OpArgumentError("include_initial= is not supported for masked arrays")
+            size = shape[axis]
+            shape = shape[:axis] + (None if size is None else size + 1,) + shape[axis + 1 :]
+        plain = {k: v for k, v in attrs.items() if k != "include_initial"}
+        dtype = probe_dtype(impl, [t], plain)
         return ArrayType(dtype=dtype, shape=shape, masked=t.masked)
 
     return infer
+
+
+def _scan(fn: Callable[..., Any], identity: int) -> Callable[..., Any]:
+    """numpy's scan, and the standard's ``include_initial``: the identity first."""
+
+    def scan(
+        x: Any, axis: int | None = None, dtype: Any = None, include_initial: bool = False
+    ) -> Any:
+        result = fn(x, axis=axis, dtype=dtype)
+        if not include_initial:
+            return result
+        along = 0 if axis is None else axis
+        shape = list(result.shape)
+        shape[along] = 1
+        return np.concatenate([np.full(shape, identity, result.dtype), result], axis=along)
+
+    scan.__name__ = fn.__name__
+    return scan
+
+
+def _standard_scan_axis(value: Any, inputs: tuple[Node, ...]) -> int | None:
+    """The standard's ``axis`` of a cumulative sum: required beyond one dimension."""
+    if value is None and inputs[0].type.ndim > 1:
+        raise OpValueError("axis must be given for an array of more than one dimension")
+    return to_axis(value, inputs)
+
+
+def _scan_signatures() -> tuple[Signature, Signature]:
+    standard = Signature(
+        ("x",),
+        (
+            Param("axis", _standard_scan_axis, None, keyword=True),
+            Param("dtype", to_dtype, None, keyword=True),
+            Param("include_initial", to_flag, False, keyword=True),
+        ),
+    )
+    numpy_ = Signature(("x",), (_AXIS, _DTYPE, _OUT))
+    return standard, numpy_
 
 
 ROWS += [
     OpDef(
         name,
         Kind.SCAN,
-        fn,
+        _scan(fn, identity),
         _scan_rule(fn),
         getattr(np.ma, name),
         array_api,
         numpy_functions=(fn,),
         arity=1,
+        signature=_scan_signatures()[0],
+        numpy_signature=_scan_signatures()[1],
+        method=True,
     )
-    for name, fn, array_api in (
-        ("cumsum", np.cumsum, "cumulative_sum"),
-        ("cumprod", np.cumprod, "cumulative_prod"),
+    for name, fn, array_api, identity in (
+        ("cumsum", np.cumsum, "cumulative_sum", 0),
+        ("cumprod", np.cumprod, "cumulative_prod", 1),
     )
 ]
 

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from lazyarray.errors import OpArgumentError
+from lazyarray.errors import LazyArrayError, OpArgumentError
 from lazyarray.graph import Node
 
 # (value, the op's input nodes) -> the canonical, hashable attribute value
@@ -108,6 +108,9 @@ class Signature:
         """The canonical attributes: normalized, defaults left out."""
         attrs: dict[str, Any] = {}
         given: dict[str, str] = {}
+        unknown = set(values) - {p.name for p in self.params}
+        if unknown:
+            raise OpArgumentError(f"{name}() got an unexpected keyword argument '{min(unknown)}'")
         for param in self.params:
             if param.name in values:
                 if param.target in given:
@@ -120,13 +123,13 @@ class Signature:
                 continue
             if param.name not in values and param.default is REQUIRED:
                 raise OpArgumentError(f"{name}() missing required argument: '{param.name}'")
-            value = values.get(param.name, param.default)
-            converted = param.convert(value, inputs)
-            if (
-                param.default is REQUIRED
-                or param.stored
-                or not _same(converted, param.convert(param.default, inputs))
-            ):
+            if param.name in values:
+                converted = param.convert(values[param.name], inputs)
+                keep = param.stored or not _same(converted, _default(param, inputs))
+            else:  # the default must hold for these inputs (an axis may be required)
+                converted = param.convert(param.default, inputs)
+                keep = param.stored
+            if keep:
                 attrs[param.target] = converted
         return attrs
 
@@ -162,6 +165,16 @@ def _pop_input(
     if not positional_only and input_name in kwargs:
         return kwargs.pop(input_name)
     raise OpArgumentError(f"{name}() missing required argument: '{input_name}'")
+
+
+def _default(param: Param, inputs: tuple[Node, ...]) -> Any:
+    """The normalized default, or ``REQUIRED`` where it does not hold for ``inputs``."""
+    if param.default is REQUIRED:
+        return REQUIRED
+    try:
+        return param.convert(param.default, inputs)
+    except LazyArrayError:
+        return REQUIRED
 
 
 def _same(a: Any, b: Any) -> bool:

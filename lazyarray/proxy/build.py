@@ -23,6 +23,7 @@ from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import axis_index, flag, integer
 from lazyarray.ops.indexing import encode_index
 from lazyarray.ops.registry import at_user_line
+from lazyarray.ops.signature import Signature
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
@@ -31,7 +32,6 @@ from lazyarray.types import (
     broadcast_shapes,
     check_python_int_fits,
     check_supported_dtype,
-    normalize_axes,
     normalize_axis,
     normalize_shape,
     result_type,
@@ -45,11 +45,17 @@ def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
     return apply_op(op, inputs, **attrs)
 
 
-def call(name: str, args: Sequence[Any], kwargs: dict[str, Any], numpy: bool = False) -> Any:
+def call(
+    name: str,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    numpy: bool = False,
+    signature: Signature | None = None,
+) -> Any:
     """The generic builder: ``name``'s row binds the arguments (numpy's for NEP 18 and
     methods), normalizes its attributes and leaves out defaults, then builds the node."""
     row = OPS[name]
-    signature = row.numpy_arguments if numpy else row.signature
+    signature = signature or (row.numpy_arguments if numpy else row.signature)
     assert signature is not None, f"op {name!r} has no signature"
     try:
         values, raw = signature.bind(name, args, kwargs)
@@ -102,34 +108,23 @@ def astype(x: Any, dtype: Any, casting: str = "unsafe") -> Any:
     return wrap(apply("astype", (node,), dtype=target, casting=casting))
 
 
-def _axis_attr(axis: Any, ndim: int) -> Any:
-    if axis is None:
-        return None
-    if isinstance(axis, tuple):
-        return normalize_axes(tuple([axis_index(a) for a in axis]), ndim)
-    return normalize_axes(axis_index(axis), ndim)
-
-
-def _dtype_arg(dtype: Any) -> np.dtype[Any]:
-    return check_supported_dtype(as_dtype(dtype))
-
-
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
+    """Reduction ``name`` with numpy's arguments; ``where=`` and ``initial=`` become the
+    expression they stand for, the rest the row's attributes."""
     node = as_node(x)
     where_ = extra.pop("where", True)
     if where_ is not True:
         from lazyarray.proxy.reduce_where import reduce_where
 
         return reduce_where(name, node, where_, axis, flag(keepdims, "keepdims"), extra)
-    if name in ("argmin", "argmax"):
-        attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
-    else:
-        attr = _axis_attr(axis, node.type.ndim)
     initial = extra.pop("initial", None)
-    options = {k: (_dtype_arg(v) if k == "dtype" else v) for k, v in extra.items() if v is not None}
-    if flag(keepdims, "keepdims"):
-        options["keepdims"] = True
-    result = apply(name, (node,), axis=attr, **options)
+    signature = OPS[name].numpy_arguments
+    assert signature is not None
+    try:
+        attrs = signature.attributes(name, {"axis": axis, "keepdims": keepdims, **extra}, (node,))
+    except LazyArrayError as exc:
+        raise at_user_line(exc) from exc.__cause__
+    result = apply(name, (node,), **attrs)
     if initial is None:
         return wrap(result)
     if name not in _WITH_INITIAL:
@@ -140,13 +135,6 @@ def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra:
 
 
 _WITH_INITIAL = {"sum": "add", "prod": "multiply", "min": "minimum", "max": "maximum"}
-
-
-def scan(name: str, x: Any, axis: Any = None, dtype: Any = None) -> Any:
-    node = as_node(x)
-    attr = None if axis is None else normalize_axis(axis_index(axis), node.type.ndim)
-    options = {"dtype": _dtype_arg(dtype)} if dtype is not None else {}
-    return wrap(apply(name, (node,), axis=attr, **options))
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -450,20 +438,20 @@ def unary(name: str, x: Any, **attrs: Any) -> Any:
 
 
 def reducer(name: str) -> Callable[..., Any]:
-    """``f(x, axis=None, keepdims=False, **extra)`` for reduction ``name``; as a method,
-    ``x`` is ``self``."""
+    """Reduction ``name`` in numpy's arguments (module function, method, NEP 18)."""
 
-    def function(x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
-        return reduce(name, x, axis, keepdims, **extra)
+    def function(*args: Any, **kwargs: Any) -> Any:
+        signature = OPS[name].numpy_arguments
+        assert signature is not None
+        try:
+            values, raw = signature.bind(name, args, kwargs)
+        except LazyArrayError as exc:
+            raise at_user_line(exc) from exc.__cause__
+        return reduce(name, values[0], **raw)
 
+    signature = OPS[name].numpy_arguments
+    assert signature is not None
     function.__name__ = name
     function.__doc__ = f"``{name}`` over ``axis`` (an int, a tuple, or None for all)."
-    return function
-
-
-def scanner(name: str) -> Callable[..., Any]:
-    def function(x: Any, axis: Any = None, dtype: Any = None) -> Any:
-        return scan(name, x, axis, dtype)
-
-    function.__name__ = name
+    function.__signature__ = signature.python_signature()  # type: ignore[attr-defined]
     return function

@@ -37,12 +37,10 @@ def _generated() -> dict[str, Any]:
             methods.update(_binary_methods(row.name, row.dunders))
         elif row.dunders:
             methods[row.dunders[0]] = _unary_method(row.name)
-        if row.method and row.signature is not None:
-            methods[row.name] = _signature_method(row.name)
-        elif row.kind is Kind.REDUCTION:
+        if row.kind is Kind.REDUCTION:
             methods[row.name] = build.reducer(row.name)
-        elif row.kind is Kind.SCAN:
-            methods[row.name] = build.scanner(row.name)
+        elif row.method and row.signature is not None:
+            methods[row.name] = _signature_method(row.name)
     # matmul's operators check masked inputs, which the elementwise fast path skips
     methods["__matmul__"] = lambda self, other: build.call("matmul", (self, other), {})
     methods["__rmatmul__"] = lambda self, other: build.call("matmul", (other, self), {})

@@ -31,37 +31,6 @@ def _no_out(kwargs: dict[str, Any]) -> None:
         raise UnsupportedOperation("out= is not supported: lazy arrays are immutable")
 
 
-def _reduction(name: str) -> Callable[..., Any]:
-    def call(
-        a: Any,
-        axis: Any = None,
-        dtype: Any = None,
-        out: Any = None,
-        keepdims: bool = False,
-        **extra: Any,
-    ) -> Any:
-        _no_out({"out": out})
-        return build.reduce(name, a, axis, keepdims, dtype=dtype, **extra)
-
-    return call
-
-
-def _scan(name: str) -> Callable[..., Any]:
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-        _no_out({"out": out})
-        return build.scan(name, a, axis, dtype)
-
-    return call
-
-
-def _arg(name: str) -> Callable[..., Any]:
-    def call(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
-        _no_out({"out": out})
-        return build.reduce(name, a, axis, keepdims)
-
-    return call
-
-
 def _clip(
     a: Any,
     a_min: Any = None,
@@ -93,14 +62,10 @@ def _functions() -> dict[Any, Callable[..., Any]]:
         for function in row.numpy_functions:
             if isinstance(function, np.ufunc):
                 continue
-            if row.signature is not None:
+            if row.kind is Kind.REDUCTION:
+                table[function] = build.reducer(row.name)
+            elif row.signature is not None:
                 table[function] = _numpy_call(row.name)
-            elif row.name in ("argmin", "argmax"):
-                table[function] = _arg(row.name)
-            elif row.kind is Kind.REDUCTION:
-                table[function] = _reduction(row.name)
-            elif row.kind is Kind.SCAN:
-                table[function] = _scan(row.name)
             elif hasattr(build, row.name):
                 table[function] = getattr(build, row.name)
             elif row.kind is Kind.ELEMENTWISE:
@@ -147,7 +112,8 @@ def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs:
         keepdims = kwargs.pop("keepdims", False)
         return build.reduce(_REDUCE[ufunc], inputs[0], axis, keepdims, **kwargs)
     if method == "accumulate" and ufunc in _ACCUMULATE:
-        return build.scan(_ACCUMULATE[ufunc], inputs[0], kwargs.get("axis", 0), kwargs.get("dtype"))
+        axis, dtype = kwargs.get("axis", 0), kwargs.get("dtype")
+        return build.call(_ACCUMULATE[ufunc], (inputs[0], axis, dtype), {}, numpy=True)
     return NotImplemented
 
 
