@@ -228,7 +228,12 @@ class Lowerer:
         axis = node.attr("axis")
         if axis is None:
             x, axis = x.ravel(), 0
-        return getattr(da, node.op)(x, axis=axis, dtype=node.attr("dtype"))
+        scanned = getattr(da, node.op)(x, axis=axis, dtype=node.attr("dtype"))
+        if not node.attr("include_initial"):
+            return scanned
+        shape = scanned.shape[:axis] + (1,) + scanned.shape[axis + 1 :]
+        identity = da.full(shape, 1 if node.op == "cumprod" else 0, dtype=scanned.dtype)
+        return da.concatenate([identity, scanned], axis=axis)
 
     def shape_op(self, node: Node, inputs: list[Any]) -> Any:
         attrs = node.kwargs
