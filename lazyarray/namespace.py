@@ -75,7 +75,6 @@ clip = _build.clip
 round = _build.round_  # noqa: A001 - numpy's name
 around = _build.round_
 astype = _build.astype
-take = _build.take
 einsum = _build.einsum
 full = _build.full
 full_like = _build.full_like
@@ -166,7 +165,6 @@ __all__ = sorted(
         "round",
         "around",
         "astype",
-        "take",
         "einsum",
         "full",
         "full_like",

@@ -58,6 +58,8 @@ CASES: dict[str, Case] = {
     "bool mask inner": lambda m, x: x[:, np.array([True, False, True])],
     "take": lambda m, x: m.take(x, [3, 0], axis=2),
     "take flat": lambda m, x: m.take(x, [5, 1]),
+    "take wrap": lambda m, x: m.take(x, [5, -9], axis=2, mode="wrap"),
+    "view": lambda m, x: x.view(np.int64),
     # linear algebra
     "matmul": lambda m, x: x @ m.swapaxes(x, 1, 2),
     "matmul 1d": lambda m, x: x[0] @ x[0, 0],

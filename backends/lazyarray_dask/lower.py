@@ -247,7 +247,7 @@ class Lowerer:
         if not _is_dask(x):
             return self.blockwise(node, inputs)
         if node.op == "reshape":
-            return known_chunks(x).reshape(attrs["shape"])
+            return _reshape(known_chunks(x), attrs["shape"])
         if node.op == "ravel":
             return known_chunks(x).ravel()
         if node.op == "broadcast_to":
@@ -273,6 +273,12 @@ class Lowerer:
             selector = selector.rechunk(covered)
             return x[(slice(None),) * axis + (selector,)]
         indices = selector.compute() if _is_dask(selector) else np.asarray(selector)
+        if axis is None:  # numpy's take over the flattened array
+            x, axis = known_chunks(x).ravel(), 0
+        mode = node.attr("mode", "raise")
+        if mode != "raise":  # numpy's wrap and clip, applied to the indices
+            size = x.shape[axis]
+            indices = np.mod(indices, size) if mode == "wrap" else np.clip(indices, 0, size - 1)
         taken = da.take(known_chunks(x), indices.ravel(), axis=axis)
         return taken.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1 :])
 
@@ -389,6 +395,15 @@ def _call(
             raise ComputeError.wrapping(exc, op, site) from exc
 
     return run
+
+
+def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
+    """dask's reshape, or where it cannot split dimensions unevenly, through the flat
+    array (dask rechunks a 1-d array into any shape)."""
+    try:
+        return x.reshape(shape)
+    except NotImplementedError:
+        return x.ravel().reshape(shape)
 
 
 def known_chunks(x: Any) -> Any:

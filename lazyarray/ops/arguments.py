@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import OpArgumentError, UnsupportedOperation
+from lazyarray.errors import OpArgumentError, OpValueError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.types import (
     as_dtype,
@@ -48,6 +48,12 @@ def flag(value: Any, name: str = "flag") -> bool:
         raise OpArgumentError(
             f"'{type(value).__name__}' object cannot be interpreted as an integer (for {name}=)"
         ) from None
+
+
+def check_device(device: Any) -> None:
+    """Arrays live on the host: ``device`` is ``None`` or the cpu device."""
+    if device is not None and str(device) != "cpu":
+        raise OpValueError(f"unsupported device {device!r}: lazyarray arrays live on 'cpu'")
 
 
 def axes_tuple(axis: Any) -> tuple[int, ...] | None:
@@ -120,7 +126,7 @@ def choice(*allowed: Any) -> Any:
 
     def convert(value: Any, inputs: tuple[Node, ...]) -> Any:
         if value not in allowed:
-            raise OpArgumentError(f"{value!r} is not one of {', '.join(repr(a) for a in allowed)}")
+            raise OpValueError(f"{value!r} is not one of {', '.join(repr(a) for a in allowed)}")
         return value
 
     return convert

@@ -10,8 +10,10 @@ import numpy as np
 
 from lazyarray.errors import LazyIndexError
 from lazyarray.graph import Node
+from lazyarray.ops.arguments import choice, no_out, to_axis
 from lazyarray.ops.meta import view_shape
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
+from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, normalize_axis
 
 # A basic index is stored as a hashable tuple: ints, None, Ellipsis and
@@ -41,28 +43,38 @@ def _getitem_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTy
     return x.type.with_(shape=view_shape(_getitem, [x.type], attrs), weak=None)
 
 
-def _take(x: Any, indices: Any, axis: int) -> Any:
-    return np.take(x, indices, axis=axis)
+def _take(x: Any, indices: Any, axis: int | None = None, mode: Any = "raise") -> Any:
+    return np.take(x, indices, axis=axis, mode=mode)
 
 
-def _masked_take(x: Any, indices: Any, axis: int) -> Any:
-    return np.ma.take(x, np.asarray(indices), axis=axis)
+def _masked_take(x: Any, indices: Any, axis: int | None = None, mode: Any = "raise") -> Any:
+    return np.ma.take(x, np.asarray(indices), axis=axis, mode=mode)
 
 
 def _take_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     x, indices = inputs
     if indices.type.dtype.kind not in "iu":
         raise LazyIndexError("arrays used as indices must be of integer (or boolean) type")
-    axis = normalize_axis(attrs["axis"], x.type.ndim)
-    size = x.type.shape[axis]
+    axis = attrs.get("axis")
+    shape = x.type.shape if axis is not None else (x.type.size,)  # None: the flat array
+    axis = normalize_axis(0 if axis is None else axis, len(shape))
+    size = shape[axis]
     literal = indices.attr("value")
-    if literal is not None and size is not None:
+    if literal is not None and size is not None and attrs.get("mode", "raise") == "raise":
         values = np.asarray(getattr(literal, "value", literal))
         if values.size and (values.max() >= size or values.min() < -size):
             bad = values.max() if values.max() >= size else values.min()
             raise LazyIndexError(f"index {bad} is out of bounds for axis {axis} with size {size}")
-    shape = x.type.shape[:axis] + indices.type.shape + x.type.shape[axis + 1 :]
+    if size == 0 and attrs.get("mode", "raise") != "raise" and indices.type.size != 0:
+        raise LazyIndexError("cannot do a non-empty take from an empty axes.")
+    shape = shape[:axis] + indices.type.shape + shape[axis + 1 :]
     return ArrayType(x.type.dtype, shape, x.type.masked or indices.type.masked)
+
+
+_TAKE_ARGUMENTS = (
+    Param("axis", to_axis, None),
+    Param("mode", choice("raise", "wrap", "clip"), "raise"),
+)
 
 
 def _boolean_index(x: Any, mask: Any, axis: int) -> Any:
@@ -102,6 +114,11 @@ ROWS = [
         "take",
         numpy_functions=(np.take,),
         arity=2,
+        signature=Signature(("x", "indices"), _TAKE_ARGUMENTS),
+        numpy_signature=Signature(
+            ("a", "indices"), (_TAKE_ARGUMENTS[0], Param("out", no_out, None), _TAKE_ARGUMENTS[1])
+        ),
+        method=True,
     ),
     OpDef(
         "boolean_index",

@@ -69,6 +69,9 @@ class OpDef:
     # where its module functions live: "" is ``lazyarray`` itself; "linalg", "fft" are
     # ``lazyarray.linalg`` and ``lazyarray.fft`` (the array API's extensions)
     namespaces: tuple[str, ...] = ("",)
+    # a request this row states through other rows (``reshape(order="F")`` through
+    # transposes): ``expand(inputs, attrs)`` returns the node, or ``None`` to build this op
+    expand: Callable[[tuple[Node, ...], dict[str, Any]], Node | None] | None = None
     doc: str = ""
 
     @property

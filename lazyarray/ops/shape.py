@@ -14,13 +14,15 @@ from lazyarray.graph import Node
 from lazyarray.ops.arguments import (
     axes_tuple,
     axis_index,
+    choice,
     no_out,
     to_axes,
     to_axis,
+    to_dtype,
     to_shape,
 )
 from lazyarray.ops.meta import view_shape
-from lazyarray.ops.registry import Infer, Kind, OpDef, register
+from lazyarray.ops.registry import Infer, Kind, OpDef, apply, register
 from lazyarray.ops.signature import Inputs, Param, Signature
 from lazyarray.types import ArrayType, Shape, as_size, normalize_axis, result_type
 
@@ -71,6 +73,19 @@ def _reshape_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTy
             raise ShapeError(f"cannot reshape array of size {size} into shape {shape}")
         resolved = shape
     return x.type.with_(shape=resolved, weak=None)
+
+
+def _fortran_order(inputs: tuple[Node, ...], attrs: dict[str, Any]) -> Node | None:
+    """``reshape(x, s, order="F")`` is ``reshape(x.T, reversed(s)).T``: nodes never carry
+    an order, so passes and backends know one reshape."""
+    if attrs.pop("order", "C") != "F":
+        return None
+    (x,) = inputs
+    flipped = apply("transpose", (x,), axes=tuple(reversed(range(x.type.ndim))))
+    shape = tuple(reversed(attrs["shape"]))
+    reshaped = apply("reshape", (flipped,), shape=shape)
+    resolved = reshaped.type.shape  # -1 resolved
+    return apply("transpose", (reshaped,), axes=tuple(reversed(range(len(resolved)))))
 
 
 def _ravel(x: Any) -> Any:
@@ -177,6 +192,44 @@ def _masked_stack(*arrays: Any, axis: int = 0) -> Any:
     return np.ma.stack(arrays, axis=axis)
 
 
+def _view(x: Any, dtype: np.dtype[Any]) -> Any:
+    """The same bytes read as ``dtype``, in C order: lazy values have no layout of their
+    own, so a view is taken of their C-contiguous form."""
+    return np.ascontiguousarray(x).view(dtype)
+
+
+def _view_dtype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    (x,) = inputs
+    dtype = attrs["dtype"]
+    old, new = x.type.dtype.itemsize, dtype.itemsize
+    if old == new:
+        return x.type.with_(dtype=dtype, weak=None)
+    if x.type.ndim == 0:
+        raise OpValueError(
+            "Changing the dtype of a 0d array is only supported if the itemsize is unchanged"
+        )
+    last = x.type.shape[-1]
+    if new < old and old % new:
+        raise OpValueError(
+            "When changing to a smaller dtype, its size must be a divisor of the size of "
+            "original dtype"
+        )
+    if new > old and last is not None and (last * old) % new:
+        raise OpValueError(
+            "When changing to a larger dtype, its size must be a divisor of the total size "
+            "in bytes of the last axis of the array."
+        )
+    size = None if last is None else last * old // new
+    return x.type.with_(dtype=dtype, shape=x.type.shape[:-1] + (size,), weak=None)
+
+
+def _view_of_dtype(value: Any, inputs: tuple[Node, ...]) -> np.dtype[Any]:
+    dtype = to_dtype(value, inputs)
+    if dtype is None:
+        raise OpArgumentError("view() needs a dtype (a lazy array has no other view)")
+    return dtype
+
+
 # --- arguments: each normalized so that equal requests are one node ------------------
 
 
@@ -192,6 +245,13 @@ def _reshape_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
         raise OpArgumentError(
             f"expected a sequence of integers or a single integer, got '{value!r}'"
         ) from None
+
+
+def _copy_flag(value: Any, inputs: tuple[Node, ...]) -> None:
+    """The standard's ``copy=``: a lazy result never shares memory, so any is met."""
+    if value is not None and not isinstance(value, bool):
+        raise OpArgumentError(f"copy must be True, False or None, not {value!r}")
+    return None
 
 
 def _permutation(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
@@ -275,8 +335,23 @@ ROWS = [
         "reshape",
         numpy_functions=(np.reshape,),
         arity=1,
-        signature=Signature(("x",), (Param("shape", _reshape_shape),)),
-        numpy_signature=Signature(("a",), (Param("shape", _reshape_shape),)),
+        signature=Signature(
+            ("x",),
+            (
+                Param("shape", _reshape_shape),
+                Param("copy", _copy_flag, None, keyword=True),
+                Param("order", choice("C", "F", "A"), "C", keyword=True),  # numpy's too
+            ),
+        ),
+        numpy_signature=Signature(
+            ("a",),
+            (
+                Param("shape", _reshape_shape),
+                Param("order", choice("C", "F", "A"), "C"),
+                Param("copy", _copy_flag, None, keyword=True),
+            ),
+        ),
+        expand=_fortran_order,
     ),
     OpDef(
         "ravel",
@@ -348,6 +423,17 @@ ROWS = [
         Signature(("x",), (Param("axis1", to_axis), Param("axis2", to_axis))),
         Signature(("a",), (Param("axis1", to_axis), Param("axis2", to_axis))),
         method=True,
+    ),
+    OpDef(  # ndarray.view(dtype): a method only
+        "view",
+        Kind.SHAPE,
+        _view,
+        _view_dtype_rule,
+        None,
+        arity=1,
+        signature=Signature(("x",), (Param("dtype", _view_of_dtype),)),
+        method=True,
+        namespaces=(),
     ),
     OpDef(
         "concatenate",

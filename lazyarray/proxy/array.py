@@ -71,6 +71,10 @@ class MaskedArray(BaseArray):
     def getmaskarray(self) -> Any:
         return build.unary("getmaskarray", self)
 
+    def getdata(self) -> Any:
+        """The data under the mask, as an Array (``la.getdata(x)`` too)."""
+        return build.unary("getdata", self)
+
     @property
     def mask(self) -> Any:
         return build.unary("getmaskarray", self)

@@ -251,6 +251,14 @@ class BaseArray:
             raise TypeError("only length-1 arrays can be converted to Python scalars")
         return np.asarray(self._implicit(what)).reshape(())[()]
 
+    def item(self, *index: Any) -> Any:
+        """One element as a Python scalar, computed (as ``ndarray.item``)."""
+        return np.asanyarray(self.compute()).item(*index)
+
+    def tolist(self) -> Any:
+        """Nested Python lists, computed (as ``ndarray.tolist``; masked: ``None``)."""
+        return np.asanyarray(self.compute()).tolist()
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of unsized object")

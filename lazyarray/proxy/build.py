@@ -14,13 +14,14 @@ from lazyarray.errors import (
     LazyArrayError,
     LazyIndexError,
     OpArgumentError,
+    OpValueError,
     ShapeError,
     UnsupportedOperation,
 )
 from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
-from lazyarray.ops.arguments import axis_index, flag, integer
+from lazyarray.ops.arguments import check_device, flag, integer, no_out
 from lazyarray.ops.indexing import encode_index
 from lazyarray.ops.registry import at_user_line
 from lazyarray.ops.signature import Signature
@@ -32,7 +33,6 @@ from lazyarray.types import (
     broadcast_shapes,
     check_python_int_fits,
     check_supported_dtype,
-    normalize_axis,
     normalize_shape,
     result_type,
 )
@@ -62,9 +62,10 @@ def call(
         inputs = tuple([as_node(value) for value in values])
         _check_masked_support(name, inputs)
         attrs = signature.attributes(name, raw, inputs)
+        expanded = row.expand(inputs, attrs) if row.expand is not None else None
     except LazyArrayError as exc:
         raise at_user_line(exc) from exc.__cause__
-    return wrap(apply(name, inputs, **attrs))
+    return wrap(expanded if expanded is not None else apply(name, inputs, **attrs))
 
 
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
@@ -100,7 +101,21 @@ def inplace(name: str, target: Any, other: Any) -> Any:
     return wrap(result)
 
 
-def astype(x: Any, dtype: Any, casting: str = "unsafe") -> Any:
+def astype(
+    x: Any,
+    dtype: Any,
+    order: str = "K",
+    casting: str = "unsafe",
+    subok: bool = True,
+    copy: bool = True,
+    device: Any = None,
+) -> Any:
+    """numpy's ``astype`` (and the standard's ``copy=``, ``device=``): a lazy array is
+    never shared, so ``copy`` and ``order`` change nothing but are checked."""
+    if order not in ("K", "A", "C", "F"):
+        raise OpValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    flag(copy, "copy")
+    check_device(device)
     node = as_node(x)
     target = check_supported_dtype(as_dtype(dtype))
     if target == node.type.dtype:
@@ -146,15 +161,30 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     return elementwise("where", condition, x, y)
 
 
-def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Any:
+def clip(
+    x: Any,
+    a_min: Any = None,
+    a_max: Any = None,
+    out: Any = None,
+    *,
+    min: Any = None,  # noqa: A002 - numpy 2's and the standard's names
+    max: Any = None,  # noqa: A002
+) -> Any:
+    """``clip(x, min, max)``; either bound may be missing (both: ``x`` itself)."""
+    no_out(out, ())
+    if (a_min is not None and min is not None) or (a_max is not None and max is not None):
+        raise OpValueError("Passed more than one argument for each bound: use min= or a_min=")
+    a_min = a_min if a_min is not None else min
+    a_max = a_max if a_max is not None else max
     if a_min is None and a_max is None:
-        raise ValueError("One of max or min must be given")
+        return wrap(as_node(x))
     bounds = [b for b in (a_min, a_max) if b is not None]
     which = ("min" if a_min is not None else "") + ("max" if a_max is not None else "")
     return elementwise("clip", x, *bounds, which=which)
 
 
-def round_(x: Any, decimals: int = 0) -> Any:
+def round_(x: Any, decimals: int = 0, out: Any = None) -> Any:
+    no_out(out, ())
     return elementwise("round", x, decimals=integer(decimals))
 
 
@@ -172,9 +202,9 @@ def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(as_size(d) for d in shape)
 
 
-def reshape(x: Any, *shape: Any) -> Any:
+def reshape(x: Any, *shape: Any, order: str = "C", copy: bool | None = None) -> Any:
     """``x.reshape((2, 3))`` or, as ndarray's method also takes it, ``x.reshape(2, 3)``."""
-    return call("reshape", (x, _shape_args(shape)), {})
+    return call("reshape", (x, _shape_args(shape)), {"order": order, "copy": copy}, numpy=True)
 
 
 def transpose(x: Any, *axes: Any) -> Any:
@@ -317,15 +347,6 @@ def _advanced_go_first(items: tuple[Any, ...], position: int) -> bool:
         or (not isinstance(item, slice) and item is not None and item is not Ellipsis)
     ]
     return len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced)
-
-
-def take(x: Any, indices: Any, axis: int | None = None) -> Any:
-    node = as_node(x)
-    if axis is None:
-        node = apply("ravel", (node,)) if node.type.ndim != 1 else node
-        axis = 0
-    axis = normalize_axis(axis_index(axis), node.type.ndim)
-    return wrap(apply("take", (node, as_node(indices)), axis=axis))
 
 
 # --- linear algebra ------------------------------------------------------------------

@@ -56,7 +56,6 @@ _ARRAY_METHODS: dict[str, Any] = {
     "transpose": build.transpose,  # x.transpose(1, 0): axes as separate arguments too
     "clip": build.clip,
     "round": build.round_,
-    "take": build.take,
     "conj": lambda self: build.unary("conjugate", self),
     "conjugate": lambda self: build.unary("conjugate", self),
     "__getitem__": build.getitem,

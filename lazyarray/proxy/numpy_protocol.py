@@ -31,20 +31,6 @@ def _no_out(kwargs: dict[str, Any]) -> None:
         raise UnsupportedOperation("out= is not supported: lazy arrays are immutable")
 
 
-def _clip(
-    a: Any,
-    a_min: Any = None,
-    a_max: Any = None,
-    out: Any = None,
-    **bounds: Any,
-) -> Any:
-    """numpy 2 also spells the bounds ``min=`` and ``max=``."""
-    _no_out({"out": out})
-    low = a_min if a_min is not None else bounds.get("min")
-    high = a_max if a_max is not None else bounds.get("max")
-    return build.clip(a, low, high)
-
-
 def _like(fill: Any) -> Callable[..., Any]:
     def call(prototype: Any, dtype: Any = None, **_: Any) -> Any:
         return build.full_like(prototype, fill, dtype)
@@ -72,7 +58,7 @@ def _functions() -> dict[Any, Callable[..., Any]]:
                 table[function] = lambda *a, _name=row.name, **k: build.elementwise(_name, *a, **k)
     table.update(
         {
-            np.clip: _clip,
+            np.clip: build.clip,
             np.round: build.round_,
             np.around: build.round_,
             np.real: lambda a: build.unary("real", a),
@@ -121,9 +107,15 @@ def array_function(
     self: Any, func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     implementation = FUNCTIONS.get(func)
-    if implementation is None:
-        return NotImplemented
-    return implementation(*args, **kwargs)
+    if implementation is not None:
+        return implementation(*args, **kwargs)
+    if all(issubclass(t, (BaseArray, np.ndarray)) for t in types):
+        name = f"{func.__module__}.{func.__name__}".replace("numpy._core.", "numpy.")
+        raise UnsupportedOperation(
+            f"{name} is not supported on lazyarray arrays (the supported numpy functions "
+            "are listed in docs/array-api.md); compute first, np.asarray(x), to use numpy's"
+        )
+    return NotImplemented  # another array type may implement it
 
 
 def attach() -> None:
