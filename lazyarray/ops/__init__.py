@@ -7,11 +7,21 @@ from lazyarray.ops import (
     kernel,
     linalg,
     masked,
-    masked_stats,
     reductions,
     shape,
 )
-from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, apply, lookup, rows_of_kind
+from lazyarray.ops.registry import (
+    OPS,
+    Kind,
+    OpDef,
+    Trait,
+    apply,
+    has,
+    kind_of,
+    lookup,
+    rows_of_kind,
+    rows_with,
+)
 
 __all__ = [
     "OPS",
@@ -21,13 +31,15 @@ __all__ = [
     "apply",
     "creation",
     "elementwise",
+    "has",
     "indexing",
     "kernel",
+    "kind_of",
     "linalg",
     "lookup",
     "masked",
-    "masked_stats",
     "reductions",
     "rows_of_kind",
+    "rows_with",
     "shape",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 from lazyarray.errors import OpArgumentError
 from lazyarray.graph import Node
 from lazyarray.ops.meta import probe_dtype
-from lazyarray.ops.registry import Infer, Kind, OpDef, register
+from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.types import ArrayType, normalize_axes, normalize_axis
 
 _DTYPES: dict[tuple[Any, ...], np.dtype[Any]] = {}
@@ -119,6 +119,11 @@ _REDUCTIONS: list[tuple[str, Callable[..., Any], str, str, tuple[Any, ...]]] = [
     ("all", np.all, "all", "all", (np.all,)),
 ]
 
+_BLOCKWISE = frozenset({Trait.BLOCKWISE})
+_STATISTIC = frozenset({Trait.STATISTIC})
+_TRAITS = {name: _BLOCKWISE for name in ("sum", "prod", "min", "max", "any", "all")}
+_TRAITS |= {name: _STATISTIC for name in ("mean", "var", "std")}
+
 ROWS = [
     OpDef(
         name,
@@ -128,6 +133,7 @@ ROWS = [
         _masked_method(method),
         array_api,
         numpy_functions=functions,
+        traits=_TRAITS[name],
         arity=1,
     )
     for name, fn, method, array_api, functions in _REDUCTIONS

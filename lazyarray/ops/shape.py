@@ -12,7 +12,7 @@ import numpy as np
 from lazyarray.errors import ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.meta import view_shape
-from lazyarray.ops.registry import Infer, Kind, OpDef, register
+from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.types import ArrayType, Shape, normalize_axis, result_type
 
 
@@ -173,6 +173,7 @@ def _view_row(
     impl: Callable[..., Any],
     array_api: str | None = None,
     numpy_functions: tuple[Any, ...] = (),
+    traits: frozenset[Trait] = frozenset(),
 ) -> OpDef:
     return OpDef(
         name,
@@ -182,6 +183,7 @@ def _view_row(
         _masked(impl),
         array_api,
         numpy_functions=numpy_functions,
+        traits=traits | {Trait.VIEW},
         arity=1,
     )
 
@@ -195,6 +197,7 @@ ROWS = [
         _masked(_reshape),
         "reshape",
         numpy_functions=(np.reshape,),
+        traits=frozenset({Trait.RESHAPE}),
         arity=1,
     ),
     OpDef(
@@ -205,6 +208,7 @@ ROWS = [
         _masked(_ravel),
         aliases=("flatten",),
         numpy_functions=(np.ravel,),
+        traits=frozenset({Trait.RESHAPE}),
         arity=1,
     ),
     _view_row("transpose", _transpose, "permute_dims", (np.transpose,)),
@@ -212,7 +216,7 @@ ROWS = [
     _view_row("expand_dims", _expand_dims, "expand_dims", (np.expand_dims,)),
     _view_row("broadcast_to", _broadcast_to, "broadcast_to", (np.broadcast_to,)),
     _view_row("moveaxis", _moveaxis, "moveaxis", (np.moveaxis,)),
-    _view_row("flip", _flip, "flip", (np.flip,)),
+    _view_row("flip", _flip, "flip", (np.flip,), frozenset({Trait.INVOLUTION})),
     _view_row("swapaxes", _swapaxes, None, (np.swapaxes,)),
     OpDef(
         "concatenate",
