@@ -47,6 +47,10 @@ def _is_op(node: ast.expr) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "op"
 
 
+def _is_named_op(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "op"
+
+
 def _names(node: ast.expr) -> bool:
     """A string, or a literal collection holding one: op names spelled out."""
     if isinstance(node, ast.Constant):
@@ -64,14 +68,10 @@ def name_comparisons(source: str) -> list[int]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Compare) and any(isinstance(o, _COMPARING) for o in node.ops):
             operands = [node.left, *node.comparators]
-            named_op = any(isinstance(o, ast.Name) and o.id == "op" for o in operands)
-            if (any(map(_is_op, operands)) and not all(map(_is_op, operands))) or (
-                named_op and any(map(_names, operands))
-            ):
+            an_op = any(map(_is_op, operands)) and not all(map(_is_op, operands))
+            if an_op or (any(map(_is_named_op, operands)) and any(map(_names, operands))):
                 lines.append(node.lineno)
-        elif isinstance(node, ast.Match) and (
-            _is_op(node.subject) or (isinstance(node.subject, ast.Name) and node.subject.id == "op")
-        ):
+        elif isinstance(node, ast.Match) and (_is_op(node.subject) or _is_named_op(node.subject)):
             lines.append(node.lineno)
     return sorted(lines)
 
@@ -157,7 +157,7 @@ def test_an_op_without_a_dask_lowering_is_refused_before_running(
     plan = make_plan([y.node])
     with pytest.raises(UnsupportedOperation, match="backend 'dask' cannot run op 'frobnicate'"):
         get_backend("dask").check(plan)
-    with pytest.raises(UnsupportedOperation, match="'dask'.*'frobnicate'.*kind indexing"):
+    with pytest.raises(UnsupportedOperation, match=r"'dask'.*'frobnicate'.*kind indexing"):
         y.compute(backend="dask", cache=False)
     assert calls == []
     np.testing.assert_array_equal(
@@ -179,7 +179,7 @@ def test_a_masked_input_without_a_masked_implementation_is_refused_before_runnin
     y = wrap(apply("plain_only", (apply("tally", (x.node,)),)))
     with pytest.raises(
         UnsupportedOperation,
-        match="backend 'numpy' cannot run op 'plain_only'.*not defined for masked arrays",
+        match=r"backend 'numpy' cannot run op 'plain_only'.*not defined for masked arrays",
     ):
         y.compute(backend="numpy", cache=False)
     assert first == [] and second == []  # refused before the first step ran
