@@ -58,8 +58,9 @@ class Backend(abc.ABC):
     def check(self, plan: Plan) -> None:
         """Refuses, before anything runs, a plan with a step this backend cannot run,
         naming the backend, the op, the user's line and why (``refusal``)."""
+        refusal = self.refusal
         for node in plan.steps:
-            reason = self.refusal(node)
+            reason = refusal(node)
             if reason is not None:
                 raise UnsupportedOperation(
                     f"backend {self.name!r} cannot run op {node.op!r} (built at "

@@ -29,6 +29,15 @@ from lazyarray.planner import Plan
 from lazyarray_numpy.kernels import run_fused
 from lazyarray_numpy.masked import MASKED, MaskedStatistics
 
+# the enum members the per-step code reads (on Python 3.11 reading an Enum's member goes
+# through EnumType's attribute hook, a cost per step on the hot path of small plans)
+_ARGUMENT, _LITERAL, _STATISTIC, _KERNEL = (
+    Trait.ARGUMENT,
+    Trait.LITERAL,
+    Trait.STATISTIC,
+    Kind.KERNEL,
+)
+
 
 class NumpyBackend(Backend):
     name = "numpy"
@@ -36,16 +45,20 @@ class NumpyBackend(Backend):
         {Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS}
     )
 
+    def check(self, plan: Plan) -> None:
+        if any([node.type.masked for node in plan.steps]):  # else nothing is refused here
+            super().check(plan)
+
     def refusal(self, node: Node) -> str | None:
         """A step whose inputs are masked, of an op with no masked implementation
         (``OpDef.masked_impl``) nor one of this backend's."""
         row = OPS.get(node.op)
         if row is None:
             return "no op of that name is declared here"
+        if row.masked_impl is not None or row.kind is _KERNEL or not _reads_masked(node):
+            return None
         own = MASKED.get(node.op)
-        if row.masked_impl is None and own is None and row.kind is not Kind.KERNEL:
-            return f"{node.op} is not defined for masked arrays" if _reads_masked(node) else None
-        return None
+        return f"{node.op} is not defined for masked arrays" if own is None else None
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         with np.errstate(**context.errstate):
@@ -61,9 +74,9 @@ class NumpyBackend(Backend):
             if context.cancelled:
                 context.check_cancelled()
             traits = OPS[node.op].traits
-            if Trait.ARGUMENT in traits:
+            if _ARGUMENT in traits:
                 values[node] = arguments[node.attr("name")]
-            elif Trait.LITERAL in traits:  # the hot path of small expressions
+            elif _LITERAL in traits:  # the hot path of small expressions
                 value = node.attr("value")
                 values[node] = value.value if isinstance(value, Literal) else value
             else:
@@ -118,9 +131,9 @@ def run_node(
     row = OPS[node.op]
     masked = _reads_masked(node)
     try:
-        if row.kind is Kind.KERNEL:  # run this backend's own way: blockwise
+        if row.kind is _KERNEL:  # run this backend's own way: blockwise
             return run_fused(node, inputs, options, check)
-        if masked and Trait.STATISTIC in row.traits and node.inputs[0].type.masked:
+        if masked and _STATISTIC in row.traits and node.inputs[0].type.masked:
             return (statistics or MaskedStatistics(options)).run(node, inputs[0])
         own = MASKED.get(node.op) if masked else None
         implementation = row.implementation(masked) if own is None else own

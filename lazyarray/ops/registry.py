@@ -32,6 +32,10 @@ class Kind(enum.Enum):
     MASKED = "masked"
     KERNEL = "kernel"  # a fused group of ops, built by the planner
 
+    # members are singletons compared by identity: hashed by it too, in C (Enum's own
+    # hash is Python code, and passes ask traits and kinds of every node)
+    __hash__ = object.__hash__
+
 
 class Trait(enum.Enum):
     """What passes and backends ask of an op; none of them tests an op's name."""
@@ -64,6 +68,8 @@ class Trait(enum.Enum):
     # the input's elements in C order under a new shape (reshape, ravel): a chain of them
     # is one, and one to the input's own shape is the input
     RESHAPE = "reshape"
+
+    __hash__ = object.__hash__  # as Kind's
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

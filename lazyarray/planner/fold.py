@@ -24,6 +24,7 @@ from lazyarray.planner.rewrite import (
 # (plan._PLAN_TIME_ELEMENTS follows it)
 FOLD_LIMIT = 64
 _NEVER = {Kind.SOURCE, Kind.KERNEL}
+_CREATION = Kind.CREATION  # read per node (an Enum member read is a Python hook on 3.11)
 
 
 def _small(node: Node) -> bool:
@@ -35,7 +36,7 @@ def foldable(node: Node) -> bool:
     """An op on small constants, or a small creation op (``zeros(3)``)."""
     row = OPS[node.op]
     if not node.inputs:
-        return row.kind is Kind.CREATION and _small(node)
+        return row.kind is _CREATION and _small(node)
     if row.kind in _NEVER or not _small(node):
         return False
     return all(is_constant(child) and _small(child) for child in node.inputs)

@@ -119,8 +119,8 @@ class Plan:
 
 
 def _mutable_literal(node: Node) -> bool:
-    value = node.attr("value") if Trait.LITERAL in OPS[node.op].traits else None
-    return isinstance(value, Literal) and value.mutable
+    value = node.attr("value")
+    return isinstance(value, Literal) and value.mutable and _LITERAL in OPS[node.op].traits
 
 
 def _read_when_planning(node: Node) -> bool:
@@ -131,6 +131,8 @@ def _read_when_planning(node: Node) -> bool:
 
 # results that cost no new memory: literals, arguments and numpy views
 _FREE = frozenset({Trait.LITERAL, Trait.ARGUMENT, Trait.VIEW})
+# read per node (on Python 3.11 reading an Enum's member goes through a Python hook)
+_LITERAL, _ARGUMENT, _KERNEL = Trait.LITERAL, Trait.ARGUMENT, Kind.KERNEL
 
 
 def _free(node: Node) -> bool:
@@ -138,7 +140,7 @@ def _free(node: Node) -> bool:
 
 
 def _is_kernel(node: Node) -> bool:
-    return OPS[node.op].kind is Kind.KERNEL
+    return OPS[node.op].kind is _KERNEL
 
 
 def nbytes(node: Node, elements_of: Sequence[int | None] | None = None) -> int | None:
@@ -172,7 +174,7 @@ def steps_of(
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
     if not any(node.has_parameters for node in outputs):
         return {}
-    found = find(outputs, lambda n: Trait.ARGUMENT in OPS[n.op].traits)
+    found = find(outputs, lambda n: _ARGUMENT in OPS[n.op].traits)
     return {node.attr("name"): node for node in found}
 
 
@@ -216,7 +218,7 @@ def make_plan(
         for node in order:
             total += nbytes(node) or 0
             folds = folds or foldable(node)
-            if reusable and _read_when_planning(node):
+            if reusable and not node.inputs and _read_when_planning(node):
                 reusable = False
         if total < small_bytes:
             disabled = disabled | DATA_STAGES

@@ -186,7 +186,10 @@ def scalar_value(node: Node) -> Any:
 
 def is_constant(node: Node) -> bool:
     """A literal: its value is known when planning (``Trait.LITERAL``)."""
-    return Trait.LITERAL in OPS[node.op].traits
+    return _LITERAL in OPS[node.op].traits
+
+
+_LITERAL = Trait.LITERAL  # read per node (an Enum member read is a Python hook on 3.11)
 
 
 __all__ = [
