@@ -151,7 +151,3 @@ def rows_with(trait: Trait) -> list[OpDef]:
 def has(node: Node, trait: Trait) -> bool:
     """Whether ``node``'s op has ``trait``."""
     return trait in OPS[node.op].traits
-
-
-def kind_of(node: Node) -> Kind:
-    return OPS[node.op].kind

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lazyarray.graph import Node, toposort
-from lazyarray.ops import OPS, Trait
+from lazyarray.ops import OPS, Trait, rows_with
 from lazyarray.types import ArrayType
 
 Outputs = tuple[Node, ...]
@@ -35,7 +35,7 @@ class Rule:
 
 def ops_with(trait: Trait) -> frozenset[str]:
     """The names of the ops with ``trait``: what a rule about that trait matches."""
-    return frozenset(name for name, row in OPS.items() if trait in row.traits)
+    return frozenset(row.name for row in rows_with(trait))
 
 
 def matches_any(order: Iterable[Node], rules: Iterable[Rule]) -> bool:
