@@ -17,7 +17,7 @@ import pytest
 
 import lazyarray as la
 from benchmarks.workloads import NUMEXPR_SOURCES, make_inputs, w1, w3, w5
-from lazyarray.ops.creation import RANDOM_BLOCK
+from lazyarray.ops.rng import RANDOM_BLOCK
 
 BLOCK = 2**16
 THREADS = 2

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from lazyarray.config import Options
 from lazyarray.errors import BackendNotFound, ResourceExhausted, UnsupportedOperation
+from lazyarray.graph import Node
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan
@@ -55,18 +56,27 @@ class Backend(abc.ABC):
         return LocalJob(lambda context: self.execute(plan, arguments, context), len(plan), context)
 
     def check(self, plan: Plan) -> None:
-        """Refuses, before anything runs, a plan needing what this backend lacks."""
-        if self.capabilities >= _REQUIRABLE:
-            return
+        """Refuses, before anything runs, a plan with a step this backend cannot run,
+        naming the backend, the op, the user's line and why (``refusal``)."""
+        refusal = self.refusal
         for node in plan.steps:
-            needed = _needs(node)
-            missing = needed - self.capabilities
-            if missing:
-                what = ", ".join(sorted(c.value for c in missing))
+            reason = refusal(node)
+            if reason is not None:
                 raise UnsupportedOperation(
                     f"backend {self.name!r} cannot run op {node.op!r} (built at "
-                    f"{node.site_text}): it does not support {what}"
+                    f"{node.site_text}): {reason}"
                 )
+
+    def refusal(self, node: Node) -> str | None:
+        """Why this backend cannot run ``node``, or None. This one refuses what needs a
+        capability the backend lacks; a backend extends it with the ops it has no
+        lowering or implementation for."""
+        if self.capabilities >= _REQUIRABLE:
+            return None
+        missing = _needs(node) - self.capabilities
+        if missing:
+            return f"it does not support {', '.join(sorted(c.value for c in missing))}"
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -142,7 +152,7 @@ def memory_error(op: str, site: str, error: MemoryError) -> ResourceExhausted:
     )
 
 
-def _needs(node: Any) -> set[Capability]:
+def _needs(node: Node) -> set[Capability]:
     needed = set()
     if node.type.masked:
         needed.add(Capability.MASKED)

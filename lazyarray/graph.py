@@ -8,6 +8,7 @@ it is computed on first use only, so wrapping a large literal never reads its da
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -138,6 +139,18 @@ def content_digest(value: Any) -> str:
     return hasher.hexdigest()
 
 
+class Value:
+    """Base of the frozen dataclasses that node attributes may hold besides Python and
+    numpy scalars, dtypes, tuples and literals (a fused kernel). Such a value is equal,
+    hashed and pickled by its fields; it is digested by its class name and fields, and the
+    bits of its floats are part of the interning key, as for a tuple."""
+
+    __slots__ = ()
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, field.name) for field in dataclasses.fields(self)])  # type: ignore[arg-type]
+
+
 _new_node = object.__new__
 
 
@@ -159,7 +172,7 @@ def _forget(ref: _Ref) -> None:
         del _INTERNED[ref.key]
 
 
-_MAY_HOLD_FLOATS = (float, tuple)
+_MAY_HOLD_FLOATS = (float, tuple, Value)
 
 
 def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
@@ -184,6 +197,8 @@ def _float_bits(value: Any, found: list[str]) -> None:
     elif isinstance(value, tuple):
         for item in value:
             _float_bits(item, found)
+    elif isinstance(value, Value):
+        _float_bits(value.values(), found)
 
 
 def existing(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> Node | None:
@@ -350,6 +365,8 @@ def _encode_attrs(value: Any) -> str:
         return "(" + ",".join([_encode_attrs(v) for v in value]) + ")"
     if isinstance(value, np.dtype):
         return f"dtype:{value.str}"
+    if isinstance(value, Value):
+        return type(value).__name__ + _encode_attrs(value.values())
     return f"{type(value).__name__}:{value!r}"
 
 

@@ -17,9 +17,9 @@ from lazyarray.config import snapshot
 from lazyarray.errors import JobCancelled
 from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
-from lazyarray.ops.kernel import _source, run_blocked
 from lazyarray.ops.registry import apply
 from lazyarray.planner.fusion import fuse
+from lazyarray.runtime.kernel import _source, run_blocked
 from lazyarray_numpy.kernels import run_fused
 
 N = 100_000
@@ -119,7 +119,7 @@ def test_every_fusable_op_is_bit_exact(row: Any, dtype: str) -> None:
                 run_fused(kernel, values, snapshot())
             continue
         kernel = _kernel(row.name, values, attrs)
-        assert kernel.attr("result")[0] == np.asarray(expected).dtype
+        assert kernel.attr("kernel").result.dtype == np.asarray(expected).dtype
         block_bytes, threads = CUTS[(turn + case) % len(CUTS)]
         options = snapshot().replace(block_bytes=block_bytes, threads=threads)
         _same_bits(run_fused(kernel, values, options), expected)
@@ -255,7 +255,7 @@ def test_run_blocked_keeps_its_positional_region() -> None:
     x = np.random.default_rng(2).random((300, 40))
     (kernel,) = fuse(((la.Array(x) * 3 - 1).sum(axis=1).node,))
     region = ((100, 250), (0, 40))
-    part = run_blocked(kernel.kwargs, [x[100:250], 3, 1], region, block_bytes=2048)
+    part = run_blocked(kernel.attr("kernel"), [x[100:250], 3, 1], region, block_bytes=2048)
     np.testing.assert_allclose(part[:, 0], (x[100:250] * 3 - 1).sum(axis=1), rtol=1e-13)
 
 

@@ -145,7 +145,7 @@ def test_masked_statistics_in_blocks_and_chunks_match_numpy_ma(dtype: str, backe
 
 
 def test_a_mean_and_a_std_of_one_array_share_their_sums(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lazyarray.ops import masked_stats
+    from lazyarray.runtime import masked_stats
 
     calls: list[int] = []
     total = masked_stats.valid_total

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lazyarray as la
-from lazyarray.ops.creation import RANDOM_BLOCK, random_values
+from lazyarray.ops.rng import RANDOM_BLOCK, random_values
 
 
 def test_huge_random_arrays_cost_nothing_until_computed(no_compute: None) -> None:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import lazyarray as la
-from lazyarray.planner.fusion import TRAILING_REDUCTIONS
+from lazyarray.ops import OPS as ROWS
+from lazyarray.ops import Trait
 from lazyarray.planner.passes import STAGES
 
 DTYPES = [
@@ -78,7 +79,7 @@ def _cases(dtype: str) -> list[tuple[str, bool, dict[str, Any], Any]]:
             cases.append((op, False, {}, data))
         cases.append((op, False, {"axis": 0}, data))
         cases.append((op, True, {"axis": 0}, np.ma.MaskedArray(data, mask=mask)))
-        if op in TRAILING_REDUCTIONS:
+        if Trait.BLOCKWISE in ROWS[op].traits:
             cases.append((op, False, {"fused": True}, data * data))
     return cases
 

@@ -12,10 +12,11 @@ import numpy as np
 
 from lazyarray.backend import Backend, Capability, check_outputs_fit, memory_error
 from lazyarray.config import Options
-from lazyarray.errors import JobCancelled, TransientError, UnsupportedOperation
+from lazyarray.errors import JobCancelled, TransientError
+from lazyarray.graph import Node
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
 from lazyarray.planner import Plan
-from lazyarray_dask.lower import UNSUPPORTED, Lowerer
+from lazyarray_dask.lower import Lowerer, refusal
 
 
 class DaskBackend(Backend):
@@ -30,15 +31,10 @@ class DaskBackend(Backend):
     )
     install_hint = "pip install 'lazyarray[dask]'"
 
-    def check(self, plan: Plan) -> None:
-        super().check(plan)
-        for node in plan.steps:
-            reason = UNSUPPORTED.get(node.op)
-            if reason is not None and (node.op != "median" or node.type.masked):
-                raise UnsupportedOperation(
-                    f"backend 'dask' cannot run op {node.op!r} (built at {node.site_text}): "
-                    f"{reason}; compute it with backend='numpy'"
-                )
+    def refusal(self, node: Node) -> str | None:
+        """What needs a capability this backend lacks, and what it has no lowering for
+        (``lower.refusal``)."""
+        return super().refusal(node) or refusal(node)
 
     def lower(self, plan: Plan, arguments: Mapping[str, Any], options: Options) -> list[Any]:
         """The plan's outputs as dask arrays (scalars stay plain values)."""

@@ -1,7 +1,7 @@
 """numpy.ma's masked ``mean``, ``var`` and ``std`` on dask, chunk by chunk: each chunk
 reduces its valid values in one task (a count and a sum; for the spread, the squared
 anomalies from the mean), dask adds the chunks' partials, and one task per result chunk
-finishes with ``lazyarray.ops.masked_stats``, exactly as the numpy backend does."""
+finishes with ``lazyarray.runtime.masked_stats``, exactly as the numpy backend does."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.ops import masked_stats
+from lazyarray.runtime import masked_stats
 from lazyarray_dask import tasks
 
 Axes = tuple[int, ...]
@@ -30,14 +30,15 @@ class MaskedStatistics:
         self, op: str, x: Any, key: Any, axes: Axes, keepdims: bool, ddof: int, dtype: Any
     ) -> Any:
         count, total = self._sums(x, key, axes)
-        if op == "mean":
+        statistic = masked_stats.STATISTICS[op]
+        if not statistic.spread:
             mean_from = partial(masked_stats.mean_from, dtype=x.dtype)
             return _finished(mean_from, dtype, axes, keepdims, count, total)
         mean = self._mean(x, key, axes)
         summed = _partials(masked_stats.squared_anomalies, axes, x, mean).sum(
             axis=axes, keepdims=True
         )
-        spread = partial(masked_stats.spread_from, op, ddof)
+        spread = partial(masked_stats.spread_from, statistic.root, ddof)
         return _finished(spread, dtype, axes, keepdims, count, mean, summed)
 
     def _sums(self, x: Any, key: Any, axes: Axes) -> tuple[Any, Any]:

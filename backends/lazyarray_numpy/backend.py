@@ -1,5 +1,6 @@
 """Runs a plan step by step with each op row's numpy implementation, freeing every
-intermediate right after its last reader ran."""
+intermediate right after its last reader ran. Kernels run blockwise, masked statistics
+and masked sums by faster routes (``masked.py``); every other op by its row."""
 
 from __future__ import annotations
 
@@ -23,10 +24,19 @@ from lazyarray.config import Options
 from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Literal, Node
 from lazyarray.jobs import RunContext
-from lazyarray.ops import OPS
+from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.planner import Plan
 from lazyarray_numpy.kernels import run_fused
-from lazyarray_numpy.masked import STATISTICS, MaskedStatistics, masked_sum
+from lazyarray_numpy.masked import MASKED, MaskedStatistics
+
+# the enum members the per-step code reads (on Python 3.11 reading an Enum's member goes
+# through EnumType's attribute hook, a cost per step on the hot path of small plans)
+_ARGUMENT, _LITERAL, _STATISTIC, _KERNEL = (
+    Trait.ARGUMENT,
+    Trait.LITERAL,
+    Trait.STATISTIC,
+    Kind.KERNEL,
+)
 
 
 class NumpyBackend(Backend):
@@ -34,6 +44,21 @@ class NumpyBackend(Backend):
     capabilities = frozenset(
         {Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS}
     )
+
+    def check(self, plan: Plan) -> None:
+        if any([node.type.masked for node in plan.steps]):  # else nothing is refused here
+            super().check(plan)
+
+    def refusal(self, node: Node) -> str | None:
+        """A step whose inputs are masked, of an op with no masked implementation
+        (``OpDef.masked_impl``) nor one of this backend's."""
+        row = OPS.get(node.op)
+        if row is None:
+            return "no op of that name is declared here"
+        if row.masked_impl is not None or row.kind is _KERNEL or not _reads_masked(node):
+            return None
+        own = MASKED.get(node.op)
+        return f"{node.op} is not defined for masked arrays" if own is None else None
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         with np.errstate(**context.errstate):
@@ -48,9 +73,10 @@ class NumpyBackend(Backend):
         for node, frees in zip(plan.steps, plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
-            if node.op == "parameter":
+            traits = OPS[node.op].traits
+            if _ARGUMENT in traits:
                 values[node] = arguments[node.attr("name")]
-            elif node.op == "constant":  # the hot path of small expressions
+            elif _LITERAL in traits:  # the hot path of small expressions
                 value = node.attr("value")
                 values[node] = value.value if isinstance(value, Literal) else value
             else:
@@ -104,12 +130,13 @@ def run_node(
     ``check`` runs between the blocks of a kernel (the job's cancellation check)."""
     row = OPS[node.op]
     masked = _reads_masked(node)
-    implementation = masked_sum if masked and node.op == "sum" else row.implementation(masked)
     try:
-        if node.op == "fused":  # the ops this backend runs its own way: blockwise
+        if row.kind is _KERNEL:  # run this backend's own way: blockwise
             return run_fused(node, inputs, options, check)
-        if masked and node.op in STATISTICS and node.inputs[0].type.masked:
+        if masked and _STATISTIC in row.traits and node.inputs[0].type.masked:
             return (statistics or MaskedStatistics(options)).run(node, inputs[0])
+        own = MASKED.get(node.op) if masked else None
+        implementation = row.implementation(masked) if own is None else own
         if node.attrs:
             return implementation(*inputs, **dict(node.attrs))
         return implementation(*inputs)

@@ -1,5 +1,5 @@
 """Fused kernels, bit-exact with numpy by default: blockwise
-(``lazyarray.ops.kernel.run_blocked``), in blocks of about ``options.block_bytes`` on
+(``lazyarray.runtime.kernel.run_blocked``), in blocks of about ``options.block_bytes`` on
 ``options.threads`` threads, each block through the kernel's block program (ufuncs
 writing with ``out=`` into per-thread pooled buffers); sources (random, full ...) are
 generated per block and a trailing reduction reduces each block, so nothing of the
@@ -24,7 +24,8 @@ import numpy as np
 
 from lazyarray.config import Options
 from lazyarray.graph import Node
-from lazyarray.ops.kernel import run_blocked
+from lazyarray.ops.kernel import Kernel
+from lazyarray.runtime.kernel import run_blocked
 
 _FLOAT = np.dtype(np.float64).str
 _BOOL = np.dtype(np.bool_).str
@@ -116,20 +117,19 @@ NUMEXPR_MAX_INPUTS = 24
 NUMEXPR_MAX_CHARS = 20_000
 
 
-def numexpr_source(node: Node, input_dtypes: Sequence[str]) -> str | None:
+def numexpr_source(kernel: Kernel, input_dtypes: Sequence[str]) -> str | None:
     """The kernel as one numexpr expression over inputs ``in0, in1 ...``, or None if
     numexpr cannot take it (an op or dtype it lacks, too deep, too many inputs)."""
     try:
         import numexpr  # noqa: F401
     except ImportError:
         return None
-    program = node.attr("program")
     if len(input_dtypes) > NUMEXPR_MAX_INPUTS:
         return None
-    dtypes = list(input_dtypes) + list(node.attr("dtypes"))
+    dtypes = list(input_dtypes) + [dtype.str for dtype in kernel.dtypes]
     names = [f"in{i}" for i in range(len(input_dtypes))]
     depths = [0] * len(input_dtypes)
-    for op, refs, attrs in program:
+    for op, refs, attrs, _ in kernel.program:
         entry = NUMEXPR.get(op)
         if entry is None or attrs or not refs:
             return None
@@ -152,20 +152,19 @@ def numexpr_source(node: Node, input_dtypes: Sequence[str]) -> str | None:
     return names[-1]
 
 
-def _run_numexpr(node: Node, values: list[Any]) -> Any:
+def _run_numexpr(kernel: Kernel, values: list[Any]) -> Any:
     """The kernel through numexpr, whole, or None where numexpr refuses it. Weak
     numbers are passed as float64 operands, never spelled inline, so numexpr folds
     nothing (it would raise ZeroDivisionError for ``x / 0.0``)."""
-    if any(not refs for _, refs, _ in node.attr("program")) or node.attr("reduction"):
+    if kernel.sources() or kernel.reduction is not None:
         return None
     input_dtypes = [_WEAK if type(v) in (int, float) else np.asarray(v).dtype.str for v in values]
-    source = numexpr_source(node, input_dtypes)
+    source = numexpr_source(kernel, input_dtypes)
     if source is None:
         return None
     import numexpr  # it blocks and threads by itself
 
-    dtype_out, result_shape, _ = node.attr("result")
-    out = np.empty(result_shape, dtype_out)
+    out = np.empty(kernel.result_shape, kernel.result.dtype)
     local = {
         f"in{i}": np.float64(v) if type(v) in (int, float) else v for i, v in enumerate(values)
     }
@@ -191,19 +190,19 @@ def run_fused(
 ) -> Any:
     """The fused ``node`` over ``inputs``; ``check`` runs before each block (the job's
     cancellation check)."""
+    kernel: Kernel = node.attr("kernel")
     inputs = [_as_typed(child, value) for child, value in zip(node.inputs, inputs, strict=True)]
     if options.fast_math:
         if check is not None:
             check()
-        value = _run_numexpr(node, list(inputs))
+        value = _run_numexpr(kernel, list(inputs))
         if value is not None:
             return value
-    dtype_out, result_shape, _ = node.attr("result")
     value = run_blocked(
-        node.kwargs,
+        kernel,
         inputs,
         block_bytes=options.block_bytes,
         map_blocks=block_mapper(options),
         check=check,
     )
-    return np.asarray(value, dtype=dtype_out).reshape(result_shape)[()]
+    return np.asarray(value, dtype=kernel.result.dtype).reshape(kernel.result_shape)[()]

@@ -1,8 +1,8 @@
 """Faster masked statistics: numpy.ma's ``sum``, ``mean``, ``var`` and ``std`` with the
 same arithmetic, dtypes and masks, summing the data with numpy's ``where=`` instead of
-numpy.ma's filled copies and masked temporaries. ``mean``, ``var`` and ``std`` reduce
-blocks of rows on the kernel threads (``lazyarray.ops.masked_stats``), and a plan's
-statistics of one array share its count and sum."""
+numpy.ma's filled copies and masked temporaries. The statistics (``Trait.STATISTIC``)
+reduce blocks of rows on the kernel threads (``lazyarray.runtime.masked_stats``), and a
+plan's statistics of one array share its count and sum."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ import numpy as np
 
 from lazyarray.config import Options
 from lazyarray.graph import Node
-from lazyarray.ops import masked_stats
-from lazyarray.ops.kernel import row_bounds, rows_per_block
+from lazyarray.runtime import masked_stats
+from lazyarray.runtime.kernel import row_bounds, rows_per_block
 from lazyarray_numpy.kernels import block_mapper
 
 Axes = tuple[int, ...]
-STATISTICS = frozenset({"mean", "var", "std"})
 
 
 def _masked(value: Any, empty: Any) -> Any:
@@ -32,6 +31,10 @@ def masked_sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = No
     data, valid = np.ma.getdata(x), ~np.ma.getmaskarray(x)
     total = np.sum(data, axis=axis, keepdims=keepdims, where=valid, dtype=dtype)
     return _masked(total, valid.sum(axis=axis, keepdims=keepdims) == 0)
+
+
+# this backend's masked implementations, by op, in place of the rows' (numpy.ma's)
+MASKED: dict[str, Callable[..., Any]] = {"sum": masked_sum}
 
 
 class MaskedStatistics:
@@ -56,7 +59,8 @@ class MaskedStatistics:
                 _by_rows(self.options, masked_stats.valid_total, axes, x, check=self.check),
             )
         count, total = self.sums[key]
-        if node.op == "mean":
+        statistic = masked_stats.STATISTICS[node.op]
+        if not statistic.spread:
             return _masked(
                 *masked_stats.finish(
                     partial(masked_stats.mean_from, dtype=x.dtype), axes, keepdims, count, total
@@ -68,7 +72,7 @@ class MaskedStatistics:
         summed = _by_rows(
             self.options, masked_stats.squared_anomalies, axes, x, mean, check=self.check
         )
-        spread = partial(masked_stats.spread_from, node.op, node.attr("ddof") or 0)
+        spread = partial(masked_stats.spread_from, statistic.root, node.attr("ddof") or 0)
         return _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
 
 

@@ -27,6 +27,7 @@ from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest
 from lazyarray.jobs import AsyncJob, RunContext
+from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan, bind_arguments, make_plan, parameters_of
 
 DESTINATIONS = ("download",)
@@ -193,7 +194,8 @@ def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[A
     """``values`` with every array that shares memory with a literal or an argument
     copied: a result is the caller's to modify, and must never write into an input, a
     planned constant or a cached value."""
-    literals = [node.attr("value") for node in plan.steps if node.op == "constant"]
+    literal = Trait.LITERAL
+    literals = [node.attr("value") for node in plan.steps if literal in OPS[node.op].traits]
     inputs = [literal.value for literal in literals if isinstance(literal, Literal)]
     inputs += [value for value in arguments.values() if isinstance(value, np.ndarray)]
     arrays = [np.ma.getdata(v) if isinstance(v, np.ma.MaskedArray) else v for v in inputs]

@@ -8,6 +8,8 @@ from typing import Any
 
 from lazyarray.config import options
 from lazyarray.graph import Literal, Node, toposort
+from lazyarray.ops import OPS, Kind, Trait
+from lazyarray.ops.kernel import Instruction, Kernel
 from lazyarray.planner import Plan, make_plan
 from lazyarray.planner.passes import STAGES, optimize
 from lazyarray.types import shape_text
@@ -31,29 +33,30 @@ def _describe(node: Node, names: dict[Node, str]) -> str:
     if args:
         head += f"({args})"
     detail = ""
+    row = OPS[node.op]
     value = node.attr("value")
     if isinstance(value, Literal):
         detail = f"  literal {human_bytes(getattr(value.value, 'nbytes', 0))}"
-    elif node.op == "constant":
+    elif Trait.LITERAL in row.traits:
         detail = f"  {value!r}"
-    elif node.op == "fused":
-        detail = f"  {kernel_text(node, [names[c] for c in node.inputs])}"
-    elif node.op in ("random", "parameter"):
+    elif row.kind is Kind.KERNEL:
+        detail = f"  {kernel_text(node.attr('kernel'), [names[c] for c in node.inputs])}"
+    elif row.kind is Kind.SOURCE:  # random, parameter: what names or cuts them
         detail = "  " + ", ".join(
             f"{k}={v}" for k, v in node.attrs if k in ("name", "region", "distribution")
         )
     return f"{head} -> {node.type.dtype}{masked} {shape_text(node.type.shape)}{detail}"
 
 
-def kernel_text(node: Node, inputs: Sequence[str]) -> str:
+def kernel_text(kernel: Kernel, inputs: Sequence[str]) -> str:
     """A fused kernel's program as one expression: ``sum(add(multiply(%0, %1), %2))``.
     An instruction read twice is named once (``t3 = multiply(%0, %1); add(t3, t3)``), so
     the text grows with the program, never with the number of paths through it."""
-    program = node.attr("program")
+    program = kernel.program
     count = len(inputs)
     reads = [0] * len(program)
-    for _, refs, _ in program:
-        for ref in refs:
+    for instruction in program:
+        for ref in instruction.refs:
             if ref >= count:
                 reads[ref - count] += 1
     names = list(inputs) + [f"t{i}" if n > 1 else "" for i, n in enumerate(reads)]
@@ -63,16 +66,18 @@ def kernel_text(node: Node, inputs: Sequence[str]) -> str:
             parts += [names[count + position], " = "]
             _expression(program, count + position, names, parts)
             parts.append("; ")
-    reduction = node.attr("reduction")
+    reduction = kernel.reduction
     if reduction is not None:
-        parts.append(f"{reduction[0]}(")
+        parts.append(f"{reduction.op}(")
     _expression(program, count + len(program) - 1, names, parts)
     if reduction is not None:
         parts.append(")")
     return "".join(parts)
 
 
-def _expression(program: Sequence[Any], ref: int, names: Sequence[str], parts: list[str]) -> None:
+def _expression(
+    program: Sequence[Instruction], ref: int, names: Sequence[str], parts: list[str]
+) -> None:
     """Appends the text of instruction ``ref``, inlining those read once; iterative, as
     programs can be thousands of instructions deep."""
     count = len(names) - len(program)
@@ -84,7 +89,7 @@ def _expression(program: Sequence[Any], ref: int, names: Sequence[str], parts: l
         elif names[item] and item != ref:
             parts.append(names[item])
         else:
-            op, refs, _ = program[item - count]
+            op, refs, _, _ = program[item - count]
             parts.append(f"{op}(")
             stack.append(")")
             for i in range(len(refs) - 1, -1, -1):
@@ -127,8 +132,9 @@ def to_dot(targets: Sequence[Node]) -> str:
     lines = ["digraph lazyarray {", "  rankdir=BT;", "  node [shape=box, fontname=monospace];"]
     for node in toposort(plan.outputs):
         label = f"{node.op}\\n{node.type.dtype} {shape_text(node.type.shape)}"
-        if node.op == "fused":
-            label += "\\n" + kernel_text(node, [f"in{i}" for i in range(len(node.inputs))])
+        if OPS[node.op].kind is Kind.KERNEL:
+            inputs = [f"in{i}" for i in range(len(node.inputs))]
+            label += "\\n" + kernel_text(node.attr("kernel"), inputs)
         lines.append(f'  {names[node]} [label="{label}"];')
         lines += [f"  {names[child]} -> {names[node]};" for child in node.inputs]
     lines.append("}")

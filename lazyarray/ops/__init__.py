@@ -7,11 +7,20 @@ from lazyarray.ops import (
     kernel,
     linalg,
     masked,
-    masked_stats,
     reductions,
     shape,
 )
-from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, apply, lookup, rows_of_kind
+from lazyarray.ops.registry import (
+    OPS,
+    Kind,
+    OpDef,
+    Trait,
+    apply,
+    has,
+    lookup,
+    rows_of_kind,
+    rows_with,
+)
 
 __all__ = [
     "OPS",
@@ -21,13 +30,14 @@ __all__ = [
     "apply",
     "creation",
     "elementwise",
+    "has",
     "indexing",
     "kernel",
     "linalg",
     "lookup",
     "masked",
-    "masked_stats",
     "reductions",
     "rows_of_kind",
+    "rows_with",
     "shape",
 ]

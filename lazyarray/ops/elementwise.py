@@ -27,6 +27,9 @@ from lazyarray.types import (
 _COMMUTATIVE = frozenset({Trait.COMMUTATIVE, Trait.PRESERVES_SHAPE})
 _ASSOCIATIVE = frozenset({Trait.COMMUTATIVE, Trait.ASSOCIATIVE, Trait.PRESERVES_SHAPE})
 _PLAIN = frozenset({Trait.PRESERVES_SHAPE})
+_MASKING = _PLAIN | {Trait.MASKS_INVALID}
+_INVOLUTION = _MASKING | {Trait.INVOLUTION}
+_IDEMPOTENT = _PLAIN | {Trait.IDEMPOTENT}
 _COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
 
 _CLIP_UFUNC: np.ufunc = np._core.umath.clip  # type: ignore[attr-defined]
@@ -106,11 +109,11 @@ def _binary_dunders(stem: str) -> tuple[str, ...]:
 
 # name, ufunc, array-API name, Python operators
 UNARY = [
-    _ufunc_row("absolute", np.absolute, "abs", ("__abs__",), aliases=("abs",)),
-    _ufunc_row("negative", np.negative, "negative", ("__neg__",)),
+    _ufunc_row("absolute", np.absolute, "abs", ("__abs__",), _MASKING | _IDEMPOTENT, ("abs",)),
+    _ufunc_row("negative", np.negative, "negative", ("__neg__",), _INVOLUTION),
     _ufunc_row("positive", np.positive, "positive", ("__pos__",)),
-    _ufunc_row("invert", np.invert, "bitwise_invert", ("__invert__",)),
-    _ufunc_row("logical_not", np.logical_not, "logical_not"),
+    _ufunc_row("invert", np.invert, "bitwise_invert", ("__invert__",), _INVOLUTION),
+    _ufunc_row("logical_not", np.logical_not, "logical_not", traits=_INVOLUTION),
     _ufunc_row("sqrt", np.sqrt, "sqrt"),
     _ufunc_row("cbrt", np.cbrt),
     _ufunc_row("square", np.square, "square"),
@@ -136,28 +139,36 @@ UNARY = [
     _ufunc_row("arctanh", np.arctanh, "atanh"),
     _ufunc_row("deg2rad", np.deg2rad, aliases=("radians",)),
     _ufunc_row("rad2deg", np.rad2deg, aliases=("degrees",)),
-    _ufunc_row("floor", np.floor, "floor"),
-    _ufunc_row("ceil", np.ceil, "ceil"),
-    _ufunc_row("trunc", np.trunc, "trunc"),
-    _ufunc_row("rint", np.rint),
+    _ufunc_row("floor", np.floor, "floor", traits=_IDEMPOTENT),
+    _ufunc_row("ceil", np.ceil, "ceil", traits=_IDEMPOTENT),
+    _ufunc_row("trunc", np.trunc, "trunc", traits=_IDEMPOTENT),
+    _ufunc_row("rint", np.rint, traits=_IDEMPOTENT),
     _ufunc_row("sign", np.sign, "sign"),
     _ufunc_row("signbit", np.signbit, "signbit"),
     _ufunc_row("isfinite", np.isfinite, "isfinite"),
     _ufunc_row("isinf", np.isinf, "isinf"),
     _ufunc_row("isnan", np.isnan, "isnan"),
-    _ufunc_row("conjugate", np.conjugate, "conj", aliases=("conj",)),
-    _ufunc_row("fabs", np.fabs),
+    _ufunc_row(
+        "conjugate", np.conjugate, "conj", traits=_PLAIN | {Trait.INVOLUTION}, aliases=("conj",)
+    ),
+    _ufunc_row("fabs", np.fabs, traits=_IDEMPOTENT),
     _ufunc_row("spacing", np.spacing),
 ]
 
 BINARY = [
-    _ufunc_row("add", np.add, "add", _binary_dunders("add"), _ASSOCIATIVE),
-    _ufunc_row("subtract", np.subtract, "subtract", _binary_dunders("sub")),
-    _ufunc_row("multiply", np.multiply, "multiply", _binary_dunders("mul"), _ASSOCIATIVE),
-    _ufunc_row("divide", np.divide, "divide", _binary_dunders("truediv"), aliases=("true_divide",)),
-    _ufunc_row("floor_divide", np.floor_divide, "floor_divide", _binary_dunders("floordiv")),
+    _ufunc_row("add", np.add, "add", _binary_dunders("add"), _ASSOCIATIVE | _MASKING),
+    _ufunc_row("subtract", np.subtract, "subtract", _binary_dunders("sub"), _MASKING),
+    _ufunc_row(
+        "multiply", np.multiply, "multiply", _binary_dunders("mul"), _ASSOCIATIVE | _MASKING
+    ),
+    _ufunc_row(
+        "divide", np.divide, "divide", _binary_dunders("truediv"), _MASKING, ("true_divide",)
+    ),
+    _ufunc_row(
+        "floor_divide", np.floor_divide, "floor_divide", _binary_dunders("floordiv"), _MASKING
+    ),
     _ufunc_row("remainder", np.remainder, "remainder", _binary_dunders("mod"), aliases=("mod",)),
-    _ufunc_row("power", np.power, "pow", _binary_dunders("pow")),
+    _ufunc_row("power", np.power, "pow", _binary_dunders("pow"), _MASKING),
     _ufunc_row("fmod", np.fmod),
     _ufunc_row("arctan2", np.arctan2, "atan2"),
     _ufunc_row("hypot", np.hypot, "hypot", traits=_COMMUTATIVE),
@@ -256,7 +267,7 @@ OTHER = [
         "where",
         numpy_functions=(np.where,),
         arity=3,
-        traits=_PLAIN,
+        traits=_MASKING,
     ),
     OpDef(
         "clip",

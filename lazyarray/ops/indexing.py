@@ -104,7 +104,15 @@ def _boolean_index_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> A
 
 
 ROWS = [
-    OpDef("getitem", Kind.INDEXING, _getitem, _getitem_rule, _getitem, arity=1),
+    OpDef(
+        "getitem",
+        Kind.INDEXING,
+        _getitem,
+        _getitem_rule,
+        _getitem,
+        traits=frozenset({Trait.VIEW}),
+        arity=1,
+    ),
     OpDef(
         "take",
         Kind.INDEXING,

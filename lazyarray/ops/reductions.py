@@ -12,7 +12,7 @@ from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import no_out, to_axes, to_axis, to_dtype, to_flag, to_hashable
 from lazyarray.ops.meta import probe_dtype
-from lazyarray.ops.registry import Infer, Kind, OpDef, register
+from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature, as_is
 from lazyarray.types import ArrayType, normalize_axes, normalize_axis
 
@@ -175,6 +175,11 @@ _REDUCTIONS: list[tuple[str, Callable[..., Any], str, str, tuple[Any, ...]]] = [
     ("all", np.all, "all", "all", (np.all,)),
 ]
 
+_BLOCKWISE = frozenset({Trait.BLOCKWISE})
+_STATISTIC = frozenset({Trait.STATISTIC})
+_TRAITS = {name: _BLOCKWISE for name in ("sum", "prod", "min", "max", "any", "all")}
+_TRAITS |= {name: _STATISTIC for name in ("mean", "var", "std")}
+
 ROWS = [
     OpDef(
         name,
@@ -184,6 +189,7 @@ ROWS = [
         _masked_method(method),
         array_api,
         numpy_functions=functions,
+        traits=_TRAITS[name],
         arity=1,
         signature=_SIGNATURES[name],
         method=True,

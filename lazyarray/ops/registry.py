@@ -33,9 +33,15 @@ class Kind(enum.Enum):
     MASKED = "masked"
     KERNEL = "kernel"  # a fused group of ops, built by the planner
 
+    # members are singletons compared by identity: hashed by it too, in C (Enum's own
+    # hash is Python code, and passes ask traits and kinds of every node)
+    __hash__ = object.__hash__
+
 
 class Trait(enum.Enum):
-    COMMUTATIVE = "commutative"
+    """What passes and backends ask of an op; none of them tests an op's name."""
+
+    COMMUTATIVE = "commutative"  # f(a, b) == f(b, a)
     ASSOCIATIVE = "associative"
     PRESERVES_SHAPE = "preserves_shape"
     UNKNOWN_SIZE = "unknown_size"  # result size known only after running
@@ -43,6 +49,28 @@ class Trait(enum.Enum):
     # a source computed from its attributes alone; its impl takes ``region`` (an encoded
     # basic index) and returns exactly ``whole[region]``, computing only those elements
     GENERATED = "generated"
+    # a generated source drawn from a counter-based random stream in blocks of
+    # ``ops.rng.RANDOM_BLOCK`` values: work cut on block edges draws each block once
+    RANDOM = "random"
+    LITERAL = "literal"  # its value is its ``value`` attribute (a constant)
+    ARGUMENT = "argument"  # its value is the compute argument its ``name`` attribute names
+    VIEW = "view"  # numpy returns a view of the input: no new memory, no work
+    # on masked inputs numpy.ma also masks results the plain op computes (invalid or out
+    # of the op's domain: ``inf / 1`` is masked), so identities such as x/1 -> x fail there
+    MASKS_INVALID = "masks_invalid"
+    # a reduction whose partial results over blocks combine by the same op (a sum of
+    # sums, a max of maxes): a kernel can finish with it, block by block
+    BLOCKWISE = "blockwise"
+    # numpy.ma's statistics of a count and a sum (mean, var, std): backends reduce them
+    # chunk by chunk (``lazyarray.runtime.masked_stats``), not by numpy.ma's copies
+    STATISTIC = "statistic"
+    INVOLUTION = "involution"  # f(f(x)) == x, attributes equal (-(-x), ~~x, flip(flip(x)))
+    IDEMPOTENT = "idempotent"  # f(f(x)) == f(x) (abs(abs(x)), floor(floor(x)))
+    # the input's elements in C order under a new shape (reshape, ravel): a chain of them
+    # is one, and one to the input's own shape is the input
+    RESHAPE = "reshape"
+
+    __hash__ = object.__hash__  # as Kind's
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -137,3 +165,12 @@ def _at_user_line(exc: LazyArrayError) -> LazyArrayError:
 
 def rows_of_kind(*kinds: Kind) -> list[OpDef]:
     return [row for row in OPS.values() if row.kind in kinds]
+
+
+def rows_with(trait: Trait) -> list[OpDef]:
+    return [row for row in OPS.values() if trait in row.traits]
+
+
+def has(node: Node, trait: Trait) -> bool:
+    """Whether ``node``'s op has ``trait``."""
+    return trait in OPS[node.op].traits

@@ -22,7 +22,7 @@ from lazyarray.ops.arguments import (
     to_shape,
 )
 from lazyarray.ops.meta import view_shape
-from lazyarray.ops.registry import Infer, Kind, OpDef, apply, register
+from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, apply, register
 from lazyarray.ops.signature import Inputs, Param, Signature
 from lazyarray.types import ArrayType, Shape, as_size, normalize_axis, result_type
 
@@ -309,6 +309,7 @@ def _view_row(
     signature: Signature,
     numpy_signature: Signature | None = None,
     method: bool = False,
+    traits: frozenset[Trait] = frozenset(),
 ) -> OpDef:
     return OpDef(
         name,
@@ -318,6 +319,7 @@ def _view_row(
         _masked(impl),
         array_api,
         numpy_functions=numpy_functions,
+        traits=traits | {Trait.VIEW},
         arity=1,
         signature=signature,
         numpy_signature=numpy_signature,
@@ -334,6 +336,7 @@ ROWS = [
         _masked(_reshape),
         "reshape",
         numpy_functions=(np.reshape,),
+        traits=frozenset({Trait.RESHAPE}),
         arity=1,
         signature=Signature(
             ("x",),
@@ -361,6 +364,7 @@ ROWS = [
         _masked(_ravel),
         aliases=("flatten",),
         numpy_functions=(np.ravel,),
+        traits=frozenset({Trait.RESHAPE}),
         arity=1,
         signature=_X,
         numpy_signature=Signature(("a",)),
@@ -414,6 +418,7 @@ ROWS = [
         (np.flip,),
         Signature(("x",), (Param("axis", to_axes, None),)),
         Signature(("m",), (Param("axis", to_axes, None),)),
+        traits=frozenset({Trait.INVOLUTION}),
     ),
     _view_row(
         "swapaxes",

@@ -11,12 +11,20 @@ import numpy as np
 from lazyarray.graph import Node
 from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
-from lazyarray.planner.rewrite import Outputs, literal_of, rebuild, same_type, transform
+from lazyarray.planner.rewrite import (
+    Outputs,
+    is_constant,
+    literal_of,
+    rebuild,
+    same_type,
+    transform,
+)
 
 # elements: scalars and tiny arrays; folding more only moves the work
 # (plan._PLAN_TIME_ELEMENTS follows it)
 FOLD_LIMIT = 64
-_NEVER = {Kind.SOURCE}
+_NEVER = {Kind.SOURCE, Kind.KERNEL}
+_CREATION = Kind.CREATION  # read per node (an Enum member read is a Python hook on 3.11)
 
 
 def _small(node: Node) -> bool:
@@ -28,10 +36,10 @@ def foldable(node: Node) -> bool:
     """An op on small constants, or a small creation op (``zeros(3)``)."""
     row = OPS[node.op]
     if not node.inputs:
-        return row.kind is Kind.CREATION and _small(node)
-    if row.kind in _NEVER or node.op == "fused" or not _small(node):
+        return row.kind is _CREATION and _small(node)
+    if row.kind in _NEVER or not _small(node):
         return False
-    return all(child.op == "constant" and _small(child) for child in node.inputs)
+    return all(is_constant(child) and _small(child) for child in node.inputs)
 
 
 def _as_literal(value: Any, node: Node, inputs: list[Any]) -> Node | None:
@@ -56,7 +64,7 @@ def _as_literal(value: Any, node: Node, inputs: list[Any]) -> Node | None:
 def fold_constants(outputs: Outputs) -> Outputs:
     def visit(node: Node, inputs: tuple[Node, ...]) -> Node:
         current = rebuild(node, inputs)
-        if not foldable(current) or current.op == "constant":
+        if not foldable(current) or is_constant(current):
             return current
         row = OPS[current.op]
         masked = current.type.masked or any(c.type.masked for c in current.inputs)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from lazyarray.graph import Node, toposort
 from lazyarray.ops import OPS, Kind, Trait
-from lazyarray.ops.kernel import Instruction
+from lazyarray.ops.kernel import Instruction, Kernel, Reduction
 from lazyarray.planner.rewrite import Outputs, rebuild
+from lazyarray.types import ArrayType
 
 FUSABLE_KINDS = "biufc"
-# reductions a kernel can finish with, blockwise: their partial results combine with
-# the same op (sum of sums, max of maxes)
-TRAILING_REDUCTIONS = {"sum", "prod", "min", "max", "any", "all"}
 
 
 def _fusable(node: Node) -> bool:
@@ -39,7 +37,7 @@ def _generated(node: Node) -> bool:
 
 def _trailing(node: Node) -> bool:
     """A reduction whose blockwise partial results combine by the same op."""
-    return node.op in TRAILING_REDUCTIONS and node.attr("dtype") is None
+    return Trait.BLOCKWISE in OPS[node.op].traits and node.attr("dtype") is None
 
 
 def fuse(outputs: Outputs) -> Outputs:
@@ -119,9 +117,9 @@ def _kernel(
     count = len(input_index)
     if len(order) == 1 and reduction is None:  # one op alone gains nothing from a kernel
         return rebuild(root, tuple([replaced[child] for child in root.inputs]))
-    final: tuple[Instruction, ...] = tuple(
+    program = tuple(
         [
-            (
+            Instruction(
                 current.op,
                 tuple(
                     [
@@ -130,24 +128,18 @@ def _kernel(
                     ]
                 ),
                 current.attrs,
+                current.type.dtype,
             )
             for current in order
         ]
     )
-    result = (reduction or root).type
-    trailing = None if reduction is None else (reduction.op, reduction.attrs)
-    attrs = (
-        ("dtypes", tuple([current.type.dtype.str for current in order])),
-        ("program", final),
-        ("reduction", trailing),
-        ("result", (result.dtype, result.shape, result.masked)),
-        ("shape", root.type.shape),
+    result = ArrayType(head.type.dtype, head.type.shape, head.type.masked)
+    kernel = Kernel(
+        program,
+        count,
+        root.type.shape,  # type: ignore[arg-type]  # fusable: every size known
+        result,
+        None if reduction is None else Reduction(reduction.op, reduction.attrs),
     )
     kernel_inputs = tuple([replaced[child] for child in input_index])
-    return Node.make(
-        "fused",
-        kernel_inputs,
-        attrs,
-        lambda: OPS["fused"].infer(kernel_inputs, dict(attrs)),
-        (reduction or root).site,
-    )
+    return Node.make("fused", kernel_inputs, (("kernel", kernel),), lambda: result, head.site)

@@ -22,12 +22,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lazyarray.graph import Node, toposort
+from lazyarray.ops import Trait, has
 from lazyarray.ops.creation import constant_node
 from lazyarray.planner.decompose import DECOMPOSE
 from lazyarray.planner.fold import fold_constants
 from lazyarray.planner.fusion import fuse
 from lazyarray.planner.pushdown import PUSHDOWN
-from lazyarray.planner.rewrite import Outputs, Rule, apply_rules, rebuild, transform
+from lazyarray.planner.rewrite import (
+    Outputs,
+    Rule,
+    apply_rules,
+    matches_any,
+    rebuild,
+    transform,
+)
 from lazyarray.planner.rules import SIMPLIFY
 from lazyarray.planner.unmask import unmask
 
@@ -42,7 +50,7 @@ class Stage:
 
 def _bind(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
     def visit(node: Node, inputs: tuple[Node, ...]) -> Node:
-        if node.op == "parameter" and node.attr("name") in arguments:
+        if has(node, Trait.ARGUMENT) and node.attr("name") in arguments:
             value = arguments[node.attr("name")]
             return constant_node(value) if hasattr(value, "dtype") else node
         return rebuild(node, inputs)
@@ -55,11 +63,9 @@ def _fold(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[st
 
 
 def _rules(rules: list[Rule]) -> Callable[[Outputs, Mapping[str, Any], frozenset[str]], Outputs]:
-    matched = frozenset().union(*(rule.ops for rule in rules))
-
     def run(outputs: Outputs, arguments: Mapping[str, Any], disabled: frozenset[str]) -> Outputs:
         order = toposort(outputs)
-        if not any(node.op in matched for node in order):
+        if not matches_any(order, rules):
             return outputs  # nothing any rule could match: skip the rewrite passes
         return apply_rules(outputs, rules, disabled, order)  # one pass: the fixed point
 

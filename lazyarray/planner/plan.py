@@ -12,6 +12,8 @@ from functools import cached_property
 from typing import Any
 
 from lazyarray.graph import Literal, Node, find, toposort
+from lazyarray.ops import OPS, Kind, Trait
+from lazyarray.ops.kernel import Kernel
 
 _BLOCK_COPIES = 4  # a kernel holds about this many block buffers per thread
 
@@ -36,12 +38,18 @@ class Plan:
 
     @property
     def kernel_count(self) -> int:
-        """Fused kernels plus unfused ops that do work (sources and views excluded)."""
-        return sum(1 for node in self.steps if node.op not in _FREE_OPS)
+        """Fused kernels plus unfused ops that do work (literals, arguments and views
+        excluded)."""
+        return sum(1 for node in self.steps if not _free(node))
 
     @property
     def fused_count(self) -> int:
-        return sum(1 for node in self.steps if node.op == "fused")
+        return len(self.kernels)
+
+    @cached_property
+    def kernels(self) -> dict[Node, Kernel]:
+        """The fused steps, and their kernels."""
+        return {node: node.attr("kernel") for node in self.steps if _is_kernel(node)}
 
     @property
     def bytes_read(self) -> int:
@@ -51,14 +59,13 @@ class Plan:
             value = node.attr("value")
             if isinstance(value, Literal):
                 total += int(getattr(value.value, "nbytes", 0))
-            elif node.op == "random":
+            elif Trait.RANDOM in OPS[node.op].traits:
                 total += nbytes(node) or 0
-        for node in self.steps:  # sources generated inside kernels
-            if node.op == "fused":
-                for op, refs, attrs in node.attr("program"):
-                    if op == "random" and not refs:
-                        kwargs = dict(attrs)
-                        total += math.prod(kwargs["shape"]) * kwargs["dtype"].itemsize
+        for kernel in self.kernels.values():  # sources generated inside kernels
+            for source in kernel.sources().values():
+                if Trait.RANDOM in OPS[source.op].traits:
+                    kwargs = dict(source.attrs)
+                    total += math.prod(kwargs["shape"]) * kwargs["dtype"].itemsize
         return total
 
     @property
@@ -75,13 +82,14 @@ class Plan:
         live: dict[Node, int] = {}
         held = peak = 0  # held: the sum of live's values, kept as it changes
         for node, frees in zip(self.steps, self.frees, strict=True):
-            size = 0 if node.op in _FREE_OPS else nbytes(node)
+            size = 0 if _free(node) else nbytes(node)
             held += (largest if size is None else size) - live.get(node, 0)
             live[node] = largest if size is None else size
             scratch = 0
-            if node.op == "fused":
-                kernel = nbytes(node, elements_of=node.attr("shape")) or block_bytes
-                scratch = _BLOCK_COPIES * min(block_bytes, kernel) * threads
+            kernel = self.kernels.get(node)
+            if kernel is not None:
+                elements = nbytes(node, elements_of=kernel.shape) or block_bytes
+                scratch = _BLOCK_COPIES * min(block_bytes, elements) * threads
             peak = max(peak, held + scratch)
             for dead in frees:
                 held -= live.pop(dead, 0)
@@ -91,12 +99,10 @@ class Plan:
     def upper_bytes(self) -> int:
         """Every step's value held at once, plus kernels' blocks: a bound on the peak."""
         total = 0
-        kernels = False
         for node in self.steps:
             size = nbytes(node)
             total += 2**30 if size is None else size
-            kernels = kernels or node.op == "fused"
-        return total + (_BLOCK_COPIES * 2**24 if kernels else 0)
+        return total + (_BLOCK_COPIES * 2**24 if self.kernels else 0)
 
     def reads_mutable(self, arguments: Mapping[str, Any] | None = None) -> bool:
         """Whether a literal the plan reads can change under it (a writeable array), so
@@ -113,8 +119,8 @@ class Plan:
 
 
 def _mutable_literal(node: Node) -> bool:
-    value = node.attr("value") if node.op == "constant" else None
-    return isinstance(value, Literal) and value.mutable
+    value = node.attr("value")
+    return isinstance(value, Literal) and value.mutable and _LITERAL in OPS[node.op].traits
 
 
 def _read_when_planning(node: Node) -> bool:
@@ -123,21 +129,18 @@ def _read_when_planning(node: Node) -> bool:
     return _mutable_literal(node) and (node.type.size or 0) <= _PLAN_TIME_ELEMENTS
 
 
-# ops whose results cost no new memory: literals and numpy views
-_FREE_OPS = frozenset(
-    {
-        "constant",
-        "parameter",
-        "getitem",
-        "transpose",
-        "broadcast_to",
-        "squeeze",
-        "expand_dims",
-        "moveaxis",
-        "swapaxes",
-        "flip",
-    }
-)
+# results that cost no new memory: literals, arguments and numpy views
+_FREE = frozenset({Trait.LITERAL, Trait.ARGUMENT, Trait.VIEW})
+# read per node (on Python 3.11 reading an Enum's member goes through a Python hook)
+_LITERAL, _ARGUMENT, _KERNEL = Trait.LITERAL, Trait.ARGUMENT, Kind.KERNEL
+
+
+def _free(node: Node) -> bool:
+    return not _FREE.isdisjoint(OPS[node.op].traits)
+
+
+def _is_kernel(node: Node) -> bool:
+    return OPS[node.op].kind is _KERNEL
 
 
 def nbytes(node: Node, elements_of: Sequence[int | None] | None = None) -> int | None:
@@ -171,7 +174,7 @@ def steps_of(
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
     if not any(node.has_parameters for node in outputs):
         return {}
-    found = find(outputs, lambda n: n.op == "parameter")
+    found = find(outputs, lambda n: _ARGUMENT in OPS[n.op].traits)
     return {node.attr("name"): node for node in found}
 
 
@@ -215,7 +218,7 @@ def make_plan(
         for node in order:
             total += nbytes(node) or 0
             folds = folds or foldable(node)
-            if reusable and node.op == "constant" and _read_when_planning(node):
+            if reusable and not node.inputs and _read_when_planning(node):
                 reusable = False
         if total < small_bytes:
             disabled = disabled | DATA_STAGES

@@ -20,7 +20,7 @@ from lazyarray.graph import Literal, Node
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.creation import Item, constant_node, region_items
 from lazyarray.ops.indexing import decode_index, encode_index
-from lazyarray.planner.rewrite import Rule, make, same_type
+from lazyarray.planner.rewrite import Rule, is_constant, make, same_type
 
 
 def expanded(node: Node) -> tuple[list[Item], list[int]] | None:
@@ -153,25 +153,17 @@ def slice_through_elementwise(node: Node) -> Node | None:
 
 def slice_through_broadcast_to(node: Node) -> Node | None:
     # broadcast_to(a, s)[i] -> broadcast_to(a[i'], s[i])
-    source = node.inputs[0]
-    if source.op != "broadcast_to":
-        return None
-
     def build(x: Node, items: list[Item]) -> Node | None:
         (child,) = x.inputs
         inner = index_node(child, _broadcast_items(child, items, x.type.shape), node.site)
         shape = tuple(len(item) for item in items if isinstance(item, range))
-        return make("broadcast_to", (inner,), x.site, shape=shape)
+        return make(x.op, (inner,), x.site, shape=shape)
 
     return _pushed(node, build)
 
 
 def slice_through_transpose(node: Node) -> Node | None:
     # transpose(a, p)[i] -> transpose(a[p^-1 i], p')
-    source = node.inputs[0]
-    if source.op != "transpose":
-        return None
-
     def build(x: Node, items: list[Item]) -> Node | None:
         axes = x.attr("axes")
         inner: list[Item] = [range(0)] * len(axes)
@@ -183,7 +175,7 @@ def slice_through_transpose(node: Node) -> Node | None:
         sliced = index_node(x.inputs[0], inner, node.site)
         if new_axes == tuple(range(len(new_axes))):
             return sliced
-        return make("transpose", (sliced,), x.site, axes=new_axes)
+        return make(x.op, (sliced,), x.site, axes=new_axes)
 
     return _pushed(node, build)
 
@@ -220,8 +212,7 @@ def slice_through_reduction(node: Node) -> Node | None:
 def slice_through_concatenate(node: Node) -> Node | None:
     # concatenate([a, b], k)[i] -> concatenate([a[i_a], b[i_b]], k'), skipping the
     # inputs that the index does not reach
-    source = node.inputs[0]
-    if source.op != "concatenate" or source.attr("axis") is None:
+    if node.inputs[0].attr("axis") is None:
         return None
 
     def build(x: Node, items: list[Item]) -> Node | None:
@@ -255,7 +246,7 @@ def slice_through_concatenate(node: Node) -> Node | None:
         if len(parts) == 1:
             return parts[0]
         new_axis = axis - sum(1 for item in items[:axis] if isinstance(item, int))
-        return make("concatenate", tuple(parts), x.site, axis=new_axis)
+        return make(x.op, tuple(parts), x.site, axis=new_axis)
 
     return _pushed(node, build)
 
@@ -263,8 +254,6 @@ def slice_through_concatenate(node: Node) -> Node | None:
 def slice_of_slice(node: Node) -> Node | None:
     # a[i][j] -> a[i∘j]
     source = node.inputs[0]
-    if source.op != "getitem":
-        return None
     inner = expanded(source)
     outer = expanded(node)
     if inner is None or outer is None or inner[1]:
@@ -306,7 +295,7 @@ def slice_constant(node: Node) -> Node | None:
     # literal[i] -> a literal holding the view literal[i] (numpy views copy nothing);
     # one literal per (literal, index), so equal slices are one node
     source = node.inputs[0]
-    value = source.attr("value") if source.op == "constant" else None
+    value = source.attr("value") if is_constant(source) else None
     if not isinstance(value, Literal):
         return None
     parsed = expanded(node)
@@ -343,7 +332,13 @@ def slice_source(node: Node) -> Node | None:
 
 
 PUSHDOWN = [
-    Rule("slice_of_slice", frozenset({"getitem"}), slice_of_slice, "a[i][j] -> a[i∘j]"),
+    Rule(
+        "slice_of_slice",
+        frozenset({"getitem"}),
+        slice_of_slice,
+        "a[i][j] -> a[i∘j]",
+        reads=frozenset({"getitem"}),
+    ),
     Rule("slice_constant", frozenset({"getitem"}), slice_constant, "literal[i] -> literal view"),
     Rule(
         "slice_source",
@@ -362,12 +357,14 @@ PUSHDOWN = [
         frozenset({"getitem"}),
         slice_through_broadcast_to,
         "broadcast_to(a, s)[i] -> broadcast_to(a[i'], s')",
+        reads=frozenset({"broadcast_to"}),
     ),
     Rule(
         "slice_through_transpose",
         frozenset({"getitem"}),
         slice_through_transpose,
         "transpose(a)[i] -> transpose(a[i'])",
+        reads=frozenset({"transpose"}),
     ),
     Rule(
         "slice_through_reduction",
@@ -380,5 +377,6 @@ PUSHDOWN = [
         frozenset({"getitem"}),
         slice_through_concatenate,
         "concatenate([a, b])[i] -> concatenate([a[i_a], b[i_b]])",
+        reads=frozenset({"concatenate"}),
     ),
 ]

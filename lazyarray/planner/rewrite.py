@@ -1,8 +1,10 @@
 """The rewrite engine: bottom-up graph transforms and named rules.
 
-A ``Rule`` matches nodes of some ops and returns a replacement of the same type, or
-``None``. Rules are grouped in ordered, named stages (``lazyarray.planner.passes``);
-any rule or pass can be switched off by name (``config.set(disabled={...})``).
+A ``Rule`` matches nodes of some ops (and, optionally, whose first input is of some ops)
+and returns a replacement of the same type, or ``None``. The engine is the one place that
+dispatches on op names: rules declare theirs, and their bodies ask traits. Rules are
+grouped in ordered, named stages (``lazyarray.planner.passes``); any rule or pass can be
+switched off by name (``config.set(disabled={...})``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lazyarray.graph import Node, toposort
-from lazyarray.ops import OPS
+from lazyarray.ops import OPS, Trait, rows_with
 from lazyarray.types import ArrayType
 
 Outputs = tuple[Node, ...]
@@ -20,12 +22,26 @@ Outputs = tuple[Node, ...]
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """``apply(node)`` returns an equivalent node (same dtype, shape and mask) or None."""
+    """``apply(node)`` returns an equivalent node (same dtype, shape and mask) or None.
+    It is asked of nodes whose op is in ``ops`` and, unless ``reads`` is None, whose
+    first input's op is in ``reads`` (a pattern ``op(reads(...), ...)``)."""
 
     name: str
     ops: frozenset[str]
     apply: Callable[[Node], Node | None]
     algebra: str  # e.g. "x*1 -> x", shown by explain and the docs
+    reads: frozenset[str] | None = None
+
+
+def ops_with(trait: Trait) -> frozenset[str]:
+    """The names of the ops with ``trait``: what a rule about that trait matches."""
+    return frozenset(row.name for row in rows_with(trait))
+
+
+def matches_any(order: Iterable[Node], rules: Iterable[Rule]) -> bool:
+    """Whether any rule could match any of the nodes (else a pass would change nothing)."""
+    matched = frozenset().union(*(rule.ops for rule in rules))
+    return any(node.op in matched for node in order)
 
 
 def make(op: str, inputs: tuple[Node, ...], site: Any = None, /, **attrs: Any) -> Node:
@@ -93,6 +109,8 @@ def apply_rules(
 
     def fire(node: Node) -> Node | None:
         for rule in by_op.get(node.op, ()):
+            if rule.reads is not None and (not node.inputs or node.inputs[0].op not in rule.reads):
+                continue
             replacement = rule.apply(node)
             if replacement is not None and replacement is not node:
                 if not same_type(replacement.type, node.type):
@@ -149,7 +167,7 @@ def apply_rules(
 
 def literal_of(node: Node) -> Any:
     """The value of a constant node (unwrapped), or None."""
-    if node.op != "constant":
+    if not is_constant(node):
         return None
     value = node.attr("value")
     return getattr(value, "value", value)
@@ -157,7 +175,7 @@ def literal_of(node: Node) -> Any:
 
 def scalar_value(node: Node) -> Any:
     """The Python value of a constant of size 1 (any rank), else None."""
-    if node.op != "constant" or node.type.size != 1:
+    if node.type.size != 1 or not is_constant(node):
         return None
     value = literal_of(node)
     try:
@@ -167,7 +185,11 @@ def scalar_value(node: Node) -> Any:
 
 
 def is_constant(node: Node) -> bool:
-    return node.op == "constant"
+    """A literal: its value is known when planning (``Trait.LITERAL``)."""
+    return _LITERAL in OPS[node.op].traits
+
+
+_LITERAL = Trait.LITERAL  # read per node (an Enum member read is a Python hook on 3.11)
 
 
 __all__ = [
@@ -177,6 +199,8 @@ __all__ = [
     "is_constant",
     "literal_of",
     "make",
+    "matches_any",
+    "ops_with",
     "rebuild",
     "same_type",
     "scalar_value",

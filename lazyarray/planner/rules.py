@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from lazyarray.graph import Node
-from lazyarray.planner.rewrite import Rule, make, same_type, scalar_value
+from lazyarray.ops import Trait, has
+from lazyarray.planner.rewrite import Rule, make, ops_with, same_type, scalar_value
 
 REAL = "biuf"  # complex arithmetic with infinities breaks several identities
 INTEGRAL = "biu"
@@ -23,7 +24,7 @@ def _kind(node: Node) -> str:
 def _operands(node: Node) -> list[tuple[Node, Node]]:
     """(x, other) pairs: both orders for commutative ops."""
     a, b = node.inputs
-    return [(a, b), (b, a)] if node.op in ("add", "multiply") else [(a, b)]
+    return [(a, b), (b, a)] if has(node, Trait.COMMUTATIVE) else [(a, b)]
 
 
 def _is(value: Any, target: float) -> bool:
@@ -34,26 +35,9 @@ def _keeps(node: Node, x: Node) -> Node | None:
     """``x`` when it can stand for ``node`` unchanged (same dtype, shape, mask). Never
     for masked arithmetic: numpy.ma masks results that are not finite (``inf / 1`` is
     masked), so even ``x/1`` is not ``x`` there."""
-    if node.type.masked and node.op in _MASKS_RESULTS:
+    if node.type.masked and has(node, Trait.MASKS_INVALID):
         return None
     return x if same_type(x.type, node.type) else None
-
-
-_MASKS_RESULTS = frozenset(
-    {
-        "add",
-        "subtract",
-        "multiply",
-        "divide",
-        "floor_divide",
-        "power",
-        "negative",
-        "logical_not",
-        "invert",
-        "absolute",
-        "where",
-    }
-)
 
 
 def _unmasked_scalar(node: Node) -> Any:
@@ -136,27 +120,28 @@ def pow_two(node: Node) -> Node | None:
     return None
 
 
-def _involution(op: str, kinds: str) -> Any:
-    def rule(node: Node) -> Node | None:
-        # f(f(x)) -> x
-        (inner,) = node.inputs
-        if inner.op == op and _kind(inner.inputs[0]) in kinds:
-            return _keeps(node, inner.inputs[0])
-        return None
+def involution(node: Node) -> Node | None:
+    # f(f(x)) -> x for the ops with Trait.INVOLUTION, attributes equal: exact for every
+    # dtype the op takes (negation and inversion wrap alike; a logical_not of a
+    # non-boolean is boolean, so its type differs and the rule does not fire)
+    inner = node.inputs[0]
+    if inner.op == node.op and inner.attrs == node.attrs:
+        return _keeps(node, inner.inputs[0])
+    return None
 
-    return rule
 
-
-def absolute_idempotent(node: Node) -> Node | None:
-    # abs(abs(x)) -> abs(x)
-    (inner,) = node.inputs
-    return inner if inner.op == "absolute" and same_type(inner.type, node.type) else None
+def idempotent(node: Node) -> Node | None:
+    # f(f(x)) -> f(x) for the ops with Trait.IDEMPOTENT, attributes equal
+    inner = node.inputs[0]
+    if inner.op == node.op and inner.attrs == node.attrs and same_type(inner.type, node.type):
+        return inner
+    return None
 
 
 def transpose_of_transpose(node: Node) -> Node | None:
     # transpose(transpose(x, p), q) -> transpose(x, p∘q); the identity permutation -> x
     (inner,) = node.inputs
-    if inner.op != "transpose":
+    if inner.op != node.op:
         axes = node.attr("axes")
         if axes is not None and tuple(axes) == tuple(range(len(axes))):
             return _keeps(node, inner)
@@ -166,15 +151,16 @@ def transpose_of_transpose(node: Node) -> Node | None:
     source = inner.inputs[0]
     if composed == tuple(range(len(composed))):
         return _keeps(node, source)
-    return make("transpose", (source,), node.site, axes=composed)
+    return make(node.op, (source,), node.site, axes=composed)
 
 
 def reshape_of_reshape(node: Node) -> Node | None:
-    # reshape(reshape(x, s1), s2) -> reshape(x, s2); reshape(x, x.shape) -> x
+    # reshape(reshape(x, s1), s2) -> reshape(x, s2); reshape(x, x.shape) -> x, for the
+    # ops with Trait.RESHAPE (C-order reshapes: reshape, ravel)
     (inner,) = node.inputs
     if node.type.shape == inner.type.shape and None not in node.type.shape:
         return _keeps(node, inner)
-    if inner.op in ("reshape", "ravel"):
+    if has(inner, Trait.RESHAPE):
         source = inner.inputs[0]
         if node.type.shape == source.type.shape and None not in node.type.shape:
             return _keeps(node, source)
@@ -189,7 +175,7 @@ def astype_chain(node: Node) -> Node | None:
     (inner,) = node.inputs
     if inner.type.dtype == node.type.dtype:
         return _keeps(node, inner)
-    if inner.op == "astype":
+    if inner.op == node.op:
         source = inner.inputs[0]
         if np.can_cast(source.type.dtype, inner.type.dtype, "safe") and np.can_cast(
             inner.type.dtype, node.type.dtype, "safe"
@@ -229,14 +215,6 @@ def broadcast_free(condition: Node, a: Node) -> bool:
     )
 
 
-def flip_flip(node: Node) -> Node | None:
-    # flip(flip(x, a), a) -> x
-    (inner,) = node.inputs
-    if inner.op == "flip" and inner.attr("axis") == node.attr("axis"):
-        return _keeps(node, inner.inputs[0])
-    return None
-
-
 SIMPLIFY = [
     Rule("mul_by_one", frozenset({"multiply"}), mul_by_one, "x*1 -> x"),
     Rule("add_negative_zero", frozenset({"add"}), add_negative_zero, "x+0 -> x (floats: x+(-0.0))"),
@@ -246,18 +224,14 @@ SIMPLIFY = [
     Rule("floor_div_by_one", frozenset({"floor_divide"}), floor_div_by_one, "x//1 -> x (integers)"),
     Rule("pow_one", frozenset({"power"}), pow_one, "x**1 -> x"),
     Rule("pow_two", frozenset({"power"}), pow_two, "x**2 -> square(x)"),
-    Rule("double_negation", frozenset({"negative"}), _involution("negative", "iuf"), "-(-x) -> x"),
-    Rule(
-        "double_not", frozenset({"logical_not"}), _involution("logical_not", "b"), "not not x -> x"
-    ),
-    Rule("double_invert", frozenset({"invert"}), _involution("invert", "biu"), "~~x -> x"),
-    Rule("absolute_idempotent", frozenset({"absolute"}), absolute_idempotent, "|(|x|)| -> |x|"),
+    Rule("involution", ops_with(Trait.INVOLUTION), involution, "-(-x) -> x, ~~x -> x ..."),
+    Rule("idempotent", ops_with(Trait.IDEMPOTENT), idempotent, "|(|x|)| -> |x| ..."),
     Rule(
         "transpose_of_transpose", frozenset({"transpose"}), transpose_of_transpose, "T(T(x)) -> x"
     ),
     Rule(
         "reshape_of_reshape",
-        frozenset({"reshape", "ravel"}),
+        ops_with(Trait.RESHAPE),
         reshape_of_reshape,
         "reshape(reshape(x)) -> reshape(x)",
     ),
@@ -269,5 +243,4 @@ SIMPLIFY = [
     ),
     Rule("where_constant", frozenset({"where"}), where_constant, "where(True, a, b) -> a"),
     Rule("where_same", frozenset({"where"}), where_same, "where(c, a, a) -> a"),
-    Rule("flip_flip", frozenset({"flip"}), flip_flip, "flip(flip(x)) -> x"),
 ]

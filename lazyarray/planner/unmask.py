@@ -234,18 +234,31 @@ def _rewrite_of(node: Node) -> Rewrite | None:
     return REWRITES.get(row.masked_impl)
 
 
+def _masked_array_parts(node: Node) -> Parts | None:
+    """A ``masked_array`` of plain data is its inputs, its attributes known now
+    (``fill_value`` or numpy's default)."""
+    data, mask = node.inputs
+    if data.type.masked:
+        return None
+    value = node.attr("fill_value")
+    fill: Fill = ()
+    if value is not None:
+        checked = ma_core._check_fill_value(value, data.type.dtype)
+        fill = (checked.item(), checked.dtype.str)
+    return Parts(data, (mask,), (fill,))
+
+
+# masked values whose parts are known when planning, by the op building them
+KNOWN_PARTS: dict[str, Callable[[Node], Parts | None]] = {"masked_array": _masked_array_parts}
+
+
 def _leaf(node: Node) -> Parts:
-    """The parts of a masked value the stage does not rewrite. A ``masked_array`` of
-    plain data is its inputs, its attributes known now (``fill_value`` or numpy's
-    default); any other is taken apart when run."""
-    if node.op == "masked_array" and not node.inputs[0].type.masked:
-        data, mask = node.inputs
-        value = node.attr("fill_value")
-        fill: Fill = ()
-        if value is not None:
-            checked = ma_core._check_fill_value(value, data.type.dtype)
-            fill = (checked.item(), checked.dtype.str)
-        return Parts(data, (mask,), (fill,))
+    """The parts of a masked value the stage does not rewrite: known now
+    (``KNOWN_PARTS``), or taken apart when run."""
+    known = KNOWN_PARTS.get(node.op)
+    found = None if known is None else known(node)
+    if found is not None:
+        return found
     site = node.site
     return Parts(make("getdata", (node,), site), (make("getmaskarray", (node,), site),), (node,))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from lazyarray.errors import ArgumentError
 from lazyarray.graph import Node, creation_site
+from lazyarray.ops import Trait, has
 from lazyarray.types import shape_text
 
 # node -> {name: parameter node} for the parameters at or below it; filled on demand and
@@ -53,7 +54,7 @@ def parameters_under(root: Node) -> Mapping[str, Node]:
         node, expanded = stack.pop()
         if node in _UNDER:
             continue
-        if node.op == "parameter":
+        if has(node, Trait.ARGUMENT):
             _UNDER[node] = {node.attr("name"): node}
         elif not expanded:
             stack.append((node, True))

@@ -11,13 +11,13 @@ import numpy as np
 
 from lazyarray.errors import CastError, OpArgumentError, OpValueError, ShapeError
 from lazyarray.graph import Node
+from lazyarray.ops import OPS, Trait
 from lazyarray.proxy import build
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.types import broadcast_shapes, shape_text
 
 # what an excluded element becomes; min and max take the caller's ``initial``
 _IDENTITY = {"sum": 0, "prod": 1, "any": 0, "all": 1}
-_STATISTICS = frozenset({"mean", "var", "std"})
 _NO_IDENTITY = {"min": "minimum", "max": "maximum"}
 
 
@@ -25,7 +25,9 @@ def reduce_where(
     name: str, x: Node, where: Any, axis: Any, keepdims: bool, extra: dict[str, Any]
 ) -> Any:
     """``name(x, axis, where=where, **extra)`` for every reduction numpy gives ``where=``."""
-    if name not in _IDENTITY and name not in _STATISTICS and name not in _NO_IDENTITY:
+    row = OPS.get(name)
+    statistic = row is not None and Trait.STATISTIC in row.traits
+    if name not in _IDENTITY and not statistic and name not in _NO_IDENTITY:
         raise OpArgumentError(f"{name}() got an unexpected keyword argument 'where'")
     if x.type.masked:  # numpy.ma's reductions have no where=
         raise OpArgumentError(f"MaskedArray.{name}() got an unexpected keyword argument 'where'")
@@ -40,7 +42,7 @@ def reduce_where(
             f"where= of shape {shape_text(mask.type.shape)} does not broadcast to the "
             f"reduced array's shape {shape_text(x.type.shape)}"
         )
-    if name in _STATISTICS:
+    if statistic:
         return _statistic(name, x, mask, axis, keepdims, extra)
     if name in _NO_IDENTITY:
         if extra.get("initial") is None:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import lazyarray as la
 from lazyarray.ops import OPS
-from lazyarray.ops.kernel import run_blocked
 from lazyarray.planner import make_plan
+from lazyarray.runtime.kernel import run_blocked
 from lazyarray_numpy import kernels
 
 N = 200_000
@@ -43,7 +43,7 @@ def test_a_trailing_reduction_joins_the_kernel() -> None:
     total = (a * b).sum()
     plan = make_plan([total.node])
     assert plan.kernel_count == 1
-    assert plan.steps[-1].attr("reduction")[0] == "sum"
+    assert plan.steps[-1].attr("kernel").reduction.op == "sum"
     np.testing.assert_allclose(total.compute(cache=False), (DATA[0] * DATA[1]).sum(), rtol=1e-10)
 
 
@@ -65,8 +65,8 @@ def test_a_shared_subexpression_is_computed_once_inside_its_kernel() -> None:
     expression = t + t * t + la.sin(t)
     plan = make_plan([expression.node])
     assert plan.fused_count == 1 and plan.kernel_count == 1  # t is never materialized
-    program = plan.steps[-1].attr("program")
-    assert [op for op, _, _ in program].count("exp") == 1  # computed once per block
+    program = plan.steps[-1].attr("kernel").program
+    assert [instruction.op for instruction in program].count("exp") == 1  # once per block
     x, y, _ = DATA
     u = np.exp(x) * y
     np.testing.assert_array_equal(expression.compute(cache=False), u + u * u + np.sin(u))
@@ -113,10 +113,10 @@ def test_random_sources_are_generated_per_block() -> None:
 
 def test_numexpr_is_used_only_where_it_is_exact() -> None:
     a, b, _ = lazy(*DATA)
-    kernel = make_plan([(a * b + 1.5).node]).steps[-1]
+    kernel = make_plan([(a * b + 1.5).node]).steps[-1].attr("kernel")
     assert kernels.numexpr_source(kernel, ["<f8", "<f8", "weak"]) is not None
     ints = la.Array(np.arange(N))
-    kernel = make_plan([(ints * 3 + 1).node]).steps[-1]
+    kernel = make_plan([(ints * 3 + 1).node]).steps[-1].attr("kernel")
     assert kernels.numexpr_source(kernel, ["<i8", "weak", "weak"]) is None
 
 
@@ -173,7 +173,8 @@ def test_a_kernel_computed_region_by_region_is_the_whole(
     for r0, r1 in itertools.pairwise(rows):
         for c0, c1 in itertools.pairwise(columns):
             cut = [_cut(v, r0, r1, c0, c1) for v in inputs]
-            part = run_blocked(kernel.kwargs, cut, ((r0, r1), (c0, c1)), block_bytes=block_bytes)
+            region = ((r0, r1), (c0, c1))
+            part = run_blocked(kernel.attr("kernel"), cut, region, block_bytes=block_bytes)
             target = (
                 slice(0, 1) if axes is not None and 0 in axes else slice(r0, r1),
                 slice(0, 1) if axes is not None and 1 in axes else slice(c0, c1),

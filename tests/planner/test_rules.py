@@ -35,12 +35,22 @@ CASES: list[tuple[str, Any, str, bool]] = [
     ("pow_one", lambda m, x: x**1, "float64", True),
     ("pow_two", lambda m, x: x**2, "float64", True),
     ("pow_two", lambda m, x: x**2, "int8", True),
-    ("double_negation", lambda m, x: -(-x), "int8", True),
-    ("double_negation", lambda m, x: -(-x), "float64", True),
-    ("double_not", lambda m, x: m.logical_not(m.logical_not(x > 0)), "float64", True),
-    ("double_not", lambda m, x: m.logical_not(m.logical_not(x)), "float64", False),
-    ("double_invert", lambda m, x: ~~x, "int64", True),
-    ("absolute_idempotent", lambda m, x: abs(abs(x)), "float64", True),
+    ("involution", lambda m, x: -(-x), "int8", True),
+    ("involution", lambda m, x: -(-x), "float64", True),
+    ("involution", lambda m, x: -(-x), "complex128", True),
+    ("involution", lambda m, x: -(-x), "uint8", True),  # wraps, and back
+    ("involution", lambda m, x: m.logical_not(m.logical_not(x > 0)), "float64", True),
+    ("involution", lambda m, x: m.logical_not(m.logical_not(x)), "float64", False),  # bool
+    ("involution", lambda m, x: ~~x, "int64", True),
+    ("involution", lambda m, x: m.conj(m.conj(x)), "complex64", True),
+    ("involution", lambda m, x: m.flip(m.flip(x, 0), 0), "float64", True),
+    ("involution", lambda m, x: m.flip(m.flip(x, 0), 1), "float64", False),
+    ("involution", lambda m, x: -m.sin(-x), "float64", False),
+    ("idempotent", lambda m, x: abs(abs(x)), "float64", True),
+    ("idempotent", lambda m, x: abs(abs(x)), "complex128", True),
+    ("idempotent", lambda m, x: m.floor(m.floor(x)), "float32", True),
+    ("idempotent", lambda m, x: m.floor(m.floor(x)), "int16", True),  # float16 both
+    ("idempotent", lambda m, x: m.floor(m.ceil(x)), "float64", False),
     ("transpose_of_transpose", lambda m, x: x.T.T, "float64", True),
     (
         "transpose_of_transpose",
@@ -57,8 +67,6 @@ CASES: list[tuple[str, Any, str, bool]] = [
     ("where_constant", lambda m, x: m.where(False, x, x * 2), "int64", True),
     ("where_same", lambda m, x: m.where(x > 0, x, x), "float64", True),
     ("where_same", lambda m, x: m.where(x[None] > 0, x, x), "float64", False),  # broadcasts
-    ("flip_flip", lambda m, x: m.flip(m.flip(x, 0), 0), "float64", True),
-    ("flip_flip", lambda m, x: m.flip(m.flip(x, 0), 1), "float64", False),
 ]
 
 

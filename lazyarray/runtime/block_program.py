@@ -20,11 +20,9 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import CastError
-from lazyarray.ops.registry import OPS
+from lazyarray.ops import OPS
+from lazyarray.ops.kernel import Kernel
 
-Instruction = tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]]
-"""(op name, references, attributes); a reference below the number of kernel inputs
-names an input, above, an earlier instruction's result."""
 Shape = tuple[int, ...]
 Pool = dict[tuple[np.dtype[Any], Shape], list[np.ndarray[Any, Any]]]
 
@@ -49,33 +47,16 @@ def value_type(value: Any) -> Any:
     return np.asarray(value).dtype
 
 
-def last_readers_of(program: Sequence[Instruction], count: int) -> dict[int, list[int]]:
-    """For each instruction, the values (by reference; ``count`` inputs come first) it
-    is the last to read; the program's own value is never among them."""
-    last: dict[int, int] = {}
-    for position, (_, refs, _) in enumerate(program):
-        for ref in refs:
-            last[ref] = position
-    final = count + len(program) - 1
-    readers: dict[int, list[int]] = {}
-    for ref, position in last.items():
-        if ref != final:
-            readers.setdefault(position, []).append(ref)
-    return readers
-
-
 class BlockProgram:
-    """``program`` compiled for inputs of ``input_types`` (see ``value_type``)."""
+    """The kernel's program compiled for inputs of ``input_types`` (see ``value_type``)."""
 
-    def __init__(
-        self, program: Sequence[Instruction], dtypes: Sequence[str], input_types: Sequence[Any]
-    ) -> None:
+    def __init__(self, kernel: Kernel, input_types: Sequence[Any]) -> None:
         count = len(input_types)
-        types: list[Any] = list(input_types) + [np.dtype(d) for d in dtypes]
-        readers = last_readers_of(program, count)
+        readers = kernel.last_readers()
+        types: list[Any] = list(input_types)
         steps = []
-        for position, (op, refs, attrs) in enumerate(program):
-            dtype = types[count + position]
+        for position, (op, refs, attrs, dtype) in enumerate(kernel.program):
+            types.append(dtype)  # types[count + position]
             call = OPS[op].impl if refs else None
             into = isinstance(call, np.ufunc) and call.nout == 1 and not attrs
             if isinstance(call, np.ufunc) and into:
@@ -182,22 +163,20 @@ class Pools:
         return self._pools.setdefault(threading.get_ident(), {})
 
 
-_compiled: dict[tuple[int, tuple[Any, ...]], tuple[Any, BlockProgram]] = {}
+_compiled: dict[tuple[int, tuple[Any, ...]], tuple[Kernel, BlockProgram]] = {}
 _compiled_lock = threading.Lock()
 
 
-def compiled(
-    program: Sequence[Instruction], dtypes: Sequence[str], input_types: Sequence[Any]
-) -> BlockProgram:
-    """The block program of ``program``, compiled once per program and input types (the
-    cache holds the program, so its id stays its own while cached)."""
-    key = (id(program), tuple(input_types))
+def compiled(kernel: Kernel, input_types: Sequence[Any]) -> BlockProgram:
+    """The block program of ``kernel``, compiled once per kernel and input types (the
+    cache holds the kernel, so its id stays its own while cached)."""
+    key = (id(kernel), tuple(input_types))
     found = _compiled.get(key)
-    if found is not None and found[0] is program:
+    if found is not None and found[0] is kernel:
         return found[1]
-    block_program = BlockProgram(program, dtypes, input_types)
+    block_program = BlockProgram(kernel, input_types)
     with _compiled_lock:
         if len(_compiled) >= 64:
             _compiled.pop(next(iter(_compiled)))
-        _compiled[key] = (program, block_program)
+        _compiled[key] = (kernel, block_program)
     return block_program

@@ -4,7 +4,8 @@ as numpy.ma finishes them: same dtypes, values and masks as numpy.ma
 
 A backend reduces each chunk of the data (a dask chunk, a block of rows) with
 ``valid_count`` and ``valid_total``, adds the partials up and finishes with
-``mean_from``. The spread takes a second pass: ``squared_anomalies`` from the mean with
+``mean_from``. The spread (``STATISTICS`` says which rows with ``Trait.STATISTIC`` are
+spreads) takes a second pass: ``squared_anomalies`` from the mean with
 kept dimensions (``kept_mean``), finished by ``spread_from``. Partials keep the reduced
 dimensions (size 1); ``finish`` drops them unless the user kept them.
 """
@@ -12,13 +13,26 @@ dimensions (size 1); ``finish`` drops them unless the user kept them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from lazyarray.ops.reductions import statistic_accumulator
 
 Axes = tuple[int, ...]
+
+
+class Statistic(NamedTuple):
+    spread: bool  # from the squared anomalies about the mean (var, std), not the mean
+    root: bool  # the square root of the variance (std)
+
+
+# the rows with ``Trait.STATISTIC``, by name: how each finishes
+STATISTICS = {
+    "mean": Statistic(spread=False, root=False),
+    "var": Statistic(spread=True, root=False),
+    "std": Statistic(spread=True, root=True),
+}
 
 
 def valid_count(block: Any, axes: Axes) -> Any:
@@ -63,12 +77,12 @@ def kept_mean(count: Any, total: Any, dtype: Any = None) -> Any:
         return np.ma.MaskedArray(*mean_from(count, total, dtype))
 
 
-def spread_from(op: str, ddof: int, count: Any, mean: Any, summed: Any) -> tuple[Any, Any]:
-    """(variance or standard deviation, mask) from the count of valid values, the kept
-    mean (shaped like ``count``) and the squared anomalies' sum."""
+def spread_from(root: bool, ddof: int, count: Any, mean: Any, summed: Any) -> tuple[Any, Any]:
+    """(variance, or with ``root`` standard deviation, mask) from the count of valid
+    values, the kept mean (shaped like ``count``) and the squared anomalies' sum."""
     usable = np.where(np.ma.getmaskarray(mean), 0, count)  # values whose mean is not masked
     variance, masked = _var_from(count, usable, summed, ddof)
-    return _std_from(variance, masked) if op == "std" else (variance, masked)
+    return _std_from(variance, masked) if root else (variance, masked)
 
 
 def _var_from(count: Any, usable: Any, summed: Any, ddof: int) -> tuple[Any, Any]:
