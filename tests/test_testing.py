@@ -22,7 +22,8 @@ from lazyarray.planner import Plan
 from lazyarray.testing import RefusingBackend, refusing
 from lazyarray.testing.suite import cases
 from lazyarray.testing.suite.elementwise import UFUNC_ROWS
-from lazyarray.testing.suite.harness import MODES
+from lazyarray.testing.suite.harness import MODES, site_of
+from lazyarray.testing.suite.jobs import failing
 from lazyarray.testing.suite.structural import RANDOM
 from lazyarray_numpy import NumpyBackend
 from lazyarray_numpy.backend import run_node
@@ -49,6 +50,11 @@ def test_building_computes_nothing_and_computing_fails() -> None:
     assert la.get_backend("refuse").name == RefusingBackend.name
     expected = (np.sin(np.arange(6.0).reshape(2, 3)) * 2).sum(axis=0)
     np.testing.assert_array_equal(y.compute(), expected)
+
+
+def test_the_suites_expressions_name_their_own_lines() -> None:
+    # lazyarray.testing writes expressions as a user does: not attributed to pytest's lines
+    assert re.search(r"lazyarray[/\\]testing[/\\]suite[/\\]jobs\.py:\d+$", site_of(failing))
 
 
 # --- the suite's reach ---------------------------------------------------------------

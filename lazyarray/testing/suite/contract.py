@@ -105,8 +105,10 @@ class TestResults:
     @pytest.mark.parametrize("size", [12, 100_000])
     @pytest.mark.parametrize("case", list(RESULTS))
     def test_a_result_is_the_callers_own(
-        self, case: str, size: int, backend_under_test: Backend, mode: str
+        self, case: str, size: int, backend_under_test: Backend
     ) -> None:
+        """In the default options: the small size skips the data stages, the big one
+        (above ``small_bytes``) runs them all."""
         data = np.arange(float(size))
         lazy = RESULTS[case](la.Array(data))
         first = lazy.compute(backend=backend_under_test.name, cache=False)
