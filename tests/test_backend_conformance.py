@@ -8,7 +8,7 @@ import pytest
 
 from lazyarray.errors import UnsupportedOperation
 from lazyarray.testing.conformance import *  # noqa: F403
-from lazyarray.testing.suite.harness import KnownFailures
+from lazyarray.testing.conformance import KnownFailures
 
 _UNEVEN_RESHAPE = (
     NotImplementedError,

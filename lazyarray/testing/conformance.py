@@ -29,12 +29,19 @@ from lazyarray.testing.suite.contract import (
     TestResults,
 )
 from lazyarray.testing.suite.elementwise import TestElementwise
-from lazyarray.testing.suite.harness import _known_failure, backend_under_test, known_failures, mode
+from lazyarray.testing.suite.harness import (
+    KnownFailures,
+    _known_failure,
+    backend_under_test,
+    known_failures,
+    mode,
+)
 from lazyarray.testing.suite.jobs import TestErrors, TestJobs
 from lazyarray.testing.suite.reductions import TestReductions, TestScans
 from lazyarray.testing.suite.structural import TestLarge, TestRandom, TestStructural
 
 __all__ = [
+    "KnownFailures",
     "TestCapabilities",
     "TestElementwise",
     "TestErrors",
