@@ -25,6 +25,8 @@ Site = tuple[str, int]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _INTERNAL_PREFIXES = (_PACKAGE_DIR + os.sep, os.path.dirname(np.__file__) + os.sep)
+# lazyarray.testing writes expressions as a user does: its lines are the user's
+_USER_PREFIX = os.path.join(_PACKAGE_DIR, "testing") + os.sep
 
 
 class Literal:
@@ -380,7 +382,9 @@ def creation_site() -> Site | None:
         code = frame.f_code
         internal = _IS_INTERNAL.get(code)
         if internal is None:
-            internal = _IS_INTERNAL[code] = code.co_filename.startswith(_INTERNAL_PREFIXES)
+            name = code.co_filename
+            internal = name.startswith(_INTERNAL_PREFIXES) and not name.startswith(_USER_PREFIX)
+            _IS_INTERNAL[code] = internal
         if not internal:
             return (code.co_filename, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]

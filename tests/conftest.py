@@ -1,7 +1,8 @@
 """Shared fixtures: the backends under test in every mode that forces an execution path,
-the plan invariant checked on every plan any test makes, and a backend that refuses to
-run, which proves that building an expression computes nothing. What "equal to numpy"
-means is in ``tests.kit``; ``docs/testing.md`` describes the modes."""
+the plan invariant checked on every plan any test makes, and ``no_compute``, inside which
+the backend that refuses to run (``lazyarray.testing``) proves that building an
+expression computes nothing. What "equal to numpy" means is in ``tests.kit``;
+``docs/testing.md`` describes the modes."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import lazyarray as la
-from lazyarray.backend import Backend, Capability, register_backend
 from lazyarray.planner import plan as plan_module
 from lazyarray.planner.passes import STAGES
+from lazyarray.testing import refusing  # registers the backend that refuses, "refuse"
 from tests import kit
 
 # no database: a saved failing example must never decide whether a clean clone passes
@@ -61,19 +62,6 @@ MODES_OF = {
 RUNS = [(backend, mode) for backend in BACKENDS for mode in MODES_OF[backend]]
 
 
-class RefusingBackend(Backend):
-    """Fails any attempt to run: set as the default while building expressions."""
-
-    name = "refuse"
-    capabilities = frozenset(Capability)
-
-    def execute(self, plan: Any, arguments: Any, context: Any) -> list[Any]:
-        raise AssertionError("an expression was computed while it was only being built")
-
-
-register_backend(RefusingBackend())
-
-
 @contextlib.contextmanager
 def forced(mode: str) -> Iterator[None]:
     """Inside, computes take the path ``mode`` forces (``MODES``)."""
@@ -91,7 +79,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture
 def no_compute() -> Iterator[None]:
     """Inside, any compute (explicit or implicit) fails the test."""
-    with la.config.set(backend="refuse", implicit_compute="error"):
+    with refusing():
         yield
 
 

@@ -1,4 +1,5 @@
-"""``import lazyarray`` stays light: no optional library, and a recorded import time."""
+"""``import lazyarray`` stays light: no optional library, and a recorded import time;
+``import lazyarray.testing`` loads no test framework (only its suite does)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ OPTIONAL = [
     "numexpr",
     "tqdm",
     "numba",
+    "pytest",
+    "_pytest",
+    "hypothesis",
 ]
 
 PROBE = """
@@ -49,3 +53,12 @@ def test_backends_are_found_through_entry_points() -> None:
 
     names = {point.name for point in entry_points(group="lazyarray.backends")}
     assert "numpy" in names
+
+
+def test_the_testing_package_loads_no_test_framework() -> None:
+    probe = "import json, sys, lazyarray.testing; print(json.dumps(sorted(sys.modules)))"
+    output = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    loaded = {name.split(".")[0] for name in json.loads(output.stdout)}
+    assert loaded.isdisjoint(OPTIONAL), sorted(loaded & set(OPTIONAL))

@@ -1,0 +1,171 @@
+"""The suite's cases for the ops whose arguments cannot be drawn from their row: each is
+one function written for both modules, ``case(np, x)`` the reference and
+``case(la, la.Array(x))`` the lazy version. Elementwise ufuncs, reductions and scans
+need no case: their tests are generated from the rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from lazyarray.testing.samples import masked_sample, sample
+
+Case = Callable[[Any, Any], Any]
+
+# 240 elements: two blocks or chunks of 1 KiB in the planned mode
+X = sample("float64", (4, 6, 10))
+MASKED_X = masked_sample("float64", (4, 6, 10))
+
+# elementwise rows that are not ufuncs, on two arrays ``a`` and ``b`` of one dtype
+ELEMENTWISE: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "where": lambda m, a, b: m.where(a > 0, a, b),
+    "where scalar": lambda m, a, b: m.where(a > 0, a, 1.5),
+    "clip": lambda m, a, b: m.clip(a, -1, 1),
+    "clip one side": lambda m, a, b: m.clip(a, None, 0.5),
+    "round": lambda m, a, b: m.round(a, 2),
+    "real": lambda m, a, b: m.real(a + 1j * b),
+    "imag": lambda m, a, b: m.imag(a + 1j * b),
+    "astype": lambda m, a, b: a.astype("float32"),
+    "astype int": lambda m, a, b: a.astype(np.int16),
+}
+
+STRUCTURAL: dict[str, Case] = {
+    # shape
+    "reshape": lambda m, x: x.reshape(24, 10),
+    "reshape -1": lambda m, x: m.reshape(x, (-1, 20)),
+    "ravel": lambda m, x: m.ravel(x),
+    "flatten": lambda m, x: x.flatten(),
+    "transpose": lambda m, x: x.T,
+    "transpose axes": lambda m, x: m.transpose(x, (1, 0, 2)),
+    "squeeze": lambda m, x: m.squeeze(x[:, :1], axis=1),
+    "expand_dims": lambda m, x: m.expand_dims(x, (0, 2)),
+    "broadcast_to": lambda m, x: m.broadcast_to(x[0, 0], (5, 10)),
+    "moveaxis": lambda m, x: m.moveaxis(x, 0, -1),
+    "swapaxes": lambda m, x: m.swapaxes(x, 0, 2),
+    "flip": lambda m, x: m.flip(x, axis=1),
+    "flip all": lambda m, x: m.flip(x),
+    "concatenate": lambda m, x: m.concatenate([x, x * 2], axis=1),
+    "concatenate none": lambda m, x: m.concatenate([x, x[0]], axis=None),
+    "stack": lambda m, x: m.stack([x, x + 1], axis=-1),
+    # indexing
+    "slice": lambda m, x: x[1:, ::-2, 1:8:3],
+    "int": lambda m, x: x[1],
+    "negative int": lambda m, x: x[-1, -2],
+    "ellipsis": lambda m, x: x[..., 0],
+    "newaxis": lambda m, x: x[:, None, 1],
+    "slice of an expression": lambda m, x: (m.sin(x) * 2)[1:3, ::2],
+    "int array": lambda m, x: x[:, [2, 0, 2]],
+    "int array first": lambda m, x: x[[3, 0, 1]],
+    "int array 2d": lambda m, x: x[:, :, np.array([[0, 1], [9, 2]])],
+    "int and array apart": lambda m, x: x[0, :, [1, 3]],
+    "int and array adjacent": lambda m, x: x[:, 0, [1, 3]],
+    "take": lambda m, x: m.take(x, [3, 0], axis=2),
+    "take flat": lambda m, x: m.take(x, [5, 1, 200]),
+    "take wrap": lambda m, x: m.take(x, [5, -13], axis=1, mode="wrap"),
+    "reshape F": lambda m, x: m.reshape(x, (-1, 20), order="F"),
+    "view": lambda m, x: x.view(np.int32),
+    # unknown sizes
+    "bool mask": lambda m, x: x[x > 0],
+    "bool mask then ops": lambda m, x: (x[x > 0] * 2)[1:],
+    "bool mask rows": lambda m, x: x[np.array([True, False, True, True])],
+    "bool mask inner": lambda m, x: x[:, np.array([True, False, True, False, False, True])],
+    "full_like unknown size": lambda m, x: m.full_like(x[x > 0], 3),
+    # linear algebra
+    "matmul": lambda m, x: x @ m.swapaxes(x, 1, 2),
+    "matmul 1d": lambda m, x: x[0] @ x[0, 0],
+    "matmul vector first": lambda m, x: x[0, 0, :6] @ x[0],
+    "dot": lambda m, x: m.dot(x[0], x[1].T),
+    "dot nd": lambda m, x: m.dot(x, x[0].T),
+    "dot scalar": lambda m, x: m.dot(x[0], 2.0),
+    "tensordot": lambda m, x: m.tensordot(x, x, axes=([0, 1], [0, 1])),
+    "tensordot int": lambda m, x: m.tensordot(x[0], x[1].T, axes=1),
+    "einsum": lambda m, x: m.einsum("ijk,ijl->kl", x, x),
+    "einsum implicit": lambda m, x: m.einsum("ij,jk", x[0], x[1].T),
+    "einsum ellipsis": lambda m, x: m.einsum("...j,...j->...", x, x),
+    # creation and generated sources
+    "zeros": lambda m, x: m.zeros((2, 3)) + x[0, :2, :3],
+    "ones int": lambda m, x: m.ones(4, dtype=int),
+    "full": lambda m, x: m.full((2, 2), 7.5),
+    "full in an expression": lambda m, x: m.full((4, 6, 10), 0.5) * x,
+    "zeros_like": lambda m, x: m.zeros_like(x),
+    "ones_like": lambda m, x: m.ones_like(x, dtype="int32"),
+    "arange": lambda m, x: m.arange(300),
+    "arange floats": lambda m, x: m.arange(0.5, 3, 0.25),
+    "arange negative step": lambda m, x: m.arange(10, 2, -3),
+    "arange in an expression": lambda m, x: (m.arange(240.0).reshape(4, 6, 10) + x)[:, 1],
+    "linspace": lambda m, x: m.linspace(0, 1, 7),
+    "linspace no endpoint": lambda m, x: m.linspace(-2, 2, 300, endpoint=False),
+    "eye": lambda m, x: m.eye(3, 4, k=1),
+    "eye in an expression": lambda m, x: m.eye(10) @ x[0].T,
+}
+
+# the number of terms each sum of products adds up: its bound (``products_bound``)
+TERMS = {
+    "matmul": 10,
+    "matmul 1d": 10,
+    "matmul vector first": 6,
+    "dot": 10,
+    "dot nd": 10,
+    "tensordot": 24,
+    "tensordot int": 10,
+    "einsum": 24,
+    "einsum implicit": 10,
+    "einsum ellipsis": 10,
+    "eye in an expression": 10,
+}
+
+# on ``MASKED_X``; the reference is numpy.ma (``NUMPY_MA``)
+MASKED: dict[str, Case] = {
+    "reshape": lambda m, x: x.reshape(24, 10),
+    "transpose": lambda m, x: m.transpose(x),
+    "broadcast_to": lambda m, x: m.broadcast_to(x[0, 0], (5, 10)),
+    "concatenate": lambda m, x: m.concatenate([x, x], axis=0),
+    "stack": lambda m, x: m.stack([x, x]),
+    "slice": lambda m, x: x[1:, ::2],
+    "take": lambda m, x: m.take(x, [1, 0], axis=1),
+    "bool": lambda m, x: x[np.array([False, True, True, False])],
+    "dot": lambda m, x: m.dot(x[0], x[1].T),
+    "where": lambda m, x: m.where(x > 0, x, -x),
+    "clip": lambda m, x: m.clip(x, -1, 1),
+    "squeeze": lambda m, x: m.squeeze(x[:1]),
+    "expand_dims": lambda m, x: m.expand_dims(x, 0),
+    "moveaxis": lambda m, x: m.moveaxis(x, 0, -1),
+    "flip": lambda m, x: m.flip(x, 0),
+    "swapaxes": lambda m, x: m.swapaxes(x, 0, 1),
+    "ravel": lambda m, x: m.ravel(x),
+    "astype": lambda m, x: x.astype("float32"),
+    "constructed": lambda m, x: m.MaskedArray(m.getdata(x), mask=m.getdata(x) > 0),
+    "filled": lambda m, x: m.filled(x, -5.0),
+    "filled default": lambda m, x: x.filled(),
+    "compressed": lambda m, x: m.compressed(x),
+    "getdata": lambda m, x: m.getdata(x),
+    "getmaskarray": lambda m, x: m.getmaskarray(x),
+    "count": lambda m, x: x.count(),
+    "count axis": lambda m, x: x.count(axis=1),
+    "fill_value": lambda m, x: x.fill_value,
+    "with plain": lambda m, x: m.getdata(x) + x,
+}
+
+
+class _NumpyMa:
+    """numpy.ma, plus the functions it lacks applied to data and mask alike (which is
+    what numpy.ma's own views do)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if hasattr(np.ma, name):
+            return getattr(np.ma, name)
+        function = getattr(np, name)
+
+        def apply(x: Any, *args: Any, **kwargs: Any) -> Any:
+            data = function(np.ma.getdata(x), *args, **kwargs)
+            mask = function(np.ma.getmaskarray(x), *args, **kwargs)
+            return np.ma.MaskedArray(data, mask=mask)
+
+        return apply
+
+
+NUMPY_MA = _NumpyMa()
+
+__all__ = ["ELEMENTWISE", "MASKED", "MASKED_X", "NUMPY_MA", "STRUCTURAL", "TERMS", "X", "Case"]
