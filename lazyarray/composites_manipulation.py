@@ -31,10 +31,6 @@ from lazyarray.proxy.numpy_protocol import FUNCTIONS
 from lazyarray.types import as_dtype, broadcast_shapes, normalize_axis, result_type
 
 
-def _located(exc: LazyArrayError) -> LazyArrayError:
-    return at_user_line(exc)
-
-
 def _array(value: Any) -> Node:
     """A node for ``value`` as numpy's ``asanyarray`` sees it: a Python scalar becomes
     an array of its default dtype (strong, not weak as in an operator)."""
@@ -75,7 +71,7 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
             raise ShapeError("Input array must be at least 1-d.")
         axis, size = _known_axis(node, axis, "unstack")
     except LazyArrayError as exc:
-        raise _located(exc) from None
+        raise at_user_line(exc) from None
     return tuple(build.getitem(wrap(node), _along(axis, i)) for i in range(size))
 
 
@@ -96,7 +92,7 @@ def broadcast_arrays(*arrays: Any, subok: bool = False) -> tuple[Any, ...]:
                 "broadcast_arrays needs the sizes it broadcasts to, known only when running"
             )
     except LazyArrayError as exc:
-        raise _located(exc) from None
+        raise at_user_line(exc) from None
     return tuple(
         wrap(n) if n.type.shape == shape else build.call("broadcast_to", (wrap(n), shape), {})
         for n in nodes
@@ -115,7 +111,7 @@ def meshgrid(
     [(2, 3), (2, 3)]
     """
     if indexing not in ("xy", "ij"):
-        raise _located(OpValueError("Valid values for `indexing` are 'xy' and 'ij'."))
+        raise at_user_line(OpValueError("Valid values for `indexing` are 'xy' and 'ij'."))
     count = len(arrays)
     positions = list(range(count))
     if indexing == "xy" and count > 1:
@@ -152,7 +148,7 @@ def diff(x: Any, /, n: int = 1, axis: int = -1, prepend: Any = None, append: Any
         if prepend is not None or append is not None:
             node = _joined(node, axis, prepend, append)
     except LazyArrayError as exc:
-        raise _located(exc) from None
+        raise at_user_line(exc) from None
     return build.call("diff", (wrap(node),), {"n": n, "axis": axis})
 
 
@@ -229,7 +225,7 @@ def _concatenate(
                         f"according to the rule '{casting}'"
                     )
         except LazyArrayError as exc:
-            raise _located(exc) from None
+            raise at_user_line(exc) from None
         arrays = [build.astype(wrap(n), target) for n in nodes]
     return build.call("concatenate", (list(arrays), axis), {})
 
@@ -290,7 +286,7 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
             sizes = [0] + extras * [each + 1] + (sections - extras) * [each]
             points = np.cumsum(sizes).tolist()
     except LazyArrayError as exc:
-        raise _located(exc) from None
+        raise at_user_line(exc) from None
     return [
         build.getitem(wrap(node), _along(axis, slice(start, stop)))
         for start, stop in itertools.pairwise(points)
@@ -307,7 +303,7 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
             if sections and size % sections:
                 raise OpValueError("array split does not result in an equal division")
         except LazyArrayError as exc:
-            raise _located(exc) from None
+            raise at_user_line(exc) from None
     return array_split(ary, indices_or_sections, axis)
 
 

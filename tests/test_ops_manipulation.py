@@ -416,10 +416,20 @@ def test_big_case_matches_numpy(name: str, dtype: str, big_backend: str) -> None
     _compare(case, data, big_backend)
 
 
-def test_big_trace_of_a_stack(big_backend: str) -> None:
-    data = sample("float64", (8, 300, 300), seed=2)
-    expected = np.trace(data, axis1=1, axis2=2)
-    assert_same(la.linalg.trace(la.Array(data)).compute(backend=big_backend), expected)
+@pytest.mark.parametrize(
+    ("shape", "axes"),
+    [((8, 300, 300), (1, 2)), ((300, 300, 8), (0, 1)), ((300, 8, 300), (2, 0))],
+    ids=["pairwise along the diagonal", "in order, across the rows", "in order, reversed"],
+)
+def test_big_traces_add_in_numpys_order(
+    shape: tuple[int, ...], axes: tuple[int, int], big_backend: str
+) -> None:
+    """numpy adds a diagonal pairwise when it is the inner loop, and element after
+    element when another axis has the smaller stride: dask's chunks do the same."""
+    data = sample("float64", shape, seed=2)
+    expected = np.trace(data, 0, *axes)
+    with la.config.set(dask_chunk_bytes=1 << 16):  # several chunks along every axis
+        assert_same(la.trace(la.Array(data), 0, *axes).compute(backend=big_backend), expected)
 
 
 # --- properties -----------------------------------------------------------------------

@@ -108,7 +108,8 @@ def _tile_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     (x,) = inputs
     reps = attrs["reps"]
     shape = (1,) * (len(reps) - x.type.ndim) + x.type.shape
-    return x.type.with_(shape=tuple(_times(d, r) for d, r in zip(shape, reps, strict=True)))
+    sizes = tuple(_times(d, r) for d, r in zip(shape, reps, strict=True))
+    return x.type.with_(shape=sizes, weak=None)
 
 
 # --- repeat -------------------------------------------------------------------------
@@ -259,18 +260,21 @@ def _take_along_axis_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) ->
     try:
         shape = broadcast_shapes(*others)
     except ShapeError:
+        # numpy's fancy index: an arange per axis of ``x``, and the indices along ``axis``
         ones = (1,) * x.type.ndim
         fancy = [ones[:d] + (n,) + ones[d + 1 :] for d, n in enumerate(x.type.shape)]
         fancy[axis] = indices.type.shape
-        shown = " ".join(
-            f"({','.join(str(d) for d in s)}{',' if len(s) == 1 else ''})" for s in fancy
-        )
         raise LazyIndexError(
-            f"shape mismatch: indexing arrays could not be broadcast together with shapes {shown} "
+            "shape mismatch: indexing arrays could not be broadcast together with shapes "
+            + "".join(f"{_numpy_shape(s)} " for s in fancy)
         ) from None
-    return ArrayType(
-        x.type.dtype, shape[:axis] + indices.type.shape[axis : axis + 1] + shape[axis + 1 :], masked
-    )
+    size = indices.type.shape[axis]
+    return ArrayType(x.type.dtype, shape[:axis] + (size,) + shape[axis + 1 :], masked)
+
+
+def _numpy_shape(shape: tuple[int | None, ...]) -> str:
+    """A shape as numpy's indexing errors write it: ``(2,1)``, ``(3,)``."""
+    return f"({','.join(str(d) for d in shape)}{',' if len(shape) == 1 else ''})"
 
 
 def _check_bounds(indices: Node, size: int | None, axis: int) -> None:
