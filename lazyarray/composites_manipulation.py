@@ -354,6 +354,8 @@ FUNCTIONS.update(
         np.column_stack: column_stack,
         np.split: split,
         np.array_split: array_split,
+        np.linalg.diagonal: matrix_diagonal,
+        np.linalg.trace: matrix_trace,
     }
 )
 

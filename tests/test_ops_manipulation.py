@@ -288,6 +288,15 @@ def test_equal_requests_are_one_node() -> None:
     assert la.take_along_axis(x, INDICES).node is np.take_along_axis(x, INDICES, 1).node
 
 
+def test_numpys_linalg_diagonal_and_trace_are_the_standards() -> None:
+    data = sample("float64", SHAPE3)
+    with la.config.set(backend="refuse", implicit_compute="error"):
+        diagonal = np.linalg.diagonal(la.Array(data), offset=1)
+        trace = np.linalg.trace(la.Array(data), offset=-1, dtype=np.complex64)
+    assert_same(diagonal.compute(), np.linalg.diagonal(data, offset=1))
+    assert_same(trace.compute(), np.linalg.trace(data, offset=-1, dtype=np.complex64))
+
+
 def test_the_standard_and_numpy_differ_in_diagonal_and_trace() -> None:
     """``la.diagonal``/``la.trace`` are numpy's (first two axes), ``la.linalg``'s the
     standard's (last two)."""
