@@ -42,6 +42,19 @@ def data_and_mask(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+_DTYPES: dict[tuple[Any, ...], np.dtype[Any]] = {}
+
+
+def _probed(impl: Callable[..., Any], x: ArrayType, attrs: Mapping[str, Any]) -> np.dtype[Any]:
+    """numpy's result dtype of ``impl`` on ``x``, asked once per dtype, rank and
+    attributes (a probe costs tens of microseconds; the rules run per new node)."""
+    key = (impl, x.dtype, x.ndim, x.masked, tuple(sorted(attrs.items())))
+    dtype = _DTYPES.get(key)
+    if dtype is None:
+        dtype = _DTYPES[key] = probe_dtype(impl, [x], attrs)
+    return dtype
+
+
 def _times(size: int | None, factor: int) -> int | None:
     """A size times a known factor: unknown stays unknown, except times zero."""
     return 0 if factor == 0 else (None if size is None else size * factor)
@@ -222,8 +235,7 @@ def _diff_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     size = x.type.shape[axis]
     shape = list(x.type.shape)
     shape[axis] = None if size is None else max(size - n, 0)
-    impl = _masked_diff if x.type.masked else _diff
-    dtype = probe_dtype(impl, [x.type], {"axis": axis})
+    dtype = _probed(_masked_diff if x.type.masked else _diff, x.type, {"axis": axis})
     return ArrayType(dtype, tuple(shape), x.type.masked)
 
 
@@ -334,7 +346,8 @@ def _trace_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType
     view = {k: v for k, v in attrs.items() if k != "dtype"}
     shape = view_shape(_diagonal, [x.type], view)[:-1]
     impl = _masked_trace if x.type.masked else _trace
-    return ArrayType(probe_dtype(impl, [x.type], attrs), shape)
+    typing = {k: v for k, v in attrs.items() if k != "offset"}  # the dtype's arguments
+    return ArrayType(_probed(impl, x.type, typing), shape)
 
 
 # --- rows ---------------------------------------------------------------------------

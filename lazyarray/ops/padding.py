@@ -82,6 +82,8 @@ def as_pairs(value: Any, ndim: int, as_index: bool = False) -> Pairs:
 
 def _pad_width(value: Any, inputs: tuple[Node, ...]) -> Pairs:
     ndim = inputs[0].type.ndim
+    if type(value) is int and value >= 0:  # the common case, without numpy
+        return ((value, value),) * ndim
     if isinstance(value, dict):  # numpy 2.4: {axis: width or (before, after)}
         widths: list[Any] = [(0, 0)] * ndim
         for axis, width in value.items():
