@@ -11,6 +11,8 @@ array([ 33, 123])
 
 from lazyarray import config, errors, fft, linalg, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
+from lazyarray.composites_manipulation import *  # noqa: F403 - tuples of arrays, joins
+from lazyarray.composites_manipulation import __all__ as _manipulation_all
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.errors import (
     ComputeError,
@@ -26,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     *_namespace_all,
+    *_manipulation_all,
     "AsyncJob",
     "Backend",
     "Capability",

@@ -1,9 +1,10 @@
 """``lazyarray.linalg``: the array API standard's linear algebra extension, generated from
 the op rows whose ``namespaces`` include "linalg"."""
 
+from lazyarray.composites_manipulation import LINALG
 from lazyarray.namespace import generated
 
-_FUNCTIONS = generated("linalg")
+_FUNCTIONS = {**generated("linalg"), **LINALG}
 globals().update(_FUNCTIONS)
 
 __all__ = sorted(_FUNCTIONS)

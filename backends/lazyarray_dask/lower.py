@@ -28,7 +28,7 @@ from lazyarray.ops.kernel import Kernel
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray.runtime.kernel import run_blocked
-from lazyarray_dask import reduce, structural, tasks
+from lazyarray_dask import lower_manipulation, reduce, structural, tasks
 from lazyarray_dask.chunks import (
     aligned,
     chunks_for,
@@ -330,6 +330,18 @@ BY_OP: dict[str, Lowering] = {
     "fill_value": Lowering(structural.fill_value),
     "compressed": Lowering(structural.compressed),
 }
+
+
+def _family(lowerings: Mapping[str, Callable[[Node, list[Any]], Any]]) -> dict[str, Lowering]:
+    """An op family's lowerings (op -> function of the node and its lowered inputs)."""
+
+    def handler(run: Callable[[Node, list[Any]], Any]) -> Handler:
+        return lambda lowerer, node, inputs: run(node, inputs)
+
+    return {op: Lowering(handler(run)) for op, run in lowerings.items()}
+
+
+BY_OP.update(_family(lower_manipulation.LOWERINGS))
 
 
 def lowering_of(row: OpDef) -> Lowering | None:

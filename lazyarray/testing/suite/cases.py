@@ -66,6 +66,25 @@ STRUCTURAL: dict[str, Case] = {
     "take wrap": lambda m, x: m.take(x, [5, -13], axis=1, mode="wrap"),
     "reshape F": lambda m, x: m.reshape(x, (-1, 20), order="F"),
     "view": lambda m, x: x.view(np.int32),
+    # manipulation
+    "roll": lambda m, x: m.roll(x, 3, axis=2),
+    "roll flat": lambda m, x: m.roll(x, -7),
+    "tile": lambda m, x: m.tile(x[0], (2, 1)),
+    "repeat": lambda m, x: m.repeat(x, 2, axis=1),
+    "repeat counts": lambda m, x: m.repeat(x[0, 0], np.arange(10)),
+    "tril": lambda m, x: m.tril(x, k=1),
+    "triu": lambda m, x: m.triu(x[0], -1),
+    "diff": lambda m, x: m.diff(x, axis=2),
+    "diff twice": lambda m, x: m.diff(x, n=2, axis=0),
+    "take_along_axis": lambda m, x: m.take_along_axis(
+        x, np.argsort(np.asarray(X), axis=2)[..., :4], axis=2
+    ),
+    "matrix_transpose": lambda m, x: m.matrix_transpose(x),
+    "diagonal": lambda m, x: m.diagonal(x, 1, 1, 2),
+    "trace": lambda m, x: m.trace(x[0]),
+    "pad constant": lambda m, x: m.pad(x, ((0, 1), (2, 0), (1, 1)), constant_values=1.5),
+    "pad reflect": lambda m, x: m.pad(x, 2, mode="reflect"),
+    "pad edge": lambda m, x: m.pad(x[0], ((1, 2), (0, 3)), mode="edge"),
     # unknown sizes
     "bool mask": lambda m, x: x[x > 0],
     "bool mask then ops": lambda m, x: (x[x > 0] * 2)[1:],
