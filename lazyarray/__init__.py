@@ -21,11 +21,14 @@ from lazyarray.errors import (
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
+from lazyarray.composites_sorting import *  # noqa: F403, E402 - tuple-valued set and search functions
+from lazyarray.composites_sorting import __all__ as _sorting_all
 
 __version__ = "0.1.0"
 
 __all__ = [
     *_namespace_all,
+    *_sorting_all,
     "AsyncJob",
     "Backend",
     "Capability",

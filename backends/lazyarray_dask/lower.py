@@ -27,6 +27,7 @@ from lazyarray.ops.reductions import statistic_accumulator
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray_dask import tasks
+from lazyarray_dask.lower_sorting import LOWERINGS as EXTRA_LOWERINGS
 from lazyarray_dask.masked import MaskedStatistics
 
 Lowering = Callable[[Node, list[Any]], Any]
@@ -70,6 +71,9 @@ class Lowerer:
         return [values[node] for node in plan.outputs]
 
     def node(self, node: Node, inputs: list[Any]) -> Any:
+        extra = EXTRA_LOWERINGS.get(node.op)
+        if extra is not None:
+            return extra(node, inputs)
         special = _BY_OP.get(node.op)
         if special is not None:
             return special(self, node, inputs)

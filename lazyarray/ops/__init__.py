@@ -9,7 +9,10 @@ from lazyarray.ops import (
     masked,
     masked_stats,
     reductions,
+    searching,
+    sets,
     shape,
+    sorting,
 )
 from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, apply, lookup, rows_of_kind
 
@@ -29,5 +32,8 @@ __all__ = [
     "masked_stats",
     "reductions",
     "rows_of_kind",
+    "searching",
+    "sets",
     "shape",
+    "sorting",
 ]

@@ -14,6 +14,7 @@ from lazyarray.errors import (
     LazyArrayError,
     LazyIndexError,
     OpArgumentError,
+    OpValueError,
     ShapeError,
     UnsupportedOperation,
 )
@@ -150,11 +151,12 @@ def scan(name: str, x: Any, axis: Any = None, dtype: Any = None) -> Any:
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None and y is None:  # numpy: where(condition) is nonzero(condition)
+        from lazyarray.composites_sorting import nonzero
+
+        return nonzero(condition)
     if x is None or y is None:
-        raise UnsupportedOperation(
-            "where(condition) with one argument (nonzero) is not supported; "
-            "use x[condition] for the selected values"
-        )
+        raise at_user_line(OpValueError("either both or neither of x and y should be given"))
     return elementwise("where", condition, x, y)
 
 
