@@ -53,17 +53,19 @@ def unique(
     """numpy's ``unique``: the sorted unique values, and the arrays asked for, as a
     tuple. ``sorted=False`` is accepted and the values are sorted anyway (numpy leaves
     their order open then), so that every backend gives the same result."""
-    flag(sorted, "sorted")
-    wanted = {"indices": return_index, "inverse": return_inverse, "counts": return_counts}
-    outputs = ("values", *[name for name, given in wanted.items() if flag(given)])
     flags = {
         "return_index": return_index,
         "return_inverse": return_inverse,
         "return_counts": return_counts,
-        "axis": axis,
-        "equal_nan": equal_nan,
     }
-    parts = _unique_parts(ar, outputs, **flags)
+    try:
+        flag(sorted, "sorted")
+        asked = [flag(value, name) for name, value in flags.items()]
+    except LazyArrayError as exc:
+        raise at_user_line(exc) from None
+    named = zip(("indices", "inverse", "counts"), asked, strict=True)
+    outputs = ("values", *[output for output, given in named if given])
+    parts = _unique_parts(ar, outputs, **flags, axis=axis, equal_nan=equal_nan)
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 

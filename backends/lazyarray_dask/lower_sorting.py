@@ -201,8 +201,10 @@ def _searchsorted(node: Node, inputs: list[Any]) -> Any:
             x2,
             dtype=_INDEX,
         )
-    found = da.searchsorted(_known(x1), _as_dask(x2), side=node.attr("side", "left"))
-    return found.astype(_INDEX, copy=False)
+    probes = _as_dask(x2)
+    flat = probes.reshape((probes.size,)) if probes.ndim == 0 else probes  # dask needs 1-d
+    found = da.searchsorted(_known(x1), flat, side=node.attr("side", "left"))
+    return found.reshape(probes.shape).astype(_INDEX, copy=False)
 
 
 @_on_values
@@ -215,6 +217,8 @@ def _count_nonzero(node: Node, inputs: list[Any]) -> Any:
 
 @_on_values
 def _argwhere(node: Node, inputs: list[Any]) -> Any:
+    if inputs[0].ndim == 0:  # dask's argwhere needs an axis
+        return _gathered(node, inputs)
     return da.argwhere(_known(inputs[0]))
 
 

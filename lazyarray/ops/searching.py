@@ -108,12 +108,9 @@ ROWS = [
         signature=Signature(
             ("x",),
             (
-                Param("axis", _axes, None, keyword=True),
+                Param("axis", _axes, None),  # positional too, as in numpy
                 Param("keepdims", to_flag, False, keyword=True),
             ),
-        ),
-        numpy_signature=Signature(
-            ("a",), (Param("axis", _axes, None), Param("keepdims", to_flag, False, keyword=True))
         ),
         doc="How many elements of ``x`` are not zero, over ``axis`` (None: all).",
     ),

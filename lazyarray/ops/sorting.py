@@ -102,7 +102,7 @@ def _signatures(scalar_as_vector: bool) -> tuple[Signature, Signature]:
     standard = Signature(
         ("x",),
         (
-            Param("axis", axis, -1, keyword=True),
+            Param("axis", axis, -1),  # positional too, as numpy users write it
             Param("descending", to_flag, False, keyword=True),
             Param("stable", _stable, True, keyword=True, attr="kind", stored=True),
         ),
