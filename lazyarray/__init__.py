@@ -11,6 +11,8 @@ array([ 33, 123])
 
 from lazyarray import config, errors, fft, linalg, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
+from lazyarray.composites_sorting import *  # noqa: F403 - tuple-valued set and search functions
+from lazyarray.composites_sorting import __all__ as _sorting_all
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.errors import (
     ComputeError,
@@ -21,8 +23,6 @@ from lazyarray.errors import (
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
-from lazyarray.composites_sorting import *  # noqa: F403, E402 - tuple-valued set and search functions
-from lazyarray.composites_sorting import __all__ as _sorting_all
 
 __version__ = "0.1.0"
 

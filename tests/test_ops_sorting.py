@@ -163,9 +163,7 @@ CASES: dict[str, Case] = {
     "flatnonzero": same(np.flatnonzero),
     "count_nonzero": same(np.count_nonzero),
     "count_nonzero axis": same(lambda x: np.count_nonzero(x, 1)),
-    "count_nonzero axes keepdims": same(
-        lambda x: np.count_nonzero(x, axis=(0, 1), keepdims=True)
-    ),
+    "count_nonzero axes keepdims": same(lambda x: np.count_nonzero(x, axis=(0, 1), keepdims=True)),
     "count_nonzero standard": (
         lambda x: la.count_nonzero(x, axis=0, keepdims=True),
         lambda x: np.count_nonzero(x, axis=0, keepdims=True),

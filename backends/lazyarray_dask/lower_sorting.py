@@ -23,7 +23,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
-from dask import delayed
+from dask.delayed import delayed
 
 from lazyarray.graph import Node
 from lazyarray.ops import OPS

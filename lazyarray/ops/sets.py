@@ -36,19 +36,16 @@ def _unique(
     axis: int | None = None,
     equal_nan: bool = True,
 ) -> Any:
-    found = np.unique(
-        x,
-        return_index=return_index,
-        return_inverse=return_inverse,
-        return_counts=return_counts,
-        axis=axis,
-        equal_nan=equal_nan,
-    )
+    flags: dict[str, Any] = {
+        "return_index": return_index,
+        "return_inverse": return_inverse,
+        "return_counts": return_counts,
+    }
+    found = np.unique(x, axis=axis, equal_nan=equal_nan, **flags)
     if not isinstance(found, tuple):
         return found
-    flags = (True, return_index, return_inverse, return_counts)
-    present = [name for name, given in zip(OUTPUTS, flags, strict=True) if given]
-    return found[present.index(output)]
+    returned = [name for name in OUTPUTS if name == "values" or flags[_FLAGS[name]]]
+    return found[returned.index(output)]
 
 
 def _unique_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
@@ -68,19 +65,18 @@ def _unique_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
 
 
 def _isin(
-    x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False, kind: str | None = None
+    x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False, kind: Any = None
 ) -> Any:
     return np.isin(x1, x2, assume_unique=assume_unique, invert=invert, kind=kind)
 
 
 def _isin_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    x1, x2 = inputs
     if attrs.get("kind") == "table" and any(n.type.dtype.kind not in "biu" for n in inputs):
         raise OpValueError(
             "The 'table' method is only supported for boolean or integer arrays. "
             "Please select 'sort' or None for kind."
         )
-    return ArrayType(np.dtype(bool), x1.type.shape)
+    return ArrayType(np.dtype(bool), inputs[0].type.shape)
 
 
 def _isin_kind(value: Any, inputs: tuple[Node, ...]) -> str | None:

@@ -27,22 +27,22 @@ INDEX = np.dtype(np.intp)  # the default array index data type
 _KINDS = {"q": "quicksort", "h": "heapsort", "m": "stable", "s": "stable"}
 
 
-def _sort(x: Any, axis: int | None = -1, kind: str = "quicksort", descending: bool = False) -> Any:
+def _sort(x: Any, axis: int | None = -1, kind: Any = "quicksort", descending: bool = False) -> Any:
     if axis is None:
         x, axis = np.ravel(x), 0
     if not descending:
-        return np.sort(x, axis=axis, kind=kind)  # type: ignore[arg-type]
-    return np.flip(np.sort(np.flip(x, axis), axis=axis, kind=kind), axis)  # type: ignore[arg-type]
+        return np.sort(x, axis=axis, kind=kind)
+    return np.flip(np.sort(np.flip(x, axis), axis=axis, kind=kind), axis)
 
 
 def _argsort(
-    x: Any, axis: int | None = -1, kind: str = "quicksort", descending: bool = False
+    x: Any, axis: int | None = -1, kind: Any = "quicksort", descending: bool = False
 ) -> Any:
     if axis is None or np.ndim(x) == 0:  # numpy sorts a 0-d array as a 1-d one
         x, axis = np.ravel(x), 0
     if not descending:
-        return np.argsort(x, axis=axis, kind=kind)  # type: ignore[arg-type]
-    found = np.argsort(np.flip(x, axis), axis=axis, kind=kind)  # type: ignore[arg-type]
+        return np.argsort(x, axis=axis, kind=kind)
+    found = np.argsort(np.flip(x, axis), axis=axis, kind=kind)
     return (x.shape[axis] - 1) - np.flip(found, axis)
 
 
