@@ -408,11 +408,34 @@ def test_bad_input_fails_when_written_as_numpy_does(
     assert "test_ops_sorting.py" in str(info.value)
 
 
-def test_masked_arrays_are_refused() -> None:
+MASKED_CASES: dict[str, Callable[[Any], Any]] = {
+    "sort": lambda x: np.sort(x, kind="stable"),
+    "sort axis 0": lambda x: np.sort(x, 0),
+    "sort axis None": lambda x: np.sort(x, axis=None),
+    "argsort": lambda x: np.argsort(x, kind="stable"),
+    "argsort method axis None": lambda x: x.argsort(axis=None),
+}
+
+
+@pytest.mark.parametrize("name", MASKED_CASES)
+def test_masked_sorts_match_numpy_ma(name: str, backend: str) -> None:
+    """numpy.ma's: masked values last."""
+    for dtype in ("int8", "float32", "complex128"):
+        values = data(dtype)
+        masked = np.ma.MaskedArray(values, mask=np.isnan(values) | (values.real > 1))
+        expected = MASKED_CASES[name](masked.copy())
+        lazy = MASKED_CASES[name](la.MaskedArray(masked))
+        assert lazy.masked == isinstance(expected, np.ma.MaskedArray)
+        assert_same(lazy.compute(backend=backend), expected)
+
+
+def test_masked_arrays_are_refused_where_numpy_ma_has_no_such_op() -> None:
     x = la.MaskedArray(np.ma.MaskedArray(_X, mask=_X > 0))
-    for build in (la.sort, la.argsort, la.unique_values, la.argwhere, la.count_nonzero):
+    for build in (la.unique_values, la.argwhere, la.count_nonzero, la.unique_all):
         with pytest.raises(UnsupportedOperation, match="masked"):
             build(x)
+    with pytest.raises(UnsupportedOperation, match="descending"):
+        la.sort(x, descending=True)
 
 
 def test_standard_options_are_keyword_only() -> None:

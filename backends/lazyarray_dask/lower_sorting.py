@@ -80,8 +80,11 @@ def _along_axis(node: Node, inputs: list[Any]) -> Any:
         x, axis = x.ravel(), 0
     x = _known(x)
     whole = x.rechunk({axis: -1})
-    impl = partial(OPS[node.op].impl, axis=axis, **attrs)
-    return tasks.map_blocks(node.op, impl, whole, dtype=node.type.dtype)
+    masked = node.inputs[0].type.masked
+    impl = partial(OPS[node.op].implementation(masked), axis=axis, **attrs)
+    empty = np.empty((0,) * whole.ndim, node.type.dtype)
+    meta = np.ma.MaskedArray(empty) if node.type.masked else empty
+    return tasks.map_blocks(node.op, impl, whole, dtype=node.type.dtype, meta=meta)
 
 
 # --- sets -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import OpValueError
+from lazyarray.errors import OpValueError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axis_index, flag, to_flag
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
@@ -46,13 +46,30 @@ def _argsort(
     return (x.shape[axis] - 1) - np.flip(found, axis)
 
 
+def _masked_sort(x: Any, axis: int | None = -1, kind: Any = "quicksort") -> Any:
+    """numpy.ma's: masked values last (numpy's ``np.sort`` of a masked array)."""
+    return np.ma.sort(x, axis=axis, kind=kind)
+
+
+def _masked_argsort(x: Any, axis: int | None = -1, kind: Any = "quicksort") -> Any:
+    if axis is None or np.ndim(x) == 0:
+        x, axis = np.ma.ravel(x), 0
+    return np.ma.argsort(x, axis=axis, kind=kind)
+
+
 def _rule(indices: bool) -> Infer:
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
         (x,) = inputs
+        if x.type.masked and attrs.get("descending"):
+            raise UnsupportedOperation(
+                "descending sorts of masked arrays are not defined (numpy.ma has none); "
+                "use .filled() first"
+            )
         dtype = INDEX if indices else x.type.dtype
+        masked = x.type.masked and not indices  # numpy.ma's argsort gives plain indices
         if attrs.get("axis", -1) is None:
-            return ArrayType(dtype, (x.type.size,))
-        return ArrayType(dtype, x.type.shape if x.type.ndim or not indices else (1,))
+            return ArrayType(dtype, (x.type.size,), masked)
+        return ArrayType(dtype, x.type.shape if x.type.ndim or not indices else (1,), masked)
 
     return infer
 
@@ -128,6 +145,7 @@ ROWS = [
         Kind.SORTING,
         _sort,
         _rule(indices=False),
+        _masked_sort,
         array_api_name="sort",
         numpy_functions=(np.sort,),
         arity=1,
@@ -140,6 +158,7 @@ ROWS = [
         Kind.SORTING,
         _argsort,
         _rule(indices=True),
+        _masked_argsort,
         array_api_name="argsort",
         numpy_functions=(np.argsort,),
         arity=1,
