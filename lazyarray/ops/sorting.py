@@ -46,7 +46,7 @@ def _argsort(
     return (x.shape[axis] - 1) - np.flip(found, axis)
 
 
-def _masked_sort(x: Any, axis: int | None = -1, kind: Any = "quicksort") -> Any:
+def _masked_sort(x: Any, axis: Any = -1, kind: Any = "quicksort") -> Any:
     """numpy.ma's: masked values last (numpy's ``np.sort`` of a masked array)."""
     return np.ma.sort(x, axis=axis, kind=kind)
 
@@ -54,7 +54,7 @@ def _masked_sort(x: Any, axis: int | None = -1, kind: Any = "quicksort") -> Any:
 def _masked_argsort(x: Any, axis: int | None = -1, kind: Any = "quicksort") -> Any:
     if axis is None or np.ndim(x) == 0:
         x, axis = np.ma.ravel(x), 0
-    return np.ma.argsort(x, axis=axis, kind=kind)
+    return np.ma.argsort(x, axis=axis, kind=kind)  # type: ignore[no-untyped-call]
 
 
 def _rule(indices: bool) -> Infer:
