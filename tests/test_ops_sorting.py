@@ -255,6 +255,25 @@ def test_big_one_dimensional_sort_and_unique_on_many_chunks() -> None:
             run(CASES[name], values, "dask")
 
 
+EMPTY_CASES: dict[str, Case] = {
+    "sort": (lambda x: la.sort(x, axis=0), lambda x: np.sort(x, axis=0, kind="stable")),
+    "argsort": same(lambda x: np.argsort(x, axis=None)),
+    "unique_all": (la.unique_all, np.unique_all),
+    "unique": same(lambda x: np.unique(x, return_counts=True, return_inverse=True)),
+    "unique axis": same(lambda x: np.unique(x, axis=1)),
+    "nonzero": same(np.nonzero),
+    "count_nonzero": same(lambda x: np.count_nonzero(x, axis=0)),
+    "isin": same(lambda x: np.isin(x, x)),
+    "searchsorted": same(lambda x: np.searchsorted(np.ravel(x), x)),
+    "searchsorted into nothing": same(lambda x: np.searchsorted(np.ravel(x), np.arange(3.0))),
+}
+
+
+@pytest.mark.parametrize("name", EMPTY_CASES)
+def test_empty_arrays(name: str, backend: str) -> None:
+    run(EMPTY_CASES[name], np.zeros((0, 5)), backend)
+
+
 # --- the standard's semantics, on examples --------------------------------------------
 
 _STANDARD = np.array([1.0, 2.0, 1.0, -0.0, 0.0, np.nan, 2.0, np.nan])
