@@ -266,6 +266,7 @@ EMPTY_CASES: dict[str, Case] = {
     "isin": same(lambda x: np.isin(x, x)),
     "searchsorted": same(lambda x: np.searchsorted(np.ravel(x), x)),
     "searchsorted into nothing": same(lambda x: np.searchsorted(np.ravel(x), np.arange(3.0))),
+    "searchsorted nothing": same(lambda x: np.searchsorted(np.arange(3.0), x)),
 }
 
 

@@ -206,7 +206,7 @@ def _searchsorted(node: Node, inputs: list[Any]) -> Any:
         )
     probes = _as_dask(x2)
     x1 = _known(x1)
-    if x1.size == 0:  # dask's combining of the chunks' answers needs one
+    if x1.size == 0 or probes.size == 0:  # dask's combining of chunks' answers needs some
         return da.zeros(probes.shape, dtype=_INDEX, chunks=probes.chunks)
     flat = probes.reshape((probes.size,)) if probes.ndim == 0 else probes  # dask needs 1-d
     found = da.searchsorted(x1, flat, side=node.attr("side", "left"))
