@@ -114,9 +114,10 @@ def _combined(parts: list[tuple[Any, Any, Any]], equal_nan: bool) -> tuple[Any, 
     return unique, indices[first], total
 
 
-def _inverse_block(block: Any, values: Any, equal_nan: bool) -> Any:
+def _inverse_block(block: Any, values: Any) -> Any:
     """Where each element of ``block`` is in the sorted unique ``values``: equal values
-    (``-0.0``, ``0.0``) find their one slot; NaNs, all equal here, the NaN slot."""
+    (``-0.0``, ``0.0``) find their one slot; NaNs (equal here: ``_exact_in_chunks``
+    gathers the inverse where they are distinct) the one NaN slot, last."""
     found = np.searchsorted(values, block).astype(_INDEX, copy=False)
     if block.dtype.kind in "fc":
         nan = np.isnan(block)
@@ -158,15 +159,15 @@ def _unique(node: Node, inputs: list[Any]) -> Any:
     output = node.attr("output", "values")
     if output == "inverse":
         values = da.from_delayed(combined[0], shape=(math.nan,), dtype=x.dtype)
-        return _inverse(x, values, equal_nan)
+        return _inverse(x, values)
     position = {"values": 0, "indices": 1, "counts": 2}[output]
     return da.from_delayed(combined[position], shape=(math.nan,), dtype=node.type.dtype)
 
 
-def _inverse(x: Any, values: Any, equal_nan: bool) -> Any:
+def _inverse(x: Any, values: Any) -> Any:
     index = tuple(range(x.ndim))
     return da.blockwise(
-        partial(_inverse_block, equal_nan=equal_nan),
+        _inverse_block,
         index,
         x,
         index,
