@@ -13,6 +13,8 @@ from lazyarray import config, errors, fft, linalg, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.composites_manipulation import *  # noqa: F403 - tuples of arrays, joins
 from lazyarray.composites_manipulation import __all__ as _manipulation_all
+from lazyarray.composites_sorting import *  # noqa: F403 - tuple-valued set and search functions
+from lazyarray.composites_sorting import __all__ as _sorting_all
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.errors import (
     ComputeError,
@@ -29,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     *_namespace_all,
     *_manipulation_all,
+    *_sorting_all,
     "AsyncJob",
     "Backend",
     "Capability",

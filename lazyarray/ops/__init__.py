@@ -10,7 +10,10 @@ from lazyarray.ops import (
     masked,
     padding,
     reductions,
+    searching,
+    sets,
     shape,
+    sorting,
 )
 from lazyarray.ops.registry import (
     OPS,
@@ -43,5 +46,8 @@ __all__ = [
     "reductions",
     "rows_of_kind",
     "rows_with",
+    "searching",
+    "sets",
     "shape",
+    "sorting",
 ]

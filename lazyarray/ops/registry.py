@@ -31,6 +31,9 @@ class Kind(enum.Enum):
     CREATION = "creation"
     SOURCE = "source"
     MASKED = "masked"
+    # sorting, sets and searching: each needs a whole axis (or the whole array) at once,
+    # and several have sizes known only after running
+    SORTING = "sorting"
     KERNEL = "kernel"  # a fused group of ops, built by the planner
 
     # members are singletons compared by identity: hashed by it too, in C (Enum's own

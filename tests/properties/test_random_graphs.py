@@ -76,6 +76,7 @@ def expressions(leaves: int) -> st.SearchStrategy[Any]:
             ),
             st.tuples(st.just("where"), children, children, children),
             st.tuples(st.just("flip"), children, st.sampled_from([0, 1])),
+            st.tuples(st.just("sort"), children, st.sampled_from([0, 1])),
             st.tuples(st.just("reverse"), children),
             st.tuples(st.just("split_join"), children),
         )
@@ -123,6 +124,8 @@ def _apply(kind: str, m: Any, args: list[Any]) -> Any:
         return where(args[0] > args[1], args[1], args[2])
     if kind == "flip":
         return m.flip(args[0], axis=args[1])
+    if kind == "sort":  # np.sort: NEP 18 for lazyarray; masked values last, as numpy.ma
+        return np.sort(args[0], axis=args[1], kind="stable")
     if kind == "reverse":
         return args[0][::-1, ::-2]
     if kind == "split_join":

@@ -85,6 +85,16 @@ STRUCTURAL: dict[str, Case] = {
     "pad constant": lambda m, x: m.pad(x, ((0, 1), (2, 0), (1, 1)), constant_values=1.5),
     "pad reflect": lambda m, x: m.pad(x, 2, mode="reflect"),
     "pad edge": lambda m, x: m.pad(x[0], ((1, 2), (0, 3)), mode="edge"),
+    # sorting, sets and searching
+    "sort": lambda m, x: m.sort(x, axis=1),
+    "argsort": lambda m, x: m.argsort(x, axis=2, stable=True),
+    "unique": lambda m, x: m.unique(x[0]),
+    "unique counts": lambda m, x: m.unique(x[0] > 0, return_counts=True)[1],
+    "isin": lambda m, x: m.isin(x, x[0, 0]),
+    "searchsorted": lambda m, x: m.searchsorted(m.sort(x[0, 0]), x[1, 1]),
+    "count_nonzero": lambda m, x: m.count_nonzero(x > 0, axis=1),
+    "argwhere": lambda m, x: m.argwhere(x > 0),
+    "flatnonzero": lambda m, x: m.flatnonzero(x > 0),
     # unknown sizes
     "bool mask": lambda m, x: x[x > 0],
     "bool mask then ops": lambda m, x: (x[x > 0] * 2)[1:],
