@@ -27,6 +27,8 @@ from lazyarray.ops.reductions import statistic_accumulator
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray_dask import tasks
+from lazyarray_dask.lower_fft import LOWERINGS as FFT_LOWERINGS
+from lazyarray_dask.lower_linalg import LOWERINGS as LINALG_LOWERINGS
 from lazyarray_dask.masked import MaskedStatistics
 
 Lowering = Callable[[Node, list[Any]], Any]
@@ -70,6 +72,9 @@ class Lowerer:
         return [values[node] for node in plan.outputs]
 
     def node(self, node: Node, inputs: list[Any]) -> Any:
+        extra = EXTRA_LOWERINGS.get(node.op)
+        if extra is not None:
+            return extra(node, inputs)
         special = _BY_OP.get(node.op)
         if special is not None:
             return special(self, node, inputs)
@@ -476,6 +481,7 @@ def _chunk_index(items: list[int | range], location: Any) -> tuple[Any, ...]:
     return tuple(index)
 
 
+EXTRA_LOWERINGS: dict[str, Lowering] = {**LINALG_LOWERINGS, **FFT_LOWERINGS}
 _BY_OP: dict[str, Callable[[Lowerer, Node, list[Any]], Any]] = {
     "dask_array": lambda self, node, inputs: node.attr("value").value,
     "constant": Lowerer.constant,
