@@ -5,11 +5,11 @@
   function on each chunk of the stack (``apply_gufunc``): the numpy backend's results,
   bit for bit, with the stack's chunks run in parallel.
 - dask's own algorithms where they exist and need no SciPy: a single matrix (2-d) in
-  several chunks is factored by tall-and-skinny QR (``qr``, reduced ``svd``,
-  ``svdvals``), its results equal to numpy's within rounding, up to the signs of the
-  singular vectors and of R's rows, which no two algorithms share. (dask's ``cholesky``,
-  ``solve``, ``inv`` and ``lu`` need SciPy, which lazyarray does not require; they run
-  numpy's per stack.)
+  several chunks is factored by tall-and-skinny QR (``qr`` of a tall matrix, reduced
+  ``svd``, ``svdvals``), its results equal to numpy's within rounding, up to the signs
+  (phases) of R's rows and of the singular vectors, which no two algorithms share.
+  (dask's ``cholesky``, ``solve``, ``inv`` and ``lu`` need SciPy, which lazyarray does
+  not require: they run numpy's per stack.)
 - Norms are reductions: dask's tree reductions of numpy's formulas (within rounding of
   numpy's sums; ``max``, ``min`` exact). Norms needing singular values run per stack.
 - ``outer``, ``kron``, ``vecdot``, ``cross``: blockwise, each value numpy's.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -158,24 +159,34 @@ def _packed(node: Node, results: Sequence[Any]) -> Any:
 
 
 def _qr(node: Node, inputs: list[Any]) -> Any:
+    """Tall matrices only: dask's short-and-fat QR multiplies by Q's transpose where
+    complex matrices need its conjugate transpose (dask 2026.8), and needs the matrix's
+    rows in one chunk anyway."""
     x = as_dask(inputs[0])
-    if node.attr("mode", "reduced") == "reduced" and _single_matrix(node, x):
+    tall = x.ndim == 2 and x.shape[0] >= x.shape[1]
+    if node.attr("mode", "reduced") == "reduced" and tall and _single_matrix(node, x):
         return _packed(node, da.linalg.qr(_one_way(x)))
     return per_stack(node, [x], [2], 1)
+
+
+def _native_svd(x: Any) -> tuple[Any, Any, Any]:
+    with warnings.catch_warnings():  # dask casts an empty complex meta to real for S
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        return da.linalg.svd(_one_way(x))  # type: ignore[no-any-return]
 
 
 def _svd(node: Node, inputs: list[Any]) -> Any:
     x = as_dask(inputs[0])
     native = not node.attr("full_matrices", True) and not node.attr("hermitian", False)
     if native and _single_matrix(node, x):
-        return _packed(node, da.linalg.svd(_one_way(x)))
+        return _packed(node, _native_svd(x))
     return per_stack(node, [x], [2], 1)
 
 
 def _svdvals(node: Node, inputs: list[Any]) -> Any:
     x = as_dask(inputs[0])
     if not node.attr("hermitian", False) and _single_matrix(node, x):
-        return da.linalg.svd(_one_way(x))[1].astype(node.type.dtype, copy=False)
+        return _native_svd(x)[1].astype(node.type.dtype, copy=False)
     return per_stack(node, [x], [2], 1)
 
 
