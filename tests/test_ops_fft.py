@@ -247,3 +247,15 @@ def test_one_dimensional_transforms(
         return
     lazy = getattr(la.fft, name)(la.Array(data), n=n, axis=axis, norm=norm)
     kit.assert_exact(lazy.compute(backend=backend, cache=False), expected)
+
+
+def test_sizes_known_only_when_computed(backend: str) -> None:
+    data = random("complex128", SHAPE)
+    keep = np.arange(SHAPE[0]) % 3 != 0
+    x = la.Array(data)[la.Array(keep)]  # (?, 20)
+    along_unknown = la.fft.irfft(x, axis=0)
+    assert along_unknown.shape == (None, 20)
+    expected = (np.fft.irfft(data[keep], axis=0), np.fft.fft(data[keep], n=9))
+    results = la.compute(along_unknown, la.fft.fft(x, n=9), backend=backend)
+    for value, reference in zip(results, expected, strict=True):
+        kit.assert_exact(value, reference)

@@ -667,3 +667,16 @@ def test_stacks_of_any_shape(
         la.compute(*lazy, backend=backend, cache=False), expected, strict=True
     ):
         kit.assert_exact(value, reference)
+
+
+def test_stacks_of_a_size_known_only_when_computed(backend: str) -> None:
+    data = random("float64", (6, 4, 4))
+    keep = np.array([True, False, True, True, False, True])
+    x = la.Array(data)[la.Array(keep)]
+    assert x.shape == (None, 4, 4)
+    inverse, (values, vectors) = la.linalg.inv(x), la.linalg.eigh(x)
+    assert inverse.shape == (None, 4, 4) and vectors.shape == (None, 4, 4)
+    results = la.compute(inverse, values, vectors, la.linalg.det(x), backend=backend)
+    expected = (np.linalg.inv(data[keep]), *np.linalg.eigh(data[keep]), np.linalg.det(data[keep]))
+    for value, reference in zip(results, expected, strict=True):
+        kit.assert_exact(value, reference)
