@@ -50,6 +50,12 @@ class MaskError(LazyArrayError, np.ma.MaskError):
     """A mask that does not fit its data."""
 
 
+class LinAlgError(LazyArrayError, np.linalg.LinAlgError):
+    """An array that is not a matrix (or a stack of them) where numpy.linalg needs one.
+    A matrix it cannot factor (singular, not positive definite) is known only when it
+    runs: a ``ComputeError`` then chains numpy's own ``LinAlgError``."""
+
+
 class OpArgumentError(LazyArrayError, TypeError):
     """An op argument of the wrong kind, e.g. a tuple axis where numpy takes one int."""
 

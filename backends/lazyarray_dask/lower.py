@@ -28,7 +28,15 @@ from lazyarray.ops.kernel import Kernel
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray.runtime.kernel import run_blocked
-from lazyarray_dask import lower_manipulation, lower_sorting, reduce, structural, tasks
+from lazyarray_dask import (
+    lower_fft,
+    lower_linalg,
+    lower_manipulation,
+    lower_sorting,
+    reduce,
+    structural,
+    tasks,
+)
 from lazyarray_dask.chunks import (
     aligned,
     chunks_for,
@@ -343,6 +351,8 @@ def _family(lowerings: Mapping[str, Callable[[Node, list[Any]], Any]]) -> dict[s
 
 BY_OP.update(_family(lower_manipulation.LOWERINGS))
 BY_OP.update(_family(lower_sorting.LOWERINGS))
+BY_OP.update(_family(lower_linalg.LOWERINGS))
+BY_OP.update(_family(lower_fft.LOWERINGS))
 
 
 def lowering_of(row: OpDef) -> Lowering | None:
