@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Run the array API standard's conformance suite (data-apis/array-api-tests)
+# against one namespace and write a summary: counts, wall time, failing ids.
+#
+#   tools/array_api_suite.sh MODULE OUTDIR [extra pytest args...]
+#
+#   MODULE   lazyarray | array_api_strict | array_api_compat.numpy | ...
+#   OUTDIR   where report.json, pytest.log, failing.txt, summary.txt go
+#
+# Environment:
+#   SUITE_DIR        checkout of array-api-tests (with array-api/ stubs inside)
+#                    [default: /work/wt/harness-run/array-api-tests]
+#   PYTHON           interpreter of a venv with pytest, hypothesis, ndindex,
+#                    pytest-json-report and the namespaces under test
+#                    [default: /work/wt/harness-run/venv/bin/python]
+#   API_VERSION      ARRAY_API_TESTS_VERSION [default: 2024.12]
+#   MAX_EXAMPLES     hypothesis examples per test [default: 20]
+#   SEED             hypothesis seed, for repeatable runs [default: 0]
+#
+# The suite is not part of `make test`; see docs/array-api-suite.md.
+set -euo pipefail
+
+MODULE=${1:?usage: array_api_suite.sh MODULE OUTDIR [pytest args...]}
+OUTDIR=${2:?usage: array_api_suite.sh MODULE OUTDIR [pytest args...]}
+shift 2
+SUITE_DIR=${SUITE_DIR:-/work/wt/harness-run/array-api-tests}
+PYTHON=${PYTHON:-/work/wt/harness-run/venv/bin/python}
+API_VERSION=${API_VERSION:-2024.12}
+MAX_EXAMPLES=${MAX_EXAMPLES:-20}
+SEED=${SEED:-0}
+
+mkdir -p "$OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+
+export ARRAY_API_TESTS_MODULE="$MODULE"
+export ARRAY_API_TESTS_VERSION="$API_VERSION"
+# array-api-strict defaults to its newest revision; pin it to the suite's.
+export ARRAY_API_STRICT_API_VERSION="$API_VERSION"
+
+cd "$SUITE_DIR"
+start=$(date +%s.%N)
+set +e
+# -p no:cacheprovider: no .pytest_cache; the hypothesis database is kept off
+# so that every run starts from the same seed and no earlier failure is replayed.
+"$PYTHON" -m pytest array_api_tests \
+    -p no:cacheprovider -q -rN --tb=line \
+    --max-examples="$MAX_EXAMPLES" --hypothesis-seed="$SEED" \
+    -o hypothesis_database=none \
+    --json-report --json-report-file="$OUTDIR/report.json" \
+    "$@" > "$OUTDIR/pytest.log" 2>&1
+rc=$?
+set -e
+end=$(date +%s.%N)
+
+"$PYTHON" - "$OUTDIR" "$MODULE" "$API_VERSION" "$MAX_EXAMPLES" "$start" "$end" "$rc" <<'PY'
+import json, sys, collections
+outdir, module, version, examples, start, end, rc = sys.argv[1:]
+wall = float(end) - float(start)
+try:
+    report = json.load(open(f"{outdir}/report.json"))
+except (OSError, ValueError):
+    report = {"tests": [], "summary": {}}
+tests = report.get("tests", [])
+counts = collections.Counter(t["outcome"] for t in tests)
+failing = sorted(t["nodeid"] for t in tests if t["outcome"] in ("failed", "error"))
+with open(f"{outdir}/failing.txt", "w") as f:
+    f.writelines(i + "\n" for i in failing)
+
+def message(t):
+    for stage in ("setup", "call", "teardown"):
+        crash = (t.get(stage) or {}).get("crash")
+        if crash and crash.get("message"):
+            return crash["message"].splitlines()[0][:200]
+    return ""
+
+with open(f"{outdir}/failures.tsv", "w") as f:
+    for t in sorted(tests, key=lambda t: t["nodeid"]):
+        if t["outcome"] in ("failed", "error"):
+            f.write(f"{t['nodeid']}\t{message(t)}\n")
+lines = [
+    f"module: {module}",
+    f"api_version: {version}",
+    f"max_examples: {examples}",
+    f"collected: {len(tests)}",
+    *(f"{k}: {counts.get(k, 0)}" for k in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")),
+    f"wall_s: {wall:.1f}",
+    f"pytest_rc: {rc}",
+]
+open(f"{outdir}/summary.txt", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
