@@ -45,7 +45,7 @@ set +e
 "$PYTHON" -m pytest array_api_tests \
     -p no:cacheprovider -q -rN --tb=line \
     --max-examples="$MAX_EXAMPLES" --hypothesis-seed="$SEED" \
-    -o hypothesis_database=none \
+    -o hypothesis_database=none --continue-on-collection-errors \
     --json-report --json-report-file="$OUTDIR/report.json" \
     "$@" > "$OUTDIR/pytest.log" 2>&1
 rc=$?
@@ -62,7 +62,12 @@ except (OSError, ValueError):
     report = {"tests": [], "summary": {}}
 tests = report.get("tests", [])
 counts = collections.Counter(t["outcome"] for t in tests)
+# A module that cannot be imported (e.g. a name missing at import time) is a
+# failed collector: its tests never run, so it is listed as one failing id.
+broken = sorted(c["nodeid"] for c in report.get("collectors", [])
+                if c.get("outcome") == "failed" and c["nodeid"])
 failing = sorted(t["nodeid"] for t in tests if t["outcome"] in ("failed", "error"))
+failing += broken
 with open(f"{outdir}/failing.txt", "w") as f:
     f.writelines(i + "\n" for i in failing)
 
@@ -77,13 +82,24 @@ with open(f"{outdir}/failures.tsv", "w") as f:
     for t in sorted(tests, key=lambda t: t["nodeid"]):
         if t["outcome"] in ("failed", "error"):
             f.write(f"{t['nodeid']}\t{message(t)}\n")
+    for c in report.get("collectors", []):
+        if c.get("outcome") == "failed" and c["nodeid"]:
+            f.write(f"{c['nodeid']}\tcollection error: {c.get('longrepr', '').strip().splitlines()[-1][:200]}\n")
+# Nothing collected and pytest failed: the suite itself could not import the
+# namespace (e.g. no xp.bool); say why.
+suite_error = []
+if not tests and rc != "0":
+    errs = [l for l in open(f"{outdir}/pytest.log") if l.startswith("E ")]
+    suite_error = [f"suite_import_error: {errs[-1][1:].strip() if errs else 'see pytest.log'}"]
 lines = [
     f"module: {module}",
     f"api_version: {version}",
     f"max_examples: {examples}",
     f"collected: {len(tests)}",
     *(f"{k}: {counts.get(k, 0)}" for k in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")),
+    f"modules_not_importable: {len(broken)}",
     f"wall_s: {wall:.1f}",
+    *suite_error,
     f"pytest_rc: {rc}",
 ]
 open(f"{outdir}/summary.txt", "w").write("\n".join(lines) + "\n")
