@@ -37,15 +37,19 @@ export ARRAY_API_TESTS_VERSION="$API_VERSION"
 # array-api-strict defaults to its newest revision; pin it to the suite's.
 export ARRAY_API_STRICT_API_VERSION="$API_VERSION"
 
+# A fresh, empty hypothesis example database per run: with the seed fixed,
+# no failure saved by an earlier run (of this or another namespace) is replayed.
+HYPOTHESIS_STORAGE_DIRECTORY=$(mktemp -d)
+export HYPOTHESIS_STORAGE_DIRECTORY
+trap 'rm -rf "$HYPOTHESIS_STORAGE_DIRECTORY"' EXIT
+
 cd "$SUITE_DIR"
 start=$(date +%s.%N)
 set +e
-# -p no:cacheprovider: no .pytest_cache; the hypothesis database is kept off
-# so that every run starts from the same seed and no earlier failure is replayed.
 "$PYTHON" -m pytest array_api_tests \
     -p no:cacheprovider -q -rN --tb=line \
     --max-examples="$MAX_EXAMPLES" --hypothesis-seed="$SEED" \
-    -o hypothesis_database=none --continue-on-collection-errors \
+    --continue-on-collection-errors \
     --json-report --json-report-file="$OUTDIR/report.json" \
     "$@" > "$OUTDIR/pytest.log" 2>&1
 rc=$?
