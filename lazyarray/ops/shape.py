@@ -15,6 +15,7 @@ from lazyarray.ops.arguments import (
     axes_tuple,
     axis_index,
     choice,
+    integer,
     no_out,
     to_axes,
     to_axis,
@@ -123,6 +124,10 @@ def _flip(x: Any, axis: tuple[int, ...] | None = None) -> Any:
 
 def _swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     return np.swapaxes(x, axis1, axis2)
+
+
+def _rot90(x: Any, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Any:
+    return np.rot90(x, k, axes)
 
 
 def _joined_rule(stack: bool) -> Infer:
@@ -284,6 +289,24 @@ def _new_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     return normalized
 
 
+def _quarter_turns(value: Any, inputs: tuple[Node, ...]) -> int:
+    return integer(value) % 4  # five quarter turns are one
+
+
+def _plane(value: Any, inputs: tuple[Node, ...]) -> tuple[int, int]:
+    """rot90's two axes, normalized, in numpy's words."""
+    axes = axes_tuple(value) or ()
+    ndim = inputs[0].type.ndim
+    if len(axes) != 2:
+        raise OpValueError("len(axes) must be 2.")
+    if any(not -ndim <= a < ndim for a in axes):
+        raise OpValueError(f"Axes={axes} out of range for array of ndim={ndim}.")
+    first, second = (a % ndim for a in axes)
+    if first == second:
+        raise OpValueError("Axes must be different.")
+    return first, second
+
+
 def _join_axis(extra: int) -> Callable[[Any, tuple[Node, ...]], int | None]:
     """concatenate's axis (``extra=0``) or stack's (a new axis: ``extra=1``)."""
 
@@ -428,6 +451,13 @@ ROWS = [
         Signature(("x",), (Param("axis1", to_axis), Param("axis2", to_axis))),
         Signature(("a",), (Param("axis1", to_axis), Param("axis2", to_axis))),
         method=True,
+    ),
+    _view_row(
+        "rot90",
+        _rot90,
+        None,
+        (np.rot90,),
+        Signature(("m",), (Param("k", _quarter_turns, 1), Param("axes", _plane, (0, 1)))),
     ),
     OpDef(  # ndarray.view(dtype): a method only
         "view",

@@ -87,6 +87,7 @@ STRUCTURAL: dict[str, Case] = {
     "reshape F": lambda m, x: m.reshape(x, (-1, 20), order="F"),
     "view": lambda m, x: x.view(np.int32),
     # manipulation
+    "rot90": lambda m, x: m.rot90(x, 1, axes=(1, 2)),
     "roll": lambda m, x: m.roll(x, 3, axis=2),
     "roll flat": lambda m, x: m.roll(x, -7),
     "tile": lambda m, x: m.tile(x[0], (2, 1)),
