@@ -173,3 +173,37 @@ def test_where_errors_are_numpy_errors() -> None:
     for module, array in ((np, masked), (la, la.MaskedArray(masked))):
         with pytest.raises(TypeError, match=r"MaskedArray.sum\(\) got an unexpected keyword"):
             module.sum(array, where=full)
+
+
+UFUNC_METHODS = [
+    lambda m, a, b: np.add.outer(a, b),
+    lambda m, a, b: np.multiply.outer(a[0], 2.0),
+    lambda m, a, b: np.subtract.outer(a[:, 0], a[0]),
+    lambda m, a, b: np.add(a, 1, dtype=np.float32),
+    lambda m, a, b: np.multiply(a, b, casting="same_kind", order="K"),
+    lambda m, a, b: np.vecdot(a, a, axis=0),
+    lambda m, a, b: np.add.reduce(a, axis=1),
+    lambda m, a, b: np.multiply.accumulate(a, axis=0),
+]
+
+
+@pytest.mark.parametrize("call", UFUNC_METHODS)
+def test_ufunc_methods_and_keywords_match_numpy(call: Any, backend: str) -> None:
+    b = np.arange(4.0)
+    expected = call(np, A, b)
+    lazy = call(la, la.Array(A), la.Array(b))
+    assert isinstance(lazy, la.Array)
+    assert_same(lazy.compute(backend=backend), expected)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda x: np.maximum.accumulate(x), "numpy.maximum.accumulate is not supported"),
+        (lambda x: np.add.at(x, [0], 1), "numpy.add.at is not supported"),
+        (lambda x: np.add(x, 1, where=x > 1), "where=.* is not supported"),
+    ],
+)
+def test_unsupported_ufunc_uses_say_so(call: Any, message: str) -> None:
+    with pytest.raises(UnsupportedOperation, match=message):
+        call(la.Array(A))

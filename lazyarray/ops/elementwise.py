@@ -242,7 +242,7 @@ def _round(x: Any, decimals: int = 0) -> Any:
 
 
 def _astype(x: Any, dtype: np.dtype[Any], casting: str = "unsafe") -> Any:
-    return x.astype(dtype, casting=casting)
+    return np.asanyarray(x).astype(dtype, casting=casting)  # Python scalars too
 
 
 def _astype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:

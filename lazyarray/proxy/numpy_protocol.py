@@ -11,7 +11,7 @@ import numpy as np
 from lazyarray.errors import UnsupportedOperation
 from lazyarray.ops import OPS, Kind
 from lazyarray.proxy import build
-from lazyarray.proxy.base import BaseArray
+from lazyarray.proxy.base import BaseArray, as_node
 
 _REDUCE = {
     np.add: "sum",
@@ -88,11 +88,16 @@ FUNCTIONS = _functions()
 
 def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     _no_out(kwargs)
-    if method == "__call__" and ufunc in _UFUNCS and not kwargs:
-        row = _UFUNCS[ufunc]
-        if row.signature is not None:
-            return build.call(row.name, inputs, {}, numpy=True)
-        return build.elementwise(row.name, *inputs)
+    row = _UFUNCS.get(ufunc)
+    if method == "__call__" and row is not None:
+        if row.signature is not None:  # gufuncs with arguments of their own (vecdot's axis)
+            return build.call(row.name, inputs, kwargs, numpy=True)
+        return build.elementwise(row.name, *_cast_for(ufunc, inputs, kwargs))
+    if method == "outer" and row is not None and not kwargs and len(inputs) == 2:
+        left, right = as_node(inputs[0]), as_node(inputs[1])
+        new_axes = tuple(range(left.type.ndim, left.type.ndim + right.type.ndim))
+        spread = build.call("expand_dims", (inputs[0], new_axes), {}) if new_axes else inputs[0]
+        return build.elementwise(row.name, spread, inputs[1])
     if method == "reduce" and ufunc in _REDUCE:
         axis = kwargs.pop("axis", 0)
         keepdims = kwargs.pop("keepdims", False)
@@ -100,7 +105,36 @@ def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs:
     if method == "accumulate" and ufunc in _ACCUMULATE:
         axis, dtype = kwargs.get("axis", 0), kwargs.get("dtype")
         return build.call(_ACCUMULATE[ufunc], (inputs[0], axis, dtype), {}, numpy=True)
-    return NotImplemented
+    ours = (BaseArray, np.ndarray, np.generic, int, float, complex, list, tuple)
+    if all(isinstance(i, ours) for i in inputs):
+        call = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        given = f" with {', '.join(sorted(kwargs))}=" if kwargs else ""
+        raise UnsupportedOperation(
+            f"{call}{given} is not supported on lazyarray arrays (docs/array-api.md lists "
+            "what is); compute first, np.asarray(x), to use numpy's"
+        )
+    return NotImplemented  # another array type may implement it
+
+
+# ufunc keywords that leave numpy's result as it is when given their defaults
+_NEUTRAL = {"casting": "same_kind", "order": "K", "subok": True, "where": True}
+
+
+def _cast_for(ufunc: np.ufunc, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The inputs as ``ufunc(*inputs, dtype=...)`` sees them: cast to ``dtype`` first
+    (numpy runs the loop of that dtype); other keywords only at their defaults."""
+    dtype = kwargs.pop("dtype", None)
+    for key, value in kwargs.items():
+        neutral = key in _NEUTRAL and (
+            value is _NEUTRAL[key] or (isinstance(value, (str, bool)) and value == _NEUTRAL[key])
+        )
+        if not neutral:
+            raise UnsupportedOperation(
+                f"numpy.{ufunc.__name__}(..., {key}={value!r}) is not supported on lazyarray arrays"
+            )
+    if dtype is None:
+        return list(inputs)
+    return [build.astype(value, dtype, casting="same_kind") for value in inputs]
 
 
 def array_function(
