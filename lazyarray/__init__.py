@@ -9,9 +9,10 @@
 array([ 33, 123])
 """
 
-from lazyarray import config, errors, random
+from lazyarray import config, dtypes, errors, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.dask import from_dask, to_dask
+from lazyarray.dtypes import *  # noqa: F403 - the standard's dtype objects
 from lazyarray.errors import (
     ComputeError,
     JobTimeoutError,
@@ -21,11 +22,13 @@ from lazyarray.errors import (
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
+from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
+from lazyarray.standard import __all__ as _standard_all
 
 __version__ = "0.1.0"
 
 __all__ = [
-    *_namespace_all,
+    *sorted(set(_namespace_all) | set(_standard_all) | set(dtypes.__all__)),
     "AsyncJob",
     "Backend",
     "Capability",
@@ -36,6 +39,7 @@ __all__ = [
     "RetryError",
     "available_backends",
     "config",
+    "dtypes",
     "errors",
     "from_dask",
     "get_backend",

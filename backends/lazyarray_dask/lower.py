@@ -26,7 +26,7 @@ from lazyarray.ops.kernel import run_blocked
 from lazyarray.ops.reductions import statistic_accumulator
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
-from lazyarray_dask import tasks
+from lazyarray_dask import tasks, update
 from lazyarray_dask.masked import MaskedStatistics
 
 Lowering = Callable[[Node, list[Any]], Any]
@@ -259,6 +259,8 @@ class Lowerer:
             return self.blockwise(node, inputs)
         if node.op == "getitem":
             return known_chunks(x)[decode_index(node.attr("index"))]
+        if node.op in update.LOWERINGS:
+            return update.LOWERINGS[node.op](node, inputs)
         axis = node.attr("axis")
         selector = inputs[1]
         if node.op == "boolean_index":

@@ -10,6 +10,7 @@ from lazyarray.ops import (
     masked_stats,
     reductions,
     shape,
+    update,
 )
 from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, apply, lookup, rows_of_kind
 
@@ -30,4 +31,5 @@ __all__ = [
     "reductions",
     "rows_of_kind",
     "shape",
+    "update",
 ]
