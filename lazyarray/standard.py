@@ -29,7 +29,13 @@ inf = math.inf
 nan = math.nan
 newaxis = None
 
-_DTYPES = {name: getattr(dtypes, name) for name in dtypes.__all__}
+_DTYPES = {
+    name: getattr(dtypes, name)
+    for name in (
+        *("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
+        *("float32", "float64", "complex64", "complex128"),
+    )
+}
 _DEFAULTS = {
     "real floating": dtypes.float64,
     "complex floating": dtypes.complex128,

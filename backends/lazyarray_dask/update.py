@@ -68,21 +68,15 @@ def setitem(node: Node, inputs: list[Any]) -> Any:
 
 
 def boolean_setitem(node: Node, inputs: list[Any]) -> Any:
-    x, value, mask = (_known(v) for v in inputs)
+    x, value, mask = _known(inputs[0]), inputs[1], inputs[2]
     axis = node.attr("axis")
     mask_node, value_node = node.inputs[2], node.inputs[1]
     x_masked = node.inputs[0].type.masked
     trailing = x.ndim - axis - mask_node.type.ndim
     selected = axis + 1 + trailing  # dims of x[mask]: the selected elements are one
-    shape: list[int | None] = list(value_node.type.shape)
-    while len(shape) > selected and shape[0] == 1:
-        shape.pop(0)
-    ones: list[int | None] = [1] * (selected - len(shape))
-    shape = ones + shape
-    if shape[axis] != 1:
+    if _padded(value_node.type.shape, selected)[axis] != 1:
         return _whole(node, x, value, mask, axis)
     # the value is the same for every selected element: give it the mask's dims, of size 1
-    value_shape = (*shape[:axis], *(1,) * mask_node.type.ndim, *shape[axis + 1 :])
     spread = (None,) * axis + (Ellipsis,) + (None,) * trailing
     mask = _as_dask(mask)
     if mask_node.type.masked:  # it selects where its data is true (numpy.ma's rule)
@@ -96,8 +90,10 @@ def boolean_setitem(node: Node, inputs: list[Any]) -> Any:
     else:
         parts = (np.ma.getdata(value), np.ma.getmaskarray(value))
     for part in parts:
-        reshaped = _as_dask(part).reshape(value_shape)
-        arrays.append(_cut_like(reshaped, x))
+        known = _as_dask(part)
+        shape = _padded(known.shape, selected)
+        spread_value = (*shape[:axis], *(1,) * mask_node.type.ndim, *shape[axis + 1 :])
+        arrays.append(_cut_like(known.reshape(spread_value), x))
     return tasks.map_blocks(
         node.op,
         _guarded(_assign_where, node),
@@ -107,6 +103,14 @@ def boolean_setitem(node: Node, inputs: list[Any]) -> Any:
         dtype=node.type.dtype,
         meta=_meta(node),
     )
+
+
+def _padded(shape: tuple[Any, ...], ndim: int) -> list[Any]:
+    """``shape`` as numpy aligns a value to ``ndim`` dims: leading ones dropped or added."""
+    dims = list(shape)
+    while len(dims) > ndim and dims[0] == 1:
+        dims.pop(0)
+    return [1] * (ndim - len(dims)) + dims
 
 
 def _cut_like(a: Any, x: Any) -> Any:

@@ -3,8 +3,8 @@
 A proxy is a mutable handle on an immutable node: assignment points the handle at
 ``setitem(x, value)``, and ``x``'s node, with every other handle on it, stays as it was.
 So the implementations write into a copy of ``x``, never into an input. The value is
-cast to ``x``'s dtype, which never changes; casts beyond ``same_kind`` are refused (the
-standard's promotion rules, and what numpy's ``copyto`` refuses).
+cast to ``x``'s dtype, which never changes: an array value within ``same_kind`` (what numpy's
+``copyto`` allows), a Python scalar if it promotes to that dtype (the standard's rule).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lazyarray.errors import CastError, ShapeError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.ops.indexing import EncodedIndex, decode_index
 from lazyarray.ops.registry import OPS, Kind, OpDef, register
-from lazyarray.types import ArrayType, Shape, check_python_int_fits, shape_text
+from lazyarray.types import ArrayType, Shape, check_python_int_fits, result_type, shape_text
 
 
 def writable_copy(x: Any) -> Any:
@@ -64,7 +64,11 @@ def check_value(x: Node, value: Node, target: Shape) -> None:
     if value.type.weak is int and value.op == "constant":
         check_python_int_fits(value.attr("value"), dtype)
     source = value.type.dtype
-    if not np.can_cast(source, dtype, casting="same_kind"):
+    if value.type.weak is not None:  # a Python scalar: it must promote to x's dtype
+        fits = result_type(dtype, value.type.weak) == dtype
+    else:
+        fits = np.can_cast(source, dtype, casting="same_kind")
+    if not fits:
         what = "scalar" if value.type.ndim == 0 else "array data"
         raise CastError(
             f"Cannot cast {what} from {source!r} to {dtype!r} according to the rule 'same_kind'"

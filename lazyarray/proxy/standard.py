@@ -51,6 +51,8 @@ def check_device(device: Any) -> None:
 
 CPU = Device()
 
+_NO_STREAMS = "the host device has no streams; stream must be None"
+
 # (kDLCPU, 0): where every computed value lives, known without computing
 _HOST = np.empty(0).__dlpack_device__()
 
@@ -65,7 +67,7 @@ def _to_device(self: BaseArray, device: Any, /, *, stream: Any = None) -> Any:
         raise OpValueError("to_device() needs a device; lazyarray has one device, 'cpu'")
     check_device(device)
     if stream is not None:
-        raise OpValueError("the host device has no streams; stream must be None")
+        raise OpValueError(_NO_STREAMS)
     return wrap(self._node)
 
 
@@ -86,7 +88,9 @@ def _dlpack(
     copy: bool | None = None,
 ) -> Any:
     """Computes, then exports the numpy result (numpy's ``__dlpack__`` checks the
-    keywords, in its words)."""
+    other keywords, in its words)."""
+    if stream is not None:
+        raise OpValueError(_NO_STREAMS)
     if self._node.type.masked:
         raise ExportError(
             "a masked array cannot be exported through DLPack, which carries no mask; "
