@@ -76,7 +76,7 @@ def test_dtype_objects_are_the_dtypes_of_arrays(name: str) -> None:
 
 
 def test_the_dtype_names_leave_the_builtins_alone() -> None:
-    assert la.bool is not bool and la.bool == np.bool_ and la.bool == bool  # as np.dtype(bool)
+    assert la.bool is not bool and la.bool == np.bool_ and la.bool == np.dtype(bool)
     assert isinstance(True, bool)  # the builtin, unshadowed here and in lazyarray itself
     assert la.asarray([1, 0]).astype(la.bool).compute().tolist() == [True, False]
 

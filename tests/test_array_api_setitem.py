@@ -258,5 +258,5 @@ def test_newaxes_with_unknown_sizes_are_refused() -> None:
 def test_a_value_count_that_does_not_match_the_mask_fails_when_run(backend: str) -> None:
     x = la.asarray(np.arange(6.0))
     x[x > 2] = la.arange(2.0)  # three elements are selected: known only when run
-    with pytest.raises(ComputeError, match="boolean_setitem failed.*cannot assign 2 input values"):
+    with pytest.raises(ComputeError, match=r"boolean_setitem failed.*cannot assign 2 input values"):
         x.compute(backend=backend)
