@@ -1,10 +1,11 @@
 """Lowering assignment (``setitem``, ``boolean_setitem``) to dask.array.
 
 A basic index uses dask's own ``__setitem__`` on a new ``Array`` object (dask copies
-each block it writes, so no input changes). A boolean mask whose value is the same along
-the selected elements (a scalar, a row) is blockwise: each block assigns where its part
-of the mask is true. A value with one entry per selected element depends on how many
-elements every earlier block selects, so it runs as one task on the whole arrays.
+each block it writes, so no input changes), with integers as length-1 slices. A boolean
+mask whose value is the same along the selected elements (a scalar, a row) is blockwise:
+each block assigns where its part of the mask is true. A value with one entry per
+selected element depends on how many elements every earlier block selects, so it runs
+as one task on the whole arrays.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dask.array as da
+import ndindex
 import numpy as np
 
 from lazyarray.errors import ComputeError
@@ -61,9 +63,22 @@ def _guarded(function: Callable[..., Any], node: Node) -> Callable[..., Any]:
 
 
 def setitem(node: Node, inputs: list[Any]) -> Any:
-    x, value = inputs
-    out = _known(x).copy()  # a new Array object: x's graph stays as it is
-    out[decode_index(node.attr("index"))] = _known(value)
+    x, value = _known(inputs[0]), _known(inputs[1])
+    index = ndindex.ndindex(decode_index(node.attr("index"))).expand(x.shape)
+    items, target = index.raw, index.newshape(x.shape)
+    if 0 in target:  # nothing is selected (dask refuses the value)
+        return x
+    if any(isinstance(item, int) for item in items):
+        # dask misplaces an integer next to a negative step: select with a length-1
+        # slice instead, the value given that axis
+        if np.ndim(value):
+            broadcast = da.broadcast_to if _is_dask(value) else np.broadcast_to
+            kept = iter(target)
+            spread = tuple(1 if isinstance(item, int) else next(kept) for item in items)
+            value = broadcast(value, target).reshape(spread)
+        items = tuple(slice(i, i + 1) if isinstance(i, int) else i for i in items)
+    out = x.copy()  # a new Array object: x's graph stays as it is
+    out[items] = value
     return out
 
 

@@ -52,13 +52,25 @@ def keeps_mask(x: Any, value: Any, mask: Any) -> bool:
 
 
 def check_value(x: Node, value: Node, target: Shape) -> None:
-    """``value`` fits ``x[...]`` of shape ``target``: its dtype casts to ``x``'s within
-    ``same_kind`` and its shape broadcasts to ``target`` (numpy's rules and words)."""
+    """``value`` fits ``x[...]`` of shape ``target``: its shape broadcasts to ``target``
+    and its dtype casts to ``x``'s (checked in numpy's order, in numpy's words)."""
     if value.type.masked and not x.type.masked:
         raise UnsupportedOperation(
             "assigning a masked value into an array without a mask would drop the mask "
             "(numpy keeps the data alone); give the array a mask first "
             "(la.masked_array(x, False)) or fill the value (value.filled())"
+        )
+    shape = list(value.type.shape)
+    while len(shape) > len(target) and shape[0] == 1:  # numpy drops leading ones
+        shape.pop(0)
+    fits = len(shape) <= len(target) and all(
+        size in (1, None) or wanted is None or size == wanted
+        for size, wanted in zip(reversed(shape), reversed(target), strict=False)
+    )
+    if not fits:
+        raise ShapeError(
+            f"could not broadcast input array from shape {shape_text(value.type.shape)} "
+            f"into shape {shape_text(target)}"
         )
     dtype = x.type.dtype
     if value.type.weak is int and value.op == "constant":
@@ -72,18 +84,6 @@ def check_value(x: Node, value: Node, target: Shape) -> None:
         what = "scalar" if value.type.ndim == 0 else "array data"
         raise CastError(
             f"Cannot cast {what} from {source!r} to {dtype!r} according to the rule 'same_kind'"
-        )
-    shape = list(value.type.shape)
-    while len(shape) > len(target) and shape[0] == 1:  # numpy drops leading ones
-        shape.pop(0)
-    fits = len(shape) <= len(target) and all(
-        size in (1, None) or wanted is None or size == wanted
-        for size, wanted in zip(reversed(shape), reversed(target), strict=False)
-    )
-    if not fits:
-        raise ShapeError(
-            f"could not broadcast input array from shape {shape_text(value.type.shape)} "
-            f"into shape {shape_text(target)}"
         )
 
 
