@@ -432,9 +432,6 @@ def linspace(
 
 __all__ = [
     "Device",
-    "FloatInfo",
-    "Info",
-    "IntegerInfo",
     "__array_api_version__",
     "__array_namespace_info__",
     "arange",

@@ -144,6 +144,15 @@ def test_full_refuses_integers_no_dtype_holds() -> None:
         la.full(2, 300, dtype=la.uint8)
 
 
+def test_numpys_functions_on_proxies_keep_numpys_signatures(backend: str) -> None:
+    x = la.asarray(np.arange(4))
+    like = np.zeros_like(x, np.float32)  # NEP 18: numpy's positional dtype
+    assert isinstance(like, la.Array) and like.dtype == la.float32
+    assert_same(like.compute(backend=backend), np.zeros(4, np.float32))
+    assert_same(np.full_like(x, 7).compute(backend=backend), np.full(4, 7))
+    assert np.ones_like(x).dtype == la.int64
+
+
 # --- asarray ---------------------------------------------------------------------------
 
 

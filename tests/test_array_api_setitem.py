@@ -208,6 +208,14 @@ def test_a_handle_pickles_as_its_current_node() -> None:
         ),
         ("float64", np.ones(3, bool), 0.0, LazyIndexError, "boolean index did not match"),
         ("float64", 0, np.ma.masked, UnsupportedOperation, "without a mask"),
+        ("float64", (0, 0), np.ones(1), ShapeError, "setting an array element with a sequence"),
+        (
+            "float64",
+            np.ones((4, 3), bool),
+            np.ones((1, 1)),
+            TypeError,
+            "requires a 0 or 1-dimensional input, input has 2 dimensions",
+        ),
     ],
 )
 def test_bad_assignment_fails_when_written(
@@ -251,8 +259,10 @@ def test_numpy_refuses_the_same_assignments() -> None:
 def test_newaxes_with_unknown_sizes_are_refused() -> None:
     x = la.asarray(np.arange(6.0))
     selected = x[x > 2]
-    with pytest.raises(UnsupportedOperation, match="unknown size"):
+    with pytest.raises(UnsupportedOperation, match="sizes are unknown"):
         selected[None] = 1.0
+    with pytest.raises(UnsupportedOperation, match="sizes are unknown"):
+        x[None, :3] = selected[:3]
 
 
 def test_a_value_count_that_does_not_match_the_mask_fails_when_run(backend: str) -> None:

@@ -70,16 +70,24 @@ def setitem(node: Node, inputs: list[Any]) -> Any:
         return x
     if any(isinstance(item, int) for item in items):
         # dask misplaces an integer next to a negative step: select with a length-1
-        # slice instead, the value given that axis
-        if np.ndim(value):
-            broadcast = da.broadcast_to if _is_dask(value) else np.broadcast_to
-            kept = iter(target)
-            spread = tuple(1 if isinstance(item, int) else next(kept) for item in items)
-            value = broadcast(value, target).reshape(spread)
+        # slice instead, and give the value that axis
+        value = _with_integer_axes(value, items, len(target))
         items = tuple(slice(i, i + 1) if isinstance(i, int) else i for i in items)
     out = x.copy()  # a new Array object: x's graph stays as it is
     out[items] = value
     return out
+
+
+def _with_integer_axes(value: Any, items: tuple[Any, ...], ndim: int) -> Any:
+    """``value``, aligned to a selection of ``ndim`` dims from the right as numpy aligns
+    it, with a length-1 axis wherever ``items`` has an integer within its span."""
+    while np.ndim(value) > ndim and np.shape(value)[0] == 1:
+        value = value[0]  # numpy drops a value's extra leading ones
+    if not np.ndim(value):
+        return value
+    dims = [position for position, item in enumerate(items) if not isinstance(item, int)]
+    start = dims[len(dims) - np.ndim(value)]
+    return value[tuple(None if isinstance(item, int) else slice(None) for item in items[start:])]
 
 
 def boolean_setitem(node: Node, inputs: list[Any]) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import CastError, ShapeError, UnsupportedOperation
+from lazyarray.errors import CastError, OpArgumentError, ShapeError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.ops.indexing import EncodedIndex, decode_index
 from lazyarray.ops.registry import OPS, Kind, OpDef, register
@@ -89,12 +89,20 @@ def check_value(x: Node, value: Node, target: Shape) -> None:
 
 def _setitem_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     x, value = inputs
+    index = attrs["index"]
+    if value.type.ndim and len(index) == x.type.ndim and all(type(i) is int for i in index):
+        raise ShapeError("setting an array element with a sequence.")  # numpy: one element
     check_value(x, value, OPS["getitem"].infer((x,), attrs).shape)
     return x.type.with_(weak=None)
 
 
 def _boolean_setitem_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     x, value, mask = inputs
+    if mask.type.ndim == x.type.ndim and value.type.ndim > 1:  # numpy's rule for a full mask
+        raise OpArgumentError(
+            "NumPy boolean array indexing assignment requires a 0 or 1-dimensional input, "
+            f"input has {value.type.ndim} dimensions"
+        )
     check_value(x, value, OPS["boolean_index"].infer((x, mask), attrs).shape)
     return x.type.with_(weak=None)
 

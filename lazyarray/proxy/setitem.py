@@ -106,10 +106,13 @@ def _without_newaxes(node: Node, basic: tuple[Any, ...], value: Node) -> tuple[A
     without = tuple(item for item in basic if item is not None)
     target = OPS["getitem"].infer((node,), {"index": encode_index(basic)}).shape
     shape = OPS["getitem"].infer((node,), {"index": encode_index(without)}).shape
-    if None in target:
+    if None in target or None in value.type.shape:
         raise UnsupportedOperation(
-            "assignment with None in the index to an array of unknown size is not supported"
+            "assignment with None in the index is not supported where sizes are unknown"
         )
     check_value(node, value, target)
+    extra = value.type.ndim - len(target)  # numpy drops a value's extra leading ones
+    if extra > 0:
+        value = apply("reshape", (value,), shape=value.type.shape[extra:])
     full = apply("broadcast_to", (value,), shape=target)
     return without, apply("reshape", (full,), shape=shape)
