@@ -9,13 +9,14 @@
 array([ 33, 123])
 """
 
-from lazyarray import config, errors, fft, linalg, random
+from lazyarray import config, dtypes, errors, fft, linalg, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.composites_manipulation import *  # noqa: F403 - tuples of arrays, joins
 from lazyarray.composites_manipulation import __all__ as _manipulation_all
 from lazyarray.composites_sorting import *  # noqa: F403 - tuple-valued set and search functions
 from lazyarray.composites_sorting import __all__ as _sorting_all
 from lazyarray.dask import from_dask, to_dask
+from lazyarray.dtypes import *  # noqa: F403 - the standard's dtype objects
 from lazyarray.errors import (
     ComputeError,
     JobTimeoutError,
@@ -25,13 +26,19 @@ from lazyarray.errors import (
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
+from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
+from lazyarray.standard import __all__ as _standard_all
 
 __version__ = "0.1.0"
 
 __all__ = [
-    *_namespace_all,
-    *_manipulation_all,
-    *_sorting_all,
+    *sorted(
+        set(_namespace_all)
+        | set(_standard_all)
+        | set(dtypes.__all__)
+        | set(_manipulation_all)
+        | set(_sorting_all)
+    ),
     "AsyncJob",
     "Backend",
     "Capability",
@@ -42,6 +49,7 @@ __all__ = [
     "RetryError",
     "available_backends",
     "config",
+    "dtypes",
     "errors",
     "fft",
     "from_dask",

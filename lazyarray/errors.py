@@ -97,6 +97,10 @@ class ComputeArgumentError(LazyArrayError, ValueError, TypeError):
     """A keyword of ``compute``/``inspect`` with a value it cannot take (``timeout=-1``)."""
 
 
+class ExportError(LazyArrayError, BufferError):
+    """Data that DLPack cannot carry (a mask, a read-only buffer for an old consumer)."""
+
+
 class BackendNotFound(LazyArrayError, LookupError):
     """A backend name that no installed plugin provides."""
 

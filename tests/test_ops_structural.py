@@ -8,6 +8,7 @@ reductions and scans are covered by their own table-driven tests).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,14 @@ from tests.test_ops_manipulation import ops_exercised as ops_exercised_by_manipu
 
 X = sample("float64", (2, 3, 4))
 Case = Callable[[Any, Any], Any]
+
+
+def _assigned(x: Any, key: Any, value: Any) -> Any:
+    """A copy of ``x`` (for a proxy: another handle on its node) with ``[key] = value``."""
+    y = x.copy() if isinstance(x, np.ndarray) else copy.copy(x)
+    y[key] = value
+    return y
+
 
 CASES: dict[str, Case] = {
     # shape
@@ -63,6 +72,13 @@ CASES: dict[str, Case] = {
     "take flat": lambda m, x: m.take(x, [5, 1]),
     "take wrap": lambda m, x: m.take(x, [5, -9], axis=2, mode="wrap"),
     "view": lambda m, x: x.view(np.int64),
+    # assignment
+    "setitem": lambda m, x: _assigned(x, (0, slice(1, None)), -1.5),
+    "setitem array": lambda m, x: _assigned(x, (Ellipsis, 1), x[..., 2] * 2),
+    "setitem newaxis": lambda m, x: _assigned(x, (None, 1), 0.25),
+    "boolean setitem": lambda m, x: _assigned(x, x > 0, 0.0),
+    "boolean setitem rows": lambda m, x: _assigned(x, np.array([True, False]), x[1] + 1),
+    "boolean setitem values": lambda m, x: _assigned(x, x > 1, x[x > 1] * 10),
     # linear algebra
     "matmul": lambda m, x: x @ m.swapaxes(x, 1, 2),
     "matmul 1d": lambda m, x: x[0] @ x[0, 0],
@@ -109,6 +125,9 @@ MASKED_CASES: dict[str, Case] = {
     "masked swapaxes": lambda m, x: m.swapaxes(x, 0, 1),
     "masked ravel": lambda m, x: m.ravel(x),
     "masked astype": lambda m, x: x.astype("float32"),
+    "masked setitem": lambda m, x: _assigned(x, (0, 1), 5.0),
+    "masked setitem masked": lambda m, x: _assigned(x, (1, slice(None), 0), np.ma.masked),
+    "masked boolean setitem": lambda m, x: _assigned(x, x > 0, 1.0),
 }
 
 

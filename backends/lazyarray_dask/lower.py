@@ -36,6 +36,7 @@ from lazyarray_dask import (
     reduce,
     structural,
     tasks,
+    update,
 )
 from lazyarray_dask.chunks import (
     aligned,
@@ -353,6 +354,7 @@ BY_OP.update(_family(lower_manipulation.LOWERINGS))
 BY_OP.update(_family(lower_sorting.LOWERINGS))
 BY_OP.update(_family(lower_linalg.LOWERINGS))
 BY_OP.update(_family(lower_fft.LOWERINGS))
+BY_OP.update(_family(update.LOWERINGS))
 
 
 def lowering_of(row: OpDef) -> Lowering | None:

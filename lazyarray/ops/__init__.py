@@ -18,6 +18,7 @@ from lazyarray.ops import (
     sets,
     shape,
     sorting,
+    update,
 )
 from lazyarray.ops.registry import (
     OPS,
@@ -58,4 +59,5 @@ __all__ = [
     "sets",
     "shape",
     "sorting",
+    "update",
 ]

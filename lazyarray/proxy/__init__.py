@@ -1,6 +1,6 @@
 """The proxy types: Array, MaskedArray, Scalar, DType, and ``parameter``."""
 
-from lazyarray.proxy import methods, numpy_protocol, pickling
+from lazyarray.proxy import methods, numpy_protocol, pickling, standard
 from lazyarray.proxy.array import Array, MaskedArray, Scalar
 from lazyarray.proxy.base import BaseArray, as_node, wrap
 from lazyarray.proxy.dtype import DType
@@ -9,6 +9,7 @@ from lazyarray.proxy.parameter import parameter
 methods.attach()
 numpy_protocol.attach()
 pickling.attach()
+standard.attach()
 
 __all__ = [
     "Array",

@@ -233,10 +233,16 @@ class BaseArray:
         return bool(self._implicit("bool(x)"))
 
     def __int__(self) -> int:
+        self._refuse_complex("int")
         return int(self._scalar_value("int(x)"))
 
     def __float__(self) -> float:
+        self._refuse_complex("float")
         return float(self._scalar_value("float(x)"))
+
+    def _refuse_complex(self, to: str) -> None:
+        if self._node.type.dtype.kind == "c":  # the standard: never drop the imaginary part
+            raise CastError(f"{to}() argument must be a real number, not a complex array")
 
     def __complex__(self) -> complex:
         return complex(self._scalar_value("complex(x)"))

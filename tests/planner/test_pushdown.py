@@ -30,7 +30,7 @@ CASES: list[tuple[str, Any, bool]] = [
     ("slice_source", lambda m, a, b, r: m.arange(40, dtype="int16")[::-3][2:9][None, ::2], True),
     ("slice_source", lambda m, a, b, r: m.linspace(0, 1, 31)[::-2][1:], True),
     ("slice_source", lambda m, a, b, r: m.linspace(-1, 2, 17, endpoint=False)[5], True),
-    ("slice_source", lambda m, a, b, r: m.eye(6, 5, 1)[None, 2:, 3], True),
+    ("slice_source", lambda m, a, b, r: m.eye(6, 5, k=1)[None, 2:, 3], True),
     ("slice_source", lambda m, a, b, r: m.eye(7, dtype="int8")[1:6][::-1, 2:][1], True),
     ("slice_through_elementwise", lambda m, a, b, r: (a * b - r)[2:5, -1], True),
     ("slice_through_elementwise", lambda m, a, b, r: m.sin(a)[None, 1, ::2], True),

@@ -32,6 +32,13 @@ ELEMENTWISE: dict[str, Callable[[Any, Any, Any], Any]] = {
 }
 
 
+def _assigned(x: Any, key: Any, value: Any) -> Any:
+    """``x`` with ``x[key] = value``, on a copy for numpy (the lazy handle rebinds)."""
+    target = x.copy() if isinstance(x, np.ndarray) else x[...]
+    target[key] = value
+    return target
+
+
 def _finite(m: Any, x: Any) -> Any:
     """``x`` with its NaNs and infinities replaced: LAPACK's answers to them differ."""
     return m.where(m.isfinite(x), x, 1.5)
@@ -116,6 +123,11 @@ STRUCTURAL: dict[str, Case] = {
     "count_nonzero": lambda m, x: m.count_nonzero(x > 0, axis=1),
     "argwhere": lambda m, x: m.argwhere(x > 0),
     "flatnonzero": lambda m, x: m.flatnonzero(x > 0),
+    # assignment: a new node for the proxy, the old one unchanged
+    "setitem": lambda m, x: _assigned(x, (0, slice(1, None)), -1.5),
+    "setitem array": lambda m, x: _assigned(x, (Ellipsis, 1), x[..., 2] * 2),
+    "boolean setitem": lambda m, x: _assigned(x, x > 0, 0.0),
+    "boolean setitem values": lambda m, x: _assigned(x, x > 1, x[x > 1] * 10),
     # unknown sizes
     "bool mask": lambda m, x: x[x > 0],
     "bool mask then ops": lambda m, x: (x[x > 0] * 2)[1:],
