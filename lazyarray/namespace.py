@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from lazyarray.execution import COMPUTE_KEYWORDS
 from lazyarray.execution import compute as _compute
 from lazyarray.ops import OPS, Kind, OpDef
@@ -76,62 +74,9 @@ round = _build.round_  # noqa: A001 - numpy's name
 around = _build.round_
 astype = _build.astype
 einsum = _build.einsum
-full = _build.full
-full_like = _build.full_like
-arange = _build.arange
-linspace = _build.linspace
-eye = _build.eye
 masked_array = _build.masked_array
 masked_where = _build.masked_where
 masked_invalid = _build.masked_invalid
-
-
-def zeros(shape: Any, dtype: Any = float) -> Any:
-    return _build.full(shape, 0, dtype)
-
-
-def ones(shape: Any, dtype: Any = float) -> Any:
-    return _build.full(shape, 1, dtype)
-
-
-empty = zeros
-
-
-def zeros_like(x: Any, dtype: Any = None) -> Any:
-    return _build.full_like(x, 0, dtype)
-
-
-def ones_like(x: Any, dtype: Any = None) -> Any:
-    return _build.full_like(x, 1, dtype)
-
-
-empty_like = zeros_like
-
-
-def asarray(x: Any, *, copy: bool | None = None) -> Any:
-    """A proxy for ``x``: proxies pass through, arrays are wrapped without copying (by
-    reference: a compute reads their contents when it runs). ``copy=True`` wraps a
-    read-only snapshot instead, whose results the cache may then serve.
-
-    >>> import numpy as np, lazyarray as la
-    >>> a = np.zeros(3)
-    >>> snapshot = la.asarray(a, copy=True)
-    >>> a[0] = 5.0
-    >>> snapshot.sum().compute(), la.asarray(a).sum().compute()
-    (np.float64(0.0), np.float64(5.0))
-    """
-    if hasattr(x, "__lazyarray_node__") or not copy:
-        return x if hasattr(x, "__lazyarray_node__") else Array(x)
-    if isinstance(x, np.ma.MaskedArray):
-        data, mask = _read_only(np.ma.getdata(x)), _read_only(np.ma.getmaskarray(x))
-        return MaskedArray(np.ma.MaskedArray(data, mask=mask, fill_value=x.fill_value))
-    return Array(_read_only(x))
-
-
-def _read_only(x: Any) -> Any:
-    copied = np.array(x, copy=True)
-    copied.flags.writeable = False
-    return copied
 
 
 def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:
@@ -149,7 +94,7 @@ def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:
     return tuple(result) if isinstance(result, list) else result
 
 
-_REEXPORTED = (DType, MaskedArray, Scalar, parameter)  # the public proxy types
+_REEXPORTED = (Array, DType, MaskedArray, Scalar, parameter)  # the public proxy types
 
 __all__ = sorted(
     [
@@ -166,20 +111,8 @@ __all__ = sorted(
         "around",
         "astype",
         "einsum",
-        "full",
-        "full_like",
-        "arange",
-        "linspace",
-        "eye",
         "masked_array",
         "masked_where",
         "masked_invalid",
-        "zeros",
-        "ones",
-        "empty",
-        "zeros_like",
-        "ones_like",
-        "empty_like",
-        "asarray",
     ]
 )

@@ -335,6 +335,8 @@ def _dtype(dtype: Any, default: DType | None = None) -> Any:
 
 
 def _fill(value: Any) -> Any:
+    if isinstance(value, np.generic):  # numpy's scalars keep their dtype, as in numpy
+        return value
     if isinstance(value, _SCALARS):  # bool is an int
         if type(value) is int:
             check_python_int_fits(value, np.dtype(np.int64 if value < 0 else np.uint64))
@@ -344,46 +346,52 @@ def _fill(value: Any) -> Any:
     )
 
 
-def zeros(shape: Any, *, dtype: Any = None, device: Any = None) -> Any:
-    """An array of zeros; float64 unless ``dtype`` says otherwise."""
+def zeros(shape: Any, dtype: Any = None, *, device: Any = None) -> Any:
+    """An array of zeros; float64 unless ``dtype`` says otherwise (positional too, as
+    numpy takes it; ``device`` is keyword-only).
+
+    >>> import lazyarray as la
+    >>> la.zeros((2, 2)).dtype, la.zeros(3, int).dtype
+    (DType(float64), DType(int64))
+    """
     check_device(device)
     return _build.full(shape, 0, _dtype(dtype, dtypes.float64))
 
 
-def ones(shape: Any, *, dtype: Any = None, device: Any = None) -> Any:
+def ones(shape: Any, dtype: Any = None, *, device: Any = None) -> Any:
     """An array of ones; float64 unless ``dtype`` says otherwise."""
     check_device(device)
     return _build.full(shape, 1, _dtype(dtype, dtypes.float64))
 
 
-def empty(shape: Any, *, dtype: Any = None, device: Any = None) -> Any:
+def empty(shape: Any, dtype: Any = None, *, device: Any = None) -> Any:
     """An array whose values are unspecified (they are zeros: the graph holds no
     uninitialized memory)."""
     return zeros(shape, dtype=dtype, device=device)
 
 
-def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+def full(shape: Any, fill_value: Any, dtype: Any = None, *, device: Any = None) -> Any:
     """An array of ``fill_value``; the dtype follows a Python fill value's type (bool,
     int64, float64, complex128) unless ``dtype`` says otherwise."""
     check_device(device)
     return _build.full(shape, _fill(fill_value), _dtype(dtype))
 
 
-def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+def zeros_like(x: Any, /, dtype: Any = None, *, device: Any = None) -> Any:
     check_device(device)
     return _build.full_like(x, 0, _dtype(dtype))
 
 
-def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+def ones_like(x: Any, /, dtype: Any = None, *, device: Any = None) -> Any:
     check_device(device)
     return _build.full_like(x, 1, _dtype(dtype))
 
 
-def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Any:
+def empty_like(x: Any, /, dtype: Any = None, *, device: Any = None) -> Any:
     return zeros_like(x, dtype=dtype, device=device)
 
 
-def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Any:
+def full_like(x: Any, /, fill_value: Any, dtype: Any = None, *, device: Any = None) -> Any:
     check_device(device)
     return _build.full_like(x, _fill(fill_value), _dtype(dtype))
 
@@ -392,9 +400,9 @@ def eye(
     n_rows: int,
     n_cols: int | None = None,
     /,
-    *,
     k: int = 0,
     dtype: Any = None,
+    *,
     device: Any = None,
 ) -> Any:
     check_device(device)
@@ -419,11 +427,11 @@ def linspace(
     start: Any,
     stop: Any,
     /,
-    num: int,
-    *,
-    dtype: Any = None,
-    device: Any = None,
+    num: int = 50,
     endpoint: bool = True,
+    dtype: Any = None,
+    *,
+    device: Any = None,
 ) -> Any:
     """``num`` evenly spaced values: float64, or complex128 for a complex bound."""
     check_device(device)
