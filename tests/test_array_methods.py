@@ -35,14 +35,23 @@ CASES: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("data", [SMALL, BIG], ids=["small", "big"])
-@pytest.mark.parametrize("name", CASES)
-def test_method_matches_numpy(name: str, data: np.ndarray[Any, Any], backend: str) -> None:
+def _check(name: str, data: np.ndarray[Any, Any], backend: str) -> None:
     expected = CASES[name](np, np.ascontiguousarray(data))
     lazy = CASES[name](la, la.Array(data))
     assert lazy.shape == expected.shape
     assert lazy.dtype == expected.dtype
     assert_same(lazy.compute(backend=backend), expected)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_method_matches_numpy(name: str, backend: str) -> None:
+    _check(name, SMALL, backend)  # every mode: blocks and chunks of 1 KiB
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "dask"])
+@pytest.mark.parametrize("name", CASES)
+def test_method_matches_numpy_on_big_arrays(name: str, backend_name: str) -> None:
+    _check(name, BIG, backend_name)  # the default blocks and chunks
 
 
 def test_clip_without_bounds_is_the_array() -> None:
