@@ -264,3 +264,9 @@ def test_device_objects() -> None:
     assert np.zeros(2, device=cpu).device == cpu  # numpy takes it as its own device
     with pytest.raises(ValueError, match="Unsupported device 'gpu'"):
         la.Device("gpu")
+
+
+@pytest.mark.parametrize("other", ["not a dtype", "format 1", object(), 3.5, (1, 2)])
+def test_a_dtype_is_unequal_to_what_is_not_a_dtype(other: object) -> None:
+    assert (la.float64 == other) is False
+    assert (la.float64 != other) is True

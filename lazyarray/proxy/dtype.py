@@ -32,7 +32,7 @@ class DType:
             return self.numpy_dtype == other.numpy_dtype
         try:
             return bool(self.numpy_dtype == as_dtype(other))
-        except TypeError:
+        except (TypeError, ValueError):  # not a dtype: unequal, as numpy says
             return False
 
     def __hash__(self) -> int:
