@@ -16,6 +16,7 @@ from lazyarray.errors import CastError
 from lazyarray.execution import check_implicit_compute, compute
 from lazyarray.execution.explain import human_bytes
 from lazyarray.graph import Literal, Node, count_nodes, find
+from lazyarray.ops import Trait, has
 from lazyarray.ops.creation import constant_node
 from lazyarray.types import WEAK_PYTHON_TYPES, Shape, shape_text
 
@@ -118,7 +119,7 @@ class BaseArray:
     @property
     def literal_value(self) -> Any:
         """The Python or numpy value this proxy was built from, or None."""
-        if self._node.op != "constant":
+        if not has(self._node, Trait.LITERAL):
             return None
         value = self._node.attr("value")
         return value.value if isinstance(value, Literal) else value
@@ -126,7 +127,7 @@ class BaseArray:
     @property
     def params(self) -> tuple[Any, ...]:
         """The parameters this expression depends on, sorted by name."""
-        nodes = find([self._node], lambda n: n.op == "parameter")
+        nodes = find([self._node], lambda n: has(n, Trait.ARGUMENT))
         return tuple(wrap(n) for n in sorted(nodes, key=lambda n: n.attr("name")))
 
     @property
