@@ -69,7 +69,19 @@ GENERATED = generated()
 globals().update(GENERATED)
 
 where = _build.where
-clip = _build.clip
+
+
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - the standard's
+    """``x`` within ``[min, max]``; a missing bound does not clip (both: ``x`` itself).
+    ``np.clip(proxy, a_min, a_max)`` takes numpy's names.
+
+    >>> import lazyarray as la
+    >>> la.clip(la.arange(5), 1, 3).compute()
+    array([1, 1, 2, 3, 3])
+    """
+    return _build.clip(x, min, max)
+
+
 round = _build.round_  # noqa: A001 - numpy's name
 around = _build.round_
 astype = _build.astype

@@ -73,8 +73,8 @@ class Info:
         check_device(device)
         return dict(_DEFAULTS)
 
-    def devices(self) -> tuple[Device, ...]:
-        return (CPU,)
+    def devices(self) -> list[Device]:
+        return [CPU]  # a list, as the standard says
 
     def dtypes(self, *, device: Any = None, kind: Any = None) -> dict[str, DType]:
         check_device(device)

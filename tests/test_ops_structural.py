@@ -290,3 +290,12 @@ def test_boolean_scalar_indices_on_masked_arrays() -> None:
     data = np.ma.MaskedArray(_BIG[0], mask=_BIG[0] % 3 == 0)
     for index in (True, (False, 0), []):
         assert_same(la.MaskedArray(data)[index].compute(), data[index])
+
+
+def test_a_mask_whose_count_is_known_gives_a_known_size() -> None:
+    x = la.Array(np.arange(6.0))
+    frozen = np.array([True, False] * 3)
+    frozen.flags.writeable = False
+    assert x[frozen].shape == (3,)  # read-only: its values cannot change
+    assert x[np.array([True, False] * 3)].shape == (None,)  # writeable: counted when run
+    assert la.zeros(0)[la.zeros(0, bool)].shape == (0,)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import LazyIndexError
-from lazyarray.graph import Node
+from lazyarray.graph import Literal, Node
 from lazyarray.ops.arguments import choice, no_out, to_axis
 from lazyarray.ops.meta import view_shape
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
@@ -99,8 +99,25 @@ def _boolean_index_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> A
                 f"size of axis is {size} but size of corresponding boolean axis is "
                 f"{mask_size}"
             )
-    shape = x.type.shape[:axis] + (None,) + x.type.shape[axis + mask.type.ndim :]
+    count = _selected(mask)
+    shape = x.type.shape[:axis] + (count,) + x.type.shape[axis + mask.type.ndim :]
     return ArrayType(x.type.dtype, shape, x.type.masked)
+
+
+_COUNTED_ELEMENTS = 2**20  # a literal mask this small is counted when written
+
+
+def _selected(mask: Node) -> int | None:
+    """How many elements the mask selects, where known without running: none for an
+    empty mask, and the count of a read-only literal mask (its values cannot change)."""
+    if mask.type.size == 0:
+        return 0
+    literal = mask.attr("value")
+    if not isinstance(literal, Literal) or literal.mutable or mask.type.masked:
+        return None
+    if (mask.type.size or 0) > _COUNTED_ELEMENTS:
+        return None
+    return int(np.count_nonzero(literal.value))
 
 
 ROWS = [

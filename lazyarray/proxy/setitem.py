@@ -28,6 +28,8 @@ def setitem(node: Node, key: Any, value: Any) -> Node:
     if value is np.ma.masked:  # numpy.ma's constant: a masked 0-d array of x's dtype
         value = np.ma.MaskedArray(np.zeros((), node.type.dtype), mask=True)
     value_node = as_node(value)
+    if len(items) == 1 and _is_flag(items[0]):
+        return _where_flag(node, as_node(items[0]), value_node)
     arrays = [i for i, item in enumerate(items) if _is_array(item)]
     if not arrays:
         basic = _basic(items)
@@ -43,6 +45,28 @@ def setitem(node: Node, key: Any, value: Any) -> Node:
     mask = _mask_node(items[position])
     axis = _mask_axis(items, position, node.type.ndim, mask.type.ndim)
     return apply("boolean_setitem", (node, value_node, mask), axis=axis)
+
+
+def _is_flag(item: Any) -> bool:
+    """A 0-d boolean key (``True``, ``np.True_``, a lazy 0-d bool): all or nothing."""
+    if isinstance(item, (bool, np.bool_)):
+        return True
+    node = item._node if hasattr(item, "__lazyarray_node__") else None
+    if node is None and isinstance(item, np.ndarray):
+        return item.ndim == 0 and item.dtype.kind == "b"
+    return node is not None and node.type.ndim == 0 and node.type.dtype.kind == "b"
+
+
+def _where_flag(node: Node, flag: Node, value: Node) -> Node:
+    """``x[flag] = value``: ``value`` everywhere if the flag holds, else ``x`` as it was
+    (numpy's ``x[True]`` is ``x[None]``: the value fits ``(1, *x.shape)``)."""
+    check_value(node, value, (1, *node.type.shape))
+    if value.type.ndim > node.type.ndim:  # numpy's extra leading one
+        value = apply("reshape", (value,), shape=value.type.shape[1:])
+    chosen = apply("where", (flag, value, node))
+    if chosen.type.dtype != node.type.dtype:
+        chosen = apply("astype", (chosen,), dtype=node.type.dtype, casting="unsafe")
+    return chosen
 
 
 def _is_array(item: Any) -> bool:
