@@ -15,6 +15,8 @@ from lazyarray.composites_manipulation import *  # noqa: F403 - tuples of arrays
 from lazyarray.composites_manipulation import __all__ as _manipulation_all
 from lazyarray.composites_sorting import *  # noqa: F403 - tuple-valued set and search functions
 from lazyarray.composites_sorting import __all__ as _sorting_all
+from lazyarray.composites_statistics import *  # noqa: F403 - histogram's pair, average's
+from lazyarray.composites_statistics import __all__ as _statistics_all
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.dtypes import *  # noqa: F403 - the standard's dtype objects
 from lazyarray.errors import (
@@ -38,6 +40,7 @@ __all__ = [
         | set(dtypes.__all__)
         | set(_manipulation_all)
         | set(_sorting_all)
+        | set(_statistics_all)
     ),
     "AsyncJob",
     "Backend",

@@ -74,7 +74,8 @@ class ArgumentError(LazyArrayError, TypeError):
 
 
 class ZeroStepError(LazyArrayError, ZeroDivisionError):
-    """A zero step where numpy divides by it (``arange(0, 10, 0)``)."""
+    """A zero numpy divides by: a step (``arange(0, 10, 0)``), the size of an empty
+    ``average``."""
 
 
 class ImplicitComputeError(LazyArrayError, RuntimeError):

@@ -33,6 +33,7 @@ from lazyarray_dask import (
     lower_linalg,
     lower_manipulation,
     lower_sorting,
+    lower_statistics,
     reduce,
     structural,
     tasks,
@@ -355,6 +356,7 @@ BY_OP.update(_family(lower_sorting.LOWERINGS))
 BY_OP.update(_family(lower_linalg.LOWERINGS))
 BY_OP.update(_family(lower_fft.LOWERINGS))
 BY_OP.update(_family(update.LOWERINGS))
+BY_OP.update(_family(lower_statistics.LOWERINGS))
 
 
 def lowering_of(row: OpDef) -> Lowering | None:

@@ -18,6 +18,7 @@ from lazyarray.ops import (
     sets,
     shape,
     sorting,
+    statistics,
     update,
 )
 from lazyarray.ops.registry import (
@@ -59,5 +60,6 @@ __all__ = [
     "sets",
     "shape",
     "sorting",
+    "statistics",
     "update",
 ]

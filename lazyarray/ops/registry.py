@@ -34,6 +34,9 @@ class Kind(enum.Enum):
     # sorting, sets and searching: each needs a whole axis (or the whole array) at once,
     # and several have sizes known only after running
     SORTING = "sorting"
+    # numpy's statistics beyond the standard's reductions (NaN-skipping reductions and
+    # scans, quantiles, histograms, weighted averages): opaque to the planner's passes
+    STATISTICS = "statistics"
     KERNEL = "kernel"  # a fused group of ops, built by the planner
 
     # members are singletons compared by identity: hashed by it too, in C (Enum's own

@@ -128,6 +128,29 @@ STRUCTURAL: dict[str, Case] = {
     "setitem array": lambda m, x: _assigned(x, (Ellipsis, 1), x[..., 2] * 2),
     "boolean setitem": lambda m, x: _assigned(x, x > 0, 0.0),
     "boolean setitem values": lambda m, x: _assigned(x, x > 1, x[x > 1] * 10),
+    # numpy's statistics: sums of integers (exact in any order), order statistics
+    "nansum": lambda m, x: m.nansum(m.floor(x), axis=2),
+    "nanprod": lambda m, x: m.nanprod(m.sign(x), axis=(0, 1)),
+    "nanmean": lambda m, x: m.nanmean(m.floor(x), axis=1),
+    "nanvar": lambda m, x: m.nanvar(x * 0 + 2, axis=2),
+    "nanstd": lambda m, x: m.nanstd(x * 0 - 1, axis=0, ddof=1),
+    "nanmin": lambda m, x: m.nanmin(x, axis=1),
+    "nanmax": lambda m, x: m.nanmax(x, axis=(0, 2), keepdims=True),
+    "nanargmin": lambda m, x: m.nanargmin(x, axis=2),
+    "nanargmax": lambda m, x: m.nanargmax(x),
+    "nanmedian": lambda m, x: m.nanmedian(x, axis=0),
+    "nancumsum": lambda m, x: m.nancumsum(m.floor(x), axis=2),
+    "nancumprod": lambda m, x: m.nancumprod(m.sign(x), axis=1),
+    "ptp": lambda m, x: m.ptp(x, axis=1),
+    "quantile": lambda m, x: m.quantile(x, [0.2, 0.9], axis=2),
+    "percentile": lambda m, x: m.percentile(x, 30, axis=(0, 1), method="hazen"),
+    "nanquantile": lambda m, x: m.nanquantile(x, 0.5, axis=1, method="lower"),
+    "nanpercentile": lambda m, x: m.nanpercentile(x, [5, 95]),
+    "histogram": lambda m, x: m.histogram(x, 7, (-3, 3))[0],
+    "histogram edges": lambda m, x: m.histogram(x, [-2, 0, 0.5, 4])[0],
+    "histogram_bin_edges": lambda m, x: m.histogram_bin_edges(m.where(m.isfinite(x), x, 0), 6),
+    "average": lambda m, x: m.average(m.floor(x), axis=2, weights=m.abs(m.floor(x)) + 1),
+    "sum_of_weights": lambda m, x: m.average(m.floor(x), axis=1, returned=True)[1],
     # unknown sizes
     "bool mask": lambda m, x: x[x > 0],
     "bool mask then ops": lambda m, x: (x[x > 0] * 2)[1:],
@@ -253,6 +276,8 @@ MASKED: dict[str, Case] = {
     "count axis": lambda m, x: x.count(axis=1),
     "fill_value": lambda m, x: x.fill_value,
     "with plain": lambda m, x: m.getdata(x) + x,
+    "ptp": lambda m, x: m.ptp(x, axis=2),
+    "average": lambda m, x: m.average(x, axis=1, weights=m.getdata(x) * 0 + 2),
 }
 
 
