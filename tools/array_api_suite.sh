@@ -9,10 +9,10 @@
 #
 # Environment:
 #   SUITE_DIR        checkout of array-api-tests (with array-api/ stubs inside)
-#                    [default: /work/wt/harness-run/array-api-tests]
+#                    [required]
 #   PYTHON           interpreter of a venv with pytest, hypothesis, ndindex,
 #                    pytest-json-report and the namespaces under test
-#                    [default: /work/wt/harness-run/venv/bin/python]
+#                    [default: python3]
 #   API_VERSION      ARRAY_API_TESTS_VERSION [default: 2024.12]
 #   MAX_EXAMPLES     hypothesis examples per test [default: 20]
 #   SEED             hypothesis seed, for repeatable runs [default: 0]
@@ -23,8 +23,8 @@ set -euo pipefail
 MODULE=${1:?usage: array_api_suite.sh MODULE OUTDIR [pytest args...]}
 OUTDIR=${2:?usage: array_api_suite.sh MODULE OUTDIR [pytest args...]}
 shift 2
-SUITE_DIR=${SUITE_DIR:-/work/wt/harness-run/array-api-tests}
-PYTHON=${PYTHON:-/work/wt/harness-run/venv/bin/python}
+SUITE_DIR=${SUITE_DIR:?set SUITE_DIR to a checkout of array-api-tests}
+PYTHON=${PYTHON:-python3}
 API_VERSION=${API_VERSION:-2024.12}
 MAX_EXAMPLES=${MAX_EXAMPLES:-20}
 SEED=${SEED:-0}
