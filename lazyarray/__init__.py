@@ -11,12 +11,7 @@ array([ 33, 123])
 
 from lazyarray import config, dtypes, errors, fft, linalg, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
-from lazyarray.composites_manipulation import *  # noqa: F403 - tuples of arrays, joins
-from lazyarray.composites_manipulation import __all__ as _manipulation_all
-from lazyarray.composites_sorting import *  # noqa: F403 - tuple-valued set and search functions
-from lazyarray.composites_sorting import __all__ as _sorting_all
-from lazyarray.composites_statistics import *  # noqa: F403 - histogram's pair, average's
-from lazyarray.composites_statistics import __all__ as _statistics_all
+from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.dtypes import *  # noqa: F403 - the standard's dtype objects
 from lazyarray.errors import (
@@ -31,17 +26,12 @@ from lazyarray.namespace import __all__ as _namespace_all
 from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
 from lazyarray.standard import __all__ as _standard_all
 
+globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
+
 __version__ = "0.1.0"
 
 __all__ = [
-    *sorted(
-        set(_namespace_all)
-        | set(_standard_all)
-        | set(dtypes.__all__)
-        | set(_manipulation_all)
-        | set(_sorting_all)
-        | set(_statistics_all)
-    ),
+    *sorted(set(_namespace_all) | set(_standard_all) | set(dtypes.__all__) | set(_COMPOSITES)),
     "AsyncJob",
     "Backend",
     "Capability",

@@ -1,12 +1,11 @@
 """``lazyarray.linalg``: the array API standard's linear algebra extension, generated from
 the op rows whose ``namespaces`` include "linalg", and the decompositions with several
-results (``composites_linalg``)."""
+results (``lazyarray.composites``)."""
 
-from lazyarray.composites_linalg import COMPOSITES
-from lazyarray.composites_manipulation import LINALG
+from lazyarray.composites import LINALG
 from lazyarray.namespace import generated
 
-_FUNCTIONS = {**generated("linalg"), **LINALG, **COMPOSITES}
+_FUNCTIONS = {**generated("linalg"), **LINALG}
 globals().update(_FUNCTIONS)
 
 __all__ = sorted(_FUNCTIONS)

@@ -56,7 +56,7 @@ class Info:
     >>> import lazyarray as la
     >>> info = la.__array_namespace_info__()
     >>> info.default_dtypes()["real floating"], info.devices()
-    (DType(float64), (Device('cpu'),))
+    (DType(float64), [Device('cpu')])
     """
 
     def capabilities(self) -> dict[str, Any]:

@@ -226,7 +226,7 @@ def test_namespace_info() -> None:
         "data-dependent shapes": True,
         "max dimensions": 64,
     }
-    assert info.devices() == (la.Device("cpu"),) and info.default_device() == "cpu"
+    assert info.devices() == [la.Device("cpu")] and info.default_device() == "cpu"
     assert info.default_device() == la.zeros(1).device
     defaults = info.default_dtypes()
     assert defaults == {

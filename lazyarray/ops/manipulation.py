@@ -417,7 +417,7 @@ ROWS = [
         signature=Signature(("x",), (Param("k", to_int, 0),)),
     ),
     # prepend= and append= join arrays first: the functions are composites
-    # (lazyarray/composites_manipulation.py), this row the difference itself
+    # (lazyarray/composites/manipulation.py), this row the difference itself
     OpDef(
         "diff",
         Kind.SHAPE,

@@ -1,6 +1,6 @@
 """Searching: ``searchsorted``, ``count_nonzero``, and the non-zero positions
 (``argwhere``, ``flatnonzero``; the array API's ``nonzero`` is ``argwhere``'s columns,
-built by ``lazyarray.composites_sorting``), whose sizes are known only after running."""
+built by ``lazyarray.composites.sorting``), whose sizes are known only after running."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ numpy's ``unique`` returns up to four arrays; a node is one array, so the row's
 the other attributes are numpy's own: the flags decide numpy's algorithm (a stable sort
 with ``return_index``), hence which of two equal values (``-0.0`` and ``0.0``) is
 kept. The array API's ``unique_*`` functions are numpy's with ``equal_nan=False``
-(NaNs distinct), built by ``lazyarray.composites_sorting``.
+(NaNs distinct), built by ``lazyarray.composites.sorting``.
 """
 
 from __future__ import annotations

@@ -153,10 +153,8 @@ _WITH_INITIAL = {"sum": "add", "prod": "multiply", "min": "minimum", "max": "max
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    if x is None and y is None:  # numpy: where(condition) is nonzero(condition)
-        from lazyarray.composites_sorting import nonzero
-
-        return nonzero(condition)
+    """``where(condition, x, y)``; with the condition alone (numpy's ``nonzero``) it is
+    ``lazyarray.composites.sorting.where``, which builds several results."""
     if x is None or y is None:
         raise at_user_line(OpValueError("either both or neither of x and y should be given"))
     return elementwise("where", condition, x, y)

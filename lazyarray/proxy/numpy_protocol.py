@@ -86,6 +86,12 @@ _UFUNCS = {
 FUNCTIONS = _functions()
 
 
+def register(functions: dict[Any, Callable[..., Any]]) -> None:
+    """NEP 18 for functions built from several rows (``lazyarray.composites``): numpy's
+    function -> lazyarray's."""
+    FUNCTIONS.update(functions)
+
+
 def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     _no_out(kwargs)
     row = _UFUNCS.get(ufunc)

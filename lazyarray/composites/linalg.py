@@ -10,6 +10,7 @@ them too (NEP 18: ``np.linalg.svd(proxy)``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,9 +20,8 @@ from lazyarray.ops import apply
 from lazyarray.ops.arguments import flag
 from lazyarray.ops.decompositions import unpack_attributes
 from lazyarray.ops.registry import at_user_line
-from lazyarray.proxy import build
+from lazyarray.proxy import build, numpy_protocol
 from lazyarray.proxy.base import as_node, wrap
-from lazyarray.proxy.numpy_protocol import FUNCTIONS
 
 
 class EighResult(NamedTuple):
@@ -96,6 +96,14 @@ def svd(
     return SVDResult(*_results(build.call("svd", (x,), options)))
 
 
-COMPOSITES = {"eigh": eigh, "eig": eig, "qr": qr, "slogdet": slogdet, "svd": svd}
+COMPOSITES: dict[str, Callable[..., Any]] = {
+    "eigh": eigh,
+    "eig": eig,
+    "qr": qr,
+    "slogdet": slogdet,
+    "svd": svd,
+}
 
-FUNCTIONS.update({getattr(np.linalg, name): function for name, function in COMPOSITES.items()})
+numpy_protocol.register(
+    {getattr(np.linalg, name): function for name, function in COMPOSITES.items()}
+)

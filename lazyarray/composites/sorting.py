@@ -135,8 +135,17 @@ def searchsorted(x1: Any, x2: Any, /, side: str = "left", sorter: Any = None) ->
     return build.call("searchsorted", (x1, x2), {"side": side})
 
 
-numpy_protocol.FUNCTIONS.update(
+def where(condition: Any, x: Any = None, y: Any = None, /) -> Any:
+    """``where(condition, x, y)`` elementwise; ``where(condition)`` is numpy's
+    ``nonzero(condition)``, a tuple of index arrays."""
+    if x is None and y is None:
+        return nonzero(condition)
+    return build.where(condition, x, y)
+
+
+numpy_protocol.register(
     {
+        np.where: where,
         np.unique: unique,
         np.unique_values: unique_values,
         np.unique_counts: unique_counts,
@@ -148,6 +157,7 @@ numpy_protocol.FUNCTIONS.update(
 )
 
 __all__ = [
+    "where",
     "UniqueAllResult",
     "UniqueCountsResult",
     "UniqueInverseResult",

@@ -25,9 +25,8 @@ from lazyarray.errors import (
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axis_index, integer
 from lazyarray.ops.registry import at_user_line
-from lazyarray.proxy import build
+from lazyarray.proxy import build, numpy_protocol
 from lazyarray.proxy.base import as_node, wrap
-from lazyarray.proxy.numpy_protocol import FUNCTIONS
 from lazyarray.types import as_dtype, broadcast_shapes, normalize_axis, result_type
 
 
@@ -339,7 +338,7 @@ matrix_trace.__name__ = matrix_trace.__qualname__ = "trace"
 
 LINALG: dict[str, Callable[..., Any]] = {"diagonal": matrix_diagonal, "trace": matrix_trace}
 
-FUNCTIONS.update(
+numpy_protocol.register(
     {
         np.unstack: unstack,
         np.broadcast_arrays: broadcast_arrays,

@@ -16,9 +16,9 @@ from lazyarray.graph import Node
 from lazyarray.ops.arguments import flag
 from lazyarray.ops.registry import at_user_line
 from lazyarray.ops.statistics import to_bins, to_ordered_axes, to_range
+from lazyarray.proxy import numpy_protocol
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.proxy.build import apply
-from lazyarray.proxy.numpy_protocol import FUNCTIONS
 
 
 def histogram(
@@ -106,7 +106,6 @@ def _frozen(value: Any) -> Any:
     return array
 
 
-FUNCTIONS[np.histogram] = histogram
-FUNCTIONS[np.average] = average
+numpy_protocol.register({np.histogram: histogram, np.average: average})
 
 __all__ = ["average", "histogram"]
