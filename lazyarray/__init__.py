@@ -11,6 +11,8 @@ array([ 33, 123])
 
 from lazyarray import config, errors, fft, linalg, random
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
+from lazyarray.composites_indexing import *  # noqa: F403 - ix_, a tuple of index arrays
+from lazyarray.composites_indexing import __all__ as _indexing_all
 from lazyarray.composites_manipulation import *  # noqa: F403 - tuples of arrays, joins
 from lazyarray.composites_manipulation import __all__ as _manipulation_all
 from lazyarray.composites_sorting import *  # noqa: F403 - tuple-valued set and search functions
@@ -30,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     *_namespace_all,
+    *_indexing_all,
     *_manipulation_all,
     *_sorting_all,
     "AsyncJob",
