@@ -21,6 +21,7 @@ from lazyarray.errors import ComputeError
 from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray.ops.indexing import broadcast_indices, out_of_bounds, result_position
+from lazyarray_dask import tasks
 
 Lowering = Callable[[Node, list[Any]], Any]
 
@@ -63,6 +64,14 @@ def _gather(node: Node, inputs: list[Any]) -> Any:
     axes: tuple[int, ...] = node.attr("axes")
     indices = _indices(node, x, values)
     shape = indices[0].shape
+    if 0 in shape:  # nothing selected (dask cannot reshape to empty shapes): numpy's
+        nothing = tuple(slice(0, 0) if d in axes else slice(None) for d in range(x.ndim))
+        run = OPS[node.op].implementation(node.type.masked)
+        empty = run(x[nothing].compute(), *indices, **node.kwargs)
+        if not isinstance(empty, np.ma.MaskedArray):
+            return tasks.from_array(empty, chunks=-1)
+        data, mask = np.ma.getdata(empty), np.ma.getmaskarray(empty)
+        return da.ma.masked_array(tasks.from_array(data, -1), mask=tasks.from_array(mask, -1))
     flat = [index.ravel() for index in indices]
     if len(axes) == 1:
         (axis,) = axes
