@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import OpValueError
+from lazyarray.ops.indexing import known_values
 from lazyarray.ops.registry import at_user_line
 from lazyarray.proxy import as_node, build, indexing, wrap
 from lazyarray.proxy.numpy_protocol import FUNCTIONS
@@ -35,9 +36,9 @@ def ix_(*args: Any) -> tuple[Any, ...]:
         if node.type.ndim != 1:
             raise at_user_line(OpValueError("Cross index must be 1 dimensional"))
         if node.type.dtype.kind == "b":
-            literal = node.attr("value")
-            if literal is not None:
-                node = as_node(np.flatnonzero(getattr(literal, "value", literal)))
+            values = known_values(node)
+            if values is not None:
+                node = as_node(np.flatnonzero(values))
             else:
                 node = build.apply("flatnonzero", (node,))
         along = (None,) * k + (slice(None),) + (None,) * (len(args) - k - 1)

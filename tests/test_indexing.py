@@ -336,7 +336,11 @@ def advanced_indices(draw: st.DrawFn) -> tuple[np.ndarray[Any, Any], tuple[Any, 
             items.append(draw(st.integers(-size, size - 1)))
         elif boolean and common[0] <= size:
             boolean = False
-            true = draw(st.lists(st.integers(0, size - 1), min_size=common[0], max_size=common[0], unique=True))
+            true = draw(
+                st.lists(
+                    st.integers(0, size - 1), min_size=common[0], max_size=common[0], unique=True
+                )
+            )
             items.append(mask(size, *true))
         else:
             dropped = draw(st.integers(0, len(common)))
@@ -400,7 +404,7 @@ BAD: dict[str, Index] = {
 def test_bad_indices_fail_at_the_users_line(name: str) -> None:
     data = sample("float64", SMALL)
     index = BAD[name](SMALL)
-    with pytest.raises(Exception) as numpy_error:
+    with pytest.raises((IndexError, ValueError)) as numpy_error:
         data[index]
     with (
         la.config.set(backend="refuse", implicit_compute="error"),
@@ -428,7 +432,6 @@ def test_out_of_bounds_found_when_running(index: Any, backend: str) -> None:
             lazy.compute(backend=backend, **arguments)
         assert type(info.value.original) is IndexError
         assert str(info.value.original) == str(numpy_error.value)
-
 
 
 def test_shape_mismatch_found_when_running(backend: str) -> None:

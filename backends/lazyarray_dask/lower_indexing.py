@@ -87,7 +87,9 @@ def _gather(node: Node, inputs: list[Any]) -> Any:
     position = result_position(axes, bool(node.attr("front", False)))
     if position != at:
         dims = len(shape)
-        result = da.moveaxis(result, list(range(at, at + dims)), list(range(position, position + dims)))
+        result = da.moveaxis(
+            result, list(range(at, at + dims)), list(range(position, position + dims))
+        )
     return result
 
 

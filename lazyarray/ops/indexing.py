@@ -14,7 +14,7 @@ from lazyarray.errors import LazyIndexError, ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import choice, no_out, to_axis
 from lazyarray.ops.meta import view_shape
-from lazyarray.ops.registry import Kind, OpDef, Trait, register
+from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, Shape, broadcast_shapes, normalize_axis, shape_text
 
@@ -116,6 +116,14 @@ def broadcast_indices(shapes: Sequence[Shape]) -> Shape:
         ) from None
 
 
+def known_values(node: Node) -> np.ndarray[Any, Any] | None:
+    """A literal node's values (numpy indexes by a masked array's data), else None."""
+    if Trait.LITERAL not in OPS[node.op].traits:
+        return None
+    value = node.attr("value")
+    return np.asarray(getattr(value, "value", value))
+
+
 def out_of_bounds(values: Any, size: int) -> int | None:
     """The first index numpy would refuse (in ``values``' C order) along an axis of
     ``size``, or None: one vectorized pass, no loop over the values."""
@@ -144,7 +152,9 @@ def _gather(x: Any, *indices: Any, axes: tuple[int, ...], front: bool = False) -
     natural = result_position(axes, False)
     if position != natural:
         dims = np.ndim(result) - (np.ndim(x) - len(axes))
-        result = np.moveaxis(result, range(natural, natural + dims), range(position, position + dims))
+        result = np.moveaxis(
+            result, range(natural, natural + dims), range(position, position + dims)
+        )
     return result
 
 

@@ -26,6 +26,7 @@ from lazyarray.ops.arguments import integer
 from lazyarray.ops.indexing import (
     broadcast_indices,
     encode_index,
+    known_values,
     out_of_bounds,
     result_position,
 )
@@ -94,9 +95,7 @@ def _parse(item: Any) -> Any:
         node = as_node(item)
         if node.type.dtype.kind not in "biu":
             raise at_user_line(LazyIndexError(_NOT_INTEGERS))
-        literal = node.attr("value")
-        values = None if literal is None else np.asarray(getattr(literal, "value", literal))
-        return _Array(node, values)
+        return _Array(node, known_values(node))
     if isinstance(item, np.ndarray):
         if item.dtype.kind in "iu" and item.ndim == 0:  # numpy: a 0-d integer array is an int
             return operator.index(item)
