@@ -31,14 +31,14 @@ def ix_(*args: Any) -> tuple[Any, ...]:
         if hasattr(arg, "__lazyarray_node__") or isinstance(arg, np.ndarray):
             node = as_node(arg)
         else:
-            values = np.asarray(arg)
-            node = as_node(values.astype(np.intp) if values.size == 0 else values)
+            given = np.asarray(arg)
+            node = as_node(given.astype(np.intp) if given.size == 0 else given)
         if node.type.ndim != 1:
             raise at_user_line(OpValueError("Cross index must be 1 dimensional"))
         if node.type.dtype.kind == "b":
-            values = known_values(node)
-            if values is not None:
-                node = as_node(np.flatnonzero(values))
+            flags = known_values(node)
+            if flags is not None:
+                node = as_node(np.flatnonzero(flags))
             else:
                 node = build.apply("flatnonzero", (node,))
         along = (None,) * k + (slice(None),) + (None,) * (len(args) - k - 1)
