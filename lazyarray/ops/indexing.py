@@ -128,11 +128,9 @@ def out_of_bounds(values: Any, size: int) -> int | None:
     """The first index numpy would refuse (in ``values``' C order) along an axis of
     ``size``, or None: one vectorized pass, no loop over the values."""
     values = np.asarray(values)
-    if values.size == 0:
+    if values.size == 0 or -size <= values.min() <= values.max() < size:
         return None
     bad = (values >= size) | (values < -size)
-    if not bad.any():
-        return None
     return int(values.ravel()[np.argmax(bad.ravel())])
 
 
