@@ -30,6 +30,7 @@ from lazyarray.planner.pushdown import range_slice
 from lazyarray.runtime.kernel import run_blocked
 from lazyarray_dask import (
     lower_fft,
+    lower_indexing,
     lower_linalg,
     lower_manipulation,
     lower_sorting,
@@ -357,6 +358,7 @@ BY_OP.update(_family(lower_linalg.LOWERINGS))
 BY_OP.update(_family(lower_fft.LOWERINGS))
 BY_OP.update(_family(update.LOWERINGS))
 BY_OP.update(_family(lower_statistics.LOWERINGS))
+BY_OP.update(_family(lower_indexing.LOWERINGS))
 
 
 def lowering_of(row: OpDef) -> Lowering | None:

@@ -79,6 +79,10 @@ def boolean_index(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:
     axis = node.attr("axis")
     if not is_dask(selector):
         selector = tasks.from_array(np.asarray(selector))
+    if 1 < selector.ndim < x.ndim:  # dask takes a mask of one dim or of all: merge its dims
+        x = known_chunks(x)
+        merged = x.shape[:axis] + (-1,) + x.shape[axis + selector.ndim :]
+        x, selector = x.reshape(merged), selector.ravel()
     covered = x.chunks[axis : axis + selector.ndim]
     selector = selector.rechunk(covered)
     return x[(slice(None),) * axis + (selector,)]

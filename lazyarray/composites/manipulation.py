@@ -25,7 +25,7 @@ from lazyarray.errors import (
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axis_index, integer
 from lazyarray.ops.registry import at_user_line
-from lazyarray.proxy import build, numpy_protocol
+from lazyarray.proxy import build, indexing, numpy_protocol
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.types import as_dtype, broadcast_shapes, normalize_axis, result_type
 
@@ -71,7 +71,7 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple[Any, ...]:
         axis, size = _known_axis(node, axis, "unstack")
     except LazyArrayError as exc:
         raise at_user_line(exc) from None
-    return tuple(build.getitem(wrap(node), _along(axis, i)) for i in range(size))
+    return tuple(indexing.getitem(wrap(node), _along(axis, i)) for i in range(size))
 
 
 def broadcast_arrays(*arrays: Any, subok: bool = False) -> tuple[Any, ...]:
@@ -187,7 +187,7 @@ def _at_least(value: Any, ndim: int) -> Any:
         (3, 1): (None, slice(None), None),
         (3, 2): (slice(None), slice(None), None),
     }[ndim, have]
-    return build.getitem(wrap(node), index)
+    return indexing.getitem(wrap(node), index)
 
 
 def _at_least_function(ndim: int) -> Callable[..., Any]:
@@ -257,7 +257,7 @@ def column_stack(tup: Sequence[Any]) -> Any:
         node = _array(value)
         if node.type.ndim < 2:
             index = (slice(None), None) if node.type.ndim == 1 else (None, None)
-            columns.append(build.getitem(wrap(node), index))
+            columns.append(indexing.getitem(wrap(node), index))
         else:
             columns.append(wrap(node))
     return _concatenate(columns, 1)
@@ -287,7 +287,7 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     except LazyArrayError as exc:
         raise at_user_line(exc) from None
     return [
-        build.getitem(wrap(node), _along(axis, slice(start, stop)))
+        indexing.getitem(wrap(node), _along(axis, slice(start, stop)))
         for start, stop in itertools.pairwise(points)
     ]
 

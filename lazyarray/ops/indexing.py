@@ -1,20 +1,22 @@
-"""Indexing: basic (slices, integers, ``None``, ``...``), one integer array along an
-axis (``take``) and boolean masks (unknown result size)."""
+"""Indexing: basic (slices, integers, ``None``, ``...``), ``take`` along an axis,
+boolean masks (unknown result size) and ``gather``, numpy's advanced indexing by integer
+arrays on several axes, applied after the basic part of an index
+(``lazyarray/proxy/indexing.py`` takes an index apart into these)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import LazyIndexError
+from lazyarray.errors import LazyIndexError, ShapeError
 from lazyarray.graph import Literal, Node
 from lazyarray.ops.arguments import choice, no_out, to_axis
 from lazyarray.ops.meta import view_shape
-from lazyarray.ops.registry import Kind, OpDef, Trait, register
+from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature
-from lazyarray.types import ArrayType, normalize_axis
+from lazyarray.types import ArrayType, Shape, broadcast_shapes, normalize_axis, shape_text
 
 # A basic index is stored as a hashable tuple: ints, None, Ellipsis and
 # ("slice", start, stop, step) for slices (unhashable before Python 3.12).
@@ -120,6 +122,75 @@ def _selected(mask: Node) -> int | None:
     return int(np.count_nonzero(literal.value))
 
 
+def broadcast_indices(shapes: Sequence[Shape]) -> Shape:
+    """The shape the index arrays broadcast to, refused in numpy's words."""
+    try:
+        return broadcast_shapes(*shapes)
+    except ShapeError:
+        shown = " ".join(shape_text(shape).replace(" ", "") for shape in shapes)
+        raise LazyIndexError(
+            f"shape mismatch: indexing arrays could not be broadcast together with shapes {shown} "
+        ) from None
+
+
+def known_values(node: Node) -> np.ndarray[Any, Any] | None:
+    """A literal node's values (numpy indexes by a masked array's data), else None."""
+    if Trait.LITERAL not in OPS[node.op].traits:
+        return None
+    value = node.attr("value")
+    return np.asarray(getattr(value, "value", value))
+
+
+def out_of_bounds(values: Any, size: int) -> int | None:
+    """The first index numpy would refuse (in ``values``' C order) along an axis of
+    ``size``, or None: one vectorized pass, no loop over the values."""
+    values = np.asarray(values)
+    if values.size == 0 or -size <= values.min() <= values.max() < size:
+        return None
+    bad = (values >= size) | (values < -size)
+    return int(values.ravel()[np.argmax(bad.ravel())])
+
+
+def result_position(axes: tuple[int, ...], front: bool) -> int:
+    """Where the broadcast index dims go: in place of the indexed axes when these are
+    adjacent, otherwise (and when asked: ``front``) first, as numpy places them."""
+    adjacent = axes[-1] - axes[0] + 1 == len(axes)
+    return axes[0] if adjacent and not front else 0
+
+
+def _gather(x: Any, *indices: Any, axes: tuple[int, ...], front: bool = False) -> Any:
+    index: list[Any] = [slice(None)] * np.ndim(x)
+    for axis, values in zip(axes, indices, strict=True):
+        index[axis] = np.asarray(values)  # numpy indexes by a masked array's data
+    result = x[tuple(index)]
+    position = result_position(axes, front)
+    natural = result_position(axes, False)
+    if position != natural:
+        dims = np.ndim(result) - (np.ndim(x) - len(axes))
+        result = np.moveaxis(
+            result, range(natural, natural + dims), range(position, position + dims)
+        )
+    return result
+
+
+def _gather_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    x, *indices = inputs
+    axes = attrs["axes"]
+    if len(axes) != len(indices) or list(axes) != sorted(set(axes)):
+        raise LazyIndexError(f"gather needs one increasing axis per index array, not {axes}")
+    if axes and not 0 <= axes[0] <= axes[-1] < x.type.ndim:
+        raise LazyIndexError(
+            f"too many indices for array: array is {x.type.ndim}-dimensional, "
+            f"but {axes[-1] + 1} were indexed"
+        )
+    if any([index.type.dtype.kind not in "iu" for index in indices]):
+        raise LazyIndexError("arrays used as indices must be of integer (or boolean) type")
+    shape = broadcast_indices([index.type.shape for index in indices])
+    rest = [size for axis, size in enumerate(x.type.shape) if axis not in axes]
+    position = result_position(axes, attrs.get("front", False))
+    return ArrayType(x.type.dtype, (*rest[:position], *shape, *rest[position:]), x.type.masked)
+
+
 ROWS = [
     OpDef(
         "getitem",
@@ -153,6 +224,17 @@ ROWS = [
         _boolean_index,
         arity=2,
         traits=frozenset({Trait.UNKNOWN_SIZE}),
+    ),
+    # x[..., i, ..., j, ...]: integer arrays ``i, j`` (broadcast together) on ``axes``;
+    # built by indexing, after the index's basic part; ``front``: the result's index dims
+    # go first although ``axes`` are adjacent (numpy's rule when integers, now applied,
+    # stood apart from the arrays)
+    OpDef(
+        "gather",
+        Kind.INDEXING,
+        _gather,
+        _gather_rule,
+        _gather,
     ),
 ]
 

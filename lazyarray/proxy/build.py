@@ -3,7 +3,6 @@ protocols all call these, so each argument convention is written once."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,7 +11,6 @@ import numpy as np
 from lazyarray.errors import (
     CastError,
     LazyArrayError,
-    LazyIndexError,
     OpArgumentError,
     OpValueError,
     ShapeError,
@@ -22,7 +20,6 @@ from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import check_device, flag, integer, no_out
-from lazyarray.ops.indexing import encode_index
 from lazyarray.ops.registry import at_user_line
 from lazyarray.ops.signature import Signature
 from lazyarray.proxy.base import as_node, wrap
@@ -213,139 +210,6 @@ def transpose(x: Any, *axes: Any) -> Any:
     if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
         axes = tuple(axes[0])
     return call("transpose", (x, axes), {})
-
-
-# --- indexing ---------------------------------------------------------------------------
-
-
-def _is_array_index(item: Any) -> bool:
-    return hasattr(item, "__lazyarray_node__") or isinstance(item, (list, np.ndarray))
-
-
-def getitem(x: Any, index: Any) -> Any:
-    """Basic indexing, plus one integer or boolean array (numpy's placement rules)."""
-    node = as_node(x)
-    items = index if isinstance(index, tuple) else (index,)
-    if any([_is_scalar_bool(item) for item in items]):
-        return _scalar_bool_index(node, items)
-    arrays = [i for i, item in enumerate(items) if _is_array_index(item)]
-    if not arrays:
-        return wrap(apply("getitem", (node,), index=encode_index(_basic(items))))
-    if len(arrays) > 1:
-        raise UnsupportedOperation(
-            "indexing with more than one array at once is not supported; index one axis "
-            "at a time (x[a][:, b])"
-        )
-    position = arrays[0]
-    array = items[position]
-    if hasattr(array, "__lazyarray_node__"):
-        array_node = array._node
-    else:
-        values = np.asarray(array)
-        if isinstance(array, list) and values.size == 0:  # numpy: [] indexes as integers
-            values = values.astype(np.intp)
-        array_node = as_node(values)
-    if array_node.type.ndim == 0 and array_node.type.dtype.kind == "b":
-        raise UnsupportedOperation("indexing with a 0-d boolean is not supported")
-    basic = _basic(items[:position] + (slice(None),) + items[position + 1 :])
-    selected = apply("getitem", (node,), index=encode_index(basic)) if _needs_basic(basic) else node
-    axis = _axis_after_basic(basic, position, node.type.ndim)
-    if array_node.type.dtype.kind == "b":
-        result = apply("boolean_index", (selected, array_node), axis=axis)
-        new_dims = 1
-    else:
-        result = apply("take", (selected, array_node), axis=axis)
-        new_dims = array_node.type.ndim
-    if _advanced_go_first(items, position) and axis != 0:
-        order = list(range(axis, axis + new_dims)) + [
-            d for d in range(result.type.ndim) if not axis <= d < axis + new_dims
-        ]
-        result = apply("transpose", (result,), axes=tuple(order))
-    return wrap(result)
-
-
-def _is_scalar_bool(item: Any) -> bool:
-    if isinstance(item, (bool, np.bool_)):
-        return True
-    return isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind == "b"
-
-
-def _scalar_bool_index(node: Node, items: tuple[Any, ...]) -> Any:
-    """``x[True]``, ``x[0, False]``: numpy treats 0-d booleans as one advanced index that
-    adds a single axis, of length 1 if they are all true and 0 otherwise, placed where the
-    advanced indices (booleans and integers) are, or first if slices separate them."""
-    if any([_is_array_index(item) and not _is_scalar_bool(item) for item in items]):
-        raise UnsupportedOperation(
-            "indexing with a 0-d boolean and an array at once is not supported; index one at a time"
-        )
-    flags = [i for i, item in enumerate(items) if _is_scalar_bool(item)]
-    advanced = [
-        i
-        for i, item in enumerate(items)
-        if i in flags or not (item is None or item is Ellipsis or isinstance(item, slice))
-    ]
-    first = 0 if advanced[-1] - advanced[0] + 1 != len(advanced) else flags[0]
-    rest = [item for i, item in enumerate(items) if i not in flags]
-    basic = _basic(tuple(rest[:first] + [None] + rest[first:]))
-    result = apply("getitem", (node,), index=encode_index(basic))
-    if not all([bool(items[i]) for i in flags]):
-        axis = _axis_after_basic(basic, first, node.type.ndim)
-        empty = (slice(None),) * axis + (slice(0, 0),)
-        result = apply("getitem", (result,), index=encode_index(empty))
-    return wrap(result)
-
-
-def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
-    normalized: list[Any] = []
-    for item in items:
-        if item is None or item is Ellipsis or isinstance(item, slice):
-            normalized.append(
-                item
-                if not isinstance(item, slice)
-                else slice(
-                    *(None if v is None else integer(v) for v in (item.start, item.stop, item.step))
-                )
-            )
-        elif isinstance(item, (bool, np.bool_)):
-            raise UnsupportedOperation("indexing with a Python bool is not supported")
-        else:
-            try:
-                normalized.append(operator.index(item))
-            except TypeError:
-                raise LazyIndexError(
-                    "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) "
-                    "and integer or boolean arrays are valid indices"
-                ) from None
-    return tuple(normalized)
-
-
-def _needs_basic(basic: tuple[Any, ...]) -> bool:
-    return any(not (isinstance(i, slice) and i == slice(None)) and i is not Ellipsis for i in basic)
-
-
-def _axis_after_basic(basic: tuple[Any, ...], position: int, ndim: int) -> int:
-    """Where the array-indexed axis sits once the basic part of the index is applied."""
-    explicit = sum(1 for i in basic if i is not None and i is not Ellipsis)
-    axis = 0
-    for i, item in enumerate(basic[:position]):
-        if item is Ellipsis:
-            axis += ndim - explicit
-        elif item is None or isinstance(item, slice):
-            axis += 1
-        del i
-    return axis
-
-
-def _advanced_go_first(items: tuple[Any, ...], position: int) -> bool:
-    """numpy moves advanced-index dims to the front when integers and the array are
-    separated by a slice, ``None`` or ``...``."""
-    advanced = [
-        i
-        for i, item in enumerate(items)
-        if i == position
-        or (not isinstance(item, slice) and item is not None and item is not Ellipsis)
-    ]
-    return len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced)
 
 
 # --- linear algebra ------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lazyarray.ops import OPS, Kind
-from lazyarray.proxy import build
+from lazyarray.proxy import build, indexing
 from lazyarray.proxy.base import BaseArray
 
 
@@ -58,7 +58,7 @@ _ARRAY_METHODS: dict[str, Any] = {
     "round": build.round_,
     "conj": lambda self: build.unary("conjugate", self),
     "conjugate": lambda self: build.unary("conjugate", self),
-    "__getitem__": build.getitem,
+    "__getitem__": indexing.getitem,
     "T": property(lambda self: build.transpose(self)),
     "mT": property(lambda self: build.call("swapaxes", (self, -1, -2), {})),
     "real": property(lambda self: build.unary("real", self)),
