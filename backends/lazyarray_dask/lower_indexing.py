@@ -10,7 +10,6 @@ the broadcast index dims first: they are moved where numpy puts them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -22,15 +21,9 @@ from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray.ops.indexing import broadcast_indices, out_of_bounds, result_position
 from lazyarray_dask import tasks
+from lazyarray_dask.chunks import known_chunks as _known
 
 Lowering = Callable[[Node, list[Any]], Any]
-
-
-def _known(x: Any) -> Any:
-    """``x`` with its chunk sizes known (a boolean index leaves them unknown)."""
-    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
-        return x.compute_chunk_sizes()
-    return x
 
 
 def _indices(node: Node, x: Any, values: list[Any]) -> list[np.ndarray[Any, Any]]:

@@ -22,24 +22,11 @@ from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray.ops.padding import as_pairs, numpy_options
 from lazyarray_dask import tasks
+from lazyarray_dask.chunks import is_dask as _is_dask
+from lazyarray_dask.chunks import known_chunks as _known
+from lazyarray_dask.chunks import meta as _meta
 
 Lowering = Callable[[Node, list[Any]], Any]
-
-
-def _is_dask(value: Any) -> bool:
-    return isinstance(value, da.Array)
-
-
-def _known(x: Any) -> Any:
-    """``x`` with its chunk sizes known (a boolean index leaves them unknown)."""
-    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
-        return x.compute_chunk_sizes()
-    return x
-
-
-def _meta(node: Node) -> Any:
-    empty = np.empty((0,) * node.type.ndim, dtype=node.type.dtype)
-    return np.ma.MaskedArray(empty) if node.type.masked else empty
 
 
 def _like(x: Any) -> Any:

@@ -28,24 +28,15 @@ from dask.delayed import delayed
 from lazyarray.graph import Node
 from lazyarray.ops import OPS
 from lazyarray_dask import tasks
+from lazyarray_dask.chunks import is_dask as _is_dask
+from lazyarray_dask.chunks import known_chunks as _known
 
 Lowering = Callable[[Node, list[Any]], Any]
 _INDEX = np.dtype(np.intp)
 
 
-def _is_dask(value: Any) -> bool:
-    return isinstance(value, da.Array)
-
-
 def _as_dask(value: Any) -> Any:
     return value if _is_dask(value) else tasks.from_array(np.asarray(value))
-
-
-def _known(x: Any) -> Any:
-    """``x`` with its chunk sizes known (a boolean index hides them)."""
-    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
-        return x.compute_chunk_sizes()
-    return x
 
 
 def _on_values(lowering: Lowering) -> Lowering:

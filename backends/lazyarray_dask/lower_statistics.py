@@ -27,19 +27,12 @@ from lazyarray.ops import OPS
 from lazyarray.ops.reductions import statistic_accumulator
 from lazyarray.ops.statistics import histogram_inputs
 from lazyarray_dask import tasks
+from lazyarray_dask.chunks import is_dask as _is_dask
+from lazyarray_dask.chunks import known_chunks as _known
+from lazyarray_dask.chunks import meta as _meta
 
 Lowering = Callable[[Node, list[Any]], Any]
 Axes = tuple[int, ...]
-
-
-def _is_dask(value: Any) -> bool:
-    return isinstance(value, da.Array)
-
-
-def _known(x: Any) -> Any:
-    if any(math.isnan(size) for sizes in x.chunks for size in sizes):
-        return x.compute_chunk_sizes()
-    return x
 
 
 def _axes(node: Node, ndim: int) -> Axes:
@@ -131,11 +124,6 @@ def along(
         dtype=node.type.dtype,
         meta=_meta(node),
     )
-
-
-def _meta(node: Node) -> Any:
-    empty = np.empty((0,) * node.type.ndim, dtype=node.type.dtype)
-    return np.ma.MaskedArray(empty) if node.type.masked else empty
 
 
 def _numpy_along(node: Node, inputs: list[Any]) -> Any:

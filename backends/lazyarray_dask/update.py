@@ -24,12 +24,10 @@ from lazyarray.ops import OPS
 from lazyarray.ops.indexing import decode_index
 from lazyarray.ops.update import writable_copy
 from lazyarray_dask import tasks
+from lazyarray_dask.chunks import is_dask as _is_dask
+from lazyarray_dask.chunks import meta as _meta
 
 Lowering = Callable[[Node, list[Any]], Any]
-
-
-def _is_dask(value: Any) -> bool:
-    return isinstance(value, da.Array)
 
 
 def _known(x: Any) -> Any:
@@ -43,11 +41,6 @@ def _as_dask(value: Any) -> Any:
         return _known(value)
     array = value if isinstance(value, np.ndarray) else np.asarray(value)
     return tasks.from_array(array)
-
-
-def _meta(node: Node) -> Any:
-    empty = np.empty((0,) * node.type.ndim, dtype=node.type.dtype)
-    return np.ma.MaskedArray(empty) if node.type.masked else empty
 
 
 def _guarded(function: Callable[..., Any], node: Node) -> Callable[..., Any]:
