@@ -34,6 +34,7 @@ from lazyarray.graph import toposort
 from lazyarray.ops import apply, decompositions, matrix, products
 from lazyarray_dask.lower import chunks_for
 from tests import kit
+from tests.conftest import assert_same
 
 FLOATS = ("float32", "float64", "complex64", "complex128")
 STACK = (2, 3, 4, 4)
@@ -528,7 +529,6 @@ BAD: list[tuple[Callable[[], Any], type, str]] = [
         "broadcast",
     ),
     (lambda: la.linalg.matrix_rank(la.Array(_S), 0.1, rtol=0.1), ValueError, "can't be both set"),
-    (lambda: la.linalg.pinv(la.Array(_S), rtol=la.Array(_S[0])), TypeError, "lazy array"),
     (lambda: la.vecdot(la.Array(_M), la.Array(_S[0, :2])), ValueError, "core dimension 0"),
     (lambda: la.vecdot(la.Array(_M), la.Array(_S[0]), axis=2), np.exceptions.AxisError, "axis 2"),
     (lambda: la.vecdot(la.Array(_M), 2.0), ValueError, "does not have enough dimensions"),
@@ -680,3 +680,21 @@ def test_stacks_of_a_size_known_only_when_computed(backend: str) -> None:
     expected = (np.linalg.inv(data[keep]), *np.linalg.eigh(data[keep]), np.linalg.det(data[keep]))
     for value, reference in zip(results, expected, strict=True):
         kit.assert_exact(value, reference)
+
+
+@pytest.mark.parametrize("spelling", ["standard", "numpy"])
+def test_a_lazy_tolerance_runs_numpys_steps(spelling: str, backend: str) -> None:
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(3, 4, 5)).astype(np.float32)
+    a[1, :, 2] = a[1, :, 0]  # a rank-deficient matrix among them
+    r = np.array([1e-1, 1e-3, 0.5], np.float32)
+    x, lazy_r = la.Array(a), la.Array(r)
+    xp = la.linalg if spelling == "standard" else np.linalg
+    assert_same(
+        xp.matrix_rank(x, rtol=lazy_r).compute(backend=backend), np.linalg.matrix_rank(a, rtol=r)
+    )
+    assert_same(xp.pinv(x, rtol=lazy_r).compute(backend=backend), np.linalg.pinv(a, rtol=r))
+    tol = la.Array(np.float32(0.5))
+    assert_same(
+        xp.matrix_rank(x, tol).compute(backend=backend), np.linalg.matrix_rank(a, np.float32(0.5))
+    )

@@ -96,7 +96,68 @@ def svd(
     return SVDResult(*_results(build.call("svd", (x,), options)))
 
 
+def _is_lazy(value: Any) -> bool:
+    return hasattr(value, "__lazyarray_node__")
+
+
+def _last_axis(tolerance: Any) -> Any:
+    """A tolerance per matrix, against the singular values of that matrix."""
+    return build.call("expand_dims", (tolerance, -1), {})
+
+
+def _rank_of(
+    x: Any, tol: Any = None, hermitian: bool = False, rtol: Any = None, rcond: Any = None
+) -> Any:
+    """numpy's ``matrix_rank`` steps: the singular values above the cutoff, counted."""
+    values = build.call("svdvals", (x,), {"hermitian": hermitian})
+    if tol is not None:
+        cutoff = _last_axis(tol)
+    else:
+        cutoff = build.reduce("max", values, -1, True) * _last_axis(rtol)
+    return build.call("count_nonzero", (values > cutoff,), {"axis": -1})
+
+
+def _pinv_of(
+    x: Any, tol: Any = None, hermitian: bool = False, rtol: Any = None, rcond: Any = None
+) -> Any:
+    """numpy's ``pinv`` steps: the singular values below the cutoff dropped."""
+    u, s, vh = svd(build.unary("conjugate", x), full_matrices=False, hermitian=hermitian)
+    cutoff = _last_axis(rtol if rtol is not None else rcond) * build.reduce("max", s, -1, True)
+    large = s > cutoff
+    inverse = build.where(large, 1 / build.where(large, s, 1), 0)
+    transposed = build.call("matrix_transpose", (u,), {})
+    spread = build.call("expand_dims", (inverse, -1), {}) * transposed
+    return build.call("matmul", (build.call("matrix_transpose", (vh,), {}), spread), {})
+
+
+def _with_lazy_tolerance(
+    name: str, positional: tuple[str, ...], steps: Callable[..., Any], numpy: bool
+) -> Callable[..., Any]:
+    """``name`` as one row, or, when a tolerance is itself a lazy array (which a row's
+    attribute cannot hold), numpy's own steps over rows."""
+
+    def function(x: Any, /, *args: Any, **kwargs: Any) -> Any:
+        given = {**dict(zip(positional, args, strict=False)), **kwargs}
+        if any(_is_lazy(value) for value in given.values()):
+            return steps(x, **given)
+        return build.call(name, (x, *args), kwargs, numpy=numpy)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = steps.__doc__
+    return function
+
+
+_TOLERANT = {
+    "matrix_rank": (("tol", "hermitian"), _rank_of),
+    "pinv": (("rcond", "hermitian"), _pinv_of),
+}
+
+
 COMPOSITES: dict[str, Callable[..., Any]] = {
+    **{
+        name: _with_lazy_tolerance(name, positional, steps, numpy=False)
+        for name, (positional, steps) in _TOLERANT.items()
+    },
     "eigh": eigh,
     "eig": eig,
     "qr": qr,
@@ -105,5 +166,11 @@ COMPOSITES: dict[str, Callable[..., Any]] = {
 }
 
 numpy_protocol.register(
-    {getattr(np.linalg, name): function for name, function in COMPOSITES.items()}
+    {
+        **{getattr(np.linalg, name): function for name, function in COMPOSITES.items()},
+        **{
+            getattr(np.linalg, name): _with_lazy_tolerance(name, positional, steps, numpy=True)
+            for name, (positional, steps) in _TOLERANT.items()
+        },
+    }
 )
