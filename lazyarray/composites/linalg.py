@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lazyarray.errors import LazyArrayError
-from lazyarray.ops import apply
+from lazyarray.ops import OPS, apply
 from lazyarray.ops.arguments import flag
 from lazyarray.ops.decompositions import unpack_attributes
 from lazyarray.ops.registry import at_user_line
@@ -142,8 +142,12 @@ def _with_lazy_tolerance(
             return steps(x, **given)
         return build.call(name, (x, *args), kwargs, numpy=numpy)
 
+    row = OPS[name]
+    signature = row.numpy_arguments if numpy else row.signature
+    assert signature is not None
     function.__name__ = function.__qualname__ = name
     function.__doc__ = steps.__doc__
+    function.__signature__ = signature.python_signature()  # type: ignore[attr-defined]
     return function
 
 
