@@ -214,14 +214,11 @@ def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
     (A constant's token already spells its value exactly.)"""
     if op == "constant":
         return (op, inputs, attrs)
+    floats: list[str] = []
     for _, value in attrs:
         if isinstance(value, _MAY_HOLD_FLOATS):
-            floats: list[str] = []
-            _float_bits(attrs, floats)
-            if floats:
-                return (op, inputs, attrs, tuple(floats))
-            break
-    return (op, inputs, attrs)
+            _float_bits(value, floats)
+    return (op, inputs, attrs, tuple(floats)) if floats else (op, inputs, attrs)
 
 
 def _float_bits(value: Any, found: list[str]) -> None:
@@ -229,7 +226,8 @@ def _float_bits(value: Any, found: list[str]) -> None:
         found.append(value.hex())
     elif isinstance(value, tuple):
         for item in value:
-            _float_bits(item, found)
+            if isinstance(item, _MAY_HOLD_FLOATS):
+                _float_bits(item, found)
     elif isinstance(value, Value):
         _float_bits(value.values(), found)
 
@@ -440,23 +438,24 @@ def toposort(outputs: Iterable[Node], within: Callable[[Node], bool] | None = No
     order: list[Node] = []
     done: set[Node] = set()  # nodes hash by identity, as hash-consing allows
     expanded: set[Node] = set()  # inputs pushed; emitted when met again
+    emit, finish, expand = order.append, done.add, expanded.add
     for root in outputs:
         stack = [root]
+        push, pop = stack.append, stack.pop
         while stack:
-            node = stack.pop()
+            node = pop()
             if node in done:
                 continue
-            if node in expanded:
-                done.add(node)
-                order.append(node)
-                continue
-            expanded.add(node)
-            stack.append(node)
             inputs = node.inputs
-            for i in range(len(inputs) - 1, -1, -1):
-                child = inputs[i]
+            if not inputs or node in expanded:  # a source, or its inputs are done
+                finish(node)
+                emit(node)
+                continue
+            expand(node)
+            push(node)
+            for child in reversed(inputs):  # the first input is emitted first
                 if child not in done and (within is None or within(child)):
-                    stack.append(child)
+                    push(child)
     return order
 
 

@@ -64,7 +64,11 @@ class ArrayType(NamedTuple):
         return self.weak if self.weak is not None else self.dtype
 
     def with_(self, **changes: Any) -> ArrayType:
-        return self._replace(**changes)
+        """This type with some fields changed (``_replace``, without its Python loop)."""
+        values = [changes.pop(field, value) for field, value in zip(self._fields, self)]
+        if changes:
+            raise ValueError(f"Got unexpected field names: {list(changes)!r}")
+        return _tuple_new(ArrayType, values)
 
 
 _tuple_new = tuple.__new__
@@ -170,7 +174,9 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
         return tuple(range(ndim))
     if isinstance(axis, (int, np.integer)):
         return (normalize_axis(int(axis), ndim),)
-    axes = tuple(normalize_axis(int(a), ndim) for a in axis)
+    if type(axis) is tuple and len(axis) == 1:
+        return (normalize_axis(int(axis[0]), ndim),)
+    axes = tuple([normalize_axis(int(a), ndim) for a in axis])
     if len(set(axes)) != len(axes):
         raise ValueError("repeated axis")
     return tuple(sorted(axes))

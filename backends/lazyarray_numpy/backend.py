@@ -61,6 +61,8 @@ class NumpyBackend(Backend):
         return f"{node.op} is not defined for masked arrays" if own is None else None
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        if context.errstate == np.geterr():  # the caller's thread, or the same settings
+            return self._run(plan, arguments, context)
         with np.errstate(**context.errstate):
             return self._run(plan, arguments, context)
 
@@ -70,15 +72,28 @@ class NumpyBackend(Backend):
         context.set_total(len(plan.steps))
         values: dict[Node, Any] = {}
         statistics = MaskedStatistics(options, context.check_cancelled)
+        # without masked values every other step is its row's plain implementation
+        plain = not any([node.type.masked for node in plan.steps])
         for node, frees in zip(plan.steps, plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
-            traits = OPS[node.op].traits
+            row = OPS[node.op]
+            traits = row.traits
             if _ARGUMENT in traits:
                 values[node] = arguments[node.attr("name")]
             elif _LITERAL in traits:  # the hot path of small expressions
                 value = node.attr("value")
                 values[node] = value.value if isinstance(value, Literal) else value
+            elif plain and row.kind is not _KERNEL:
+                inputs = [values[child] for child in node.inputs]
+                try:
+                    values[node] = (
+                        row.impl(*inputs, **dict(node.attrs)) if node.attrs else row.impl(*inputs)
+                    )
+                except (JobCancelled, LazyArrayError):
+                    raise
+                except Exception as exc:
+                    raise failure(node, exc) from exc
             else:
                 values[node] = run_node(
                     node,
@@ -142,7 +157,14 @@ def run_node(
         return implementation(*inputs)
     except (JobCancelled, LazyArrayError):
         raise
-    except MemoryError as exc:
-        raise memory_error(node.op, node.site_text, exc) from exc
     except Exception as exc:
-        raise ComputeError.wrapping(exc, node.op, node.site_text) from exc
+        raise failure(node, exc) from exc
+
+
+def failure(node: Node, exc: Exception) -> LazyArrayError:
+    """What a step's exception (not lazyarray's own) becomes: running out of memory
+    ``ResourceExhausted``, anything else a ``ComputeError`` naming the op and the user's
+    line."""
+    if isinstance(exc, MemoryError):
+        return memory_error(node.op, node.site_text, exc)
+    return ComputeError.wrapping(exc, node.op, node.site_text)

@@ -68,49 +68,97 @@ class Signature:
     params: tuple[Param, ...] = ()
     passing: Inputs = Inputs.EACH
     positional_only: bool = True  # the inputs, as the array API standard writes them
+    # derived once from the fields above: binding runs for every node a builder makes
+    _positional: tuple[Param, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    _names: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
+    _shared_targets: bool = dataclasses.field(init=False, repr=False, compare=False)
+    _variadic: bool = dataclasses.field(init=False, repr=False, compare=False)
+    _sequence: bool = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        derived = {
+            "_positional": tuple([p for p in self.params if not p.keyword]),
+            "_names": frozenset([p.name for p in self.params]),
+            "_shared_targets": len({p.target for p in self.params}) < len(self.params),
+            "_variadic": self.passing is Inputs.VARIADIC,
+            "_sequence": self.passing is Inputs.SEQUENCE,
+        }
+        for field, value in derived.items():
+            object.__setattr__(self, field, value)
 
     def bind(
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> tuple[list[Any], dict[str, Any]]:
         """The input values and the raw attribute values, by Python's binding rules."""
-        args, kwargs = list(args), dict(kwargs)
-        if self.passing is Inputs.VARIADIC:
-            inputs, args = args, []
-        elif self.passing is Inputs.SEQUENCE:
-            inputs = list(_pop_input(name, self.inputs[0], args, kwargs, self.positional_only))
+        if self._variadic:
+            inputs, rest = list(args), []
         else:
-            inputs = [_pop_input(name, n, args, kwargs, self.positional_only) for n in self.inputs]
-        values: dict[str, Any] = {}
-        positional = [p for p in self.params if not p.keyword]
-        if len(args) > len(positional):
+            rest, kwargs = list(args), dict(kwargs)
+            if self._sequence:
+                inputs = list(_pop_input(name, self.inputs[0], rest, kwargs, self.positional_only))
+            elif len(rest) >= len(self.inputs):  # every input given by position
+                inputs, rest = rest[: len(self.inputs)], rest[len(self.inputs) :]
+            else:
+                inputs = [
+                    _pop_input(name, n, rest, kwargs, self.positional_only) for n in self.inputs
+                ]
+        positional = self._positional
+        if len(rest) > len(positional):
             taken = len(self.inputs) + len(positional)
             raise OpArgumentError(
                 f"{name}() takes {taken} positional arguments but "
-                f"{taken + len(args) - len(positional)} were given"
+                f"{taken + len(rest) - len(positional)} were given"
             )
-        for param, value in zip(positional, args, strict=False):
+        values: dict[str, Any] = {}
+        for param, value in zip(positional, rest, strict=False):
             values[param.name] = value
-        known = {p.name for p in self.params}
-        for key, value in kwargs.items():
-            if key not in known or key in values:
-                problem = (
-                    "got multiple values for argument"
-                    if key in values
-                    else ("got an unexpected keyword argument")
-                )
-                raise OpArgumentError(f"{name}() {problem} '{key}'")
-            values[key] = value
+        if kwargs:
+            known = self._names
+            for key, value in kwargs.items():
+                if key not in known or key in values:
+                    problem = (
+                        "got multiple values for argument"
+                        if key in values
+                        else ("got an unexpected keyword argument")
+                    )
+                    raise OpArgumentError(f"{name}() {problem} '{key}'")
+                values[key] = value
         return inputs, values
 
     def attributes(
         self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
     ) -> dict[str, Any]:
         """The canonical attributes: normalized, defaults left out."""
+        if not self._names.issuperset(values):
+            unknown = set(values) - self._names
+            raise OpArgumentError(f"{name}() got an unexpected keyword argument '{min(unknown)}'")
+        if self._shared_targets:
+            return self._shared_attributes(name, values, inputs)
+        attrs: dict[str, Any] = {}
+        for param in self.params:
+            if param.name in values:
+                value = values[param.name]
+                converted = param.convert(value, inputs)
+                # a value that is the default itself converts to the normalized default
+                if param.stored or (
+                    value is not param.default and not _same(converted, _default(param, inputs))
+                ):
+                    attrs[param.attr or param.name] = converted
+            elif param.default is REQUIRED:
+                raise OpArgumentError(f"{name}() missing required argument: '{param.name}'")
+            else:  # the default must hold for these inputs (an axis may be required)
+                converted = param.convert(param.default, inputs)
+                if param.stored:
+                    attrs[param.attr or param.name] = converted
+        return attrs
+
+    def _shared_attributes(
+        self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
+    ) -> dict[str, Any]:
+        """``attributes`` where two parameters set one attribute (``ddof``, ``correction``):
+        at most one of them may be given."""
         attrs: dict[str, Any] = {}
         given: dict[str, str] = {}
-        unknown = set(values) - {p.name for p in self.params}
-        if unknown:
-            raise OpArgumentError(f"{name}() got an unexpected keyword argument '{min(unknown)}'")
         for param in self.params:
             if param.name in values:
                 if param.target in given:

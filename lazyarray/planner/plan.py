@@ -100,8 +100,8 @@ class Plan:
         """Every step's value held at once, plus kernels' blocks: a bound on the peak."""
         total = 0
         for node in self.steps:
-            size = nbytes(node)
-            total += 2**30 if size is None else size
+            shape = node.type.shape
+            total += 2**30 if None in shape else math.prod(shape) * node.type.dtype.itemsize  # type: ignore[arg-type]
         return total + (_BLOCK_COPIES * 2**24 if self.kernels else 0)
 
     def reads_mutable(self, arguments: Mapping[str, Any] | None = None) -> bool:
@@ -147,10 +147,7 @@ def nbytes(node: Node, elements_of: Sequence[int | None] | None = None) -> int |
     shape = node.type.shape if elements_of is None else tuple(elements_of)
     if None in shape:
         return None
-    count = 1
-    for size in shape:
-        count *= size  # type: ignore[operator]
-    return count * node.type.dtype.itemsize
+    return math.prod(shape) * node.type.dtype.itemsize  # type: ignore[arg-type]
 
 
 def steps_of(
@@ -162,13 +159,17 @@ def steps_of(
     for i, node in enumerate(steps):
         for child in node.inputs:
             last_use[child] = i
+    end = len(steps)
     for node in outputs:
-        last_use[node] = len(steps)  # outputs live to the end
-    frees: list[list[Node]] = [[] for _ in steps]
+        last_use[node] = end  # outputs live to the end
+    freed: dict[int, list[Node]] = {}
     for node, index in last_use.items():
-        if index < len(steps):
-            frees[index].append(node)
-    return steps, tuple(map(tuple, frees))
+        if index < end:
+            if index in freed:
+                freed[index].append(node)
+            else:
+                freed[index] = [node]
+    return steps, tuple([tuple(freed[i]) if i in freed else () for i in range(end)])
 
 
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
@@ -200,7 +201,7 @@ def make_plan(
     Graphs whose values add up to less than ``small_bytes`` skip the data stages.
     Plans of parameter-free graphs are kept (LRU) for the next compute, unless the
     planner may have read a literal that can change (``Literal.mutable``)."""
-    from lazyarray.planner.fold import foldable
+    from lazyarray.planner.fold import FOLD_LIMIT, foldable
     from lazyarray.planner.passes import optimize as run_stages
 
     key = (tuple(outputs), disabled, optimize, small_bytes)
@@ -215,8 +216,15 @@ def make_plan(
     if optimize:
         order = toposort(outputs)
         total, folds = 0, False
+        # only nodes of at most this many elements can fold or be read when planning
+        small = max(FOLD_LIMIT, _PLAN_TIME_ELEMENTS)
         for node in order:
-            total += nbytes(node) or 0
+            type_ = node.type
+            size = None if None in type_.shape else math.prod(type_.shape)  # type: ignore[arg-type]
+            if size is not None:
+                total += size * type_.dtype.itemsize
+                if size > small:
+                    continue
             folds = folds or foldable(node)
             if reusable and not node.inputs and _read_when_planning(node):
                 reusable = False

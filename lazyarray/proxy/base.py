@@ -7,7 +7,6 @@ and operators are attached from the op tables by ``lazyarray.proxy.methods``.
 from __future__ import annotations
 
 import html
-import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -46,39 +45,9 @@ _new_proxy = object.__new__
 def constant(value: Any) -> Node:
     """A literal as a node: no copy, no pass over the data (its digest is computed only
     if a cache key or serialization needs it)."""
-    kind = type(value)
-    if kind in _CACHED_SCALARS and value == value and (value or kind is not float):
-        # the Python scalars of expressions (x + 1.0) found without spelling their
-        # token; 0.0 (equal to -0.0) and nan (equal to nothing) take the long way
-        ref = _SCALARS.get((kind, value))
-        node = ref() if ref is not None else None
-        if node is None:
-            node = constant_node(value)
-            ref = _ScalarRef(node, _forget_scalar)
-            ref.key = (kind, value)
-            _SCALARS[ref.key] = ref
-        return node
-    if isinstance(value, (np.ndarray, np.generic)) or kind in WEAK_PYTHON_TYPES:
+    if isinstance(value, (np.ndarray, np.generic)) or type(value) in WEAK_PYTHON_TYPES:
         return constant_node(value)
     return constant_node(_as_ndarray(value))
-
-
-_CACHED_SCALARS = frozenset({int, float, bool})
-
-
-class _ScalarRef(weakref.ref):  # type: ignore[type-arg]
-    __slots__ = ("key",)
-    key: tuple[type, Any]
-
-
-# (type, value) -> weak reference to that scalar's constant node: the type tells 1 from
-# 1.0 from True, which are equal keys otherwise
-_SCALARS: dict[tuple[type, Any], _ScalarRef] = {}
-
-
-def _forget_scalar(ref: _ScalarRef) -> None:
-    if _SCALARS.get(ref.key) is ref:
-        del _SCALARS[ref.key]
 
 
 def _as_ndarray(value: Any) -> np.ndarray[Any, Any]:
