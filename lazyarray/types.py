@@ -40,6 +40,9 @@ WEAK_PYTHON_TYPES: dict[type, np.dtype[Any]] = {
 }
 
 
+_KEEP: Any = object()  # a field ``ArrayType.with_`` leaves as it is
+
+
 class ArrayType(NamedTuple):
     """What is known about a node's value before it runs."""
 
@@ -63,12 +66,20 @@ class ArrayType(NamedTuple):
         """What numpy's promotion should see: the Python type for weak scalars."""
         return self.weak if self.weak is not None else self.dtype
 
-    def with_(self, **changes: Any) -> ArrayType:
-        """This type with some fields changed (``_replace``, without its Python loop)."""
-        values = [changes.pop(field, value) for field, value in zip(self._fields, self)]
-        if changes:
-            raise ValueError(f"Got unexpected field names: {list(changes)!r}")
-        return _tuple_new(ArrayType, values)
+    def with_(
+        self, *, dtype: Any = _KEEP, shape: Any = _KEEP, masked: Any = _KEEP, weak: Any = _KEEP
+    ) -> ArrayType:
+        """This type with the given fields changed (``_replace`` without its Python loop:
+        type rules call it for most nodes)."""
+        return _tuple_new(
+            ArrayType,
+            (
+                self[0] if dtype is _KEEP else dtype,
+                self[1] if shape is _KEEP else shape,
+                self[2] if masked is _KEEP else masked,
+                self[3] if weak is _KEEP else weak,
+            ),
+        )
 
 
 _tuple_new = tuple.__new__

@@ -17,7 +17,9 @@ from typing import Any
 from lazyarray.errors import LazyArrayError, OpArgumentError
 from lazyarray.graph import Node
 
-# (value, the op's input nodes) -> the canonical, hashable attribute value
+# (value, the op's input nodes) -> the canonical, hashable attribute value. A converter
+# reads only the inputs' types (``node.type``): its result for a default is remembered
+# per input types, since building a node converts every default
 Convert = Callable[[Any, tuple[Node, ...]], Any]
 
 
@@ -74,6 +76,10 @@ class Signature:
     _shared_targets: bool = dataclasses.field(init=False, repr=False, compare=False)
     _variadic: bool = dataclasses.field(init=False, repr=False, compare=False)
     _sequence: bool = dataclasses.field(init=False, repr=False, compare=False)
+    # input types -> each param's normalized default (``REQUIRED`` where it fails)
+    _defaults: dict[tuple[Any, ...], tuple[Any, ...]] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         derived = {
@@ -82,6 +88,7 @@ class Signature:
             "_shared_targets": len({p.target for p in self.params}) < len(self.params),
             "_variadic": self.passing is Inputs.VARIADIC,
             "_sequence": self.passing is Inputs.SEQUENCE,
+            "_defaults": {},
         }
         for field, value in derived.items():
             object.__setattr__(self, field, value)
@@ -135,22 +142,37 @@ class Signature:
         if self._shared_targets:
             return self._shared_attributes(name, values, inputs)
         attrs: dict[str, Any] = {}
-        for param in self.params:
+        defaults = self.defaults(inputs)
+        for param, default in zip(self.params, defaults, strict=True):
             if param.name in values:
                 value = values[param.name]
+                if value is param.default and default is not REQUIRED:
+                    if param.stored:  # the default itself: its normalized value
+                        attrs[param.attr or param.name] = default
+                    continue
                 converted = param.convert(value, inputs)
-                # a value that is the default itself converts to the normalized default
-                if param.stored or (
-                    value is not param.default and not _same(converted, _default(param, inputs))
-                ):
+                if param.stored or not _same(converted, default):
                     attrs[param.attr or param.name] = converted
             elif param.default is REQUIRED:
                 raise OpArgumentError(f"{name}() missing required argument: '{param.name}'")
-            else:  # the default must hold for these inputs (an axis may be required)
-                converted = param.convert(param.default, inputs)
+            else:
+                if default is REQUIRED:  # the default does not hold for these inputs
+                    param.convert(param.default, inputs)  # raises why
                 if param.stored:
-                    attrs[param.attr or param.name] = converted
+                    attrs[param.attr or param.name] = default
         return attrs
+
+    def defaults(self, inputs: tuple[Node, ...]) -> tuple[Any, ...]:
+        """Each param's default normalized for inputs of these types (``REQUIRED`` where
+        it has none or it does not hold, as an axis the inputs lack)."""
+        types = tuple([node.type for node in inputs])
+        found = self._defaults.get(types)
+        if found is None:
+            found = tuple([_default(param, inputs) for param in self.params])
+            if len(self._defaults) >= 256:
+                self._defaults.clear()
+            self._defaults[types] = found
+        return found
 
     def _shared_attributes(
         self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]

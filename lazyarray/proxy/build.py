@@ -18,7 +18,7 @@ from lazyarray.errors import (
     ShapeError,
     UnsupportedOperation,
 )
-from lazyarray.graph import Node
+from lazyarray.graph import Node, creation_site
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import check_device, flag, integer, no_out
@@ -60,7 +60,8 @@ def call(
     try:
         values, raw = signature.bind(name, args, kwargs)
         inputs = tuple([as_node(value) for value in values])
-        _check_masked_support(name, inputs)
+        if row.masked_impl is None:
+            _check_masked_support(name, inputs)
         attrs = signature.attributes(name, raw, inputs)
         expanded = row.expand(inputs, attrs) if row.expand is not None else None
     except LazyArrayError as exc:
@@ -73,12 +74,33 @@ def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
 
 
 def binary(name: str, left: Any, right: Any) -> Any:
-    """The operators' path, kept short: it is the hot path of graph construction."""
+    """``left <op> right`` for the elementwise op ``name``."""
     inputs = (as_node(left), as_node(right))
     if inputs[0].has_parameters and inputs[1].has_parameters:
         found = check_inputs(inputs)
         return wrap(remember(apply_op(name, inputs), found))
     return wrap(apply_op(name, inputs))
+
+
+def operator_method(name: str, reflected: bool = False) -> Callable[[Any, Any], Any]:
+    """``x.__add__`` (``x.__radd__`` when ``reflected``): the hot path of graph
+    construction, so the node is made in this one frame (``ops.apply``'s steps, with the
+    site read once, from the caller, before any other frame of ours is on the stack)."""
+    infer = OPS[name].infer
+
+    def method(self: Any, other: Any) -> Any:
+        left, right = (as_node(other), self._node) if reflected else (self._node, as_node(other))
+        inputs = (left, right)
+        if left.has_parameters and right.has_parameters:  # checked before typing
+            found = check_inputs(inputs)
+            return wrap(remember(apply_op(name, inputs), found))
+        try:
+            node = Node.make(name, inputs, (), lambda: infer(inputs, {}), creation_site())
+        except LazyArrayError as exc:
+            raise at_user_line(exc) from exc.__cause__
+        return wrap(node)
+
+    return method
 
 
 def inplace(name: str, target: Any, other: Any) -> Any:
@@ -127,12 +149,12 @@ def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra:
     """Reduction ``name`` with numpy's arguments; ``where=`` and ``initial=`` become the
     expression they stand for, the rest the row's attributes."""
     node = as_node(x)
-    where_ = extra.pop("where", True)
+    where_ = extra.pop("where", True) if extra else True
     if where_ is not True:
         from lazyarray.proxy.reduce_where import reduce_where
 
         return reduce_where(name, node, where_, axis, flag(keepdims, "keepdims"), extra)
-    initial = extra.pop("initial", None)
+    initial = extra.pop("initial", None) if extra else None
     signature = OPS[name].numpy_arguments
     assert signature is not None
     try:
@@ -462,17 +484,16 @@ def unary(name: str, x: Any, **attrs: Any) -> Any:
 def reducer(name: str) -> Callable[..., Any]:
     """Reduction ``name`` in numpy's arguments (module function, method, NEP 18)."""
 
+    signature = OPS[name].numpy_arguments
+    assert signature is not None
+
     def function(*args: Any, **kwargs: Any) -> Any:
-        signature = OPS[name].numpy_arguments
-        assert signature is not None
         try:
             values, raw = signature.bind(name, args, kwargs)
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
         return reduce(name, values[0], **raw)
 
-    signature = OPS[name].numpy_arguments
-    assert signature is not None
     function.__name__ = name
     function.__doc__ = f"``{name}`` over ``axis`` (an int, a tuple, or None for all)."
     function.__signature__ = signature.python_signature()  # type: ignore[attr-defined]
