@@ -9,10 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import ArgumentError, CastError, ShapeError, ZeroStepError
-from lazyarray.graph import Literal, Node, existing
+from lazyarray.errors import (
+    ArgumentError,
+    CastError,
+    LazyArrayError,
+    ShapeError,
+    ZeroStepError,
+)
+from lazyarray.graph import Literal, Node, Site, existing
 from lazyarray.ops.indexing import EncodedIndex, decode_index
-from lazyarray.ops.registry import Kind, OpDef, Trait, apply, register
+from lazyarray.ops.registry import Kind, OpDef, Trait, apply, at_user_line, register
 from lazyarray.ops.rng import DISTRIBUTIONS, random_region, random_values
 from lazyarray.types import (
     MAX_INTP,
@@ -27,10 +33,21 @@ from lazyarray.types import (
 )
 
 
-def constant_node(value: Any) -> Node:
-    """The constant node of an ndarray (wrapped, never copied or read) or a scalar."""
-    if isinstance(value, np.ndarray):
-        return apply("constant", (), value=Literal.of(value))
+def constant_node(value: Any, site: Site | None = None) -> Node:
+    """The constant node of an ndarray (wrapped, never copied or read) or a scalar;
+    ``site``: the user's line, when the caller read it (else it is found here)."""
+    if isinstance(value, np.ndarray):  # ``apply("constant", value=...)``, inline
+        literal = Literal.of(value)
+        try:
+            return Node.make(
+                "constant",
+                (),
+                (("value", literal),),
+                lambda: _constant_rule((), {"value": literal}),
+                site,
+            )
+        except LazyArrayError as exc:
+            raise at_user_line(exc) from exc.__cause__
     kind = type(value)
     if kind in _SCALAR_TYPES:  # the hot path: the Python scalars of expressions
         token = _token(kind, value)
@@ -38,7 +55,7 @@ def constant_node(value: Any) -> Node:
         found = existing("constant", (), attrs)
         if found is not None:
             return found
-        return Node.make("constant", (), attrs, lambda: _SCALAR_TYPES[kind])
+        return Node.make("constant", (), attrs, lambda: _SCALAR_TYPES[kind], site)
     if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
         raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
     # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal

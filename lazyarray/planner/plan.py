@@ -27,6 +27,8 @@ class Plan:
     outputs: tuple[Node, ...]
     steps: tuple[Node, ...]
     frees: tuple[tuple[Node, ...], ...]
+    # ``upper_bytes`` where the planner already added it up (the steps it scanned)
+    known_upper_bytes: int | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @cached_property
     def digest(self) -> str:
@@ -95,9 +97,14 @@ class Plan:
                 held -= live.pop(dead, 0)
         return peak
 
-    @cached_property
+    @property
     def upper_bytes(self) -> int:
         """Every step's value held at once, plus kernels' blocks: a bound on the peak."""
+        known = self.known_upper_bytes
+        return self._upper_bytes if known is None else known
+
+    @cached_property
+    def _upper_bytes(self) -> int:
         total = 0
         for node in self.steps:
             shape = node.type.shape
@@ -159,6 +166,13 @@ def steps_of(
     for i, node in enumerate(steps):
         for child in node.inputs:
             last_use[child] = i
+    return steps, _frees(steps, outputs, last_use)
+
+
+def _frees(
+    steps: tuple[Node, ...], outputs: Sequence[Node], last_use: dict[Node, int]
+) -> tuple[tuple[Node, ...], ...]:
+    """What each step frees, from the index of each value's last reader."""
     end = len(steps)
     for node in outputs:
         last_use[node] = end  # outputs live to the end
@@ -169,7 +183,7 @@ def steps_of(
                 freed[index].append(node)
             else:
                 freed[index] = [node]
-    return steps, tuple([tuple(freed[i]) if i in freed else () for i in range(end)])
+    return tuple([tuple(freed[i]) if i in freed else () for i in range(end)])
 
 
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
@@ -211,30 +225,47 @@ def make_plan(
             _CACHE.move_to_end(key)
             return cached
     optimized = tuple(outputs)
-    order = None
     reusable = not arguments
-    if optimize:
+    if not optimize:
+        steps, frees = steps_of(optimized)
+        plan = Plan(optimized, steps, frees)
+    else:
         order = toposort(outputs)
-        total, folds = 0, False
-        # only nodes of at most this many elements can fold or be read when planning
+        # one pass over the graph: its bytes (a bound on the peak, and whether the data
+        # stages pay), each value's last reader, and the few nodes small enough to fold
+        # or to be read while planning
+        total, unknown, kernels, folds = 0, 0, False, False
         small = max(FOLD_LIMIT, _PLAN_TIME_ELEMENTS)
-        for node in order:
+        last_use: dict[Node, int] = {}
+        for i, node in enumerate(order):
+            inputs = node.inputs
+            for child in inputs:
+                last_use[child] = i
             type_ = node.type
-            size = None if None in type_.shape else math.prod(type_.shape)  # type: ignore[arg-type]
-            if size is not None:
+            if None in type_.shape:
+                size = None
+                unknown += 1
+            else:
+                size = math.prod(type_.shape)  # type: ignore[arg-type]
                 total += size * type_.dtype.itemsize
-                if size > small:
-                    continue
-            folds = folds or foldable(node)
-            if reusable and not node.inputs and _read_when_planning(node):
-                reusable = False
+            if OPS[node.op].kind is _KERNEL:
+                kernels = True
+            if size is None or size <= small:
+                folds = folds or foldable(node)
+                if reusable and not inputs and _read_when_planning(node):
+                    reusable = False
         if total < small_bytes:
             disabled = disabled | DATA_STAGES
         if not folds:
             disabled = disabled | {"fold"}  # a pass that would change nothing
         optimized = run_stages(optimized, arguments or {}, disabled)
-    steps, frees = steps_of(optimized, order if optimized == tuple(outputs) else None)
-    plan = Plan(optimized, steps, frees)
+        if optimized == tuple(outputs):  # unchanged: the steps are the order scanned
+            steps = tuple(order)
+            upper = total + 2**30 * unknown + (_BLOCK_COPIES * 2**24 if kernels else 0)
+            plan = Plan(optimized, steps, _frees(steps, optimized, last_use), upper)
+        else:
+            steps, frees = steps_of(optimized)
+            plan = Plan(optimized, steps, frees)
     if reusable:
         _CACHE[key] = plan
         while len(_CACHE) > _CACHE_SIZE:
