@@ -5,6 +5,7 @@ and masked sums by faster routes (``masked.py``); every other op by its row."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -61,7 +62,7 @@ class NumpyBackend(Backend):
         return f"{node.op} is not defined for masked arrays" if own is None else None
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
-        if context.errstate == np.geterr():  # the caller's thread, or the same settings
+        if context.thread == threading.get_ident():  # the caller's errstate is in force
             return self._run(plan, arguments, context)
         with np.errstate(**context.errstate):
             return self._run(plan, arguments, context)
@@ -69,12 +70,15 @@ class NumpyBackend(Backend):
     def _run(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         options = context.options
         check_memory(plan, options)
-        context.set_total(len(plan.steps))
+        steps = plan.steps
+        context.set_total(len(steps))
         values: dict[Node, Any] = {}
         statistics = MaskedStatistics(options, context.check_cancelled)
         # without masked values every other step is its row's plain implementation
-        plain = not any([node.type.masked for node in plan.steps])
-        for node, frees in zip(plan.steps, plan.frees, strict=True):
+        plain = not any([node.type.masked for node in steps])
+        # a small plan holds its values to its end (never more than small_bytes)
+        small = plan.upper_bytes <= options.small_bytes
+        for node, frees in zip(steps, ((),) * len(steps) if small else plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
             row = OPS[node.op]
@@ -87,9 +91,10 @@ class NumpyBackend(Backend):
             elif plain and row.kind is not _KERNEL:
                 inputs = [values[child] for child in node.inputs]
                 try:
-                    values[node] = (
-                        row.impl(*inputs, **dict(node.attrs)) if node.attrs else row.impl(*inputs)
-                    )
+                    if node.attrs:
+                        values[node] = row.impl(*inputs, **dict(node.attrs))
+                    else:
+                        values[node] = row.impl(*inputs)
                 except (JobCancelled, LazyArrayError):
                     raise
                 except Exception as exc:

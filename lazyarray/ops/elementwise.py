@@ -69,7 +69,10 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
         return _result(inputs, loop[-1]), loop, weak_int
 
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-        types = tuple([n.type for n in inputs])
+        if len(inputs) == 2:
+            types: tuple[ArrayType, ...] = (inputs[0].type, inputs[1].type)
+        else:
+            types = tuple([n.type for n in inputs])
         found = typed.get(types)
         if found is None:
             found = resolve(inputs)

@@ -26,9 +26,14 @@ class Plan:
 
     outputs: tuple[Node, ...]
     steps: tuple[Node, ...]
-    frees: tuple[tuple[Node, ...], ...]
     # ``upper_bytes`` where the planner already added it up (the steps it scanned)
     known_upper_bytes: int | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def frees(self) -> tuple[tuple[Node, ...], ...]:
+        """Derived when first read: a backend holding every value of a small plan to
+        its end never needs it."""
+        return frees_of(self.steps, self.outputs)
 
     @cached_property
     def digest(self) -> str:
@@ -162,17 +167,15 @@ def steps_of(
 ) -> tuple[tuple[Node, ...], tuple[tuple[Node, ...], ...]]:
     """The steps (``order``: their toposort, when known) and what each frees."""
     steps = tuple(toposort(outputs) if order is None else order)
+    return steps, frees_of(steps, outputs)
+
+
+def frees_of(steps: tuple[Node, ...], outputs: Sequence[Node]) -> tuple[tuple[Node, ...], ...]:
+    """What each step frees: the values whose last reader it is (outputs live on)."""
     last_use: dict[Node, int] = {}
     for i, node in enumerate(steps):
         for child in node.inputs:
             last_use[child] = i
-    return steps, _frees(steps, outputs, last_use)
-
-
-def _frees(
-    steps: tuple[Node, ...], outputs: Sequence[Node], last_use: dict[Node, int]
-) -> tuple[tuple[Node, ...], ...]:
-    """What each step frees, from the index of each value's last reader."""
     end = len(steps)
     for node in outputs:
         last_use[node] = end  # outputs live to the end
@@ -227,20 +230,14 @@ def make_plan(
     optimized = tuple(outputs)
     reusable = not arguments
     if not optimize:
-        steps, frees = steps_of(optimized)
-        plan = Plan(optimized, steps, frees)
+        plan = Plan(optimized, tuple(toposort(optimized)))
     else:
         order = toposort(outputs)
         # one pass over the graph: its bytes (a bound on the peak, and whether the data
-        # stages pay), each value's last reader, and the few nodes small enough to fold
-        # or to be read while planning
+        # stages pay), and the few nodes small enough to fold or be read while planning
         total, unknown, kernels, folds = 0, 0, False, False
         small = max(FOLD_LIMIT, _PLAN_TIME_ELEMENTS)
-        last_use: dict[Node, int] = {}
-        for i, node in enumerate(order):
-            inputs = node.inputs
-            for child in inputs:
-                last_use[child] = i
+        for node in order:
             type_ = node.type
             if None in type_.shape:
                 size = None
@@ -252,7 +249,7 @@ def make_plan(
                 kernels = True
             if size is None or size <= small:
                 folds = folds or foldable(node)
-                if reusable and not inputs and _read_when_planning(node):
+                if reusable and not node.inputs and _read_when_planning(node):
                     reusable = False
         if total < small_bytes:
             disabled = disabled | DATA_STAGES
@@ -260,12 +257,10 @@ def make_plan(
             disabled = disabled | {"fold"}  # a pass that would change nothing
         optimized = run_stages(optimized, arguments or {}, disabled)
         if optimized == tuple(outputs):  # unchanged: the steps are the order scanned
-            steps = tuple(order)
             upper = total + 2**30 * unknown + (_BLOCK_COPIES * 2**24 if kernels else 0)
-            plan = Plan(optimized, steps, _frees(steps, optimized, last_use), upper)
+            plan = Plan(optimized, tuple(order), upper)
         else:
-            steps, frees = steps_of(optimized)
-            plan = Plan(optimized, steps, frees)
+            plan = Plan(optimized, tuple(toposort(optimized)))
     if reusable:
         _CACHE[key] = plan
         while len(_CACHE) > _CACHE_SIZE:
