@@ -73,28 +73,32 @@ class NumpyBackend(Backend):
         steps = plan.steps
         context.set_total(len(steps))
         values: dict[Node, Any] = {}
-        statistics = MaskedStatistics(options, context.check_cancelled)
         # without masked values every other step is its row's plain implementation
         plain = not any([node.type.masked for node in steps])
+        # the masked statistics of this plan share their sums
+        statistics = None if plain else MaskedStatistics(options, context.check_cancelled)
         # a small plan holds its values to its end (never more than small_bytes)
         small = plan.upper_bytes <= options.small_bytes
+        advance = context.advance
         for node, frees in zip(steps, ((),) * len(steps) if small else plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
             row = OPS[node.op]
             traits = row.traits
-            if _ARGUMENT in traits:
-                values[node] = arguments[node.attr("name")]
-            elif _LITERAL in traits:  # the hot path of small expressions
+            if _LITERAL in traits:  # the hot path of small expressions
                 value = node.attr("value")
                 values[node] = value.value if isinstance(value, Literal) else value
+            elif _ARGUMENT in traits:
+                values[node] = arguments[node.attr("name")]
             elif plain and row.kind is not _KERNEL:
-                inputs = [values[child] for child in node.inputs]
+                inputs = node.inputs
                 try:
                     if node.attrs:
-                        values[node] = row.impl(*inputs, **dict(node.attrs))
+                        values[node] = row.impl(*[values[c] for c in inputs], **dict(node.attrs))
+                    elif len(inputs) == 2:
+                        values[node] = row.impl(values[inputs[0]], values[inputs[1]])
                     else:
-                        values[node] = row.impl(*inputs)
+                        values[node] = row.impl(*[values[c] for c in inputs])
                 except (JobCancelled, LazyArrayError):
                     raise
                 except Exception as exc:
@@ -109,7 +113,7 @@ class NumpyBackend(Backend):
                 )
             for dead in frees:
                 del values[dead]
-            context.advance()
+            advance()
         return [values[node] for node in plan.outputs]
 
 

@@ -115,15 +115,18 @@ def compute(
     """Runs ``targets`` together; returns their values (a list, or the only value with
     ``unpack``), or with ``block=False`` a job whose ``result()`` returns them."""
     options = snapshot()
-    check_arguments(
-        timeout=timeout,
-        block=block,
-        progress_bar=progress_bar,
-        cache=cache,
-        num_retries=num_retries,
-        file=file,
-        backend=backend,
-    )
+    defaults = block is True and isinstance(cache, bool) and timeout is None and file is None
+    if not (defaults and progress_bar is None and num_retries is None and backend is None):
+        # the defaults pass every rule: only other values are checked
+        check_arguments(
+            timeout=timeout,
+            block=block,
+            progress_bar=progress_bar,
+            cache=cache,
+            num_retries=num_retries,
+            file=file,
+            backend=backend,
+        )
     check_format(format, [n.type for n in targets], file)
     if destination not in DESTINATIONS:
         raise FormatError(
