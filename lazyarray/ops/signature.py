@@ -80,6 +80,10 @@ class Signature:
     _defaults: dict[tuple[Any, ...], tuple[Any, ...]] = dataclasses.field(
         init=False, repr=False, compare=False
     )
+    # (input types, plain values) -> the attributes they normalize to
+    _remembered: dict[tuple[Any, ...], tuple[tuple[str, Any], ...]] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         derived = {
@@ -89,6 +93,7 @@ class Signature:
             "_variadic": self.passing is Inputs.VARIADIC,
             "_sequence": self.passing is Inputs.SEQUENCE,
             "_defaults": {},
+            "_remembered": {},
         }
         for field, value in derived.items():
             object.__setattr__(self, field, value)
@@ -97,14 +102,16 @@ class Signature:
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> tuple[list[Any], dict[str, Any]]:
         """The input values and the raw attribute values, by Python's binding rules."""
+        count = len(self.inputs)
+        rest: Sequence[Any]
         if self._variadic:
-            inputs, rest = list(args), []
+            inputs, rest = list(args), ()
+        elif not self._sequence and len(args) >= count:  # every input given by position
+            inputs, rest = list(args[:count]), args[count:]
         else:
             rest, kwargs = list(args), dict(kwargs)
             if self._sequence:
                 inputs = list(_pop_input(name, self.inputs[0], rest, kwargs, self.positional_only))
-            elif len(rest) >= len(self.inputs):  # every input given by position
-                inputs, rest = rest[: len(self.inputs)], rest[len(self.inputs) :]
             else:
                 inputs = [
                     _pop_input(name, n, rest, kwargs, self.positional_only) for n in self.inputs
@@ -135,7 +142,22 @@ class Signature:
     def attributes(
         self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
     ) -> dict[str, Any]:
-        """The canonical attributes: normalized, defaults left out."""
+        """The canonical attributes: normalized, defaults left out. Remembered per input
+        types and plain values (``x.sum(axis=0)`` again and again)."""
+        plain = _plain_key(values)
+        if plain is None:
+            return self._attributes(name, values, inputs)
+        key = (tuple([node.type for node in inputs]), plain)
+        found = self._remembered.get(key)
+        if found is None:
+            found = self._remembered[key] = tuple(self._attributes(name, values, inputs).items())
+            if len(self._remembered) > 256:
+                self._remembered.clear()
+        return dict(found)
+
+    def _attributes(
+        self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
+    ) -> dict[str, Any]:
         if not self._names.issuperset(values):
             unknown = set(values) - self._names
             raise OpArgumentError(f"{name}() got an unexpected keyword argument '{min(unknown)}'")
@@ -245,6 +267,25 @@ def _default(param: Param, inputs: tuple[Node, ...]) -> Any:
         return param.convert(param.default, inputs)
     except LazyArrayError:
         return REQUIRED
+
+
+_PLAIN = frozenset({type(None), bool, int, str})
+
+
+def _plain_key(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """``values`` as a key telling apart what normalizes differently (1 from True, 0.0
+    from -0.0), or None where the values are not plain: None, bools, ints, strings,
+    nonzero floats, tuples of ints."""
+    kinds = []
+    for value in values.values():
+        kind = type(value)
+        if kind not in _PLAIN and not (
+            (kind is float and value and value == value)
+            or (kind is tuple and all([type(item) is int for item in value]))
+        ):
+            return None
+        kinds.append(kind)
+    return (tuple(values.items()), tuple(kinds))
 
 
 def _same(a: Any, b: Any) -> bool:
