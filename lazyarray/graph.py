@@ -408,6 +408,7 @@ def _encode_attrs(value: Any) -> str:
 # code object -> None where it is defined inside lazyarray or numpy, else the sites of
 # its lines (one tuple per line, shared by every node built there)
 _SITES: dict[Any, dict[int, Site] | None] = {}
+_UNSEEN: dict[int, Site] = {}  # a marker: a code object met for the first time
 
 
 def creation_site() -> Site | None:
@@ -415,8 +416,8 @@ def creation_site() -> Site | None:
     frame = sys._getframe(2)
     while frame is not None:
         code = frame.f_code
-        lines = _SITES.get(code, False)
-        if lines is False:
+        lines = _SITES.get(code, _UNSEEN)
+        if lines is _UNSEEN:
             name = code.co_filename
             internal = name.startswith(_INTERNAL_PREFIXES) and not name.startswith(_USER_PREFIX)
             lines = _SITES[code] = None if internal else {}

@@ -67,7 +67,7 @@ def constant_node(value: Any, site: Site | None = None) -> Node:
 def _token(kind: type, value: Any) -> str:
     """``f"{type(value).__name__}:{value!r}"``, remembered for the scalars whose
     ``(type, value)`` tells them apart (not 0.0 from -0.0, nor nan from nan)."""
-    if kind is float and (not value or value != value) or kind is complex:
+    if (kind is float and (not value or value != value)) or kind is complex:
         return f"{kind.__name__}:{value!r}"
     token = _TOKENS.get((kind, value))
     if token is None:
