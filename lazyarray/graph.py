@@ -39,7 +39,6 @@ class Literal:
 
     __slots__ = ("__weakref__", "_digest", "value")
 
-    _by_memory: ClassVar[weakref.WeakValueDictionary[Any, Literal]] = weakref.WeakValueDictionary()
     _by_digest: ClassVar[weakref.WeakValueDictionary[str, Literal]] = weakref.WeakValueDictionary()
 
     def __init__(self, value: Any) -> None:
@@ -51,9 +50,13 @@ class Literal:
         """The one wrapper of this memory (or, for other objects, of this object) while
         any node holds it; the wrapper holds the value, so its memory stays its own."""
         key = memory_key(value)
-        literal = cls._by_memory.get(key)
+        ref = _LITERALS.get(key)
+        literal = ref() if ref is not None else None
         if literal is None:
-            literal = cls._by_memory[key] = cls(value)
+            literal = cls(value)
+            ref = _Ref(literal, _forget_literal)
+            ref.key = key
+            _LITERALS[key] = ref
         return literal
 
     @property
@@ -96,15 +99,34 @@ def _literal_from_pickle(value: Any, digest: str) -> Literal:
 
 def memory_key(value: Any) -> Any:
     """What an array reads: its memory's address, shape, strides and dtype (with the mask
-    and fill value of a masked array); other objects are keyed by identity."""
+    and fill value of a masked array); other objects are keyed by identity. An array
+    owning its memory, and a view of it reading that memory the same way, are keyed by
+    the owner's identity instead of its address (cheaper to read, and as unique while
+    the owner lives, which its literal ensures)."""
+    if type(value) is np.ndarray:
+        base = value.base
+        if base is None:
+            return ("owner", id(value), value.shape, value.strides, value.dtype)
+        if (
+            type(base) is np.ndarray
+            and base.base is None
+            and value.shape == base.shape
+            and value.strides == base.strides
+            and value.dtype == base.dtype
+            and _address(value) == _address(base)
+        ):
+            return ("owner", id(base), base.shape, base.strides, base.dtype)
+        interface = value.__array_interface__
+        return (interface["data"][0], value.shape, interface["strides"], value.dtype.str)
     if isinstance(value, np.ma.MaskedArray):
         mask = np.ma.getmask(value)
         mask_key = memory_key(mask) if isinstance(mask, np.ndarray) else None
         return ("masked", memory_key(value.data), mask_key, repr(value.fill_value))
-    if type(value) is np.ndarray:
-        interface = value.__array_interface__
-        return (interface["data"][0], value.shape, interface["strides"], value.dtype.str)
     return ("object", id(value))
+
+
+def _address(array: np.ndarray[Any, Any]) -> int:
+    return int(array.__array_interface__["data"][0])
 
 
 def may_change(value: Any) -> bool:
@@ -174,6 +196,15 @@ def _forget(ref: _Ref) -> None:
         del _INTERNED[ref.key]
 
 
+# memory key -> weak reference to the one literal reading that memory that way
+_LITERALS: dict[Any, _Ref] = {}
+
+
+def _forget_literal(ref: _Ref) -> None:
+    if _LITERALS.get(ref.key) is ref:
+        del _LITERALS[ref.key]
+
+
 _MAY_HOLD_FLOATS = (float, tuple, Value)
 
 
@@ -183,14 +214,11 @@ def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
     (A constant's token already spells its value exactly.)"""
     if op == "constant":
         return (op, inputs, attrs)
+    floats: list[str] = []
     for _, value in attrs:
         if isinstance(value, _MAY_HOLD_FLOATS):
-            floats: list[str] = []
-            _float_bits(attrs, floats)
-            if floats:
-                return (op, inputs, attrs, tuple(floats))
-            break
-    return (op, inputs, attrs)
+            _float_bits(value, floats)
+    return (op, inputs, attrs, tuple(floats)) if floats else (op, inputs, attrs)
 
 
 def _float_bits(value: Any, found: list[str]) -> None:
@@ -198,7 +226,8 @@ def _float_bits(value: Any, found: list[str]) -> None:
         found.append(value.hex())
     elif isinstance(value, tuple):
         for item in value:
-            _float_bits(item, found)
+            if isinstance(item, _MAY_HOLD_FLOATS):
+                _float_bits(item, found)
     elif isinstance(value, Value):
         _float_bits(value.values(), found)
 
@@ -248,7 +277,8 @@ class Node:
         ``infer`` (called only for new nodes, so its checks run once per expression).
         ``site`` defaults to the caller's line outside lazyarray; rewrites pass the site
         of the node they replace."""
-        key = _key(op, inputs, attrs)
+        # (op, inputs, attrs) is the whole key unless the attributes may hold floats
+        key = _key(op, inputs, attrs) if attrs else (op, inputs, attrs)
         ref = _INTERNED.get(key)
         if ref is not None:
             found: Node | None = ref()
@@ -262,9 +292,12 @@ class Node:
         _SET_TYPE(node, type_)
         _SET_SITE(node, site if site is not None else creation_site())
         _SET_DIGEST(node, None)
-        _SET_HAS_PARAMETERS(
-            node, op == "parameter" or any([child.has_parameters for child in inputs])
-        )
+        parameters = op == "parameter"
+        for child in inputs:
+            if child.has_parameters:
+                parameters = True
+                break
+        _SET_HAS_PARAMETERS(node, parameters)
         ref = _Ref(node, _forget)
         ref.key = key
         _INTERNED[key] = ref
@@ -372,7 +405,10 @@ def _encode_attrs(value: Any) -> str:
     return f"{type(value).__name__}:{value!r}"
 
 
-_IS_INTERNAL: dict[Any, bool] = {}  # code object -> defined inside lazyarray or numpy
+# code object -> None where it is defined inside lazyarray or numpy, else the sites of
+# its lines (one tuple per line, shared by every node built there)
+_SITES: dict[Any, dict[int, Site] | None] = {}
+_UNSEEN: dict[int, Site] = {}  # a marker: a code object met for the first time
 
 
 def creation_site() -> Site | None:
@@ -380,13 +416,17 @@ def creation_site() -> Site | None:
     frame = sys._getframe(2)
     while frame is not None:
         code = frame.f_code
-        internal = _IS_INTERNAL.get(code)
-        if internal is None:
+        lines = _SITES.get(code, _UNSEEN)
+        if lines is _UNSEEN:
             name = code.co_filename
             internal = name.startswith(_INTERNAL_PREFIXES) and not name.startswith(_USER_PREFIX)
-            _IS_INTERNAL[code] = internal
-        if not internal:
-            return (code.co_filename, frame.f_lineno)
+            lines = _SITES[code] = None if internal else {}
+        if lines is not None:
+            line = frame.f_lineno
+            site = lines.get(line)
+            if site is None:
+                site = lines[line] = (code.co_filename, line)
+            return site
         frame = frame.f_back  # type: ignore[assignment]
     return None
 
@@ -399,23 +439,24 @@ def toposort(outputs: Iterable[Node], within: Callable[[Node], bool] | None = No
     order: list[Node] = []
     done: set[Node] = set()  # nodes hash by identity, as hash-consing allows
     expanded: set[Node] = set()  # inputs pushed; emitted when met again
+    emit, finish, expand = order.append, done.add, expanded.add
     for root in outputs:
         stack = [root]
+        push, pop = stack.append, stack.pop
         while stack:
-            node = stack.pop()
+            node = pop()
             if node in done:
                 continue
-            if node in expanded:
-                done.add(node)
-                order.append(node)
-                continue
-            expanded.add(node)
-            stack.append(node)
             inputs = node.inputs
-            for i in range(len(inputs) - 1, -1, -1):
-                child = inputs[i]
+            if not inputs or node in expanded:  # a source, or its inputs are done
+                finish(node)
+                emit(node)
+                continue
+            expand(node)
+            push(node)
+            for child in reversed(inputs):  # the first input is emitted first
                 if child not in done and (within is None or within(child)):
-                    stack.append(child)
+                    push(child)
     return order
 
 

@@ -56,6 +56,7 @@ class RunContext:
         # numpy's floating-point error handling where the compute was asked for
         # (np.errstate is context-local too, and does not reach the running threads)
         self.errstate: dict[str, Any] = dict(np.geterr())
+        self.thread = threading.get_ident()  # where ``errstate`` is the one in force
         self.client = client  # a backend's scheduler handle (a distributed.Client), if given
         self.retries = retries  # retries a backend may make of its own tasks
         self.total_steps = total_steps

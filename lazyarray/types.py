@@ -40,6 +40,9 @@ WEAK_PYTHON_TYPES: dict[type, np.dtype[Any]] = {
 }
 
 
+_KEEP: Any = object()  # a field ``ArrayType.with_`` leaves as it is
+
+
 class ArrayType(NamedTuple):
     """What is known about a node's value before it runs."""
 
@@ -63,8 +66,20 @@ class ArrayType(NamedTuple):
         """What numpy's promotion should see: the Python type for weak scalars."""
         return self.weak if self.weak is not None else self.dtype
 
-    def with_(self, **changes: Any) -> ArrayType:
-        return self._replace(**changes)
+    def with_(
+        self, *, dtype: Any = _KEEP, shape: Any = _KEEP, masked: Any = _KEEP, weak: Any = _KEEP
+    ) -> ArrayType:
+        """This type with the given fields changed (``_replace`` without its Python loop:
+        type rules call it for most nodes)."""
+        return _tuple_new(
+            ArrayType,
+            (
+                self[0] if dtype is _KEEP else dtype,
+                self[1] if shape is _KEEP else shape,
+                self[2] if masked is _KEEP else masked,
+                self[3] if weak is _KEEP else weak,
+            ),
+        )
 
 
 _tuple_new = tuple.__new__
@@ -170,7 +185,9 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
         return tuple(range(ndim))
     if isinstance(axis, (int, np.integer)):
         return (normalize_axis(int(axis), ndim),)
-    axes = tuple(normalize_axis(int(a), ndim) for a in axis)
+    if type(axis) is tuple and len(axis) == 1:
+        return (normalize_axis(int(axis[0]), ndim),)
+    axes = tuple([normalize_axis(int(a), ndim) for a in axis])
     if len(set(axes)) != len(axes):
         raise ValueError("repeated axis")
     return tuple(sorted(axes))

@@ -5,6 +5,7 @@ and masked sums by faster routes (``masked.py``); every other op by its row."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -61,24 +62,47 @@ class NumpyBackend(Backend):
         return f"{node.op} is not defined for masked arrays" if own is None else None
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        if context.thread == threading.get_ident():  # the caller's errstate is in force
+            return self._run(plan, arguments, context)
         with np.errstate(**context.errstate):
             return self._run(plan, arguments, context)
 
     def _run(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
         options = context.options
         check_memory(plan, options)
-        context.set_total(len(plan.steps))
+        steps = plan.steps
+        context.set_total(len(steps))
         values: dict[Node, Any] = {}
-        statistics = MaskedStatistics(options, context.check_cancelled)
-        for node, frees in zip(plan.steps, plan.frees, strict=True):
+        # without masked values every other step is its row's plain implementation
+        plain = not any([node.type.masked for node in steps])
+        # the masked statistics of this plan share their sums
+        statistics = None if plain else MaskedStatistics(options, context.check_cancelled)
+        # a small plan holds its values to its end (never more than small_bytes)
+        small = plan.upper_bytes <= options.small_bytes
+        advance = context.advance
+        for node, frees in zip(steps, ((),) * len(steps) if small else plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
-            traits = OPS[node.op].traits
-            if _ARGUMENT in traits:
-                values[node] = arguments[node.attr("name")]
-            elif _LITERAL in traits:  # the hot path of small expressions
+            row = OPS[node.op]
+            traits = row.traits
+            if _LITERAL in traits:  # the hot path of small expressions
                 value = node.attr("value")
                 values[node] = value.value if isinstance(value, Literal) else value
+            elif _ARGUMENT in traits:
+                values[node] = arguments[node.attr("name")]
+            elif plain and row.kind is not _KERNEL:
+                inputs = node.inputs
+                try:
+                    if node.attrs:
+                        values[node] = row.impl(*[values[c] for c in inputs], **dict(node.attrs))
+                    elif len(inputs) == 2:
+                        values[node] = row.impl(values[inputs[0]], values[inputs[1]])
+                    else:
+                        values[node] = row.impl(*[values[c] for c in inputs])
+                except (JobCancelled, LazyArrayError):
+                    raise
+                except Exception as exc:
+                    raise failure(node, exc) from exc
             else:
                 values[node] = run_node(
                     node,
@@ -89,7 +113,7 @@ class NumpyBackend(Backend):
                 )
             for dead in frees:
                 del values[dead]
-            context.advance()
+            advance()
         return [values[node] for node in plan.outputs]
 
 
@@ -142,7 +166,14 @@ def run_node(
         return implementation(*inputs)
     except (JobCancelled, LazyArrayError):
         raise
-    except MemoryError as exc:
-        raise memory_error(node.op, node.site_text, exc) from exc
     except Exception as exc:
-        raise ComputeError.wrapping(exc, node.op, node.site_text) from exc
+        raise failure(node, exc) from exc
+
+
+def failure(node: Node, exc: Exception) -> LazyArrayError:
+    """What a step's exception (not lazyarray's own) becomes: running out of memory
+    ``ResourceExhausted``, anything else a ``ComputeError`` naming the op and the user's
+    line."""
+    if isinstance(exc, MemoryError):
+        return memory_error(node.op, node.site_text, exc)
+    return ComputeError.wrapping(exc, node.op, node.site_text)

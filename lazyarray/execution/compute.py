@@ -115,15 +115,18 @@ def compute(
     """Runs ``targets`` together; returns their values (a list, or the only value with
     ``unpack``), or with ``block=False`` a job whose ``result()`` returns them."""
     options = snapshot()
-    check_arguments(
-        timeout=timeout,
-        block=block,
-        progress_bar=progress_bar,
-        cache=cache,
-        num_retries=num_retries,
-        file=file,
-        backend=backend,
-    )
+    defaults = block is True and isinstance(cache, bool) and timeout is None and file is None
+    if not (defaults and progress_bar is None and num_retries is None and backend is None):
+        # the defaults pass every rule: only other values are checked
+        check_arguments(
+            timeout=timeout,
+            block=block,
+            progress_bar=progress_bar,
+            cache=cache,
+            num_retries=num_retries,
+            file=file,
+            backend=backend,
+        )
     check_format(format, [n.type for n in targets], file)
     if destination not in DESTINATIONS:
         raise FormatError(
@@ -132,7 +135,8 @@ def compute(
     if file is not None and format == "pyarrow":
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
     chosen = get_backend(backend if backend is not None else options.backend)
-    bound = bind_arguments(parameters_of(targets), arguments or {})
+    parameters = parameters_of(targets)
+    bound = bind_arguments(parameters, arguments or {}) if parameters or arguments else {}
     plan = make_plan(targets, bound, options.disabled, small_bytes=options.small_bytes)
     chosen.check(plan)
     retries = options.default_retries if num_retries is None else num_retries
@@ -194,6 +198,8 @@ def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[A
     """``values`` with every array that shares memory with a literal or an argument
     copied: a result is the caller's to modify, and must never write into an input, a
     planned constant or a cached value."""
+    if not any([isinstance(value, np.ndarray) for value in values]):
+        return values  # scalars: nothing to copy
     literal = Trait.LITERAL
     literals = [node.attr("value") for node in plan.steps if literal in OPS[node.op].traits]
     inputs = [literal.value for literal in literals if isinstance(literal, Literal)]

@@ -60,6 +60,8 @@ def axes_tuple(axis: Any) -> tuple[int, ...] | None:
     """An int or a sequence of ints as a tuple, not yet normalized."""
     if axis is None:
         return None
+    if type(axis) is int:  # the common case, before the (slower) Sequence check
+        return (axis,)
     if isinstance(axis, Sequence):
         return tuple([axis_index(a) for a in axis])
     return (axis_index(axis),)
@@ -115,6 +117,8 @@ def to_hashable(value: Any, inputs: tuple[Node, ...]) -> Any:
 
 def no_out(value: Any, inputs: tuple[Node, ...]) -> None:
     """``out=``: only ``None`` (lazy arrays are immutable)."""
+    if value is None:
+        return None
     outs = value if isinstance(value, tuple) else (value,)
     if any(o is not None for o in outs):
         raise UnsupportedOperation("out= is not supported: lazy arrays are immutable")

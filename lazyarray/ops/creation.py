@@ -9,10 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import ArgumentError, CastError, ShapeError, ZeroStepError
-from lazyarray.graph import Literal, Node, existing
+from lazyarray.errors import (
+    ArgumentError,
+    CastError,
+    LazyArrayError,
+    ShapeError,
+    ZeroStepError,
+)
+from lazyarray.graph import Literal, Node, Site, existing
 from lazyarray.ops.indexing import EncodedIndex, decode_index
-from lazyarray.ops.registry import Kind, OpDef, Trait, apply, register
+from lazyarray.ops.registry import Kind, OpDef, Trait, apply, at_user_line, register
 from lazyarray.ops.rng import DISTRIBUTIONS, random_region, random_values
 from lazyarray.types import (
     MAX_INTP,
@@ -22,20 +28,57 @@ from lazyarray.types import (
     as_dtype,
     as_size,
     check_supported_dtype,
+    new_type,
     normalize_shape,
 )
 
 
-def constant_node(value: Any) -> Node:
-    """The constant node of an ndarray (wrapped, never copied or read) or a scalar."""
-    if isinstance(value, np.ndarray):
-        return apply("constant", (), value=Literal.of(value))
+def constant_node(value: Any, site: Site | None = None) -> Node:
+    """The constant node of an ndarray (wrapped, never copied or read) or a scalar;
+    ``site``: the user's line, when the caller read it (else it is found here)."""
+    if isinstance(value, np.ndarray):  # ``apply("constant", value=...)``, inline
+        literal = Literal.of(value)
+        try:
+            return Node.make(
+                "constant",
+                (),
+                (("value", literal),),
+                lambda: _constant_rule((), {"value": literal}),
+                site,
+            )
+        except LazyArrayError as exc:
+            raise at_user_line(exc) from exc.__cause__
+    kind = type(value)
+    if kind in _SCALAR_TYPES:  # the hot path: the Python scalars of expressions
+        token = _token(kind, value)
+        attrs = (("token", token), ("value", value))
+        found = existing("constant", (), attrs)
+        if found is not None:
+            return found
+        return Node.make("constant", (), attrs, lambda: _SCALAR_TYPES[kind], site)
     if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
         raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
     # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal
     token = f"{type(value).__name__}:{value!r}"
     found = existing("constant", (), (("token", token), ("value", value)))
     return found if found is not None else apply("constant", (), value=value, token=token)
+
+
+def _token(kind: type, value: Any) -> str:
+    """``f"{type(value).__name__}:{value!r}"``, remembered for the scalars whose
+    ``(type, value)`` tells them apart (not 0.0 from -0.0, nor nan from nan)."""
+    if (kind is float and (not value or value != value)) or kind is complex:
+        return f"{kind.__name__}:{value!r}"
+    token = _TOKENS.get((kind, value))
+    if token is None:
+        token = f"{kind.__name__}:{value!r}"
+        if len(_TOKENS) >= 4096:
+            _TOKENS.clear()
+        _TOKENS[(kind, value)] = token
+    return token
+
+
+_TOKENS: dict[tuple[type, Any], str] = {}
 
 
 def _constant(*, value: Any, token: str = "") -> Any:
@@ -47,13 +90,19 @@ def _constant_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayT
     if isinstance(value, Literal):
         array = value.value
         masked = isinstance(array, np.ma.MaskedArray)
-        return ArrayType(check_supported_dtype(array.dtype), array.shape, masked)
+        return new_type(check_supported_dtype(array.dtype), array.shape, masked)
     python_type = type(value)
-    if python_type is bool:  # numpy promotes Python bools as np.bool_, the lowest kind
-        return ArrayType(np.dtype(np.bool_), ())
-    if python_type in WEAK_PYTHON_TYPES:
-        return ArrayType(WEAK_PYTHON_TYPES[python_type], (), weak=python_type)
+    if python_type in _SCALAR_TYPES:
+        return _SCALAR_TYPES[python_type]
     return ArrayType(check_supported_dtype(np.asarray(value).dtype), ())
+
+
+# numpy promotes Python bools as np.bool_, the lowest kind; other Python scalars stay
+# weak (NEP 50)
+_SCALAR_TYPES: dict[type, ArrayType] = {
+    python_type: ArrayType(dtype, (), weak=None if python_type is bool else python_type)
+    for python_type, dtype in WEAK_PYTHON_TYPES.items()
+}
 
 
 def _parameter(*, name: str, **_: Any) -> Any:

@@ -50,10 +50,13 @@ def _result(inputs: tuple[Node, ...], dtype: np.dtype[Any]) -> ArrayType:
 
 
 def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
-    """Type rule of a ufunc: ``ufunc.resolve_dtypes`` with weak Python scalars, cached."""
+    """Type rule of a ufunc: ``ufunc.resolve_dtypes`` with weak Python scalars, cached
+    by the inputs' types (one result type object for each)."""
     loops: dict[tuple[Any, ...], tuple[np.dtype[Any], ...]] = {}
+    # input types -> (result type, the loop's dtypes, whether a Python int must fit)
+    typed: dict[tuple[ArrayType, ...], tuple[ArrayType, tuple[np.dtype[Any], ...], bool]] = {}
 
-    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    def resolve(inputs: tuple[Node, ...]) -> tuple[ArrayType, tuple[np.dtype[Any], ...], bool]:
         keys = tuple([n.type.promotion_key for n in inputs])
         loop = loops.get(keys)
         if loop is None:
@@ -62,13 +65,31 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
             except TypeError as exc:
                 raise CastError(str(exc)) from None
             loops[keys] = loop
-        if check_int_range and any([k is int for k in keys]):
+        weak_int = check_int_range and any([key is int for key in keys])
+        return _result(inputs, loop[-1]), loop, weak_int
+
+    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+        if len(inputs) == 2:
+            types: tuple[ArrayType, ...] = (inputs[0].type, inputs[1].type)
+        else:
+            types = tuple([n.type for n in inputs])
+        found = typed.get(types)
+        if found is None:
+            found = resolve(inputs)
+            if len(typed) >= _TYPED_ENTRIES:
+                typed.clear()
+            typed[types] = found
+        result, loop, weak_int = found
+        if weak_int:  # numpy refuses a Python int out of the loop dtype's range
             for node, loop_dtype in zip(inputs, loop, strict=False):
                 if node.type.weak is int:
                     check_python_int_fits(node.attr("value"), loop_dtype)
-        return _result(inputs, loop[-1])
+        return result
 
     return infer
+
+
+_TYPED_ENTRIES = 1024  # per ufunc: distinct (dtype, shape) combinations are few
 
 
 def probe_rule(impl: Callable[..., Any]) -> Infer:

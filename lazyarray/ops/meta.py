@@ -41,7 +41,29 @@ def as_numpy_error(exc: Exception) -> Exception:
 def view_shape(
     fn: Callable[..., Any], types: Sequence[ArrayType], attrs: Mapping[str, Any]
 ) -> Shape:
-    """The shape of ``fn(*standins, **attrs)``, with unknown sizes where they matter."""
+    """The shape of ``fn(*standins, **attrs)``, with unknown sizes where they matter.
+    Remembered per function, input dtypes and shapes, and attributes (which are
+    hashable interning keys): numpy is asked once per combination."""
+    try:
+        key = (fn, tuple([(t.dtype, t.shape) for t in types]), tuple(attrs.items()))
+        shape = _SHAPES.get(key)
+    except TypeError:  # an unhashable attribute: not remembered
+        return _view_shape(fn, types, attrs)
+    if shape is None:
+        shape = _view_shape(fn, types, attrs)
+        if len(_SHAPES) >= _SHAPE_ENTRIES:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape
+
+
+_SHAPES: dict[tuple[Any, ...], Shape] = {}
+_SHAPE_ENTRIES = 4096
+
+
+def _view_shape(
+    fn: Callable[..., Any], types: Sequence[ArrayType], attrs: Mapping[str, Any]
+) -> Shape:
     if not any(None in t.shape for t in types):
         return _run(fn, types, attrs, 0)
     results: list[Shape] = []

@@ -95,8 +95,21 @@ def _reduced_shape(
 def reduction_rule(
     impl: Callable[..., Any], masked_impl: Callable[..., Any] | None, keeps_mask: bool = True
 ) -> Infer:
+    # (input type, attributes) -> result type: a chain of reductions repeats a few
+    typed: dict[tuple[Any, ...], ArrayType] = {}
+
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
         (x,) = inputs
+        key = (x.type, tuple(attrs.items()))
+        found = typed.get(key)
+        if found is None:
+            found = resolve(x, attrs)
+            if len(typed) >= 1024:
+                typed.clear()
+            typed[key] = found
+        return found
+
+    def resolve(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
         t = x.type
         axis = attrs.get("axis")
         axes = normalize_axes(axis, t.ndim)
@@ -246,8 +259,21 @@ ROWS += [
 
 
 def _scan_rule(impl: Callable[..., Any]) -> Infer:
+    # (input type, attributes) -> result type: a chain of reductions repeats a few
+    typed: dict[tuple[Any, ...], ArrayType] = {}
+
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
         (x,) = inputs
+        key = (x.type, tuple(attrs.items()))
+        found = typed.get(key)
+        if found is None:
+            found = resolve(x, attrs)
+            if len(typed) >= 1024:
+                typed.clear()
+            typed[key] = found
+        return found
+
+    def resolve(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
         t = x.type
         axis = attrs.get("axis")
         if axis is None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lazyarray.errors import LazyArrayError, UnsupportedOperation
-from lazyarray.graph import Node
+from lazyarray.graph import Node, Site
 from lazyarray.ops.signature import Signature
 from lazyarray.types import ArrayType
 
@@ -151,6 +151,19 @@ def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
     )
     try:
         return Node.make(op, inputs, key, lambda: row.infer(inputs, attrs))
+    except LazyArrayError as exc:
+        raise _at_user_line(exc) from exc.__cause__
+
+
+def apply_at(site: Site | None, op: str, inputs: tuple[Node, ...], attrs: dict[str, Any]) -> Node:
+    """``apply`` at ``site``, the user's line as the caller read it before calling
+    further in (each frame between the user and the node is one more frame to read)."""
+    row = OPS[op]
+    key = (
+        (tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())) if attrs else ()
+    )
+    try:
+        return Node.make(op, inputs, key, lambda: row.infer(inputs, attrs), site)
     except LazyArrayError as exc:
         raise _at_user_line(exc) from exc.__cause__
 

@@ -17,7 +17,9 @@ from typing import Any
 from lazyarray.errors import LazyArrayError, OpArgumentError
 from lazyarray.graph import Node
 
-# (value, the op's input nodes) -> the canonical, hashable attribute value
+# (value, the op's input nodes) -> the canonical, hashable attribute value. A converter
+# reads only the inputs' types (``node.type``): its result for a default is remembered
+# per input types, since building a node converts every default
 Convert = Callable[[Any, tuple[Node, ...]], Any]
 
 
@@ -68,49 +70,139 @@ class Signature:
     params: tuple[Param, ...] = ()
     passing: Inputs = Inputs.EACH
     positional_only: bool = True  # the inputs, as the array API standard writes them
+    # derived once from the fields above: binding runs for every node a builder makes
+    _positional: tuple[Param, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    _names: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
+    _shared_targets: bool = dataclasses.field(init=False, repr=False, compare=False)
+    _variadic: bool = dataclasses.field(init=False, repr=False, compare=False)
+    _sequence: bool = dataclasses.field(init=False, repr=False, compare=False)
+    # input types -> each param's normalized default (``REQUIRED`` where it fails)
+    _defaults: dict[tuple[Any, ...], tuple[Any, ...]] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+    # (input types, plain values) -> the attributes they normalize to
+    _remembered: dict[tuple[Any, ...], tuple[tuple[str, Any], ...]] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        derived = {
+            "_positional": tuple([p for p in self.params if not p.keyword]),
+            "_names": frozenset([p.name for p in self.params]),
+            "_shared_targets": len({p.target for p in self.params}) < len(self.params),
+            "_variadic": self.passing is Inputs.VARIADIC,
+            "_sequence": self.passing is Inputs.SEQUENCE,
+            "_defaults": {},
+            "_remembered": {},
+        }
+        for field, value in derived.items():
+            object.__setattr__(self, field, value)
 
     def bind(
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> tuple[list[Any], dict[str, Any]]:
         """The input values and the raw attribute values, by Python's binding rules."""
-        args, kwargs = list(args), dict(kwargs)
-        if self.passing is Inputs.VARIADIC:
-            inputs, args = args, []
-        elif self.passing is Inputs.SEQUENCE:
-            inputs = list(_pop_input(name, self.inputs[0], args, kwargs, self.positional_only))
+        count = len(self.inputs)
+        rest: Sequence[Any]
+        if self._variadic:
+            inputs, rest = list(args), ()
+        elif not self._sequence and len(args) >= count:  # every input given by position
+            inputs, rest = list(args[:count]), args[count:]
         else:
-            inputs = [_pop_input(name, n, args, kwargs, self.positional_only) for n in self.inputs]
-        values: dict[str, Any] = {}
-        positional = [p for p in self.params if not p.keyword]
-        if len(args) > len(positional):
+            rest, kwargs = list(args), dict(kwargs)
+            if self._sequence:
+                inputs = list(_pop_input(name, self.inputs[0], rest, kwargs, self.positional_only))
+            else:
+                inputs = [
+                    _pop_input(name, n, rest, kwargs, self.positional_only) for n in self.inputs
+                ]
+        positional = self._positional
+        if len(rest) > len(positional):
             taken = len(self.inputs) + len(positional)
             raise OpArgumentError(
                 f"{name}() takes {taken} positional arguments but "
-                f"{taken + len(args) - len(positional)} were given"
+                f"{taken + len(rest) - len(positional)} were given"
             )
-        for param, value in zip(positional, args, strict=False):
+        values: dict[str, Any] = {}
+        for param, value in zip(positional, rest, strict=False):
             values[param.name] = value
-        known = {p.name for p in self.params}
-        for key, value in kwargs.items():
-            if key not in known or key in values:
-                problem = (
-                    "got multiple values for argument"
-                    if key in values
-                    else ("got an unexpected keyword argument")
-                )
-                raise OpArgumentError(f"{name}() {problem} '{key}'")
-            values[key] = value
+        if kwargs:
+            known = self._names
+            for key, value in kwargs.items():
+                if key not in known or key in values:
+                    problem = (
+                        "got multiple values for argument"
+                        if key in values
+                        else ("got an unexpected keyword argument")
+                    )
+                    raise OpArgumentError(f"{name}() {problem} '{key}'")
+                values[key] = value
         return inputs, values
 
     def attributes(
         self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
     ) -> dict[str, Any]:
-        """The canonical attributes: normalized, defaults left out."""
+        """The canonical attributes: normalized, defaults left out. Remembered per input
+        types and plain values (``x.sum(axis=0)`` again and again)."""
+        plain = _plain_key(values)
+        if plain is None:
+            return self._attributes(name, values, inputs)
+        key = (tuple([node.type for node in inputs]), plain)
+        found = self._remembered.get(key)
+        if found is None:
+            found = self._remembered[key] = tuple(self._attributes(name, values, inputs).items())
+            if len(self._remembered) > 256:
+                self._remembered.clear()
+        return dict(found)
+
+    def _attributes(
+        self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
+    ) -> dict[str, Any]:
+        if not self._names.issuperset(values):
+            unknown = set(values) - self._names
+            raise OpArgumentError(f"{name}() got an unexpected keyword argument '{min(unknown)}'")
+        if self._shared_targets:
+            return self._shared_attributes(name, values, inputs)
+        attrs: dict[str, Any] = {}
+        defaults = self.defaults(inputs)
+        for param, default in zip(self.params, defaults, strict=True):
+            if param.name in values:
+                value = values[param.name]
+                if value is param.default and default is not REQUIRED:
+                    if param.stored:  # the default itself: its normalized value
+                        attrs[param.attr or param.name] = default
+                    continue
+                converted = param.convert(value, inputs)
+                if param.stored or not _same(converted, default):
+                    attrs[param.attr or param.name] = converted
+            elif param.default is REQUIRED:
+                raise OpArgumentError(f"{name}() missing required argument: '{param.name}'")
+            else:
+                if default is REQUIRED:  # the default does not hold for these inputs
+                    param.convert(param.default, inputs)  # raises why
+                if param.stored:
+                    attrs[param.attr or param.name] = default
+        return attrs
+
+    def defaults(self, inputs: tuple[Node, ...]) -> tuple[Any, ...]:
+        """Each param's default normalized for inputs of these types (``REQUIRED`` where
+        it has none or it does not hold, as an axis the inputs lack)."""
+        types = tuple([node.type for node in inputs])
+        found = self._defaults.get(types)
+        if found is None:
+            found = tuple([_default(param, inputs) for param in self.params])
+            if len(self._defaults) >= 256:
+                self._defaults.clear()
+            self._defaults[types] = found
+        return found
+
+    def _shared_attributes(
+        self, name: str, values: Mapping[str, Any], inputs: tuple[Node, ...]
+    ) -> dict[str, Any]:
+        """``attributes`` where two parameters set one attribute (``ddof``, ``correction``):
+        at most one of them may be given."""
         attrs: dict[str, Any] = {}
         given: dict[str, str] = {}
-        unknown = set(values) - {p.name for p in self.params}
-        if unknown:
-            raise OpArgumentError(f"{name}() got an unexpected keyword argument '{min(unknown)}'")
         for param in self.params:
             if param.name in values:
                 if param.target in given:
@@ -175,6 +267,25 @@ def _default(param: Param, inputs: tuple[Node, ...]) -> Any:
         return param.convert(param.default, inputs)
     except LazyArrayError:
         return REQUIRED
+
+
+_PLAIN = frozenset({type(None), bool, int, str})
+
+
+def _plain_key(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """``values`` as a key telling apart what normalizes differently (1 from True, 0.0
+    from -0.0), or None where the values are not plain: None, bools, ints, strings,
+    nonzero floats, tuples of ints."""
+    kinds = []
+    for value in values.values():
+        kind = type(value)
+        if kind not in _PLAIN and not (
+            (kind is float and value and value == value)
+            or (kind is tuple and all([type(item) is int for item in value]))
+        ):
+            return None
+        kinds.append(kind)
+    return (tuple(values.items()), tuple(kinds))
 
 
 def _same(a: Any, b: Any) -> bool:

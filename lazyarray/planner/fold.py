@@ -4,6 +4,7 @@ Large values are left to run at compute time: folding them would only move the w
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,8 @@ _CREATION = Kind.CREATION  # read per node (an Enum member read is a Python hook
 
 
 def _small(node: Node) -> bool:
-    size = node.type.size
-    return size is not None and size <= FOLD_LIMIT
+    shape = node.type.shape
+    return None not in shape and math.prod(shape) <= FOLD_LIMIT  # type: ignore[arg-type]
 
 
 def foldable(node: Node) -> bool:

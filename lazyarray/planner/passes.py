@@ -91,6 +91,7 @@ STAGES = (
 )
 
 RULES = {rule.name: rule for stage in STAGES for rule in stage.rules}
+_STAGE_RULES = tuple((stage, frozenset(rule.name for rule in stage.rules)) for stage in STAGES)
 NAMES = frozenset(stage.name for stage in STAGES) | frozenset(RULES)
 
 
@@ -109,8 +110,7 @@ def optimize(
             f"unknown pass or rule name(s): {', '.join(sorted(unknown))}; "
             f"known: {', '.join(sorted(NAMES))}"
         )
-    for stage in STAGES:
-        rule_names = {rule.name for rule in stage.rules}
+    for stage, rule_names in _STAGE_RULES:
         runs = stage.name not in disabled and (
             only is None or stage.name in only or bool(rule_names & only)
         )

@@ -26,7 +26,14 @@ class Plan:
 
     outputs: tuple[Node, ...]
     steps: tuple[Node, ...]
-    frees: tuple[tuple[Node, ...], ...]
+    # ``upper_bytes`` where the planner already added it up (the steps it scanned)
+    known_upper_bytes: int | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def frees(self) -> tuple[tuple[Node, ...], ...]:
+        """Derived when first read: a backend holding every value of a small plan to
+        its end never needs it."""
+        return frees_of(self.steps, self.outputs)
 
     @cached_property
     def digest(self) -> str:
@@ -95,13 +102,18 @@ class Plan:
                 held -= live.pop(dead, 0)
         return peak
 
-    @cached_property
+    @property
     def upper_bytes(self) -> int:
         """Every step's value held at once, plus kernels' blocks: a bound on the peak."""
+        known = self.known_upper_bytes
+        return self._upper_bytes if known is None else known
+
+    @cached_property
+    def _upper_bytes(self) -> int:
         total = 0
         for node in self.steps:
-            size = nbytes(node)
-            total += 2**30 if size is None else size
+            shape = node.type.shape
+            total += 2**30 if None in shape else math.prod(shape) * node.type.dtype.itemsize  # type: ignore[arg-type]
         return total + (_BLOCK_COPIES * 2**24 if self.kernels else 0)
 
     def reads_mutable(self, arguments: Mapping[str, Any] | None = None) -> bool:
@@ -147,10 +159,7 @@ def nbytes(node: Node, elements_of: Sequence[int | None] | None = None) -> int |
     shape = node.type.shape if elements_of is None else tuple(elements_of)
     if None in shape:
         return None
-    count = 1
-    for size in shape:
-        count *= size  # type: ignore[operator]
-    return count * node.type.dtype.itemsize
+    return math.prod(shape) * node.type.dtype.itemsize  # type: ignore[arg-type]
 
 
 def steps_of(
@@ -158,17 +167,26 @@ def steps_of(
 ) -> tuple[tuple[Node, ...], tuple[tuple[Node, ...], ...]]:
     """The steps (``order``: their toposort, when known) and what each frees."""
     steps = tuple(toposort(outputs) if order is None else order)
+    return steps, frees_of(steps, outputs)
+
+
+def frees_of(steps: tuple[Node, ...], outputs: Sequence[Node]) -> tuple[tuple[Node, ...], ...]:
+    """What each step frees: the values whose last reader it is (outputs live on)."""
     last_use: dict[Node, int] = {}
     for i, node in enumerate(steps):
         for child in node.inputs:
             last_use[child] = i
+    end = len(steps)
     for node in outputs:
-        last_use[node] = len(steps)  # outputs live to the end
-    frees: list[list[Node]] = [[] for _ in steps]
+        last_use[node] = end  # outputs live to the end
+    freed: dict[int, list[Node]] = {}
     for node, index in last_use.items():
-        if index < len(steps):
-            frees[index].append(node)
-    return steps, tuple(map(tuple, frees))
+        if index < end:
+            if index in freed:
+                freed[index].append(node)
+            else:
+                freed[index] = [node]
+    return tuple([tuple(freed[i]) if i in freed else () for i in range(end)])
 
 
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
@@ -200,7 +218,7 @@ def make_plan(
     Graphs whose values add up to less than ``small_bytes`` skip the data stages.
     Plans of parameter-free graphs are kept (LRU) for the next compute, unless the
     planner may have read a literal that can change (``Literal.mutable``)."""
-    from lazyarray.planner.fold import foldable
+    from lazyarray.planner.fold import FOLD_LIMIT, foldable
     from lazyarray.planner.passes import optimize as run_stages
 
     key = (tuple(outputs), disabled, optimize, small_bytes)
@@ -210,23 +228,39 @@ def make_plan(
             _CACHE.move_to_end(key)
             return cached
     optimized = tuple(outputs)
-    order = None
     reusable = not arguments
-    if optimize:
+    if not optimize:
+        plan = Plan(optimized, tuple(toposort(optimized)))
+    else:
         order = toposort(outputs)
-        total, folds = 0, False
+        # one pass over the graph: its bytes (a bound on the peak, and whether the data
+        # stages pay), and the few nodes small enough to fold or be read while planning
+        total, unknown, kernels, folds = 0, 0, False, False
+        small = max(FOLD_LIMIT, _PLAN_TIME_ELEMENTS)
         for node in order:
-            total += nbytes(node) or 0
-            folds = folds or foldable(node)
-            if reusable and not node.inputs and _read_when_planning(node):
-                reusable = False
+            type_ = node.type
+            if None in type_.shape:
+                size = None
+                unknown += 1
+            else:
+                size = math.prod(type_.shape)  # type: ignore[arg-type]
+                total += size * type_.dtype.itemsize
+            if OPS[node.op].kind is _KERNEL:
+                kernels = True
+            if size is None or size <= small:
+                folds = folds or foldable(node)
+                if reusable and not node.inputs and _read_when_planning(node):
+                    reusable = False
         if total < small_bytes:
             disabled = disabled | DATA_STAGES
         if not folds:
             disabled = disabled | {"fold"}  # a pass that would change nothing
         optimized = run_stages(optimized, arguments or {}, disabled)
-    steps, frees = steps_of(optimized, order if optimized == tuple(outputs) else None)
-    plan = Plan(optimized, steps, frees)
+        if optimized == tuple(outputs):  # unchanged: the steps are the order scanned
+            upper = total + 2**30 * unknown + (_BLOCK_COPIES * 2**24 if kernels else 0)
+            plan = Plan(optimized, tuple(order), upper)
+        else:
+            plan = Plan(optimized, tuple(toposort(optimized)))
     if reusable:
         _CACHE[key] = plan
         while len(_CACHE) > _CACHE_SIZE:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from lazyarray.graph import creation_site
 from lazyarray.proxy import build
 from lazyarray.proxy.base import BaseArray, as_node, wrap
 
@@ -24,7 +25,7 @@ class Array(BaseArray):
     __slots__ = ()
 
     def __new__(cls, arr: Any) -> Any:
-        return wrap(as_node(arr))
+        return wrap(as_node(arr, creation_site()))
 
     @classmethod
     def from_numpy(cls, arr: np.ndarray[Any, Any]) -> Any:

@@ -15,7 +15,7 @@ import numpy as np
 from lazyarray.errors import CastError
 from lazyarray.execution import check_implicit_compute, compute
 from lazyarray.execution.explain import human_bytes
-from lazyarray.graph import Literal, Node, count_nodes, find
+from lazyarray.graph import Literal, Node, Site, count_nodes, find
 from lazyarray.ops import Trait, has
 from lazyarray.ops.creation import constant_node
 from lazyarray.types import WEAK_PYTHON_TYPES, Shape, shape_text
@@ -28,23 +28,27 @@ _CLASSES: dict[str, type[BaseArray]] = {}
 
 def wrap(node: Node) -> Any:
     """The proxy class for a node: Scalar for rank 0, MaskedArray or Array otherwise."""
-    if node.type.ndim == 0:
+    type_ = node.type
+    if not type_.shape:
         cls = _CLASSES["Scalar"]
-    elif node.type.masked:
+    elif type_.masked:
         cls = _CLASSES["MaskedArray"]
     else:
         cls = _CLASSES["Array"]
-    proxy = object.__new__(cls)
+    proxy = _new_proxy(cls)
     proxy._node = node
     return proxy
 
 
-def constant(value: Any) -> Node:
+_new_proxy = object.__new__
+
+
+def constant(value: Any, site: Site | None = None) -> Node:
     """A literal as a node: no copy, no pass over the data (its digest is computed only
-    if a cache key or serialization needs it)."""
+    if a cache key or serialization needs it). ``site``: the user's line, if read."""
     if isinstance(value, (np.ndarray, np.generic)) or type(value) in WEAK_PYTHON_TYPES:
-        return constant_node(value)
-    return constant_node(_as_ndarray(value))
+        return constant_node(value, site)
+    return constant_node(_as_ndarray(value), site)
 
 
 def _as_ndarray(value: Any) -> np.ndarray[Any, Any]:
@@ -63,12 +67,12 @@ def _as_ndarray(value: Any) -> np.ndarray[Any, Any]:
     return array
 
 
-def as_node(value: Any) -> Node:
-    """A proxy's node, or a literal's constant node."""
+def as_node(value: Any, site: Site | None = None) -> Node:
+    """A proxy's node, or a literal's constant node (built at ``site``, if given)."""
     node = getattr(value, "_node", None)
     if type(node) is Node:
         return node
-    return constant(value)
+    return constant(value, site)
 
 
 class BaseArray:

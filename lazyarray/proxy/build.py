@@ -16,11 +16,11 @@ from lazyarray.errors import (
     ShapeError,
     UnsupportedOperation,
 )
-from lazyarray.graph import Node
+from lazyarray.graph import Node, Site, creation_site
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import check_device, flag, integer, no_out
-from lazyarray.ops.registry import at_user_line
+from lazyarray.ops.registry import apply_at, at_user_line
 from lazyarray.ops.signature import Signature
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
@@ -42,6 +42,13 @@ def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
     return apply_op(op, inputs, **attrs)
 
 
+def _apply_at(site: Site | None, op: str, inputs: tuple[Node, ...], attrs: dict[str, Any]) -> Node:
+    """``apply`` at the user's line ``site``, read by the caller."""
+    if len(inputs) > 1:
+        return remember(apply_at(site, op, inputs, attrs), check_inputs(inputs))
+    return apply_at(site, op, inputs, attrs)
+
+
 def call(
     name: str,
     args: Sequence[Any],
@@ -54,28 +61,54 @@ def call(
     row = OPS[name]
     signature = signature or (row.numpy_arguments if numpy else row.signature)
     assert signature is not None, f"op {name!r} has no signature"
+    site = creation_site()
     try:
         values, raw = signature.bind(name, args, kwargs)
-        inputs = tuple([as_node(value) for value in values])
-        _check_masked_support(name, inputs)
+        inputs = tuple([as_node(value, site) for value in values])
+        if row.masked_impl is None:
+            _check_masked_support(name, inputs)
         attrs = signature.attributes(name, raw, inputs)
         expanded = row.expand(inputs, attrs) if row.expand is not None else None
     except LazyArrayError as exc:
         raise at_user_line(exc) from exc.__cause__
-    return wrap(expanded if expanded is not None else apply(name, inputs, **attrs))
+    return wrap(expanded if expanded is not None else _apply_at(site, name, inputs, attrs))
 
 
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
-    return wrap(apply(name, tuple([as_node(a) for a in args]), **attrs))
+    site = creation_site()
+    return wrap(_apply_at(site, name, tuple([as_node(a, site) for a in args]), attrs))
 
 
 def binary(name: str, left: Any, right: Any) -> Any:
-    """The operators' path, kept short: it is the hot path of graph construction."""
+    """``left <op> right`` for the elementwise op ``name``."""
     inputs = (as_node(left), as_node(right))
     if inputs[0].has_parameters and inputs[1].has_parameters:
         found = check_inputs(inputs)
         return wrap(remember(apply_op(name, inputs), found))
     return wrap(apply_op(name, inputs))
+
+
+def operator_method(name: str, reflected: bool = False) -> Callable[[Any, Any], Any]:
+    """``x.__add__`` (``x.__radd__`` when ``reflected``): the hot path of graph
+    construction, so the node is made in this one frame (``ops.apply``'s steps, with the
+    site read once, from the caller, before any other frame of ours is on the stack)."""
+    infer = OPS[name].infer
+
+    def method(self: Any, other: Any) -> Any:
+        site = creation_site()
+        operand = as_node(other, site)
+        left, right = (operand, self._node) if reflected else (self._node, operand)
+        inputs = (left, right)
+        if left.has_parameters and right.has_parameters:  # checked before typing
+            found = check_inputs(inputs)
+            return wrap(remember(apply_op(name, inputs), found))
+        try:
+            node = Node.make(name, inputs, (), lambda: infer(inputs, {}), site)
+        except LazyArrayError as exc:
+            raise at_user_line(exc) from exc.__cause__
+        return wrap(node)
+
+    return method
 
 
 def inplace(name: str, target: Any, other: Any) -> Any:
@@ -123,20 +156,21 @@ def astype(
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
     """Reduction ``name`` with numpy's arguments; ``where=`` and ``initial=`` become the
     expression they stand for, the rest the row's attributes."""
-    node = as_node(x)
-    where_ = extra.pop("where", True)
+    site = creation_site()
+    node = as_node(x, site)
+    where_ = extra.pop("where", True) if extra else True
     if where_ is not True:
         from lazyarray.proxy.reduce_where import reduce_where
 
         return reduce_where(name, node, where_, axis, flag(keepdims, "keepdims"), extra)
-    initial = extra.pop("initial", None)
+    initial = extra.pop("initial", None) if extra else None
     signature = OPS[name].numpy_arguments
     assert signature is not None
     try:
         attrs = signature.attributes(name, {"axis": axis, "keepdims": keepdims, **extra}, (node,))
     except LazyArrayError as exc:
         raise at_user_line(exc) from exc.__cause__
-    result = apply(name, (node,), **attrs)
+    result = apply_at(site, name, (node,), attrs)
     if initial is None:
         return wrap(result)
     if name not in _WITH_INITIAL:
@@ -324,17 +358,16 @@ def unary(name: str, x: Any, **attrs: Any) -> Any:
 def reducer(name: str) -> Callable[..., Any]:
     """Reduction ``name`` in numpy's arguments (module function, method, NEP 18)."""
 
+    signature = OPS[name].numpy_arguments
+    assert signature is not None
+
     def function(*args: Any, **kwargs: Any) -> Any:
-        signature = OPS[name].numpy_arguments
-        assert signature is not None
         try:
             values, raw = signature.bind(name, args, kwargs)
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
         return reduce(name, values[0], **raw)
 
-    signature = OPS[name].numpy_arguments
-    assert signature is not None
     function.__name__ = name
     function.__doc__ = f"``{name}`` over ``axis`` (an int, a tuple, or None for all)."
     function.__signature__ = signature.python_signature()  # type: ignore[attr-defined]

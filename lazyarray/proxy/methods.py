@@ -12,12 +12,10 @@ from lazyarray.proxy.base import BaseArray
 
 def _binary_methods(name: str, dunders: tuple[str, ...]) -> dict[str, Callable[..., Any]]:
     forward, *rest = dunders
-    methods: dict[str, Callable[..., Any]] = {
-        forward: lambda self, other: build.binary(name, self, other)
-    }
+    methods: dict[str, Callable[..., Any]] = {forward: build.operator_method(name)}
     if rest:
         reflected, in_place = rest
-        methods[reflected] = lambda self, other: build.binary(name, other, self)
+        methods[reflected] = build.operator_method(name, reflected=True)
         methods[in_place] = lambda self, other: build.inplace(name, self, other)
     return methods
 
