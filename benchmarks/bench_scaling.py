@@ -6,10 +6,9 @@ Groups:
 - scaling-<shape>-<phase>: a chain ``x * 1.0001 + 0.5``, alternating op families, a sum
   of n/2 terms and nested ``where`` over 1e5 float64, at 1e3, 1e4, 1e5 ops. ``compute``
   runs op by op (fusion off): kernels of any length are measured in ``bench_planner.py``.
-- construction-3000: building a chain ``y = y + 1.0`` of 3,000 ops, lazyarray vs
-  dask.array (target: at most 5 us per node).
-- latency-10-ops: build and compute of a 10-op expression on 1,000 elements; numpy eager
-  first, lazyarray (target: at most 5x) and dask.array.
+
+Building at shallower depths (10 to 3,000 ops, operators and methods) and small
+expressions' latency, against numpy, numexpr and dask.array, are in ``bench_laziness.py``.
 
 Under ``make test`` (timing disabled) only the 1e3 size runs, once.
 """
@@ -140,54 +139,3 @@ def test_scaling(
     )
     if phase.startswith("compute"):
         assert result.shape == probe.shape
-
-
-def build_chain(start: Any, depth: int) -> Any:
-    y = start
-    for _ in range(depth):
-        y = y + 1.0
-    return y
-
-
-@pytest.mark.benchmark(group="construction-3000")
-@pytest.mark.parametrize("peer", ["lazyarray", "dask"])
-def test_construction_3000(benchmark: Any, request: pytest.FixtureRequest, peer: str) -> None:
-    """Per node: the report's 'us per op' (target for lazyarray: at most 5 us)."""
-    if peer == "dask":
-        if request.config.getoption("benchmark_disable"):
-            pytest.skip("dask.array takes seconds to build 3,000 ops: make bench only")
-        da = pytest.importorskip("dask.array")
-        new_start = lambda: da.zeros(10, chunks=10)
-    else:
-        new_start = lambda: la.Array(np.zeros(10))  # new memory: nothing built before
-    benchmark.extra_info["ops"] = 3_000
-    result = benchmark.pedantic(
-        build_chain, setup=lambda: ((new_start(), 3_000), {}), rounds=5, iterations=1
-    )
-    assert result.shape == (10,)
-
-
-SMALL = [np.random.default_rng(i).random(1_000) for i in range(3)]
-
-
-def ten_ops(m: Any, a: Any, b: Any, c: Any) -> Any:
-    """Ten operations: 2*a, 3*b, *c, +, a*b, c+1, /, -, sin, sum."""
-    return m.sin(2 * a + 3 * b * c - a * b / (c + 1)).sum()
-
-
-@pytest.mark.benchmark(group="latency-10-ops")
-@pytest.mark.parametrize("peer", ["numpy", "lazyarray", "dask"])
-def test_latency_10_ops(benchmark: Any, peer: str) -> None:
-    """Build + compute on fresh 1,000-element inputs (target for lazyarray: 5x numpy)."""
-    if peer == "numpy":
-        run = lambda: ten_ops(np, *SMALL)
-    elif peer == "dask":
-        da = pytest.importorskip("dask.array")
-        run = lambda: ten_ops(da, *[da.from_array(x, chunks=-1) for x in SMALL]).compute(
-            scheduler="sync"
-        )
-    else:
-        # new memory each round, as fresh inputs: nothing built or planned before
-        run = lambda: ten_ops(la, *[la.Array(x.copy()) for x in SMALL]).compute(cache=False)
-    result = benchmark(run)
-    np.testing.assert_allclose(result, ten_ops(np, *SMALL), rtol=1e-12)
