@@ -92,10 +92,9 @@ def _reduced_shape(
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def reduction_rule(
-    impl: Callable[..., Any], masked_impl: Callable[..., Any] | None, keeps_mask: bool = True
-) -> Infer:
-    # (input type, attributes) -> result type: a chain of reductions repeats a few
+def _typed_once(resolve: Callable[[Node, Mapping[str, Any]], ArrayType]) -> Infer:
+    """A one-input type rule remembering its answers per (input type, attributes): a
+    chain of reductions or scans repeats a few."""
     typed: dict[tuple[Any, ...], ArrayType] = {}
 
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
@@ -109,6 +108,12 @@ def reduction_rule(
             typed[key] = found
         return found
 
+    return infer
+
+
+def reduction_rule(
+    impl: Callable[..., Any], masked_impl: Callable[..., Any] | None, keeps_mask: bool = True
+) -> Infer:
     def resolve(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
         t = x.type
         axis = attrs.get("axis")
@@ -122,7 +127,7 @@ def reduction_rule(
         shape = _reduced_shape(t.shape, axes, bool(attrs.get("keepdims", False)))
         return ArrayType(dtype=dtype, shape=shape, masked=t.masked and keeps_mask)
 
-    return infer
+    return _typed_once(resolve)
 
 
 def _with_axis(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -259,20 +264,6 @@ ROWS += [
 
 
 def _scan_rule(impl: Callable[..., Any]) -> Infer:
-    # (input type, attributes) -> result type: a chain of reductions repeats a few
-    typed: dict[tuple[Any, ...], ArrayType] = {}
-
-    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-        (x,) = inputs
-        key = (x.type, tuple(attrs.items()))
-        found = typed.get(key)
-        if found is None:
-            found = resolve(x, attrs)
-            if len(typed) >= 1024:
-                typed.clear()
-            typed[key] = found
-        return found
-
     def resolve(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
         t = x.type
         axis = attrs.get("axis")
@@ -291,7 +282,7 @@ def _scan_rule(impl: Callable[..., Any]) -> Infer:
         dtype = probe_dtype(impl, [t], plain)
         return ArrayType(dtype=dtype, shape=shape, masked=t.masked)
 
-    return infer
+    return _typed_once(resolve)
 
 
 def _scan(fn: Callable[..., Any], identity: int) -> Callable[..., Any]:
