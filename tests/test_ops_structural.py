@@ -18,6 +18,7 @@ import pytest
 import lazyarray as la
 from lazyarray.graph import toposort
 from lazyarray.ops import OPS, Kind
+from lazyarray.testing.suite.cases import NUMPY_MA
 from tests.cases import masked_sample, sample
 from tests.conftest import assert_same
 from tests.test_ops_manipulation import ops_exercised as ops_exercised_by_manipulation
@@ -129,26 +130,6 @@ MASKED_CASES: dict[str, Case] = {
     "masked setitem masked": lambda m, x: _assigned(x, (1, slice(None), 0), np.ma.masked),
     "masked boolean setitem": lambda m, x: _assigned(x, x > 0, 1.0),
 }
-
-
-class _NumpyMa:
-    """numpy.ma, plus the view functions it lacks applied to data and mask alike (which
-    is what numpy.ma's own views do)."""
-
-    def __getattr__(self, name: str) -> Any:
-        if hasattr(np.ma, name):
-            return getattr(np.ma, name)
-        function = getattr(np, name)
-
-        def apply(x: Any, *args: Any, **kwargs: Any) -> Any:
-            data = function(np.ma.getdata(x), *args, **kwargs)
-            mask = function(np.ma.getmaskarray(x), *args, **kwargs)
-            return np.ma.MaskedArray(data, mask=mask)
-
-        return apply
-
-
-NUMPY_MA = _NumpyMa()
 
 
 @pytest.mark.parametrize("name", CASES)
