@@ -17,11 +17,6 @@ KNOWN_FAILURES: dict[str, KnownFailures] = {
             UnsupportedOperation,
             "dask.array has no masked median",
         ),
-        "TestJobs::test_progress_reaches_the_total[*-planned]": (
-            AssertionError,
-            "the dask backend counts every key of the graph as a step, though some never "
-            "run as tasks: a completed job reports less than its total",
-        ),
     },
 }
 

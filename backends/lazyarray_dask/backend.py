@@ -133,7 +133,8 @@ class _Progress:
 
         class Tracker(Callback):
             def _start_state(self, dsk: Any, state: Any) -> None:
-                context_ref.set_total(len(dsk))
+                # keys already holding data (literals) never run as tasks
+                context_ref.set_total(len(dsk) - len(state.get("cache", ())))
                 context_ref.completed_steps = 0
 
             def _posttask(
