@@ -281,3 +281,17 @@ def test_a_mask_whose_count_is_known_gives_a_known_size() -> None:
     assert x[frozen].shape == (3,)  # read-only: its values cannot change
     assert x[np.array([True, False] * 3)].shape == (None,)  # writeable: counted when run
     assert la.zeros(0)[la.zeros(0, bool)].shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "mask", [np.zeros(0, bool), np.zeros((2, 0), bool), np.zeros((0, 3), bool)], ids=str
+)
+def test_an_empty_boolean_axis_selects_nothing_whatever_the_size(
+    mask: np.ndarray[Any, Any], backend: str
+) -> None:
+    """numpy takes a boolean index with an empty axis against an axis of any size."""
+    lazy = la.Array(X)[mask]
+    assert lazy.shape == X[mask].shape
+    assert_same(lazy.compute(backend=backend), X[mask])
+    masked = la.MaskedArray(masked_sample("float64", (2, 3, 4)))[mask]
+    assert masked.compute(backend=backend).shape == X[mask].shape

@@ -77,6 +77,10 @@ def getitem(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:
 def boolean_index(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:
     x, selector = inputs
     axis = node.attr("axis")
+    if 0 in np.shape(selector):  # an empty mask selects nothing, whatever the axis's size
+        shape = x.shape[:axis] + (0,) + x.shape[axis + np.ndim(selector) :]
+        empty = da.zeros(shape, dtype=x.dtype)
+        return da.ma.masked_array(empty) if node.type.masked else empty
     if not is_dask(selector):
         selector = tasks.from_array(np.asarray(selector))
     if 1 < selector.ndim < x.ndim:  # dask takes a mask of one dim or of all: merge its dims

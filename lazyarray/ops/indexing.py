@@ -95,7 +95,8 @@ def _boolean_index_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> A
             f"but {axis + mask.type.ndim} were indexed"
         )
     for offset, (size, mask_size) in enumerate(zip(covered, mask.type.shape, strict=True)):
-        if size is not None and mask_size is not None and size != mask_size:
+        # numpy takes an empty boolean axis against any size: it selects nothing
+        if size is not None and mask_size not in (None, 0) and size != mask_size:
             raise LazyIndexError(
                 f"boolean index did not match indexed array along axis {axis + offset}; "
                 f"size of axis is {size} but size of corresponding boolean axis is "

@@ -302,7 +302,8 @@ def _flag_array(flag: _Array) -> _Array:
 def _check_mask(node: Node, mask: _Array, first_axis: int) -> None:
     sizes = node.type.shape[first_axis : first_axis + mask.covers]
     for offset, (size, mask_size) in enumerate(zip(sizes, mask.node.type.shape, strict=False)):
-        if size is not None and mask_size is not None and size != mask_size:
+        # numpy takes an empty boolean axis against any size: it selects nothing
+        if size is not None and mask_size not in (None, 0) and size != mask_size:
             raise at_user_line(
                 LazyIndexError(
                     f"boolean index did not match indexed array along axis "
