@@ -72,11 +72,11 @@ def getitem(x: Any, index: Any) -> Any:
     node = as_node(x)
     items = index if isinstance(index, tuple) else (index,)
     if not any([_maybe_array(item) for item in items]):  # the hot path: a view
-        return wrap(apply("getitem", (node,), index=encode_index(_basic(items))))
+        return wrap(apply("getitem", (node,), index=encode_index(basic_index(items))))
     parsed = [_parse(item) for item in items]
     arrays = [item for item in parsed if isinstance(item, _Array)]
     if not arrays:
-        return wrap(apply("getitem", (node,), index=encode_index(_basic(tuple(parsed)))))
+        return wrap(apply("getitem", (node,), index=encode_index(basic_index(tuple(parsed)))))
     if all([a.is_flag and a.values is not None for a in arrays]):
         return wrap(_flags_index(node, parsed))
     if len(arrays) == 1 and arrays[0].is_bool and not arrays[0].is_flag:
@@ -125,7 +125,9 @@ def _sequence(item: list[Any] | tuple[Any, ...]) -> _Array:
     return _Array(as_node(values), values)
 
 
-def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
+def basic_index(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A basic index (ints, slices, ``None``, ``...``) with every number an int, refused
+    in numpy's words at the user's line otherwise."""
     normalized: list[Any] = []
     for item in items:
         if item is None or item is Ellipsis:
@@ -222,7 +224,7 @@ def _gather_index(node: Node, parsed: list[Any]) -> Node:
         else:
             basic.append(slice(None))
             arrays.append((len(basic) - 1, item))
-    index = _basic(tuple(basic))
+    index = basic_index(tuple(basic))
     selected = _selected(node, index)  # numpy's errors of the basic part come first
     where = _axes(index, node.type.ndim)
     for position, mask in masks:
@@ -246,7 +248,7 @@ def _mask_index(node: Node, parsed: list[Any]) -> Node:
     position = next(i for i, item in enumerate(parsed) if isinstance(item, _Array))
     mask = parsed[position]
     covers = (slice(None),) * mask.covers
-    index = _basic((*parsed[:position], *covers, *parsed[position + 1 :]))
+    index = basic_index((*parsed[:position], *covers, *parsed[position + 1 :]))
     selected = _selected(node, index)
     where = _axes(index, node.type.ndim)
     _check_mask(node, mask, where.source[position])
@@ -265,7 +267,7 @@ def _flags_index(node: Node, parsed: list[Any]) -> Node:
     flags = [i for i, item in enumerate(parsed) if isinstance(item, _Array)]
     first = 0 if _apart(parsed) else flags[0]
     rest = [item for i, item in enumerate(parsed) if i not in flags]
-    index = _basic((*rest[:first], None, *rest[first:]))
+    index = basic_index((*rest[:first], None, *rest[first:]))
     result = apply("getitem", (node,), index=encode_index(index))
     if not all([bool(parsed[i].values) for i in flags]):
         axis = _axes(index, node.type.ndim).result[first]

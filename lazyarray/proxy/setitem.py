@@ -7,7 +7,6 @@ keys, which the standard leaves unspecified, are refused.
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
@@ -15,11 +14,11 @@ import numpy as np
 from lazyarray.errors import LazyIndexError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.ops import OPS
-from lazyarray.ops.arguments import integer
 from lazyarray.ops.indexing import encode_index
 from lazyarray.ops.update import check_value
 from lazyarray.proxy.base import as_node
 from lazyarray.proxy.build import apply
+from lazyarray.proxy.indexing import basic_index
 
 
 def setitem(node: Node, key: Any, value: Any) -> Node:
@@ -104,24 +103,9 @@ def _is_full(item: Any) -> bool:
 
 
 def _basic(items: tuple[Any, ...]) -> tuple[Any, ...]:
-    normalized: list[Any] = []
-    for item in items:
-        if item is None or item is Ellipsis:
-            normalized.append(item)
-        elif isinstance(item, slice):
-            bounds = (item.start, item.stop, item.step)
-            normalized.append(slice(*(None if v is None else integer(v) for v in bounds)))
-        elif isinstance(item, (bool, np.bool_)):
-            raise UnsupportedOperation("assignment through a Python bool index is not supported")
-        else:
-            try:
-                normalized.append(operator.index(item))
-            except TypeError:
-                raise LazyIndexError(
-                    "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) "
-                    "and integer or boolean arrays are valid indices"
-                ) from None
-    return tuple(normalized)
+    if any(isinstance(item, (bool, np.bool_)) for item in items):
+        raise UnsupportedOperation("assignment through a Python bool index is not supported")
+    return basic_index(items)
 
 
 def _without_newaxes(node: Node, basic: tuple[Any, ...], value: Node) -> tuple[Any, Node]:
