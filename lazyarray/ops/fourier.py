@@ -18,7 +18,7 @@ import numpy as np
 from lazyarray.errors import OpValueError, ZeroStepError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axes_tuple, integer, no_out, to_axis, to_dtype, to_int
-from lazyarray.ops.matrix import numpy_error
+from lazyarray.ops.meta import as_numpy_error
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, Shape, normalize_axis
@@ -129,7 +129,7 @@ def _transform_dtype(fn: Callable[..., Any], dtype: np.dtype[Any], norm: str) ->
     try:
         return np.asarray(fn(np.ones(4, dtype=dtype), norm=norm)).dtype
     except (ValueError, TypeError) as exc:
-        raise numpy_error(exc) from None
+        raise as_numpy_error(exc) from None
 
 
 def _one_d_rule(fn: Callable[..., Any], kind: str) -> Infer:

@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import (
-    AxisError,
-    CastError,
     LinAlgError,
     OpArgumentError,
     OpValueError,
@@ -27,26 +25,12 @@ from lazyarray.errors import (
 )
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axes_tuple, axis_index, to_flag, to_hashable
+from lazyarray.ops.meta import as_numpy_error
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, Shape, broadcast_shapes, normalize_axis
 
 # --- numpy, asked on stand-ins -------------------------------------------------------
-
-
-def numpy_error(exc: Exception) -> Exception:
-    """numpy's exception as lazyarray's subclass of the same builtin (LinAlgError and
-    AxisError are ValueErrors: they are tested first)."""
-    message = str(exc)
-    if isinstance(exc, np.linalg.LinAlgError):
-        return LinAlgError(message)
-    if isinstance(exc, np.exceptions.AxisError):
-        return AxisError(message)
-    if isinstance(exc, TypeError):
-        return CastError(message)
-    if isinstance(exc, ValueError):
-        return OpValueError(message)
-    return exc
 
 
 def probe(
@@ -68,7 +52,7 @@ def probe(
         try:
             return fn(*arrays, **attrs)
         except (ValueError, TypeError) as exc:
-            raise numpy_error(exc) from None
+            raise as_numpy_error(exc) from None
 
 
 def probe_dtype(fn: Callable[..., Any], inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import AxisError, CastError, LazyIndexError, ShapeError
+from lazyarray.errors import AxisError, CastError, LazyIndexError, LinAlgError, ShapeError
 from lazyarray.types import ArrayType, Shape
 
 _UNKNOWN_STANDINS = (2**31 - 1, 2**31 - 2, 0, 1)
@@ -25,8 +25,11 @@ def standin(dtype: np.dtype[Any], shape: Sequence[int]) -> np.ndarray[Any, Any]:
 
 
 def as_numpy_error(exc: Exception) -> Exception:
-    """numpy's exception, re-raised as lazyarray's subclass of the same builtin."""
+    """numpy's exception, re-raised as lazyarray's subclass of the same builtin
+    (LinAlgError and AxisError are ValueErrors: they are tested first)."""
     message = str(exc)
+    if isinstance(exc, np.linalg.LinAlgError):
+        return LinAlgError(message)
     if isinstance(exc, np.exceptions.AxisError):
         return AxisError(message)
     if isinstance(exc, IndexError):
