@@ -262,13 +262,73 @@ def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: bool | 
             return _snapshot(obj, target)
         proxy = Array(obj)
         return _build.astype(proxy, target) if changes else proxy
+    if isinstance(obj, (list, tuple)):
+        leaves = _leaves(obj)
+        if any([hasattr(leaf, "__lazyarray_node__") for leaf in leaves]):
+            if copy is False:
+                raise _needs_copy()
+            return _stacked(obj, leaves, target)
     return Array(_from_data(obj, target, copy))
+
+
+def _leaves(obj: list[Any] | tuple[Any, ...]) -> list[Any]:
+    """What a nested sequence holds, in C order: anything not a list or tuple."""
+    leaves: list[Any] = []
+    pending: list[Any] = [obj]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(reversed(item))
+        else:
+            leaves.append(item)
+    return leaves
+
+
+def _stacked(obj: Any, leaves: list[Any], dtype: np.dtype[Any] | None) -> Any:
+    """A nested sequence holding lazy arrays, as numpy would build it from their values
+    (dtype, shape and errors: numpy is asked with zero stand-ins of each array), made as
+    one lazy ``stack``: reading the elements of a computed array into a new one runs
+    once, not once per element."""
+    standins = iter([_standin(leaf) for leaf in leaves])
+    layout = _rebuilt(obj, standins)
+    try:
+        shape_of = np.asarray(layout, dtype=dtype)
+    except ValueError as exc:
+        raise OpValueError(str(exc)) from None
+    except TypeError as exc:
+        raise CastError(str(exc)) from None
+    check_supported_dtype(shape_of.dtype)
+    target = shape_of.dtype
+    nodes = [_build.astype(_leaf_array(leaf, target), target) for leaf in leaves]
+    return _build.call("reshape", (_build.call("stack", (nodes,), {}), shape_of.shape), {})
+
+
+def _standin(leaf: Any) -> Any:
+    if not hasattr(leaf, "__lazyarray_node__"):
+        return leaf
+    node = as_node(leaf)
+    if None in node.type.shape:
+        raise OpValueError("asarray needs the shape of every lazy array it holds")
+    return np.zeros(node.type.shape, node.type.dtype)
+
+
+def _rebuilt(obj: Any, leaves: Any) -> Any:
+    """``obj`` with its leaves replaced, in C order, by the next of ``leaves``."""
+    if isinstance(obj, (list, tuple)):
+        return [_rebuilt(item, leaves) for item in obj]
+    return next(leaves)
+
+
+def _leaf_array(leaf: Any, dtype: np.dtype[Any]) -> Any:
+    if hasattr(leaf, "__lazyarray_node__"):
+        return leaf
+    array = np.asarray(leaf, dtype=dtype)
+    array.flags.writeable = False
+    return Array(array)
 
 
 def _from_data(obj: Any, dtype: np.dtype[Any] | None, copy: bool | None) -> Any:
     """Python data or a buffer as an ndarray, by numpy's rules (and its copy=)."""
-    if isinstance(obj, (list, tuple)) and any(hasattr(v, "__lazyarray_node__") for v in obj):
-        raise CastError("asarray of a list of lazy arrays is not supported; use la.stack")
     if type(obj) is int and dtype is None:
         check_python_int_fits(obj, np.dtype(np.int64 if obj < 0 else np.uint64))
     try:

@@ -250,7 +250,8 @@ def test_asarray_reads_buffers_without_copying(backend: str) -> None:
         (lambda: la.asarray([1], copy="yes"), ValueError, "copy must be True, False or None"),
         (lambda: la.asarray([1], copy=1), ValueError, "copy must be True, False or None"),
         (lambda: la.asarray([[1], [1, 2]]), ValueError, "inhomogeneous"),
-        (lambda: la.asarray([la.zeros(2)]), TypeError, "use la.stack"),
+        (lambda: la.asarray([la.zeros(2), la.zeros(3)]), ValueError, "inhomogeneous"),
+        (lambda: la.asarray([la.zeros(2)], copy=False), ValueError, "Unable to avoid copy"),
         (lambda: la.asarray(2**70), OverflowError, "out of bounds"),
         (lambda: la.asarray(["a"]), TypeError, "numeric, boolean and datetime"),
         (lambda: la.asarray([1], dtype=object), TypeError, "numeric, boolean and datetime"),
@@ -260,6 +261,28 @@ def test_asarray_refuses_bad_input(call: Any, error: type, message: str) -> None
     with pytest.raises(error, match=message) as info:
         call()
     assert isinstance(info.value, LazyArrayError)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda m, a, b: [a[0], a[1] * b[2]],
+        lambda m, a, b: [[a[i] * b[j] for j in range(3)] for i in range(4)],
+        lambda m, a, b: [a[0], 2.5, 7],
+        lambda m, a, b: [b, b * 2],
+        lambda m, a, b: ([b[0], b[1]], (b[2], 1)),
+        lambda m, a, b: [m.astype(a[0], m.float32), a[1] > 2],
+    ],
+)
+def test_asarray_of_nested_sequences_holding_lazy_arrays(build: Any, backend: str) -> None:
+    a, b = np.arange(4.0), np.arange(3, dtype=np.int16)
+    expected = np.asarray(build(np, a, b))
+    with la.config.set(implicit_compute="error"):  # built as one lazy stack
+        result = la.asarray(build(la, la.asarray(a, copy=True), la.asarray(b, copy=True)))
+    assert result.shape == expected.shape and result.dtype == expected.dtype
+    assert_same(result.compute(backend=backend), expected)
+    as_float = la.asarray(build(la, la.asarray(a), la.asarray(b)), dtype=la.float32)
+    assert_same(as_float.compute(backend=backend), expected.astype(np.float32))
 
 
 def test_asarray_and_creation_compute_nothing(no_compute: None) -> None:

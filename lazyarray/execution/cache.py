@@ -42,6 +42,16 @@ class ResultCache:
             self.hits += 1
             return [_copy(value) for value in entry[0]]
 
+    def peek(self, key: str) -> list[Any] | None:
+        """The stored values themselves, for a reader that only reads them (and never
+        hands them out): no copy."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
     def put(self, key: str, values: list[Any], budget: int) -> None:
         size = _nbytes(values)
         if size > budget:

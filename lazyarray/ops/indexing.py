@@ -42,7 +42,35 @@ def _getitem(x: Any, index: EncodedIndex) -> Any:
 
 def _getitem_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     (x,) = inputs
+    index = attrs["index"]
+    if _reads_elements(index, x.type.shape):  # x[i, j]: the hot path of element reads
+        for axis, (item, size) in enumerate(zip(index, x.type.shape, strict=False)):
+            if not -size <= item < size:  # type: ignore[operator]  # sizes are known here
+                raise LazyIndexError(
+                    f"index {item} is out of bounds for axis {axis} with size {size}"
+                )
+        return x.type.with_(shape=x.type.shape[len(index) :], weak=None)
     return x.type.with_(shape=view_shape(_getitem, [x.type], attrs), weak=None)
+
+
+def _reads_elements(index: EncodedIndex, shape: Shape) -> bool:
+    """Whether ``index`` is integers only, one per leading axis of known size."""
+    if len(index) > len(shape):
+        return False
+    for item, size in zip(index, shape, strict=False):
+        if type(item) is not int or size is None:
+            return False
+    return True
+
+
+def element_index(node: Node) -> EncodedIndex | None:
+    """The integers of ``node`` when it reads one element of its input (``x[i, j]`` on
+    a 2-d ``x``), else None."""
+    if node.op != "getitem" or len(node.inputs) != 1:
+        return None
+    index = node.attr("index")
+    source = node.inputs[0].type.shape
+    return index if len(index) == len(source) and _reads_elements(index, source) else None
 
 
 def _take(x: Any, indices: Any, axis: int | None = None, mode: Any = "raise") -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 
 from lazyarray.errors import CastError
 from lazyarray.execution import check_implicit_compute, compute
+from lazyarray.execution.elements import NOT_READ, read_element
 from lazyarray.execution.explain import human_bytes
 from lazyarray.graph import Literal, Node, Site, count_nodes, find
 from lazyarray.ops import Trait, has
@@ -225,6 +226,13 @@ class BaseArray:
         check_implicit_compute(what)
         return self.compute()
 
+    def _implicit_element(self, what: str) -> Any:
+        """``_implicit`` for a 0-d array: an element of a small settled array is read
+        from that array's value, computed once (``execution/elements.py``)."""
+        check_implicit_compute(what)
+        value = read_element(self._node)
+        return self.compute() if value is NOT_READ else value
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, Any]:
         value = np.asarray(self._implicit("np.asarray(x)"))
         return value if dtype is None else value.astype(dtype, copy=False)
@@ -235,7 +243,7 @@ class BaseArray:
                 "The truth value of an array with more than one element is ambiguous. "
                 "Use a.any() or a.all()"
             )
-        return bool(self._implicit("bool(x)"))
+        return bool(self._implicit_element("bool(x)"))
 
     def __int__(self) -> int:
         self._refuse_complex("int")
@@ -260,7 +268,7 @@ class BaseArray:
     def _scalar_value(self, what: str) -> Any:
         if self.size != 1:
             raise TypeError("only length-1 arrays can be converted to Python scalars")
-        return np.asarray(self._implicit(what)).reshape(())[()]
+        return np.asarray(self._implicit_element(what)).reshape(())[()]
 
     def item(self, *index: Any) -> Any:
         """One element as a Python scalar, computed (as ``ndarray.item``)."""
