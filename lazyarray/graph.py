@@ -402,7 +402,12 @@ def _encode_attrs(value: Any) -> str:
         return f"dtype:{value.str}"
     if isinstance(value, Value):
         return type(value).__name__ + _encode_attrs(value.values())
+    if isinstance(value, _INEXACT):  # by their bits: repr spells every NaN "nan"
+        return f"{type(value).__name__}:{np.asarray(value).tobytes().hex()}"
     return f"{type(value).__name__}:{value!r}"
+
+
+_INEXACT = (float, complex, np.inexact)
 
 
 # code object -> None where it is defined inside lazyarray or numpy, else the sites of

@@ -89,3 +89,32 @@ def test_an_element_out_of_bounds_is_refused_in_numpys_words_when_written() -> N
             lazy[index]
     assert lazy[1].shape == (2,) and lazy[1, -1].shape == ()
     assert_same(lazy[-1].compute(), np.array([3, 4]))
+
+
+_CHECKS = [
+    lambda m, x, y, i: x[i] == y[i],
+    lambda m, x, y, i: m.isnan(x[i]) | (x[i] < y[i]),
+    lambda m, x, y, i: x[i] / y[i],
+    lambda m, x, y, i: x[i] * 2 + 1.5,
+    lambda m, x, y, i: m.astype(x[i] * 0, m.int8) + m.astype(y[i], m.int8) * 127,
+    lambda m, x, y, i: m.floor_divide(x[i], 0.0),
+]
+
+
+@pytest.mark.parametrize("check", _CHECKS)
+def test_elementwise_ops_over_elements_give_what_compute_gives(
+    check: Any, computes: list[Any]
+) -> None:
+    x = np.array([np.nan, 1.0, -0.0, 3.0, np.inf], dtype=np.float32)
+    y = np.array([np.nan, 2.0, 0.0, 3.0, -np.inf], dtype=np.float32)
+    lazy_x, lazy_y = la.asarray(x, copy=True), la.asarray(y, copy=True)
+    for i in range(5):
+        element = check(la, lazy_x, lazy_y, i)
+        with np.errstate(all="ignore"):
+            expected = check(np, x, y, i)
+            read = element.__float__() if element.dtype != la.bool else element.__bool__()
+            computed = element.compute()
+        assert type(computed) is type(expected) and computed.dtype == expected.dtype
+        assert_same(np.asarray(computed), np.asarray(expected))
+        assert_same(np.asarray(read, expected.dtype), np.asarray(expected))
+    assert {id(node) for node in computes} <= {id(lazy_x.node), id(lazy_y.node)}

@@ -111,3 +111,14 @@ def test_unsupported_literals_are_refused() -> None:
         la.Array(np.array(["a", "b"]))
     with pytest.raises(TypeError, match="lazy arrays"):
         la.Array([la.Array([1]), 2])
+
+
+def test_digests_tell_apart_every_float_bit_pattern() -> None:
+    """The sign of a NaN (``-0.0 / 0.0`` is a negative NaN on x86) and of zero are part
+    of a constant's digest: the result cache keys on it."""
+    values = [np.float32("nan"), -np.float32("nan"), np.float32(0.0), np.float32(-0.0)]
+    digests = {la.asarray(v).node.digest for v in values}
+    scalars = {
+        (la.asarray([1.0]) + v).node.digest for v in [float("nan"), -float("nan"), 0.0, -0.0]
+    }
+    assert len(digests) == 4 and len(scalars) == 4

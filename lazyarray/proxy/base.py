@@ -132,6 +132,8 @@ class BaseArray:
     @property
     def params(self) -> tuple[Any, ...]:
         """The parameters this expression depends on, sorted by name."""
+        if not self._node.has_parameters:
+            return ()
         nodes = find([self._node], lambda n: has(n, Trait.ARGUMENT))
         return tuple(wrap(n) for n in sorted(nodes, key=lambda n: n.attr("name")))
 
