@@ -11,7 +11,6 @@ from lazyarray.errors import CastError, MaskError, ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import to_hashable
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
-from lazyarray.ops.settled import settled_shape
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, broadcast_shapes
 
@@ -87,11 +86,8 @@ def _compressed(x: Any) -> Any:
 
 def _compressed_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     (x,) = inputs
-    if not x.type.masked:
-        return ArrayType(x.type.dtype, (x.type.size,))
-    # how many are unmasked is known now where x is settled (``ops/settled.py``)
-    known = settled_shape("compressed", inputs, attrs)
-    return ArrayType(x.type.dtype, (None,) if known is None else known)
+    size = None if x.type.masked else x.type.size
+    return ArrayType(x.type.dtype, (size,))
 
 
 def _getmaskarray(x: Any) -> Any:
