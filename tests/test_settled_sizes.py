@@ -229,6 +229,9 @@ UNKNOWN: dict[str, Callable[[], Any]] = {
     # masked values folded by the planner are writeable (so not settled): a size known
     # when written would be unknown in the plan, which must type as the graph does
     "compressed": lambda: la.masked_array(la.arange(6.0), la.arange(6) % 3 == 0).compressed(),
+    "a mask through a masked array": lambda: la.arange(6)[
+        la.getmaskarray(la.masked_array(la.arange(6.0), la.arange(6) % 2 == 0))
+    ],
     "unique of a mutable literal": lambda: la.unique_values(la.asarray(np.asarray(VALUES))),
     "nonzero of a parameter": lambda: la.argwhere(la.parameter("x", dtype=bool, shape=(3, 4))),
 }

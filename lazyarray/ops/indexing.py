@@ -114,8 +114,6 @@ def _selected(mask: Node) -> int | None:
     change)."""
     if mask.type.size == 0:
         return 0
-    if mask.type.masked:
-        return None
     values = settled_values(mask)
     return None if values is None else int(np.count_nonzero(values))
 

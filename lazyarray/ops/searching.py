@@ -92,7 +92,7 @@ def _nonzero_count(x: Node) -> int | None:
     settled (``ops/settled.py``), else known only after running."""
     if x.type.size == 0:
         return 0
-    values = None if x.type.masked else settled_values(x)
+    values = settled_values(x)
     return None if values is None else int(np.count_nonzero(values))
 
 

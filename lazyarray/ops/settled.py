@@ -2,12 +2,14 @@
 
 A graph is settled when its leaves are read-only literals (``Literal.mutable`` is
 False) or generated sources (``full``, ``arange``, ``eye``...: their attributes are
-their values), with no parameter, random or custom Python node, at most
-``SETTLED_NODES`` nodes and at most ``SETTLED_ELEMENTS`` elements in each. Its values
-are what running it will give, so the type rules of ops whose result size depends on
-values (a mask's count, the number of unique values) compute it now, with each row's
-numpy implementation, and the size is known when written, as in numpy. Anything else,
-or any error while evaluating, leaves the size unknown (``None``).
+their values), with no parameter, random or custom Python node, no masked node (the
+planner folds masked values into writeable literals, and a plan must see the sizes its
+graph declares), at most ``SETTLED_NODES`` nodes and at most ``SETTLED_ELEMENTS``
+elements in each. Its values are what running it will give, so the type rules of ops
+whose result size depends on values (a mask's count, the number of unique values)
+compute them now, with each row's numpy implementation, and the size is known when
+written, as in numpy. Anything else, or any error while evaluating, leaves the size
+unknown (``None``).
 """
 
 from __future__ import annotations
@@ -30,13 +32,12 @@ _UNSETTLED = frozenset({Trait.ARGUMENT, Trait.RANDOM, Trait.NEEDS_PYTHON})
 
 
 def settled_values(node: Node) -> Any | None:
-    """``node``'s values (an ndarray, a masked array or a scalar) if its graph is
-    settled, else None."""
+    """``node``'s values (an ndarray or a scalar) if its graph is settled, else None."""
     if node.has_parameters or not _settled((node,)):
         return None
     with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
         try:
-            values = _evaluate(toposort([node]))
+            values = _evaluate(toposort([node]), (node,))
         except Exception:  # any failure is left to running, which reports it
             return None
     return None if values is None else values[node]
@@ -47,13 +48,12 @@ def settled_result(op: str, inputs: tuple[Node, ...], attrs: Mapping[str, Any]) 
     for the type rule of ``op``, before its node exists."""
     if any([node.has_parameters for node in inputs]) or not _settled(inputs):
         return None
-    masked = any([node.type.masked for node in inputs])
     with np.errstate(all="ignore"), warnings.catch_warnings(action="ignore"):
         try:
-            values = _evaluate(toposort(inputs))
+            values = _evaluate(toposort(inputs), inputs)
             if values is None:
                 return None
-            return OPS[op].implementation(masked)(*[values[node] for node in inputs], **attrs)
+            return OPS[op].impl(*[values[node] for node in inputs], **attrs)
         except Exception:  # as in settled_values
             return None
 
@@ -72,7 +72,7 @@ def _settled(roots: tuple[Node, ...]) -> bool:
     while stack:
         node = stack.pop()
         size = node.type.size
-        if size is None or size > SETTLED_ELEMENTS:
+        if size is None or size > SETTLED_ELEMENTS or node.type.masked:
             return False
         row = OPS.get(node.op)
         if row is None or row.traits & _UNSETTLED:
@@ -93,9 +93,14 @@ def _settled(roots: tuple[Node, ...]) -> bool:
     return True
 
 
-def _evaluate(order: list[Node]) -> dict[Node, Any] | None:
-    """Each node's values, inputs first, by its row's implementation (which may raise);
-    None if a row disagrees with its node's declared shape."""
+def _evaluate(order: list[Node], roots: tuple[Node, ...]) -> dict[Node, Any] | None:
+    """The values of ``roots``, inputs first, by each row's implementation (which may
+    raise), each other value dropped after its last reader; None if a row disagrees with
+    its node's declared shape."""
+    readers: dict[Node, int] = {}
+    for node in order:
+        for child in node.inputs:
+            readers[child] = readers.get(child, 0) + 1
     values: dict[Node, Any] = {}
     for node in order:
         row = OPS[node.op]
@@ -103,10 +108,12 @@ def _evaluate(order: list[Node]) -> dict[Node, Any] | None:
             value = node.attr("value")
             values[node] = value.value if isinstance(value, Literal) else value
             continue
-        inputs = [values[child] for child in node.inputs]
-        masked = node.type.masked or any([child.type.masked for child in node.inputs])
-        value = row.implementation(masked)(*inputs, **dict(node.attrs))
+        value = row.impl(*[values[child] for child in node.inputs], **dict(node.attrs))
         if np.shape(value) != node.type.shape:
             return None
         values[node] = value
+        for child in node.inputs:
+            readers[child] -= 1
+            if not readers[child] and child not in roots:
+                del values[child]
     return values
