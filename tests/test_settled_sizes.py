@@ -1,9 +1,10 @@
 """Sizes that depend on values are known when written where the data cannot change.
 
-A mask's count, the non-zero positions and the unique values of a settled graph (read-only
-literals and generated sources, no parameter, no random draw, at most 64 nodes of at most
-2**20 elements: ``lazyarray/ops/settled.py``) are numpy's when written; otherwise they
-stay ``None`` until run. Declared shapes equal computed ones on every backend and mode.
+A mask's count, the non-zero positions and the unique values of a settled graph
+(read-only literals and generated sources, no parameter, no random draw, no masked node,
+at most 64 nodes of at most 2**20 elements: ``lazyarray/ops/settled.py``) are numpy's
+when written; otherwise they stay ``None`` until run. Declared shapes equal computed
+ones on every backend and mode.
 """
 
 from __future__ import annotations
@@ -152,6 +153,22 @@ def test_a_settled_mask_on_a_big_array(backend: str) -> None:
     lazy = (la.asarray(data)[rows] * 2)[:, ::3]
     assert lazy.shape == (86, 167)
     assert_same(lazy.compute(backend=backend), (data[np.arange(600) % 7 == 0] * 2)[:, ::3])
+
+
+@pytest.mark.parametrize("index", ["rows", "columns", "whole"])
+def test_a_settled_mask_on_a_masked_array(index: str, backend: str) -> None:
+    data = np.ma.MaskedArray(
+        np.arange(24.0).reshape(4, 6), mask=np.arange(24).reshape(4, 6) % 5 == 0
+    )
+    keys = {
+        "rows": lambda m: m.arange(4) % 2 == 0,
+        "columns": lambda m: (slice(None), m.arange(6) > 2),
+        "whole": lambda m: m.reshape(m.arange(24) % 3 == 0, (4, 6)),
+    }
+    lazy = la.MaskedArray(data)[keys[index](la)]
+    expected = data[keys[index](np)]
+    assert lazy.shape == expected.shape
+    assert_same(lazy.compute(backend=backend), expected)
 
 
 def test_a_size_depends_on_the_values_not_only_the_types() -> None:
