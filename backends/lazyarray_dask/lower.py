@@ -86,7 +86,12 @@ class Lowerer:
         lowering = lowering_of(row)
         if lowering is None:  # the backend's check refuses such a plan before it runs
             raise UnsupportedOperation(f"backend 'dask' cannot run op {node.op!r}")
-        return lowering.run(self, node, inputs)
+        value = lowering.run(self, node, inputs)
+        if Trait.UNKNOWN_SIZE in row.traits and is_dask(value) and None not in node.type.shape:
+            # a size known when written comes of a small settled input (ops/settled.py):
+            # dask counts its chunks now, so that the ops reading it may rely on them
+            value = known_chunks(value)
+        return value
 
     # --- sources -------------------------------------------------------------------------
 

@@ -81,6 +81,8 @@ def boolean_index(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:
         shape = x.shape[:axis] + (0,) + x.shape[axis + np.ndim(selector) :]
         empty = da.zeros(shape, dtype=x.dtype)
         return da.ma.masked_array(empty) if node.type.masked else empty
+    if node.type.shape[axis] is not None:
+        return _counted(x, np.asarray(selector.compute() if is_dask(selector) else selector), axis)
     if not is_dask(selector):
         selector = tasks.from_array(np.asarray(selector))
     if 1 < selector.ndim < x.ndim:  # dask takes a mask of one dim or of all: merge its dims
@@ -90,6 +92,16 @@ def boolean_index(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:
     covered = x.chunks[axis : axis + selector.ndim]
     selector = selector.rechunk(covered)
     return x[(slice(None),) * axis + (selector,)]
+
+
+def _counted(x: Any, mask: np.ndarray[Any, Any], axis: int) -> Any:
+    """``x[mask]`` where the mask's count was known when written: a settled mask
+    (``ops/settled.py``), small, read now so that dask knows the result's chunks, however
+    big ``x`` is."""
+    if mask.ndim > 1:  # its dims merged into one
+        x = known_chunks(x)
+        x, mask = x.reshape(x.shape[:axis] + (-1,) + x.shape[axis + mask.ndim :]), mask.ravel()
+    return x[(slice(None),) * axis + (mask,)]
 
 
 def take(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:

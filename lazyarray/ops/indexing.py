@@ -1,7 +1,7 @@
 """Indexing: basic (slices, integers, ``None``, ``...``), ``take`` along an axis,
-boolean masks (unknown result size) and ``gather``, numpy's advanced indexing by integer
-arrays on several axes, applied after the basic part of an index
-(``lazyarray/proxy/indexing.py`` takes an index apart into these)."""
+boolean masks (result size unknown unless the mask is settled) and ``gather``, numpy's
+advanced indexing by integer arrays on several axes, applied after the basic part of an
+index (``lazyarray/proxy/indexing.py`` takes an index apart into these)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import LazyIndexError, ShapeError
-from lazyarray.graph import Literal, Node
+from lazyarray.graph import Node
 from lazyarray.ops.arguments import choice, no_out, to_axis
 from lazyarray.ops.meta import view_shape
 from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, register
+from lazyarray.ops.settled import settled_values
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, Shape, broadcast_shapes, normalize_axis, shape_text
 
@@ -135,20 +136,14 @@ def _boolean_index_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> A
     return ArrayType(x.type.dtype, shape, x.type.masked)
 
 
-_COUNTED_ELEMENTS = 2**20  # a literal mask this small is counted when written
-
-
 def _selected(mask: Node) -> int | None:
     """How many elements the mask selects, where known without running: none for an
-    empty mask, and the count of a read-only literal mask (its values cannot change)."""
+    empty mask, and the count of a settled mask (``ops/settled.py``: its values cannot
+    change)."""
     if mask.type.size == 0:
         return 0
-    literal = mask.attr("value")
-    if not isinstance(literal, Literal) or literal.mutable or mask.type.masked:
-        return None
-    if (mask.type.size or 0) > _COUNTED_ELEMENTS:
-        return None
-    return int(np.count_nonzero(literal.value))
+    values = settled_values(mask)
+    return None if values is None else int(np.count_nonzero(values))
 
 
 def broadcast_indices(shapes: Sequence[Shape]) -> Shape:

@@ -1,6 +1,7 @@
 """Searching: ``searchsorted``, ``count_nonzero``, and the non-zero positions
 (``argwhere``, ``flatnonzero``; the array API's ``nonzero`` is ``argwhere``'s columns,
-built by ``lazyarray.composites.sorting``), whose sizes are known only after running."""
+built by ``lazyarray.composites.sorting``), whose sizes are known only after running,
+unless their input is settled (``ops/settled.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from lazyarray.errors import OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import to_axes, to_flag
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
+from lazyarray.ops.settled import settled_values
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.ops.sorting import INDEX
 from lazyarray.types import ArrayType
@@ -73,7 +75,7 @@ def _argwhere(x: Any) -> Any:
 
 def _argwhere_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     (x,) = inputs
-    return ArrayType(INDEX, (None, x.type.ndim))
+    return ArrayType(INDEX, (_nonzero_count(x), x.type.ndim))
 
 
 def _flatnonzero(x: Any) -> Any:
@@ -81,7 +83,17 @@ def _flatnonzero(x: Any) -> Any:
 
 
 def _flatnonzero_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    return ArrayType(INDEX, (None,))
+    (x,) = inputs
+    return ArrayType(INDEX, (_nonzero_count(x),))
+
+
+def _nonzero_count(x: Node) -> int | None:
+    """How many elements of ``x`` are not zero: 0 when empty, counted when ``x`` is
+    settled (``ops/settled.py``), else known only after running."""
+    if x.type.size == 0:
+        return 0
+    values = settled_values(x)
+    return None if values is None else int(np.count_nonzero(values))
 
 
 _UNKNOWN = frozenset({Trait.UNKNOWN_SIZE})

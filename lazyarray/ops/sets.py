@@ -19,6 +19,7 @@ from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import choice, to_axis, to_flag
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
+from lazyarray.ops.settled import settled_shape
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.ops.sorting import INDEX
 from lazyarray.types import ArrayType
@@ -54,14 +55,16 @@ def _unique_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
     if output != "values" and not attrs.get(_FLAGS[output], False):
         raise OpArgumentError(f"unique: output {output!r} needs {_FLAGS[output]}=True")
     axis = attrs.get("axis")
-    if output == "values":
-        if axis is None:
-            return ArrayType(x.type.dtype, (None,))
-        shape = x.type.shape
-        return ArrayType(x.type.dtype, shape[:axis] + (None,) + shape[axis + 1 :])
     if output == "inverse":
         return ArrayType(INDEX, x.type.shape if axis is None else (x.type.shape[axis],))
-    return ArrayType(INDEX, (None,))
+    dtype = x.type.dtype if output == "values" else INDEX
+    if output == "values" and axis is not None:
+        shape = x.type.shape[:axis] + (None,) + x.type.shape[axis + 1 :]
+    else:
+        shape = (None,)
+    # the count of unique values is known now where x is settled (``ops/settled.py``)
+    known = settled_shape("unique", inputs, attrs)
+    return ArrayType(dtype, shape if known is None else known)
 
 
 def _isin(

@@ -103,8 +103,27 @@ def _boolean_setitem_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) ->
             "NumPy boolean array indexing assignment requires a 0 or 1-dimensional input, "
             f"input has {value.type.ndim} dimensions"
         )
-    check_value(x, value, OPS["boolean_index"].infer((x, mask), attrs).shape)
+    target = OPS["boolean_index"].infer((x, mask), attrs).shape
+    try:
+        check_value(x, value, target)
+    except ShapeError:
+        if None in target or value.type.size is None:
+            raise
+        # the count is known (a settled mask): numpy's words for it
+        full = mask.type.ndim == x.type.ndim
+        raise ShapeError(
+            f"NumPy boolean array indexing assignment cannot assign {value.type.size} input "
+            f"values to the {target[0]} output values where the mask is true"
+            if full
+            else f"shape mismatch: value array of shape {_tight(value.type.shape)} could not "
+            f"be broadcast to indexing result of shape {_tight(target)}"
+        ) from None
     return x.type.with_(weak=None)
+
+
+def _tight(shape: Shape) -> str:
+    """A shape as numpy's indexing errors write it: ``(3,2)``."""
+    return shape_text(shape).replace(" ", "")
 
 
 ROWS = [
