@@ -25,10 +25,12 @@ from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
 from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
 from lazyarray.standard import __all__ as _standard_all
+from lazyarray.version import __version__
+from lazyarray import serialize
+from lazyarray.serialize import from_json, to_json
 
 globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
 
-__version__ = "0.1.0"
 
 __all__ = [
     *sorted(set(_namespace_all) | set(_standard_all) | set(dtypes.__all__) | set(_COMPOSITES)),
@@ -46,8 +48,11 @@ __all__ = [
     "errors",
     "fft",
     "from_dask",
+    "from_json",
     "get_backend",
     "linalg",
     "random",
+    "serialize",
     "to_dask",
+    "to_json",
 ]

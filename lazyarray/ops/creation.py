@@ -17,6 +17,20 @@ from lazyarray.errors import (
     ZeroStepError,
 )
 from lazyarray.graph import Literal, Node, Site, existing
+from lazyarray.ops.attrtypes import (
+    BOOL,
+    DTYPE,
+    INDEX,
+    INT,
+    LITERAL,
+    NUMBER,
+    SHAPE,
+    SIZE,
+    STR,
+    Int,
+    Str,
+    TupleOf,
+)
 from lazyarray.ops.indexing import EncodedIndex, decode_index
 from lazyarray.ops.registry import Kind, OpDef, Trait, apply, at_user_line, register
 from lazyarray.ops.rng import DISTRIBUTIONS, random_region, random_values
@@ -58,8 +72,11 @@ def constant_node(value: Any, site: Site | None = None) -> Node:
         return Node.make("constant", (), attrs, lambda: _SCALAR_TYPES[kind], site)
     if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
         raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
-    # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal
-    token = f"{type(value).__name__}:{value!r}"
+    # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal; a
+    # numpy scalar's by its bits (its repr changes with numpy's version, and hides the
+    # sign of a NaN)
+    spelled = value.tobytes().hex() if isinstance(value, np.generic) else repr(value)
+    token = f"{type(value).__name__}:{spelled}"
     found = existing("constant", (), (("token", token), ("value", value)))
     return found if found is not None else apply("constant", (), value=value, token=token)
 
@@ -385,6 +402,7 @@ ROWS = [
         _constant,
         traits=frozenset({Trait.LITERAL}),
         arity=0,
+        attributes={"token": STR, "value": LITERAL | NUMBER},
     ),
     OpDef("dask_array", Kind.SOURCE, _dask_array, _dask_array_rule, _dask_array, arity=0),
     OpDef(
@@ -395,11 +413,44 @@ ROWS = [
         _parameter,
         traits=frozenset({Trait.ARGUMENT}),
         arity=0,
+        attributes={"name": Str(max_length=256), "dtype": DTYPE, "shape": SHAPE, "masked": BOOL},
     ),
-    OpDef("full", Kind.CREATION, _full, _full_rule, _full, "full", traits=GENERATED, arity=0),
-    OpDef("full_like", Kind.CREATION, _full_like, _full_like_rule, _full_like, arity=1),
     OpDef(
-        "arange", Kind.CREATION, _arange, _arange_rule, _arange, "arange", traits=GENERATED, arity=0
+        "full",
+        Kind.CREATION,
+        _full,
+        _full_rule,
+        _full,
+        "full",
+        traits=GENERATED,
+        arity=0,
+        attributes={"shape": SHAPE, "fill_value": NUMBER, "dtype": DTYPE, "region": INDEX},
+    ),
+    OpDef(
+        "full_like",
+        Kind.CREATION,
+        _full_like,
+        _full_like_rule,
+        _full_like,
+        arity=1,
+        attributes={"fill_value": NUMBER, "dtype": DTYPE},
+    ),
+    OpDef(
+        "arange",
+        Kind.CREATION,
+        _arange,
+        _arange_rule,
+        _arange,
+        "arange",
+        traits=GENERATED,
+        arity=0,
+        attributes={
+            "start": NUMBER,
+            "stop": NUMBER,
+            "step": NUMBER,
+            "dtype": DTYPE,
+            "region": INDEX,
+        },
     ),
     OpDef(
         "linspace",
@@ -410,8 +461,26 @@ ROWS = [
         "linspace",
         traits=GENERATED,
         arity=0,
+        attributes={
+            "start": NUMBER,
+            "stop": NUMBER,
+            "num": SIZE,
+            "endpoint": BOOL,
+            "dtype": DTYPE,
+            "region": INDEX,
+        },
     ),
-    OpDef("eye", Kind.CREATION, _eye, _eye_rule, _eye, "eye", traits=GENERATED, arity=0),
+    OpDef(
+        "eye",
+        Kind.CREATION,
+        _eye,
+        _eye_rule,
+        _eye,
+        "eye",
+        traits=GENERATED,
+        arity=0,
+        attributes={"n": SIZE, "m": SIZE, "k": INT, "dtype": DTYPE, "region": INDEX},
+    ),
     OpDef(
         "random",
         Kind.SOURCE,
@@ -420,6 +489,15 @@ ROWS = [
         _random,
         traits=GENERATED | {Trait.RANDOM},
         arity=0,
+        attributes={
+            "shape": SHAPE,
+            "seed": Int(0, 2**128 - 1),
+            "stream": SIZE,
+            "distribution": Str(*DISTRIBUTIONS),
+            "params": TupleOf(NUMBER, 8),
+            "dtype": DTYPE,
+            "region": INDEX,
+        },
     ),
 ]
 
