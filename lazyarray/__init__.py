@@ -9,7 +9,7 @@
 array([ 33, 123])
 """
 
-from lazyarray import config, dtypes, errors, fft, linalg, random
+from lazyarray import config, dtypes, errors, fft, linalg, random, serialize
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
@@ -23,11 +23,10 @@ from lazyarray.errors import (
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
+from lazyarray.serialize import from_json, to_json
 from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
 from lazyarray.standard import __all__ as _standard_all
-from lazyarray.version import __version__
-from lazyarray import serialize
-from lazyarray.serialize import from_json, to_json
+from lazyarray.version import __version__ as __version__
 
 globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
 
