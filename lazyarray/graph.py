@@ -240,9 +240,10 @@ _MAY_HOLD_FLOATS = (float, tuple, Value)
 def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
     """The interning key. Attributes compare by value, but 0.0 == -0.0: a key with
     floats also holds their exact bits, so ``full(3, -0.0)`` is not ``full(3, 0.0)``.
-    (A constant's token already spells its value exactly.)"""
-    if op == "constant":
-        return (op, inputs, attrs)
+    A scalar constant's key is its token, which spells its value exactly (so a NaN
+    constant is one node, as any other)."""
+    if op == "constant":  # a scalar's token spells it exactly, NaNs by their bits
+        return (op, attrs[0][1]) if attrs[0][0] == "token" else (op, inputs, attrs)
     floats: list[str] = []
     for _, value in attrs:
         if isinstance(value, _MAY_HOLD_FLOATS):

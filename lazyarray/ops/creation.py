@@ -16,7 +16,7 @@ from lazyarray.errors import (
     ShapeError,
     ZeroStepError,
 )
-from lazyarray.graph import Literal, Node, Site, existing
+from lazyarray.graph import Literal, Node, Site, existing, float_bits
 from lazyarray.ops.attrtypes import (
     BOOL,
     DTYPE,
@@ -72,19 +72,20 @@ def constant_node(value: Any, site: Site | None = None) -> Node:
         return Node.make("constant", (), attrs, lambda: _SCALAR_TYPES[kind], site)
     if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
         raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
-    # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal; a
-    # numpy scalar's by its bits (its repr changes with numpy's version, and hides the
-    # sign of a NaN)
-    spelled = value.tobytes().hex() if isinstance(value, np.generic) else repr(value)
-    token = f"{type(value).__name__}:{spelled}"
+    token = _generic_token(value)
     found = existing("constant", (), (("token", token), ("value", value)))
     return found if found is not None else apply("constant", (), value=value, token=token)
 
 
 def _token(kind: type, value: Any) -> str:
     """``f"{type(value).__name__}:{value!r}"``, remembered for the scalars whose
-    ``(type, value)`` tells them apart (not 0.0 from -0.0, nor nan from nan)."""
+    ``(type, value)`` tells them apart (not 0.0 from -0.0, nor nan from nan); a NaN is
+    spelled by its bits (its sign and payload). The token alone identifies a scalar
+    constant (``graph._key``)."""
     if (kind is float and (not value or value != value)) or kind is complex:
+        if value != value:
+            parts = (value.real, value.imag) if kind is complex else (value,)
+            return f"{kind.__name__}:nan:{':'.join([float_bits(p) for p in parts])}"
         return f"{kind.__name__}:{value!r}"
     token = _TOKENS.get((kind, value))
     if token is None:
@@ -96,6 +97,24 @@ def _token(kind: type, value: Any) -> str:
 
 
 _TOKENS: dict[tuple[type, Any], str] = {}
+
+
+def _constant_problem(attrs: Mapping[str, Any]) -> str | None:
+    """A scalar constant's token must be its value's (the token is its interning key)."""
+    if "token" not in attrs:
+        return None if isinstance(attrs.get("value"), Literal) else "a scalar needs its token"
+    value = attrs.get("value")
+    kind = type(value)
+    expected = _token(kind, value) if kind in _SCALAR_TYPES else _generic_token(value)
+    return None if attrs["token"] == expected else f"token {attrs['token']!r} is not its value's"
+
+
+def _generic_token(value: Any) -> str:
+    # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal; a
+    # numpy scalar's by its bits (its repr changes with numpy's version, and hides the
+    # sign of a NaN)
+    spelled = value.tobytes().hex() if isinstance(value, np.generic) else repr(value)
+    return f"{type(value).__name__}:{spelled}"
 
 
 def _constant(*, value: Any, token: str = "") -> Any:
@@ -403,6 +422,7 @@ ROWS = [
         traits=frozenset({Trait.LITERAL}),
         arity=0,
         attributes={"token": STR, "value": LITERAL | NUMBER},
+        check=_constant_problem,
     ),
     OpDef("dask_array", Kind.SOURCE, _dask_array, _dask_array_rule, _dask_array, arity=0),
     OpDef(

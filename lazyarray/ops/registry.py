@@ -110,6 +110,9 @@ class OpDef:
     doc: str = ""
     # the types of the attributes its signature's arguments do not set (graph documents)
     attributes: Mapping[str, AttrType] | None = None
+    # what is wrong with a node's attributes taken together, beyond their types (a
+    # document's nodes are checked before they are built); None when nothing is
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
     # the op-set version in which this op's meaning last changed (``lazyarray.serialize``):
     # a released row never changes; a new meaning is a new ``since`` and an upgrader
     since: int = 1

@@ -117,7 +117,10 @@ def check(
         if row.arity is not None and len(inputs) != row.arity:
             raise BadArity(f"op {op!r} takes {row.arity} inputs, not {len(inputs)}", f"{path}/1")
         decoder.deferred = False
-        checked.attrs.append(_attributes(row, attrs, f"{path}/2", decoder, trusted))
+        decoded = _attributes(row, attrs, f"{path}/2", decoder, trusted)
+        if row.check is not None and not decoder.deferred:
+            _check_node(row, decoded, path)
+        checked.attrs.append(decoded)
         if decoder.deferred:
             checked.deferred.append(index)
         checked.ops.append(op)
@@ -189,6 +192,12 @@ def _attributes(
         decoder.deferred = decoder.deferred or before
         decoded[name] = result
     return decoded
+
+
+def _check_node(row: OpDef, attrs: dict[str, Any], path: str) -> None:
+    problem = row.check(attrs)  # type: ignore[misc]
+    if problem is not None:
+        raise BadAttribute(problem, f"{path}/2")
 
 
 def _check_value(kind: AttrType, value: Any, path: str) -> None:
@@ -279,6 +288,9 @@ def build(checked: Checked, literals: Mapping[str, Literal]) -> list[Node]:
         for name, value in attrs.items():
             attrs[name] = _resolve(value, literals)
             _check_value(declared[name], attrs[name], f"{path}/{name}")
+        row = OPS[checked.ops[index]]
+        if row.check is not None:
+            _check_node(row, attrs, f"/graph/nodes/{index}")
     built: list[Node] = []
     for index, (op, refs, attrs, type_) in enumerate(
         zip(checked.ops, checked.inputs, checked.attrs, checked.types, strict=True)
