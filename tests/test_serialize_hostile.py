@@ -60,11 +60,9 @@ def _doc(value: Any = None) -> dict[str, Any]:
 
 
 def _refused(error: type[GraphFormatError], doc: Any, path: str | None = None, **kw: Any) -> Any:
+    read = la.from_json if isinstance(doc, (str, bytes)) else serialize.from_dict
     with pytest.raises(error) as info:
-        if isinstance(doc, (str, bytes)):
-            la.from_json(doc, **kw)
-        else:
-            serialize.from_dict(doc, **kw)
+        read(doc, **kw)
     if path is not None:
         assert info.value.path == path, info.value
     return info.value
