@@ -148,17 +148,30 @@ def may_change(value: Any) -> bool:
         current = current.base
     if current is None or current is value or isinstance(current, bytes):
         return False
-    return current not in _IMMUTABLE_MEMORY
+    known = _IMMUTABLE_MEMORY.get(id(current))
+    return known is None or known() is not current
 
 
-# memory known never to change though numpy cannot tell: read-only maps of blobs, whose
-# files are named by the digest of their bytes (``lazyarray.stores``)
-_IMMUTABLE_MEMORY: weakref.WeakSet[Any] = weakref.WeakSet()
+# memory known never to change though numpy cannot tell (read-only maps of blobs, whose
+# files are named by the digest of their bytes: ``lazyarray.stores``), by identity: the
+# objects numpy holds as the base of arrays reading them
+_IMMUTABLE_MEMORY: dict[int, weakref.ref[Any]] = {}
 
 
-def immutable_memory(buffer: Any) -> None:
-    """Declares that ``buffer`` (the base of arrays reading it) never changes."""
-    _IMMUTABLE_MEMORY.add(buffer)
+def immutable_memory(array: np.ndarray[Any, Any]) -> None:
+    """Declares that the memory ``array`` reads (its last base) never changes."""
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if base is None or isinstance(base, bytes):
+        return
+    key = id(base)
+    _IMMUTABLE_MEMORY[key] = weakref.ref(base, lambda ref: _forget_memory(key, ref))
+
+
+def _forget_memory(key: int, ref: weakref.ref[Any]) -> None:
+    if _IMMUTABLE_MEMORY.get(key) is ref:
+        del _IMMUTABLE_MEMORY[key]
 
 
 def content_digest(value: Any) -> str:

@@ -29,7 +29,8 @@ _MAGIC = b"\x93NUMPY\x01\x00"
 _HEADER = re.compile(
     rb"\{'descr': '([^']{1,32})', 'fortran_order': False, 'shape': \(([0-9, ]{0,1400})\), \} *\n"
 )
-_CHUNK = 16 << 20
+_CHUNK = 16 << 20  # written a block at a time
+_READ_CHUNK = 1 << 20
 
 
 # --- writing -------------------------------------------------------------------------
@@ -217,39 +218,47 @@ def _read_blob(
     path: str,
     hasher: Any,
 ) -> np.ndarray[Any, Any]:
-    """Streams the blob once (its SHA-256 checked by the store, its content digest fed
-    to ``hasher``), then maps its file read-only where it has one; else reads it."""
+    """A blob's array, never copied whole: a store's file is streamed once (the store
+    checks its SHA-256, ``hasher`` takes the content digest), then mapped read-only;
+    a store without files hands over its verified bytes, which the array reads."""
     local = blobs.path(digest)
-    parts: list[bytes] | None = [] if local is None else None
-    size = 0
     try:
-        with blobs.open(digest) as reader:
-            found = reader.read(len(header))
-            _check(found, header, nbytes, nbytes, path)
-            if parts is not None:
-                parts.append(found)
-            while True:
-                block = reader.read(_CHUNK)
-                if not block:
-                    break
-                size += len(block)
-                if size > nbytes:
-                    break
-                if hasher is not None:
-                    hasher.update(block)
-                if parts is not None:
-                    parts.append(block)
+        if local is None:
+            data = blobs.get(digest)
+            _check(data[: len(header)], header, len(data) - len(header), nbytes, path)
+            if hasher is not None:
+                hasher.update(memoryview(data)[len(header) :])
+            return np.frombuffer(data, dtype, math.prod(shape), len(header)).reshape(shape)
+        size = _stream(blobs, digest, header, nbytes, path, hasher)
     except CorruptBlob as exc:
         raise BadLiteral(str(exc), path) from exc
     _check(header, header, size, nbytes, path)
-    if local is None:
-        data = b"".join(parts or ())
-        return np.frombuffer(data, dtype, math.prod(shape), len(header)).reshape(shape)
     if nbytes == 0:
         empty = np.zeros(shape, dtype)
         empty.flags.writeable = False
         return empty
     with open(local, "rb") as file:
         mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    immutable_memory(mapped)  # a blob's file is named by its bytes: it never changes
-    return np.frombuffer(mapped, dtype, math.prod(shape), len(header)).reshape(shape)
+    array = np.frombuffer(mapped, dtype, math.prod(shape), len(header)).reshape(shape)
+    immutable_memory(array)  # a blob's file is named by its bytes: it never changes
+    return array
+
+
+def _stream(
+    blobs: BlobStore, digest: str, header: bytes, nbytes: int, path: str, hasher: Any
+) -> int:
+    """Reads the blob through once, a block at a time into one buffer; the size of its
+    data (reading stops past ``nbytes``)."""
+    size = 0
+    buffer = bytearray(_READ_CHUNK)
+    view = memoryview(buffer)
+    with blobs.open(digest) as reader:
+        _check(reader.read(len(header)), header, nbytes, nbytes, path)
+        while size <= nbytes:
+            count = reader.readinto(view)
+            if not count:
+                break
+            size += count
+            if hasher is not None:
+                hasher.update(view[:count])
+    return size
