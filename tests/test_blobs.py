@@ -78,9 +78,14 @@ def test_names_never_reach_a_path_unchecked(tmp_path: Path) -> None:
 
 def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     store = FolderBlobs(tmp_path)
-    with pytest.raises(RuntimeError), store.writer() as sink:
-        sink.write(b"half")
-        raise RuntimeError("interrupted")
+
+    def interrupted() -> None:
+        with store.writer() as sink:
+            sink.write(b"half")
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert files == []
 
