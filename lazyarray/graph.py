@@ -183,12 +183,29 @@ def content_digest(value: Any) -> str:
         return hasher.hexdigest()
     masked = None
     if isinstance(value, np.ma.MaskedArray):
-        masked = (content_digest(np.ma.getmaskarray(value)), value.fill_value)
+        masked = (content_digest(np.ma.getmaskarray(value)), fill_value_of(value))
         value = np.ma.getdata(value)
     array = np.asarray(value)
     hasher = content_hasher(array.dtype, array.shape, masked)
     hasher.update(np.ascontiguousarray(array).view(np.uint8).data)
     return hasher.hexdigest()
+
+
+def fill_value_of(value: np.ma.MaskedArray[Any, Any]) -> Any:
+    """A masked array's fill value as numpy reports it, a numpy scalar (whose dtype may
+    be another than the data's: numpy's default for int8 data is int64's 999999),
+    read without setting it as numpy's getter does."""
+    own = value._fill_value
+    if own is None:
+        own = _DEFAULT_FILLS.get(value.dtype)
+        if own is None:
+            own = _DEFAULT_FILLS[value.dtype] = np.ma.MaskedArray(
+                np.empty(0, value.dtype)
+            ).fill_value
+    return np.asarray(own)[()]
+
+
+_DEFAULT_FILLS: dict[np.dtype[Any], Any] = {}
 
 
 def content_hasher(dtype: np.dtype[Any], shape: tuple[int, ...], masked: Any = None) -> Any:

@@ -20,7 +20,13 @@ from typing import IO, Any
 import numpy as np
 
 from lazyarray.errors import BadLiteral, CorruptBlob, DocumentTooLarge
-from lazyarray.graph import content_digest, content_hasher, encode_value, immutable_memory
+from lazyarray.graph import (
+    content_digest,
+    content_hasher,
+    encode_value,
+    fill_value_of,
+    immutable_memory,
+)
 from lazyarray.serialize.limits import Limits
 from lazyarray.serialize.values import Decoder, dtype_of
 from lazyarray.stores.blobs import BlobStore, check_digest
@@ -76,7 +82,7 @@ def encode_literal(value: Any, blobs: BlobStore | None, inline_bytes: int) -> di
     }
     if masked:
         entry["mask"] = _array(np.ma.getmaskarray(value), blobs, inline_bytes)
-        entry["fill_value"] = encode_value(value.fill_value)
+        entry["fill_value"] = encode_value(fill_value_of(value))
     return entry
 
 
@@ -158,10 +164,12 @@ def decode_literal(
         raise BadLiteral(f"the literal's data does not match its digest {digest}", path)
     if mask is None:
         return data
-    try:
-        return np.ma.MaskedArray(data, mask=mask, fill_value=masked[1], copy=False)  # type: ignore[index]
-    except (TypeError, ValueError) as exc:
-        raise BadLiteral(f"a bad fill value: {exc}", f"{path}/fill_value") from None
+    fill = masked[1]  # type: ignore[index]
+    if not isinstance(fill, np.generic):
+        raise BadLiteral("a fill value is a numpy scalar", f"{path}/fill_value")
+    result = np.ma.MaskedArray(data, mask=mask, copy=False)
+    result._fill_value = np.asarray(fill)  # as written, in its dtype (numpy.ma's own field)
+    return result
 
 
 def _read(
