@@ -166,8 +166,7 @@ class FolderBlobs:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        self._incoming = self.root / "incoming"
-        self._incoming.mkdir(parents=True, exist_ok=True)
+        self._incoming = self.root / "incoming"  # temporary files, renamed into place
 
     def _file(self, digest: str) -> Path:
         hexdigits = check_digest(digest)[len(PREFIX) :]
@@ -182,6 +181,7 @@ class FolderBlobs:
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[BlobWriter]:
+        self._incoming.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self._incoming, prefix=".blob-")
         try:
             with os.fdopen(handle, "wb") as file:
