@@ -9,7 +9,7 @@
 array([ 33, 123])
 """
 
-from lazyarray import config, dtypes, errors, fft, linalg, random, serialize
+from lazyarray import config, dtypes, errors, fft, linalg, random, serialize, workflows
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
@@ -23,10 +23,12 @@ from lazyarray.errors import (
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
+from lazyarray.proxy import Function
 from lazyarray.serialize import from_json, to_json
 from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
 from lazyarray.standard import __all__ as _standard_all
 from lazyarray.version import __version__ as __version__
+from lazyarray.workflows import Workflow, use
 
 globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
 
@@ -37,10 +39,12 @@ __all__ = [
     "Backend",
     "Capability",
     "ComputeError",
+    "Function",
     "JobStatus",
     "JobTimeoutError",
     "ResourceExhausted",
     "RetryError",
+    "Workflow",
     "available_backends",
     "config",
     "dtypes",
@@ -54,4 +58,6 @@ __all__ = [
     "serialize",
     "to_dask",
     "to_json",
+    "use",
+    "workflows",
 ]

@@ -54,6 +54,8 @@ class Options:
     dask_scheduler: str | None = None  # a dask.distributed scheduler address
     dask_chunk_bytes: int = 64 * 2**20  # target chunk size of arrays it creates
     dask_connect_timeout: float = 10.0  # seconds to reach a dask_scheduler
+    # workflows: the registry's folder (None: a per-user data folder)
+    registry: str | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -142,6 +144,19 @@ def _text(value: Any) -> str:
     return value
 
 
+def _location(value: Any) -> str | None:
+    """A folder (a str or a path) or a URL, kept as text; empty is unset."""
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise TypeError(f"expected a folder or a URL, not {type(value).__name__}")
+    if "\x00" in value:
+        raise ValueError(f"not a folder or a URL: {value!r}")
+    return value or None
+
+
 def _names(value: Any) -> frozenset[str]:
     if isinstance(value, str):
         return frozenset(name.strip() for name in value.split(",") if name.strip())
@@ -181,6 +196,7 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "dask_scheduler": _optional(_text),
     "dask_chunk_bytes": _at_least(1024, parse_bytes),
     "dask_connect_timeout": _at_least(0, _number),
+    "registry": _location,
 }
 
 

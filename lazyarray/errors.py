@@ -217,3 +217,41 @@ class TransientError(LazyArrayError, RuntimeError):
 class SchedulerUnreachable(TransientError):
     """A cluster scheduler that did not answer within its connect timeout; transient (a
     restarting scheduler, a network blip), so retried as ``num_retries`` says."""
+
+
+# --- names, registries and workflows -------------------------------------------------
+
+
+class InvalidName(LazyArrayError, ValueError):
+    """A user-given name (a workflow id, a path part) that the one name validator
+    refuses: names never reach a store unchecked, nor a path outside its root."""
+
+
+class InvalidVersion(LazyArrayError, ValueError):
+    """A version that is not semantic versioning (``1.2.0``, ``2.0.0-rc.1``)."""
+
+
+class InvalidMetadata(LazyArrayError, ValueError, TypeError):
+    """A title, description, label, tag or docstring of the wrong type or size."""
+
+
+class RegistryNotFound(LazyArrayError, LookupError):
+    """A registry location that holds no registry (or that cannot be reached)."""
+
+
+class RegistryError(LazyArrayError, RuntimeError):
+    """A registry that cannot be used as it is: written by a newer lazyarray, or
+    damaged."""
+
+
+class WorkflowNotFound(LazyArrayError, LookupError):
+    """A workflow id that the registry does not hold."""
+
+
+class VersionNotFound(LazyArrayError, LookupError):
+    """A version that the workflow does not hold (never published, or deleted)."""
+
+
+class VersionConflict(LazyArrayError, ValueError):
+    """A version published again with a different graph, or a deleted version's number
+    published again: a published version never changes, and is never reused."""

@@ -1,9 +1,10 @@
-"""The proxy types: Array, MaskedArray, Scalar, DType, and ``parameter``."""
+"""The proxy types: Array, MaskedArray, Scalar, DType, ``parameter``, and ``Function``."""
 
 from lazyarray.proxy import documents, methods, numpy_protocol, pickling, standard
 from lazyarray.proxy.array import Array, MaskedArray, Scalar
 from lazyarray.proxy.base import BaseArray, as_node, wrap
 from lazyarray.proxy.dtype import DType
+from lazyarray.proxy.function import Function
 from lazyarray.proxy.parameter import parameter
 
 documents.attach()
@@ -16,6 +17,7 @@ __all__ = [
     "Array",
     "BaseArray",
     "DType",
+    "Function",
     "MaskedArray",
     "Scalar",
     "as_node",
