@@ -188,14 +188,14 @@ def content_digest(value: Any) -> str:
     array = np.asarray(value)
     hasher = content_hasher(array.dtype, array.shape, masked)
     hasher.update(np.ascontiguousarray(array).view(np.uint8).data)
-    return hasher.hexdigest()
+    return str(hasher.hexdigest())
 
 
 def fill_value_of(value: np.ma.MaskedArray[Any, Any]) -> Any:
     """A masked array's fill value as numpy reports it, a numpy scalar (whose dtype may
     be another than the data's: numpy's default for int8 data is int64's 999999),
     read without setting it as numpy's getter does."""
-    own = value._fill_value
+    own = value._fill_value  # type: ignore[attr-defined]
     if own is None:
         own = _DEFAULT_FILLS.get(value.dtype)
         if own is None:

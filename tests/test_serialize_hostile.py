@@ -250,6 +250,12 @@ def test_arity_and_attributes_are_checked() -> None:
     doc = _doc()
     doc["graph"]["nodes"][3][2]["axis"] = [5]  # well typed; the op's rule refuses it
     _refused(GraphFormatError, doc, "/graph/nodes/3")
+    x = la.parameter("x", la.Array, dtype="float64")
+    doc = serialize.to_dict(x[1:])
+    del doc["graph"]["nodes"][1][2]["index"]  # a rule reads what every builder gives
+    _refused(GraphFormatError, doc, "/graph/nodes/1")
+    del doc["graph"]["nodes"][0][2]["name"]
+    _refused(BadAttribute, doc, "/graph/parameters/None")
 
 
 def test_a_constant_token_must_be_its_values() -> None:

@@ -90,7 +90,7 @@ def nodes_from_dict(
         literals = _reader.read_literals(checked, blobs, limits, trusted)
         built = _reader.build(checked, literals)
     outputs = checked.outputs
-    if type(outputs) is int:
+    if isinstance(outputs, int):
         return [built[outputs]], True
     return [built[ref] for ref in outputs], False
 
@@ -159,7 +159,7 @@ def graph_digest(doc: Any, *, limits: Limits | None = None) -> str:
             )
         )
     outputs = checked.outputs
-    if type(outputs) is int:
+    if isinstance(outputs, int):
         return digests[outputs]
     return _outputs_digest([digests[ref] for ref in outputs])
 

@@ -55,7 +55,7 @@ def write_npy(sink: IO[bytes] | Any, array: np.ndarray[Any, Any]) -> None:
     array is written from its own memory, never copied whole)."""
     sink.write(npy_header(array.dtype, array.shape))
     if array.flags.c_contiguous:
-        data = memoryview(array.reshape(-1).view(np.uint8))
+        data = memoryview(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         for start in range(0, len(data), _CHUNK):
             sink.write(data[start : start + _CHUNK])
         return
@@ -64,7 +64,7 @@ def write_npy(sink: IO[bytes] | Any, array: np.ndarray[Any, Any]) -> None:
         array, flags=["external_loop", "buffered", "zerosize_ok"], buffersize=rows, order="C"
     )
     for block in flat:
-        sink.write(block.tobytes("C"))
+        sink.write(block.tobytes("C"))  # type: ignore[attr-defined]
 
 
 def encode_literal(value: Any, blobs: BlobStore | None, inline_bytes: int) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def decode_literal(
     if not isinstance(fill, np.generic):
         raise BadLiteral("a fill value is a numpy scalar", f"{path}/fill_value")
     result = np.ma.MaskedArray(data, mask=mask, copy=False)
-    result._fill_value = np.asarray(fill)  # as written, in its dtype (numpy.ma's own field)
+    result._fill_value = np.asarray(fill)  # type: ignore[attr-defined]  # as written, in its dtype (numpy.ma's own field)
     return result
 
 
@@ -263,7 +263,7 @@ def _stream(
     with blobs.open(digest) as reader:
         _check(reader.read(len(header)), header, nbytes, nbytes, path)
         while size <= nbytes:
-            count = reader.readinto(view)
+            count = reader.readinto(view)  # type: ignore[attr-defined]
             if not count:
                 break
             size += count

@@ -151,7 +151,7 @@ def _header(doc: Any, upgrade: bool) -> dict[str, Any]:
     graph = doc["graph"]
     if type(graph) is not dict or tuple(sorted(graph)) != _GRAPH:
         raise GraphFormatError(f"graph is an object with the keys {', '.join(_GRAPH)}", "/graph")
-    return doc
+    return doc  # type: ignore[no-any-return]
 
 
 def _record(record: Any, path: str) -> tuple[str, list[int], dict[str, Any], list[Any]]:
@@ -239,7 +239,7 @@ def _parameters(table: Any, checked: Checked) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for op, attrs, type_ in zip(checked.ops, checked.attrs, checked.types, strict=True):
         if Trait.ARGUMENT in OPS[op].traits:
-            found[attrs.get("name")] = declaration(type_)
+            found[str(attrs.get("name"))] = declaration(type_)
     for name in set(found) | set(table):
         if table.get(name) != found.get(name):
             problem = "not a parameter of the graph" if name not in found else "not as declared"
@@ -300,8 +300,9 @@ def build(checked: Checked, literals: Mapping[str, Literal]) -> list[Node]:
         key = tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())
         try:
             node = Node.make(op, inputs, key, _rule(OPS[op], inputs, attrs))
-        except LazyArrayError as exc:
-            raise GraphFormatError(f"op {op!r} refuses this node: {exc}", path) from exc
+        except Exception as exc:  # a rule given what no builder gives it (no attribute)
+            problem = exc if isinstance(exc, LazyArrayError) else f"{type(exc).__name__}: {exc}"
+            raise GraphFormatError(f"op {op!r} refuses this node: {problem}", path) from exc
         if node.type != type_:
             raise GraphFormatError(
                 f"the type written, {_shown_type(type_)}, is not the op's {_shown_type(node.type)}",
