@@ -36,14 +36,11 @@ from lazyarray.serialize.writer import to_dict as _to_dict
 from lazyarray.stores.blobs import BlobStore
 from lazyarray.version import __version__
 
-# turns the nodes read into what ``from_dict`` returns: proxies, once ``lazyarray.proxy``
-# is imported (it sets this; this layer cannot import it)
-_wrap: Callable[[Node], Any] = lambda node: node
-
 
 def set_wrapper(wrap: Callable[[Node], Any]) -> None:
-    global _wrap
-    _wrap = wrap
+    """Makes ``from_dict`` return ``wrap(node)``: proxies, once ``lazyarray.proxy`` is
+    imported (it calls this; this layer cannot import it)."""
+    _reader.WRAP[0] = wrap
 
 
 @contextlib.contextmanager
@@ -106,7 +103,8 @@ def from_dict(
     whole document is checked; ``GraphFormatError`` names the part at fault. Python
     code (custom functions) is read only with ``trusted=True``."""
     nodes, single = nodes_from_dict(doc, blobs=blobs, trusted=trusted, limits=limits)
-    return _wrap(nodes[0]) if single else tuple([_wrap(node) for node in nodes])
+    wrap = _reader.WRAP[0]
+    return wrap(nodes[0]) if single else tuple([wrap(node) for node in nodes])
 
 
 def from_json(

@@ -14,7 +14,7 @@ Every refusal is a ``GraphFormatError`` naming the JSON pointer of the part at f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lazyarray.errors import (
@@ -41,6 +41,10 @@ from lazyarray.stores.blobs import BlobStore
 from lazyarray.types import ArrayType
 
 _HEADER = ("format_version", "graph", "opset", "writer")
+
+# what ``from_dict`` turns the nodes it read into: proxies, once ``lazyarray.proxy`` sets
+# it (``serialize.set_wrapper``; this layer cannot import the proxies)
+WRAP: list[Callable[[Node], Any]] = [lambda node: node]
 _GRAPH = ("literals", "nodes", "outputs", "parameters")
 
 
