@@ -551,7 +551,8 @@ def encode_value(value: Any) -> Any:
     if name is not None:
         fields = _FIELDS[kind]
         items = value.values() if isinstance(value, Value) else value
-        return {"record": [name, dict(zip(fields, [encode_value(item) for item in items]))]}
+        encoded = [encode_value(item) for item in items]
+        return {"record": [name, dict(zip(fields, encoded, strict=True))]}
     if kind is Pickled:
         return {"python": value.payload}
     if callable(value):  # a custom function: by value (read back only when trusted)
