@@ -505,11 +505,10 @@ def encode_type(type_: ArrayType) -> list[Any]:
         if len(_TYPE_CODES) >= 4096:
             _TYPE_CODES.clear()
         _TYPE_CODES[type_] = found
-    return [found[0], found[1], found[2], found[3]]
+    return [found[0], list(found[1]), found[2], found[3]]
 
 
-# types as encoded: a graph has few distinct types (the shape list is shared: the JSON
-# encoder only reads it)
+# types as encoded: a graph has few distinct types
 _TYPE_CODES: dict[ArrayType, tuple[Any, ...]] = {}
 
 
