@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gc
 import hashlib
 import json
 import math
@@ -188,14 +189,14 @@ def content_digest(value: Any) -> str:
     array = np.asarray(value)
     hasher = content_hasher(array.dtype, array.shape, masked)
     hasher.update(np.ascontiguousarray(array).view(np.uint8).data)
-    return hasher.hexdigest()
+    return str(hasher.hexdigest())
 
 
 def fill_value_of(value: np.ma.MaskedArray[Any, Any]) -> Any:
     """A masked array's fill value as numpy reports it, a numpy scalar (whose dtype may
     be another than the data's: numpy's default for int8 data is int64's 999999),
     read without setting it as numpy's getter does."""
-    own = value._fill_value
+    own = value._fill_value  # type: ignore[attr-defined]
     if own is None:
         own = _DEFAULT_FILLS.get(value.dtype)
         if own is None:
@@ -381,18 +382,27 @@ class Node:
         """The digest of the node's canonical record: op, input digests, attributes and
         type (``record_digest``); the same in every process and release."""
         if self._digest is None:
-            # inputs first, never below a node whose digest is known: digesting each
-            # step of a growing chain costs one node per step, not the whole chain
-            stack = [self]
-            while stack:
-                node = stack[-1]
-                pending = [child for child in node.inputs if child._digest is None]
-                if pending:
-                    stack += pending
-                else:
-                    stack.pop()
-                    if node._digest is None:  # a node met twice is digested once
-                        _SET_DIGEST(node, _digest_of(node))
+            # encoding makes short-lived lists and dicts, no cycles: the cyclic
+            # collector, run over the whole heap every so many of them, would make a
+            # large graph's (or kernel's) digest cost more per node than a small one's
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                # inputs first, never below a node whose digest is known: digesting each
+                # step of a growing chain costs one node per step, not the whole chain
+                stack = [self]
+                while stack:
+                    node = stack[-1]
+                    pending = [child for child in node.inputs if child._digest is None]
+                    if pending:
+                        stack += pending
+                    else:
+                        stack.pop()
+                        if node._digest is None:  # a node met twice is digested once
+                            _SET_DIGEST(node, _digest_of(node))
+            finally:
+                if collecting:
+                    gc.enable()
         return self._digest  # type: ignore[return-value]
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -488,13 +498,18 @@ def encode_attrs(attrs: Attrs) -> dict[str, Any]:
 def encode_type(type_: ArrayType) -> list[Any]:
     """``[dtype, shape, masked, weak]``: the dtype's ``str`` (``"<f8"``), ``null`` for an
     unknown size, the Python scalar type of a weak literal by name, else ``null``."""
-    weak = type_.weak
-    return [
-        type_.dtype.str,
-        list(type_.shape),
-        type_.masked,
-        None if weak is None else weak.__name__,
-    ]
+    found = _TYPE_CODES.get(type_)
+    if found is None:
+        weak = type_.weak
+        found = (type_.dtype.str, list(type_.shape), type_.masked, weak and weak.__name__)
+        if len(_TYPE_CODES) >= 4096:
+            _TYPE_CODES.clear()
+        _TYPE_CODES[type_] = found
+    return [found[0], list(found[1]), found[2], found[3]]
+
+
+# types as encoded: a graph has few distinct types
+_TYPE_CODES: dict[ArrayType, tuple[Any, ...]] = {}
 
 
 _PLAIN_TYPES = frozenset({int, str, bool, type(None)})
@@ -522,7 +537,7 @@ def encode_value(value: Any) -> Any:
     if kind is Literal:
         return {"literal": value.digest}
     if isinstance(value, np.dtype):
-        return {"dtype": value.str}
+        return {"dtype": _dtype_code(value)}
     if isinstance(value, np.generic):
         return {"scalar": [value.dtype.str, value.tobytes().hex()]}
     if kind is complex:
@@ -533,7 +548,10 @@ def encode_value(value: Any) -> Any:
         return {"type": encode_type(value)}
     name = RECORDS_BY_CLASS.get(kind)
     if name is not None:
-        return {"record": [name, {field: encode_value(item) for field, item in _fields(value)}]}
+        fields = _FIELDS[kind]
+        items = value.values() if isinstance(value, Value) else value
+        encoded = [encode_value(item) for item in items]
+        return {"record": [name, dict(zip(fields, encoded, strict=True))]}
     if kind is Pickled:
         return {"python": value.payload}
     if callable(value):  # a custom function: by value (read back only when trusted)
@@ -541,10 +559,14 @@ def encode_value(value: Any) -> Any:
     raise TypeError(f"an attribute value of type {kind.__name__} has no canonical encoding")
 
 
-def _fields(value: Any) -> list[tuple[str, Any]]:
-    if isinstance(value, Value):
-        return [(field.name, getattr(value, field.name)) for field in dataclasses.fields(value)]  # type: ignore[arg-type]
-    return list(zip(type(value)._fields, value, strict=True))
+def _dtype_code(dtype: np.dtype[Any]) -> str:
+    found = _DTYPE_CODES.get(dtype)
+    if found is None:
+        found = _DTYPE_CODES[dtype] = dtype.str
+    return found
+
+
+_DTYPE_CODES: dict[np.dtype[Any], str] = {}
 
 
 class Pickled:
@@ -572,6 +594,7 @@ class Pickled:
 # ``Value``, and named tuples (a kernel and its instructions), registered by their module
 RECORDS: dict[str, type] = {}
 RECORDS_BY_CLASS: dict[type, str] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}  # each record class's fields, in order
 
 
 def register_record(cls: type) -> type:
@@ -581,6 +604,11 @@ def register_record(cls: type) -> type:
         raise ValueError(f"record {name!r} is declared twice")
     RECORDS[name] = cls
     RECORDS_BY_CLASS[cls] = name
+    _FIELDS[cls] = (
+        tuple([field.name for field in dataclasses.fields(cls)])  # type: ignore[arg-type]
+        if issubclass(cls, Value)
+        else cls._fields  # type: ignore[attr-defined]
+    )
     return cls
 
 

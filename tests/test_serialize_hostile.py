@@ -11,9 +11,12 @@ import json
 import pickle
 import sys
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import lazyarray as la
 from lazyarray import serialize
@@ -247,6 +250,12 @@ def test_arity_and_attributes_are_checked() -> None:
     doc = _doc()
     doc["graph"]["nodes"][3][2]["axis"] = [5]  # well typed; the op's rule refuses it
     _refused(GraphFormatError, doc, "/graph/nodes/3")
+    x = la.parameter("x", la.Array, dtype="float64")
+    doc = serialize.to_dict(x[1:])
+    del doc["graph"]["nodes"][1][2]["index"]  # a rule reads what every builder gives
+    _refused(GraphFormatError, doc, "/graph/nodes/1")
+    del doc["graph"]["nodes"][0][2]["name"]
+    _refused(BadAttribute, doc, "/graph/parameters/None")
 
 
 def test_a_constant_token_must_be_its_values() -> None:
@@ -363,3 +372,32 @@ def test_from_dict_never_returns_a_node_of_an_unchecked_type() -> None:
     doc = serialize.to_dict(la.zeros((2, 3)))
     node = serialize.nodes_from_dict(doc)[0][0]
     assert isinstance(node, Node) and node.type == ArrayType(np.dtype("float64"), (2, 3))
+
+
+@st.composite
+def _json_values(draw: st.DrawFn) -> Any:
+    text = st.text(alphabet='[]{}"\\a,:é', max_size=6)
+    return draw(
+        st.recursive(
+            text | st.integers(),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+            max_leaves=20,
+        )
+    )
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max([_depth(v) for v in value], default=0)
+    if isinstance(value, dict):
+        return 1 + max([_depth(v) for v in value.values()], default=0)
+    return 0
+
+
+@given(_json_values(), st.sampled_from([1, 2, 3, 7, 1 << 22]), st.booleans())
+def test_the_nesting_scan_counts_as_json_nests(value: Any, block: int, ascii_only: bool) -> None:
+    """Brackets and escaped quotes inside strings, across block boundaries."""
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    with mock.patch.object(serialize.text, "_CHUNK", block):
+        assert serialize.text.nesting(text) == _depth(value)
+        assert serialize.text.nesting(text.encode()) == _depth(value)

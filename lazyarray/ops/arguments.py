@@ -152,7 +152,7 @@ def no_out(value: Any, inputs: tuple[Node, ...]) -> None:
 
 def _constants(allowed: tuple[Any, ...]) -> AttrType:
     """The type of one of ``allowed`` (strings, and perhaps ``None``)."""
-    kinds = [Str(*[a for a in allowed if isinstance(a, str)])]
+    kinds: list[AttrType] = [Str(*[a for a in allowed if isinstance(a, str)])]
     if None in allowed:
         kinds.append(NONE)
     return Union(*kinds) if len(kinds) > 1 else kinds[0]

@@ -151,7 +151,7 @@ class TupleOf(AttrType):
         return None
 
     def schema(self) -> dict[str, Any]:
-        schema = {"type": "array", "items": self.item.reference()}
+        schema: dict[str, Any] = {"type": "array", "items": self.item.reference()}
         if self.max_length is not None:
             schema["maxItems"] = self.max_length
         return schema
@@ -193,11 +193,15 @@ class Tuple(AttrType):
 class Union(AttrType):
     """Any of ``options``."""
 
+    options: tuple[AttrType, ...]
+
     def __init__(self, *options: AttrType) -> None:
         flat: list[AttrType] = []
         for option in options:
-            unnamed = isinstance(option, Union) and option.name is None
-            flat.extend(option.options if unnamed else (option,))
+            if isinstance(option, Union) and option.name is None:
+                flat.extend(option.options)
+            else:
+                flat.append(option)
         self.options = tuple(flat)
 
     def problem(self, value: Any) -> str | None:

@@ -141,7 +141,7 @@ KERNEL = Checked(
         result=ARRAY_TYPE,
         reduction=optional(Record(Reduction, op=STR, attrs=_ATTRIBUTES)),
     ),
-    _program_problem,  # type: ignore[arg-type]
+    _program_problem,
 )
 
 

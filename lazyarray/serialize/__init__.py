@@ -13,7 +13,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lazyarray.graph import Literal, Node, canonical_json, encode_attrs, encode_type
@@ -34,14 +36,25 @@ from lazyarray.serialize.writer import to_dict as _to_dict
 from lazyarray.stores.blobs import BlobStore
 from lazyarray.version import __version__
 
-# turns the nodes read into what ``from_dict`` returns: proxies, once ``lazyarray.proxy``
-# is imported (it sets this; this layer cannot import it)
-_wrap: Callable[[Node], Any] = lambda node: node
-
 
 def set_wrapper(wrap: Callable[[Node], Any]) -> None:
-    global _wrap
-    _wrap = wrap
+    """Makes ``from_dict`` return ``wrap(node)``: proxies, once ``lazyarray.proxy`` is
+    imported (it calls this; this layer cannot import it)."""
+    _reader.WRAP[0] = wrap
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Writing and reading make a few objects per node and no cycles: the cyclic
+    collector, run over the whole heap every so many allocations, would make a large
+    document cost more per node than a small one."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def to_dict(
@@ -50,12 +63,14 @@ def to_dict(
     """The document of a lazy array, or of a tuple or list of them (read back as a
     tuple). Literals of more than ``inline_bytes`` bytes go to ``blobs`` by digest
     (``blob_references`` lists them); without ``blobs`` every literal is inline."""
-    return _to_dict(obj, blobs=blobs, inline_bytes=inline_bytes, version=__version__)
+    with _gc_paused():
+        return _to_dict(obj, blobs=blobs, inline_bytes=inline_bytes, version=__version__)
 
 
 def to_json(obj: Any, *, blobs: BlobStore | None = None, inline_bytes: int = 65536) -> str:
     """``to_dict`` as canonical JSON text: the same graph gives the same text."""
-    return str(canonical_json(to_dict(obj, blobs=blobs, inline_bytes=inline_bytes)))
+    with _gc_paused():
+        return str(canonical_json(to_dict(obj, blobs=blobs, inline_bytes=inline_bytes)))
 
 
 def nodes_from_dict(
@@ -67,11 +82,12 @@ def nodes_from_dict(
 ) -> tuple[list[Node], bool]:
     """The output nodes of a document, and whether it holds one output (not a tuple)."""
     limits = limits or _DEFAULT_LIMITS
-    checked, _ = _reader.check(doc, limits=limits, trusted=trusted)
-    literals = _reader.read_literals(checked, blobs, limits, trusted)
-    built = _reader.build(checked, literals)
+    with _gc_paused():
+        checked, _ = _reader.check(doc, limits=limits, trusted=trusted)
+        literals = _reader.read_literals(checked, blobs, limits, trusted)
+        built = _reader.build(checked, literals)
     outputs = checked.outputs
-    if type(outputs) is int:
+    if isinstance(outputs, int):
         return [built[outputs]], True
     return [built[ref] for ref in outputs], False
 
@@ -87,7 +103,8 @@ def from_dict(
     whole document is checked; ``GraphFormatError`` names the part at fault. Python
     code (custom functions) is read only with ``trusted=True``."""
     nodes, single = nodes_from_dict(doc, blobs=blobs, trusted=trusted, limits=limits)
-    return _wrap(nodes[0]) if single else tuple([_wrap(node) for node in nodes])
+    wrap = _reader.WRAP[0]
+    return wrap(nodes[0]) if single else tuple([wrap(node) for node in nodes])
 
 
 def from_json(
@@ -100,12 +117,15 @@ def from_json(
     """``from_dict`` of JSON text, whose size and nesting are checked before it is
     parsed."""
     limits = limits or _DEFAULT_LIMITS
-    return from_dict(_parse(text, limits), blobs=blobs, trusted=trusted, limits=limits)
+    with _gc_paused():
+        doc = _parse(text, limits)
+    return from_dict(doc, blobs=blobs, trusted=trusted, limits=limits)
 
 
 def loads(text: str | bytes, limits: Limits | None = None) -> Any:
     """JSON text as a document (a dict), parsed with the reader's checks, unbuilt."""
-    return _parse(text, limits or _DEFAULT_LIMITS)
+    with _gc_paused():
+        return _parse(text, limits or _DEFAULT_LIMITS)
 
 
 def graph_digest(doc: Any, *, limits: Limits | None = None) -> str:
@@ -137,7 +157,7 @@ def graph_digest(doc: Any, *, limits: Limits | None = None) -> str:
             )
         )
     outputs = checked.outputs
-    if type(outputs) is int:
+    if isinstance(outputs, int):
         return digests[outputs]
     return _outputs_digest([digests[ref] for ref in outputs])
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from lazyarray.errors import BadLiteral, CorruptBlob, DocumentTooLarge
+from lazyarray.errors import BadAttribute, BadLiteral, CorruptBlob, DocumentTooLarge
 from lazyarray.graph import (
     content_digest,
     content_hasher,
@@ -55,7 +55,7 @@ def write_npy(sink: IO[bytes] | Any, array: np.ndarray[Any, Any]) -> None:
     array is written from its own memory, never copied whole)."""
     sink.write(npy_header(array.dtype, array.shape))
     if array.flags.c_contiguous:
-        data = memoryview(array.reshape(-1).view(np.uint8))
+        data = memoryview(array.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         for start in range(0, len(data), _CHUNK):
             sink.write(data[start : start + _CHUNK])
         return
@@ -64,7 +64,7 @@ def write_npy(sink: IO[bytes] | Any, array: np.ndarray[Any, Any]) -> None:
         array, flags=["external_loop", "buffered", "zerosize_ok"], buffersize=rows, order="C"
     )
     for block in flat:
-        sink.write(block.tobytes("C"))
+        sink.write(block.tobytes("C"))  # type: ignore[attr-defined]
 
 
 def encode_literal(value: Any, blobs: BlobStore | None, inline_bytes: int) -> dict[str, Any]:
@@ -104,7 +104,7 @@ class _Collect:
 # --- reading -------------------------------------------------------------------------
 
 
-def declared(entry: Any, path: str, decoder: Decoder) -> tuple[np.dtype[Any], tuple[int, ...], int]:
+def declared(entry: Any, path: str) -> tuple[np.dtype[Any], tuple[int, ...], int]:
     """An entry's dtype, shape and data bytes, checked before any data is read."""
     if type(entry) is not dict:
         raise BadLiteral("a literal is an object", path)
@@ -114,8 +114,8 @@ def declared(entry: Any, path: str, decoder: Decoder) -> tuple[np.dtype[Any], tu
         raise BadLiteral(f"a literal has the keys {', '.join(sorted(expected))}", path)
     try:
         dtype = dtype_of(entry["dtype"], f"{path}/dtype")
-    except Exception as exc:
-        raise BadLiteral(str(exc.args[0]) if exc.args else "bad dtype", f"{path}/dtype") from None
+    except BadAttribute as exc:
+        raise BadLiteral(exc.message, exc.path) from None
     shape = entry["shape"]
     if (
         type(shape) is not list
@@ -125,7 +125,8 @@ def declared(entry: Any, path: str, decoder: Decoder) -> tuple[np.dtype[Any], tu
         raise BadLiteral("a literal's shape is an array of at most 64 sizes", f"{path}/shape")
     for key in ("data", "mask") if masked else ("data",):
         _where(entry[key], f"{path}/{key}")
-    return dtype, tuple(shape), math.prod(shape) * dtype.itemsize * (2 if masked else 1)
+    size = math.prod(shape)
+    return dtype, tuple(shape), size * dtype.itemsize + (size if masked else 0)
 
 
 def _where(array: Any, path: str) -> tuple[str, str]:
@@ -151,7 +152,7 @@ def decode_literal(
 ) -> Any:
     """The array of a checked entry (``declared``), whose content digest must be
     ``digest``."""
-    dtype, shape, _ = declared(entry, path, decoder)
+    dtype, shape, _ = declared(entry, path)
     masked = None
     mask = None
     if "mask" in entry:
@@ -168,7 +169,7 @@ def decode_literal(
     if not isinstance(fill, np.generic):
         raise BadLiteral("a fill value is a numpy scalar", f"{path}/fill_value")
     result = np.ma.MaskedArray(data, mask=mask, copy=False)
-    result._fill_value = np.asarray(fill)  # as written, in its dtype (numpy.ma's own field)
+    result._fill_value = np.asarray(fill)  # type: ignore[attr-defined]  # as written, in its dtype (numpy.ma's own field)
     return result
 
 
@@ -263,7 +264,7 @@ def _stream(
     with blobs.open(digest) as reader:
         _check(reader.read(len(header)), header, nbytes, nbytes, path)
         while size <= nbytes:
-            count = reader.readinto(view)
+            count = reader.readinto(view)  # type: ignore[attr-defined]
             if not count:
                 break
             size += count

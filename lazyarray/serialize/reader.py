@@ -14,7 +14,8 @@ Every refusal is a ``GraphFormatError`` naming the JSON pointer of the part at f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lazyarray.errors import (
@@ -41,6 +42,11 @@ from lazyarray.stores.blobs import BlobStore
 from lazyarray.types import ArrayType
 
 _HEADER = ("format_version", "graph", "opset", "writer")
+_DIGEST = re.compile(r"[0-9a-f]{32}")
+
+# what ``from_dict`` turns the nodes it read into: proxies, once ``lazyarray.proxy`` sets
+# it (``serialize.set_wrapper``; this layer cannot import the proxies)
+WRAP: list[Callable[[Node], Any]] = [lambda node: node]
 _GRAPH = ("literals", "nodes", "outputs", "parameters")
 
 
@@ -59,11 +65,9 @@ class Checked:
         self.parameters: dict[str, dict[str, Any]] = {}
 
 
-def check(
-    doc: Any, *, limits: Limits, trusted: bool, upgrade: bool = True
-) -> tuple[Checked, dict[str, Any]]:
+def check(doc: Any, *, limits: Limits, trusted: bool) -> tuple[Checked, dict[str, Any]]:
     """The first pass; returns the decoded graph and the (upgraded) document."""
-    doc = _header(doc, upgrade)
+    doc = _header(doc)
     graph = doc["graph"]
     checked = Checked()
     literal_entries = _literal_table(graph["literals"], limits)
@@ -135,15 +139,14 @@ def check(
     return checked, doc
 
 
-def _header(doc: Any, upgrade: bool) -> dict[str, Any]:
+def _header(doc: Any) -> dict[str, Any]:
     if type(doc) is not dict:
         raise GraphFormatError("a graph document is a JSON object", "")
     for key in ("format_version", "opset"):
         value = doc.get(key)
         if type(value) is not int or value < 0:
             raise GraphFormatError(f"{key} is a non-negative integer", f"/{key}")
-    if upgrade:
-        doc = upgrade_document(doc)
+    doc = upgrade_document(doc)
     if tuple(sorted(doc)) != _HEADER:
         raise GraphFormatError(f"a document has the keys {', '.join(_HEADER)}", "")
     if type(doc["writer"]) is not str or len(doc["writer"]) > 200:
@@ -151,7 +154,7 @@ def _header(doc: Any, upgrade: bool) -> dict[str, Any]:
     graph = doc["graph"]
     if type(graph) is not dict or tuple(sorted(graph)) != _GRAPH:
         raise GraphFormatError(f"graph is an object with the keys {', '.join(_GRAPH)}", "/graph")
-    return doc
+    return doc  # type: ignore[no-any-return]
 
 
 def _record(record: Any, path: str) -> tuple[str, list[int], dict[str, Any], list[Any]]:
@@ -175,9 +178,12 @@ def _attributes(
     declared = attribute_types(row)
     decoded: dict[str, Any] = {}
     for name, value in attrs.items():
-        kind = declared.get(name)
+        kind = declared.get(name) if type(name) is str else None
         if kind is None:
-            raise BadAttribute(f"op {row.name!r} has no attribute {name[:80]!r}", f"{path}/{name}")
+            shown = str(name)[:80]
+            raise BadAttribute(
+                f"op {row.name!r} has no attribute {shown!r}", f"{path}/{_step(shown)}"
+            )
         if kind.untrusted and not trusted:
             raise UntrustedContent(
                 f"attribute {name!r} holds Python code: read it with trusted=True only if "
@@ -192,6 +198,11 @@ def _attributes(
         decoder.deferred = decoder.deferred or before
         decoded[name] = result
     return decoded
+
+
+def _step(key: str) -> str:
+    """``key`` as one step of a JSON pointer (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _check_node(row: OpDef, attrs: dict[str, Any], path: str) -> None:
@@ -212,9 +223,9 @@ def _literal_table(table: Any, limits: Limits) -> dict[str, Any]:
     total = 0
     for digest, entry in table.items():
         path = f"/graph/literals/{digest}"
-        if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
+        if type(digest) is not str or not _DIGEST.fullmatch(digest):
             raise BadLiteral("a literal is named by its 32-digit content digest", path)
-        total += declared(entry, path, None)[2]  # type: ignore[arg-type]
+        total += declared(entry, path)[2]
         if total > limits.literal_bytes:
             raise DocumentTooLarge(f"literals of more than {limits.literal_bytes} bytes", path)
     return table
@@ -239,11 +250,13 @@ def _parameters(table: Any, checked: Checked) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for op, attrs, type_ in zip(checked.ops, checked.attrs, checked.types, strict=True):
         if Trait.ARGUMENT in OPS[op].traits:
-            found[attrs.get("name")] = declaration(type_)
+            found[str(attrs.get("name"))] = declaration(type_)
     for name in set(found) | set(table):
         if table.get(name) != found.get(name):
             problem = "not a parameter of the graph" if name not in found else "not as declared"
-            raise BadAttribute(f"parameter {name!r}: {problem}", f"/graph/parameters/{name}")
+            raise BadAttribute(
+                f"parameter {name!r}: {problem}", f"/graph/parameters/{_step(str(name))}"
+            )
     return table
 
 
@@ -300,8 +313,9 @@ def build(checked: Checked, literals: Mapping[str, Literal]) -> list[Node]:
         key = tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())
         try:
             node = Node.make(op, inputs, key, _rule(OPS[op], inputs, attrs))
-        except LazyArrayError as exc:
-            raise GraphFormatError(f"op {op!r} refuses this node: {exc}", path) from exc
+        except Exception as exc:  # a rule given what no builder gives it (no attribute)
+            problem = exc if isinstance(exc, LazyArrayError) else f"{type(exc).__name__}: {exc}"
+            raise GraphFormatError(f"op {op!r} refuses this node: {problem}", path) from exc
         if node.type != type_:
             raise GraphFormatError(
                 f"the type written, {_shown_type(type_)}, is not the op's {_shown_type(node.type)}",

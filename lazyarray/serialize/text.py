@@ -46,45 +46,55 @@ def parse(text: str | bytes, limits: Limits) -> Any:
 
 def nesting(text: str | bytes) -> int:
     """How deep arrays and objects nest in ``text`` (brackets inside strings are not
-    counted): one pass of array arithmetic over blocks of 4 MiB, carrying the depth,
-    whether a string is open, and any backslashes ending a block."""
+    counted), by array arithmetic over blocks of 4 MiB: the positions of quotes and
+    brackets are found in one pass each, and only they are looked at further. Carried
+    from block to block: the depth, whether a string is open, and the backslashes the
+    block ended with."""
     deepest = depth = 0
     in_string = False
-    backslashes = 0  # at the end of the previous block
+    backslashes = 0
     for start in range(0, len(text), _CHUNK):
         block = text[start : start + _CHUNK]
         data = np.frombuffer(block.encode() if isinstance(block, str) else block, np.uint8)
         if not len(data):
             continue
-        escaped = _escaped_positions(data, backslashes)
-        quotes = (data == _QUOTE) & ~escaped
-        # inside a string: an odd number of quotes before (the quote itself excluded)
-        toggles = np.cumsum(quotes, dtype=np.int64)
-        inside = (toggles - quotes + in_string) % 2 == 1
-        steps = np.where(inside, 0, _OPEN[data]).astype(np.int64)
-        levels = np.cumsum(steps) + depth
-        deepest = max(deepest, int(levels.max()))
-        depth = int(levels[-1])
-        in_string = bool((int(toggles[-1]) + in_string) % 2)
+        quotes = np.flatnonzero(data == _QUOTE)
+        quotes = quotes[~_escaped(data, quotes, backslashes)]
+        brackets = np.flatnonzero(_OPEN[data])
+        # a bracket is inside a string when an odd number of quotes precede it
+        before = np.searchsorted(quotes, brackets) + in_string
+        steps = _OPEN[data[brackets[before % 2 == 0]]].astype(np.int64)
+        if len(steps):
+            levels = np.cumsum(steps)
+            deepest = max(deepest, depth + int(levels.max()))
+            depth += int(levels[-1])
+        in_string = bool((len(quotes) + in_string) % 2)
         backslashes = _trailing_backslashes(data, backslashes)
     return deepest
 
 
-def _escaped_positions(data: np.ndarray[Any, Any], carried: int) -> np.ndarray[Any, Any]:
-    """Positions preceded by an odd run of backslashes (the run may start in the block
-    before: ``carried`` backslashes)."""
-    is_backslash = data == _BACKSLASH
-    positions = np.arange(len(data))
-    # the last position at or before each that is not a backslash
-    last_other = np.maximum.accumulate(np.where(is_backslash, -1, positions))
-    run = np.empty(len(data), np.int64)  # backslashes immediately before each position
-    run[0] = carried
-    run[1:] = positions[:-1] - last_other[:-1]
-    run[1:] += np.where(last_other[:-1] < 0, carried, 0)
-    return run % 2 == 1
+def _escaped(data: np.ndarray[Any, Any], quotes: np.ndarray[Any, Any], carried: int) -> Any:
+    """Which ``quotes`` follow an odd run of backslashes (which may have begun in the
+    block before: ``carried`` backslashes)."""
+    after = np.zeros(len(quotes), bool)
+    candidates = quotes[(quotes > 0) & (data[np.maximum(quotes - 1, 0)] == _BACKSLASH)]
+    at_start = len(quotes) and quotes[0] == 0
+    if not len(candidates) and not (at_start and carried):
+        return after
+    others = np.flatnonzero(data != _BACKSLASH)  # the last one before a quote ends its run
+    last = others[np.searchsorted(others, candidates) - 1]
+    runs = candidates - 1 - last
+    runs[last >= candidates] = candidates[last >= candidates] + carried  # the block's start
+    after[np.searchsorted(quotes, candidates)] = runs % 2 == 1
+    if at_start:
+        after[0] = carried % 2 == 1
+    return after
 
 
 def _trailing_backslashes(data: np.ndarray[Any, Any], carried: int) -> int:
+    others = np.flatnonzero(data[-64:] != _BACKSLASH)
+    if len(others):
+        return min(len(data), 64) - 1 - int(others[-1])
     others = np.flatnonzero(data != _BACKSLASH)
     if not len(others):
         return carried + len(data)

@@ -134,6 +134,10 @@ def _complex(decoder: Decoder, payload: Any, path: str, depth: int) -> complex:
 def dtype_of(text: Any, path: str) -> np.dtype[Any]:
     """A dtype from its ``str`` (``"<f8"``): numeric, boolean or datetime only, spelled
     as numpy spells it."""
+    if type(text) is str:
+        found = _DTYPES.get(text)
+        if found is not None:
+            return found
     if type(text) is str and _DTYPE.fullmatch(text):
         try:
             dtype = np.dtype(text)
@@ -141,6 +145,8 @@ def dtype_of(text: Any, path: str) -> np.dtype[Any]:
             pass
         else:
             if dtype.str == text and dtype.kind in "biufcmM":
+                if len(_DTYPES) < 1024:
+                    _DTYPES[text] = dtype
                 return dtype
     raise BadAttribute(f"not a supported dtype: {_shown(text)}", path)
 
@@ -169,8 +175,32 @@ def _type(decoder: Decoder, payload: Any, path: str, depth: int) -> ArrayType:
     return type_of(payload, path)
 
 
+_DTYPES: dict[str, np.dtype[Any]] = {}
+_TYPES: dict[tuple[Any, ...], ArrayType] = {}
+
+
 def type_of(value: Any, path: str) -> ArrayType:
-    """A node's type from ``[dtype, shape, masked, weak]``."""
+    """A node's type from ``[dtype, shape, masked, weak]`` (remembered: a document's
+    nodes share few types; a hit is taken only for values of exactly the types a
+    type is written with, as ``True == 1`` would match a size)."""
+    key = None
+    if type(value) is list and len(value) == 4 and type(value[1]) is list:
+        shape = value[1]
+        if type(value[2]) is bool and all([type(n) is int or n is None for n in shape]):
+            try:
+                key = (value[0], tuple(shape), value[2], value[3])
+                found = _TYPES.get(key)
+            except TypeError:  # an unhashable part: refused below
+                key = found = None
+            if found is not None:
+                return found
+    found = _type_of(value, path)
+    if key is not None and len(_TYPES) < 4096:
+        _TYPES[key] = found
+    return found
+
+
+def _type_of(value: Any, path: str) -> ArrayType:
     if type(value) is not list or len(value) != 4:
         raise BadAttribute("a type is [dtype, shape, masked, weak]", path)
     dtype_text, shape, masked, weak = value

@@ -50,7 +50,7 @@ def register_format_upgrader(version: int, upgrade: DocumentUpgrader) -> Registr
     if version in FORMAT_UPGRADERS:
         raise ValueError(f"an upgrader from format {version} is registered already")
     FORMAT_UPGRADERS[version] = upgrade
-    return Registration(lambda: FORMAT_UPGRADERS.pop(version, None))
+    return Registration(lambda: _forget(FORMAT_UPGRADERS, version))
 
 
 def register_op_upgrader(op: str, opset_: int, upgrade: NodeUpgrader) -> Registration:
@@ -61,7 +61,11 @@ def register_op_upgrader(op: str, opset_: int, upgrade: NodeUpgrader) -> Registr
     if opset_ in versions:
         raise ValueError(f"an upgrader of {op!r} to op-set {opset_} is registered already")
     versions[opset_] = upgrade
-    return Registration(lambda: versions.pop(opset_, None))
+    return Registration(lambda: _forget(versions, opset_))
+
+
+def _forget(table: dict[int, Any], key: int) -> None:
+    table.pop(key, None)
 
 
 def upgrade_document(doc: dict[str, Any]) -> dict[str, Any]:
