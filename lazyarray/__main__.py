@@ -1,0 +1,7 @@
+"""``python -m lazyarray``: the ``lazyarray`` command."""
+
+import sys
+
+from lazyarray.cli import main
+
+sys.exit(main())
