@@ -28,9 +28,14 @@ from lazyarray.serialize import from_json, to_json
 from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
 from lazyarray.standard import __all__ as _standard_all
 from lazyarray.version import __version__ as __version__
-from lazyarray.workflows import Workflow, use
 
 globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
+
+
+def __getattr__(name: str) -> object:
+    if name in ("Workflow", "use"):  # loaded when first used
+        return getattr(workflows, name)
+    raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
 
 
 __all__ = [
