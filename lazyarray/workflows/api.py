@@ -119,15 +119,16 @@ class Workflow:
     """A published workflow: metadata, and its versions, sorted by semver.
 
     >>> import lazyarray as la, tempfile
-    >>> registry = tempfile.mkdtemp()
+    >>> folder = tempfile.TemporaryDirectory()  # a registry is a folder
     >>> x = la.parameter("x", la.Array, dtype="float64")
-    >>> (x * 2).publish("alice:double", "1.0.0", title="Double", registry=registry)
+    >>> (x * 2).publish("alice:double", "1.0.0", title="Double", registry=folder.name)
     <lazyarray.Workflow alice:double title='Double'>
-    >>> workflow = la.Workflow.get("alice:double", registry=registry)
-    >>> [v.version for v in workflow.versions]
+    >>> workflow = la.Workflow.get("alice:double", registry=folder.name)
+    >>> [version.version for version in workflow.versions]
     ['1.0.0']
-    >>> la.use("alice:double", registry=registry)(x=[1.0, 2.0]).compute()
+    >>> workflow.use()(x=[1.0, 2.0]).compute()
     array([2., 4.])
+    >>> folder.cleanup()
     """
 
     def __init__(self, record: WorkflowRecord, registry: Registry) -> None:
