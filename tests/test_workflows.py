@@ -466,3 +466,15 @@ def test_the_json_of_a_version_lists_its_arguments(registry: str) -> None:
         {"name": "x", "dtype": "<f8", "shape": [None], "masked": False, "positional": True},
         {"name": "threshold", "dtype": "<f8", "shape": [], "masked": False, "positional": True},
     ]
+
+
+def test_the_registry_option_takes_folders_and_urls(tmp_path: Path) -> None:
+    with la.config.set(registry=tmp_path) as options:
+        assert options.registry == str(tmp_path)
+    with la.config.set(registry="") as options:
+        assert options.registry is None
+    with pytest.raises(ConfigError, match="lazyarray option registry: expected a folder"):
+        la.config.set(registry=3)
+    found = la.config.from_environment({"LAZYARRAY_REGISTRY": "http://localhost:8700"})
+    assert found.registry == "http://localhost:8700"
+    assert la.config.from_environment({"LAZYARRAY_REGISTRY": ""}).registry is None
