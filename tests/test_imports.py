@@ -22,6 +22,9 @@ OPTIONAL = [
     "numexpr",
     "tqdm",
     "numba",
+    "semver",  # workflows: loaded when first used
+    "platformdirs",
+    "sqlite3",
     "pytest",
     "_pytest",
     "hypothesis",

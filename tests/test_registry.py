@@ -141,13 +141,16 @@ def test_the_database_is_in_wal_mode_with_its_schema_version(tmp_path: Path) -> 
 
 
 def test_a_registry_of_a_newer_lazyarray_is_refused(tmp_path: Path) -> None:
-    LocalRegistry(tmp_path, create=True)
+    store = LocalRegistry(tmp_path, create=True)
+    LocalRegistry(tmp_path)  # prepared in this process: later opens skip preparing
     database = _database(tmp_path)
-    database.execute("PRAGMA user_version = 99")
+    database.execute("PRAGMA user_version = 99")  # another process upgraded it
     database.commit()
     database.close()
     with pytest.raises(RegistryError, match="newer lazyarray"):
-        LocalRegistry(tmp_path)
+        LocalRegistry(tmp_path).list_workflows()
+    with pytest.raises(RegistryError, match="newer lazyarray"):
+        store.publish(publication(store, X * 2.0))
 
 
 def test_a_damaged_database_raises_a_registry_error(tmp_path: Path) -> None:

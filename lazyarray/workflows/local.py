@@ -48,6 +48,7 @@ BLOBS = "blobs"
 # what a folder holding a registry holds, and nothing else when it is created
 _OWN = frozenset({DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", f"{DATABASE}-journal", BLOBS})
 _BUSY_MS = 30_000
+_PREPARED: set[tuple[str, int]] = set()  # (folder, database inode) made ready here
 
 _SCHEMA = [
     """CREATE TABLE workflows (
@@ -147,12 +148,17 @@ class LocalRegistry:
         return database
 
     @contextlib.contextmanager
-    def _transaction(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+    def _transaction(
+        self, write: bool = False, *, preparing: bool = False
+    ) -> Iterator[sqlite3.Connection]:
         """One transaction on a fresh connection: ``write`` takes the write lock at
-        once, so what it reads stays true until it commits."""
+        once, so what it reads stays true until it commits. It first checks the schema's
+        version (another process may have upgraded it since)."""
         database = self._connect()
         try:
             database.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if not preparing:
+                self._check_version(database.execute("PRAGMA user_version").fetchone()[0])
             yield database
             database.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -163,7 +169,19 @@ class LocalRegistry:
             database.close()
 
     def _prepare(self) -> None:
-        """Creates the tables of a new database, once, whoever comes first."""
+        """Creates the tables of a new database, once, whoever comes first; a database
+        this process prepared already (the same file) is not checked again."""
+        try:
+            identity = (self.location, self._database.stat().st_ino)
+        except OSError:
+            identity = None
+        if identity is not None and identity in _PREPARED:
+            return
+        self._check_schema()
+        if identity is not None:
+            _PREPARED.add(identity)
+
+    def _check_schema(self) -> None:
         database = self._connect()
         try:
             if database.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -172,20 +190,25 @@ class LocalRegistry:
             raise RegistryError(f"registry {self.location}: {exc}") from exc
         finally:
             database.close()
-        with self._transaction(write=False) as database:
+        with self._transaction(write=False, preparing=True) as database:
             found = database.execute("PRAGMA user_version").fetchone()[0]
-        if found == SCHEMA_VERSION:
-            return
+        if found == 0:
+            with self._transaction(write=True, preparing=True) as database:
+                if database.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    for statement in _SCHEMA:
+                        database.execute(statement)
+                    database.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        else:
+            self._check_version(found)
+
+    def _check_version(self, found: int) -> None:
         if found > SCHEMA_VERSION:
             raise RegistryError(
                 f"registry {self.location} was written by a newer lazyarray (schema "
                 f"{found}; this one knows {SCHEMA_VERSION}): upgrade lazyarray"
             )
-        with self._transaction(write=True) as database:
-            if database.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in _SCHEMA:
-                    database.execute(statement)
-                database.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if found != SCHEMA_VERSION:
+            raise RegistryError(f"registry {self.location} has no tables (schema {found})")
 
     # --- reading records -----------------------------------------------------------------
 
