@@ -49,7 +49,7 @@ __all__ = [
     "JobTimeoutError",
     "ResourceExhausted",
     "RetryError",
-    "Workflow",
+    "Workflow",  # noqa: F405 - loaded when first used (__getattr__)
     "available_backends",
     "config",
     "dtypes",
@@ -63,6 +63,6 @@ __all__ = [
     "serialize",
     "to_dask",
     "to_json",
-    "use",
+    "use",  # noqa: F405 - loaded when first used (__getattr__)
     "workflows",
 ]
