@@ -9,7 +9,7 @@
 array([ 33, 123])
 """
 
-from typing import Any
+import typing
 
 from lazyarray import config, dtypes, errors, fft, linalg, random, serialize, workflows
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
@@ -34,7 +34,7 @@ from lazyarray.version import __version__ as __version__
 globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     if name in ("Workflow", "use"):  # loaded when first used
         return getattr(workflows, name)
     raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
