@@ -117,6 +117,15 @@ def test_updates_through_the_interface(store: Registry) -> None:
     assert store.list_workflows(tag="a") == [updated]
 
 
+def test_records_travel_as_json(store: Registry) -> None:
+    sent = publication(store, X * 2.0, title="T", tags=("a", "b"), labels={"k": 1.5})
+    assert type(sent).from_dict(json.loads(json.dumps(sent.to_dict()))) == sent
+    version, _ = store.publish(sent)
+    assert type(version).from_dict(json.loads(json.dumps(version.to_dict()))) == version
+    workflow = store.get_workflow(ID)
+    assert type(workflow).from_dict(json.loads(json.dumps(workflow.to_dict()))) == workflow
+
+
 def test_ids_are_checked_where_they_meet_storage(store: Registry) -> None:
     with pytest.raises(InvalidName):
         store.get_workflow("../../etc:passwd")
@@ -342,3 +351,14 @@ def test_a_document_that_does_not_hold_the_published_graph_raises(tmp_path: Path
     database.close()
     with pytest.raises(RegistryError, match="not the one published"):
         la.use(ID, registry=tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links here")
+def test_a_registry_whose_blobs_lead_outside_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "registry"
+    LocalRegistry(root, create=True)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (root / "blobs").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(InvalidName, match="leads outside"):
+        LocalRegistry(root)

@@ -478,3 +478,17 @@ def test_the_registry_option_takes_folders_and_urls(tmp_path: Path) -> None:
     found = la.config.from_environment({"LAZYARRAY_REGISTRY": "http://localhost:8700"})
     assert found.registry == "http://localhost:8700"
     assert la.config.from_environment({"LAZYARRAY_REGISTRY": ""}).registry is None
+
+
+def test_calls_of_a_version_are_cached_like_any_compute(registry: str) -> None:
+    publish_count(registry)
+    first = la.use(ID, registry=registry)([0.1, 0.7, 0.9], 0.5)
+    second = la.use(ID, registry=registry)([0.1, 0.7, 0.9], 0.5)  # used again, called again
+    assert first.node.digest == second.node.digest
+    other = la.use(ID, registry=registry)([0.1, 0.7, 0.9], 0.8)
+    assert other.node.digest != first.node.digest
+    cache = la.execution.result_cache
+    assert first.compute() == 2
+    hits, size = cache.hits, len(cache)
+    assert second.compute() == 2
+    assert (cache.hits, len(cache)) == (hits + 1, size)

@@ -48,8 +48,35 @@ class Argument:
         )
 
 
+class _Record:
+    """Records travel as JSON (a server sends and receives them): ``to_dict`` holds
+    lists, dicts, strings and numbers only, and ``from_dict`` reads it back."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if field.name == "arguments":
+                value = [argument.to_dict() for argument in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[field.name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        values = dict(data)
+        if "arguments" in values:
+            values["arguments"] = tuple(Argument.from_dict(a) for a in values["arguments"])
+        if values.get("tags") is not None:
+            values["tags"] = tuple(values["tags"])
+        return cls(**values)
+
+
 @dataclasses.dataclass(frozen=True)
-class WorkflowRecord:
+class WorkflowRecord(_Record):
     """A workflow's metadata. Times are seconds since the epoch (UTC)."""
 
     id: str
@@ -62,7 +89,7 @@ class WorkflowRecord:
 
 
 @dataclasses.dataclass(frozen=True)
-class VersionRecord:
+class VersionRecord(_Record):
     """A published version: its graph's identity (``graph_digest``, the digest of the
     graph part of the document, equal to the output node's digest), the blob holding its
     document, its arguments in positional order (empty: not a function) and the type of
@@ -80,7 +107,7 @@ class VersionRecord:
 
 
 @dataclasses.dataclass(frozen=True)
-class Publication:
+class Publication(_Record):
     """What ``publish`` sends: the version's record fields, its document, and the
     workflow's metadata (applied when given: ``None`` keeps what is there)."""
 
