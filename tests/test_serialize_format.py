@@ -178,3 +178,12 @@ def test_a_large_literal_is_never_held_twice(tmp_path: Path, store: str) -> None
     assert written < (size // 4 if store == "folder" else size + size // 4)
     assert read < size // 4
     assert back.node.inputs[0].attr("value").value[0] == 1.0
+
+
+def test_numpy_scalars_with_the_same_bits_are_distinct_constants() -> None:
+    """A scalar constant is interned by its token: dtype (a datetime's unit) and bits."""
+    year, week = np.datetime64(2, "Y"), np.datetime64(2, "W")
+    assert year.tobytes() == week.tobytes()
+    assert la.asarray(year).node is not la.asarray(week).node
+    assert la.asarray(year).dtype != la.asarray(week).dtype
+    assert la.from_json(la.to_json(la.asarray(week))).node is la.asarray(week).node
