@@ -178,3 +178,14 @@ def test_a_large_literal_is_never_held_twice(tmp_path: Path, store: str) -> None
     assert written < (size // 4 if store == "folder" else size + size // 4)
     assert read < size // 4
     assert back.node.inputs[0].attr("value").value[0] == 1.0
+
+
+def test_numpy_scalars_with_the_same_bits_are_distinct_constants() -> None:
+    """A scalar constant is interned by its token: dtype (a datetime's unit) and bits."""
+    weeks, days = np.timedelta64(2, "W"), np.timedelta64(2, "D")
+    assert weeks.tobytes() == days.tobytes()
+    base = la.asarray(np.array(["2020-01-01"], "M8[D]"))
+    y, z = base + weeks, base + days
+    assert y.node.inputs[1] is not z.node.inputs[1]
+    assert (y - z).compute()[0] == np.timedelta64(12, "D")
+    assert la.from_json(la.to_json(y)).node is y.node

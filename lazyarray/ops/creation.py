@@ -111,10 +111,11 @@ def _constant_problem(attrs: Mapping[str, Any]) -> str | None:
 
 def _generic_token(value: Any) -> str:
     # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal; a
-    # numpy scalar's by its bits (its repr changes with numpy's version, and hides the
-    # sign of a NaN)
-    spelled = value.tobytes().hex() if isinstance(value, np.generic) else repr(value)
-    return f"{type(value).__name__}:{spelled}"
+    # numpy scalar's by its dtype (a datetime's unit) and bits (its repr changes with
+    # numpy's version, and hides the sign of a NaN)
+    if isinstance(value, np.generic):
+        return f"{type(value).__name__}:{value.dtype.str}:{value.tobytes().hex()}"
+    return f"{type(value).__name__}:{value!r}"
 
 
 def _constant(*, value: Any, token: str = "") -> Any:
