@@ -13,6 +13,7 @@ import pytest
 
 import lazyarray as la
 from lazyarray.errors import ArgumentError, ShapeError, ValueOverflowError
+from lazyarray.execution import COMPUTE_KEYWORDS
 from lazyarray.graph import count_nodes, toposort
 from tests import kit
 
@@ -213,3 +214,9 @@ def test_parameters_order_names_each_parameter_once(parameters: Any, message: st
 def test_a_function_is_made_of_a_lazy_array() -> None:
     with pytest.raises(ArgumentError, match="made of a lazy array, not list"):
         la.Function([1, 2])
+
+
+@pytest.mark.parametrize("keyword", sorted(COMPUTE_KEYWORDS))
+def test_no_parameter_takes_a_compute_keyword(keyword: str) -> None:
+    with pytest.raises(ArgumentError, match=f"parameter name '{keyword}' must be"):
+        la.parameter(keyword, la.Array)

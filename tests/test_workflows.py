@@ -492,3 +492,17 @@ def test_calls_of_a_version_are_cached_like_any_compute(registry: str) -> None:
     hits, size = cache.hits, len(cache)
     assert second.compute() == 2
     assert (cache.hits, len(cache)) == (hits + 1, size)
+
+
+def test_masked_parameters_are_published_as_declared(registry: str, backend: str) -> None:
+    m = la.parameter("m", la.MaskedArray, dtype="float32", shape=(None, 3))
+    m.sum(axis=1).publish("alice:rows", "1.0.0", parameters=["m"], registry=registry)
+    rows = la.use("alice:rows", registry=registry)
+    [argument] = la.Workflow.get("alice:rows", registry=registry).get_version("1.0.0").arguments
+    assert (argument.dtype, argument.shape, argument.masked) == ("<f4", (None, 3), True)
+    data = np.ma.MaskedArray(
+        np.arange(6, dtype="float32").reshape(2, 3), mask=[[0, 1, 0], [0, 0, 0]]
+    )
+    kit.assert_exact(rows(data).compute(backend=backend), data.sum(axis=1))
+    with pytest.raises(ArgumentError, match="argument 'm' has shape"):
+        rows(np.ones((2, 4), dtype="float32"))
