@@ -1,9 +1,9 @@
 """``LocalRegistry``: a registry in a folder.
 
-``registry.sqlite`` holds the records (SQLite in WAL mode: readers never wait for a
-writer; every change is one transaction, and a publish takes the write lock before it
-reads, so two processes publishing one version are serialized and exactly one creates
-it). ``blobs/`` holds graph documents and their large literals by content digest
+``registry.sqlite`` holds the records (``database.py``: SQLite in WAL mode, readers
+never wait for a writer; every change is one transaction, and a publish takes the write
+lock before it reads, so two processes publishing one version are serialized and exactly
+one creates it). ``blobs/`` holds graph documents and their large literals by content digest
 (``FolderBlobs``: written to a temporary file, synced, renamed; verified when read).
 A document's bytes are stored before the transaction that names them commits, so a
 record never names a missing document. A folder on a network file system is not
@@ -12,13 +12,12 @@ supported: SQLite's WAL needs shared memory on one machine.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from lazyarray import serialize
 from lazyarray.errors import (
@@ -33,6 +32,7 @@ from lazyarray.graph import canonical_json
 from lazyarray.stores.blobs import FolderBlobs
 from lazyarray.stores.names import check_workflow_id, confined
 from lazyarray.workflows import metadata, versions
+from lazyarray.workflows.database import Database
 from lazyarray.workflows.registry import (
     Argument,
     Publication,
@@ -42,47 +42,10 @@ from lazyarray.workflows.registry import (
     deleted,
 )
 
-SCHEMA_VERSION = 1
 DATABASE = "registry.sqlite"
 BLOBS = "blobs"
 # what a folder holding a registry holds, and nothing else when it is created
 _OWN = frozenset({DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", f"{DATABASE}-journal", BLOBS})
-_BUSY_MS = 30_000
-_PREPARED: set[tuple[str, int]] = set()  # (folder, database inode) made ready here
-
-_SCHEMA = [
-    """CREATE TABLE workflows (
-        id TEXT PRIMARY KEY,
-        owner TEXT NOT NULL,
-        title TEXT NOT NULL,
-        description TEXT NOT NULL,
-        labels TEXT NOT NULL,
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    )""",
-    "CREATE INDEX workflows_by_owner ON workflows (owner)",
-    """CREATE TABLE tags (
-        workflow TEXT NOT NULL REFERENCES workflows (id),
-        position INTEGER NOT NULL,
-        tag TEXT NOT NULL,
-        PRIMARY KEY (workflow, position)
-    )""",
-    "CREATE INDEX tags_by_tag ON tags (tag)",
-    # a deleted version keeps its row (``deleted`` set): its number is never reused
-    """CREATE TABLE versions (
-        workflow TEXT NOT NULL REFERENCES workflows (id),
-        version TEXT NOT NULL,
-        graph_digest TEXT NOT NULL,
-        document TEXT NOT NULL,
-        arguments TEXT NOT NULL,
-        result TEXT NOT NULL,
-        docstring TEXT NOT NULL,
-        labels TEXT NOT NULL,
-        created REAL NOT NULL,
-        deleted REAL,
-        PRIMARY KEY (workflow, version)
-    )""",
-]
 
 _VERSION_COLUMNS = (
     "workflow, version, graph_digest, document, arguments, result, docstring, labels, created"
@@ -107,18 +70,21 @@ class LocalRegistry:
     def __init__(self, root: str | Path, *, create: bool = False) -> None:
         self.root = Path(root).expanduser().resolve()
         self.location = str(self.root)
-        self._database = confined(self.root, DATABASE)
-        if not self._database.exists():
-            self._create() if create else self._missing()
+        database = confined(self.root, DATABASE)
+        if not database.exists():
+            if not create:
+                self._missing()
+            self._create()
         self.blobs = FolderBlobs(confined(self.root, BLOBS))
-        self._prepare()
+        self._database = Database(database, self.location)
+        self._database.prepare()
 
     def __repr__(self) -> str:
         return f"LocalRegistry({self.location!r})"
 
     # --- the folder and its database -----------------------------------------------------
 
-    def _missing(self) -> None:
+    def _missing(self) -> NoReturn:
         raise RegistryNotFound(
             f"no registry in {self.location} (no {DATABASE}); publishing a workflow there "
             "creates one"
@@ -136,79 +102,6 @@ class LocalRegistry:
         elif self.root.exists():
             raise RegistryNotFound(f"{self.location} is a file, not a registry's folder")
         self.root.mkdir(parents=True, exist_ok=True)
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            database = sqlite3.connect(
-                confined(self.root, DATABASE), timeout=_BUSY_MS / 1000, isolation_level=None
-            )
-        except sqlite3.Error as exc:
-            raise RegistryError(f"registry {self.location}: {exc}") from exc
-        database.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-        return database
-
-    @contextlib.contextmanager
-    def _transaction(
-        self, write: bool = False, *, preparing: bool = False
-    ) -> Iterator[sqlite3.Connection]:
-        """One transaction on a fresh connection: ``write`` takes the write lock at
-        once, so what it reads stays true until it commits. It first checks the schema's
-        version (another process may have upgraded it since)."""
-        database = self._connect()
-        try:
-            database.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            if not preparing:
-                self._check_version(database.execute("PRAGMA user_version").fetchone()[0])
-            yield database
-            database.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise RegistryError(f"registry {self.location}: {exc}") from exc
-        finally:
-            if database.in_transaction:
-                database.execute("ROLLBACK")
-            database.close()
-
-    def _prepare(self) -> None:
-        """Creates the tables of a new database, once, whoever comes first; a database
-        this process prepared already (the same file) is not checked again."""
-        try:
-            identity = (self.location, self._database.stat().st_ino)
-        except OSError:
-            identity = None
-        if identity is not None and identity in _PREPARED:
-            return
-        self._check_schema()
-        if identity is not None:
-            _PREPARED.add(identity)
-
-    def _check_schema(self) -> None:
-        database = self._connect()
-        try:
-            if database.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                database.execute("PRAGMA journal_mode = WAL")  # kept by the file
-        except sqlite3.Error as exc:
-            raise RegistryError(f"registry {self.location}: {exc}") from exc
-        finally:
-            database.close()
-        with self._transaction(write=False, preparing=True) as database:
-            found = database.execute("PRAGMA user_version").fetchone()[0]
-        if found == 0:
-            with self._transaction(write=True, preparing=True) as database:
-                if database.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    for statement in _SCHEMA:
-                        database.execute(statement)
-                    database.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        else:
-            self._check_version(found)
-
-    def _check_version(self, found: int) -> None:
-        if found > SCHEMA_VERSION:
-            raise RegistryError(
-                f"registry {self.location} was written by a newer lazyarray (schema "
-                f"{found}; this one knows {SCHEMA_VERSION}): upgrade lazyarray"
-            )
-        if found != SCHEMA_VERSION:
-            raise RegistryError(f"registry {self.location} has no tables (schema {found})")
 
     # --- reading records -----------------------------------------------------------------
 
@@ -278,7 +171,7 @@ class LocalRegistry:
 
     def get_workflow(self, id: str) -> WorkflowRecord:
         check_workflow_id(id)
-        with self._transaction() as database:
+        with self._database.transaction() as database:
             return self._workflow(database, id)
 
     def list_workflows(
@@ -294,14 +187,14 @@ class LocalRegistry:
             values.append(tag)
         if conditions:
             query += " WHERE " + " AND ".join(conditions)
-        with self._transaction() as database:
+        with self._database.transaction() as database:
             rows = database.execute(query + " ORDER BY id", values).fetchall()
             tags = self._tags(database, [row[0] for row in rows])
         return [self._workflow_record(row, tags[row[0]]) for row in rows]
 
     def list_versions(self, id: str) -> list[VersionRecord]:
         check_workflow_id(id)
-        with self._transaction() as database:
+        with self._database.transaction() as database:
             self._workflow(database, id)
             rows = database.execute(
                 f"SELECT {_VERSION_COLUMNS} FROM versions WHERE workflow = ? AND deleted IS NULL",
@@ -312,7 +205,7 @@ class LocalRegistry:
     def get_version(self, id: str, version: str) -> VersionRecord:
         check_workflow_id(id)
         versions.check(version)
-        with self._transaction() as database:
+        with self._database.transaction() as database:
             return self._version(database, id, version)
 
     def read_document(self, record: VersionRecord) -> dict[str, Any]:
@@ -340,7 +233,7 @@ class LocalRegistry:
         document = self.blobs.put(text)  # before the record that names it
         arguments = [argument.to_dict() for argument in publication.arguments]
         now = time.time()
-        with self._transaction(write=True) as database:
+        with self._database.transaction(write=True) as database:
             row = database.execute(
                 "SELECT graph_digest, arguments, deleted FROM versions "
                 "WHERE workflow = ? AND version = ?",
@@ -397,7 +290,7 @@ class LocalRegistry:
 
     def update_workflow(self, id: str, changes: Mapping[str, Any]) -> WorkflowRecord:
         check_workflow_id(id)
-        with self._transaction(write=True) as database:
+        with self._database.transaction(write=True) as database:
             self._workflow(database, id)
             self._update_workflow(database, id, changes, time.time())
             return self._workflow(database, id)
@@ -409,7 +302,7 @@ class LocalRegistry:
             "docstring": metadata.docstring,
             "labels": _version_labels,
         }
-        with self._transaction(write=True) as database:
+        with self._database.transaction(write=True) as database:
             self._version(database, id, version)
             for name, value in changes.items():
                 if name not in checks:
@@ -423,7 +316,7 @@ class LocalRegistry:
     def delete_version(self, id: str, version: str) -> None:
         check_workflow_id(id)
         versions.check(version)
-        with self._transaction(write=True) as database:
+        with self._database.transaction(write=True) as database:
             self._version(database, id, version)
             database.execute(
                 "UPDATE versions SET deleted = ? WHERE workflow = ? AND version = ?",
