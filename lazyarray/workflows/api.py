@@ -45,10 +45,6 @@ def _time(seconds: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
 
 
-def _labels(value: Any) -> dict[str, Any]:
-    return dict(value)
-
-
 class WorkflowVersion:
     """One published version: its metadata, and its graph (``object``)."""
 
@@ -56,20 +52,42 @@ class WorkflowVersion:
         self._record = record
         self._registry = registry
 
-    id = property(lambda self: self._record.id, doc="The workflow's id.")
-    version = property(lambda self: self._record.version, doc="The version number.")
-    docstring = property(lambda self: self._record.docstring)
-    labels = property(lambda self: _labels(self._record.labels), doc="The version's labels.")
-    graph_digest = property(
-        lambda self: self._record.graph_digest,
-        doc="The graph's identity: its output node's digest, also the result cache's key.",
-    )
-    arguments = property(
-        lambda self: self._record.arguments,
-        doc="The parameters, as declared, in positional order (empty: not a function).",
-    )
-    result = property(lambda self: dict(self._record.result), doc="The result's type.")
-    created = property(lambda self: _time(self._record.created), doc="When it was published (UTC).")
+    @property
+    def id(self) -> str:
+        """The workflow's id, ``owner:name``."""
+        return self._record.id
+
+    @property
+    def version(self) -> str:
+        return self._record.version
+
+    @property
+    def docstring(self) -> str:
+        return self._record.docstring
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        return dict(self._record.labels)
+
+    @property
+    def graph_digest(self) -> str:
+        """The graph's identity: its output node's digest, the same in every process."""
+        return self._record.graph_digest
+
+    @property
+    def arguments(self) -> tuple[Argument, ...]:
+        """The parameters as declared, in positional order (empty: not a function)."""
+        return self._record.arguments
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The result's type: ``{"dtype", "shape", "masked"}``."""
+        return dict(self._record.result)
+
+    @property
+    def created(self) -> datetime.datetime:
+        """When it was published (UTC)."""
+        return _time(self._record.created)
 
     @property
     def prerelease(self) -> bool:
@@ -143,16 +161,49 @@ class Workflow:
         found = open_registry(registry)
         return cls(found.get_workflow(id), found)
 
-    id = property(lambda self: self._record.id, doc="``owner:name``.")
-    owner = property(lambda self: split_workflow_id(self._record.id)[0])
-    name = property(lambda self: split_workflow_id(self._record.id)[1])
-    title = property(lambda self: self._record.title)
-    description = property(lambda self: self._record.description)
-    labels = property(lambda self: _labels(self._record.labels))
-    tags = property(lambda self: list(self._record.tags))
-    created = property(lambda self: _time(self._record.created), doc="UTC.")
-    updated = property(lambda self: _time(self._record.updated), doc="UTC.")
-    registry = property(lambda self: self._registry, doc="Where it is kept.")
+    @property
+    def id(self) -> str:
+        """``owner:name``."""
+        return self._record.id
+
+    @property
+    def owner(self) -> str:
+        return split_workflow_id(self._record.id)[0]
+
+    @property
+    def name(self) -> str:
+        return split_workflow_id(self._record.id)[1]
+
+    @property
+    def title(self) -> str:
+        return self._record.title
+
+    @property
+    def description(self) -> str:
+        return self._record.description
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        return dict(self._record.labels)
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self._record.tags)
+
+    @property
+    def created(self) -> datetime.datetime:
+        """When it was first published (UTC)."""
+        return _time(self._record.created)
+
+    @property
+    def updated(self) -> datetime.datetime:
+        """When its metadata last changed (UTC)."""
+        return _time(self._record.updated)
+
+    @property
+    def registry(self) -> Registry:
+        """Where it is kept."""
+        return self._registry
 
     @property
     def versions(self) -> tuple[WorkflowVersion, ...]:
