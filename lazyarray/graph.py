@@ -13,6 +13,7 @@ import dataclasses
 import gc
 import hashlib
 import json
+import json.encoder
 import math
 import os
 import struct
@@ -473,9 +474,32 @@ def _digest_of(node: Node) -> str:
 # numbers (Python's shortest exact spelling) unless JSON cannot spell them exactly:
 # NaN (any payload and sign), infinities and -0.0 are spelled by their IEEE bits.
 
-canonical_json = json.JSONEncoder(
+_CANONICAL = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-).encode
+)
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# json's C encoder made once (``JSONEncoder.encode`` makes one per call, most of the cost
+# of a node's digest); without the circular check: records are trees
+_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER = (
+    _MAKE_ENCODER(
+        None, _not_json, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, False
+    )
+    if _MAKE_ENCODER is not None
+    else None
+)
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as JSON with sorted keys, no spaces, ASCII only and no NaN."""
+    if _C_ENCODER is None:
+        return _CANONICAL.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 def record_digest(op: str, inputs: list[str], attrs: dict[str, Any], type_: list[Any]) -> str:

@@ -251,12 +251,13 @@ def _parameters(table: Any, checked: Checked) -> dict[str, dict[str, Any]]:
     for op, attrs, type_ in zip(checked.ops, checked.attrs, checked.types, strict=True):
         if Trait.ARGUMENT in OPS[op].traits:
             found[str(attrs.get("name"))] = declaration(type_)
-    for name in set(found) | set(table):
+    for name in table:
+        if type(name) is not str:
+            raise BadAttribute("a parameter is named by a string", "/graph/parameters")
+    for name in sorted(set(found) | set(table)):
         if table.get(name) != found.get(name):
             problem = "not a parameter of the graph" if name not in found else "not as declared"
-            raise BadAttribute(
-                f"parameter {name!r}: {problem}", f"/graph/parameters/{_step(str(name))}"
-            )
+            raise BadAttribute(f"parameter {name!r}: {problem}", f"/graph/parameters/{_step(name)}")
     return table
 
 
