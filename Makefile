@@ -1,9 +1,9 @@
-# make demo | make test | make soak | make bench | make lint — each creates .venv when missing.
+# make demo | make test | make soak | make bench | make lint | make schema — each creates .venv when missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test soak lint bench clean
+.PHONY: demo test soak lint bench schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(VENV)/.installed-test
 		--benchmark-json=benchmarks/results/latest.json
 	$(BIN)/python benchmarks/report.py benchmarks/results/latest.json
 	$(BIN)/python benchmarks/memory.py
+
+# the JSON Schema of graph documents, generated from the op rows (a test checks it is fresh)
+schema: $(VENV)/.installed
+	$(BIN)/python -m lazyarray.serialize schema
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

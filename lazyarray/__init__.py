@@ -9,7 +9,7 @@
 array([ 33, 123])
 """
 
-from lazyarray import config, dtypes, errors, fft, linalg, random
+from lazyarray import config, dtypes, errors, fft, linalg, random, serialize
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
@@ -23,12 +23,13 @@ from lazyarray.errors import (
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
+from lazyarray.serialize import from_json, to_json
 from lazyarray.standard import *  # noqa: F403 - last: the array API's signatures win
 from lazyarray.standard import __all__ as _standard_all
+from lazyarray.version import __version__ as __version__
 
 globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
 
-__version__ = "0.1.0"
 
 __all__ = [
     *sorted(set(_namespace_all) | set(_standard_all) | set(dtypes.__all__) | set(_COMPOSITES)),
@@ -46,8 +47,11 @@ __all__ = [
     "errors",
     "fft",
     "from_dask",
+    "from_json",
     "get_backend",
     "linalg",
     "random",
+    "serialize",
     "to_dask",
+    "to_json",
 ]

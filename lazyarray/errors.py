@@ -106,6 +106,62 @@ class BackendNotFound(LazyArrayError, LookupError):
     """A backend name that no installed plugin provides."""
 
 
+class GraphFormatError(LazyArrayError, ValueError):
+    """A graph document that cannot be read; ``path`` is the JSON pointer (RFC 6901) of
+    the part at fault, ``""`` for the whole document."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(f"{message} (at {path or '/'})")
+        self.message = message
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message, self.path))
+
+
+class UnknownOp(GraphFormatError):
+    """An op name that is not a row of the op table (nothing else is ever looked up)."""
+
+
+class BadArity(GraphFormatError):
+    """A node with more or fewer inputs than its op takes."""
+
+
+class BadAttribute(GraphFormatError):
+    """An attribute its op does not declare, or a value its declared type refuses."""
+
+
+class DanglingReference(GraphFormatError):
+    """An input, output or literal reference to nothing in the document."""
+
+
+class GraphCycle(GraphFormatError):
+    """A node that reads itself or a later node: the nodes are not in topological
+    order, so they may form a cycle."""
+
+
+class UnsupportedFormatVersion(GraphFormatError):
+    """A format or op-set version newer than this lazyarray knows, or an older one no
+    upgrader reaches."""
+
+
+class DocumentTooLarge(GraphFormatError):
+    """A document over a limit: bytes, JSON nesting, nodes, graph depth, literal bytes."""
+
+
+class BadLiteral(GraphFormatError):
+    """Literal data that is not a plain npy array of a supported dtype, or that does not
+    match its declaration or its digest."""
+
+
+class UntrustedContent(GraphFormatError):
+    """Python code (a custom function) in a document read without ``trusted=True``."""
+
+
+class CorruptBlob(LazyArrayError, ValueError):
+    """Stored bytes whose digest is not their name: never returned."""
+
+
 # --- raised when an expression runs --------------------------------------------------
 
 

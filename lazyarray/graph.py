@@ -8,9 +8,15 @@ it is computed on first use only, so wrapping a large literal never reads its da
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gc
 import hashlib
+import json
+import json.encoder
+import math
 import os
+import struct
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -142,25 +148,80 @@ def may_change(value: Any) -> bool:
         if current.flags.writeable:
             return True
         current = current.base
-    return current is not None and current is not value and not isinstance(current, bytes)
+    if current is None or current is value or isinstance(current, bytes):
+        return False
+    known = _IMMUTABLE_MEMORY.get(id(current))
+    return known is None or known() is not current
+
+
+# memory known never to change though numpy cannot tell (read-only maps of blobs, whose
+# files are named by the digest of their bytes: ``lazyarray.stores``), by identity: the
+# objects numpy holds as the base of arrays reading them
+_IMMUTABLE_MEMORY: dict[int, weakref.ref[Any]] = {}
+
+
+def immutable_memory(array: np.ndarray[Any, Any]) -> None:
+    """Declares that the memory ``array`` reads (its last base) never changes."""
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if base is None or isinstance(base, bytes):
+        return
+    key = id(base)
+    _IMMUTABLE_MEMORY[key] = weakref.ref(base, lambda ref: _forget_memory(key, ref))
+
+
+def _forget_memory(key: int, ref: weakref.ref[Any]) -> None:
+    if _IMMUTABLE_MEMORY.get(key) is ref:
+        del _IMMUTABLE_MEMORY[key]
 
 
 def content_digest(value: Any) -> str:
     """A digest of an array's dtype, shape, mask and bytes (read once); for a dask array,
     of its name, which dask derives from its graph (computing nothing)."""
-    hasher = hashlib.blake2b(digest_size=16)
     if hasattr(value, "__dask_graph__"):
+        hasher = hashlib.blake2b(digest_size=16)
         hasher.update(f"dask:{value.name}".encode())
         return hasher.hexdigest()
+    masked = None
     if isinstance(value, np.ma.MaskedArray):
-        hasher.update(b"masked")
-        hasher.update(content_digest(np.ma.getmaskarray(value)).encode())
-        hasher.update(repr(value.fill_value).encode())
+        masked = (content_digest(np.ma.getmaskarray(value)), fill_value_of(value))
         value = np.ma.getdata(value)
     array = np.asarray(value)
-    hasher.update(f"{array.dtype.str}{array.shape}".encode())
+    hasher = content_hasher(array.dtype, array.shape, masked)
     hasher.update(np.ascontiguousarray(array).view(np.uint8).data)
-    return hasher.hexdigest()
+    return str(hasher.hexdigest())
+
+
+def fill_value_of(value: np.ma.MaskedArray[Any, Any]) -> Any:
+    """A masked array's fill value as numpy reports it, a numpy scalar (whose dtype may
+    be another than the data's: numpy's default for int8 data is int64's 999999),
+    read without setting it as numpy's getter does."""
+    own = value._fill_value  # type: ignore[attr-defined]
+    if own is None:
+        own = _DEFAULT_FILLS.get(value.dtype)
+        if own is None:
+            own = _DEFAULT_FILLS[value.dtype] = np.ma.MaskedArray(
+                np.empty(0, value.dtype)
+            ).fill_value
+    return np.asarray(own)[()]
+
+
+_DEFAULT_FILLS: dict[np.dtype[Any], Any] = {}
+
+
+def content_hasher(dtype: np.dtype[Any], shape: tuple[int, ...], masked: Any = None) -> Any:
+    """The hasher of ``content_digest`` before the array's bytes (in C order) are fed
+    to it, so that a reader can digest bytes as it streams them; ``masked`` is the
+    digest of the mask and the fill value of a masked array."""
+    hasher = hashlib.blake2b(digest_size=16)
+    if masked is not None:
+        mask_digest, fill_value = masked
+        hasher.update(b"masked")
+        hasher.update(mask_digest.encode())
+        hasher.update(canonical_json(encode_value(fill_value)).encode())
+    hasher.update(f"{dtype.str}{tuple(shape)}".encode())
+    return hasher
 
 
 class Value:
@@ -211,9 +272,10 @@ _MAY_HOLD_FLOATS = (float, tuple, Value)
 def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
     """The interning key. Attributes compare by value, but 0.0 == -0.0: a key with
     floats also holds their exact bits, so ``full(3, -0.0)`` is not ``full(3, 0.0)``.
-    (A constant's token already spells its value exactly.)"""
-    if op == "constant":
-        return (op, inputs, attrs)
+    A scalar constant's key is its token, which spells its value exactly (so a NaN
+    constant is one node, as any other)."""
+    if op == "constant":  # a scalar's token spells it exactly, NaNs by their bits
+        return (op, attrs[0][1]) if attrs[0][0] == "token" else (op, inputs, attrs)
     floats: list[str] = []
     for _, value in attrs:
         if isinstance(value, _MAY_HOLD_FLOATS):
@@ -318,20 +380,30 @@ class Node:
 
     @property
     def digest(self) -> str:
-        """Structural digest: op, attributes, input digests and type."""
+        """The digest of the node's canonical record: op, input digests, attributes and
+        type (``record_digest``); the same in every process and release."""
         if self._digest is None:
-            # inputs first, never below a node whose digest is known: digesting each
-            # step of a growing chain costs one node per step, not the whole chain
-            stack = [self]
-            while stack:
-                node = stack[-1]
-                pending = [child for child in node.inputs if child._digest is None]
-                if pending:
-                    stack += pending
-                else:
-                    stack.pop()
-                    if node._digest is None:  # a node met twice is digested once
-                        _SET_DIGEST(node, _digest_of(node))
+            # encoding makes short-lived lists and dicts, no cycles: the cyclic
+            # collector, run over the whole heap every so many of them, would make a
+            # large graph's (or kernel's) digest cost more per node than a small one's
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                # inputs first, never below a node whose digest is known: digesting each
+                # step of a growing chain costs one node per step, not the whole chain
+                stack = [self]
+                while stack:
+                    node = stack[-1]
+                    pending = [child for child in node.inputs if child._digest is None]
+                    if pending:
+                        stack += pending
+                    else:
+                        stack.pop()
+                        if node._digest is None:  # a node met twice is digested once
+                            _SET_DIGEST(node, _digest_of(node))
+            finally:
+                if collecting:
+                    gc.enable()
         return self._digest  # type: ignore[return-value]
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -383,31 +455,185 @@ def _from_rows(rows: list[tuple[str, tuple[int, ...], Attrs, ArrayType, Site | N
 
 
 def _digest_of(node: Node) -> str:
-    children = ",".join([child._digest for child in node.inputs])  # type: ignore[misc]
-    text = f"{node.op}|{_encode_attrs(node.attrs)}|{_encode_type(node.type)}|{children}"
+    return record_digest(
+        node.op,
+        [child._digest for child in node.inputs],  # type: ignore[misc]
+        encode_attrs(node.attrs),
+        encode_type(node.type),
+    )
+
+
+# --- the canonical encoding ----------------------------------------------------------
+# A node's record is ``[op, [input digests], {attribute: value}, type]`` with values
+# encoded below; its digest is the BLAKE2b-128 of the record's canonical JSON. A graph
+# document holds the same records with inputs by position (``lazyarray.serialize``), so
+# the digest of a document's graph is the digest of its output node, in any process.
+#
+# JSON's own null, booleans, integers, strings and arrays (for tuples) hold what they
+# can; every other value is an object with one key naming its kind. Floats are JSON
+# numbers (Python's shortest exact spelling) unless JSON cannot spell them exactly:
+# NaN (any payload and sign), infinities and -0.0 are spelled by their IEEE bits.
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+)
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# json's C encoder made once (``JSONEncoder.encode`` makes one per call, most of the cost
+# of a node's digest); without the circular check: records are trees
+_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER = (
+    _MAKE_ENCODER(
+        None, _not_json, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, False
+    )
+    if _MAKE_ENCODER is not None
+    else None
+)
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as JSON with sorted keys, no spaces, ASCII only and no NaN."""
+    if _C_ENCODER is None:
+        return _CANONICAL.encode(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
+def record_digest(op: str, inputs: list[str], attrs: dict[str, Any], type_: list[Any]) -> str:
+    """The digest of a node's record: ``inputs`` are its inputs' digests, ``attrs`` and
+    ``type_`` are encoded (``encode_attrs``, ``encode_type``)."""
+    text = canonical_json([op, inputs, attrs, type_])
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _encode_type(type_: ArrayType) -> str:
-    weak = type_.weak.__name__ if type_.weak is not None else ""
-    return f"{type_.dtype.str}{type_.shape}{type_.masked:d}{weak}"
+def outputs_digest(digests: Sequence[str]) -> str:
+    """The identity of a tuple of outputs: the digest of the list of their digests (one
+    output alone is identified by its own digest)."""
+    return hashlib.blake2b(canonical_json(list(digests)).encode(), digest_size=16).hexdigest()
 
 
-def _encode_attrs(value: Any) -> str:
-    if isinstance(value, Literal):
-        return f"L{value.digest}"
-    if isinstance(value, tuple):
-        return "(" + ",".join([_encode_attrs(v) for v in value]) + ")"
+def encode_attrs(attrs: Attrs) -> dict[str, Any]:
+    return {name: encode_value(value) for name, value in attrs}
+
+
+def encode_type(type_: ArrayType) -> list[Any]:
+    """``[dtype, shape, masked, weak]``: the dtype's ``str`` (``"<f8"``), ``null`` for an
+    unknown size, the Python scalar type of a weak literal by name, else ``null``."""
+    found = _TYPE_CODES.get(type_)
+    if found is None:
+        weak = type_.weak
+        found = (type_.dtype.str, list(type_.shape), type_.masked, weak and weak.__name__)
+        if len(_TYPE_CODES) >= 4096:
+            _TYPE_CODES.clear()
+        _TYPE_CODES[type_] = found
+    return [found[0], list(found[1]), found[2], found[3]]
+
+
+# types as encoded: a graph has few distinct types
+_TYPE_CODES: dict[ArrayType, tuple[Any, ...]] = {}
+
+
+_PLAIN_TYPES = frozenset({int, str, bool, type(None)})
+
+
+def float_bits(value: float) -> str:
+    return struct.pack(">d", value).hex()
+
+
+def encode_float(value: float) -> Any:
+    if value - value == 0.0 and (value or math.copysign(1.0, value) > 0):
+        return value  # finite, and not -0.0
+    return {"float": float_bits(value)}
+
+
+def encode_value(value: Any) -> Any:
+    """The canonical JSON value of an attribute value (``decode_value`` reverses it)."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is float:
+        return encode_float(value)
+    if kind is tuple:
+        return [encode_value(item) for item in value]
+    if kind is Literal:
+        return {"literal": value.digest}
     if isinstance(value, np.dtype):
-        return f"dtype:{value.str}"
-    if isinstance(value, Value):
-        return type(value).__name__ + _encode_attrs(value.values())
-    if isinstance(value, _INEXACT):  # by their bits: repr spells every NaN "nan"
-        return f"{type(value).__name__}:{np.asarray(value).tobytes().hex()}"
-    return f"{type(value).__name__}:{value!r}"
+        return {"dtype": _dtype_code(value)}
+    if isinstance(value, np.generic):
+        return {"scalar": [value.dtype.str, value.tobytes().hex()]}
+    if kind is complex:
+        return {"complex": [encode_float(value.real), encode_float(value.imag)]}
+    if value is Ellipsis:
+        return {"ellipsis": True}
+    if kind is ArrayType:
+        return {"type": encode_type(value)}
+    name = RECORDS_BY_CLASS.get(kind)
+    if name is not None:
+        fields = _FIELDS[kind]
+        items = value.values() if isinstance(value, Value) else value
+        encoded = [encode_value(item) for item in items]
+        return {"record": [name, dict(zip(fields, encoded, strict=True))]}
+    if kind is Pickled:
+        return {"python": value.payload}
+    if callable(value):  # a custom function: by value (read back only when trusted)
+        return {"python": Pickled.of(value).payload}
+    raise TypeError(f"an attribute value of type {kind.__name__} has no canonical encoding")
 
 
-_INEXACT = (float, complex, np.inexact)
+def _dtype_code(dtype: np.dtype[Any]) -> str:
+    found = _DTYPE_CODES.get(dtype)
+    if found is None:
+        found = _DTYPE_CODES[dtype] = dtype.str
+    return found
+
+
+_DTYPE_CODES: dict[np.dtype[Any], str] = {}
+
+
+class Pickled:
+    """A custom function as a document holds it: cloudpickle's bytes in base64, never
+    unpickled but by a reader told to trust the document."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: str) -> None:
+        self.payload = payload
+
+    @classmethod
+    def of(cls, function: Any) -> Pickled:
+        import cloudpickle
+
+        return cls(base64.b64encode(cloudpickle.dumps(function)).decode("ascii"))
+
+    def load(self) -> Any:
+        import cloudpickle
+
+        return cloudpickle.loads(base64.b64decode(self.payload, validate=True))
+
+
+# the classes a document may name in a ``record`` value: frozen dataclasses deriving
+# ``Value``, and named tuples (a kernel and its instructions), registered by their module
+RECORDS: dict[str, type] = {}
+RECORDS_BY_CLASS: dict[type, str] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}  # each record class's fields, in order
+
+
+def register_record(cls: type) -> type:
+    """Lets ``cls`` be an attribute value written by its fields (a class decorator)."""
+    name = cls.__name__
+    if RECORDS.get(name, cls) is not cls:
+        raise ValueError(f"record {name!r} is declared twice")
+    RECORDS[name] = cls
+    RECORDS_BY_CLASS[cls] = name
+    _FIELDS[cls] = (
+        tuple([field.name for field in dataclasses.fields(cls)])  # type: ignore[arg-type]
+        if issubclass(cls, Value)
+        else cls._fields  # type: ignore[attr-defined]
+    )
+    return cls
 
 
 # code object -> None where it is defined inside lazyarray or numpy, else the sites of

@@ -12,6 +12,22 @@ import numpy as np
 
 from lazyarray.errors import OpArgumentError, OpValueError, UnsupportedOperation
 from lazyarray.graph import Node
+from lazyarray.ops.attrtypes import (
+    BOOL,
+    HASHABLE,
+    INT,
+    NEVER,
+    NONE,
+    OPTIONAL_AXES,
+    OPTIONAL_AXIS,
+    OPTIONAL_DTYPE,
+    OPTIONAL_INT,
+    SHAPE,
+    AttrType,
+    Str,
+    Union,
+    gives,
+)
 from lazyarray.types import (
     as_dtype,
     check_supported_dtype,
@@ -70,18 +86,22 @@ def axes_tuple(axis: Any) -> tuple[int, ...] | None:
 # --- Param.convert functions: (value, input nodes) -> canonical attribute -------------
 
 
+@gives(BOOL)
 def to_flag(value: Any, inputs: tuple[Node, ...]) -> bool:
     return flag(value)
 
 
+@gives(INT)
 def to_int(value: Any, inputs: tuple[Node, ...]) -> int:
     return integer(value)
 
 
+@gives(OPTIONAL_INT)
 def to_optional_int(value: Any, inputs: tuple[Node, ...]) -> int | None:
     return None if value is None else integer(value)
 
 
+@gives(OPTIONAL_AXIS)
 def to_axis(value: Any, inputs: tuple[Node, ...]) -> int | None:
     """One axis of the first input, normalized; ``None`` stays (numpy: flatten first)."""
     if value is None:
@@ -89,6 +109,7 @@ def to_axis(value: Any, inputs: tuple[Node, ...]) -> int | None:
     return normalize_axis(axis_index(value), inputs[0].type.ndim)
 
 
+@gives(OPTIONAL_AXES)
 def to_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
     """Axes of the first input (an int or a tuple), sorted and normalized; ``None``
     stays: every axis."""
@@ -98,14 +119,17 @@ def to_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
     return normalize_axes(axes, inputs[0].type.ndim)
 
 
+@gives(OPTIONAL_DTYPE)
 def to_dtype(value: Any, inputs: tuple[Node, ...]) -> np.dtype[Any] | None:
     return None if value is None else check_supported_dtype(as_dtype(value))
 
 
+@gives(SHAPE)
 def to_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int | None, ...]:
     return normalize_shape(value)
 
 
+@gives(HASHABLE)
 def to_hashable(value: Any, inputs: tuple[Node, ...]) -> Any:
     """Lists become tuples, numpy scalars Python ones: attributes are interning keys."""
     if isinstance(value, (list, tuple)):
@@ -115,6 +139,7 @@ def to_hashable(value: Any, inputs: tuple[Node, ...]) -> Any:
     return value
 
 
+@gives(NEVER)
 def no_out(value: Any, inputs: tuple[Node, ...]) -> None:
     """``out=``: only ``None`` (lazy arrays are immutable)."""
     if value is None:
@@ -125,9 +150,18 @@ def no_out(value: Any, inputs: tuple[Node, ...]) -> None:
     return None
 
 
+def _constants(allowed: tuple[Any, ...]) -> AttrType:
+    """The type of one of ``allowed`` (strings, and perhaps ``None``)."""
+    kinds: list[AttrType] = [Str(*[a for a in allowed if isinstance(a, str)])]
+    if None in allowed:
+        kinds.append(NONE)
+    return Union(*kinds) if len(kinds) > 1 else kinds[0]
+
+
 def choice(*allowed: Any) -> Any:
     """A converter accepting only ``allowed`` values (numpy's ``mode=``, ``order=``)."""
 
+    @gives(_constants(allowed))
     def convert(value: Any, inputs: tuple[Node, ...]) -> Any:
         if value not in allowed:
             raise OpValueError(f"{value!r} is not one of {', '.join(repr(a) for a in allowed)}")

@@ -16,7 +16,21 @@ from lazyarray.errors import (
     ShapeError,
     ZeroStepError,
 )
-from lazyarray.graph import Literal, Node, Site, existing
+from lazyarray.graph import Literal, Node, Site, existing, float_bits
+from lazyarray.ops.attrtypes import (
+    BOOL,
+    DTYPE,
+    INDEX,
+    INT,
+    LITERAL,
+    NUMBER,
+    SHAPE,
+    SIZE,
+    STR,
+    Int,
+    Str,
+    TupleOf,
+)
 from lazyarray.ops.indexing import EncodedIndex, decode_index
 from lazyarray.ops.registry import Kind, OpDef, Trait, apply, at_user_line, register
 from lazyarray.ops.rng import DISTRIBUTIONS, random_region, random_values
@@ -58,16 +72,20 @@ def constant_node(value: Any, site: Site | None = None) -> Node:
         return Node.make("constant", (), attrs, lambda: _SCALAR_TYPES[kind], site)
     if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
         raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
-    # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal
-    token = f"{type(value).__name__}:{value!r}"
+    token = _generic_token(value)
     found = existing("constant", (), (("token", token), ("value", value)))
     return found if found is not None else apply("constant", (), value=value, token=token)
 
 
 def _token(kind: type, value: Any) -> str:
     """``f"{type(value).__name__}:{value!r}"``, remembered for the scalars whose
-    ``(type, value)`` tells them apart (not 0.0 from -0.0, nor nan from nan)."""
+    ``(type, value)`` tells them apart (not 0.0 from -0.0, nor nan from nan); a NaN is
+    spelled by its bits (its sign and payload). The token alone identifies a scalar
+    constant (``graph._key``)."""
     if (kind is float and (not value or value != value)) or kind is complex:
+        if value != value:
+            parts = (value.real, value.imag) if kind is complex else (value,)
+            return f"{kind.__name__}:nan:{':'.join([float_bits(p) for p in parts])}"
         return f"{kind.__name__}:{value!r}"
     token = _TOKENS.get((kind, value))
     if token is None:
@@ -79,6 +97,25 @@ def _token(kind: type, value: Any) -> str:
 
 
 _TOKENS: dict[tuple[type, Any], str] = {}
+
+
+def _constant_problem(attrs: Mapping[str, Any]) -> str | None:
+    """A scalar constant's token must be its value's (the token is its interning key)."""
+    if "token" not in attrs:
+        return None if isinstance(attrs.get("value"), Literal) else "a scalar needs its token"
+    value = attrs.get("value")
+    kind = type(value)
+    expected = _token(kind, value) if kind in _SCALAR_TYPES else _generic_token(value)
+    return None if attrs["token"] == expected else f"token {attrs['token']!r} is not its value's"
+
+
+def _generic_token(value: Any) -> str:
+    # the token tells 1 from 1.0 from True, and 0.0 from -0.0, which compare equal; a
+    # numpy scalar's by its dtype (a datetime's unit) and bits (its repr changes with
+    # numpy's version, and hides the sign of a NaN)
+    if isinstance(value, np.generic):
+        return f"{type(value).__name__}:{value.dtype.str}:{value.tobytes().hex()}"
+    return f"{type(value).__name__}:{value!r}"
 
 
 def _constant(*, value: Any, token: str = "") -> Any:
@@ -385,6 +422,8 @@ ROWS = [
         _constant,
         traits=frozenset({Trait.LITERAL}),
         arity=0,
+        attributes={"token": STR, "value": LITERAL | NUMBER},
+        check=_constant_problem,
     ),
     OpDef("dask_array", Kind.SOURCE, _dask_array, _dask_array_rule, _dask_array, arity=0),
     OpDef(
@@ -395,11 +434,44 @@ ROWS = [
         _parameter,
         traits=frozenset({Trait.ARGUMENT}),
         arity=0,
+        attributes={"name": Str(max_length=256), "dtype": DTYPE, "shape": SHAPE, "masked": BOOL},
     ),
-    OpDef("full", Kind.CREATION, _full, _full_rule, _full, "full", traits=GENERATED, arity=0),
-    OpDef("full_like", Kind.CREATION, _full_like, _full_like_rule, _full_like, arity=1),
     OpDef(
-        "arange", Kind.CREATION, _arange, _arange_rule, _arange, "arange", traits=GENERATED, arity=0
+        "full",
+        Kind.CREATION,
+        _full,
+        _full_rule,
+        _full,
+        "full",
+        traits=GENERATED,
+        arity=0,
+        attributes={"shape": SHAPE, "fill_value": NUMBER, "dtype": DTYPE, "region": INDEX},
+    ),
+    OpDef(
+        "full_like",
+        Kind.CREATION,
+        _full_like,
+        _full_like_rule,
+        _full_like,
+        arity=1,
+        attributes={"fill_value": NUMBER, "dtype": DTYPE},
+    ),
+    OpDef(
+        "arange",
+        Kind.CREATION,
+        _arange,
+        _arange_rule,
+        _arange,
+        "arange",
+        traits=GENERATED,
+        arity=0,
+        attributes={
+            "start": NUMBER,
+            "stop": NUMBER,
+            "step": NUMBER,
+            "dtype": DTYPE,
+            "region": INDEX,
+        },
     ),
     OpDef(
         "linspace",
@@ -410,8 +482,26 @@ ROWS = [
         "linspace",
         traits=GENERATED,
         arity=0,
+        attributes={
+            "start": NUMBER,
+            "stop": NUMBER,
+            "num": SIZE,
+            "endpoint": BOOL,
+            "dtype": DTYPE,
+            "region": INDEX,
+        },
     ),
-    OpDef("eye", Kind.CREATION, _eye, _eye_rule, _eye, "eye", traits=GENERATED, arity=0),
+    OpDef(
+        "eye",
+        Kind.CREATION,
+        _eye,
+        _eye_rule,
+        _eye,
+        "eye",
+        traits=GENERATED,
+        arity=0,
+        attributes={"n": SIZE, "m": SIZE, "k": INT, "dtype": DTYPE, "region": INDEX},
+    ),
     OpDef(
         "random",
         Kind.SOURCE,
@@ -420,6 +510,15 @@ ROWS = [
         _random,
         traits=GENERATED | {Trait.RANDOM},
         arity=0,
+        attributes={
+            "shape": SHAPE,
+            "seed": Int(0, 2**128 - 1),
+            "stream": SIZE,
+            "distribution": Str(*DISTRIBUTIONS),
+            "params": TupleOf(NUMBER, 8),
+            "dtype": DTYPE,
+            "region": INDEX,
+        },
     ),
 ]
 

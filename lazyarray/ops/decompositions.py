@@ -22,6 +22,7 @@ import numpy as np
 from lazyarray.errors import OpValueError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import to_flag
+from lazyarray.ops.attrtypes import DTYPE, SIZE, Str, TupleOf, gives
 from lazyarray.ops.matrix import complex_of, matrices, probe, square, to_uplo
 from lazyarray.ops.registry import Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
@@ -57,6 +58,7 @@ def _svd(x: Any, full_matrices: bool = True, hermitian: bool = False) -> tuple[A
     return tuple(np.linalg.svd(x, full_matrices=full_matrices, hermitian=hermitian))
 
 
+@gives(Str("reduced", "complete", "r", "raw"))
 def _qr_mode(value: Any, inputs: tuple[Node, ...]) -> str:
     if value not in ("reduced", "complete", "r", "raw"):
         raise OpValueError(f"Unrecognized mode '{value}'")
@@ -196,7 +198,16 @@ ROWS = [
         "svd",
         (Param("full_matrices", to_flag, True), Param("hermitian", to_flag, False)),
     ),
-    OpDef("unpack", Kind.LINALG, _unpack, _unpack_rule, None, arity=1, namespaces=()),
+    OpDef(
+        "unpack",
+        Kind.LINALG,
+        _unpack,
+        _unpack_rule,
+        None,
+        arity=1,
+        namespaces=(),
+        attributes={"start": SIZE, "stop": SIZE, "shape": TupleOf(SIZE, 64), "dtype": DTYPE},
+    ),
 ]
 
 register(*ROWS)

@@ -14,6 +14,7 @@ import numpy as np
 
 from lazyarray.errors import CastError
 from lazyarray.graph import Node
+from lazyarray.ops.attrtypes import DTYPE, INT, Str
 from lazyarray.ops.meta import probe_dtype
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.types import (
@@ -299,6 +300,7 @@ OTHER = [
         "clip",
         numpy_functions=(np.clip,),
         traits=_PLAIN,
+        attributes={"which": Str("min", "max", "minmax")},
     ),
     OpDef(
         "round",
@@ -311,6 +313,7 @@ OTHER = [
         numpy_functions=(np.round, np.around),
         arity=1,
         traits=_PLAIN,
+        attributes={"decimals": INT},
     ),
     OpDef(
         "real",
@@ -343,6 +346,7 @@ OTHER = [
         "astype",
         arity=1,
         traits=_PLAIN,
+        attributes={"dtype": DTYPE, "casting": Str("no", "equiv", "safe", "same_kind", "unsafe")},
     ),
 ]
 

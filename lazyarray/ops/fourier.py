@@ -18,6 +18,18 @@ import numpy as np
 from lazyarray.errors import OpValueError, ZeroStepError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axes_tuple, integer, no_out, to_axis, to_dtype, to_int
+from lazyarray.ops.attrtypes import (
+    FLOAT,
+    INT,
+    NEVER,
+    OPTIONAL_AXES,
+    OPTIONAL_DTYPE,
+    OPTIONAL_INT,
+    Str,
+    TupleOf,
+    gives,
+    optional,
+)
 from lazyarray.ops.meta import as_numpy_error
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
@@ -29,6 +41,7 @@ NORMS = ("backward", "ortho", "forward")
 # --- arguments -------------------------------------------------------------------------
 
 
+@gives(Str(*NORMS))
 def to_fft_norm(value: Any, inputs: tuple[Node, ...]) -> str:
     """``None`` is numpy's spelling of the default, "backward"."""
     if value is None:
@@ -40,10 +53,12 @@ def to_fft_norm(value: Any, inputs: tuple[Node, ...]) -> str:
     return str(value)
 
 
+@gives(OPTIONAL_INT)
 def to_points(value: Any, inputs: tuple[Node, ...]) -> int | None:
     return None if value is None else integer(value)
 
 
+@gives(optional(TupleOf(INT, 64)))
 def to_sizes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
     """``s``: one size per transformed axis (-1: the input's size)."""
     if value is None:
@@ -53,6 +68,7 @@ def to_sizes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
     return tuple([integer(v) for v in value])
 
 
+@gives(OPTIONAL_AXES)
 def to_ordered_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
     """Axes in the order given, repeats kept: both change numpy's result."""
     if value is None:
@@ -61,6 +77,7 @@ def to_ordered_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | N
     return tuple([normalize_axis(a, ndim) for a in axes_tuple(value) or ()])
 
 
+@gives(NEVER)
 def to_device(value: Any, inputs: tuple[Node, ...]) -> None:
     """The standard's ``device=``: lazyarray's one device is the host, 'cpu'."""
     if value is not None and value != "cpu":
@@ -68,10 +85,12 @@ def to_device(value: Any, inputs: tuple[Node, ...]) -> None:
     return None
 
 
+@gives(FLOAT)
 def to_spacing(value: Any, inputs: tuple[Node, ...]) -> float:
     return float(value)
 
 
+@gives(OPTIONAL_DTYPE)
 def to_real_dtype(value: Any, inputs: tuple[Node, ...]) -> np.dtype[Any] | None:
     dtype = to_dtype(value, inputs)
     if dtype is not None and dtype.kind != "f":

@@ -13,6 +13,7 @@ import numpy as np
 from lazyarray.errors import LazyIndexError, ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import choice, no_out, to_axis
+from lazyarray.ops.attrtypes import AXES, AXIS, BOOL, INDEX
 from lazyarray.ops.meta import view_shape
 from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, register
 from lazyarray.ops.settled import settled_values
@@ -224,6 +225,7 @@ ROWS = [
         _getitem,
         traits=frozenset({Trait.VIEW}),
         arity=1,
+        attributes={"index": INDEX},
     ),
     OpDef(
         "take",
@@ -248,6 +250,7 @@ ROWS = [
         _boolean_index,
         arity=2,
         traits=frozenset({Trait.UNKNOWN_SIZE}),
+        attributes={"axis": AXIS},
     ),
     # x[..., i, ..., j, ...]: integer arrays ``i, j`` (broadcast together) on ``axes``;
     # built by indexing, after the index's basic part; ``front``: the result's index dims
@@ -259,6 +262,7 @@ ROWS = [
         _gather,
         _gather_rule,
         _gather,
+        attributes={"axes": AXES, "front": BOOL},
     ),
 ]
 

@@ -13,11 +13,24 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lazyarray.graph import Attrs, Node, Value
-from lazyarray.ops.registry import OPS, Kind, OpDef, register
+from lazyarray.graph import Attrs, Node, Value, register_record
+from lazyarray.ops.attrtypes import (
+    ANY,
+    ARRAY_TYPE,
+    DTYPE,
+    SIZE,
+    STR,
+    Checked,
+    Record,
+    Tuple,
+    TupleOf,
+    optional,
+)
+from lazyarray.ops.registry import OPS, Kind, OpDef, Trait, attribute_types, register
 from lazyarray.types import ArrayType
 
 
+@register_record
 class Instruction(NamedTuple):
     """One step of a kernel's program: ``op`` over ``refs`` with ``attrs``; a reference
     below the kernel's ``arity`` names an input, above it an earlier instruction's value
@@ -33,6 +46,7 @@ class Instruction(NamedTuple):
     dtype: np.dtype[Any]
 
 
+@register_record
 class Reduction(NamedTuple):
     """The reduction a kernel finishes with (a row with ``Trait.BLOCKWISE``)."""
 
@@ -40,6 +54,7 @@ class Reduction(NamedTuple):
     attrs: Attrs
 
 
+@register_record
 @dataclasses.dataclass(frozen=True, slots=True)
 class Kernel(Value):
     """A fused kernel: ``program`` over ``arity`` inputs broadcast to the elementwise
@@ -82,6 +97,54 @@ class Kernel(Value):
         return readers
 
 
+def _program_problem(kernel: Kernel) -> str | None:
+    """What is wrong with a kernel read from a document: each instruction an op of the
+    table that fuses, reading earlier values, with its op's attributes."""
+    for position, instruction in enumerate(kernel.program):
+        problem = _step_problem(instruction.op, instruction.attrs)
+        bad = [ref for ref in instruction.refs if ref >= kernel.arity + position]
+        if problem is None and bad:
+            problem = f"reads value {bad[0]}, not yet computed"
+        if problem is not None:
+            return f"instruction {position}: {problem}"
+    if kernel.reduction is not None:
+        problem = _step_problem(kernel.reduction.op, kernel.reduction.attrs)
+        if problem is None and Trait.BLOCKWISE not in OPS[kernel.reduction.op].traits:
+            problem = f"{kernel.reduction.op!r} is not a blockwise reduction"
+        if problem is not None:
+            return f"reduction: {problem}"
+    return None
+
+
+def _step_problem(op: str, attrs: Attrs) -> str | None:
+    row = OPS.get(op)
+    if row is None or row.kind is Kind.KERNEL:
+        return f"op {op[:80]!r} is not an op a kernel runs"
+    declared = attribute_types(row)
+    for name, value in attrs:
+        kind = declared.get(name)
+        problem = f"op {op!r} has no attribute {name!r}" if kind is None else kind.problem(value)
+        if problem is not None:
+            return f"attribute {name}: {problem}"
+    return None
+
+
+_ATTRIBUTES = TupleOf(Tuple(STR, ANY))
+KERNEL = Checked(
+    Record(
+        Kernel,
+        program=TupleOf(
+            Record(Instruction, op=STR, refs=TupleOf(SIZE), attrs=_ATTRIBUTES, dtype=DTYPE)
+        ),
+        arity=SIZE,
+        shape=TupleOf(SIZE, 64),
+        result=ARRAY_TYPE,
+        reduction=optional(Record(Reduction, op=STR, attrs=_ATTRIBUTES)),
+    ),
+    _program_problem,
+)
+
+
 def run_program(
     kernel: Kernel, inputs: Sequence[Any], generated: Mapping[int, Any] | None = None
 ) -> Any:
@@ -112,4 +175,4 @@ def _fused_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType
     return kernel.result
 
 
-register(OpDef("fused", Kind.KERNEL, _fused, _fused_rule, None))
+register(OpDef("fused", Kind.KERNEL, _fused, _fused_rule, None, attributes={"kernel": KERNEL}))

@@ -11,6 +11,7 @@ import numpy as np
 from lazyarray.errors import ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import to_hashable
+from lazyarray.ops.attrtypes import Str
 from lazyarray.ops.meta import as_numpy_error, standin
 from lazyarray.ops.registry import Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
@@ -175,6 +176,7 @@ ROWS = [
         _einsum_rule,
         None,
         numpy_functions=(np.einsum,),
+        attributes={"subscripts": Str(max_length=4096)},
     ),
 ]
 

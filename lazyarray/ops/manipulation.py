@@ -20,6 +20,7 @@ from lazyarray.errors import (
 )
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axis_index, integer, no_out, to_axis, to_dtype, to_int
+from lazyarray.ops.attrtypes import AXES, AXIS, INT, OPTIONAL_AXIS, SIZE, TupleOf, gives
 from lazyarray.ops.meta import probe_dtype, view_shape
 from lazyarray.ops.registry import Kind, OpDef, register
 from lazyarray.ops.shape import view_rule
@@ -67,12 +68,14 @@ def _roll(x: Any, shift: Any, axis: Any = None) -> Any:
     return np.roll(x, shift, axis)
 
 
+@gives(INT | TupleOf(INT, 64))
 def _shift(value: Any, inputs: tuple[Node, ...]) -> int | tuple[int, ...]:
     if isinstance(value, (list, tuple)):
         return tuple([integer(v) for v in value])
     return integer(value)
 
 
+@gives(OPTIONAL_AXIS | AXES)
 def _roll_axes(value: Any, inputs: tuple[Node, ...]) -> int | tuple[int, ...] | None:
     """roll's axes keep their order and repeats (numpy adds the shifts of a repeated
     axis); each is normalized."""
@@ -104,6 +107,7 @@ def _tile(x: Any, reps: tuple[int, ...]) -> Any:
     return np.tile(x, reps)
 
 
+@gives(TupleOf(SIZE, 64))
 def _repetitions(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     """tile's repetitions, one per axis of the result: ones prepended up to the input's
     rank, so ``tile(x, 2)`` and ``tile(x, (1, 2))`` of a matrix are one node."""
@@ -216,6 +220,7 @@ def _masked_diff(x: Any, n: int = 1, axis: int = -1) -> Any:
     return np.ma.diff(x, n, axis)  # type: ignore[no-untyped-call]
 
 
+@gives(SIZE)
 def _order(value: Any, inputs: tuple[Node, ...]) -> int:
     n = integer(value)
     if n < 0:
@@ -223,6 +228,7 @@ def _order(value: Any, inputs: tuple[Node, ...]) -> int:
     return n
 
 
+@gives(AXIS)
 def _diff_axis(value: Any, inputs: tuple[Node, ...]) -> int:
     if inputs[0].type.ndim == 0:
         raise ShapeError("diff requires input that is at least one dimensional")
@@ -246,6 +252,7 @@ def _take_along_axis(x: Any, indices: Any, axis: int | None = -1) -> Any:
     return np.take_along_axis(x, np.ma.getdata(indices), axis)
 
 
+@gives(OPTIONAL_AXIS)
 def _along_axis(value: Any, inputs: tuple[Node, ...]) -> int | None:
     """numpy takes ``axis=None`` (the flattened input); the standard, an int."""
     if value is None:
@@ -329,6 +336,7 @@ def _masked_trace(
 def _matrix_axis(name: str) -> Callable[[Any, tuple[Node, ...]], int]:
     """diagonal's and trace's ``axis1``/``axis2``, in numpy's words."""
 
+    @gives(AXIS)
     def convert(value: Any, inputs: tuple[Node, ...]) -> int:
         ndim = inputs[0].type.ndim
         if ndim < 2:

@@ -10,6 +10,7 @@ import numpy as np
 from lazyarray.errors import CastError, MaskError, ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import to_hashable
+from lazyarray.ops.attrtypes import BOOL, HASHABLE, NUMBER, Str, Tuple
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, broadcast_shapes
@@ -121,6 +122,7 @@ ROWS = [
         _masked_array,
         arity=2,
         traits=_SAME_SHAPE,
+        attributes={"fill_value": HASHABLE},
     ),
     OpDef(  # built by the planner (``planner/unmask.py``), never by users
         "masked_result",
@@ -129,6 +131,7 @@ ROWS = [
         _masked_result_rule,
         _masked_result,
         traits=_SAME_SHAPE,
+        attributes={"shrink": BOOL, "fill": Tuple(NUMBER, Str(max_length=64))},
     ),
     OpDef(
         "filled",

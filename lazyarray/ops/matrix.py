@@ -25,6 +25,7 @@ from lazyarray.errors import (
 )
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axes_tuple, axis_index, to_flag, to_hashable
+from lazyarray.ops.attrtypes import AXES, HASHABLE, INT, OPTIONAL_AXIS, Str, gives
 from lazyarray.ops.meta import as_numpy_error
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
@@ -84,6 +85,7 @@ def smaller(m: int | None, n: int | None) -> int | None:
 # --- arguments -------------------------------------------------------------------------
 
 
+@gives(Str("L", "U"))
 def to_uplo(value: Any, inputs: tuple[Node, ...]) -> str:
     """eigh's ``UPLO``: numpy takes either case."""
     upper = value.upper() if isinstance(value, str) else value
@@ -92,6 +94,7 @@ def to_uplo(value: Any, inputs: tuple[Node, ...]) -> str:
     return str(upper)
 
 
+@gives(INT)
 def to_exponent(value: Any, inputs: tuple[Node, ...]) -> int:
     try:
         return operator.index(value)
@@ -99,6 +102,7 @@ def to_exponent(value: Any, inputs: tuple[Node, ...]) -> int:
         raise OpArgumentError("exponent must be an integer") from None
 
 
+@gives(HASHABLE)
 def to_cutoff(value: Any, inputs: tuple[Node, ...]) -> Any:
     """A tolerance (``tol``, ``rtol``, ``rcond``): a number, or an array of them as
     nested tuples. numpy scalars and arrays are taken as Python numbers (float64)."""
@@ -111,11 +115,13 @@ def to_cutoff(value: Any, inputs: tuple[Node, ...]) -> Any:
     return to_hashable(value, inputs)
 
 
+@gives(HASHABLE)
 def _numpy_rcond(value: Any, inputs: tuple[Node, ...]) -> Any:
     """numpy's ``pinv(a, rcond=None)``: 1e-15 (the standard's default differs)."""
     return 1e-15 if value is None else to_cutoff(value, inputs)
 
 
+@gives(OPTIONAL_AXIS | AXES)
 def to_norm_axis(value: Any, inputs: tuple[Node, ...]) -> int | tuple[int, ...] | None:
     """A norm's ``axis``: an int, or a tuple whose order matters (it orders the
     flattened vector, or names the rows and columns); numpy's errors for repeats."""

@@ -12,8 +12,19 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lazyarray.errors import CastError, OpValueError, ShapeError, UnsupportedOperation
-from lazyarray.graph import Node
+from lazyarray.graph import Node, register_record
 from lazyarray.ops.arguments import to_hashable
+from lazyarray.ops.attrtypes import (
+    HASHABLE,
+    OPTIONAL_INT,
+    SIZE,
+    Record,
+    Str,
+    Tuple,
+    TupleOf,
+    gives,
+    optional,
+)
 from lazyarray.ops.registry import Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, normalize_axis
@@ -37,6 +48,7 @@ MODES: dict[str, tuple[str, ...]] = {
 OPTIONS = ("constant_values", "end_values", "stat_length", "reflect_type")
 
 
+@register_record
 class Values(NamedTuple):
     """An array-like argument as ``np.array`` makes it: its dtype, and its values as
     nested tuples of Python numbers (exact: ``tolist`` of the array)."""
@@ -80,6 +92,7 @@ def as_pairs(value: Any, ndim: int, as_index: bool = False) -> Pairs:
     return tuple((a, b) for a, b in x.tolist())
 
 
+@gives(TupleOf(Tuple(SIZE, SIZE), 64))
 def _pad_width(value: Any, inputs: tuple[Node, ...]) -> Pairs:
     ndim = inputs[0].type.ndim
     if type(value) is int and value >= 0:  # the common case, without numpy
@@ -95,6 +108,7 @@ def _pad_width(value: Any, inputs: tuple[Node, ...]) -> Pairs:
     return as_pairs(array, ndim, as_index=True)
 
 
+@gives(Str(*MODES))
 def _mode(value: Any, inputs: tuple[Node, ...]) -> str:
     if callable(value):
         raise UnsupportedOperation("pad with a function as mode is not supported")
@@ -103,6 +117,7 @@ def _mode(value: Any, inputs: tuple[Node, ...]) -> str:
     return str(value)
 
 
+@gives(optional(Record(Values, dtype=Str(max_length=64), values=HASHABLE)))
 def _values(value: Any, inputs: tuple[Node, ...]) -> Values | None:
     if value is None or isinstance(value, Values):
         return value
@@ -111,10 +126,12 @@ def _values(value: Any, inputs: tuple[Node, ...]) -> Values | None:
     return Values(array.dtype.str, to_hashable(array.tolist(), inputs))
 
 
+@gives(optional(TupleOf(Tuple(OPTIONAL_INT, OPTIONAL_INT), 64)))
 def _lengths(value: Any, inputs: tuple[Node, ...]) -> Pairs | None:
     return None if value is None else as_pairs(value, inputs[0].type.ndim, as_index=True)
 
 
+@gives(optional(Str("even", "odd")))
 def _reflect_type(value: Any, inputs: tuple[Node, ...]) -> str | None:
     if value not in (None, "even", "odd"):
         raise OpValueError(f"reflect_type must be 'even' or 'odd', not {value!r}")

@@ -15,6 +15,7 @@ import numpy as np
 from lazyarray.errors import OpValueError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axis_index, no_out, to_optional_int
+from lazyarray.ops.attrtypes import AXIS, gives
 from lazyarray.ops.matrix import probe
 from lazyarray.ops.registry import Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
@@ -62,6 +63,7 @@ def _vecdot(x1: Any, x2: Any, axis: int = -1) -> Any:
     return np.vecdot(x1, x2, axis=axis)  # type: ignore[call-overload]
 
 
+@gives(AXIS)
 def _vecdot_axis(value: Any, inputs: tuple[Node, ...]) -> int:
     """One axis for both inputs, each counting it in its own dimensions (numpy's
     gufunc ``axis``): checked against each in the rule, kept as given."""
@@ -138,6 +140,7 @@ def _cross_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType
     return ArrayType(dtype, stack[:axisc] + (3,) + stack[axisc:])
 
 
+@gives(AXIS)
 def _int(value: Any, inputs: tuple[Node, ...]) -> int:
     return axis_index(value)
 

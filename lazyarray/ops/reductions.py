@@ -11,6 +11,7 @@ import numpy as np
 from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import no_out, to_axes, to_axis, to_dtype, to_flag, to_hashable
+from lazyarray.ops.attrtypes import NEVER, OPTIONAL_AXES, OPTIONAL_AXIS, gives
 from lazyarray.ops.meta import probe_dtype
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature, as_is
@@ -20,6 +21,7 @@ from lazyarray.types import ArrayType, normalize_axes, normalize_axis
 # reduction builder expands them into the expression they stand for ------------------
 
 
+@gives(OPTIONAL_AXES)
 def _reduction_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
     """An int or a tuple of ints: numpy's reductions take no lists."""
     if isinstance(value, list):
@@ -32,10 +34,11 @@ _AXIS = Param("axis", to_axis, None)
 _DTYPE = Param("dtype", to_dtype, None)
 _OUT = Param("out", no_out, None)
 _KEEPDIMS = Param("keepdims", to_flag, False)
-_INITIAL = Param("initial", as_is, None)
-_WHERE = Param("where", as_is, True)
+_INITIAL = Param("initial", as_is, None, schema=NEVER)
+_WHERE = Param("where", as_is, True, schema=NEVER)
 
 
+@gives(NEVER)
 def _never(value: Any, inputs: tuple[Node, ...]) -> bool:
     """``overwrite_input``: accepted and ignored, since an input is never written."""
     to_flag(value, inputs)
@@ -303,6 +306,7 @@ def _scan(fn: Callable[..., Any], identity: int) -> Callable[..., Any]:
     return scan
 
 
+@gives(OPTIONAL_AXIS)
 def _standard_scan_axis(value: Any, inputs: tuple[Node, ...]) -> int | None:
     """The standard's ``axis`` of a cumulative sum: required beyond one dimension."""
     if value is None and inputs[0].type.ndim > 1:

@@ -14,6 +14,7 @@ from typing import Any
 
 from lazyarray.errors import LazyArrayError, UnsupportedOperation
 from lazyarray.graph import Node, Site
+from lazyarray.ops.attrtypes import AttrType, Union
 from lazyarray.ops.signature import Signature
 from lazyarray.types import ArrayType
 
@@ -107,6 +108,14 @@ class OpDef:
     # transposes): ``expand(inputs, attrs)`` returns the node, or ``None`` to build this op
     expand: Callable[[tuple[Node, ...], dict[str, Any]], Node | None] | None = None
     doc: str = ""
+    # the types of the attributes its signature's arguments do not set (graph documents)
+    attributes: Mapping[str, AttrType] | None = None
+    # what is wrong with a node's attributes taken together, beyond their types (a
+    # document's nodes are checked before they are built); None when nothing is
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
+    # the op-set version in which this op's meaning last changed (``lazyarray.serialize``):
+    # a released row never changes; a new meaning is a new ``since`` and an upgrader
+    since: int = 1
 
     @property
     def numpy_arguments(self) -> Signature | None:
@@ -180,6 +189,37 @@ def _at_user_line(exc: LazyArrayError) -> LazyArrayError:
     if site is not None and exc.args and isinstance(exc.args[0], str):
         exc.args = (f"{exc.args[0]} (in the expression at {site[0]}:{site[1]})",)
     return exc
+
+
+def attribute_types(row: OpDef) -> dict[str, AttrType]:
+    """Every attribute a node of ``row`` may hold, and its type: its signatures'
+    arguments' (both surfaces', joined), then the row's own ``attributes``."""
+    cached = _ATTRIBUTE_TYPES.get(row.name)
+    if cached is not None and cached[0] is row:
+        return cached[1]
+    kinds: dict[str, list[AttrType]] = {}
+    for signature in (row.signature, row.numpy_signature):
+        for param in signature.params if signature is not None else ():
+            kind = param.attr_type
+            if kind is not None and all(kind is not k for k in kinds.get(param.target, ())):
+                kinds.setdefault(param.target, []).append(kind)
+    found = {name: k[0] if len(k) == 1 else Union(*k) for name, k in kinds.items()}
+    found.update(row.attributes or {})
+    _ATTRIBUTE_TYPES[row.name] = (row, found)
+    return found
+
+
+_ATTRIBUTE_TYPES: dict[str, tuple[OpDef, dict[str, AttrType]]] = {}
+
+
+def undeclared_arguments(row: OpDef) -> list[str]:
+    """The arguments of ``row``'s signatures whose attribute has no declared type."""
+    return [
+        param.name
+        for signature in (row.signature, row.numpy_signature)
+        for param in (signature.params if signature is not None else ())
+        if param.attr_type is None and param.target not in (row.attributes or {})
+    ]
 
 
 def rows_of_kind(*kinds: Kind) -> list[OpDef]:

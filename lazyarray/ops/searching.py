@@ -13,6 +13,7 @@ import numpy as np
 from lazyarray.errors import OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import to_axes, to_flag
+from lazyarray.ops.attrtypes import OPTIONAL_AXES, Str, gives
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
 from lazyarray.ops.settled import settled_values
 from lazyarray.ops.signature import Param, Signature
@@ -38,6 +39,7 @@ def check_sorted_input(x1: Node) -> None:
         raise OpValueError("object of too small depth for desired array")
 
 
+@gives(Str("left", "right"))
 def _side(value: Any, inputs: tuple[Node, ...]) -> str:
     if value not in ("left", "right"):
         raise OpValueError(f"search side must be 'left' or 'right' (got {value!r})")
@@ -60,6 +62,7 @@ def _count_nonzero_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> A
     return ArrayType(INDEX, shape)
 
 
+@gives(OPTIONAL_AXES)
 def _axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...] | None:
     try:
         return to_axes(value, inputs)

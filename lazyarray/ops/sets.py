@@ -18,6 +18,7 @@ import numpy as np
 from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import choice, to_axis, to_flag
+from lazyarray.ops.attrtypes import Str, gives, optional
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
 from lazyarray.ops.settled import settled_shape
 from lazyarray.ops.signature import Param, Signature
@@ -82,6 +83,7 @@ def _isin_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     return ArrayType(np.dtype(bool), inputs[0].type.shape)
 
 
+@gives(optional(Str("sort", "table")))
 def _isin_kind(value: Any, inputs: tuple[Node, ...]) -> str | None:
     if value not in (None, "sort", "table"):
         raise OpValueError(f"Invalid kind: {value!r}. Please use None, 'sort' or 'table'.")

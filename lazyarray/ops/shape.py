@@ -22,6 +22,18 @@ from lazyarray.ops.arguments import (
     to_dtype,
     to_shape,
 )
+from lazyarray.ops.attrtypes import (
+    AXES,
+    AXIS,
+    DTYPE,
+    INT,
+    NEVER,
+    OPTIONAL_INT,
+    Int,
+    Tuple,
+    TupleOf,
+    gives,
+)
 from lazyarray.ops.meta import view_shape
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, apply, register
 from lazyarray.ops.signature import Inputs, Param, Signature
@@ -228,6 +240,7 @@ def _view_dtype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Arra
     return x.type.with_(dtype=dtype, shape=x.type.shape[:-1] + (size,), weak=None)
 
 
+@gives(DTYPE)
 def _view_of_dtype(value: Any, inputs: tuple[Node, ...]) -> np.dtype[Any]:
     dtype = to_dtype(value, inputs)
     if dtype is None:
@@ -238,6 +251,7 @@ def _view_of_dtype(value: Any, inputs: tuple[Node, ...]) -> np.dtype[Any]:
 # --- arguments: each normalized so that equal requests are one node ------------------
 
 
+@gives(TupleOf(INT, 64))
 def _reshape_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     """reshape's shape: like any shape, but one size may be -1 (left to the rule)."""
     try:
@@ -252,6 +266,7 @@ def _reshape_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
         ) from None
 
 
+@gives(NEVER)
 def _copy_flag(value: Any, inputs: tuple[Node, ...]) -> None:
     """The standard's ``copy=``: a lazy result never shares memory, so any is met."""
     if value is not None and not isinstance(value, bool):
@@ -259,6 +274,7 @@ def _copy_flag(value: Any, inputs: tuple[Node, ...]) -> None:
     return None
 
 
+@gives(AXES)
 def _permutation(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     ndim = inputs[0].type.ndim
     if value is None:
@@ -271,6 +287,7 @@ def _permutation(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     return axes
 
 
+@gives(AXES)
 def _ordered_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     """Axes whose order matters (moveaxis), normalized, each once."""
     axes = tuple([normalize_axis(a, inputs[0].type.ndim) for a in axes_tuple(value) or ()])
@@ -279,6 +296,7 @@ def _ordered_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     return axes
 
 
+@gives(AXES)
 def _new_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     """expand_dims's axes, positions in the result."""
     axes = axes_tuple(value) or ()
@@ -289,10 +307,12 @@ def _new_axes(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
     return normalized
 
 
+@gives(Int(0, 3))
 def _quarter_turns(value: Any, inputs: tuple[Node, ...]) -> int:
     return integer(value) % 4  # five quarter turns are one
 
 
+@gives(Tuple(AXIS, AXIS))
 def _plane(value: Any, inputs: tuple[Node, ...]) -> tuple[int, int]:
     """rot90's two axes, normalized, in numpy's words."""
     axes = axes_tuple(value) or ()
@@ -310,6 +330,7 @@ def _plane(value: Any, inputs: tuple[Node, ...]) -> tuple[int, int]:
 def _join_axis(extra: int) -> Callable[[Any, tuple[Node, ...]], int | None]:
     """concatenate's axis (``extra=0``) or stack's (a new axis: ``extra=1``)."""
 
+    @gives(OPTIONAL_INT)
     def convert(value: Any, inputs: tuple[Node, ...]) -> int | None:
         if value is None:
             return None

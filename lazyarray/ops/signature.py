@@ -16,6 +16,7 @@ from typing import Any
 
 from lazyarray.errors import LazyArrayError, OpArgumentError
 from lazyarray.graph import Node
+from lazyarray.ops.attrtypes import AttrType, of_normalizer
 
 # (value, the op's input nodes) -> the canonical, hashable attribute value. A converter
 # reads only the inputs' types (``node.type``): its result for a default is remembered
@@ -47,10 +48,17 @@ class Param:
     keyword: bool = False  # keyword-only
     attr: str | None = None
     stored: bool = False  # kept on the node even when it is the default (passes read it)
+    # the type of the attribute it sets, where its normalizer does not state one (``gives``)
+    schema: AttrType | None = None
 
     @property
     def target(self) -> str:
         return self.attr or self.name
+
+    @property
+    def attr_type(self) -> AttrType | None:
+        """The declared type of the attribute this argument sets (graph documents)."""
+        return self.schema if self.schema is not None else of_normalizer(self.convert)
 
 
 class Inputs(enum.Enum):

@@ -17,6 +17,7 @@ import numpy as np
 from lazyarray.errors import OpValueError, UnsupportedOperation
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axis_index, flag, to_flag
+from lazyarray.ops.attrtypes import NEVER, OPTIONAL_AXIS, Str, gives
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, normalize_axis
@@ -25,6 +26,7 @@ INDEX = np.dtype(np.intp)  # the default array index data type
 
 # numpy's names for its algorithms, by their first letter; "mergesort" is "stable"
 _KINDS = {"q": "quicksort", "h": "heapsort", "m": "stable", "s": "stable"}
+SORT_KIND = Str(*dict.fromkeys(_KINDS.values()))
 
 
 def _sort(x: Any, axis: int | None = -1, kind: Any = "quicksort", descending: bool = False) -> Any:
@@ -81,6 +83,7 @@ def _axis_of(scalar_as_vector: bool) -> Any:
     """The sorted axis, normalized; ``None`` (flatten) stays. argsort takes a 0-d array
     as a 1-d one, sort refuses it (numpy's AxisError)."""
 
+    @gives(OPTIONAL_AXIS)
     def convert(value: Any, inputs: tuple[Node, ...]) -> int | None:
         if value is None:
             return None
@@ -90,6 +93,7 @@ def _axis_of(scalar_as_vector: bool) -> Any:
     return convert
 
 
+@gives(SORT_KIND)
 def kind_of(value: Any, inputs: tuple[Node, ...] = ()) -> str:
     """numpy's ``kind=``: the algorithm's canonical name (``None``: quicksort)."""
     if value is None:
@@ -99,6 +103,7 @@ def kind_of(value: Any, inputs: tuple[Node, ...] = ()) -> str:
     raise OpValueError(f"sort kind must be one of 'quick', 'heap', or 'stable' (got {value!r})")
 
 
+@gives(SORT_KIND)
 def _stable(value: Any, inputs: tuple[Node, ...]) -> str:
     """``stable=`` (numpy 2's and the standard's) as the algorithm it selects; numpy
     also calls what ``kind_of`` returns stable or not, so converting is idempotent."""
@@ -107,6 +112,7 @@ def _stable(value: Any, inputs: tuple[Node, ...]) -> str:
     return "stable" if value is not None and flag(value, "stable") else "quicksort"
 
 
+@gives(NEVER)
 def _no_order(value: Any, inputs: tuple[Node, ...]) -> None:
     if value is not None:
         raise OpValueError("Cannot specify order when the array has no fields.")

@@ -26,12 +26,25 @@ from lazyarray.errors import (
 )
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axes_tuple, flag, no_out, to_axes, to_axis, to_dtype, to_flag
+from lazyarray.ops.attrtypes import (
+    AXES,
+    BOOL,
+    FLOAT,
+    INT,
+    NEVER,
+    NUMBER,
+    Str,
+    Tuple,
+    gives,
+    optional,
+)
 from lazyarray.ops.meta import as_numpy_error, probe_dtype
 from lazyarray.ops.reductions import _reduced_shape, reduction_rule
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, normalize_axes, normalize_axis
 
+RANGE = optional(Tuple(optional(NUMBER), optional(NUMBER)))  # histogram's ``range``
 # numpy's ``method=`` of quantile and percentile, in numpy's order
 METHODS = (
     "inverted_cdf",
@@ -71,6 +84,7 @@ def literal_value(node: Node) -> Any:
 # --- arguments ------------------------------------------------------------------------
 
 
+@gives(INT | FLOAT)
 def _to_ddof(value: Any, inputs: tuple[Node, ...]) -> int | float:
     """numpy's ``ddof``/``correction``: an integer or a float."""
     if isinstance(value, np.generic):
@@ -80,6 +94,7 @@ def _to_ddof(value: Any, inputs: tuple[Node, ...]) -> int | float:
     return value
 
 
+@gives(optional(NUMBER))
 def _to_scalar(value: Any, inputs: tuple[Node, ...]) -> Any:
     """A scalar (``initial=``, a bound of ``range=``): numpy's own scalars keep their
     type, which numpy's promotion reads."""
@@ -90,6 +105,7 @@ def _to_scalar(value: Any, inputs: tuple[Node, ...]) -> Any:
     raise OpValueError(f"expected a scalar, got {type(value).__name__} of shape {np.shape(value)}")
 
 
+@gives(RANGE)
 def to_range(value: Any, inputs: tuple[Node, ...]) -> tuple[Any, Any] | None:
     """histogram's ``range``: two scalars (numpy's own keep their type, which sets the
     edges' dtype); its values are checked by numpy in the type rule."""
@@ -102,6 +118,7 @@ def to_range(value: Any, inputs: tuple[Node, ...]) -> tuple[Any, Any] | None:
     return _to_scalar(first, inputs), _to_scalar(last, inputs)
 
 
+@gives(INT)
 def to_bins(value: Any, inputs: tuple[Node, ...]) -> int:
     """A number of bins; numpy's estimators (``bins='auto'``) need the data first."""
     if isinstance(value, str):
@@ -119,12 +136,14 @@ def to_bins(value: Any, inputs: tuple[Node, ...]) -> int:
         raise OpArgumentError("`bins` must be an integer, a string, or an array") from None
 
 
+@gives(Str(*METHODS))
 def _to_method(value: Any, inputs: tuple[Node, ...]) -> str:
     if not isinstance(value, str) or value not in METHODS:
         raise OpValueError(f"{value!r} is not a valid method. Use one of: {list(METHODS)}")
     return str(value)
 
 
+@gives(NEVER)
 def _ignored_flag(value: Any, inputs: tuple[Node, ...]) -> bool:
     """``overwrite_input``: a hint numpy may ignore, and lazyarray does (inputs are never
     written), so it never reaches the implementation."""
@@ -135,6 +154,7 @@ def _ignored_flag(value: Any, inputs: tuple[Node, ...]) -> bool:
 def _refused(name: str, allowed: Any = None) -> Callable[[Any, tuple[Node, ...]], Any]:
     """A numpy argument lazyarray takes only at its default (``where=True``)."""
 
+    @gives(NEVER)
     def convert(value: Any, inputs: tuple[Node, ...]) -> Any:
         if not (value is allowed or (isinstance(value, np.bool_) and bool(value) is allowed)):
             raise UnsupportedOperation(f"{name}= is not supported by lazyarray's statistics")
@@ -479,7 +499,13 @@ ROWS = [
     ),
     # built by ``lazyarray.histogram`` (which returns the counts and the edges): inputs
     # ``a``, then the weights if any, then the edges when no number of bins is given
-    OpDef("histogram_counts", Kind.STATISTICS, histogram_counts, _histogram_rule),
+    OpDef(
+        "histogram_counts",
+        Kind.STATISTICS,
+        histogram_counts,
+        _histogram_rule,
+        attributes={"bins": INT, "range": RANGE, "density": BOOL},
+    ),
     # built by ``lazyarray.average`` (an optional array input, and a pair of results
     # with ``returned=True``): inputs ``a`` and the weights if any
     OpDef(
@@ -488,6 +514,7 @@ ROWS = [
         _average,
         _average_rule(_average, _masked_average),
         _masked_average,
+        attributes={"axis": AXES, "keepdims": BOOL},
     ),
     OpDef(
         "sum_of_weights",
@@ -495,6 +522,7 @@ ROWS = [
         _sum_of_weights,
         _average_rule(_sum_of_weights, _masked_sum_of_weights),
         _masked_sum_of_weights,
+        attributes={"axis": AXES, "keepdims": BOOL},
     ),
 ]
 

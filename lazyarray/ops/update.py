@@ -16,6 +16,7 @@ import numpy as np
 
 from lazyarray.errors import CastError, OpArgumentError, ShapeError, UnsupportedOperation
 from lazyarray.graph import Node
+from lazyarray.ops.attrtypes import AXIS, INDEX
 from lazyarray.ops.indexing import EncodedIndex, decode_index
 from lazyarray.ops.registry import OPS, Kind, OpDef, register
 from lazyarray.types import ArrayType, Shape, check_python_int_fits, result_type, shape_text
@@ -127,7 +128,15 @@ def _tight(shape: Shape) -> str:
 
 
 ROWS = [
-    OpDef("setitem", Kind.INDEXING, _setitem, _setitem_rule, _setitem, arity=2),
+    OpDef(
+        "setitem",
+        Kind.INDEXING,
+        _setitem,
+        _setitem_rule,
+        _setitem,
+        arity=2,
+        attributes={"index": INDEX},
+    ),
     OpDef(
         "boolean_setitem",
         Kind.INDEXING,
@@ -135,6 +144,7 @@ ROWS = [
         _boolean_setitem_rule,
         _boolean_setitem,
         arity=3,
+        attributes={"axis": AXIS},
     ),
 ]
 
