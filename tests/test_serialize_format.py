@@ -17,6 +17,7 @@ import pytest
 
 import lazyarray as la
 from lazyarray import serialize
+from lazyarray.errors import GraphFormatError
 from lazyarray.graph import Literal
 from lazyarray.stores.blobs import FolderBlobs, MemoryBlobs
 
@@ -189,3 +190,27 @@ def test_numpy_scalars_with_the_same_bits_are_distinct_constants() -> None:
     assert y.node.inputs[1] is not z.node.inputs[1]
     assert (y - z).compute()[0] == np.timedelta64(12, "D")
     assert la.from_json(la.to_json(y)).node is y.node
+
+
+def test_sizes_the_reader_can_know_keep_the_written_type() -> None:
+    """A mask over data that can change has an unknown count when written; the reader's
+    copy of the data cannot change, so its type rule knows the count: the written type
+    stands (the document reads to the graph it holds, with its digest). A written size
+    that the op contradicts is refused."""
+    data = np.arange(10.0)  # writeable: the count is unknown when written
+    selected = la.asarray(data)[la.asarray(data) > 4.5]
+    assert selected.shape == (None,)
+    doc = serialize.to_dict(selected)
+    del data, selected  # the reader cannot find the writer's literal
+    read = serialize.from_dict(doc)
+    assert read.shape == (None,) and read.node.digest == serialize.graph_digest(doc)
+    assert np.array_equal(read.compute(), np.arange(5.0, 10.0))
+    settled = la.asarray([1.0, 7.0, 9.0])
+    known = serialize.to_dict(settled[settled > 4.5])
+    types = [node[3] for node in known["graph"]["nodes"]]
+    assert [2] in [t[1] for t in types]
+    for node in known["graph"]["nodes"]:
+        if node[3][1] == [2]:
+            node[3][1] = [3]
+    with pytest.raises(GraphFormatError, match="type written"):
+        serialize.from_dict(known)

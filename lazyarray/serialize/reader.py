@@ -313,11 +313,11 @@ def build(checked: Checked, literals: Mapping[str, Literal]) -> list[Node]:
         inputs = tuple([built[ref] for ref in refs])
         key = tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())
         try:
-            node = Node.make(op, inputs, key, _rule(OPS[op], inputs, attrs))
+            node = Node.make(op, inputs, key, _rule(OPS[op], inputs, attrs, type_))
         except Exception as exc:  # a rule given what no builder gives it (no attribute)
             problem = exc if isinstance(exc, LazyArrayError) else f"{type(exc).__name__}: {exc}"
             raise GraphFormatError(f"op {op!r} refuses this node: {problem}", path) from exc
-        if node.type != type_:
+        if node.type != type_ and not _refines(node.type, type_):
             raise GraphFormatError(
                 f"the type written, {_shown_type(type_)}, is not the op's {_shown_type(node.type)}",
                 f"{path}/3",
@@ -326,8 +326,24 @@ def build(checked: Checked, literals: Mapping[str, Literal]) -> list[Node]:
     return built
 
 
-def _rule(row: OpDef, inputs: tuple[Node, ...], attrs: dict[str, Any]) -> Any:
-    return lambda: row.infer(inputs, attrs)
+def _refines(inferred: ArrayType, written: ArrayType) -> bool:
+    """Whether the op's type is the written one with sizes the writer did not know (a
+    size that depends on values, known when the data cannot change: the writer's data
+    could, the reader's cannot; or a type rule that learned since). The written type
+    stands: the document is read to the graph it holds, with its digest."""
+    return (
+        inferred.with_(shape=written.shape) == written
+        and len(inferred.shape) == len(written.shape)
+        and all([w is None or w == i for i, w in zip(inferred.shape, written.shape, strict=True)])
+    )
+
+
+def _rule(row: OpDef, inputs: tuple[Node, ...], attrs: dict[str, Any], written: ArrayType) -> Any:
+    def infer() -> ArrayType:
+        inferred = row.infer(inputs, attrs)
+        return written if _refines(inferred, written) else inferred
+
+    return infer
 
 
 def _resolve(value: Any, literals: Mapping[str, Literal], load: bool = True) -> Any:
