@@ -214,11 +214,17 @@ def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
     (A constant's token already spells its value exactly.)"""
     if op == "constant":
         return (op, inputs, attrs)
+    floats = float_bits(attrs)
+    return (op, inputs, attrs, floats) if floats else (op, inputs, attrs)
+
+
+def float_bits(attrs: Attrs) -> tuple[str, ...]:
+    """The exact bits of the floats in ``attrs``, as interning keys hold them."""
     floats: list[str] = []
     for _, value in attrs:
         if isinstance(value, _MAY_HOLD_FLOATS):
             _float_bits(value, floats)
-    return (op, inputs, attrs, tuple(floats)) if floats else (op, inputs, attrs)
+    return tuple(floats)
 
 
 def _float_bits(value: Any, found: list[str]) -> None:
@@ -272,13 +278,18 @@ class Node:
         attrs: Attrs,
         infer: Callable[[], ArrayType],
         site: Site | None = None,
+        floats: tuple[str, ...] | None = None,
     ) -> Node:
         """The node for ``op(inputs, attrs)``: the existing one, or a new one typed by
         ``infer`` (called only for new nodes, so its checks run once per expression).
         ``site`` defaults to the caller's line outside lazyarray; rewrites pass the site
-        of the node they replace."""
-        # (op, inputs, attrs) is the whole key unless the attributes may hold floats
-        key = _key(op, inputs, attrs) if attrs else (op, inputs, attrs)
+        of the node they replace. ``floats``: ``float_bits(attrs)``, where the caller
+        knows them (attributes bound once for many nodes)."""
+        # (op, inputs, attrs) is the whole key unless the attributes hold floats
+        if floats is None:
+            key = _key(op, inputs, attrs) if attrs else (op, inputs, attrs)
+        else:
+            key = (op, inputs, attrs, floats) if floats else (op, inputs, attrs)
         ref = _INTERNED.get(key)
         if ref is not None:
             found: Node | None = ref()

@@ -14,7 +14,7 @@ import numpy as np
 
 from lazyarray.errors import CastError
 from lazyarray.graph import Node
-from lazyarray.ops.meta import probe_dtype
+from lazyarray.ops.meta import probe_dtype, typed_once
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.types import (
     ArrayType,
@@ -266,8 +266,7 @@ def _astype(x: Any, dtype: np.dtype[Any], casting: str = "unsafe") -> Any:
     return np.asanyarray(x).astype(dtype, casting=casting)  # Python scalars too
 
 
-def _astype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    (x,) = inputs
+def _astype_type(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
     dtype = as_dtype(attrs["dtype"])
     casting = attrs.get("casting", "unsafe")
     if not np.can_cast(x.type.dtype, dtype, casting=casting):
@@ -277,6 +276,8 @@ def _astype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
         )
     return x.type.with_(dtype=dtype, weak=None)
 
+
+_astype_rule = typed_once(_astype_type)
 
 OTHER = [
     OpDef(

@@ -3,7 +3,7 @@ protocols all call these, so each argument convention is written once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,8 @@ from lazyarray.graph import Node, Site, creation_site
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import check_device, flag, integer, no_out
-from lazyarray.ops.registry import apply_at, at_user_line
-from lazyarray.ops.signature import Signature
+from lazyarray.ops.registry import apply_at, apply_bound, at_user_line
+from lazyarray.ops.signature import Bound, Signature
 from lazyarray.proxy.base import as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
@@ -63,15 +63,39 @@ def call(
     assert signature is not None, f"op {name!r} has no signature"
     site = creation_site()
     try:
-        values, raw = signature.bind(name, args, kwargs)
-        inputs = tuple([as_node(value, site) for value in values])
-        if row.masked_impl is None:
-            _check_masked_support(name, inputs)
-        attrs = signature.attributes(name, raw, inputs)
-        expanded = row.expand(inputs, attrs) if row.expand is not None else None
+        inputs, key = _call_key(signature, args, kwargs, site)
+        bound = signature.recall(key) if key is not None else None
+        if inputs is None or bound is None:
+            values, raw = signature.bind(name, args, kwargs)
+            inputs = tuple([as_node(value, site) for value in values])
+            if row.masked_impl is None:
+                _check_masked_support(name, inputs)
+            bound = Bound.of(signature.attributes(name, raw, inputs))
+            if key is not None:
+                signature.remember(key, bound)
+        expanded = row.expand(inputs, bound.attrs) if row.expand is not None else None
     except LazyArrayError as exc:
         raise at_user_line(exc) from exc.__cause__
-    return wrap(expanded if expanded is not None else _apply_at(site, name, inputs, attrs))
+    if expanded is not None:
+        return wrap(expanded)
+    if len(inputs) > 1:
+        return wrap(remember(apply_bound(site, name, inputs, bound), check_inputs(inputs)))
+    return wrap(apply_bound(site, name, inputs, bound))
+
+
+def _call_key(
+    signature: Signature, args: Sequence[Any], kwargs: Mapping[str, Any], site: Site | None
+) -> tuple[tuple[Node, ...] | None, tuple[Any, ...] | None]:
+    """The input nodes of a call passing them first (None otherwise, for ``bind`` to
+    find), and the key its attributes are remembered under (None: not remembered)."""
+    if not signature.inputs_first(args):
+        return None, None
+    count = len(signature.inputs)
+    if count == 1:  # most ops: no list to build
+        inputs: tuple[Node, ...] = (as_node(args[0], site),)
+    else:
+        inputs = tuple([as_node(value, site) for value in args[:count]])
+    return inputs, signature.call_key(inputs, args, kwargs)
 
 
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
@@ -146,11 +170,12 @@ def astype(
         raise OpValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
     flag(copy, "copy")
     check_device(device)
-    node = as_node(x)
+    site = creation_site()
+    node = as_node(x, site)
     target = check_supported_dtype(as_dtype(dtype))
     if target == node.type.dtype:
         return wrap(node)
-    return wrap(apply("astype", (node,), dtype=target, casting=casting))
+    return wrap(apply_at(site, "astype", (node,), {"dtype": target, "casting": casting}))
 
 
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
@@ -229,12 +254,15 @@ def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
             raise OpArgumentError(
                 f"expected a sequence of integers or a single integer, got '{shape[0]!r}'"
             ) from None
-    return tuple(as_size(d) for d in shape)
+    if all([type(d) is int for d in shape]):  # the common case, already sizes
+        return shape
+    return tuple([as_size(d) for d in shape])
 
 
 def reshape(x: Any, *shape: Any, order: str = "C", copy: bool | None = None) -> Any:
     """``x.reshape((2, 3))`` or, as ndarray's method also takes it, ``x.reshape(2, 3)``."""
-    return call("reshape", (x, _shape_args(shape)), {"order": order, "copy": copy}, numpy=True)
+    keywords = {} if order == "C" and copy is None else {"order": order, "copy": copy}
+    return call("reshape", (x, _shape_args(shape)), keywords, numpy=True)
 
 
 def transpose(x: Any, *axes: Any) -> Any:
@@ -362,11 +390,22 @@ def reducer(name: str) -> Callable[..., Any]:
     assert signature is not None
 
     def function(*args: Any, **kwargs: Any) -> Any:
+        site = creation_site()
         try:
-            values, raw = signature.bind(name, args, kwargs)
+            inputs, key = _call_key(signature, args, kwargs, site)
+            bound = signature.recall(key) if key is not None else None
+            if inputs is None or bound is None:
+                values, raw = signature.bind(name, args, kwargs)
+                if raw.get("where", True) is True and raw.get("initial") is None:
+                    inputs = (as_node(values[0], site),)
+                    bound = Bound.of(signature.attributes(name, raw, inputs))
+                    if key is not None:
+                        signature.remember(key, bound)
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
-        return reduce(name, values[0], **raw)
+        if inputs is None or bound is None:  # where= or initial=: another expression
+            return reduce(name, values[0], **raw)
+        return wrap(apply_bound(site, name, inputs, bound))
 
     function.__name__ = name
     function.__doc__ = f"``{name}`` over ``axis`` (an int, a tuple, or None for all)."
