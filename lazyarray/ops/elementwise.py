@@ -53,10 +53,13 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
     """Type rule of a ufunc: ``ufunc.resolve_dtypes`` with weak Python scalars, cached
     by the inputs' types (one result type object for each)."""
     loops: dict[tuple[Any, ...], tuple[np.dtype[Any], ...]] = {}
-    # input types -> (result type, the loop's dtypes, whether a Python int must fit)
-    typed: dict[tuple[ArrayType, ...], tuple[ArrayType, tuple[np.dtype[Any], ...], bool]] = {}
+    # input types -> (result type, the inputs that are Python ints which must fit the
+    # loop's integer dtype, with that dtype)
+    typed: dict[tuple[ArrayType, ...], tuple[ArrayType, tuple[tuple[int, np.dtype[Any]], ...]]] = {}
 
-    def resolve(inputs: tuple[Node, ...]) -> tuple[ArrayType, tuple[np.dtype[Any], ...], bool]:
+    def resolve(
+        inputs: tuple[Node, ...],
+    ) -> tuple[ArrayType, tuple[tuple[int, np.dtype[Any]], ...]]:
         keys = tuple([n.type.promotion_key for n in inputs])
         loop = loops.get(keys)
         if loop is None:
@@ -65,8 +68,14 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
             except TypeError as exc:
                 raise CastError(str(exc)) from None
             loops[keys] = loop
-        weak_int = check_int_range and any([key is int for key in keys])
-        return _result(inputs, loop[-1]), loop, weak_int
+        fits = tuple(
+            [
+                (i, dtype)
+                for i, (key, dtype) in enumerate(zip(keys, loop, strict=False))
+                if check_int_range and key is int and dtype.kind in "iu"
+            ]
+        )
+        return _result(inputs, loop[-1]), fits
 
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
         if len(inputs) == 2:
@@ -79,11 +88,9 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
             if len(typed) >= _TYPED_ENTRIES:
                 typed.clear()
             typed[types] = found
-        result, loop, weak_int = found
-        if weak_int:  # numpy refuses a Python int out of the loop dtype's range
-            for node, loop_dtype in zip(inputs, loop, strict=False):
-                if node.type.weak is int:
-                    check_python_int_fits(node.attr("value"), loop_dtype)
+        result, fits = found
+        for i, dtype in fits:  # numpy refuses a Python int out of the loop dtype's range
+            check_python_int_fits(inputs[i].attr("value"), dtype)
         return result
 
     return infer

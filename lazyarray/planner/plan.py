@@ -43,6 +43,11 @@ class Plan:
             hasher.update(node.digest.encode())
         return hasher.hexdigest()
 
+    @cached_property
+    def masked(self) -> bool:
+        """Whether a step has masked values (backends check, and run, those apart)."""
+        return any([node.type.masked for node in self.steps])
+
     @property
     def kernel_count(self) -> int:
         """Fused kernels plus unfused ops that do work (literals, arguments and views
@@ -197,7 +202,10 @@ def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
 
 
 _CACHE: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
-_CACHE_SIZE = 64
+# a few: a cached plan holds its graph, and so the arrays it reads, alive; expressions
+# on fresh arrays (a loop over files) would keep many of them, for no reuse, out of the
+# processor's caches
+_CACHE_SIZE = 8
 _PLAN_TIME_ELEMENTS = 64  # literals up to this size may be read by stages (fold.FOLD_LIMIT)
 
 
@@ -218,15 +226,15 @@ def make_plan(
     Graphs whose values add up to less than ``small_bytes`` skip the data stages.
     Plans of parameter-free graphs are kept (LRU) for the next compute, unless the
     planner may have read a literal that can change (``Literal.mutable``)."""
-    from lazyarray.planner.fold import FOLD_LIMIT, foldable
-    from lazyarray.planner.passes import optimize as run_stages
-
     key = (tuple(outputs), disabled, optimize, small_bytes)
     if not arguments:
         cached = _CACHE.get(key)
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
+    from lazyarray.planner.fold import FOLD_LIMIT, foldable
+    from lazyarray.planner.passes import optimize as run_stages
+
     optimized = tuple(outputs)
     reusable = not arguments
     if not optimize:
