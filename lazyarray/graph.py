@@ -417,7 +417,9 @@ def _encode_attrs(value: Any) -> str:
 
 
 # code object -> None where it is defined inside lazyarray or numpy, else the sites of
-# its lines (one tuple per line, shared by every node built there)
+# its instructions (one tuple per instruction that built a node, shared by every node
+# built there). Keyed by the instruction's offset: a frame's line number is found by
+# scanning the code's line table, which takes microseconds in a long function
 _SITES: dict[Any, dict[int, Site] | None] = {}
 _UNSEEN: dict[int, Site] = {}  # a marker: a code object met for the first time
 
@@ -427,16 +429,16 @@ def creation_site() -> Site | None:
     frame = sys._getframe(2)
     while frame is not None:
         code = frame.f_code
-        lines = _SITES.get(code, _UNSEEN)
-        if lines is _UNSEEN:
+        sites = _SITES.get(code, _UNSEEN)
+        if sites is _UNSEEN:
             name = code.co_filename
             internal = name.startswith(_INTERNAL_PREFIXES) and not name.startswith(_USER_PREFIX)
-            lines = _SITES[code] = None if internal else {}
-        if lines is not None:
-            line = frame.f_lineno
-            site = lines.get(line)
+            sites = _SITES[code] = None if internal else {}
+        if sites is not None:
+            offset = frame.f_lasti
+            site = sites.get(offset)
             if site is None:
-                site = lines[line] = (code.co_filename, line)
+                site = sites[offset] = (code.co_filename, frame.f_lineno)
             return site
         frame = frame.f_back  # type: ignore[assignment]
     return None

@@ -29,11 +29,10 @@ from lazyarray.types import ArrayType, Shape, as_size, normalize_axis, result_ty
 
 
 def view_rule(impl: Callable[..., Any]) -> Infer:
-    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-        (x,) = inputs
+    def resolve(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
         return x.type.with_(shape=view_shape(impl, [x.type], attrs), weak=None)
 
-    return infer
+    return typed_once(resolve)
 
 
 def _masked(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -250,17 +249,18 @@ def _view_of_dtype(value: Any, inputs: tuple[Node, ...]) -> np.dtype[Any]:
 
 
 def _reshape_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
-    """reshape's shape: like any shape, but one size may be -1 (left to the rule)."""
+    """reshape's shape: like any shape, but one size may be -1 (left to the rule). A
+    bad size in a sequence is refused by itself, as numpy refuses it."""
     try:
         dims = tuple(value)
     except TypeError:
-        dims = (value,)
-    try:
-        return tuple([as_size(d) for d in dims])
-    except OpArgumentError:
-        raise OpArgumentError(
-            f"expected a sequence of integers or a single integer, got '{value!r}'"
-        ) from None
+        try:
+            return (as_size(value),)
+        except OpArgumentError:
+            raise OpArgumentError(
+                f"expected a sequence of integers or a single integer, got '{value!r}'"
+            ) from None
+    return tuple([as_size(d) for d in dims])
 
 
 def _copy_flag(value: Any, inputs: tuple[Node, ...]) -> None:

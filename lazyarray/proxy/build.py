@@ -26,7 +26,6 @@ from lazyarray.proxy.base import as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
     as_dtype,
-    as_size,
     broadcast_shapes,
     check_python_int_fits,
     check_supported_dtype,
@@ -246,23 +245,10 @@ def round_(x: Any, decimals: int = 0, out: Any = None) -> Any:
 # --- shape ------------------------------------------------------------------------------
 
 
-def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        try:
-            shape = tuple(shape[0])
-        except TypeError:
-            raise OpArgumentError(
-                f"expected a sequence of integers or a single integer, got '{shape[0]!r}'"
-            ) from None
-    if all([type(d) is int for d in shape]):  # the common case, already sizes
-        return shape
-    return tuple([as_size(d) for d in shape])
-
-
 def reshape(x: Any, *shape: Any, order: str = "C", copy: bool | None = None) -> Any:
     """``x.reshape((2, 3))`` or, as ndarray's method also takes it, ``x.reshape(2, 3)``."""
     keywords = {} if order == "C" and copy is None else {"order": order, "copy": copy}
-    return call("reshape", (x, _shape_args(shape)), keywords, numpy=True)
+    return call("reshape", (x, shape[0] if len(shape) == 1 else shape), keywords, numpy=True)
 
 
 def transpose(x: Any, *axes: Any) -> Any:
