@@ -126,9 +126,9 @@ _CORES = os.cpu_count() or 1
 def check_memory(plan: Plan, options: Options) -> None:
     """Refuses, before anything runs, a plan whose results would not fit (nothing can
     run it), or whose estimated peak would not (a chunked backend can)."""
-    check_outputs_fit(plan, options)
     if plan.upper_bytes < ALWAYS_FITS and options.memory_limit is None:
-        return
+        return  # its results, being some of its steps, fit too
+    check_outputs_fit(plan, options)
     limit = memory_allowed(options)
     if limit is None:
         return

@@ -26,8 +26,10 @@ class Plan:
 
     outputs: tuple[Node, ...]
     steps: tuple[Node, ...]
-    # ``upper_bytes`` where the planner already added it up (the steps it scanned)
+    # ``upper_bytes`` and ``masked`` where the planner already found them (the steps it
+    # scanned)
     known_upper_bytes: int | None = dataclasses.field(default=None, compare=False, repr=False)
+    known_masked: bool | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @cached_property
     def frees(self) -> tuple[tuple[Node, ...], ...]:
@@ -43,9 +45,14 @@ class Plan:
             hasher.update(node.digest.encode())
         return hasher.hexdigest()
 
-    @cached_property
+    @property
     def masked(self) -> bool:
         """Whether a step has masked values (backends check, and run, those apart)."""
+        known = self.known_masked
+        return self._masked if known is None else known
+
+    @cached_property
+    def _masked(self) -> bool:
         return any([node.type.masked for node in self.steps])
 
     @property
@@ -125,11 +132,11 @@ class Plan:
         """Whether a literal the plan reads can change under it (a writeable array), so
         that its results depend on the data at run time. The ``arguments`` bound into it
         do not count: they are keyed by content when the plan runs."""
-        bound = {id(value) for value in (arguments or {}).values()}
-        return any(
-            _mutable_literal(node) and id(node.attr("value").value) not in bound
-            for node in self.steps
-        )
+        bound = {id(value) for value in arguments.values()} if arguments else set()
+        for node in self.steps:
+            if _mutable_literal(node) and id(node.attr("value").value) not in bound:
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -243,10 +250,11 @@ def make_plan(
         order = toposort(outputs)
         # one pass over the graph: its bytes (a bound on the peak, and whether the data
         # stages pay), and the few nodes small enough to fold or be read while planning
-        total, unknown, kernels, folds = 0, 0, False, False
+        total, unknown, kernels, folds, masked = 0, 0, False, False, False
         small = max(FOLD_LIMIT, _PLAN_TIME_ELEMENTS)
         for node in order:
             type_ = node.type
+            masked = masked or type_.masked
             if None in type_.shape:
                 size = None
                 unknown += 1
@@ -266,7 +274,7 @@ def make_plan(
         optimized = run_stages(optimized, arguments or {}, disabled)
         if optimized == tuple(outputs):  # unchanged: the steps are the order scanned
             upper = total + 2**30 * unknown + (_BLOCK_COPIES * 2**24 if kernels else 0)
-            plan = Plan(optimized, tuple(order), upper)
+            plan = Plan(optimized, tuple(order), upper, masked)
         else:
             plan = Plan(optimized, tuple(toposort(optimized)))
     if reusable:
