@@ -3,6 +3,7 @@ protocols all call these, so each argument convention is written once."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -174,7 +175,14 @@ def astype(
     target = check_supported_dtype(as_dtype(dtype))
     if target == node.type.dtype:
         return wrap(node)
-    return wrap(apply_at(site, "astype", (node,), {"dtype": target, "casting": casting}))
+    return wrap(apply_bound(site, "astype", (node,), _cast(target, casting)))
+
+
+@functools.lru_cache(maxsize=256)
+def _cast(dtype: np.dtype[Any], casting: str) -> Bound:
+    """``astype``'s attributes, one value per (dtype, casting): a cast in a loop neither
+    sorts nor allocates them again."""
+    return Bound.of({"dtype": dtype, "casting": casting})
 
 
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
