@@ -170,9 +170,8 @@ def apply_at(site: Site | None, op: str, inputs: tuple[Node, ...], attrs: dict[s
 
 def apply_bound(site: Site | None, op: str, inputs: tuple[Node, ...], bound: Bound) -> Node:
     """``apply_at`` with the attributes as a signature binds them."""
-    row = OPS[op]
+    infer = OPS[op].infer
     try:
-        infer = row.infer
         return Node.make(
             op, inputs, bound.key, lambda: infer(inputs, bound.attrs), site, bound.floats
         )

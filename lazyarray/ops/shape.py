@@ -74,10 +74,8 @@ def _reshape_type(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
     return x.type.with_(shape=resolved, weak=None)
 
 
-_ORDERS = choice("C", "F", "A")
-
-
 _reshape_rule = typed_once(_reshape_type)
+_ORDERS = choice("C", "F", "A")
 
 
 def _order(value: Any, inputs: tuple[Node, ...]) -> str:

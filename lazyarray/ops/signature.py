@@ -141,6 +141,7 @@ class Signature:
         return self._calls.get(key)
 
     def remember(self, key: tuple[Any, ...], bound: Bound) -> Bound:
+        """Remembers ``bound`` for ``recall`` (a few hundred calls at most)."""
         if len(self._calls) >= 256:
             self._calls.clear()
         self._calls[key] = bound
@@ -318,6 +319,7 @@ def _default(param: Param, inputs: tuple[Node, ...]) -> Any:
 
 
 _PLAIN_KINDS = frozenset({type(None), bool, int, str, float, tuple})
+_INT = frozenset({int})
 
 
 def _plain_key(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -346,9 +348,6 @@ def _plain(values: tuple[Any, ...], kinds: tuple[type, ...]) -> bool:
         if kind is tuple and not _INT.issuperset(map(type, value)):
             return False
     return True
-
-
-_INT = frozenset({int})
 
 
 def _same(a: Any, b: Any) -> bool:

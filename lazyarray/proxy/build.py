@@ -23,7 +23,7 @@ from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import check_device, flag, integer, no_out
 from lazyarray.ops.registry import apply_at, apply_bound, at_user_line
 from lazyarray.ops.signature import Bound, Signature
-from lazyarray.proxy.base import as_node, wrap
+from lazyarray.proxy.base import BaseArray, as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
     as_dtype,
@@ -63,7 +63,7 @@ def call(
     assert signature is not None, f"op {name!r} has no signature"
     site = creation_site()
     try:
-        inputs, key = _call_key(signature, args, kwargs, site)
+        inputs, key = _call_key(signature, args, kwargs)
         bound = signature.recall(key) if key is not None else None
         if inputs is None or bound is None:
             values, raw = signature.bind(name, args, kwargs)
@@ -84,17 +84,23 @@ def call(
 
 
 def _call_key(
-    signature: Signature, args: Sequence[Any], kwargs: Mapping[str, Any], site: Site | None
+    signature: Signature, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> tuple[tuple[Node, ...] | None, tuple[Any, ...] | None]:
-    """The input nodes of a call passing them first (None otherwise, for ``bind`` to
-    find), and the key its attributes are remembered under (None: not remembered)."""
+    """For a call passing lazy arrays as its inputs, first and by position (a method, the
+    common case): their nodes, and the key its attributes are remembered under (None
+    where an argument is not plain). Otherwise (None, None): ``bind`` finds the inputs,
+    and literals are converted after it, as ever."""
     if not signature.inputs_first(args):
         return None, None
     count = len(signature.inputs)
-    if count == 1:  # most ops: no list to build
-        inputs: tuple[Node, ...] = (as_node(args[0], site),)
+    if count == 1:  # most ops: no lists to build
+        if not isinstance(args[0], BaseArray):
+            return None, None
+        inputs: tuple[Node, ...] = (as_node(args[0]),)
     else:
-        inputs = tuple([as_node(value, site) for value in args[:count]])
+        if not all([isinstance(value, BaseArray) for value in args[:count]]):
+            return None, None
+        inputs = tuple([as_node(value) for value in args[:count]])
     return inputs, signature.call_key(inputs, args, kwargs)
 
 
@@ -386,7 +392,7 @@ def reducer(name: str) -> Callable[..., Any]:
     def function(*args: Any, **kwargs: Any) -> Any:
         site = creation_site()
         try:
-            inputs, key = _call_key(signature, args, kwargs, site)
+            inputs, key = _call_key(signature, args, kwargs)
             bound = signature.recall(key) if key is not None else None
             if inputs is None or bound is None:
                 values, raw = signature.bind(name, args, kwargs)
