@@ -14,6 +14,8 @@ from typing import Any
 from lazyarray.graph import Literal, Node, find, toposort
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Kernel
+from lazyarray.planner.fold import FOLD_LIMIT, foldable
+from lazyarray.planner.passes import optimize as run_stages
 
 _BLOCK_COPIES = 4  # a kernel holds about this many block buffers per thread
 
@@ -239,9 +241,6 @@ def make_plan(
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
-    from lazyarray.planner.fold import FOLD_LIMIT, foldable
-    from lazyarray.planner.passes import optimize as run_stages
-
     optimized = tuple(outputs)
     reusable = not arguments
     if not optimize:
