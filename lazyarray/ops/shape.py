@@ -30,6 +30,7 @@ from lazyarray.ops.attrtypes import (
     NEVER,
     OPTIONAL_INT,
     Int,
+    Str,
     Tuple,
     TupleOf,
     gives,
@@ -90,6 +91,7 @@ _reshape_rule = typed_once(_reshape_type)
 _ORDERS = choice("C", "F", "A")
 
 
+@gives(Str("C", "F"))
 def _order(value: Any, inputs: tuple[Node, ...]) -> str:
     """reshape's ``order``: "A" (Fortran order for Fortran-contiguous data) is "C", as a
     lazy array has no memory layout; "F" is expanded by ``_fortran_order``."""
