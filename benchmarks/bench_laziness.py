@@ -2,10 +2,11 @@
 doing the work at once (numpy) and to recording it in dask.array.
 
 Groups (``make bench`` prints ratios against the first row of each group, numpy eager):
-- ``build <chain>, depth N``: building a chain of ``N`` operations on a (3, 4) array,
-  ``y = y + 1.0`` (operators) or ``y = y.sum(axis=0, keepdims=True)`` (a method through
-  its signature), per op in the report. Four depths show whether the cost per node stays
-  flat as the graph grows.
+- ``build <chain>, depth N``: building a chain of ``N`` steps on a (3, 4) array,
+  ``y = y + 1.0`` (operators), ``y = y.sum(axis=0, keepdims=True)`` (a method through
+  its signature) or four common methods a step (``astype``, ``reshape``, ``.T``), per op
+  (node) in the report. Four depths show whether the cost per node stays flat as the
+  graph grows.
 - ``latency``: build + compute of a 10-op expression on fresh 1,000-element arrays;
   numpy eager, numexpr and dask.array (one chunk, synchronous scheduler) against
   lazyarray with and without the result cache.
@@ -24,9 +25,14 @@ import pytest
 import lazyarray as la
 
 DEPTHS = [10, 100, 1_000, 3_000]
-CHAINS: dict[str, Callable[[Any], Any]] = {
-    "x + 1.0": lambda y: y + 1.0,
-    "x.sum(axis=0, keepdims=True)": lambda y: y.sum(axis=0, keepdims=True),
+# name -> (one step, the nodes it builds)
+CHAINS: dict[str, tuple[Callable[[Any], Any], int]] = {
+    "x + 1.0": (lambda y: y + 1.0, 1),
+    "x.sum(axis=0, keepdims=True)": (lambda y: y.sum(axis=0, keepdims=True), 1),
+    "x.astype(f4).reshape(4, 3).T.astype(f8)": (
+        lambda y: y.astype(np.float32).reshape(4, 3).T.astype(np.float64),
+        4,
+    ),
 }
 SMALL = [np.random.default_rng(i).random(1_000) for i in range(3)]
 
@@ -45,11 +51,12 @@ def chain(start: Any, step: Callable[[Any], Any], depth: int) -> Any:
 
 def build(benchmark: Any, start: Any, name: str, depth: int, smoke: bool, rounds: int = 0) -> Any:
     depth = min(depth, 100) if smoke else depth
+    step, nodes = CHAINS[name]
     benchmark.group = f"build {name}, depth {depth}"
-    benchmark.extra_info["ops"] = depth
+    benchmark.extra_info["ops"] = depth * nodes
     if rounds:  # slow peers: a few rounds, not a calibrated run
-        return benchmark.pedantic(chain, args=(start, CHAINS[name], depth), rounds=rounds)
-    return benchmark(chain, start, CHAINS[name], depth)
+        return benchmark.pedantic(chain, args=(start, step, depth), rounds=rounds)
+    return benchmark(chain, start, step, depth)
 
 
 @pytest.mark.parametrize("depth", DEPTHS)

@@ -276,11 +276,17 @@ def _key(op: str, inputs: tuple[Node, ...], attrs: Attrs) -> tuple[Any, ...]:
     constant is one node, as any other)."""
     if op == "constant":  # a scalar's token spells it exactly, NaNs by their bits
         return (op, attrs[0][1]) if attrs[0][0] == "token" else (op, inputs, attrs)
+    floats = attribute_float_bits(attrs)
+    return (op, inputs, attrs, floats) if floats else (op, inputs, attrs)
+
+
+def attribute_float_bits(attrs: Attrs) -> tuple[str, ...]:
+    """The exact bits of the floats in ``attrs``, as interning keys hold them."""
     floats: list[str] = []
     for _, value in attrs:
         if isinstance(value, _MAY_HOLD_FLOATS):
             _float_bits(value, floats)
-    return (op, inputs, attrs, tuple(floats)) if floats else (op, inputs, attrs)
+    return tuple(floats)
 
 
 def _float_bits(value: Any, found: list[str]) -> None:
@@ -334,13 +340,18 @@ class Node:
         attrs: Attrs,
         infer: Callable[[], ArrayType],
         site: Site | None = None,
+        floats: tuple[str, ...] | None = None,
     ) -> Node:
         """The node for ``op(inputs, attrs)``: the existing one, or a new one typed by
         ``infer`` (called only for new nodes, so its checks run once per expression).
         ``site`` defaults to the caller's line outside lazyarray; rewrites pass the site
-        of the node they replace."""
-        # (op, inputs, attrs) is the whole key unless the attributes may hold floats
-        key = _key(op, inputs, attrs) if attrs else (op, inputs, attrs)
+        of the node they replace. ``floats``: ``attribute_float_bits(attrs)``, where the caller
+        knows them (attributes bound once for many nodes)."""
+        # (op, inputs, attrs) is the whole key unless the attributes hold floats
+        if floats is None:
+            key = _key(op, inputs, attrs) if attrs else (op, inputs, attrs)
+        else:
+            key = (op, inputs, attrs, floats) if floats else (op, inputs, attrs)
         ref = _INTERNED.get(key)
         if ref is not None:
             found: Node | None = ref()
@@ -637,7 +648,9 @@ def register_record(cls: type) -> type:
 
 
 # code object -> None where it is defined inside lazyarray or numpy, else the sites of
-# its lines (one tuple per line, shared by every node built there)
+# its instructions (one tuple per instruction that built a node, shared by every node
+# built there). Keyed by the instruction's offset: a frame's line number is found by
+# scanning the code's line table, which takes microseconds in a long function
 _SITES: dict[Any, dict[int, Site] | None] = {}
 _UNSEEN: dict[int, Site] = {}  # a marker: a code object met for the first time
 
@@ -647,16 +660,16 @@ def creation_site() -> Site | None:
     frame = sys._getframe(2)
     while frame is not None:
         code = frame.f_code
-        lines = _SITES.get(code, _UNSEEN)
-        if lines is _UNSEEN:
+        sites = _SITES.get(code, _UNSEEN)
+        if sites is _UNSEEN:
             name = code.co_filename
             internal = name.startswith(_INTERNAL_PREFIXES) and not name.startswith(_USER_PREFIX)
-            lines = _SITES[code] = None if internal else {}
-        if lines is not None:
-            line = frame.f_lineno
-            site = lines.get(line)
+            sites = _SITES[code] = None if internal else {}
+        if sites is not None:
+            offset = frame.f_lasti
+            site = sites.get(offset)
             if site is None:
-                site = lines[line] = (code.co_filename, line)
+                site = sites[offset] = (code.co_filename, frame.f_lineno)
             return site
         frame = frame.f_back  # type: ignore[assignment]
     return None

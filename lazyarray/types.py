@@ -93,9 +93,13 @@ def new_type(dtype: np.dtype[Any], shape: Shape, masked: bool = False) -> ArrayT
 
 def as_dtype(spec: Any) -> np.dtype[Any]:
     """``"int"``/``"float"``/``"bool"`` as in the reference API, else ``np.dtype(spec)``."""
+    if isinstance(spec, np.dtype):
+        return spec
     if isinstance(spec, str) and spec in _DTYPE_ALIASES:
         return _DTYPE_ALIASES[spec]
-    dtype_attr = getattr(spec, "numpy_dtype", None)
+    # classes (np.float32, float) and strings have no ``numpy_dtype`` (asking raises
+    # inside getattr: slow); a ``DType`` proxy has
+    dtype_attr = None if isinstance(spec, (type, str)) else getattr(spec, "numpy_dtype", None)
     if isinstance(dtype_attr, np.dtype):
         return dtype_attr
     try:

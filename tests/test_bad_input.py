@@ -190,6 +190,8 @@ def test_bool_axes_are_refused_everywhere(call: Any) -> None:
         (lambda m, x: m.sum(x, axis=(1.5,)), "'float' object cannot be interpreted"),
         (lambda m, x: m.sum(x, axis=[0]), "'list' object cannot be interpreted"),
         (lambda m, x: m.reshape(x, 2.5), "expected a sequence of integers"),
+        (lambda m, x: m.reshape(x, (2, 6.0)), "'float' object cannot be interpreted"),
+        (lambda m, x: x.reshape(2, "6"), "'str' object cannot be interpreted"),
         (lambda m, x: m.round(x, 1.5), "'float' object cannot be interpreted"),
         (lambda m, x: m.eye(2.5), "'float' object cannot be interpreted"),
     ],

@@ -52,6 +52,16 @@ def test_creation_site_is_the_users_line() -> None:
     assert y.node.site[1] == test_creation_site_is_the_users_line.__code__.co_firstlineno + 2
 
 
+def test_each_line_keeps_its_site_when_built_again() -> None:
+    x = la.Array(np.ones(3))
+    first = test_each_line_keeps_its_site_when_built_again.__code__.co_firstlineno
+    for i in range(3):  # from the second time round, the sites are remembered
+        a = x + i
+        b = (x - i) * 2  # two nodes, two instructions, one line
+        assert a.node.site == (__file__, first + 4)
+        assert b.node.site == b.node.inputs[0].site == (__file__, first + 5)
+
+
 def test_literals_are_neither_copied_nor_read() -> None:
     data = np.ones((100, 100))
     x = la.Array(data)

@@ -108,3 +108,40 @@ def test_the_standard_and_numpy_spellings_compute_alike(backend: str) -> None:
     np.testing.assert_array_equal(got, expected)
     finite = la.Array(np.arange(24.0).reshape(2, 3, 4))
     assert np.std(finite.compute(), ddof=1) == la.std(finite, correction=1).compute(backend=backend)
+
+
+# a call binds once per input types and plain arguments; then a call equal to it as a key
+# but not as a request (True == 1, (True,) == (1,), 4.0 == 4) must bind anew
+REMEMBERED_THEN_DIFFERENT = [
+    (lambda x: la.sum(x, axis=(1,)), lambda x: la.sum(x, axis=(True,))),
+    (lambda x: la.flip(x, (1,)), lambda x: la.flip(x, (True,))),
+    (lambda x: la.reshape(x, (4, 6)), lambda x: la.reshape(x, (4.0, 6))),
+    (lambda x: x.sum(axis=1), lambda x: x.sum(axis=1.0)),
+    (lambda x: x.std(ddof=1), lambda x: x.std(ddof=True)),
+    (lambda x: x.std(ddof=1), lambda x: x.std(ddof=1.0)),
+    (lambda x: la.roll(x, 1), lambda x: la.roll(x, 1.0)),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), REMEMBERED_THEN_DIFFERENT)
+def test_a_remembered_call_is_not_served_for_an_equal_key(first: Any, second: Any) -> None:
+    def outcome(call: Any) -> Any:
+        try:
+            return repr(call(la.Array(X)).node.attrs)  # repr: True is not 1 here
+        except LazyArrayError as exc:
+            return type(exc)
+
+    alone = outcome(second)
+    for _ in range(2):
+        outcome(first)
+    assert outcome(second) == alone
+    assert outcome(first) != alone
+
+
+def test_a_remembered_call_holds_for_its_input_types_only() -> None:
+    x, y = la.Array(X), la.Array(X[0])
+    assert x.sum(axis=2).shape == (2, 3)
+    with pytest.raises(LazyArrayError, match="axis 2 is out of bounds"):
+        y.sum(axis=2)
+    with pytest.raises(LazyArrayError, match="axis 2 is out of bounds"):
+        y.sum(axis=2)  # a failed call is never remembered

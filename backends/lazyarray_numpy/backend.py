@@ -47,7 +47,7 @@ class NumpyBackend(Backend):
     )
 
     def check(self, plan: Plan) -> None:
-        if any([node.type.masked for node in plan.steps]):  # else nothing is refused here
+        if plan.masked:  # else nothing is refused here
             super().check(plan)
 
     def refusal(self, node: Node) -> str | None:
@@ -74,24 +74,19 @@ class NumpyBackend(Backend):
         context.set_total(len(steps))
         values: dict[Node, Any] = {}
         # without masked values every other step is its row's plain implementation
-        plain = not any([node.type.masked for node in steps])
+        plain = not plan.masked
         # the masked statistics of this plan share their sums
         statistics = None if plain else MaskedStatistics(options, context.check_cancelled)
-        # a small plan holds its values to its end (never more than small_bytes)
+        # a small plan holds its values to its end (never more than small_bytes), and
+        # reports its progress once: its steps take microseconds
         small = plan.upper_bytes <= options.small_bytes
         advance = context.advance
         for node, frees in zip(steps, ((),) * len(steps) if small else plan.frees, strict=True):
             if context.cancelled:
                 context.check_cancelled()
             row = OPS[node.op]
-            traits = row.traits
-            if _LITERAL in traits:  # the hot path of small expressions
-                value = node.attr("value")
-                values[node] = value.value if isinstance(value, Literal) else value
-            elif _ARGUMENT in traits:
-                values[node] = arguments[node.attr("name")]
-            elif plain and row.kind is not _KERNEL:
-                inputs = node.inputs
+            inputs = node.inputs
+            if inputs and plain and row.kind is not _KERNEL:  # the hot path: an op
                 try:
                     if node.attrs:
                         values[node] = row.impl(*[values[c] for c in inputs], **dict(node.attrs))
@@ -103,17 +98,25 @@ class NumpyBackend(Backend):
                     raise
                 except Exception as exc:
                     raise failure(node, exc) from exc
+            elif _LITERAL in row.traits:
+                value = node.attr("value")
+                values[node] = value.value if isinstance(value, Literal) else value
+            elif _ARGUMENT in row.traits:
+                values[node] = arguments[node.attr("name")]
             else:
                 values[node] = run_node(
                     node,
-                    [values[child] for child in node.inputs],
+                    [values[child] for child in inputs],
                     options,
                     statistics,
                     context.check_cancelled,
                 )
             for dead in frees:
                 del values[dead]
-            advance()
+            if not small:
+                advance()
+        if small:
+            advance(len(steps))
         return [values[node] for node in plan.outputs]
 
 
@@ -123,9 +126,9 @@ _CORES = os.cpu_count() or 1
 def check_memory(plan: Plan, options: Options) -> None:
     """Refuses, before anything runs, a plan whose results would not fit (nothing can
     run it), or whose estimated peak would not (a chunked backend can)."""
-    check_outputs_fit(plan, options)
     if plan.upper_bytes < ALWAYS_FITS and options.memory_limit is None:
-        return
+        return  # its results, being some of its steps, fit too
+    check_outputs_fit(plan, options)
     limit = memory_allowed(options)
     if limit is None:
         return

@@ -54,11 +54,7 @@ def constant_node(value: Any, site: Site | None = None) -> Node:
         literal = Literal.of(value)
         try:
             return Node.make(
-                "constant",
-                (),
-                (("value", literal),),
-                lambda: _constant_rule((), {"value": literal}),
-                site,
+                "constant", (), (("value", literal),), lambda: _array_type(value), site
             )
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
@@ -125,13 +121,16 @@ def _constant(*, value: Any, token: str = "") -> Any:
 def _constant_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     value = attrs["value"]
     if isinstance(value, Literal):
-        array = value.value
-        masked = isinstance(array, np.ma.MaskedArray)
-        return new_type(check_supported_dtype(array.dtype), array.shape, masked)
+        return _array_type(value.value)
     python_type = type(value)
     if python_type in _SCALAR_TYPES:
         return _SCALAR_TYPES[python_type]
     return ArrayType(check_supported_dtype(np.asarray(value).dtype), ())
+
+
+def _array_type(array: np.ndarray[Any, Any]) -> ArrayType:
+    masked = isinstance(array, np.ma.MaskedArray)
+    return new_type(check_supported_dtype(array.dtype), array.shape, masked)
 
 
 # numpy promotes Python bools as np.bool_, the lowest kind; other Python scalars stay

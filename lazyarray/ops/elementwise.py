@@ -15,7 +15,7 @@ import numpy as np
 from lazyarray.errors import CastError
 from lazyarray.graph import Node
 from lazyarray.ops.attrtypes import DTYPE, INT, Str
-from lazyarray.ops.meta import probe_dtype
+from lazyarray.ops.meta import probe_dtype, typed_once
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.types import (
     ArrayType,
@@ -54,10 +54,13 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
     """Type rule of a ufunc: ``ufunc.resolve_dtypes`` with weak Python scalars, cached
     by the inputs' types (one result type object for each)."""
     loops: dict[tuple[Any, ...], tuple[np.dtype[Any], ...]] = {}
-    # input types -> (result type, the loop's dtypes, whether a Python int must fit)
-    typed: dict[tuple[ArrayType, ...], tuple[ArrayType, tuple[np.dtype[Any], ...], bool]] = {}
+    # input types -> (result type, the inputs that are Python ints which must fit the
+    # loop's integer dtype, with that dtype)
+    typed: dict[tuple[ArrayType, ...], tuple[ArrayType, tuple[tuple[int, np.dtype[Any]], ...]]] = {}
 
-    def resolve(inputs: tuple[Node, ...]) -> tuple[ArrayType, tuple[np.dtype[Any], ...], bool]:
+    def resolve(
+        inputs: tuple[Node, ...],
+    ) -> tuple[ArrayType, tuple[tuple[int, np.dtype[Any]], ...]]:
         keys = tuple([n.type.promotion_key for n in inputs])
         loop = loops.get(keys)
         if loop is None:
@@ -66,8 +69,14 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
             except TypeError as exc:
                 raise CastError(str(exc)) from None
             loops[keys] = loop
-        weak_int = check_int_range and any([key is int for key in keys])
-        return _result(inputs, loop[-1]), loop, weak_int
+        fits = tuple(
+            [
+                (i, dtype)
+                for i, (key, dtype) in enumerate(zip(keys, loop, strict=False))
+                if check_int_range and key is int and dtype.kind in "iu"
+            ]
+        )
+        return _result(inputs, loop[-1]), fits
 
     def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
         if len(inputs) == 2:
@@ -80,11 +89,9 @@ def ufunc_rule(ufunc: np.ufunc, check_int_range: bool = True) -> Infer:
             if len(typed) >= _TYPED_ENTRIES:
                 typed.clear()
             typed[types] = found
-        result, loop, weak_int = found
-        if weak_int:  # numpy refuses a Python int out of the loop dtype's range
-            for node, loop_dtype in zip(inputs, loop, strict=False):
-                if node.type.weak is int:
-                    check_python_int_fits(node.attr("value"), loop_dtype)
+        result, fits = found
+        for i, dtype in fits:  # numpy refuses a Python int out of the loop dtype's range
+            check_python_int_fits(inputs[i].attr("value"), dtype)
         return result
 
     return infer
@@ -267,8 +274,7 @@ def _astype(x: Any, dtype: np.dtype[Any], casting: str = "unsafe") -> Any:
     return np.asanyarray(x).astype(dtype, casting=casting)  # Python scalars too
 
 
-def _astype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    (x,) = inputs
+def _astype_type(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
     dtype = as_dtype(attrs["dtype"])
     casting = attrs.get("casting", "unsafe")
     if not np.can_cast(x.type.dtype, dtype, casting=casting):
@@ -278,6 +284,8 @@ def _astype_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTyp
         )
     return x.type.with_(dtype=dtype, weak=None)
 
+
+_astype_rule = typed_once(_astype_type)
 
 OTHER = [
     OpDef(

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import AxisError, CastError, LazyIndexError, LinAlgError, ShapeError
+from lazyarray.graph import Node
+from lazyarray.ops.registry import Infer
 from lazyarray.types import ArrayType, Shape
 
 _UNKNOWN_STANDINS = (2**31 - 1, 2**31 - 2, 0, 1)
@@ -39,6 +41,25 @@ def as_numpy_error(exc: Exception) -> Exception:
     if isinstance(exc, ValueError):
         return ShapeError(message)
     return exc
+
+
+def typed_once(resolve: Callable[[Node, Mapping[str, Any]], ArrayType]) -> Infer:
+    """A one-input type rule remembering its answers per (input type, attributes): a
+    chain of reductions, scans or reshapes repeats a few."""
+    typed: dict[tuple[Any, ...], ArrayType] = {}
+
+    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+        (x,) = inputs
+        key = (x.type, tuple(attrs.items()))
+        found = typed.get(key)
+        if found is None:
+            found = resolve(x, attrs)
+            if len(typed) >= 1024:
+                typed.clear()
+            typed[key] = found
+        return found
+
+    return infer
 
 
 def view_shape(

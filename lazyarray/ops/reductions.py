@@ -12,7 +12,7 @@ from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import no_out, to_axes, to_axis, to_dtype, to_flag, to_hashable
 from lazyarray.ops.attrtypes import NEVER, OPTIONAL_AXES, OPTIONAL_AXIS, gives
-from lazyarray.ops.meta import probe_dtype
+from lazyarray.ops.meta import probe_dtype, typed_once
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature, as_is
 from lazyarray.types import ArrayType, normalize_axes, normalize_axis
@@ -95,25 +95,6 @@ def _reduced_shape(
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def _typed_once(resolve: Callable[[Node, Mapping[str, Any]], ArrayType]) -> Infer:
-    """A one-input type rule remembering its answers per (input type, attributes): a
-    chain of reductions or scans repeats a few."""
-    typed: dict[tuple[Any, ...], ArrayType] = {}
-
-    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-        (x,) = inputs
-        key = (x.type, tuple(attrs.items()))
-        found = typed.get(key)
-        if found is None:
-            found = resolve(x, attrs)
-            if len(typed) >= 1024:
-                typed.clear()
-            typed[key] = found
-        return found
-
-    return infer
-
-
 def reduction_rule(
     impl: Callable[..., Any], masked_impl: Callable[..., Any] | None, keeps_mask: bool = True
 ) -> Infer:
@@ -130,7 +111,7 @@ def reduction_rule(
         shape = _reduced_shape(t.shape, axes, bool(attrs.get("keepdims", False)))
         return ArrayType(dtype=dtype, shape=shape, masked=t.masked and keeps_mask)
 
-    return _typed_once(resolve)
+    return typed_once(resolve)
 
 
 def _with_axis(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -285,7 +266,7 @@ def _scan_rule(impl: Callable[..., Any]) -> Infer:
         dtype = probe_dtype(impl, [t], plain)
         return ArrayType(dtype=dtype, shape=shape, masked=t.masked)
 
-    return _typed_once(resolve)
+    return typed_once(resolve)
 
 
 def _scan(fn: Callable[..., Any], identity: int) -> Callable[..., Any]:

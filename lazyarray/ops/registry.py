@@ -15,7 +15,7 @@ from typing import Any
 from lazyarray.errors import LazyArrayError, UnsupportedOperation
 from lazyarray.graph import Node, Site
 from lazyarray.ops.attrtypes import AttrType, Union
-from lazyarray.ops.signature import Signature
+from lazyarray.ops.signature import Bound, Signature
 from lazyarray.types import ArrayType
 
 Infer = Callable[[tuple[Node, ...], Mapping[str, Any]], ArrayType]
@@ -106,7 +106,7 @@ class OpDef:
     namespaces: tuple[str, ...] = ("",)
     # a request this row states through other rows (``reshape(order="F")`` through
     # transposes): ``expand(inputs, attrs)`` returns the node, or ``None`` to build this op
-    expand: Callable[[tuple[Node, ...], dict[str, Any]], Node | None] | None = None
+    expand: Callable[[tuple[Node, ...], Mapping[str, Any]], Node | None] | None = None
     doc: str = ""
     # the types of the attributes its signature's arguments do not set (graph documents)
     attributes: Mapping[str, AttrType] | None = None
@@ -173,6 +173,17 @@ def apply_at(site: Site | None, op: str, inputs: tuple[Node, ...], attrs: dict[s
     )
     try:
         return Node.make(op, inputs, key, lambda: row.infer(inputs, attrs), site)
+    except LazyArrayError as exc:
+        raise _at_user_line(exc) from exc.__cause__
+
+
+def apply_bound(site: Site | None, op: str, inputs: tuple[Node, ...], bound: Bound) -> Node:
+    """``apply_at`` with the attributes as a signature binds them."""
+    infer = OPS[op].infer
+    try:
+        return Node.make(
+            op, inputs, bound.key, lambda: infer(inputs, bound.attrs), site, bound.floats
+        )
     except LazyArrayError as exc:
         raise _at_user_line(exc) from exc.__cause__
 

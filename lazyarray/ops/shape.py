@@ -30,22 +30,22 @@ from lazyarray.ops.attrtypes import (
     NEVER,
     OPTIONAL_INT,
     Int,
+    Str,
     Tuple,
     TupleOf,
     gives,
 )
-from lazyarray.ops.meta import view_shape
+from lazyarray.ops.meta import typed_once, view_shape
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, apply, register
 from lazyarray.ops.signature import Inputs, Param, Signature
 from lazyarray.types import ArrayType, Shape, as_size, normalize_axis, result_type
 
 
 def view_rule(impl: Callable[..., Any]) -> Infer:
-    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-        (x,) = inputs
+    def resolve(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
         return x.type.with_(shape=view_shape(impl, [x.type], attrs), weak=None)
 
-    return infer
+    return typed_once(resolve)
 
 
 def _masked(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,8 +65,7 @@ def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
     return np.reshape(x, shape)
 
 
-def _reshape_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    (x,) = inputs
+def _reshape_type(x: Node, attrs: Mapping[str, Any]) -> ArrayType:
     shape = tuple(attrs["shape"])
     size = x.type.size
     unknown = [i for i, d in enumerate(shape) if d == -1]
@@ -88,10 +87,21 @@ def _reshape_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayTy
     return x.type.with_(shape=resolved, weak=None)
 
 
-def _fortran_order(inputs: tuple[Node, ...], attrs: dict[str, Any]) -> Node | None:
+_reshape_rule = typed_once(_reshape_type)
+_ORDERS = choice("C", "F", "A")
+
+
+@gives(Str("C", "F"))
+def _order(value: Any, inputs: tuple[Node, ...]) -> str:
+    """reshape's ``order``: "A" (Fortran order for Fortran-contiguous data) is "C", as a
+    lazy array has no memory layout; "F" is expanded by ``_fortran_order``."""
+    return "C" if _ORDERS(value, inputs) == "A" else value
+
+
+def _fortran_order(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Node | None:
     """``reshape(x, s, order="F")`` is ``reshape(x.T, reversed(s)).T``: nodes never carry
     an order, so passes and backends know one reshape."""
-    if attrs.pop("order", "C") != "F":
+    if attrs.get("order", "C") != "F":
         return None
     (x,) = inputs
     flipped = apply("transpose", (x,), axes=tuple(reversed(range(x.type.ndim))))
@@ -253,17 +263,18 @@ def _view_of_dtype(value: Any, inputs: tuple[Node, ...]) -> np.dtype[Any]:
 
 @gives(TupleOf(INT, 64))
 def _reshape_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
-    """reshape's shape: like any shape, but one size may be -1 (left to the rule)."""
+    """reshape's shape: like any shape, but one size may be -1 (left to the rule). A
+    bad size in a sequence is refused by itself, as numpy refuses it."""
     try:
         dims = tuple(value)
     except TypeError:
-        dims = (value,)
-    try:
-        return tuple([as_size(d) for d in dims])
-    except OpArgumentError:
-        raise OpArgumentError(
-            f"expected a sequence of integers or a single integer, got '{value!r}'"
-        ) from None
+        try:
+            return (as_size(value),)
+        except OpArgumentError:
+            raise OpArgumentError(
+                f"expected a sequence of integers or a single integer, got '{value!r}'"
+            ) from None
+    return tuple([as_size(d) for d in dims])
 
 
 @gives(NEVER)
@@ -387,14 +398,14 @@ ROWS = [
             (
                 Param("shape", _reshape_shape),
                 Param("copy", _copy_flag, None, keyword=True),
-                Param("order", choice("C", "F", "A"), "C", keyword=True),  # numpy's too
+                Param("order", _order, "C", keyword=True),  # numpy's too
             ),
         ),
         numpy_signature=Signature(
             ("a",),
             (
                 Param("shape", _reshape_shape),
-                Param("order", choice("C", "F", "A"), "C"),
+                Param("order", _order, "C"),
                 Param("copy", _copy_flag, None, keyword=True),
             ),
         ),

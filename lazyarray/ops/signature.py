@@ -12,10 +12,10 @@ import dataclasses
 import enum
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from lazyarray.errors import LazyArrayError, OpArgumentError
-from lazyarray.graph import Node
+from lazyarray.graph import Attrs, Node, attribute_float_bits
 from lazyarray.ops.attrtypes import AttrType, of_normalizer
 
 # (value, the op's input nodes) -> the canonical, hashable attribute value. A converter
@@ -61,6 +61,20 @@ class Param:
         return self.schema if self.schema is not None else of_normalizer(self.convert)
 
 
+class Bound(NamedTuple):
+    """An op's normalized attributes: as type rules and expansions read them (shared
+    between calls, so never modified) and as the node's interning key holds them."""
+
+    attrs: Mapping[str, Any]
+    key: Attrs
+    floats: tuple[str, ...]  # ``graph.attribute_float_bits(key)``
+
+    @classmethod
+    def of(cls, attrs: Mapping[str, Any]) -> Bound:
+        key = tuple(sorted(attrs.items()))
+        return cls(attrs, key, attribute_float_bits(key))
+
+
 class Inputs(enum.Enum):
     """How the array arguments are passed."""
 
@@ -83,6 +97,7 @@ class Signature:
     _names: frozenset[str] = dataclasses.field(init=False, repr=False, compare=False)
     _shared_targets: bool = dataclasses.field(init=False, repr=False, compare=False)
     _variadic: bool = dataclasses.field(init=False, repr=False, compare=False)
+    _each: bool = dataclasses.field(init=False, repr=False, compare=False)
     _sequence: bool = dataclasses.field(init=False, repr=False, compare=False)
     # input types -> each param's normalized default (``REQUIRED`` where it fails)
     _defaults: dict[tuple[Any, ...], tuple[Any, ...]] = dataclasses.field(
@@ -92,6 +107,8 @@ class Signature:
     _remembered: dict[tuple[Any, ...], tuple[tuple[str, Any], ...]] = dataclasses.field(
         init=False, repr=False, compare=False
     )
+    # a call's key (``call_key``) -> the attributes it binds and normalizes to
+    _calls: dict[tuple[Any, ...], Bound] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         derived = {
@@ -99,12 +116,44 @@ class Signature:
             "_names": frozenset([p.name for p in self.params]),
             "_shared_targets": len({p.target for p in self.params}) < len(self.params),
             "_variadic": self.passing is Inputs.VARIADIC,
+            "_each": self.passing is Inputs.EACH,
             "_sequence": self.passing is Inputs.SEQUENCE,
             "_defaults": {},
             "_remembered": {},
+            "_calls": {},
         }
         for field, value in derived.items():
             object.__setattr__(self, field, value)
+
+    def inputs_first(self, args: Sequence[Any]) -> bool:
+        """Whether ``args`` pass every input, first and by position: the attributes are
+        then the rest of the arguments, whatever the inputs are."""
+        return self._each and len(args) >= len(self.inputs)
+
+    def call_key(
+        self, inputs: tuple[Node, ...], args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """What a call's attributes depend on, for ``recall``: its input types and its
+        other arguments (``args`` holds the ``inputs`` first, see ``inputs_first``).
+        None where an argument is not plain (see ``_plain_key``)."""
+        values = (*args[len(inputs) :], *kwargs.values())
+        kinds = tuple(map(type, values))
+        if not _plain(values, kinds):
+            return None
+        types = (inputs[0].type,) if len(inputs) == 1 else tuple([n.type for n in inputs])
+        return (types, tuple(kwargs), values, kinds)
+
+    def recall(self, key: tuple[Any, ...]) -> Bound | None:
+        """The attributes remembered for a call of this ``call_key``: binding a call
+        repeated on other arrays (a method in a loop) is one lookup."""
+        return self._calls.get(key)
+
+    def remember(self, key: tuple[Any, ...], bound: Bound) -> Bound:
+        """Remembers ``bound`` for ``recall`` (a few hundred calls at most)."""
+        if len(self._calls) >= 256:
+            self._calls.clear()
+        self._calls[key] = bound
+        return bound
 
     def bind(
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
@@ -277,23 +326,36 @@ def _default(param: Param, inputs: tuple[Node, ...]) -> Any:
         return REQUIRED
 
 
-_PLAIN = frozenset({type(None), bool, int, str})
+_PLAIN_KINDS = frozenset({type(None), bool, int, str, float, tuple})
+_INT = frozenset({int})
 
 
 def _plain_key(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """``values`` as a key telling apart what normalizes differently (1 from True, 0.0
     from -0.0), or None where the values are not plain: None, bools, ints, strings,
     nonzero floats, tuples of ints."""
-    kinds = []
-    for value in values.values():
+    items = tuple(values.values())
+    kinds = tuple(map(type, items))
+    if not _plain(items, kinds):
+        return None
+    return (tuple(values.items()), kinds)
+
+
+def _plain(values: tuple[Any, ...], kinds: tuple[type, ...]) -> bool:
+    """Whether ``values`` (of types ``kinds``) are plain: equal keys must mean equal
+    values, so no zero float (0.0 == -0.0), no NaN, and tuples of ints only
+    ((1,) == (True,))."""
+    if not _PLAIN_KINDS.issuperset(kinds):
+        return False
+    if float not in kinds and tuple not in kinds:
+        return True
+    for value in values:
         kind = type(value)
-        if kind not in _PLAIN and not (
-            (kind is float and value and value == value)
-            or (kind is tuple and all([type(item) is int for item in value]))
-        ):
-            return None
-        kinds.append(kind)
-    return (tuple(values.items()), tuple(kinds))
+        if kind is float and not (value and value == value):
+            return False
+        if kind is tuple and not _INT.issuperset(map(type, value)):
+            return False
+    return True
 
 
 def _same(a: Any, b: Any) -> bool:

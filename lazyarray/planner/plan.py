@@ -14,6 +14,8 @@ from typing import Any
 from lazyarray.graph import Literal, Node, find, toposort
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Kernel
+from lazyarray.planner.fold import FOLD_LIMIT, foldable
+from lazyarray.planner.passes import optimize as run_stages
 
 _BLOCK_COPIES = 4  # a kernel holds about this many block buffers per thread
 
@@ -26,8 +28,10 @@ class Plan:
 
     outputs: tuple[Node, ...]
     steps: tuple[Node, ...]
-    # ``upper_bytes`` where the planner already added it up (the steps it scanned)
+    # ``upper_bytes`` and ``masked`` where the planner already found them (the steps it
+    # scanned)
     known_upper_bytes: int | None = dataclasses.field(default=None, compare=False, repr=False)
+    known_masked: bool | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @cached_property
     def frees(self) -> tuple[tuple[Node, ...], ...]:
@@ -42,6 +46,16 @@ class Plan:
         for node in self.outputs:
             hasher.update(node.digest.encode())
         return hasher.hexdigest()
+
+    @property
+    def masked(self) -> bool:
+        """Whether a step has masked values (backends check, and run, those apart)."""
+        known = self.known_masked
+        return self._masked if known is None else known
+
+    @cached_property
+    def _masked(self) -> bool:
+        return any([node.type.masked for node in self.steps])
 
     @property
     def kernel_count(self) -> int:
@@ -120,11 +134,11 @@ class Plan:
         """Whether a literal the plan reads can change under it (a writeable array), so
         that its results depend on the data at run time. The ``arguments`` bound into it
         do not count: they are keyed by content when the plan runs."""
-        bound = {id(value) for value in (arguments or {}).values()}
-        return any(
-            _mutable_literal(node) and id(node.attr("value").value) not in bound
-            for node in self.steps
-        )
+        bound = {id(value) for value in arguments.values()} if arguments else set()
+        for node in self.steps:
+            if _mutable_literal(node) and id(node.attr("value").value) not in bound:
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -197,7 +211,10 @@ def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
 
 
 _CACHE: OrderedDict[tuple[Any, ...], Plan] = OrderedDict()
-_CACHE_SIZE = 64
+# a few: a cached plan holds its graph, and so the arrays it reads, alive; expressions
+# on fresh arrays (a loop over files) would keep many of them, for no reuse, out of the
+# processor's caches
+_CACHE_SIZE = 8
 _PLAN_TIME_ELEMENTS = 64  # literals up to this size may be read by stages (fold.FOLD_LIMIT)
 
 
@@ -218,9 +235,6 @@ def make_plan(
     Graphs whose values add up to less than ``small_bytes`` skip the data stages.
     Plans of parameter-free graphs are kept (LRU) for the next compute, unless the
     planner may have read a literal that can change (``Literal.mutable``)."""
-    from lazyarray.planner.fold import FOLD_LIMIT, foldable
-    from lazyarray.planner.passes import optimize as run_stages
-
     key = (tuple(outputs), disabled, optimize, small_bytes)
     if not arguments:
         cached = _CACHE.get(key)
@@ -235,10 +249,11 @@ def make_plan(
         order = toposort(outputs)
         # one pass over the graph: its bytes (a bound on the peak, and whether the data
         # stages pay), and the few nodes small enough to fold or be read while planning
-        total, unknown, kernels, folds = 0, 0, False, False
+        total, unknown, kernels, folds, masked = 0, 0, False, False, False
         small = max(FOLD_LIMIT, _PLAN_TIME_ELEMENTS)
         for node in order:
             type_ = node.type
+            masked = masked or type_.masked
             if None in type_.shape:
                 size = None
                 unknown += 1
@@ -258,7 +273,7 @@ def make_plan(
         optimized = run_stages(optimized, arguments or {}, disabled)
         if optimized == tuple(outputs):  # unchanged: the steps are the order scanned
             upper = total + 2**30 * unknown + (_BLOCK_COPIES * 2**24 if kernels else 0)
-            plan = Plan(optimized, tuple(order), upper)
+            plan = Plan(optimized, tuple(order), upper, masked)
         else:
             plan = Plan(optimized, tuple(toposort(optimized)))
     if reusable:

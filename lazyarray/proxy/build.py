@@ -3,7 +3,8 @@ protocols all call these, so each argument convention is written once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,13 +21,12 @@ from lazyarray.graph import Node, Site, creation_site
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import check_device, flag, integer, no_out
-from lazyarray.ops.registry import apply_at, at_user_line
-from lazyarray.ops.signature import Signature
-from lazyarray.proxy.base import as_node, wrap
+from lazyarray.ops.registry import apply_at, apply_bound, at_user_line
+from lazyarray.ops.signature import Bound, Signature
+from lazyarray.proxy.base import BaseArray, as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
     as_dtype,
-    as_size,
     broadcast_shapes,
     check_python_int_fits,
     check_supported_dtype,
@@ -63,15 +63,45 @@ def call(
     assert signature is not None, f"op {name!r} has no signature"
     site = creation_site()
     try:
-        values, raw = signature.bind(name, args, kwargs)
-        inputs = tuple([as_node(value, site) for value in values])
-        if row.masked_impl is None:
-            _check_masked_support(name, inputs)
-        attrs = signature.attributes(name, raw, inputs)
-        expanded = row.expand(inputs, attrs) if row.expand is not None else None
+        inputs, key = _call_key(signature, args, kwargs)
+        bound = signature.recall(key) if key is not None else None
+        if inputs is None or bound is None:
+            values, raw = signature.bind(name, args, kwargs)
+            inputs = tuple([as_node(value, site) for value in values])
+            if row.masked_impl is None:
+                _check_masked_support(name, inputs)
+            bound = Bound.of(signature.attributes(name, raw, inputs))
+            if key is not None:
+                signature.remember(key, bound)
+        expanded = row.expand(inputs, bound.attrs) if row.expand is not None else None
     except LazyArrayError as exc:
         raise at_user_line(exc) from exc.__cause__
-    return wrap(expanded if expanded is not None else _apply_at(site, name, inputs, attrs))
+    if expanded is not None:
+        return wrap(expanded)
+    if len(inputs) > 1:
+        return wrap(remember(apply_bound(site, name, inputs, bound), check_inputs(inputs)))
+    return wrap(apply_bound(site, name, inputs, bound))
+
+
+def _call_key(
+    signature: Signature, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> tuple[tuple[Node, ...] | None, tuple[Any, ...] | None]:
+    """For a call passing lazy arrays as its inputs, first and by position (a method, the
+    common case): their nodes, and the key its attributes are remembered under (None
+    where an argument is not plain). Otherwise (None, None): ``bind`` finds the inputs,
+    and literals are converted after it, as ever."""
+    if not signature.inputs_first(args):
+        return None, None
+    count = len(signature.inputs)
+    if count == 1:  # most ops: no lists to build
+        if not isinstance(args[0], BaseArray):
+            return None, None
+        inputs: tuple[Node, ...] = (as_node(args[0]),)
+    else:
+        if not all([isinstance(value, BaseArray) for value in args[:count]]):
+            return None, None
+        inputs = tuple([as_node(value) for value in args[:count]])
+    return inputs, signature.call_key(inputs, args, kwargs)
 
 
 def elementwise(name: str, *args: Any, **attrs: Any) -> Any:
@@ -146,11 +176,19 @@ def astype(
         raise OpValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
     flag(copy, "copy")
     check_device(device)
-    node = as_node(x)
+    site = creation_site()
+    node = as_node(x, site)
     target = check_supported_dtype(as_dtype(dtype))
     if target == node.type.dtype:
         return wrap(node)
-    return wrap(apply("astype", (node,), dtype=target, casting=casting))
+    return wrap(apply_bound(site, "astype", (node,), _cast(target, casting)))
+
+
+@functools.lru_cache(maxsize=256)
+def _cast(dtype: np.dtype[Any], casting: str) -> Bound:
+    """``astype``'s attributes, one value per (dtype, casting): a cast in a loop neither
+    sorts nor allocates them again."""
+    return Bound.of({"dtype": dtype, "casting": casting})
 
 
 def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra: Any) -> Any:
@@ -221,20 +259,10 @@ def round_(x: Any, decimals: int = 0, out: Any = None) -> Any:
 # --- shape ------------------------------------------------------------------------------
 
 
-def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        try:
-            shape = tuple(shape[0])
-        except TypeError:
-            raise OpArgumentError(
-                f"expected a sequence of integers or a single integer, got '{shape[0]!r}'"
-            ) from None
-    return tuple(as_size(d) for d in shape)
-
-
 def reshape(x: Any, *shape: Any, order: str = "C", copy: bool | None = None) -> Any:
     """``x.reshape((2, 3))`` or, as ndarray's method also takes it, ``x.reshape(2, 3)``."""
-    return call("reshape", (x, _shape_args(shape)), {"order": order, "copy": copy}, numpy=True)
+    keywords = {} if order == "C" and copy is None else {"order": order, "copy": copy}
+    return call("reshape", (x, shape[0] if len(shape) == 1 else shape), keywords, numpy=True)
 
 
 def transpose(x: Any, *axes: Any) -> Any:
@@ -362,11 +390,22 @@ def reducer(name: str) -> Callable[..., Any]:
     assert signature is not None
 
     def function(*args: Any, **kwargs: Any) -> Any:
+        site = creation_site()
         try:
-            values, raw = signature.bind(name, args, kwargs)
+            inputs, key = _call_key(signature, args, kwargs)
+            bound = signature.recall(key) if key is not None else None
+            if inputs is None or bound is None:
+                values, raw = signature.bind(name, args, kwargs)
+                if raw.get("where", True) is True and raw.get("initial") is None:
+                    inputs = (as_node(values[0], site),)
+                    bound = Bound.of(signature.attributes(name, raw, inputs))
+                    if key is not None:
+                        signature.remember(key, bound)
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
-        return reduce(name, values[0], **raw)
+        if inputs is None or bound is None:  # where= or initial=: another expression
+            return reduce(name, values[0], **raw)
+        return wrap(apply_bound(site, name, inputs, bound))
 
     function.__name__ = name
     function.__doc__ = f"``{name}`` over ``axis`` (an int, a tuple, or None for all)."
