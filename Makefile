@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dask,numexpr]"
+	$(BIN)/python -m pip install --quiet -e ".[dask,numexpr,workflows]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python

@@ -86,6 +86,27 @@ def main() -> None:
     for value in (25.0, 30.0):
         print(f"readings above {value}: {int(exceed.compute(threshold=value)):,}")
 
+    # the same question for anyone's readings: published once, called with arguments
+    grid = la.parameter("grid", la.MaskedArray, dtype="float64", shape=(None, None))
+    above = (grid > threshold).sum()
+    text = la.to_json(above)
+    print(f"\nthe expression as a graph document: {len(text):,} bytes of JSON")
+    with tempfile.TemporaryDirectory() as registry:
+        above.publish(
+            "demo:readings-above",
+            "1.0.0",
+            title="Readings above a threshold",
+            docstring="How many unmasked readings of grid exceed threshold.",
+            parameters=["grid", "threshold"],
+            registry=registry,
+        )
+        count_above = la.use("demo:readings-above", registry=registry)
+        published = int(count_above(readings, 25.0).compute())
+        assert published == int(exceed.compute(threshold=25.0))
+        workflow = la.Workflow.get("demo:readings-above", registry=registry)
+        print(f"published {workflow.versions[-1]!r}")
+        print(f"called with the demo's readings: {published:,} above 25.0")
+
 
 if __name__ == "__main__":
     main()
