@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import lazyarray as la
+from lazyarray import serialize
 from lazyarray.backend import Backend, Capability, get_backend, register_backend
 from lazyarray.config import from_environment
 from lazyarray.errors import (
@@ -152,6 +153,21 @@ def test_cache_reuses_identical_graphs_and_arguments() -> None:
     assert result_cache.misses == 2
     y.compute(x=[1.0, 2.0], cache=False)
     assert result_cache.hits == 2 and result_cache.misses == 2
+
+
+def test_the_cache_keys_on_the_graph_documents_digest() -> None:
+    """A result is keyed by its graph's identity, the digest of its graph document
+    (the same in every process and release), whatever the planner made of it."""
+    x = la.parameter("x", la.Array)
+    y = (la.sin(x) * 2).sum()
+    pair = (y, la.cos(x))
+    y.compute(x=[1.0, 2.0])
+    la.compute(*pair, x=[1.0, 2.0])
+    keys = [key.split("|")[0] for key in result_cache._entries]
+    assert keys == [
+        serialize.graph_digest(serialize.to_dict(y)),
+        serialize.graph_digest(serialize.to_dict(pair)),
+    ]
 
 
 def test_cache_respects_its_byte_budget() -> None:

@@ -25,7 +25,7 @@ from lazyarray.errors import (
 from lazyarray.execution.cache import results as result_cache
 from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
-from lazyarray.graph import Literal, Node, content_digest
+from lazyarray.graph import Literal, Node, content_digest, outputs_digest
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan, bind_arguments, make_plan, parameters_of
@@ -150,7 +150,7 @@ def compute(
         formatted = [serialize(v, n.type, format) for v, n in zip(values, targets, strict=True)]
         return formatted[0] if unpack else formatted
 
-    key = _cache_key(plan, bound, chosen, options.fast_math) if cache else None
+    key = _cache_key(targets, plan, bound, chosen, options.fast_math) if cache else None
     if key is not None:
         hit = result_cache.get(key)
         if hit is not None:
@@ -223,14 +223,20 @@ def _owned(value: Any, inputs: list[np.ndarray[Any, Any]]) -> Any:
 
 
 def _cache_key(
-    plan: Plan, arguments: Mapping[str, Any], backend: Backend, fast_math: bool
+    targets: Sequence[Node],
+    plan: Plan,
+    arguments: Mapping[str, Any],
+    backend: Backend,
+    fast_math: bool,
 ) -> str | None:
-    """Identifies a result: the plan's digest, the arguments' contents, and what can
-    change the last bits (backend, fast_math). None when a literal can change under the
-    plan: by-reference data is read at run time, and never served from the cache."""
+    """Identifies a result: the graph's digest (a graph document's, ``la.serialize``),
+    the arguments' contents, and what can change the last bits (backend, fast_math).
+    None when a literal can change under the plan: by-reference data is read at run
+    time, and never served from the cache."""
     if plan.reads_mutable(arguments):
         return None
-    parts = [plan.digest, backend.name, f"fast_math={fast_math}"]
+    graph = targets[0].digest if len(targets) == 1 else outputs_digest([t.digest for t in targets])
+    parts = [graph, backend.name, f"fast_math={fast_math}"]
     for name in sorted(arguments):
         parts.append(f"{name}={content_digest(arguments[name])}")
     return "|".join(parts)
