@@ -7,6 +7,8 @@ Groups:
   nodes. ``to_json`` writes a graph built afresh (its digests not yet computed);
   ``from_json`` reads a document whose graph is gone (every node built and typed);
   ``from_json-live`` reads it while the graph is alive (every node found interned).
+- serialize-pickle-dumps, serialize-dask-cloudpickle-dumps: the peers, writing the same
+  chain (lazyarray's own pickle; dask.array's graph through cloudpickle).
 - serialize-literal: ``to_dict`` into a ``FolderBlobs`` and ``from_dict`` back of a 1 GB
   float64 literal (16 MiB under ``make test``); ``extra_info`` holds the peak of
   Python's allocations during each, which must stay far below the literal's size.
@@ -17,11 +19,13 @@ Under ``make test`` (timing disabled) only the 1e3 size runs, once.
 from __future__ import annotations
 
 import gc
+import pickle
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import numpy as np
 import pytest
 
@@ -47,9 +51,22 @@ def _text(nodes: int) -> str:
     return text
 
 
+def dask_chain(nodes: int) -> Any:
+    import dask.array as da
+
+    x = da.from_array(DATA.copy(), chunks=-1)
+    for _ in range(nodes // 2):
+        x = x * 1.0001 + 0.5
+    return x
+
+
+# the peers: pickling (lazyarray's own, flat), and cloudpickle of the same dask.array
+# graph (what dask ships to a cluster); neither is a stable, code-free format
 PHASES: dict[str, tuple[Any, Any]] = {
     "to_json": (chain, la.to_json),
     "from_json": (_text, la.from_json),
+    "pickle-dumps": (chain, pickle.dumps),
+    "dask-cloudpickle-dumps": (dask_chain, cloudpickle.dumps),
 }
 
 
@@ -69,8 +86,7 @@ def test_serialize(benchmark: Any, phase: str, nodes: int) -> None:
         setup, run = (lambda n: text), la.from_json
     else:
         setup, run = PHASES[phase]
-    probe = setup(nodes)
-    count = count_nodes([chain(nodes).node]) if phase != "to_json" else count_nodes([probe.node])
+    count = count_nodes([chain(nodes).node])
     rounds = 1 if nodes >= 100_000 else 3
     result = benchmark.pedantic(
         run, setup=lambda: ((setup(nodes),), {}), rounds=rounds, iterations=1
