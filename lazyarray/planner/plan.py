@@ -203,6 +203,23 @@ def frees_of(steps: tuple[Node, ...], outputs: Sequence[Node]) -> tuple[tuple[No
     return tuple([tuple(freed[i]) if i in freed else () for i in range(end)])
 
 
+def direct_plan(outputs: Sequence[Node], small_bytes: int) -> Plan | None:
+    """The unoptimized plan of a graph too small for planning to pay (every size known,
+    less than ``small_bytes`` in all, nothing masked, no kernel), whose steps a backend
+    can run as they are; None for any other graph. Its values are the planned ones: a
+    small graph is planned only by binding and folding, which run the same rows."""
+    order = toposort(outputs)
+    total = 0
+    for node in order:
+        type_ = node.type
+        if type_.masked or None in type_.shape or OPS[node.op].kind is _KERNEL:
+            return None
+        total += math.prod(type_.shape) * type_.dtype.itemsize  # type: ignore[arg-type]
+        if total >= small_bytes:
+            return None
+    return Plan(tuple(outputs), tuple(order), total, False)
+
+
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
     if not any(node.has_parameters for node in outputs):
         return {}
