@@ -140,7 +140,7 @@ def compute(
     show = should_show(options.progress_bar if progress_bar is None else progress_bar)
     # a small graph, asked for and waited on here, runs unplanned where the backend can
     direct = (
-        direct_plan(targets, _direct_bytes(options))
+        direct_plan(targets, _direct_bytes(options), options.disabled)
         if chosen.runs_direct and block and timeout is None and client is None and not show
         else None
     )
