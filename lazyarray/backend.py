@@ -40,7 +40,8 @@ _REQUIRABLE = frozenset({Capability.MASKED, Capability.UNKNOWN_SHAPES, Capabilit
 
 class Backend(abc.ABC):
     """Runs plans. Subclasses set ``name`` and ``capabilities`` and implement ``execute``;
-    ``submit`` runs ``execute`` as a ``LocalJob`` unless overridden."""
+    ``submit`` runs ``execute`` as a ``LocalJob`` unless overridden; ``execute_direct``
+    is optional (``runs_direct``)."""
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
@@ -54,6 +55,17 @@ class Backend(abc.ABC):
         self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
     ) -> AsyncJob:
         return LocalJob(lambda context: self.execute(plan, arguments, context), len(plan), context)
+
+    # whether ``execute_direct`` runs small graphs without planning them
+    runs_direct: ClassVar[bool] = False
+
+    def execute_direct(self, plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
+        """The values of ``plan.outputs`` for an unoptimized plan of a small graph
+        (``planner.direct_plan``), run in the caller's thread under its ``errstate``:
+        no job, progress or memory check, whose costs would dominate. Called by
+        ``compute`` only where ``runs_direct``; a failure names the op and the user's line
+        as ``execute``'s do."""
+        raise NotImplementedError
 
     def check(self, plan: Plan) -> None:
         """Refuses, before anything runs, a plan with a step this backend cannot run,

@@ -12,8 +12,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from lazyarray.backend import Backend, get_backend
-from lazyarray.config import snapshot
+from lazyarray.backend import ALWAYS_FITS, Backend, get_backend
+from lazyarray.config import Options, snapshot
 from lazyarray.errors import (
     ComputeArgumentError,
     FormatError,
@@ -28,7 +28,7 @@ from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest, outputs_digest
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.ops import OPS, Trait
-from lazyarray.planner import Plan, bind_arguments, make_plan, parameters_of
+from lazyarray.planner import Plan, bind_arguments, direct_plan, make_plan, parameters_of
 
 DESTINATIONS = ("download",)
 # compute()'s own keywords: every other keyword argument is a parameter's value
@@ -137,8 +137,16 @@ def compute(
     chosen = get_backend(backend if backend is not None else options.backend)
     parameters = parameters_of(targets)
     bound = bind_arguments(parameters, arguments or {}) if parameters or arguments else {}
-    plan = make_plan(targets, bound, options.disabled, small_bytes=options.small_bytes)
-    chosen.check(plan)
+    show = should_show(options.progress_bar if progress_bar is None else progress_bar)
+    # a small graph, asked for and waited on here, runs unplanned where the backend can
+    direct = (
+        direct_plan(targets, _direct_bytes(options), options.disabled)
+        if chosen.runs_direct and block and timeout is None and client is None and not show
+        else None
+    )
+    plan = direct or make_plan(targets, bound, options.disabled, small_bytes=options.small_bytes)
+    if direct is None:
+        chosen.check(plan)
     retries = options.default_retries if num_retries is None else num_retries
 
     def finish(values: list[Any]) -> Any:
@@ -161,13 +169,12 @@ def compute(
             result_cache.put(key, values, options.cache_bytes)
         return values
 
+    if direct is not None:
+        values = _with_retries(lambda: chosen.execute_direct(direct, bound), retries)
+        return finish(store(owned(values, plan, bound)))
     if block and timeout is None:
         context = RunContext(len(plan), client=client, retries=retries, options=options)
-        bar = (
-            ProgressBar(context)
-            if should_show(options.progress_bar if progress_bar is None else progress_bar)
-            else None
-        )
+        bar = ProgressBar(context) if show else None
         try:
             values = _with_retries(lambda: chosen.execute(plan, bound, context), retries)
         except BaseException:
@@ -192,6 +199,12 @@ def compute(
     except BaseException:  # a timeout, or Ctrl-C while waiting: the work stops too
         job.cancel()
         raise
+
+
+def _direct_bytes(options: Options) -> int:
+    """The bytes below which a graph runs unplanned: none under a memory limit, which
+    only a plan's checks enforce."""
+    return 0 if options.memory_limit is not None else min(options.small_bytes, ALWAYS_FITS)
 
 
 def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:

@@ -1,6 +1,6 @@
 """The planner: graph in, optimized ``Plan`` out. Backends consume ``Plan`` values only."""
 
 from lazyarray.planner.bind import bind_arguments
-from lazyarray.planner.plan import Plan, make_plan, parameters_of
+from lazyarray.planner.plan import Plan, direct_plan, make_plan, parameters_of
 
-__all__ = ["Plan", "bind_arguments", "make_plan", "parameters_of"]
+__all__ = ["Plan", "bind_arguments", "direct_plan", "make_plan", "parameters_of"]

@@ -95,6 +95,16 @@ _STAGE_RULES = tuple((stage, frozenset(rule.name for rule in stage.rules)) for s
 NAMES = frozenset(stage.name for stage in STAGES) | frozenset(RULES)
 
 
+def check_names(disabled: frozenset[str]) -> None:
+    """Refuses a name of no stage nor rule (a typo would silently disable nothing)."""
+    unknown = disabled - NAMES
+    if unknown:
+        raise ValueError(
+            f"unknown pass or rule name(s): {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(NAMES))}"
+        )
+
+
 def optimize(
     outputs: Outputs,
     arguments: Mapping[str, Any],
@@ -104,12 +114,7 @@ def optimize(
 ) -> Outputs:
     """Runs the stages in order, skipping disabled ones; ``until`` stops after a stage;
     ``only`` runs just those stages and rules (for testing each alone)."""
-    unknown = disabled - NAMES
-    if unknown:
-        raise ValueError(
-            f"unknown pass or rule name(s): {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(NAMES))}"
-        )
+    check_names(disabled)
     for stage, rule_names in _STAGE_RULES:
         runs = stage.name not in disabled and (
             only is None or stage.name in only or bool(rule_names & only)

@@ -15,6 +15,7 @@ from lazyarray.graph import Literal, Node, find, toposort
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Kernel
 from lazyarray.planner.fold import FOLD_LIMIT, foldable
+from lazyarray.planner.passes import check_names
 from lazyarray.planner.passes import optimize as run_stages
 
 _BLOCK_COPIES = 4  # a kernel holds about this many block buffers per thread
@@ -201,6 +202,27 @@ def frees_of(steps: tuple[Node, ...], outputs: Sequence[Node]) -> tuple[tuple[No
             else:
                 freed[index] = [node]
     return tuple([tuple(freed[i]) if i in freed else () for i in range(end)])
+
+
+def direct_plan(
+    outputs: Sequence[Node], small_bytes: int, disabled: frozenset[str] = frozenset()
+) -> Plan | None:
+    """The unoptimized plan of a graph too small for planning to pay (every size known,
+    less than ``small_bytes`` in all, nothing masked, no kernel), whose steps a backend
+    can run as they are; None for any other graph. Its values are the unoptimized
+    plan's (the tests' oracle): a small graph's plan only binds and folds, by the same rows.
+    ``disabled`` is checked as planning checks it."""
+    check_names(disabled)
+    order = toposort(outputs)
+    total = 0
+    for node in order:
+        type_ = node.type
+        if type_.masked or None in type_.shape or OPS[node.op].kind is _KERNEL:
+            return None
+        total += math.prod(type_.shape) * type_.dtype.itemsize  # type: ignore[arg-type]
+        if total >= small_bytes:
+            return None
+    return Plan(tuple(outputs), tuple(order), total, False)
 
 
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
