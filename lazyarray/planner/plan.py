@@ -33,6 +33,9 @@ class Plan:
     # scanned)
     known_upper_bytes: int | None = dataclasses.field(default=None, compare=False, repr=False)
     known_masked: bool | None = dataclasses.field(default=None, compare=False, repr=False)
+    # the planner read data that can change (folded it, or matched a rule on it): what
+    # the plan computes depends on that data, though its steps may no longer hold it
+    read_changing_data: bool = dataclasses.field(default=False, compare=False, repr=False)
 
     @cached_property
     def frees(self) -> tuple[tuple[Node, ...], ...]:
@@ -135,6 +138,8 @@ class Plan:
         """Whether a literal the plan reads can change under it (a writeable array), so
         that its results depend on the data at run time. The ``arguments`` bound into it
         do not count: they are keyed by content when the plan runs."""
+        if self.read_changing_data:
+            return True
         bound = {id(value) for value in arguments.values()} if arguments else set()
         for node in self.steps:
             if _mutable_literal(node) and id(node.attr("value").value) not in bound:
@@ -264,7 +269,7 @@ def make_plan(
             _CACHE.move_to_end(key)
             return cached
     optimized = tuple(outputs)
-    reusable = not arguments
+    read_changing = False
     if not optimize:
         plan = Plan(optimized, tuple(toposort(optimized)))
     else:
@@ -286,8 +291,8 @@ def make_plan(
                 kernels = True
             if size is None or size <= small:
                 folds = folds or foldable(node)
-                if reusable and not node.inputs and _read_when_planning(node):
-                    reusable = False
+                if not node.inputs and _read_when_planning(node):
+                    read_changing = True
         if total < small_bytes:
             disabled = disabled | DATA_STAGES
         if not folds:
@@ -295,10 +300,11 @@ def make_plan(
         optimized = run_stages(optimized, arguments or {}, disabled)
         if optimized == tuple(outputs):  # unchanged: the steps are the order scanned
             upper = total + 2**30 * unknown + (_BLOCK_COPIES * 2**24 if kernels else 0)
-            plan = Plan(optimized, tuple(order), upper, masked)
+            plan = Plan(optimized, tuple(order), upper, masked, read_changing)
         else:
-            plan = Plan(optimized, tuple(toposort(optimized)))
-    if reusable:
+            steps = tuple(toposort(optimized))
+            plan = Plan(optimized, steps, read_changing_data=read_changing)
+    if not arguments and not read_changing:
         _CACHE[key] = plan
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)

@@ -142,7 +142,7 @@ class Function:
         for name, value in bind_arguments(
             {name: self._declared[name] for name in concrete}, concrete
         ).items():
-            replacements[self._declared[name]] = constant(value, site)
+            replacements[self._declared[name]] = constant(_owned(value, concrete[name]), site)
         if lazy:
             check_inputs(tuple(_node_of(value) for value in lazy.values()))
             for name, value in lazy.items():
@@ -212,6 +212,18 @@ def _check_order(order: list[str], declared: Mapping[str, Node]) -> None:
             f"parameters= lists every parameter once, in positional order; "
             f"{'; '.join(parts)} (its parameters: {', '.join(sorted(declared)) or 'none'})"
         )
+
+
+def _owned(bound: Any, given: Any) -> Any:
+    """An argument's array, read-only when binding made it (from a list, a scalar, or by
+    a cast): nobody else can write it, so its values are settled (sizes known, results
+    cached) as those of ``la.asarray([...])`` are; the caller's own array stays by
+    reference."""
+    if isinstance(bound, np.ndarray) and not (
+        isinstance(given, np.ndarray) and np.may_share_memory(bound, given)
+    ):
+        bound.flags.writeable = False
+    return bound
 
 
 def _is_lazy(value: Any) -> bool:
