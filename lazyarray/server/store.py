@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -75,6 +76,7 @@ class JobStore:
             self.path, isolation_level=None, timeout=30.0, check_same_thread=False
         )
         self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()  # the server's threads share one connection
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a 202 means the row is on disk
         self._db.executescript(SCHEMA)
@@ -84,13 +86,14 @@ class JobStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # --- the client's side -----------------------------------------------------------
 
@@ -133,7 +136,8 @@ class JobStore:
 
     def get(self, job_id: str, owner: str | None = None) -> dict[str, Any] | None:
         """The job's public record, or None when there is none (or it is another's)."""
-        row = self._db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
         if row is None or (owner is not None and row["owner"] != owner):
             return None
         return {
