@@ -157,8 +157,8 @@ def create_app(
     @app.get("/v1/jobs/{job_id}/result", response_model=None)
     def result(
         job_id: str,
-        format: str = Query("npy"),
-        who: str = Depends(owner),  # noqa: A002
+        format: str = Query("npy"),  # noqa: A002 - the query parameter's name
+        who: str = Depends(owner),
     ) -> FileResponse | JSONResponse:
         found = record(job_id, who)
         if found["status"] != JobStatus.COMPLETED:

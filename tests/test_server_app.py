@@ -1,0 +1,139 @@
+"""The server's routes over a real store, with worker processes running the jobs."""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+import lazyarray as la
+from lazyarray import serialize
+from lazyarray.server import create_app
+
+TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+ALICE = {"Authorization": "Bearer alice-token"}
+BOB = {"Authorization": "Bearer bob-token"}
+OPEN = {"/health", "/version"}
+
+
+def _document() -> dict[str, Any]:
+    x = la.parameter("x", la.Array, dtype="float64", shape=(None, None))
+    return serialize.to_dict((x * 2.0 + 1.0).sum(axis=0))
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    store = tmp_path_factory.mktemp("store")
+    with TestClient(create_app(store, TOKENS, workers=2, lease_seconds=3.0)) as client:
+        yield client
+
+
+def _wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if state["status"] in ("Completed", "Errored", "Cancelled"):
+            return state  # type: ignore[no-any-return]
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_a_job_runs_and_its_result_equals_numpy(client: TestClient) -> None:
+    x = np.arange(12.0).reshape(3, 4)
+    response = client.post(
+        "/v1/jobs",
+        json={"graph": _document(), "arguments": {"x": x.tolist()}, "submission_id": "a1"},
+        headers=ALICE,
+    )
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    state = _wait(client, job_id, ALICE)
+    assert state["status"] == "Completed", client.get(
+        f"/v1/jobs/{job_id}/errors", headers=ALICE
+    ).text
+    assert state["attempts"] == 1
+    result = client.get(f"/v1/jobs/{job_id}/result?format=npy", headers=ALICE)
+    assert result.status_code == 200
+    np.testing.assert_array_equal(np.load(io.BytesIO(result.content)), (x * 2.0 + 1.0).sum(0))
+    assert client.get(f"/v1/jobs/{job_id}/errors", headers=ALICE).json()["errors"] == []
+    # cancelling a finished job leaves it Completed
+    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=ALICE).json()["status"] == "Completed"
+
+
+def test_submission_is_idempotent(client: TestClient) -> None:
+    body = {"graph": _document(), "arguments": {"x": [[1.0]]}, "submission_id": "same"}
+    first = client.post("/v1/jobs", json=body, headers=ALICE).json()["job_id"]
+    again = client.post("/v1/jobs", json=body, headers=ALICE).json()["job_id"]
+    assert first == again
+    conflict = client.post("/v1/jobs", json={**body, "arguments": {"x": [[2.0]]}}, headers=ALICE)
+    assert conflict.status_code == 409
+
+
+def test_a_job_error_is_reported(client: TestClient) -> None:
+    response = client.post("/v1/jobs", json={"graph": _document(), "arguments": {}}, headers=ALICE)
+    state = _wait(client, response.json()["job_id"], ALICE)
+    assert state["status"] == "Errored"
+    errors = client.get(f"/v1/jobs/{state['job_id']}/errors", headers=ALICE).json()["errors"]
+    assert errors and "x" in errors[-1]
+    result = client.get(f"/v1/jobs/{state['job_id']}/result", headers=ALICE)
+    assert result.status_code == 409
+
+
+def test_a_bad_document_is_refused_before_it_is_recorded(client: TestClient) -> None:
+    response = client.post(
+        "/v1/jobs", json={"graph": {"format_version": 1, "graph": {}}}, headers=ALICE
+    )
+    assert response.status_code == 422
+    assert "GraphFormatError" in response.text or "Format" in response.text
+
+
+def test_jobs_are_visible_only_to_their_owner(client: TestClient) -> None:
+    job_id = client.post(
+        "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[1.0]]}}, headers=ALICE
+    ).json()["job_id"]
+    for path in ("", "/errors", "/result"):
+        assert client.get(f"/v1/jobs/{job_id}{path}", headers=BOB).status_code == 404
+    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=BOB).status_code == 404
+
+
+def test_every_route_but_health_and_version_needs_a_token(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/v1/jobs" in paths
+    for path, methods in paths.items():
+        concrete = path.replace("{job_id}", "0" * 32)
+        for method in methods:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "x"}):
+                response = client.request(method.upper(), concrete, headers=headers)
+                if path in OPEN:
+                    assert response.status_code == 200
+                else:
+                    assert response.status_code == 401, (method, path, headers)
+
+
+def test_health_and_version(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/version").json()["version"] == la.__version__
+
+
+def test_a_pending_job_can_be_cancelled(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path, "t", workers=0)) as client:
+        headers = {"Authorization": "Bearer t"}
+        job_id = client.post(
+            "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[1.0]]}}, headers=headers
+        ).json()["job_id"]
+        assert client.get(f"/v1/jobs/{job_id}", headers=headers).json()["status"] == "Pending"
+        state = client.post(f"/v1/jobs/{job_id}/cancel", headers=headers).json()
+        assert state["status"] == "Cancelled"
