@@ -137,3 +137,18 @@ def test_a_pending_job_can_be_cancelled(tmp_path: Path) -> None:
         assert client.get(f"/v1/jobs/{job_id}", headers=headers).json()["status"] == "Pending"
         state = client.post(f"/v1/jobs/{job_id}/cancel", headers=headers).json()
         assert state["status"] == "Cancelled"
+
+
+def test_a_dead_worker_is_replaced_and_jobs_still_run(client: TestClient) -> None:
+    pool = client.app.state.pool  # type: ignore[attr-defined]
+    victim = pool.processes[0]
+    victim.kill()
+    victim.join()
+    deadline = time.monotonic() + 30
+    while pool.processes[0] is victim and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.processes[0] is not victim
+    job_id = client.post(
+        "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[3.0]]}}, headers=ALICE
+    ).json()["job_id"]
+    assert _wait(client, job_id, ALICE)["status"] == "Completed"

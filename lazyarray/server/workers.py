@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
 
 from lazyarray.server.layout import Layout
 
@@ -16,18 +16,20 @@ POLL_SECONDS = 0.02  # how long an idle worker waits before it looks for a job a
 SUPERVISE_SECONDS = 0.5
 
 
-def worker_main(root: str, trusted: bool, stop: Any, lease_seconds: float) -> None:
-    """A worker process: claims and runs jobs until ``stop`` is set."""
+def worker_main(root: str, trusted: bool, stop: Connection, lease_seconds: float) -> None:
+    """A worker process: claims and runs jobs until ``stop`` is readable, that is until
+    the server writes to it or closes it, or dies (a pipe, not a shared Event: a worker
+    killed inside ``Event.wait`` would hold the Event's lock forever)."""
     import lazyarray  # noqa: F401 - registers the proxies the reader wraps nodes in
     from lazyarray.server.runner import run
 
     layout = Layout(Path(root))
     store = layout.jobs(lease_seconds=lease_seconds)
     blobs = layout.blobs()
-    while not stop.is_set():
+    while not stop.poll(0):
         claim = store.claim()
         if claim is None:
-            stop.wait(POLL_SECONDS)
+            stop.poll(POLL_SECONDS)
             continue
         run(claim, store, blobs, layout.results, trusted=trusted)
     store.close()
@@ -44,23 +46,30 @@ class WorkerPool:
         self.trusted = trusted
         self.lease_seconds = lease_seconds
         self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()
         self._halt = threading.Event()
         self.processes: list[BaseProcess] = []
+        self._stops: list[Connection] = []  # the server's end of each worker's stop pipe
         self._supervisor: threading.Thread | None = None
 
-    def _spawn(self) -> BaseProcess:
+    def _spawn(self, index: int) -> BaseProcess:
+        reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=worker_main,
-            args=(str(self.layout.root), self.trusted, self._stop, self.lease_seconds),
+            args=(str(self.layout.root), self.trusted, reader, self.lease_seconds),
             daemon=True,
             name="lazyarray-worker",
         )
         process.start()
+        reader.close()
+        if index < len(self._stops):
+            self._stops[index].close()
+            self._stops[index] = writer
+        else:
+            self._stops.append(writer)
         return process
 
     def start(self) -> None:
-        self.processes = [self._spawn() for _ in range(self.count)]
+        self.processes = [self._spawn(index) for index in range(self.count)]
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
         self._supervisor.start()
 
@@ -70,18 +79,19 @@ class WorkerPool:
             while not self._halt.wait(SUPERVISE_SECONDS):
                 store.requeue_expired()
                 for index, process in enumerate(self.processes):
-                    if not process.is_alive() and not self._stop.is_set():
+                    if not process.is_alive() and not self._halt.is_set():
                         process.join()
-                        self.processes[index] = self._spawn()
+                        self.processes[index] = self._spawn(index)
         finally:
             store.close()
 
     def stop(self, grace: float = 5.0) -> None:
         """Stops claiming; waits ``grace`` seconds for running jobs, then ends the rest."""
-        self._stop.set()
         self._halt.set()
         if self._supervisor is not None:
             self._supervisor.join()
+        for stop in self._stops:
+            stop.close()  # the worker's end reads EOF: it stops after its current job
         for process in self.processes:
             process.join(grace)
             if process.is_alive():
