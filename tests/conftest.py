@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import lazyarray as la
+from lazyarray.ops import OPS, Kind, OpDef, Trait
+from lazyarray.ops.attrtypes import PYTHON
 from lazyarray.planner import plan as plan_module
 from lazyarray.planner.passes import STAGES
 from lazyarray.testing import refusing  # registers the backend that refuses, "refuse"
@@ -109,6 +111,24 @@ def _plan_invariant(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequ
             getattr(module, "make_plan", None) is _MAKE_PLAN
         ):
             monkeypatch.setattr(module, "make_plan", _checked_make_plan)
+
+
+@pytest.fixture
+def python_row() -> Iterator[OpDef]:
+    """A row that runs Python (``NEEDS_PYTHON``: none ships), registered while a test
+    runs: for what must refuse code unless trusted."""
+    row = OpDef(
+        "test_python",
+        Kind.ELEMENTWISE,
+        lambda x, *, function: function(x),
+        lambda inputs, attrs: inputs[0].type,
+        arity=1,
+        traits=frozenset({Trait.NEEDS_PYTHON}),
+        attributes={"function": PYTHON},
+    )
+    OPS[row.name] = row
+    yield row
+    del OPS[row.name]
 
 
 def assert_same(

@@ -33,8 +33,7 @@ from lazyarray.errors import (
     UntrustedContent,
 )
 from lazyarray.graph import Node
-from lazyarray.ops import OPS, Kind, OpDef, Trait, apply
-from lazyarray.ops.attrtypes import PYTHON
+from lazyarray.ops import apply
 from lazyarray.proxy import wrap
 from lazyarray.serialize import Limits
 from lazyarray.stores.blobs import FolderBlobs
@@ -125,28 +124,12 @@ def test_python_code_is_read_only_when_trusted() -> None:
 
 def test_a_row_that_runs_python_needs_trust(python_row: Any) -> None:
     x = la.asarray(np.arange(4.0))
-    y = wrap(apply("test_python", (x.node,), function=np.negative))
+    y = wrap(apply(python_row.name, (x.node,), function=np.negative))
     text = la.to_json(y)
     _refused(UntrustedContent, text, "/graph/nodes/1/0")
     back = la.from_json(text, trusted=True)
     np.testing.assert_array_equal(back.compute(), -np.arange(4.0))
     assert back.node.digest == y.node.digest
-
-
-@pytest.fixture
-def python_row() -> Any:
-    row = OpDef(
-        "test_python",
-        Kind.ELEMENTWISE,
-        lambda x, *, function: function(x),
-        lambda inputs, attrs: inputs[0].type,
-        arity=1,
-        traits=frozenset({Trait.NEEDS_PYTHON}),
-        attributes={"function": PYTHON},
-    )
-    OPS[row.name] = row
-    yield row
-    del OPS[row.name]
 
 
 # --- nothing recurses, nothing grows ------------------------------------------------

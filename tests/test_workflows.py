@@ -31,8 +31,7 @@ from lazyarray.errors import (
     WorkflowNotFound,
 )
 from lazyarray.graph import Node
-from lazyarray.ops import OPS, Kind, OpDef, Trait, apply
-from lazyarray.ops.attrtypes import PYTHON
+from lazyarray.ops import apply
 from lazyarray.proxy import wrap
 from tests import kit
 
@@ -436,24 +435,8 @@ def test_only_lazy_arrays_and_functions_are_published(registry: str) -> None:
     assert not Path(registry).exists()
 
 
-@pytest.fixture
-def python_row() -> Any:
-    row = OpDef(
-        "test_python_workflow",
-        Kind.ELEMENTWISE,
-        lambda x, *, function: function(x),
-        lambda inputs, attrs: inputs[0].type,
-        arity=1,
-        traits=frozenset({Trait.NEEDS_PYTHON}),
-        attributes={"function": PYTHON},
-    )
-    OPS[row.name] = row
-    yield row
-    del OPS[row.name]
-
-
 def test_a_graph_running_python_code_is_not_published(registry: str, python_row: Any) -> None:
-    node: Node = apply("test_python_workflow", (X.node,), function=np.negative)
+    node: Node = apply(python_row.name, (X.node,), function=np.negative)
     with pytest.raises(UnsupportedOperation, match="runs Python code"):
         wrap(node).publish("alice:code", "1.0.0", registry=registry)
     assert not Path(registry).exists()

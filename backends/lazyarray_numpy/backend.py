@@ -25,7 +25,7 @@ from lazyarray.config import Options
 from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Literal, Node
 from lazyarray.jobs import RunContext
-from lazyarray.ops import OPS, Kind, Trait
+from lazyarray.ops import OPS, Kind, OpDef, Trait
 from lazyarray.planner import Plan
 from lazyarray_numpy.kernels import run_fused
 from lazyarray_numpy.masked import MASKED, MaskedStatistics
@@ -79,17 +79,7 @@ class NumpyBackend(Backend):
             elif not inputs and _ARGUMENT in row.traits:
                 values[node] = arguments[node.attr("name")]
             else:  # nothing masked and no kernel: every op is its row's implementation
-                try:
-                    if node.attrs:
-                        values[node] = row.impl(*[values[c] for c in inputs], **dict(node.attrs))
-                    elif len(inputs) == 2:
-                        values[node] = row.impl(values[inputs[0]], values[inputs[1]])
-                    else:
-                        values[node] = row.impl(*[values[c] for c in inputs])
-                except LazyArrayError:
-                    raise
-                except Exception as exc:
-                    raise failure(node, exc) from exc
+                values[node] = by_row(row, node, values)
         return [values[node] for node in plan.outputs]
 
     def _run(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
@@ -112,17 +102,7 @@ class NumpyBackend(Backend):
             row = OPS[node.op]
             inputs = node.inputs
             if inputs and plain and row.kind is not _KERNEL:  # the hot path: an op
-                try:
-                    if node.attrs:
-                        values[node] = row.impl(*[values[c] for c in inputs], **dict(node.attrs))
-                    elif len(inputs) == 2:
-                        values[node] = row.impl(values[inputs[0]], values[inputs[1]])
-                    else:
-                        values[node] = row.impl(*[values[c] for c in inputs])
-                except (JobCancelled, LazyArrayError):
-                    raise
-                except Exception as exc:
-                    raise failure(node, exc) from exc
+                values[node] = by_row(row, node, values)
             elif _LITERAL in row.traits:
                 value = node.attr("value")
                 values[node] = value.value if isinstance(value, Literal) else value
@@ -143,6 +123,22 @@ class NumpyBackend(Backend):
         if small:
             advance(len(steps))
         return [values[node] for node in plan.outputs]
+
+
+def by_row(row: OpDef, node: Node, values: Mapping[Node, Any]) -> Any:
+    """``node``'s value by its row's implementation (nothing masked, not a kernel); a
+    failure is wrapped naming the op and the user's line."""
+    inputs = node.inputs
+    try:
+        if node.attrs:
+            return row.impl(*[values[c] for c in inputs], **dict(node.attrs))
+        if len(inputs) == 2:
+            return row.impl(values[inputs[0]], values[inputs[1]])
+        return row.impl(*[values[c] for c in inputs])
+    except (JobCancelled, LazyArrayError):
+        raise
+    except Exception as exc:
+        raise failure(node, exc) from exc
 
 
 _CORES = os.cpu_count() or 1

@@ -26,16 +26,12 @@ def bind_arguments(parameters: Mapping[str, Node], arguments: Mapping[str, Any])
     numpy scalar) is cast ``same_kind``, as ``astype(dtype, casting="same_kind")``, except
     that integer values which do not fit an integer dtype are refused instead of wrapping.
     A float too large for a narrower float becomes ``inf``, with numpy's warning."""
-    missing = sorted(parameters.keys() - arguments.keys())
-    unexpected = sorted(arguments.keys() - parameters.keys())
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing argument(s) for parameter(s): {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"unexpected argument(s): {', '.join(unexpected)}")
-        declared = ", ".join(sorted(parameters)) or "none"
-        raise ArgumentError(f"{'; '.join(parts)} (the expression's parameters: {declared})")
+    check_names(
+        sorted(parameters.keys() - arguments.keys()),
+        sorted(arguments.keys() - parameters.keys()),
+        missing_what="argument(s) for parameter(s)",
+        known=f"the expression's parameters: {', '.join(sorted(parameters)) or 'none'}",
+    )
     return {name: _coerce(name, parameters[name], value) for name, value in arguments.items()}
 
 
@@ -112,3 +108,17 @@ def _check_integers_fit(name: str, array: Any, dtype: np.dtype[Any]) -> None:
             f"argument {name!r}: integer {bad} out of bounds for {dtype} "
             f"(the values range from {low} to {high})"
         )
+
+
+def check_names(
+    missing: list[str], unexpected: list[str], *, missing_what: str, known: str
+) -> None:
+    """Raises ``ArgumentError`` naming the missing and unexpected arguments, with what is
+    ``known`` (the declared names)."""
+    parts = []
+    if missing:
+        parts.append(f"missing {missing_what}: {', '.join(missing)}")
+    if unexpected:
+        parts.append(f"unexpected argument(s): {', '.join(unexpected)}")
+    if parts:
+        raise ArgumentError(f"{'; '.join(parts)} ({known})")

@@ -33,6 +33,7 @@ from lazyarray.graph import Node, creation_site, toposort
 from lazyarray.ops import OPS, apply
 from lazyarray.ops.registry import at_user_line
 from lazyarray.planner import bind_arguments
+from lazyarray.planner.bind import check_names
 from lazyarray.proxy.base import constant, wrap
 from lazyarray.proxy.params import check_inputs, parameters_under
 from lazyarray.types import ArrayType, shape_text
@@ -179,17 +180,12 @@ class Function:
         if twice:
             raise ArgumentError(f"argument(s) {', '.join(twice)}{where} given twice")
         given.update(kwargs)
-        missing = [name for name in names if name not in given]
-        unexpected = sorted(given.keys() - self._declared.keys())
-        if missing or unexpected:
-            parts = []
-            if missing:
-                parts.append(f"missing argument(s): {', '.join(missing)}")
-            if unexpected:
-                parts.append(f"unexpected argument(s): {', '.join(unexpected)}")
-            raise ArgumentError(
-                f"{'; '.join(parts)} (the arguments{where}: {', '.join(names) or 'none'})"
-            )
+        check_names(
+            [name for name in names if name not in given],
+            sorted(given.keys() - self._declared.keys()),
+            missing_what="argument(s)",
+            known=f"the arguments{where}: {', '.join(names) or 'none'}",
+        )
         return given
 
 
