@@ -164,6 +164,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # pages that would load scripts from elsewhere; the API is the JSON
         redoc_url=None,
+        openapi_url=None,  # served below, behind the token like every route
     )
     install(app)
     app.add_middleware(BodyLimit, limits=limits)
@@ -265,6 +266,10 @@ def create_app(
     app.state.owner_dependency = owner
     app.state.submit_job = submit_job
     app.state.owner_of_token = lambda given: owner_of_token(given, tokens)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(who: str = Depends(owner)) -> dict[str, Any]:
+        return app.openapi()
 
     @app.get("/health")
     def health() -> dict[str, str]:
