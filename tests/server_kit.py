@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,9 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
-    output: list[str] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)  # what each run printed
+    _lines: list[str] = field(default_factory=list)
+    _reader: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -78,10 +81,19 @@ class Server:
             text=True,
             start_new_session=True,  # its workers too get the test's signals only by group
         )
+        # drained as it comes: a full pipe would stop the server at its next log line
+        lines: list[str] = []
+        self._lines = lines
+        self._reader = threading.Thread(
+            target=lambda: lines.extend(self.process.stdout),  # type: ignore[union-attr,arg-type]
+            daemon=True,
+        )
+        self._reader.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"the server exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
+                self._reader.join(5)
+                raise AssertionError(f"the server exited: {''.join(lines)}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
                     return
@@ -102,7 +114,9 @@ class Server:
         else:
             self.process.send_signal(sig)
         code = self.process.wait(timeout)
-        self.output.append(self.process.stdout.read() if self.process.stdout else "")  # type: ignore[union-attr]
+        if self._reader is not None:
+            self._reader.join(timeout)
+        self.output.append("".join(self._lines))
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.process = None

@@ -9,11 +9,15 @@ folder, where local clients find it; the page link it prints carries it once.
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import ipaddress
 import logging
 import os
 import re
 import secrets
+import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +122,9 @@ def serve(
     root = Path(store).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     tokens = tokens_for(host, token_file, root)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack, to stderr
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     logging.basicConfig(level=logging.INFO, format="lazyarray serve: %(message)s")
     if trusted:
         log.warning(
