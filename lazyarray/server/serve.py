@@ -122,7 +122,8 @@ def serve(
     root = Path(store).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     tokens = tokens_for(host, token_file, root)
-    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack, to stderr
+    if hasattr(signal, "SIGUSR1") and sys.__stderr__ is not None:
+        # `kill -USR1 <pid>`: every thread's stack, to stderr
         with contextlib.suppress(AttributeError, ValueError, OSError):
             faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     logging.basicConfig(level=logging.INFO, format="lazyarray serve: %(message)s")
