@@ -370,8 +370,10 @@ def _load(tmp_path: Path, clients: int, jobs_each: int) -> None:
                 statuses.append(response.status_code)
                 pending[response.json()["job_id"]] = (x, started)
             for job_id, (x, started) in pending.items():
-                while (state := client.get(f"/v1/jobs/{job_id}").json())["status"] not in FINISHED:
-                    time.sleep(0.005)
+                while (state := client.get(f"/v1/jobs/{job_id}?wait=30").json())[
+                    "status"
+                ] not in FINISHED:
+                    pass
                 trips.append(time.monotonic() - started)
                 result = client.get(f"/v1/jobs/{job_id}/result")
                 statuses.append(result.status_code)
