@@ -1,0 +1,390 @@
+"""The job store: one SQLite database in WAL mode; every state change is one transaction.
+
+A row changes state only through the methods here, each a single ``BEGIN IMMEDIATE``
+transaction, so a crash leaves every job in exactly one state. Attempts are named by a
+token: a worker's heartbeat, completion or failure counts only while the row still names
+its attempt, so a stale attempt can never overwrite a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lazyarray.jobs import JobStatus
+
+MAX_ATTEMPTS = 3
+LEASE_SECONDS = 10.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    submission_id TEXT,
+    request_digest TEXT NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    completed_steps INTEGER NOT NULL DEFAULT 0,
+    total_steps INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    attempt TEXT,
+    lease_expires REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    errors TEXT NOT NULL DEFAULT '[]',
+    result TEXT,
+    created REAL NOT NULL,
+    deadline REAL,
+    started REAL,
+    finished REAL,
+    UNIQUE (owner, submission_id)
+);
+CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, created);
+"""
+
+FINISHED = tuple(str(s) for s in JobStatus if s.finished)
+
+
+def job_error(
+    type_: str, message: str, op: str | None = None, node: int | None = None
+) -> dict[str, Any]:
+    """One entry of a job's errors: the error's class name (of ``lazyarray.errors`` where
+    it is one), its message, and the failing op and node (its position in the submitted
+    document's ``nodes``) where known."""
+    return {"type": type_, "message": message, "op": op, "node": node}
+
+
+def worker_lost(attempts: int) -> dict[str, Any]:
+    return job_error(
+        "WorkerLost",
+        f"the worker running the job was lost in each of its {attempts} attempts",
+    )
+
+
+class SubmissionConflict(Exception):
+    """The same ``submission_id`` was sent with a different request."""
+
+
+class TooManyJobs(Exception):
+    """The owner has as many outstanding (Pending or Running) jobs as allowed."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job a worker holds: its id, its attempt's token and its request."""
+
+    job_id: str
+    attempt: str
+    request: dict[str, Any]
+    deadline: float | None = None  # time.time() past which the job is cancelled
+
+
+class JobStore:
+    """The jobs of one store folder; one connection per process (or thread) using it."""
+
+    def __init__(self, path: str | Path, *, lease_seconds: float = LEASE_SECONDS) -> None:
+        self.path = Path(path)
+        self.lease_seconds = lease_seconds
+        # autocommit mode: transactions are begun explicitly, one per state change
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+        )
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()  # the server's threads share one connection
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a 202 means the row is on disk
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- the client's side -----------------------------------------------------------
+
+    def submit(
+        self,
+        owner: str,
+        request: dict[str, Any],
+        request_digest: str,
+        submission_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        outstanding: int | None = None,
+    ) -> tuple[str, bool]:
+        """Records a Pending job; returns its id and whether it is new. The same
+        ``submission_id`` (per owner) gives the same job, or ``SubmissionConflict``;
+        ``TooManyJobs`` when the owner already has ``outstanding`` unfinished jobs. The
+        job is cancelled ``timeout`` seconds after it is recorded."""
+        with self._transaction() as db:
+            if submission_id is not None:
+                row = db.execute(
+                    "SELECT job_id, request_digest FROM jobs WHERE owner=? AND submission_id=?",
+                    (owner, submission_id),
+                ).fetchone()
+                if row is not None:
+                    if row["request_digest"] != request_digest:
+                        raise SubmissionConflict(
+                            f"submission_id {submission_id!r} was sent with another request"
+                        )
+                    return str(row["job_id"]), False
+            if outstanding is not None:
+                (count,) = db.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE owner=? AND status IN (?, ?)",
+                    (owner, str(JobStatus.PENDING), str(JobStatus.RUNNING)),
+                ).fetchone()
+                if count >= outstanding:
+                    raise TooManyJobs(
+                        f"{count} jobs are pending or running (the limit is {outstanding})"
+                    )
+            job_id = uuid.uuid4().hex
+            now = time.time()
+            db.execute(
+                "INSERT INTO jobs (job_id, owner, submission_id, request_digest, request,"
+                " status, created, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    owner,
+                    submission_id,
+                    request_digest,
+                    json.dumps(request),
+                    str(JobStatus.PENDING),
+                    now,
+                    None if timeout is None else now + timeout,
+                ),
+            )
+        return job_id, True
+
+    def get(self, job_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        """The job's public record, or None when there is none (or it is another's)."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+        if row is None or (owner is not None and row["owner"] != owner):
+            return None
+        return _public(row)
+
+    def list_jobs(
+        self, owner: str, status: JobStatus | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The owner's jobs, newest first, in ``status`` when given."""
+        query = "SELECT * FROM jobs WHERE owner=?"
+        values: list[Any] = [owner]
+        if status is not None:
+            query += " AND status=?"
+            values.append(str(status))
+        query += " ORDER BY created DESC, rowid DESC LIMIT ?"
+        values.append(limit)
+        with self._lock:
+            rows = self._db.execute(query, values).fetchall()
+        return [_public(row) for row in rows]
+
+    def cancel(self, job_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        """Cancels a Pending job at once; asks a Running one's worker to stop (its next
+        heartbeat learns it); leaves a finished job as it is."""
+        with self._transaction() as db:
+            row = db.execute("SELECT owner, status FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+            if row is None or (owner is not None and row["owner"] != owner):
+                return None
+            if row["status"] == JobStatus.PENDING:
+                db.execute(
+                    "UPDATE jobs SET status=?, finished=?, message=? WHERE job_id=?",
+                    (str(JobStatus.CANCELLED), time.time(), "cancelled", job_id),
+                )
+            elif row["status"] == JobStatus.RUNNING:
+                db.execute("UPDATE jobs SET cancel_requested=1 WHERE job_id=?", (job_id,))
+        return self.get(job_id)
+
+    # --- the workers' side -----------------------------------------------------------
+
+    def claim(self) -> Claim | None:
+        """Takes the oldest Pending job for a new attempt holding a fresh lease."""
+        with self._lock:  # a read first: idle workers poll without taking the write lock
+            waiting = self._db.execute(
+                "SELECT 1 FROM jobs WHERE status=? LIMIT 1", (str(JobStatus.PENDING),)
+            ).fetchone()
+        if waiting is None:
+            return None
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT job_id, request, deadline FROM jobs WHERE status=?"
+                " ORDER BY created LIMIT 1",
+                (str(JobStatus.PENDING),),
+            ).fetchone()
+            if row is None:
+                return None
+            attempt = uuid.uuid4().hex
+            now = time.time()
+            db.execute(
+                "UPDATE jobs SET status=?, attempt=?, attempts=attempts+1, lease_expires=?,"
+                " started=?, completed_steps=0 WHERE job_id=?",
+                (str(JobStatus.RUNNING), attempt, now + self.lease_seconds, now, row["job_id"]),
+            )
+        return Claim(str(row["job_id"]), attempt, json.loads(row["request"]), row["deadline"])
+
+    def heartbeat(
+        self, claim: Claim, completed_steps: int = 0, total_steps: int = 0, message: str = ""
+    ) -> bool | None:
+        """Renews the attempt's lease and records its progress. Returns whether a cancel
+        was asked for, or None when the attempt no longer holds the job."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id=? AND attempt=? AND status=?",
+                (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE jobs SET lease_expires=?, completed_steps=?, total_steps=?, message=?"
+                " WHERE job_id=?",
+                (
+                    time.time() + self.lease_seconds,
+                    completed_steps,
+                    total_steps,
+                    message,
+                    claim.job_id,
+                ),
+            )
+        return bool(row["cancel_requested"])
+
+    def asked(self, claim: Claim) -> bool | None:
+        """Whether a cancel was asked for (a read: no lease renewed), or None when the
+        attempt no longer holds the job."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id=? AND attempt=? AND status=?",
+                (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
+            ).fetchone()
+        return None if row is None else bool(row["cancel_requested"])
+
+    def finish(
+        self,
+        claim: Claim,
+        status: JobStatus,
+        *,
+        result: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        message: str = "",
+    ) -> bool:
+        """Ends the attempt in a terminal state; False (and no change) when the attempt
+        no longer holds the job."""
+        assert status.finished
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE jobs SET status=?, result=?, errors=?, message=?, finished=?,"
+                " lease_expires=NULL, completed_steps=CASE WHEN ?=? THEN total_steps"
+                " ELSE completed_steps END WHERE job_id=? AND attempt=? AND status=?",
+                (
+                    str(status),
+                    result,
+                    json.dumps(errors or []),
+                    message,
+                    time.time(),
+                    str(status),
+                    str(JobStatus.COMPLETED),
+                    claim.job_id,
+                    claim.attempt,
+                    str(JobStatus.RUNNING),
+                ),
+            ).rowcount
+        return changed == 1
+
+    def requeue_expired(self, now: float | None = None) -> list[str]:
+        """Jobs whose attempt's lease ran out (its worker died): back to Pending, or
+        Errored once ``MAX_ATTEMPTS`` attempts were lost. Returns their ids."""
+        now = time.time() if now is None else now
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT job_id, attempts, cancel_requested FROM jobs"
+                " WHERE status=? AND lease_expires < ?",
+                (str(JobStatus.RUNNING), now),
+            ).fetchall()
+            for row in rows:
+                if row["cancel_requested"]:
+                    status, message, errors = JobStatus.CANCELLED, "cancelled", []
+                elif row["attempts"] >= MAX_ATTEMPTS:
+                    status = JobStatus.ERRORED
+                    message = f"worker lost: {row['attempts']} attempts failed"
+                    errors = [worker_lost(row["attempts"])]
+                else:
+                    db.execute(
+                        "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL WHERE job_id=?",
+                        (str(JobStatus.PENDING), row["job_id"]),
+                    )
+                    continue
+                db.execute(
+                    "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL, message=?,"
+                    " errors=?, finished=? WHERE job_id=?",
+                    (str(status), message, json.dumps(errors), now, row["job_id"]),
+                )
+        return [str(row["job_id"]) for row in rows]
+
+    def expire(self, now: float | None = None) -> list[str]:
+        """Jobs past their deadline: a Pending one Cancelled at once, a Running one asked
+        to stop (its worker also watches the deadline). Returns the Pending ones' ids."""
+        now = time.time() if now is None else now
+        error = json.dumps([job_error("JobTimeoutError", "timed out: the job passed its deadline")])
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT job_id FROM jobs WHERE status=? AND deadline < ?",
+                (str(JobStatus.PENDING), now),
+            ).fetchall()
+            db.execute(
+                "UPDATE jobs SET status=?, finished=?, message=?, errors=?"
+                " WHERE status=? AND deadline < ?",
+                (
+                    str(JobStatus.CANCELLED),
+                    now,
+                    "timed out: the job passed its deadline",
+                    error,
+                    str(JobStatus.PENDING),
+                    now,
+                ),
+            )
+            db.execute(
+                "UPDATE jobs SET cancel_requested=1 WHERE status=? AND deadline < ?",
+                (str(JobStatus.RUNNING), now),
+            )
+        return [str(row["job_id"]) for row in rows]
+
+    def release(self, claim: Claim) -> bool:
+        """Gives a Running job back to Pending without counting its attempt (shutdown)."""
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL,"
+                " attempts=attempts-1 WHERE job_id=? AND attempt=? AND status=?",
+                (str(JobStatus.PENDING), claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
+            ).rowcount
+        return changed == 1
+
+
+def _public(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "job_id": row["job_id"],
+        "status": row["status"],
+        "message": row["message"],
+        "completed_steps": row["completed_steps"],
+        "total_steps": row["total_steps"],
+        "attempts": row["attempts"],
+        "created": row["created"],
+        "started": row["started"],
+        "finished": row["finished"],
+        "errors": json.loads(row["errors"]),
+        "result": row["result"],
+    }

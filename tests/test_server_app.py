@@ -1,0 +1,241 @@
+"""The server's routes over a real store, with worker processes running the jobs."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+import lazyarray as la
+from lazyarray import serialize
+from lazyarray.server import create_app
+
+TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+ALICE = {"Authorization": "Bearer alice-token"}
+BOB = {"Authorization": "Bearer bob-token"}
+OPEN = {"/health", "/version"}
+
+
+def _document() -> dict[str, Any]:
+    x = la.parameter("x", la.Array, dtype="float64", shape=(None, None))
+    return serialize.to_dict((x * 2.0 + 1.0).sum(axis=0))
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    store = tmp_path_factory.mktemp("store")
+    with TestClient(create_app(store, TOKENS, workers=2, lease_seconds=3.0)) as client:
+        yield client
+
+
+def _wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if state["status"] in ("Completed", "Errored", "Cancelled"):
+            return state  # type: ignore[no-any-return]
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_a_job_runs_and_its_result_equals_numpy(client: TestClient) -> None:
+    x = np.arange(12.0).reshape(3, 4)
+    response = client.post(
+        "/v1/jobs",
+        json={"graph": _document(), "arguments": {"x": x.tolist()}, "submission_id": "a1"},
+        headers=ALICE,
+    )
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    state = _wait(client, job_id, ALICE)
+    assert state["status"] == "Completed", client.get(
+        f"/v1/jobs/{job_id}/errors", headers=ALICE
+    ).text
+    assert state["attempts"] == 1
+    result = client.get(f"/v1/jobs/{job_id}/result?format=npy", headers=ALICE)
+    assert result.status_code == 200
+    np.testing.assert_array_equal(np.load(io.BytesIO(result.content)), (x * 2.0 + 1.0).sum(0))
+    assert client.get(f"/v1/jobs/{job_id}/errors", headers=ALICE).json()["errors"] == []
+    # a long poll answers at once for a finished job
+    started = time.monotonic()
+    assert client.get(f"/v1/jobs/{job_id}?wait=30", headers=ALICE).json()["status"] == "Completed"
+    assert time.monotonic() - started < 5
+    # cancelling a finished job leaves it Completed
+    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=ALICE).json()["status"] == "Completed"
+
+
+def test_submission_is_idempotent(client: TestClient) -> None:
+    body = {"graph": _document(), "arguments": {"x": [[1.0]]}, "submission_id": "same"}
+    first = client.post("/v1/jobs", json=body, headers=ALICE).json()["job_id"]
+    again = client.post("/v1/jobs", json=body, headers=ALICE).json()["job_id"]
+    assert first == again
+    conflict = client.post("/v1/jobs", json={**body, "arguments": {"x": [[2.0]]}}, headers=ALICE)
+    assert conflict.status_code == 409
+
+
+def test_missing_and_bad_arguments_are_refused_before_they_are_recorded(
+    client: TestClient,
+) -> None:
+    before = len(client.get("/v1/jobs", headers=ALICE).json()["jobs"])
+    for arguments in ({}, {"x": [[1.0], [2.0, 3.0]]}, {"x": [[1.0]], "y": 1}, {"x": "text"}):
+        body = {"graph": _document(), "arguments": arguments}
+        response = client.post("/v1/jobs", json=body, headers=ALICE)
+        assert response.status_code == 422, (arguments, response.text)
+        assert response.json()["error"]["type"] in ("ArgumentError", "ComputeArgumentError")
+    assert len(client.get("/v1/jobs", headers=ALICE).json()["jobs"]) == before
+
+
+def test_a_failing_node_is_named_by_its_position_in_the_document(client: TestClient) -> None:
+    x = la.parameter("x", la.Array, dtype="float64", shape=(None, None))
+    document = serialize.to_dict(la.linalg.inv(x) + 1.0)
+    ops = [node[0] for node in document["graph"]["nodes"]]
+    response = client.post(
+        "/v1/jobs",
+        json={"graph": document, "arguments": {"x": [[0.0, 0.0], [0.0, 0.0]]}},
+        headers=ALICE,
+    )
+    state = _wait(client, response.json()["job_id"], ALICE)
+    assert state["status"] == "Errored"
+    result = client.get(f"/v1/jobs/{state['job_id']}/result", headers=ALICE)
+    assert result.status_code == 409
+    assert result.json()["error"]["type"] == "Conflict"
+    (error,) = client.get(f"/v1/jobs/{state['job_id']}/errors", headers=ALICE).json()["errors"]
+    assert error["type"] == "ComputeError" and error["op"] == "inv"
+    assert error["node"] == ops.index("inv")
+    assert f"node {ops.index('inv')} of the graph document" in error["message"]
+    # the sites of the client's own nodes are untouched by the server's labels
+    assert "test_server_app.py" in (la.linalg.inv(x)._node.site_text)
+
+
+def test_jobs_are_listed_newest_first_by_status(client: TestClient) -> None:
+    ids = [
+        client.post(
+            "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[float(i)]]}}, headers=BOB
+        ).json()["job_id"]
+        for i in range(3)
+    ]
+    for job_id in ids:
+        _wait(client, job_id, BOB)
+    listed = client.get("/v1/jobs?limit=2", headers=BOB).json()["jobs"]
+    assert [job["job_id"] for job in listed] == ids[::-1][:2]
+    completed = client.get("/v1/jobs?status=Completed", headers=BOB).json()["jobs"]
+    assert [job["job_id"] for job in completed] == ids[::-1]
+    assert client.get("/v1/jobs?status=Running", headers=BOB).json()["jobs"] == []
+    assert all(
+        job["job_id"] not in ids for job in client.get("/v1/jobs", headers=ALICE).json()["jobs"]
+    )
+    bad = client.get("/v1/jobs?status=Sleeping", headers=BOB)
+    assert bad.status_code == 422 and bad.json()["error"]["type"] == "RequestValidationError"
+
+
+def test_the_token_cookie_authorizes_reads_only(client: TestClient) -> None:
+    job_id = client.post(
+        "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[1.0]]}}, headers=ALICE
+    ).json()["job_id"]
+    cookies = {"lazyarray_token": "alice-token"}
+    client.cookies.update(cookies)
+    try:
+        assert client.get(f"/v1/jobs/{job_id}").status_code == 200
+        assert client.post(f"/v1/jobs/{job_id}/cancel").status_code == 401
+        assert client.post("/v1/jobs", json={"graph": _document()}).status_code == 401
+    finally:
+        client.cookies.clear()
+    client.cookies.update({"lazyarray_token": "wrong"})
+    try:
+        assert client.get(f"/v1/jobs/{job_id}").status_code == 401
+    finally:
+        client.cookies.clear()
+
+
+def test_refusals_answer_the_error_body(client: TestClient) -> None:
+    unknown = client.get("/v1/jobs/" + "0" * 32, headers=ALICE)
+    assert unknown.status_code == 404
+    body = unknown.json()
+    assert body["error"] == {"type": "NotFound", "message": body["detail"]}
+    anonymous = client.get("/v1/jobs")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["type"] == "Unauthorized"
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"
+    bad = client.post("/v1/jobs", json={"graph": _document(), "format": "csv"}, headers=ALICE)
+    assert bad.status_code == 422 and bad.json()["error"]["type"] == "FormatError"
+
+
+def test_a_bad_document_is_refused_before_it_is_recorded(client: TestClient) -> None:
+    response = client.post(
+        "/v1/jobs", json={"graph": {"format_version": 1, "graph": {}}}, headers=ALICE
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["type"] == "GraphFormatError"
+    assert client.get("/v1/jobs", headers=ALICE).status_code == 200
+
+
+def test_jobs_are_visible_only_to_their_owner(client: TestClient) -> None:
+    job_id = client.post(
+        "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[1.0]]}}, headers=ALICE
+    ).json()["job_id"]
+    for path in ("", "/errors", "/result"):
+        assert client.get(f"/v1/jobs/{job_id}{path}", headers=BOB).status_code == 404
+    assert client.post(f"/v1/jobs/{job_id}/cancel", headers=BOB).status_code == 404
+
+
+def test_every_route_but_health_and_version_needs_a_token(client: TestClient) -> None:
+    assert client.get("/openapi.json").status_code == 401
+    paths = client.get("/openapi.json", headers=ALICE).json()["paths"]
+    assert {"/v1/jobs", "/v1/inspect", "/v1/blobs/{digest}"} <= set(paths)
+    for path, methods in paths.items():
+        concrete = re.sub(r"\{[^}]*\}", "0" * 32, path)
+        for method in methods:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "x"}):
+                response = client.request(method.upper(), concrete, headers=headers)
+                if path in OPEN:
+                    assert response.status_code == 200
+                else:
+                    assert response.status_code == 401, (method, path, headers)
+
+
+def test_health_and_version(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/version").json()["version"] == la.__version__
+
+
+def test_a_pending_job_can_be_cancelled(tmp_path: Path) -> None:
+    with TestClient(create_app(tmp_path, "t", workers=0)) as client:
+        headers = {"Authorization": "Bearer t"}
+        job_id = client.post(
+            "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[1.0]]}}, headers=headers
+        ).json()["job_id"]
+        assert client.get(f"/v1/jobs/{job_id}", headers=headers).json()["status"] == "Pending"
+        started = time.monotonic()  # a long poll of a job that does not finish: its time
+        waited = client.get(f"/v1/jobs/{job_id}?wait=0.3", headers=headers).json()
+        assert waited["status"] == "Pending" and time.monotonic() - started >= 0.3
+        state = client.post(f"/v1/jobs/{job_id}/cancel", headers=headers).json()
+        assert state["status"] == "Cancelled"
+
+
+def test_a_dead_worker_is_replaced_and_jobs_still_run(client: TestClient) -> None:
+    pool = client.app.state.pool  # type: ignore[attr-defined]
+    victim = pool.processes[0]
+    victim.kill()
+    victim.join()
+    deadline = time.monotonic() + 30
+    while pool.processes[0] is victim and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.processes[0] is not victim
+    job_id = client.post(
+        "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[3.0]]}}, headers=ALICE
+    ).json()["job_id"]
+    assert _wait(client, job_id, ALICE)["status"] == "Completed"

@@ -1,0 +1,96 @@
+"""The job store's state changes: idempotent submission, claims, leases, stale attempts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lazyarray.jobs import JobStatus
+from lazyarray.server.store import MAX_ATTEMPTS, JobStore, SubmissionConflict
+
+REQUEST = {"graph": {"nodes": []}, "arguments": {}}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    return JobStore(tmp_path / "jobs.sqlite3", lease_seconds=5.0)
+
+
+def test_submission_id_gives_one_job(store: JobStore) -> None:
+    first, new = store.submit("alice", REQUEST, "d1", "s1")
+    again, new_again = store.submit("alice", REQUEST, "d1", "s1")
+    assert new and not new_again
+    assert first == again
+    other, _ = store.submit("bob", REQUEST, "d1", "s1")  # ids are per owner
+    assert other != first
+    with pytest.raises(SubmissionConflict):
+        store.submit("alice", REQUEST, "d2", "s1")
+
+
+def test_a_job_is_visible_only_to_its_owner(store: JobStore) -> None:
+    job_id, _ = store.submit("alice", REQUEST, "d")
+    assert store.get(job_id, "alice") is not None
+    assert store.get(job_id, "bob") is None
+    assert store.cancel(job_id, "bob") is None
+
+
+def test_a_stale_attempt_cannot_finish_the_job(store: JobStore) -> None:
+    job_id, _ = store.submit("alice", REQUEST, "d")
+    stale = store.claim()
+    assert stale is not None
+    assert store.requeue_expired(now=1e12) == [job_id]
+    fresh = store.claim()
+    assert fresh is not None and fresh.attempt != stale.attempt
+    assert store.heartbeat(stale) is None
+    assert not store.finish(stale, JobStatus.COMPLETED, result="stale.npy")
+    assert store.finish(fresh, JobStatus.COMPLETED, result="fresh.npy")
+    record = store.get(job_id)
+    assert record is not None
+    assert (record["status"], record["result"], record["attempts"]) == ("Completed", "fresh.npy", 2)
+
+
+def test_lost_workers_end_the_job_after_three_attempts(store: JobStore) -> None:
+    job_id, _ = store.submit("alice", REQUEST, "d")
+    for _ in range(MAX_ATTEMPTS):
+        assert store.claim() is not None
+        store.requeue_expired(now=1e12)
+    record = store.get(job_id)
+    assert record is not None
+    assert record["status"] == JobStatus.ERRORED
+    assert "3 attempts" in record["message"]
+    assert store.claim() is None
+
+
+def test_cancel(store: JobStore) -> None:
+    pending, _ = store.submit("alice", REQUEST, "d1")
+    assert store.cancel(pending)["status"] == "Cancelled"  # type: ignore[index]
+    running, _ = store.submit("alice", REQUEST, "d2")
+    claim = store.claim()
+    assert claim is not None and claim.job_id == running
+    assert store.heartbeat(claim) is False
+    store.cancel(running)
+    assert store.heartbeat(claim) is True
+    assert store.finish(claim, JobStatus.CANCELLED)
+    done, _ = store.submit("alice", REQUEST, "d3")
+    claim = store.claim()
+    assert claim is not None
+    assert store.finish(claim, JobStatus.COMPLETED, result="r.npy")
+    assert store.cancel(done)["status"] == "Completed"  # type: ignore[index]
+
+
+def test_release_does_not_count_the_attempt(store: JobStore) -> None:
+    job_id, _ = store.submit("alice", REQUEST, "d")
+    claim = store.claim()
+    assert claim is not None and store.release(claim)
+    record = store.get(job_id)
+    assert record is not None
+    assert (record["status"], record["attempts"]) == ("Pending", 0)
+
+
+def test_the_store_survives_reopening(tmp_path: Path) -> None:
+    first = JobStore(tmp_path / "jobs.sqlite3")
+    job_id, _ = first.submit("alice", REQUEST, "d", "s")
+    first.close()
+    second = JobStore(tmp_path / "jobs.sqlite3")
+    assert second.submit("alice", REQUEST, "d", "s") == (job_id, False)
