@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lazyarray.config import Options, snapshot
-from lazyarray.errors import JobCancelled, JobTimeoutError, ResourceExhausted
+from lazyarray.errors import ConfigError, JobCancelled, JobTimeoutError, ResourceExhausted
 
 
 class JobStatus(enum.StrEnum):
@@ -99,6 +99,11 @@ class JobSource(Protocol):
     def get_job(self, job_id: str) -> AsyncJob: ...
 
 
+# a JobSource for a URL, by scheme: lazyarray's root module maps http(s) to the remote
+# backend's client, which lives above this layer
+JOB_SOURCES: dict[str, Callable[[str], JobSource]] = {}
+
+
 class AsyncJob(abc.ABC):
     """Checks the status or errors of a long-running computation, or waits for it."""
 
@@ -143,8 +148,18 @@ class AsyncJob(abc.ABC):
             time.sleep(poll_interval)
 
     @classmethod
-    def from_id(cls, job_id: str, client: JobSource | None = None) -> AsyncJob:
-        """The job with this id, from ``client`` (default: this process's jobs)."""
+    def from_id(cls, job_id: str, client: JobSource | str | None = None) -> AsyncJob:
+        """The job with this id, from ``client``: a ``JobSource`` (a backend's client),
+        a server's URL, or None for this process's jobs."""
+        if isinstance(client, str):
+            scheme = client.partition("://")[0].lower()
+            if scheme not in JOB_SOURCES:
+                raise ConfigError(
+                    f"cannot find jobs at {client!r}: a job source is a server's URL "
+                    f"({', '.join(f'{s}://' for s in sorted(JOB_SOURCES)) or 'none known'}) "
+                    "or a client object"
+                )
+            client = JOB_SOURCES[scheme](client)
         return (client or local_jobs).get_job(job_id)
 
     def __repr__(self) -> str:
