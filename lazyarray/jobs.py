@@ -49,6 +49,7 @@ class RunContext:
         client: Any = None,
         retries: int = 0,
         options: Options | None = None,
+        quick: bool = False,
     ) -> None:
         # the options in force where the computation was asked for: jobs and kernels run
         # on other threads, which the caller's config.set does not reach
@@ -59,6 +60,8 @@ class RunContext:
         self.thread = threading.get_ident()  # where ``errstate`` is the one in force
         self.client = client  # a backend's scheduler handle (a distributed.Client), if given
         self.retries = retries  # retries a backend may make of its own tasks
+        # inspect's question: a small result wanted now (a server answers it at once)
+        self.quick = quick
         self.total_steps = total_steps
         self.completed_steps = 0
         self.message = ""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lazyarray import errors
 from lazyarray.config import options
-from lazyarray.errors import LazyArrayError, ServerError, TransientError, Unauthorized
+from lazyarray.errors import LazyArrayError, RetryError, ServerError, TransientError, Unauthorized
 from lazyarray.version import __version__
 
 if TYPE_CHECKING:
@@ -109,6 +109,8 @@ def error_from(response: httpx.Response) -> LazyArrayError:
     detail = body.get("detail") if isinstance(body, dict) else None
     message = str(found.get("message") or detail or response.text[:500] or response.reason_phrase)
     message = f"{message} (HTTP {response.status_code} from {response.request.url.path})"
+    if response.status_code in TRANSIENT_STATUSES:  # "later", whatever type it names
+        return ServerBusy(message, _retry_after(response))
     kind = getattr(errors, str(found.get("type", "")), None)
     if isinstance(kind, type) and issubclass(kind, LazyArrayError):
         try:
@@ -117,8 +119,6 @@ def error_from(response: httpx.Response) -> LazyArrayError:
             pass
     if response.status_code in (401, 403):
         return Unauthorized(message)
-    if response.status_code in TRANSIENT_STATUSES:
-        return ServerBusy(message, _retry_after(response))
     return ServerError(message, response.status_code)
 
 
@@ -145,7 +145,11 @@ class Client:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        retry_error: bool = False,
     ) -> None:
+        """``retry_error``: once retries are spent, raise ``RetryError`` holding every
+        attempt's failure (not itself transient, so a caller that retries transient
+        errors does not retry them again) instead of the last failure."""
         try:
             import httpx
         except ImportError:
@@ -158,6 +162,7 @@ class Client:
             retries if isinstance(retries, Retries) else Retries(3 if retries is None else retries)
         )
         self._sleep = sleep
+        self._retry_error = retry_error
         headers = {"User-Agent": f"lazyarray/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -166,16 +171,24 @@ class Client:
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
         )
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         """The answer to one request, retried while the failure is transient; an error
         answer raises its typed error (``error_from``). Every route this client calls
-        is safe to repeat (jobs are submitted with a ``submission_id``)."""
+        is safe to repeat (jobs are submitted with a ``submission_id``). With ``stream``,
+        a successful answer's body is left unread (read it with ``iter_bytes``, then
+        ``close`` it): a large result is never held twice."""
         import httpx
 
         failures: list[BaseException] = []
         while True:
             try:
-                response = self._http.request(method, path, **kwargs)
+                request = self._http.build_request(method, path, **kwargs)
+                response = self._http.send(request, stream=stream)
+                if stream and not response.is_success:
+                    response.read()  # an error body is small: read it to type it
+                    response.close()
             except httpx.TransportError as exc:
                 failure: TransientError = ServerUnreachable(
                     f"no answer from the lazyarray server at {self.url}: "
@@ -196,6 +209,10 @@ class Client:
                 failure = error
             failures.append(failure)
             if len(failures) > self.retries.attempts:
+                if self._retry_error and len(failures) > 1:
+                    raise RetryError(
+                        f"{method} {path} failed {len(failures)} times: {failure}", failures
+                    ) from failure
                 raise failure
             retry_after = failure.retry_after if isinstance(failure, ServerBusy) else None
             self._sleep(self.retries.delay(len(failures) - 1, retry_after))
