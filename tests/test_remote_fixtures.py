@@ -47,7 +47,9 @@ class _Thread:
 
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="lazyarray-server")
+        self.thread = threading.Thread(
+            target=self.server.run, name="lazyarray-server", daemon=True
+        )
         self.thread.start()
         deadline = time.monotonic() + 60
         while not self.server.started:
@@ -60,7 +62,7 @@ class _Thread:
         self.thread.join(30)
 
 
-_shared: list[RunningServer] = []
+_shared: list[tuple[RunningServer, _Thread]] = []
 _lock = threading.Lock()
 
 
@@ -77,25 +79,37 @@ def shared_server() -> RunningServer:
     with _lock:
         if not _shared:
             store = Path(tempfile.mkdtemp(prefix="lazyarray-remote-"))
-            server, thread = start(store)
+            _shared.append(start(store))
             atexit.register(shutil.rmtree, store, True)
-            atexit.register(thread.stop)
-            _shared.append(server)
-        return _shared[0]
+        return _shared[0][0]
+
+
+def stop_shared() -> None:
+    from lazyarray.backend import get_backend
+
+    get_backend("remote").close()  # type: ignore[attr-defined]
+    with _lock:
+        while _shared:
+            _shared.pop()[1].stop()
 
 
 def register_remote() -> None:
     """The remote backend by name, where an editable install predates its entry point."""
-    from lazyarray.backend import available_backends, register_backend
+    from lazyarray.backend import get_backend, register_backend
+    from lazyarray.errors import BackendNotFound
 
-    if "remote" not in available_backends():
+    try:
+        get_backend("remote")
+    except BackendNotFound:
         from lazyarray_remote import RemoteBackend
 
         register_backend(RemoteBackend())
 
 
 @pytest.fixture(scope="session")
-def remote_server() -> RunningServer:
+def remote_server(request: pytest.FixtureRequest) -> RunningServer:
+    register_remote()
+    request.addfinalizer(stop_shared)  # the worker processes end with the session
     return shared_server()
 
 
@@ -104,7 +118,6 @@ def remote(remote_server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> Ite
     """The server's URL, with its token and URL in the environment and the option."""
     from lazyarray import config
 
-    register_remote()
     monkeypatch.setenv("LAZYARRAY_TOKEN", remote_server.token)
     with config.set(server=remote_server.url):
         yield remote_server.url

@@ -52,6 +52,14 @@ class RemoteBackend(Backend):
                 found = self._sessions[key] = Session(key[0], key[1])
             return found
 
+    def close(self) -> None:
+        """Closes the connections of every session this backend opened."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            session.close()
+
     def job_source(self, url: str) -> Session:
         """What ``AsyncJob.from_id(job_id, client=url)`` asks for the job."""
         return self.session(url)

@@ -95,6 +95,12 @@ class Session:
                 client.close()
             self._clients.clear()
 
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"<lazyarray_remote.Session {self.url}>"
 
