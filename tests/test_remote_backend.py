@@ -29,6 +29,8 @@ from lazyarray.errors import (
     UnsupportedOperation,
 )
 from lazyarray.jobs import AsyncJob, JobStatus
+from lazyarray.ops import apply
+from lazyarray.proxy import wrap
 from tests import kit
 from tests.test_remote_fixtures import RunningServer, remote, remote_server  # noqa: F401
 
@@ -292,12 +294,14 @@ def test_errors_are_typed_and_name_the_users_line(remote: str) -> None:
     assert f"{Path(__file__).name}:{line}" in job.errors()[-1]
 
 
-def test_custom_functions_are_refused_before_sending(remote: str) -> None:
-    pyfunc = getattr(la, "apply", None) or getattr(la, "vectorize", None)
-    if pyfunc is None:
-        pytest.skip("no custom-function op in this namespace")
-    with pytest.raises(UnsupportedOperation, match="backend 'remote'"):
-        pyfunc(lambda v: v + 1, la.asarray(SMALL)).compute(backend="remote")
+def test_custom_functions_are_refused_before_sending(
+    remote_server: RunningServer, remote: str, python_row: Any
+) -> None:
+    before = len(server_jobs(remote_server))
+    y = wrap(apply(python_row.name, (la.asarray(SMALL).node,), function=np.negative))
+    with pytest.raises(UnsupportedOperation, match="backend 'remote' cannot run op"):
+        y.compute(backend="remote")
+    assert len(server_jobs(remote_server)) == before
 
 
 def test_a_bad_token_is_unauthorized(remote_server: RunningServer) -> None:

@@ -5,7 +5,9 @@ node when this process submitted the graph."""
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,12 @@ FIRST_POLL = 0.002  # seconds: a tiny job is done after a few milliseconds
 LAST_POLL = 0.25  # the longest wait between two polls (progress stays live)
 _POLL_GROWTH = 1.5
 _LABEL = "node {} of the graph document"  # how the server names a node in messages
+# ``ComputeError.wrapping``'s message: the op, the original error's type and text
+_WRAPPED = re.compile(
+    r"^(?P<op>\S+) failed: (?P<type>[A-Za-z_][\w.]*): (?P<text>.*) "
+    r"\(in the expression built at [^()]*\)$",
+    re.DOTALL,
+)
 
 
 class RemoteJob(AsyncJob):
@@ -201,7 +209,9 @@ class RemoteJob(AsyncJob):
         if not (isinstance(kind, type) and issubclass(kind, LazyArrayError)):
             return ComputeError(f"{name}: {message}", op=str(op), site=where)
         if issubclass(kind, ComputeError):
-            return kind(message, op=str(op), site=where)
+            error = kind(message, op=str(op), site=where)
+            error.__cause__ = original_of(message)
+            return error
         if issubclass(kind, TransientError):  # the server retried it already
             return RetryError(
                 f"job {self.job_id} failed on the server: {name}: {message}", [kind(message)]
@@ -309,6 +319,25 @@ def _with_site(error: LazyArrayError, submission: Submission) -> LazyArrayError:
         return type(error)(message)
     except TypeError:
         return error
+
+
+def original_of(message: str) -> BaseException | None:
+    """The error a server's ``ComputeError`` wrapped, rebuilt from its message where its
+    type is a builtin or numpy exception (the ``original`` a local compute chains)."""
+    import numpy as np
+
+    found = _WRAPPED.match(message)
+    if found is None:
+        return None
+    name = found.group("type").rpartition(".")[2]
+    kind = getattr(builtins, name, None) or getattr(np.linalg, name, None)
+    kind = kind or getattr(np.exceptions, name, None)
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        return None
+    try:
+        return kind(found.group("text"))  # type: ignore[no-any-return]
+    except Exception:  # a class that needs more than a message
+        return None
 
 
 def _report(state: Mapping[str, Any], context: RunContext) -> None:
