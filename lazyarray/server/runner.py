@@ -8,7 +8,9 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
 from lazyarray.server.store import Claim, JobStore, job_error
 from lazyarray.stores.blobs import BlobStore
+from lazyarray.types import ArrayType
 
 # a document carries no creation sites: while a job runs, each of its nodes' site names
 # its position in the document, so an error raised by any backend (which names the site
@@ -29,6 +32,10 @@ NODE_SITE = "graph document node"
 _LABEL = re.compile(re.escape(NODE_SITE) + r":(\d+)")
 _NODE_PATH = re.compile(r"^/graph/nodes/(\d+)(?:/|$)")
 _SET_SITE = Node.__dict__["site"].__set__  # Node refuses __setattr__; its slot does not
+POLL_SECONDS = 0.05  # how often a running attempt looks for a cancel, a deadline, a release
+BEAT_SECONDS = 1.0  # how often it renews its lease and records its progress, at most
+SETTLE_SECONDS = 5.0
+TIMED_OUT = job_error("JobTimeoutError", "timed out: the job passed its deadline")
 
 
 @dataclass(frozen=True)
@@ -99,14 +106,20 @@ def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
     return values
 
 
-def write_tuple(values: Sequence[Any], path: Path) -> None:
-    """Several results as one ``.npz``, written atomically: ``arr_0``, ``arr_1``, ... and
+def tuple_members(values: Sequence[Any], types: Sequence[ArrayType]) -> dict[str, np.ndarray]:
+    """The ``.npz`` members of several results: ``arr_0``, ``arr_1``, ... and
     ``arr_<i>_mask`` for a masked one."""
     members: dict[str, np.ndarray] = {}
-    for index, value in enumerate(values):
-        members[f"arr_{index}"] = np.asarray(np.ma.getdata(value))
-        if isinstance(value, np.ma.MaskedArray) or value is np.ma.masked:
+    for index, (value, type_) in enumerate(zip(values, types, strict=True)):
+        members[f"arr_{index}"] = np.asarray(np.ma.getdata(value), dtype=type_.dtype)
+        if type_.masked:
             members[f"arr_{index}_mask"] = np.ma.getmaskarray(value)
+    return members
+
+
+def write_tuple(values: Sequence[Any], types: Sequence[ArrayType], path: Path) -> None:
+    """Several results as one ``.npz`` (``tuple_members``), written atomically."""
+    members = tuple_members(values, types)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -128,61 +141,129 @@ def run(
     trusted: bool,
     backend: str = "numpy",
     client: Any = None,
+    released: Callable[[], bool] | None = None,
 ) -> JobStatus | None:
     """Runs the claimed attempt to its end; returns the state recorded, or None when the
-    attempt lost its lease (another attempt owns the job now)."""
+    attempt lost its lease (another attempt owns the job now) or was released (the
+    server is stopping: ``released()`` became true)."""
     from lazyarray.execution.compute import compute
 
     request = claim.request
     fmt = request.get("format") or "npy"
     path = results / f"{claim.job_id}.{claim.attempt}.{fmt}"
-    try:
-        document = read_document(request["graph"], blobs, trusted=trusted)
-        arguments = read_arguments(request.get("arguments") or {}, blobs)
-    except Exception as error:
-        return _failed(claim, store, error)
-    with labelled(document.nodes):
+    with Watch(claim, store, released) as watch:
         try:
-            job = compute(
-                document.outputs,
-                block=False,
-                backend=backend,
-                client=client,
-                arguments=arguments,
-                cache=False,
-                format=fmt if document.single else "pyarrow",
-                file=str(path) if document.single else None,
-            )
+            document = read_document(request["graph"], blobs, trusted=trusted)
+            arguments = read_arguments(request.get("arguments") or {}, blobs)
         except Exception as error:
             return _failed(claim, store, error)
-        beat = store.lease_seconds / 3
-        while True:
-            try:
-                values = job.result(timeout=beat)
-                break
-            except JobTimeoutError:
-                status = job.status()
-                asked = store.heartbeat(
-                    claim, status["completed_steps"], status["total_steps"], status["message"]
+        with labelled(document.nodes):
+            try:  # planning (and a dask backend's lowering) happen here: the watch beats
+                job = compute(
+                    document.outputs,
+                    block=False,
+                    backend=backend,
+                    client=client,
+                    arguments=arguments,
+                    cache=False,
+                    format=fmt if document.single else "pyarrow",
+                    file=str(path) if document.single else None,
                 )
-                if asked is None:  # the lease was lost: another attempt owns the job
-                    job.cancel()
-                    path.unlink(missing_ok=True)
-                    return None
-                if asked:
-                    job.cancel()
             except Exception as error:
-                path.unlink(missing_ok=True)
-                if job.status()["status"] == JobStatus.CANCELLED:
-                    ok = store.finish(claim, JobStatus.CANCELLED, message="cancelled")
-                    return JobStatus.CANCELLED if ok else None
                 return _failed(claim, store, error)
+            next_progress = time.monotonic()
+            while True:
+                if watch.stop.is_set():
+                    job.cancel()
+                try:
+                    values = job.result(timeout=POLL_SECONDS)
+                    break
+                except JobTimeoutError:
+                    if watch.released or watch.lost:
+                        job.cancel()
+                        _settle(job, path)
+                        if watch.released:  # shutting down: back to Pending, uncounted
+                            store.release(claim)
+                        return None
+                    if time.monotonic() >= next_progress:
+                        next_progress = time.monotonic() + BEAT_SECONDS
+                        watch.progress = job.status()
+                except Exception as error:
+                    path.unlink(missing_ok=True)
+                    if job.status()["status"] != JobStatus.CANCELLED:
+                        return _failed(claim, store, error)
+                    if watch.released:
+                        store.release(claim)
+                        return None
+                    ok = store.finish(
+                        claim,
+                        JobStatus.CANCELLED,
+                        errors=[TIMED_OUT] if watch.timed_out else [],
+                        message=TIMED_OUT["message"] if watch.timed_out else "cancelled",
+                    )
+                    return JobStatus.CANCELLED if ok else None
     if not document.single:
-        write_tuple(list(values), path)
+        write_tuple(list(values), [node.type for node in document.outputs], path)
     if store.finish(claim, JobStatus.COMPLETED, result=path.name):
         return JobStatus.COMPLETED
     path.unlink(missing_ok=True)  # a stale attempt's file is never served
     return None
+
+
+class Watch(threading.Thread):
+    """Beside a running attempt: renews its lease, records its progress, and learns
+    whether it must stop (a cancel asked for, its deadline passed, the server releasing
+    it, or its lease lost to another attempt), whatever the attempt is busy with."""
+
+    def __init__(self, claim: Claim, store: JobStore, released: Callable[[], bool] | None) -> None:
+        super().__init__(daemon=True, name=f"lazyarray-watch-{claim.job_id}")
+        self.claim = claim
+        self.store = store
+        self._released = released
+        self.stop = threading.Event()  # set: the attempt must stop
+        self._done = threading.Event()
+        self.progress: dict[str, Any] = {}
+        self.timed_out = self.released = self.lost = False
+
+    def __enter__(self) -> Watch:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        beat = min(self.store.lease_seconds / 3, BEAT_SECONDS)
+        next_beat = time.monotonic() + beat
+        deadline = self.claim.deadline
+        while not self._done.wait(POLL_SECONDS):
+            if self._released is not None and not self.released and self._released():
+                self.released = True
+            if deadline is not None and time.time() >= deadline:
+                self.timed_out = True
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + beat
+                progress = self.progress
+                asked = self.store.heartbeat(
+                    self.claim,
+                    progress.get("completed_steps", 0),
+                    progress.get("total_steps", 0),
+                    progress.get("message", ""),
+                )
+            else:
+                asked = self.store.asked(self.claim)
+            self.lost = asked is None
+            if asked or self.lost or self.timed_out or self.released:
+                self.stop.set()
+
+
+def _settle(job: Any, path: Path) -> None:
+    """Waits for a cancelled job to stop, so that the file it may be writing is removed
+    after it is written."""
+    with contextlib.suppress(Exception):
+        job.result(timeout=SETTLE_SECONDS)
+    path.unlink(missing_ok=True)
 
 
 def _failed(claim: Claim, store: JobStore, error: BaseException) -> JobStatus | None:
