@@ -32,7 +32,11 @@ from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.ops import apply
 from lazyarray.proxy import wrap
 from tests import kit
-from tests.test_remote_fixtures import RunningServer, remote, remote_server  # noqa: F401
+from tests.test_remote_fixtures import (  # noqa: F401 - fixtures
+    RunningServer,
+    remote_fixture,
+    remote_server_fixture,
+)
 
 httpx = pytest.importorskip("httpx")
 
@@ -125,14 +129,18 @@ def test_large_literals_are_uploaded_once(remote_server: RunningServer, remote: 
         got = summed.compute(backend="remote", client=session)
         kit.assert_exact(got, summed.compute(backend="numpy"))  # the same blocked sums
         assert session.uploads == 1
-        kit.assert_exact(la.sin(x).compute(backend="remote", client=session), np.sin(LARGE))  # a new graph
+        kit.assert_exact(
+            la.sin(x).compute(backend="remote", client=session), np.sin(LARGE)
+        )  # a new graph
         assert session.uploads == 1  # the literal went once
 
 
 def test_arguments_of_parameters(remote_server: RunningServer, remote: str) -> None:
     k = la.parameter("k", la.Scalar, dtype="float32")
     x = la.asarray(SMALL.astype(np.float32))
-    kit.assert_exact((x * k).sum().compute(backend="remote", k=1.5), (SMALL.astype("f4") * 1.5).sum())
+    kit.assert_exact(
+        (x * k).sum().compute(backend="remote", k=1.5), (SMALL.astype("f4") * 1.5).sum()
+    )
     v = la.parameter("v", la.Array, dtype="int16")
     got = (v * 3).compute(backend="remote", v=np.arange(5, dtype=np.int16))
     kit.assert_exact(got, np.arange(5, dtype=np.int16) * 3)
@@ -235,7 +243,7 @@ def test_cancel_stops_the_server_job(remote_server: RunningServer, remote: str) 
 
 def test_timeout_cancels_the_server_job(remote_server: RunningServer, remote: str) -> None:
     before = {j["job_id"] for j in server_jobs(remote_server)}
-    with pytest.raises(JobTimeoutError, match="did not finish within 0.5 seconds"):
+    with pytest.raises(JobTimeoutError, match=r"did not finish within 0\.5 seconds"):
         slow().compute(backend="remote", timeout=0.5)
     (new,) = [j["job_id"] for j in server_jobs(remote_server) if j["job_id"] not in before]
     until_status(remote_server, new, "Cancelled")
@@ -273,8 +281,9 @@ def test_errors_are_typed_and_name_the_users_line(remote: str) -> None:
         singular.compute(backend="remote")
     assert f"{Path(__file__).name}:{line}" in str(raised.value)
     assert raised.value.op == "inv"
-    local = pytest.raises(ComputeError, singular.compute, backend="numpy").value
-    assert str(raised.value) == str(local)
+    with pytest.raises(ComputeError) as local:
+        singular.compute(backend="numpy")
+    assert str(raised.value) == str(local.value)
     job = singular.compute(backend="remote", block=False)
     with pytest.raises(ComputeError, match=f"{Path(__file__).name}:{line}"):
         job.result()
@@ -344,22 +353,29 @@ def test_transient_failures_are_retried_as_num_retries_says(
     assert len(server_jobs(remote_server)) == before + 1  # the lost answer made no 2nd job
 
     spent = Flaky(*["refuse"] * 3)
-    with Session(remote_server.url, remote_server.token, transport=spent) as session:
-        with pytest.raises(RetryError) as raised:
-            y.compute(backend="remote", client=session, num_retries=2, cache=False)
+    with (
+        Session(remote_server.url, remote_server.token, transport=spent) as session,
+        pytest.raises(RetryError) as raised,
+    ):
+        y.compute(backend="remote", client=session, num_retries=2, cache=False)
     assert len(raised.value.exceptions) == 3
     assert all(isinstance(e, TransientError) for e in raised.value.exceptions)
-    with Session(remote_server.url, remote_server.token, transport=Flaky("refuse")) as session:
-        with pytest.raises(TransientError):
-            y.compute(backend="remote", client=session, cache=False)  # num_retries=0: the failure itself
+    once = Flaky("refuse")
+    with (
+        Session(remote_server.url, remote_server.token, transport=once) as session,
+        pytest.raises(TransientError),  # num_retries=0: the failure itself
+    ):
+        y.compute(backend="remote", client=session, cache=False)
 
 
 def test_user_errors_are_never_retried(remote_server: RunningServer, remote: str) -> None:
     flaky = Flaky()
-    with Session(remote_server.url, remote_server.token, transport=flaky) as session:
-        with pytest.raises(ComputeError):
-            singular = la.linalg.inv(la.asarray(np.zeros((3, 3))))
-            singular.compute(backend="remote", client=session, num_retries=3)
+    singular = la.linalg.inv(la.asarray(np.zeros((3, 3))))
+    with (
+        Session(remote_server.url, remote_server.token, transport=flaky) as session,
+        pytest.raises(ComputeError),
+    ):
+        singular.compute(backend="remote", client=session, num_retries=3)
     assert flaky.seen.count("POST /v1/jobs") == 1
 
 

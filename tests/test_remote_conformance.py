@@ -23,7 +23,10 @@ from lazyarray.testing.conformance import (  # noqa: F401 - the suite's fixtures
     backend_under_test,
     mode,
 )
-from tests.test_remote_fixtures import remote, remote_server  # noqa: F401
+from tests.test_remote_fixtures import (  # noqa: F401 - fixtures
+    remote_fixture,
+    remote_server_fixture,
+)
 
 KNOWN_FAILURES: KnownFailures = {
     # a job's request carries the graph, arguments and format (docs/server.md): the
@@ -50,7 +53,7 @@ if "remote" not in available_backends():  # an editable install made before the 
 
 
 @pytest.fixture
-def backend_name(remote: str) -> str:  # noqa: F811 - the fixture imported above
+def backend_name(remote: str) -> str:
     return "remote"
 
 

@@ -47,9 +47,7 @@ class _Thread:
 
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, name="lazyarray-server", daemon=True
-        )
+        self.thread = threading.Thread(target=self.server.run, name="lazyarray-server", daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 60
         while not self.server.started:
@@ -106,15 +104,16 @@ def register_remote() -> None:
         register_backend(RemoteBackend())
 
 
-@pytest.fixture(scope="session")
-def remote_server(request: pytest.FixtureRequest) -> RunningServer:
+@pytest.fixture(scope="session", name="remote_server")
+def remote_server_fixture() -> Iterator[RunningServer]:
+    """Import it (as ``remote_server_fixture``) where the server is wanted."""
     register_remote()
-    request.addfinalizer(stop_shared)  # the worker processes end with the session
-    return shared_server()
+    yield shared_server()
+    stop_shared()  # the worker processes end with the session
 
 
-@pytest.fixture
-def remote(remote_server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+@pytest.fixture(name="remote")
+def remote_fixture(remote_server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The server's URL, with its token and URL in the environment and the option."""
     from lazyarray import config
 

@@ -186,7 +186,9 @@ class RemoteJob(AsyncJob):
             raise self._not_found(error) from error
         entries = found.get("errors") or []
         return [
-            entry if isinstance(entry, Mapping) else {"type": "ComputeError", "message": entry}
+            dict(entry)
+            if isinstance(entry, Mapping)
+            else {"type": "ComputeError", "message": entry}
             for entry in entries
         ]
 
@@ -293,9 +295,7 @@ class InspectJob(AsyncJob):
             )
         except TransientError as error:
             if isinstance(error.__cause__, httpx.ReadTimeout):
-                raise JobTimeoutError(
-                    f"inspect did not finish within {timeout} seconds"
-                ) from None
+                raise JobTimeoutError(f"inspect did not finish within {timeout} seconds") from None
             raise
         except LazyArrayError as error:
             self._state = JobStatus.ERRORED
@@ -335,7 +335,7 @@ def original_of(message: str) -> BaseException | None:
     if not (isinstance(kind, type) and issubclass(kind, Exception)):
         return None
     try:
-        return kind(found.group("text"))  # type: ignore[no-any-return]
+        return kind(found.group("text"))
     except Exception:  # a class that needs more than a message
         return None
 

@@ -47,9 +47,7 @@ def values_of_npz(members: dict[str, np.ndarray[Any, Any]]) -> list[Any]:
     if "data" in members:
         return [_masked(members["data"], members.get("mask"), members.get("fill_value"))]
     count = sum(1 for name in members if not name.endswith("_mask"))
-    return [
-        _masked(members[f"arr_{i}"], members.get(f"arr_{i}_mask"), None) for i in range(count)
-    ]
+    return [_masked(members[f"arr_{i}"], members.get(f"arr_{i}_mask"), None) for i in range(count)]
 
 
 def _masked(data: np.ndarray[Any, Any], mask: Any, fill: Any) -> Any:

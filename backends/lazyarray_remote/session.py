@@ -8,7 +8,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lazyarray.client import Client, Retries, server_url
 from lazyarray.errors import JobNotFound, ServerError
@@ -115,9 +115,7 @@ class Documents:
 
     def __init__(self, size: int = 16) -> None:
         self._size = size
-        self._kept: collections.OrderedDict[tuple[str, ...], Submission] = (
-            collections.OrderedDict()
-        )
+        self._kept: collections.OrderedDict[tuple[str, ...], Submission] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, ...]) -> Submission | None:
@@ -136,4 +134,3 @@ class Documents:
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
-
