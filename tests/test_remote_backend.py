@@ -20,6 +20,7 @@ import pytest
 
 import lazyarray as la
 from lazyarray.errors import (
+    ComputeArgumentError,
     ComputeError,
     JobCancelled,
     JobTimeoutError,
@@ -392,3 +393,10 @@ def test_remote_jobs_are_remote_jobs(remote: str) -> None:
     assert isinstance(inner, RemoteJob)
     assert job.job_id == inner.job_id
     kit.assert_exact(job.result(), SMALL.sum())
+
+
+def test_server_names_the_server_and_implies_the_backend(remote: str) -> None:
+    y = la.asarray(SMALL).mean(axis=1)
+    kit.assert_exact(y.compute(server=remote, cache=False), SMALL.mean(axis=1))
+    with pytest.raises(ComputeArgumentError, match="server must be"):
+        y.compute(server="ftp://127.0.0.1:8700")
