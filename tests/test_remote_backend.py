@@ -400,3 +400,15 @@ def test_server_names_the_server_and_implies_the_backend(remote: str) -> None:
     kit.assert_exact(y.compute(server=remote, cache=False), SMALL.mean(axis=1))
     with pytest.raises(ComputeArgumentError, match="server must be"):
         y.compute(server="ftp://127.0.0.1:8700")
+
+
+def test_an_inspect_error_names_the_users_line(remote: str) -> None:
+    singular = la.linalg.inv(la.asarray(np.zeros((3, 3))))
+    line = sys._getframe().f_lineno - 1
+    with pytest.raises(ComputeError) as raised:
+        singular.inspect(backend="remote", cache=False)
+    with pytest.raises(ComputeError) as local:
+        singular.inspect(backend="numpy", cache=False)
+    assert str(raised.value) == str(local.value)
+    assert f"{Path(__file__).name}:{line}" in str(raised.value)
+    assert isinstance(raised.value.original, np.linalg.LinAlgError)

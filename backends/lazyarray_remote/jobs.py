@@ -73,7 +73,10 @@ class RemoteJob(AsyncJob):
         )
 
     def errors(self) -> list[str]:
-        return [f"{entry['type']}: {self._message(entry)}" for entry in self._error_entries()]
+        return [
+            f"{entry['type']}: {message_of(entry, self._submission)}"
+            for entry in self._error_entries()
+        ]
 
     def result(self, timeout: float | None = None) -> Any:
         """Waits (polling with backoff) up to ``timeout`` seconds, then downloads the
@@ -197,47 +200,7 @@ class RemoteJob(AsyncJob):
         if not entries:
             message = self._state.get("message") if self._state else None
             return ComputeError(f"job {self.job_id} failed: {message or 'no error reported'}")
-        return self.typed(entries[-1])
-
-    def typed(self, entry: Mapping[str, Any]) -> LazyArrayError:
-        """The error a local compute would raise for the server's error ``entry``."""
-        name = str(entry.get("type") or "ComputeError")
-        message = self._message(entry)
-        op = entry.get("op") or ""
-        index = entry.get("node")
-        site = self._site(index)
-        where = site or (_LABEL.format(index) if isinstance(index, int) else "")
-        kind = getattr(errors, name, None)
-        if not (isinstance(kind, type) and issubclass(kind, LazyArrayError)):
-            return ComputeError(f"{name}: {message}", op=str(op), site=where)
-        if issubclass(kind, ComputeError):
-            error = kind(message, op=str(op), site=where)
-            error.__cause__ = original_of(message)
-            return error
-        if issubclass(kind, TransientError):  # the server retried it already
-            return RetryError(
-                f"job {self.job_id} failed on the server: {name}: {message}", [kind(message)]
-            )
-        try:
-            return kind(message)
-        except TypeError:  # a class that needs more than a message
-            return ComputeError(f"{name}: {message}", op=str(op), site=where)
-
-    def _message(self, entry: Mapping[str, Any]) -> str:
-        message = str(entry.get("message") or "")
-        index = entry.get("node")
-        site = self._site(index)
-        label = _LABEL.format(index)
-        if site is not None:
-            return message.replace(label, site)
-        if isinstance(index, int) and label not in message:
-            op = entry.get("op")
-            named = f"op {op!r}, " if op else ""
-            return f"{message} ({named}{label})"
-        return message
-
-    def _site(self, index: Any) -> str | None:
-        return None if self._submission is None else self._submission.site(index)
+        return typed_error(entries[-1], self._submission)
 
     def _named(self, message: str) -> str:
         """A status message with document positions named as sites where known."""
@@ -299,26 +262,56 @@ class InspectJob(AsyncJob):
             raise
         except LazyArrayError as error:
             self._state = JobStatus.ERRORED
-            raise _with_site(error, submission) from None
+            entry = getattr(error, "body", None)
+            if not isinstance(entry, Mapping) or "type" not in entry:
+                raise
+            typed = typed_error(entry, submission)
+            raise typed from typed.__cause__  # the rebuilt original, not the HTTP error
         self._state = JobStatus.COMPLETED
         if submission.format == "npy":
             return [read_npy([response.content])]
         return values_of_npz(read_npz(response.content))
 
 
-def _with_site(error: LazyArrayError, submission: Submission) -> LazyArrayError:
-    """A synchronous error whose message names a document node, named by its site."""
-    message = str(error)
-    for index in range(len(submission.nodes) - 1, -1, -1):
-        label = _LABEL.format(index)
-        if label in message:
-            message = message.replace(label, submission.nodes[index].site_text)
-    if message == str(error):
+def typed_error(entry: Mapping[str, Any], submission: Submission | None) -> LazyArrayError:
+    """The error a local compute would raise for the server's error ``entry`` (``type``,
+    ``message``, ``op``, ``node``): the ``lazyarray.errors`` class it names, its failing
+    node named by the creation site ``submission`` kept, else by its position."""
+    name = str(entry.get("type") or "ComputeError")
+    message = message_of(entry, submission)
+    op = str(entry.get("op") or "")
+    index = entry.get("node")
+    site = submission.site(index) if submission is not None else None
+    where = site or (_LABEL.format(index) if isinstance(index, int) else "")
+    kind = getattr(errors, name, None)
+    if not (isinstance(kind, type) and issubclass(kind, LazyArrayError)):
+        return ComputeError(f"{name}: {message}", op=op, site=where)
+    if issubclass(kind, ComputeError):
+        error = kind(message, op=op, site=where)
+        error.__cause__ = original_of(message)
         return error
+    if issubclass(kind, TransientError):  # the server retried it already
+        return RetryError(f"the job failed on the server: {name}: {message}", [kind(message)])
     try:
-        return type(error)(message)
-    except TypeError:
-        return error
+        return kind(message)
+    except TypeError:  # a class that needs more than a message
+        return ComputeError(f"{name}: {message}", op=op, site=where)
+
+
+def message_of(entry: Mapping[str, Any], submission: Submission | None) -> str:
+    """The entry's message, its document node named by its creation site where known,
+    else by the op and position when the message does not name them."""
+    message = str(entry.get("message") or "")
+    index = entry.get("node")
+    site = submission.site(index) if submission is not None else None
+    label = _LABEL.format(index)
+    if site is not None:
+        return message.replace(label, site)
+    if isinstance(index, int) and label not in message:
+        op = entry.get("op")
+        named = f"op {op!r}, " if op else ""
+        return f"{message} ({named}{label})"
+    return message
 
 
 def original_of(message: str) -> BaseException | None:

@@ -99,7 +99,9 @@ class Retries:
 
 def error_from(response: httpx.Response) -> LazyArrayError:
     """The typed error an error answer stands for: the ``lazyarray.errors`` class its body
-    names (``{"error": {"type", "message"}}``), else one chosen by status."""
+    names (``{"error": {"type", "message"}}``; the error dict, with any further fields such
+    as a job error's ``op`` and ``node``, is kept as its ``body``), else one chosen by
+    status."""
     try:
         body = response.json()
     except ValueError:
@@ -114,9 +116,12 @@ def error_from(response: httpx.Response) -> LazyArrayError:
     kind = getattr(errors, str(found.get("type", "")), None)
     if isinstance(kind, type) and issubclass(kind, LazyArrayError):
         try:
-            return kind(message)
+            typed = kind(message)
         except TypeError:  # a class that needs more than a message
             pass
+        else:
+            typed.body = found  # type: ignore[attr-defined] # the body's fields (op, node)
+            return typed
     if response.status_code in (401, 403):
         return Unauthorized(message)
     return ServerError(message, response.status_code)
