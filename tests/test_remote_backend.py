@@ -130,10 +130,12 @@ def test_large_literals_are_uploaded_once(remote_server: RunningServer, remote: 
         got = summed.compute(backend="remote", client=session)
         kit.assert_exact(got, summed.compute(backend="numpy"))  # the same blocked sums
         assert session.uploads == 1
-        kit.assert_exact(
-            la.sin(x).compute(backend="remote", client=session), np.sin(LARGE)
-        )  # a new graph
+        sine = la.sin(x).compute(backend="remote", client=session)  # a new graph
+        kit.assert_exact(sine, np.sin(LARGE))
         assert session.uploads == 1  # the literal went once
+        strided = la.asarray(LARGE.T[::2])  # written block by block, not from its memory
+        kit.assert_exact((strided + 1).compute(backend="remote", client=session), LARGE.T[::2] + 1)
+        assert session.uploads == 2
 
 
 def test_arguments_of_parameters(remote_server: RunningServer, remote: str) -> None:

@@ -133,7 +133,7 @@ def encode_arguments(
             continue
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
-        digest = session.upload(buffer.getbuffer(), retries=retries)
+        digest = session.upload([buffer.getvalue()], retries=retries)
         encoded[name] = {"blob": digest, "format": "npy"}
     return encoded
 
@@ -161,14 +161,14 @@ class UploadingBlobs:
         self._retries = retries
 
     def put(self, data: bytes | memoryview) -> str:
-        return self._session.upload(data, retries=self._retries)
+        return self._session.upload([data], retries=self._retries)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[Any]:
-        sink = _HashingBuffer()
+        sink = _Pieces()
         yield sink
         sink.digest = BLOB_PREFIX + sink.hasher.hexdigest()
-        self._session.upload(sink.buffer.getbuffer(), sink.digest, self._retries)
+        self._session.upload(sink.parts, sink.digest, self._retries)
 
     def get(self, digest: str) -> bytes:
         raise KeyError(digest)  # written only: the server reads them
@@ -183,12 +183,17 @@ class UploadingBlobs:
         return False
 
 
-class _HashingBuffer:
+class _Pieces:
+    """What the writer writes, hashed and kept as given: the npy header, then views of
+    the literal's own memory (or the blocks of a strided one), never joined into one
+    copy; the literal outlives the upload (the plan holds it)."""
+
     def __init__(self) -> None:
-        self.buffer = io.BytesIO()
+        self.parts: list[bytes | memoryview] = []
         self.hasher = hashlib.sha256()
         self.digest = ""
 
     def write(self, data: bytes | memoryview) -> int:
         self.hasher.update(data)
-        return self.buffer.write(data)
+        self.parts.append(data)
+        return memoryview(data).nbytes

@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import threading
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from lazyarray.client import Client, Retries, server_url
@@ -58,10 +59,21 @@ class Session:
                 )
             return found
 
-    def upload(self, data: bytes | memoryview, digest: str | None = None, retries: int = 0) -> str:
-        """Makes sure the server holds the blob ``data``: asked once (HEAD), sent only
-        if absent (PUT, which the server checks against the digest); returns its name."""
-        digest = digest or "sha256:" + hashlib.sha256(data).hexdigest()
+    def upload(
+        self,
+        parts: Sequence[bytes | memoryview],
+        digest: str | None = None,
+        retries: int = 0,
+    ) -> str:
+        """Makes sure the server holds the blob made of ``parts`` (bytes, or views of an
+        array's memory: sent from there, never joined into one copy): asked once (HEAD),
+        sent only if absent (PUT, checked by the server against the digest); returns
+        its name."""
+        if digest is None:
+            hasher = hashlib.sha256()
+            for part in parts:
+                hasher.update(part)
+            digest = "sha256:" + hasher.hexdigest()
         if digest in self.uploaded:
             return digest
         client = self.client(retries)
@@ -71,11 +83,12 @@ class Session:
         except ServerError as error:
             if error.status != 404:
                 raise
+            size = sum(memoryview(part).nbytes for part in parts)
             client.request(
                 "PUT",
                 path,
-                content=bytes(data),
-                headers={"Content-Type": "application/octet-stream"},
+                content=_Body(parts),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
             )
             self.uploads += 1
         self.uploaded.add(digest)
@@ -107,6 +120,17 @@ class Session:
 
 def not_found(error: ServerError, job_id: str) -> Exception:
     return JobNotFound(f"no job {job_id!r} on this server for this token ({error})")
+
+
+class _Body:
+    """A request body of parts, iterable again for each retry of the request."""
+
+    def __init__(self, parts: Sequence[bytes | memoryview]) -> None:
+        self._parts = parts
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self._parts:
+            yield part if isinstance(part, bytes) else part.tobytes()
 
 
 class Documents:
