@@ -23,6 +23,7 @@ from lazyarray.errors import (
     ComputeArgumentError,
     ComputeError,
     JobCancelled,
+    JobNotFound,
     JobTimeoutError,
     RetryError,
     TransientError,
@@ -414,3 +415,8 @@ def test_an_inspect_error_names_the_users_line(remote: str) -> None:
     assert str(raised.value) == str(local.value)
     assert f"{Path(__file__).name}:{line}" in str(raised.value)
     assert isinstance(raised.value.original, np.linalg.LinAlgError)
+
+
+def test_an_unknown_job_id_is_not_found(remote: str) -> None:
+    with pytest.raises(JobNotFound, match="no job 'job_that_never_was'"):
+        AsyncJob.from_id("job_that_never_was", client=remote)
