@@ -222,7 +222,7 @@ def test_a_job_is_reopened_by_id_from_another_process(
 
 
 def test_status_progress_and_sleep_until_complete(
-    remote: str, capsys: pytest.CaptureFixture[str]
+    remote_server: RunningServer, remote: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job = (la.asarray(SMALL) + 1).compute(backend="remote", block=False)
     job.sleep_until_complete(verbose_std_out=True)
@@ -234,6 +234,9 @@ def test_status_progress_and_sleep_until_complete(
     assert job.errors() == []
     assert job.cancel() is False  # finished: nothing to cancel
     assert la.AsyncJob.from_id(job.job_id).status()["status"] == JobStatus.COMPLETED
+    with Session(remote, remote_server.token) as session:  # a JobSource object
+        reopened = AsyncJob.from_id(job.job_id, client=session)
+        kit.assert_exact(reopened.result(), SMALL + 1)
 
 
 def test_cancel_stops_the_server_job(remote_server: RunningServer, remote: str) -> None:
