@@ -277,6 +277,13 @@ def _default_store() -> str:
     return str(platformdirs.user_data_path("lazyarray") / "server")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive count")
+    return value
+
+
 def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "serve", help="run a server: expressions as durable jobs over HTTP (docs/server.md)"
@@ -288,7 +295,7 @@ def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_positive,
         default=min(4, os.cpu_count() or 1),
         metavar="N",
         help="worker processes (with --dask-scheduler: jobs handed to the cluster at once)",

@@ -70,6 +70,10 @@ def test_a_job_runs_and_its_result_equals_numpy(client: TestClient) -> None:
     assert result.status_code == 200
     np.testing.assert_array_equal(np.load(io.BytesIO(result.content)), (x * 2.0 + 1.0).sum(0))
     assert client.get(f"/v1/jobs/{job_id}/errors", headers=ALICE).json()["errors"] == []
+    # a long poll answers at once for a finished job
+    started = time.monotonic()
+    assert client.get(f"/v1/jobs/{job_id}?wait=30", headers=ALICE).json()["status"] == "Completed"
+    assert time.monotonic() - started < 5
     # cancelling a finished job leaves it Completed
     assert client.post(f"/v1/jobs/{job_id}/cancel", headers=ALICE).json()["status"] == "Completed"
 
@@ -215,6 +219,9 @@ def test_a_pending_job_can_be_cancelled(tmp_path: Path) -> None:
             "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[1.0]]}}, headers=headers
         ).json()["job_id"]
         assert client.get(f"/v1/jobs/{job_id}", headers=headers).json()["status"] == "Pending"
+        started = time.monotonic()  # a long poll of a job that does not finish: its time
+        waited = client.get(f"/v1/jobs/{job_id}?wait=0.3", headers=headers).json()
+        assert waited["status"] == "Pending" and time.monotonic() - started >= 0.3
         state = client.post(f"/v1/jobs/{job_id}/cancel", headers=headers).json()
         assert state["status"] == "Cancelled"
 

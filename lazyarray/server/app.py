@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import io
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,6 +52,7 @@ MEDIA = {
 # documents the scheme in the OpenAPI document; the owner dependency reads the header
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
+WAIT_POLL_SECONDS = 0.005  # how often a long poll reads the job's row (a read, in WAL)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -305,8 +308,19 @@ def create_app(
         return JobList(jobs=[JobState.model_validate(row) for row in found])
 
     @app.get("/v1/jobs/{job_id}", response_model=JobState)
-    def status(job_id: str, who: str = Depends(owner)) -> JobState:
-        return JobState.model_validate(record(job_id, who))
+    async def status(
+        job_id: str,
+        wait: float = Query(0.0, ge=0.0, le=60.0, description="seconds to wait for its end"),
+        who: str = Depends(owner),
+    ) -> JobState:
+        """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
+        passed (a long poll: one request instead of many)."""
+        found = record(job_id, who)
+        end = time.monotonic() + wait
+        while not JobStatus(found["status"]).finished and time.monotonic() < end:
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            found = record(job_id, who)
+        return JobState.model_validate(found)
 
     @app.get("/v1/jobs/{job_id}/errors", response_model=JobErrors)
     def errors(job_id: str, who: str = Depends(owner)) -> JobErrors:

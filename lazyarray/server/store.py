@@ -215,6 +215,12 @@ class JobStore:
 
     def claim(self) -> Claim | None:
         """Takes the oldest Pending job for a new attempt holding a fresh lease."""
+        with self._lock:  # a read first: idle workers poll without taking the write lock
+            waiting = self._db.execute(
+                "SELECT 1 FROM jobs WHERE status=? LIMIT 1", (str(JobStatus.PENDING),)
+            ).fetchone()
+        if waiting is None:
+            return None
         with self._transaction() as db:
             row = db.execute(
                 "SELECT job_id, request, deadline FROM jobs WHERE status=?"

@@ -23,7 +23,7 @@ from typing import Any
 
 from lazyarray.server.layout import Layout
 
-POLL_SECONDS = 0.02  # how long an idle worker waits before it looks for a job again
+POLL_SECONDS = 0.005  # how long an idle worker waits before it looks for a job again
 SUPERVISE_SECONDS = 0.5
 STOP, RELEASE = b"stop", b"release"
 
