@@ -29,8 +29,11 @@ if TYPE_CHECKING:
     from lazyarray_remote.documents import Submission
     from lazyarray_remote.session import Session
 
+LONG_POLL = 0.5  # seconds one status request may wait for the job's end (progress and
+# Ctrl-C stay live); a server that does not wait answers at once, and is polled with
+# backoff instead:
 FIRST_POLL = 0.002  # seconds: a tiny job is done after a few milliseconds
-LAST_POLL = 0.25  # the longest wait between two polls (progress stays live)
+LAST_POLL = 0.25
 _POLL_GROWTH = 1.5
 _LABEL = "node {} of the graph document"  # how the server names a node in messages
 # ``ComputeError.wrapping``'s message: the op, the original error's type and text
@@ -103,26 +106,25 @@ class RemoteJob(AsyncJob):
     # --- waiting -----------------------------------------------------------------------
 
     def wait(self, timeout: float | None = None, context: RunContext | None = None) -> None:
-        """Polls until the job finishes (``context`` sees its progress); raises its
-        error, ``JobCancelled``, or ``JobTimeoutError`` after ``timeout`` seconds."""
+        """Waits for the job's end by long polls (``context`` sees its progress); raises
+        its error, ``JobCancelled``, or ``JobTimeoutError`` after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = FIRST_POLL
         while True:
-            state = self._poll()
+            asked = LONG_POLL if deadline is None else min(LONG_POLL, deadline - time.monotonic())
+            start = time.monotonic()
+            state = self._poll(max(0.0, asked))
             status = JobStatus(state["status"])
             if context is not None:
                 _report(state, context)
             if status.finished:
                 break
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise JobTimeoutError(
-                        f"job {self.job_id} did not finish within {timeout} seconds"
-                    )
-                delay = min(delay, left)
-            time.sleep(delay)
-            delay = min(delay * _POLL_GROWTH, LAST_POLL)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise JobTimeoutError(f"job {self.job_id} did not finish within {timeout} seconds")
+            if now - start < asked / 2:  # answered without waiting: back off
+                time.sleep(delay if deadline is None else min(delay, deadline - now))
+                delay = min(delay * _POLL_GROWTH, LAST_POLL)
         if status is JobStatus.CANCELLED:
             raise JobCancelled(f"job {self.job_id} was cancelled")
         if status is JobStatus.ERRORED:
@@ -143,9 +145,12 @@ class RemoteJob(AsyncJob):
         with contextlib.suppress(Exception):
             self.session.client(0).request("POST", f"/v1/jobs/{self.job_id}/cancel")
 
-    def _poll(self) -> dict[str, Any]:
+    def _poll(self, wait: float = 0.0) -> dict[str, Any]:
+        """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
+        passed (the server's long poll)."""
+        params = {"wait": f"{wait:.3f}"} if wait > 0 else None
         try:
-            state = self._client.json("GET", f"/v1/jobs/{self.job_id}")
+            state = self._client.json("GET", f"/v1/jobs/{self.job_id}", params=params)
         except ServerError as error:
             raise self._not_found(error) from error
         self._state = state
