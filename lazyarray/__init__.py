@@ -11,7 +11,7 @@ array([ 33, 123])
 
 import typing
 
-from lazyarray import config, dtypes, errors, fft, linalg, random, serialize, workflows
+from lazyarray import config, dtypes, errors, fft, jobs, linalg, random, serialize, workflows
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
@@ -32,6 +32,14 @@ from lazyarray.standard import __all__ as _standard_all
 from lazyarray.version import __version__ as __version__
 
 globals().update(_COMPOSITES)  # tuples of results, joins: over the namespace's where
+
+
+def _remote_jobs(url: str) -> typing.Any:
+    """``AsyncJob.from_id(id, client=URL)``: the remote backend's client of that server."""
+    return get_backend("remote").job_source(url)  # type: ignore[attr-defined]
+
+
+jobs.JOB_SOURCES.update(http=_remote_jobs, https=_remote_jobs)
 
 
 def __getattr__(name: str) -> typing.Any:

@@ -58,6 +58,9 @@ class Backend(abc.ABC):
 
     # whether ``execute_direct`` runs small graphs without planning them
     runs_direct: ClassVar[bool] = False
+    # False for a backend that plans where it runs (a server): ``compute`` hands it the
+    # graph as written (``make_plan(optimize=False)``), its parameters unbound
+    plans: ClassVar[bool] = True
 
     def execute_direct(self, plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
         """The values of ``plan.outputs`` for an unoptimized plan of a small graph

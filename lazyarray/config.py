@@ -56,6 +56,8 @@ class Options:
     dask_connect_timeout: float = 10.0  # seconds to reach a dask_scheduler
     # workflows: the registry's folder (None: a per-user data folder)
     registry: str | None = None
+    # the lazyarray server of backend="remote" and of http registries (None: loopback)
+    server: str | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -144,6 +146,13 @@ def _text(value: Any) -> str:
     return value
 
 
+def _server_url(value: Any) -> str:
+    url = _text(value).strip().rstrip("/")
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"a server is an http:// or https:// URL, not {value!r}")
+    return url
+
+
 def _location(value: Any) -> str | None:
     """A folder (a str or a path) or a URL, kept as text; empty is unset."""
     if value is None:
@@ -197,6 +206,7 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "dask_chunk_bytes": _at_least(1024, parse_bytes),
     "dask_connect_timeout": _at_least(0, _number),
     "registry": _location,
+    "server": _optional(_server_url),
 }
 
 

@@ -259,3 +259,23 @@ class VersionNotFound(LazyArrayError, LookupError):
 class VersionConflict(LazyArrayError, ValueError):
     """A version published again with a different graph, or a deleted version's number
     published again: a published version never changes, and is never reused."""
+
+
+# --- servers ---------------------------------------------------------------------------
+
+
+class Unauthorized(LazyArrayError, PermissionError):
+    """A server refused the request's token (none found, wrong, or not this owner's)."""
+
+
+class JobNotFound(LazyArrayError, LookupError):
+    """No job with this id for this owner (another owner's jobs are not visible)."""
+
+
+class ServerError(LazyArrayError, RuntimeError):
+    """A server's answer that no other lazyarray error describes; ``status`` is its HTTP
+    status."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from lazyarray.config import Options, snapshot
-from lazyarray.errors import JobCancelled, JobTimeoutError, ResourceExhausted
+from lazyarray.errors import ConfigError, JobCancelled, JobTimeoutError, ResourceExhausted
 
 
 class JobStatus(enum.StrEnum):
@@ -49,6 +49,7 @@ class RunContext:
         client: Any = None,
         retries: int = 0,
         options: Options | None = None,
+        quick: bool = False,
     ) -> None:
         # the options in force where the computation was asked for: jobs and kernels run
         # on other threads, which the caller's config.set does not reach
@@ -59,6 +60,8 @@ class RunContext:
         self.thread = threading.get_ident()  # where ``errstate`` is the one in force
         self.client = client  # a backend's scheduler handle (a distributed.Client), if given
         self.retries = retries  # retries a backend may make of its own tasks
+        # inspect's question: a small result wanted now (a server answers it at once)
+        self.quick = quick
         self.total_steps = total_steps
         self.completed_steps = 0
         self.message = ""
@@ -97,6 +100,11 @@ class JobSource(Protocol):
     """Anything that can find a job by id: the local registry, a server client."""
 
     def get_job(self, job_id: str) -> AsyncJob: ...
+
+
+# a JobSource for a URL, by scheme: lazyarray's root module maps http(s) to the remote
+# backend's client, which lives above this layer
+JOB_SOURCES: dict[str, Callable[[str], JobSource]] = {}
 
 
 class AsyncJob(abc.ABC):
@@ -143,8 +151,18 @@ class AsyncJob(abc.ABC):
             time.sleep(poll_interval)
 
     @classmethod
-    def from_id(cls, job_id: str, client: JobSource | None = None) -> AsyncJob:
-        """The job with this id, from ``client`` (default: this process's jobs)."""
+    def from_id(cls, job_id: str, client: JobSource | str | None = None) -> AsyncJob:
+        """The job with this id, from ``client``: a ``JobSource`` (a backend's client),
+        a server's URL, or None for this process's jobs."""
+        if isinstance(client, str):
+            scheme = client.partition("://")[0].lower()
+            if scheme not in JOB_SOURCES:
+                raise ConfigError(
+                    f"cannot find jobs at {client!r}: a job source is a server's URL "
+                    f"({', '.join(f'{s}://' for s in sorted(JOB_SOURCES)) or 'none known'}) "
+                    "or a client object"
+                )
+            client = JOB_SOURCES[scheme](client)
         return (client or local_jobs).get_job(job_id)
 
     def __repr__(self) -> str:

@@ -44,6 +44,7 @@ COMPUTE_KEYWORDS = frozenset(
         "num_retries",
         "backend",
         "client",
+        "server",
     }
 )
 FileTarget = str | os.PathLike[str] | IO[bytes] | None
@@ -75,6 +76,12 @@ def _backend(value: Any) -> bool:
     return value is None or isinstance(value, str | Backend)
 
 
+def _server(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str) and value.partition("://")[0].lower() in ("http", "https")
+    )
+
+
 # compute()'s keywords: each value is checked by one rule before anything is planned
 ARGUMENT_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "timeout": (_timeout, "a positive number of seconds, or None"),
@@ -84,6 +91,7 @@ ARGUMENT_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "num_retries": (_retries, "an int >= 0, or None"),
     "file": (_file, "a path, a binary file object, or None"),
     "backend": (_backend, "a backend name, a Backend, or None"),
+    "server": (_server, "a server's http:// or https:// URL, or None"),
 }
 
 
@@ -109,14 +117,20 @@ def compute(
     num_retries: int | None = None,
     backend: str | Backend | None = None,
     client: Any = None,
+    server: str | None = None,
     arguments: Mapping[str, Any] | None = None,
     unpack: bool = False,
+    quick: bool = False,
 ) -> Any:
     """Runs ``targets`` together; returns their values (a list, or the only value with
-    ``unpack``), or with ``block=False`` a job whose ``result()`` returns them."""
+    ``unpack``), or with ``block=False`` a job whose ``result()`` returns them.
+    ``server`` runs them on that lazyarray server (the ``remote`` backend, unless another
+    is named); ``quick`` marks inspect's small synchronous question."""
     options = snapshot()
     defaults = block is True and isinstance(cache, bool) and timeout is None and file is None
-    if not (defaults and progress_bar is None and num_retries is None and backend is None):
+    if server is not None or not (
+        defaults and progress_bar is None and num_retries is None and backend is None
+    ):
         # the defaults pass every rule: only other values are checked
         check_arguments(
             timeout=timeout,
@@ -126,7 +140,11 @@ def compute(
             num_retries=num_retries,
             file=file,
             backend=backend,
+            server=server,
         )
+        if server is not None:
+            backend = "remote" if backend is None else backend
+            client = server if client is None else client
     check_format(format, [n.type for n in targets], file)
     if destination not in DESTINATIONS:
         raise FormatError(
@@ -144,7 +162,10 @@ def compute(
         if chosen.runs_direct and block and timeout is None and client is None and not show
         else None
     )
-    plan = direct or make_plan(targets, bound, options.disabled, small_bytes=options.small_bytes)
+    # a backend that plans where it runs (a server) is handed the graph as written
+    plan = direct or make_plan(
+        targets, bound, options.disabled, optimize=chosen.plans, small_bytes=options.small_bytes
+    )
     if direct is None:
         chosen.check(plan)
     retries = options.default_retries if num_retries is None else num_retries
@@ -173,7 +194,9 @@ def compute(
         values = _with_retries(lambda: chosen.execute_direct(direct, bound), retries)
         return finish(store(owned(values, plan, bound)))
     if block and timeout is None:
-        context = RunContext(len(plan), client=client, retries=retries, options=options)
+        context = RunContext(
+            len(plan), client=client, retries=retries, options=options, quick=quick
+        )
         bar = ProgressBar(context) if show else None
         try:
             values = _with_retries(lambda: chosen.execute(plan, bound, context), retries)
@@ -187,7 +210,9 @@ def compute(
 
     job = ComputeJob(
         lambda: chosen.submit(
-            plan, bound, RunContext(len(plan), client=client, retries=retries, options=options)
+            plan,
+            bound,
+            RunContext(len(plan), client=client, retries=retries, options=options, quick=quick),
         ),
         retries,
         lambda v: finish(store(owned(v, plan, bound))),

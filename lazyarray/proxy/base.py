@@ -154,11 +154,13 @@ class BaseArray:
         num_retries: int | None = None,
         backend: Any = None,
         client: Any = None,
+        server: str | None = None,
         **arguments: Any,
     ) -> Any:
         """Runs the expression and returns its value (or a job, with ``block=False``).
         ``client`` is a scheduler handle for backends that take one (a
-        ``distributed.Client`` for ``backend="dask"``).
+        ``distributed.Client`` for ``backend="dask"``); ``server`` a lazyarray server's
+        URL (``backend="remote"``).
 
         >>> import lazyarray as la
         >>> (la.arange(4) * 2).compute()
@@ -176,6 +178,7 @@ class BaseArray:
             num_retries=num_retries,
             backend=backend,
             client=client,
+            server=server,
             arguments=arguments,
             unpack=True,
         )
@@ -187,9 +190,11 @@ class BaseArray:
         cache: bool = True,
         timeout: float | None = None,
         backend: Any = None,
+        server: str | None = None,
         **arguments: Any,
     ) -> Any:
-        """The quick path: no retries, no progress bar, a default timeout (60 s)."""
+        """The quick path: no retries, no progress bar, a default timeout (60 s); a
+        server answers it synchronously (``POST /v1/inspect``)."""
         from lazyarray.config import options
 
         return compute(
@@ -201,8 +206,10 @@ class BaseArray:
             timeout=options.inspect_timeout if timeout is None else timeout,
             num_retries=0,
             backend=backend,
+            server=server,
             arguments=arguments,
             unpack=True,
+            quick=True,
         )
 
     def explain(self, stage: str | None = None) -> str:

@@ -1,0 +1,95 @@
+"""The remote backend: a plan's graph goes to a lazyarray server as a graph document
+(JSON, never a pickle) and runs there as a job; the server plans it itself.
+
+The server is ``compute(server=URL)`` or ``compute(client=URL or Session)``, else the
+``server`` option (``LAZYARRAY_SERVER``), else ``http://127.0.0.1:8700``; the token is
+``LAZYARRAY_TOKEN``, the file ``LAZYARRAY_TOKEN_FILE`` names, or the one a local
+``lazyarray serve`` wrote (``lazyarray.client.find_token``)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from lazyarray.backend import Backend, Capability, check_outputs_fit
+from lazyarray.client import find_token, server_url
+from lazyarray.errors import ComputeArgumentError
+from lazyarray.jobs import AsyncJob, RunContext
+from lazyarray.planner import Plan
+from lazyarray_remote.documents import encode_arguments, submission
+from lazyarray_remote.jobs import InspectJob, RemoteJob
+from lazyarray_remote.session import Session
+
+
+class RemoteBackend(Backend):
+    name = "remote"
+    # what the server's backend runs; custom Python functions only on a --trusted
+    # server, which a client cannot know: refused here, before anything is sent
+    capabilities = frozenset({Capability.MASKED, Capability.UNKNOWN_SHAPES})
+    install_hint = "pip install 'lazyarray[server]'"
+    plans = False  # the server plans: it is sent the graph as written
+
+    def __init__(self) -> None:
+        self._sessions: dict[tuple[str, str | None], Session] = {}
+        self._lock = threading.Lock()
+
+    def session(self, client: Any = None) -> Session:
+        """The session of ``client`` (a ``Session``, a server URL, or None for the
+        configured server); one per URL and token, so each blob is uploaded once."""
+        if isinstance(client, Session):
+            return client
+        if client is not None and not isinstance(client, str):
+            raise ComputeArgumentError(
+                "backend 'remote' takes client= as a server's URL or a "
+                f"lazyarray_remote.Session, not {type(client).__name__}"
+            )
+        key = (server_url(client), find_token())
+        with self._lock:
+            found = self._sessions.get(key)
+            if found is None:
+                found = self._sessions[key] = Session(key[0], key[1])
+            return found
+
+    def close(self) -> None:
+        """Closes the connections of every session this backend opened."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            session.close()
+
+    def job_source(self, url: str) -> Session:
+        """What ``AsyncJob.from_id(job_id, client=url)`` asks for the job."""
+        return self.session(url)
+
+    def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        job = self.submit(plan, arguments, context)
+        if isinstance(job, InspectJob):
+            return job.result(None)  # type: ignore[no-any-return]
+        assert isinstance(job, RemoteJob)
+        return job.follow(context)
+
+    def submit(
+        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
+    ) -> AsyncJob:
+        """Writes the document (uploading what the server lacks), then records the job
+        with a fresh ``submission_id``: a retried request cannot make a second job."""
+        context = context or RunContext(len(plan))
+        self.check(plan)
+        check_outputs_fit(plan, context.options)  # results come back here, whole
+        session = self.session(context.client)
+        retries = context.retries
+        made = submission(plan, session, retries)
+        encoded = encode_arguments(arguments, made.parameters, session, retries)
+        if context.quick:
+            return InspectJob(session, made, encoded)
+        body = {
+            "graph": made.document,
+            "arguments": encoded,
+            "format": made.format,
+            "submission_id": uuid.uuid4().hex,
+        }
+        created = session.client(retries).json("POST", "/v1/jobs", json=body)
+        return RemoteJob(session, str(created["job_id"]), made, retries)

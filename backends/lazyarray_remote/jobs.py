@@ -1,0 +1,356 @@
+"""Jobs on a server: the same ``AsyncJob`` as locally, over the job routes
+(``docs/server.md``). Status is polled with backoff; a finished job's errors come back
+as the typed errors a local compute raises, naming the line that built the failing
+node when this process submitted the graph."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import re
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lazyarray import errors
+from lazyarray.errors import (
+    ComputeError,
+    JobCancelled,
+    JobTimeoutError,
+    LazyArrayError,
+    RetryError,
+    ServerError,
+    TransientError,
+)
+from lazyarray.jobs import AsyncJob, JobStatus, RunContext, local_jobs, status_record
+from lazyarray_remote.results import read_npy, read_npz, scalar, values_of_npz
+
+if TYPE_CHECKING:
+    from lazyarray_remote.documents import Submission
+    from lazyarray_remote.session import Session
+
+LONG_POLL = 0.5  # seconds one status request may wait for the job's end (progress and
+# Ctrl-C stay live); a server that does not wait answers at once, and is polled with
+# backoff instead:
+FIRST_POLL = 0.002  # seconds: a tiny job is done after a few milliseconds
+LAST_POLL = 0.25
+_POLL_GROWTH = 1.5
+_LABEL = "node {} of the graph document"  # how the server names a node in messages
+# ``ComputeError.wrapping``'s message: the op, the original error's type and text
+_WRAPPED = re.compile(
+    r"^(?P<op>\S+) failed: (?P<type>[A-Za-z_][\w.]*): (?P<text>.*) "
+    r"\(in the expression built at [^()]*\)$",
+    re.DOTALL,
+)
+
+
+class RemoteJob(AsyncJob):
+    """A job on a server. ``submission`` (this process's document) maps the failing
+    node of an error back to its creation site; a job reopened by id has none and its
+    errors name the op and the node's position."""
+
+    def __init__(
+        self,
+        session: Session,
+        job_id: str,
+        submission: Submission | None = None,
+        retries: int = 0,
+    ) -> None:
+        self.job_id = job_id
+        self.session = session
+        self._submission = submission
+        self._client = session.client(retries)
+        self._state: dict[str, Any] | None = None
+        local_jobs.register(self)
+
+    # --- AsyncJob ----------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        state = self._poll()
+        return status_record(
+            self.job_id,
+            JobStatus(state["status"]),
+            self._named(state.get("message") or ""),
+            int(state.get("completed_steps") or 0),
+            int(state.get("total_steps") or 0),
+        )
+
+    def errors(self) -> list[str]:
+        return [
+            f"{entry['type']}: {message_of(entry, self._submission)}"
+            for entry in self._error_entries()
+        ]
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Waits (polling with backoff) up to ``timeout`` seconds, then downloads the
+        result: this process's values (a list, one per output) for a job it submitted;
+        for a job reopened by id, the value (a tuple for several, the bytes for a json
+        or arrow result)."""
+        self.wait(timeout)
+        return self._download()
+
+    def cancel(self) -> bool:
+        """Asks the server to stop the job; True unless it had already finished (a
+        Running job stops at its next heartbeat)."""
+        seen = self._state
+        try:
+            state = self._client.json("POST", f"/v1/jobs/{self.job_id}/cancel")
+        except ServerError as error:
+            raise self._not_found(error) from error
+        self._state = state
+        status = JobStatus(state["status"])
+        if status is JobStatus.CANCELLED:
+            return seen is None or not JobStatus(seen["status"]).finished
+        return not status.finished
+
+    # --- waiting -----------------------------------------------------------------------
+
+    def wait(self, timeout: float | None = None, context: RunContext | None = None) -> None:
+        """Waits for the job's end by long polls (``context`` sees its progress); raises
+        its error, ``JobCancelled``, or ``JobTimeoutError`` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = FIRST_POLL
+        while True:
+            asked = LONG_POLL if deadline is None else min(LONG_POLL, deadline - time.monotonic())
+            start = time.monotonic()
+            state = self._poll(max(0.0, asked))
+            status = JobStatus(state["status"])
+            if context is not None:
+                _report(state, context)
+            if status.finished:
+                break
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise JobTimeoutError(f"job {self.job_id} did not finish within {timeout} seconds")
+            if now - start < asked / 2:  # answered without waiting: back off
+                time.sleep(delay if deadline is None else min(delay, deadline - now))
+                delay = min(delay * _POLL_GROWTH, LAST_POLL)
+        if status is JobStatus.CANCELLED:
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+        if status is JobStatus.ERRORED:
+            raise self._error()
+
+    def follow(self, context: RunContext) -> list[Any]:
+        """``compute``'s blocking path: waits with progress; an interrupt (Ctrl-C) or
+        any other failure while waiting cancels the job on the server, then propagates."""
+        try:
+            self.wait(None, context)
+            return self._download()  # type: ignore[no-any-return]
+        except BaseException as exc:
+            if not isinstance(exc, LazyArrayError) or isinstance(exc, RetryError):
+                self._cancel_quietly()
+            raise
+
+    def _cancel_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            self.session.client(0).request("POST", f"/v1/jobs/{self.job_id}/cancel")
+
+    def _poll(self, wait: float = 0.0) -> dict[str, Any]:
+        """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
+        passed (the server's long poll)."""
+        params = {"wait": f"{wait:.3f}"} if wait > 0 else None
+        try:
+            state = self._client.json("GET", f"/v1/jobs/{self.job_id}", params=params)
+        except ServerError as error:
+            raise self._not_found(error) from error
+        self._state = state
+        return state  # type: ignore[no-any-return]
+
+    def _not_found(self, error: ServerError) -> Exception:
+        from lazyarray_remote.session import not_found
+
+        return not_found(error, self.job_id) if error.status == 404 else error
+
+    # --- the result --------------------------------------------------------------------
+
+    def _download(self) -> Any:
+        path = f"/v1/jobs/{self.job_id}/result"
+        submission = self._submission
+        fmt = submission.format if submission is not None else None
+        response = self._client.request(
+            "GET", path, params={"format": fmt} if fmt else None, stream=True
+        )
+        try:
+            kind = fmt or _format_of(response.headers.get("content-type", ""))
+            if kind == "npy":
+                values = [read_npy(response.iter_bytes(1 << 20))]
+            elif kind == "npz":
+                values = values_of_npz(read_npz(response.read()))
+            else:  # json or arrow, of a job another client submitted: its bytes
+                return response.read()
+        finally:
+            response.close()
+        if submission is not None:
+            return values
+        values = [scalar(value) for value in values]
+        return values[0] if len(values) == 1 else tuple(values)
+
+    # --- errors ------------------------------------------------------------------------
+
+    def _error_entries(self) -> list[dict[str, Any]]:
+        try:
+            found = self._client.json("GET", f"/v1/jobs/{self.job_id}/errors")
+        except ServerError as error:
+            raise self._not_found(error) from error
+        entries = found.get("errors") or []
+        return [
+            dict(entry)
+            if isinstance(entry, Mapping)
+            else {"type": "ComputeError", "message": entry}
+            for entry in entries
+        ]
+
+    def _error(self) -> LazyArrayError:
+        entries = self._error_entries()
+        if not entries:
+            message = self._state.get("message") if self._state else None
+            return ComputeError(f"job {self.job_id} failed: {message or 'no error reported'}")
+        return typed_error(entries[-1], self._submission)
+
+    def _named(self, message: str) -> str:
+        """A status message with document positions named as sites where known."""
+        submission = self._submission
+        if submission is None or "of the graph document" not in message:
+            return message
+        for index in range(len(submission.nodes) - 1, -1, -1):
+            label = _LABEL.format(index)
+            if label in message:
+                message = message.replace(label, submission.nodes[index].site_text)
+        return message
+
+
+class InspectJob(AsyncJob):
+    """``inspect``'s question, answered synchronously by the server (``/v1/inspect``):
+    nothing runs until ``result`` asks, and nothing is left running after it."""
+
+    def __init__(self, session: Session, submission: Submission, arguments: dict[str, Any]):
+        from lazyarray.jobs import new_job_id
+
+        self.job_id = new_job_id()
+        self.session = session
+        self._submission = submission
+        self._arguments = arguments
+        self._state = JobStatus.PENDING
+
+    def status(self) -> dict[str, Any]:
+        done = 1 if self._state is JobStatus.COMPLETED else 0
+        return status_record(self.job_id, self._state, f"inspect: {self._state}", done, 1)
+
+    def errors(self) -> list[str]:
+        return []
+
+    def cancel(self) -> bool:
+        if self._state.finished:
+            return False
+        self._state = JobStatus.CANCELLED
+        return True
+
+    def result(self, timeout: float | None = None) -> Any:
+        import httpx
+
+        if self._state is JobStatus.CANCELLED:
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+        submission = self._submission
+        body = {
+            "graph": submission.document,
+            "arguments": self._arguments,
+            "format": submission.format,
+        }
+        self._state = JobStatus.RUNNING
+        try:
+            response = self.session.client(0).request(
+                "POST", "/v1/inspect", json=body, timeout=httpx.Timeout(60.0, read=timeout)
+            )
+        except TransientError as error:
+            if isinstance(error.__cause__, httpx.ReadTimeout):
+                raise JobTimeoutError(f"inspect did not finish within {timeout} seconds") from None
+            raise
+        except LazyArrayError as error:
+            self._state = JobStatus.ERRORED
+            entry = getattr(error, "body", None)
+            if not isinstance(entry, Mapping) or "type" not in entry:
+                raise
+            typed = typed_error(entry, submission)
+            raise typed from typed.__cause__  # the rebuilt original, not the HTTP error
+        self._state = JobStatus.COMPLETED
+        if submission.format == "npy":
+            return [read_npy([response.content])]
+        return values_of_npz(read_npz(response.content))
+
+
+def typed_error(entry: Mapping[str, Any], submission: Submission | None) -> LazyArrayError:
+    """The error a local compute would raise for the server's error ``entry`` (``type``,
+    ``message``, ``op``, ``node``): the ``lazyarray.errors`` class it names, its failing
+    node named by the creation site ``submission`` kept, else by its position."""
+    name = str(entry.get("type") or "ComputeError")
+    message = message_of(entry, submission)
+    op = str(entry.get("op") or "")
+    index = entry.get("node")
+    site = submission.site(index) if submission is not None else None
+    where = site or (_LABEL.format(index) if isinstance(index, int) else "")
+    kind = getattr(errors, name, None)
+    if not (isinstance(kind, type) and issubclass(kind, LazyArrayError)):
+        return ComputeError(f"{name}: {message}", op=op, site=where)
+    if issubclass(kind, ComputeError):
+        error = kind(message, op=op, site=where)
+        error.__cause__ = original_of(message)
+        return error
+    if issubclass(kind, TransientError):  # the server retried it already
+        return RetryError(f"the job failed on the server: {name}: {message}", [kind(message)])
+    try:
+        return kind(message)
+    except TypeError:  # a class that needs more than a message
+        return ComputeError(f"{name}: {message}", op=op, site=where)
+
+
+def message_of(entry: Mapping[str, Any], submission: Submission | None) -> str:
+    """The entry's message, its document node named by its creation site where known,
+    else by the op and position when the message does not name them."""
+    message = str(entry.get("message") or "")
+    index = entry.get("node")
+    site = submission.site(index) if submission is not None else None
+    label = _LABEL.format(index)
+    if site is not None:
+        return message.replace(label, site)
+    if isinstance(index, int) and label not in message:
+        op = entry.get("op")
+        named = f"op {op!r}, " if op else ""
+        return f"{message} ({named}{label})"
+    return message
+
+
+def original_of(message: str) -> BaseException | None:
+    """The error a server's ``ComputeError`` wrapped, rebuilt from its message where its
+    type is a builtin or numpy exception (the ``original`` a local compute chains)."""
+    import numpy as np
+
+    found = _WRAPPED.match(message)
+    if found is None:
+        return None
+    name = found.group("type").rpartition(".")[2]
+    kind = getattr(builtins, name, None) or getattr(np.linalg, name, None)
+    kind = kind or getattr(np.exceptions, name, None)
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        return None
+    try:
+        return kind(found.group("text"))
+    except Exception:  # a class that needs more than a message
+        return None
+
+
+def _report(state: Mapping[str, Any], context: RunContext) -> None:
+    total = int(state.get("total_steps") or 0)
+    if total and total != context.total_steps:
+        context.set_total(total)
+    context.completed_steps = int(state.get("completed_steps") or 0)
+    context.advance(0, str(state.get("message") or ""))
+
+
+def _format_of(content_type: str) -> str:
+    kind = content_type.split(";")[0].strip().lower()
+    return {
+        "application/x-npy": "npy",
+        "application/x-npz": "npz",
+        "application/json": "json",
+        "application/vnd.apache.arrow.stream": "arrow",
+    }.get(kind, "npy")

@@ -1,0 +1,26 @@
+"""Talking to a lazyarray server: the connection shared by the remote backend and the
+http registry. Needs the ``server`` extra (httpx), imported only when a client is made."""
+
+from lazyarray.client.connection import (
+    DEFAULT_SERVER,
+    Client,
+    Retries,
+    ServerBusy,
+    ServerUnreachable,
+    error_from,
+    find_token,
+    server_url,
+    token_path,
+)
+
+__all__ = [
+    "DEFAULT_SERVER",
+    "Client",
+    "Retries",
+    "ServerBusy",
+    "ServerUnreachable",
+    "error_from",
+    "find_token",
+    "server_url",
+    "token_path",
+]

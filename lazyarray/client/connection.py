@@ -1,0 +1,238 @@
+"""One HTTP connection to a lazyarray server (``docs/server.md``): where it is, the token
+it sends, the failures it retries, and the typed errors its answers become.
+
+The remote backend and the http registry both talk through it, so a token, a retry or
+an error reads the same wherever a server is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lazyarray import errors
+from lazyarray.config import options
+from lazyarray.errors import LazyArrayError, RetryError, ServerError, TransientError, Unauthorized
+from lazyarray.version import __version__
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_SERVER = "http://127.0.0.1:8700"
+# answers that say "later" rather than "no": retried, as connection failures are
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class ServerUnreachable(TransientError):
+    """No answer from the server (refused, reset, timed out); retried."""
+
+
+class ServerBusy(TransientError):
+    """The server (or a proxy before it) answered 429, 502, 503 or 504; retried."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def token_path() -> Path | None:
+    """Where ``lazyarray serve`` leaves the token of a loopback start without one, for
+    local clients to find; None without platformdirs."""
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - part of the server and test extras
+        return None
+    return Path(platformdirs.user_config_path("lazyarray", appauthor=False)) / "token"
+
+
+def find_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """``LAZYARRAY_TOKEN``, else the file ``LAZYARRAY_TOKEN_FILE`` names, else the token
+    a local server wrote (``token_path()``); None when there is none."""
+    environ = os.environ if environ is None else environ
+    if environ.get("LAZYARRAY_TOKEN"):
+        return environ["LAZYARRAY_TOKEN"].strip()
+    named = environ.get("LAZYARRAY_TOKEN_FILE")
+    path = Path(named).expanduser() if named else token_path()
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if named:  # a file the user named must exist
+            raise Unauthorized(
+                f"LAZYARRAY_TOKEN_FILE names {named!r}, which does not exist"
+            ) from None
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else None
+
+
+def server_url(server: str | None = None) -> str:
+    """``server``, else the ``server`` option (``LAZYARRAY_SERVER``), else loopback."""
+    if server is None:
+        return options.server or DEFAULT_SERVER
+    from lazyarray.config import Options
+
+    checked: str = Options(server=server).server  # type: ignore[assignment]
+    return checked
+
+
+@dataclasses.dataclass(frozen=True)
+class Retries:
+    """Up to ``attempts`` retries of a transient failure, waiting a random time up to
+    ``base * 2**n`` (capped; "full jitter", so clients that failed together do not come
+    back together), or what a 429/503's ``Retry-After`` asks when it asks for longer."""
+
+    attempts: int = 3
+    base: float = 0.05
+    cap: float = 5.0
+
+    def delay(self, retry: int, retry_after: float | None = None) -> float:
+        wait = random.uniform(0, min(self.cap, self.base * 2**retry))
+        return max(wait, min(retry_after, self.cap * 6)) if retry_after else wait
+
+
+def error_from(response: httpx.Response) -> LazyArrayError:
+    """The typed error an error answer stands for: the ``lazyarray.errors`` class its body
+    names (``{"error": {"type", "message"}}``; the error dict, with any further fields such
+    as a job error's ``op`` and ``node``, is kept as its ``body``), else one chosen by
+    status."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    found = body.get("error") if isinstance(body, dict) else None
+    found = found if isinstance(found, dict) else {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    message = str(found.get("message") or detail or response.text[:500] or response.reason_phrase)
+    message = f"{message} (HTTP {response.status_code} from {response.request.url.path})"
+    if response.status_code in TRANSIENT_STATUSES:  # "later", whatever type it names
+        return ServerBusy(message, _retry_after(response))
+    kind = getattr(errors, str(found.get("type", "")), None)
+    if isinstance(kind, type) and issubclass(kind, LazyArrayError):
+        try:
+            typed = kind(message)
+        except TypeError:  # a class that needs more than a message
+            pass
+        else:
+            typed.body = found  # type: ignore[attr-defined] # the body's fields (op, node)
+            return typed
+    if response.status_code in (401, 403):
+        return Unauthorized(message)
+    return ServerError(message, response.status_code)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:  # absent, or an HTTP date: use the backoff
+        return None
+
+
+class Client:
+    """A server's URL and token, and an ``httpx.Client`` that retries what is transient.
+
+    >>> client = Client("http://127.0.0.1:8700", token="t")  # doctest: +SKIP
+    >>> client.json("GET", "/v1/jobs/job_1")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        server: str | None = None,
+        token: str | None = None,
+        *,
+        retries: Retries | int | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry_error: bool = False,
+    ) -> None:
+        """``retry_error``: once retries are spent, raise ``RetryError`` holding every
+        attempt's failure (not itself transient, so a caller that retries transient
+        errors does not retry them again) instead of the last failure."""
+        try:
+            import httpx
+        except ImportError:
+            raise ImportError(
+                "talking to a lazyarray server needs httpx: pip install 'lazyarray[server]'"
+            ) from None
+        self.url = server_url(server)
+        token = token if token is not None else find_token()
+        self.retries = (
+            retries if isinstance(retries, Retries) else Retries(3 if retries is None else retries)
+        )
+        self._sleep = sleep
+        self._retry_error = retry_error
+        headers = {"User-Agent": f"lazyarray/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.has_token = bool(token)
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def request(
+        self, method: str, path: str, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer to one request, retried while the failure is transient; an error
+        answer raises its typed error (``error_from``). Every route this client calls
+        is safe to repeat (jobs are submitted with a ``submission_id``). With ``stream``,
+        a successful answer's body is left unread (read it with ``iter_bytes``, then
+        ``close`` it): a large result is never held twice."""
+        import httpx
+
+        failures: list[BaseException] = []
+        while True:
+            try:
+                request = self._http.build_request(method, path, **kwargs)
+                response = self._http.send(request, stream=stream)
+                if stream and not response.is_success:
+                    response.read()  # an error body is small: read it to type it
+                    response.close()
+            except httpx.TransportError as exc:
+                failure: TransientError = ServerUnreachable(
+                    f"no answer from the lazyarray server at {self.url}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                failure.__cause__ = exc
+            else:
+                if response.is_success or response.status_code == 304:
+                    return response
+                error = error_from(response)
+                if not isinstance(error, ServerBusy):
+                    if isinstance(error, Unauthorized) and not self.has_token:
+                        error = Unauthorized(
+                            f"{error}; no token found: set LAZYARRAY_TOKEN or "
+                            "LAZYARRAY_TOKEN_FILE, or start the server on this machine"
+                        )
+                    raise error
+                failure = error
+            failures.append(failure)
+            if len(failures) > self.retries.attempts:
+                if self._retry_error and len(failures) > 1:
+                    raise RetryError(
+                        f"{method} {path} failed {len(failures)} times: {failure}", failures
+                    ) from failure
+                raise failure
+            retry_after = failure.retry_after if isinstance(failure, ServerBusy) else None
+            self._sleep(self.retries.delay(len(failures) - 1, retry_after))
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.request(method, path, **kwargs).json()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<lazyarray.client.Client {self.url}>"

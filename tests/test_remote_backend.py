@@ -1,0 +1,425 @@
+"""The remote backend against a real server (``tests/test_remote_fixtures.py``): values
+equal numpy's, and every compute argument means what it means locally: block, timeout,
+num_retries, format, file, cache, arguments; Ctrl-C and cancel stop the server's job;
+errors are the typed errors of a local compute, naming the user's line."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lazyarray as la
+from lazyarray.errors import (
+    ComputeArgumentError,
+    ComputeError,
+    JobCancelled,
+    JobNotFound,
+    JobTimeoutError,
+    RetryError,
+    TransientError,
+    Unauthorized,
+    UnsupportedOperation,
+)
+from lazyarray.jobs import AsyncJob, JobStatus
+from lazyarray.ops import apply
+from lazyarray.proxy import wrap
+from tests import kit
+from tests.test_remote_fixtures import (  # noqa: F401 - fixtures
+    RunningServer,
+    remote_fixture,
+    remote_server_fixture,
+)
+
+httpx = pytest.importorskip("httpx")
+
+from lazyarray_remote import RemoteJob, Session  # noqa: E402 - after the extra's check
+
+ROOT = Path(__file__).resolve().parents[1]
+RNG = np.random.default_rng(11)
+SMALL = RNG.random((40, 30))
+LARGE = RNG.random((500, 400))  # 200,000 elements: 1.6 MB, a blob in the document
+
+
+def server_jobs(server: RunningServer, status: str | None = None) -> list[dict[str, Any]]:
+    params = {"status": status} if status else {}
+    answer = httpx.get(
+        f"{server.url}/v1/jobs",
+        params=params,
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    answer.raise_for_status()
+    return list(answer.json()["jobs"])
+
+
+def server_state(server: RunningServer, job_id: str) -> dict[str, Any]:
+    answer = httpx.get(
+        f"{server.url}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {server.token}"}
+    )
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def until_status(server: RunningServer, job_id: str, wanted: str, within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    while (status := server_state(server, job_id)["status"]) != wanted:
+        assert time.monotonic() < deadline, f"job {job_id} is {status}, not {wanted}"
+        time.sleep(0.05)
+
+
+def slow() -> Any:
+    """Seconds of work on the server, in many steps (a cancel lands between two)."""
+    y = la.sin(la.arange(2_000_000) * 1.0)
+    for _ in range(150):
+        y = la.sort(la.sin(y * 7.1))
+    return y.sum()
+
+
+# --- values ---------------------------------------------------------------------------
+
+EXPRESSIONS = {
+    "standardized rows (W3)": lambda m, x: ((x - x.mean(axis=0)) / x.std(axis=0)).sum(axis=1),
+    "slice of a product (W4)": lambda m, x: (x * 2.5 + x)[3:9].sum(),
+    "where": lambda m, x: m.where(x > 0.5, x * 2, -x),
+    "matmul": lambda m, x: x @ x.T,
+    "sort and cumsum": lambda m, x: m.cumsum(m.sort(x, axis=1), axis=0),
+    "transpose and reshape": lambda m, x: (x.T.reshape(-1)[::7] + 1) ** 2,
+}
+
+
+@pytest.mark.parametrize("name", EXPRESSIONS)
+def test_expressions_equal_numpy(remote: str, name: str) -> None:
+    build = EXPRESSIONS[name]
+    expected = build(np, SMALL)
+    kit.assert_exact(build(la, la.asarray(SMALL)).compute(backend="remote"), expected)
+
+
+def test_several_results_and_scalars(remote: str) -> None:
+    x = la.asarray(SMALL)
+    total, largest, doubled = la.compute(x.sum(), x.max(axis=0), x * 2, backend="remote")
+    kit.assert_exact(total, SMALL.sum())
+    assert isinstance(total, np.float64)
+    kit.assert_exact(largest, SMALL.max(axis=0))
+    kit.assert_exact(doubled, SMALL * 2)
+
+
+def test_masked_results_come_back_masked(remote: str) -> None:
+    data = np.ma.MaskedArray(SMALL, mask=SMALL > 0.7)
+    x = la.MaskedArray(data)
+    value = (x * 2 + 1).compute(backend="remote")
+    assert isinstance(value, np.ma.MaskedArray)
+    kit.assert_exact(value, data * 2 + 1)
+    mean, std = la.compute(x.mean(axis=0), x.std(axis=0), backend="remote")  # W7
+    kit.assert_exact(mean, data.mean(axis=0))
+    kit.assert_within(std, data.std(axis=0), 1e-12)
+    assert la.MaskedArray(np.ma.masked_all(3)).sum().compute(backend="remote") is np.ma.masked
+
+
+def test_large_literals_are_uploaded_once(remote_server: RunningServer, remote: str) -> None:
+    x = la.asarray(LARGE)
+    summed = (x * 2 + 1).sum(axis=0)
+    with Session(remote, remote_server.token) as session:
+        got = summed.compute(backend="remote", client=session)
+        kit.assert_exact(got, summed.compute(backend="numpy"))  # the same blocked sums
+        assert session.uploads == 1
+        sine = la.sin(x).compute(backend="remote", client=session)  # a new graph
+        kit.assert_exact(sine, np.sin(LARGE))
+        assert session.uploads == 1  # the literal went once
+        strided = la.asarray(LARGE.T[::2])  # written block by block, not from its memory
+        kit.assert_exact((strided + 1).compute(backend="remote", client=session), LARGE.T[::2] + 1)
+        assert session.uploads == 2
+
+
+def test_arguments_of_parameters(remote_server: RunningServer, remote: str) -> None:
+    k = la.parameter("k", la.Scalar, dtype="float32")
+    x = la.asarray(SMALL.astype(np.float32))
+    kit.assert_exact(
+        (x * k).sum().compute(backend="remote", k=1.5), (SMALL.astype("f4") * 1.5).sum()
+    )
+    v = la.parameter("v", la.Array, dtype="int16")
+    got = (v * 3).compute(backend="remote", v=np.arange(5, dtype=np.int16))
+    kit.assert_exact(got, np.arange(5, dtype=np.int16) * 3)
+
+
+def test_formats_and_files_are_local_bytes(remote: str, tmp_path: Path) -> None:
+    y = la.asarray(SMALL).sum(axis=1)
+    for fmt in ("json", "npy", "npz"):
+        assert y.compute(backend="remote", format=fmt) == y.compute(backend="numpy", format=fmt)
+    target = tmp_path / "y.npy"
+    assert y.compute(backend="remote", format="npy", file=target) is None
+    kit.assert_exact(np.load(target), SMALL.sum(axis=1))
+
+
+def test_a_cached_result_runs_no_job(remote_server: RunningServer, remote: str) -> None:
+    y = la.asarray(SMALL.copy()).max()
+    frozen = la.asarray(np.array(SMALL)).min()
+    readonly = np.array(SMALL)
+    readonly.flags.writeable = False
+    cached = (la.asarray(readonly) * 3).sum()
+    before = len(server_jobs(remote_server))
+    cached.compute(backend="remote")
+    cached.compute(backend="remote")  # the local result cache answers
+    y.compute(backend="remote", cache=False)
+    frozen.compute(backend="remote", cache=False)
+    assert len(server_jobs(remote_server)) == before + 3
+
+
+# --- jobs -----------------------------------------------------------------------------
+
+
+def test_a_job_is_reopened_by_id_from_another_process(
+    remote_server: RunningServer, remote: str
+) -> None:
+    x = la.asarray(SMALL)
+    job = (x * 2).sum(axis=0).compute(backend="remote", block=False)
+    failing = la.linalg.inv(la.asarray(np.zeros((3, 3)))).compute(backend="remote", block=False)
+    assert isinstance(job, AsyncJob)
+    script = (
+        "import json, sys\n"
+        "from tests.test_remote_fixtures import register_remote\n"
+        "register_remote()\n"
+        "import lazyarray as la\n"
+        "job = la.AsyncJob.from_id(sys.argv[1], client=sys.argv[3])\n"
+        "value = job.result(30)\n"
+        "failing = la.AsyncJob.from_id(sys.argv[2], client=sys.argv[3])\n"
+        "try:\n"
+        "    failing.result(30)\n"
+        "except la.ComputeError as error:\n"
+        "    message = str(error)\n"
+        "print(json.dumps({'value': value.tolist(), 'status': job.status()['status'],"
+        " 'error': message, 'errors': failing.errors()}))\n"
+    )
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "backends")]),
+        LAZYARRAY_TOKEN=remote_server.token,
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script, job.job_id, failing.job_id, remote],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(found.stdout.strip().splitlines()[-1])
+    kit.assert_exact(np.array(seen["value"]), (SMALL * 2).sum(axis=0))
+    assert seen["status"] == "Completed"
+    assert "inv failed" in seen["error"]
+    assert "node 1 of the graph document" in seen["error"]  # no sites in another process
+    assert seen["errors"][0].startswith("ComputeError: inv failed")
+    kit.assert_exact(job.result(), (SMALL * 2).sum(axis=0))
+
+
+def test_status_progress_and_sleep_until_complete(
+    remote_server: RunningServer, remote: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = (la.asarray(SMALL) + 1).compute(backend="remote", block=False)
+    job.sleep_until_complete(verbose_std_out=True)
+    status = job.status()
+    assert status["status"] == JobStatus.COMPLETED
+    assert status["completed_steps"] == status["total_steps"]
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith(f"job {job.job_id}: Completed")
+    assert job.errors() == []
+    assert job.cancel() is False  # finished: nothing to cancel
+    assert la.AsyncJob.from_id(job.job_id).status()["status"] == JobStatus.COMPLETED
+    with Session(remote, remote_server.token) as session:  # a JobSource object
+        reopened = AsyncJob.from_id(job.job_id, client=session)
+        kit.assert_exact(reopened.result(), SMALL + 1)
+
+
+def test_cancel_stops_the_server_job(remote_server: RunningServer, remote: str) -> None:
+    job = slow().compute(backend="remote", block=False)
+    until_status(remote_server, job.job_id, "Running")
+    assert job.cancel() is True
+    with pytest.raises(JobCancelled):
+        job.result(10)
+    until_status(remote_server, job.job_id, "Cancelled")
+
+
+def test_timeout_cancels_the_server_job(remote_server: RunningServer, remote: str) -> None:
+    before = {j["job_id"] for j in server_jobs(remote_server)}
+    with pytest.raises(JobTimeoutError, match=r"did not finish within 0\.5 seconds"):
+        slow().compute(backend="remote", timeout=0.5)
+    (new,) = [j["job_id"] for j in server_jobs(remote_server) if j["job_id"] not in before]
+    until_status(remote_server, new, "Cancelled")
+
+
+def test_ctrl_c_cancels_the_server_job(remote_server: RunningServer, remote: str) -> None:
+    before = {j["job_id"] for j in server_jobs(remote_server)}
+
+    def interrupt_once_running() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if any(j["job_id"] not in before for j in server_jobs(remote_server, "Running")):
+                _thread.interrupt_main()
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=interrupt_once_running)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            slow().compute(backend="remote")
+    finally:
+        watcher.join()
+    (new,) = [j["job_id"] for j in server_jobs(remote_server) if j["job_id"] not in before]
+    until_status(remote_server, new, "Cancelled")
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def test_errors_are_typed_and_name_the_users_line(remote: str) -> None:
+    singular = la.linalg.inv(la.asarray(np.zeros((3, 3))))
+    line = sys._getframe().f_lineno - 1
+    with pytest.raises(ComputeError) as raised:
+        singular.compute(backend="remote")
+    assert f"{Path(__file__).name}:{line}" in str(raised.value)
+    assert raised.value.op == "inv"
+    with pytest.raises(ComputeError) as local:
+        singular.compute(backend="numpy")
+    assert str(raised.value) == str(local.value)
+    job = singular.compute(backend="remote", block=False)
+    with pytest.raises(ComputeError, match=f"{Path(__file__).name}:{line}"):
+        job.result()
+    assert f"{Path(__file__).name}:{line}" in job.errors()[-1]
+
+
+def test_custom_functions_are_refused_before_sending(
+    remote_server: RunningServer, remote: str, python_row: Any
+) -> None:
+    before = len(server_jobs(remote_server))
+    y = wrap(apply(python_row.name, (la.asarray(SMALL).node,), function=np.negative))
+    with pytest.raises(UnsupportedOperation, match="backend 'remote' cannot run op"):
+        y.compute(backend="remote")
+    assert len(server_jobs(remote_server)) == before
+
+
+def test_a_bad_token_is_unauthorized(remote_server: RunningServer) -> None:
+    with Session(remote_server.url, "wrong") as session:
+        with pytest.raises(Unauthorized):
+            la.asarray(SMALL).sum().compute(backend="remote", client=session, cache=False)
+        with pytest.raises(Unauthorized):
+            AsyncJob.from_id("job_1", client=session)
+
+
+# --- retries --------------------------------------------------------------------------
+
+
+class Flaky(httpx.BaseTransport):
+    """The real transport, but the next requests fail as ``plan`` says: "refuse" (a
+    connection error), 503 (busy, Retry-After 0), "lose" (sent and answered, the answer
+    lost), None (passed through)."""
+
+    def __init__(self, *plan: Any) -> None:
+        self.plan = list(plan)
+        self.seen: list[str] = []
+        self._real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(f"{request.method} {request.url.path}")
+        action = self.plan.pop(0) if self.plan else None
+        if action == "refuse":
+            raise httpx.ConnectError("refused", request=request)
+        if action == 503:
+            body = {"detail": "busy", "error": {"type": "ServiceUnavailable", "message": "busy"}}
+            return httpx.Response(503, json=body, headers={"Retry-After": "0"})
+        answer = self._real.handle_request(request)
+        if action == "lose":
+            answer.read()
+            answer.close()
+            raise httpx.ReadError("connection reset", request=request)
+        return answer
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def test_transient_failures_are_retried_as_num_retries_says(
+    remote_server: RunningServer, remote: str
+) -> None:
+    y = (la.asarray(SMALL) * 4).sum(axis=1)
+    before = len(server_jobs(remote_server))
+    flaky = Flaky("refuse", 503, "lose")  # the job's POST: refused, busy, then answer lost
+    with Session(remote_server.url, remote_server.token, transport=flaky) as session:
+        got = y.compute(backend="remote", client=session, num_retries=3, cache=False)
+    kit.assert_exact(got, (SMALL * 4).sum(axis=1))
+    assert flaky.seen[:4] == ["POST /v1/jobs"] * 4
+    assert len(server_jobs(remote_server)) == before + 1  # the lost answer made no 2nd job
+
+    spent = Flaky(*["refuse"] * 3)
+    with (
+        Session(remote_server.url, remote_server.token, transport=spent) as session,
+        pytest.raises(RetryError) as raised,
+    ):
+        y.compute(backend="remote", client=session, num_retries=2, cache=False)
+    assert len(raised.value.exceptions) == 3
+    assert all(isinstance(e, TransientError) for e in raised.value.exceptions)
+    once = Flaky("refuse")
+    with (
+        Session(remote_server.url, remote_server.token, transport=once) as session,
+        pytest.raises(TransientError),  # num_retries=0: the failure itself
+    ):
+        y.compute(backend="remote", client=session, cache=False)
+
+
+def test_user_errors_are_never_retried(remote_server: RunningServer, remote: str) -> None:
+    flaky = Flaky()
+    singular = la.linalg.inv(la.asarray(np.zeros((3, 3))))
+    with (
+        Session(remote_server.url, remote_server.token, transport=flaky) as session,
+        pytest.raises(ComputeError),
+    ):
+        singular.compute(backend="remote", client=session, num_retries=3)
+    assert flaky.seen.count("POST /v1/jobs") == 1
+
+
+def test_inspect_asks_the_server_synchronously(remote_server: RunningServer, remote: str) -> None:
+    before = len(server_jobs(remote_server))
+    value = (la.asarray(SMALL) * 5).sum(axis=0).inspect(backend="remote", cache=False)
+    kit.assert_exact(value, (SMALL * 5).sum(axis=0))
+    assert len(server_jobs(remote_server)) == before  # no job was recorded
+
+
+def test_remote_jobs_are_remote_jobs(remote: str) -> None:
+    job = la.asarray(SMALL).sum().compute(backend="remote", block=False)
+    inner = job._inner  # compute's job wraps the backend's
+    assert isinstance(inner, RemoteJob)
+    assert job.job_id == inner.job_id
+    kit.assert_exact(job.result(), SMALL.sum())
+
+
+def test_server_names_the_server_and_implies_the_backend(remote: str) -> None:
+    y = la.asarray(SMALL).mean(axis=1)
+    kit.assert_exact(y.compute(server=remote, cache=False), SMALL.mean(axis=1))
+    with pytest.raises(ComputeArgumentError, match="server must be"):
+        y.compute(server="ftp://127.0.0.1:8700")
+
+
+def test_an_inspect_error_names_the_users_line(remote: str) -> None:
+    singular = la.linalg.inv(la.asarray(np.zeros((3, 3))))
+    line = sys._getframe().f_lineno - 1
+    with pytest.raises(ComputeError) as raised:
+        singular.inspect(backend="remote", cache=False)
+    with pytest.raises(ComputeError) as local:
+        singular.inspect(backend="numpy", cache=False)
+    assert str(raised.value) == str(local.value)
+    assert f"{Path(__file__).name}:{line}" in str(raised.value)
+    assert isinstance(raised.value.original, np.linalg.LinAlgError)
+
+
+def test_an_unknown_job_id_is_not_found(remote: str) -> None:
+    with pytest.raises(JobNotFound, match="no job 'job_that_never_was'"):
+        AsyncJob.from_id("job_that_never_was", client=remote)
