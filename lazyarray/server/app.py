@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from lazyarray.errors import LazyArrayError
 from lazyarray.jobs import JobStatus
+from lazyarray.server import workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of_token, request_owner, token_table
 from lazyarray.server.layout import Layout
 from lazyarray.server.responses import ApiError, from_error, install
@@ -23,6 +24,7 @@ from lazyarray.server.runner import read_document
 from lazyarray.server.store import LEASE_SECONDS, SubmissionConflict
 from lazyarray.server.workers import WorkerPool
 from lazyarray.version import __version__
+from lazyarray.workflows.local import LocalRegistry
 
 MEDIA = {
     "npy": "application/x-npy",
@@ -182,6 +184,11 @@ def create_app(
     app.state.owner_dependency = owner
     app.state.submit_job = submit_job
     app.state.owner_of_token = lambda token: owner_of_token(token, tokens)
+    app.include_router(
+        workflow_routes.router(
+            LocalRegistry(layout.registry, create=True), owner, submit_job, blobs, trusted=trusted
+        )
+    )
 
     @app.get("/health")
     def health() -> dict[str, str]:
