@@ -183,16 +183,25 @@ def router(
             registry.delete_version(workflow_id, versions.check(version))
         return Response(status_code=204)
 
-    @api.get("/{workflow_id}/versions/{version}/document")
-    def read_document(workflow_id: str, version: str, who: str = who_is) -> Any:
+    def document_text(workflow_id: str, version: str) -> bytes:
+        """A version's document as stored (canonical JSON, verified against its digest)."""
+        record = version_of(workflow_id, version)
+        try:
+            return registry.blobs.get(record.document)
+        except KeyError:
+            raise RegistryError(f"the document of {workflow_id} {version} is missing") from None
+
+    @api.get("/{workflow_id}/versions/{version}/document", response_class=Response)
+    def read_document(workflow_id: str, version: str, who: str = who_is) -> Response:
+        """The graph document (``docs/graph-format.md``)."""
         with answered():
-            return registry.read_document(version_of(workflow_id, version))
+            return Response(document_text(workflow_id, version), media_type="application/json")
 
     @api.get("/{workflow_id}/versions/{version}/blobs/{digest}", response_model=None)
     def read_blob(workflow_id: str, version: str, digest: str, who: str = who_is) -> Response:
         """A blob the version's document names (no other blob is handed out)."""
         with answered():
-            document = registry.read_document(version_of(workflow_id, version))
+            document = serialize.loads(document_text(workflow_id, version))
             if digest not in serialize.blob_references(document):
                 raise ApiError(404, f"{workflow_id} {version} names no blob {digest[:80]!r}")
             local = blobs.path(check_digest(digest))

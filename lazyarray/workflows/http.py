@@ -11,6 +11,7 @@ before the version that names them; they come back down through that version
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import threading
@@ -214,3 +215,10 @@ def open_http(location: str, create: bool) -> HttpRegistry:
         if found is None:
             found = _OPEN[key] = HttpRegistry(key[0], token=key[1])
         return found
+
+
+@atexit.register
+def _close_all() -> None:
+    with _OPENING:
+        while _OPEN:
+            _OPEN.popitem()[1].close()
