@@ -318,10 +318,14 @@ def test_a_call_runs_as_a_job_and_equals_the_local_result(server: Server, regist
             assert state["status"] == "Completed", bob.json("GET", f"/v1/jobs/{job_id}/errors")
             result = bob.request("GET", f"/v1/jobs/{job_id}/result", params={"format": "npy"})
             kit.assert_exact(np.load(io.BytesIO(result.content)), np.asarray(expected))
+        # a call is submitted as any job is: once per submission id
+        body = {"arguments": {"x": [0.5, 1.0], "threshold": 0.75}, "submission_id": "s1"}
+        route = f"/v1/workflows/{ID}/versions/1.0.0/call"
+        assert bob.json("POST", route, json=body) == bob.json("POST", route, json=body)
         # the job is bob's, not alice's
         with (
             Client(server.url, token="alice-token") as alice,
-            pytest.raises(la.errors.LazyArrayError),
+            pytest.raises(la.errors.ServerError, match="no job"),
         ):
             alice.json("GET", f"/v1/jobs/{job_id}")
 
