@@ -2,7 +2,8 @@
 
 ``lazyarray workflows list | show ID [VERSION] | delete ID VERSION`` and
 ``lazyarray run ID[@VERSION] --arg NAME=VALUE ... --output FILE``, each with
-``--registry DIR``. A command is one entry of ``COMMANDS``: a function that adds its
+``--registry DIR``; ``lazyarray serve [--host H] [--port P] [--store DIR] ...`` runs a
+server (``docs/server.md``). A command is one entry of ``COMMANDS``: a function that adds its
 parser, whose ``handler`` default runs it. Errors print one line, ``lazyarray: error:
 ...``, and exit with status 1 (2 for a command line argparse cannot read).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import ArgumentError, LazyArrayError
+from lazyarray.errors import ArgumentError, ConfigError, LazyArrayError
 from lazyarray.version import __version__
 from lazyarray.workflows import Workflow, WorkflowVersion, list_workflows, use
 
@@ -245,14 +247,85 @@ def add_run(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_run)
 
 
+# --- lazyarray serve ---------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from lazyarray.server.serve import serve
+    except ImportError as exc:
+        raise ConfigError(
+            f"lazyarray serve needs the server extra ({exc.name} is missing): "
+            "pip install 'lazyarray[server]'"
+        ) from None
+    return serve(
+        host=args.host,
+        port=args.port,
+        store=args.store or _default_store(),
+        workers=args.workers,
+        dask_scheduler=args.dask_scheduler,
+        token_file=args.token_file,
+        trusted=args.trusted,
+        grace=args.grace,
+    )
+
+
+def _default_store() -> str:
+    import platformdirs
+
+    return str(platformdirs.user_data_path("lazyarray") / "server")
+
+
+def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "serve", help="run a server: expressions as durable jobs over HTTP (docs/server.md)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="the address to bind")
+    parser.add_argument("--port", type=int, default=8700)
+    parser.add_argument(
+        "--store", metavar="DIR", help="jobs, workflows, blobs, results (default: per user)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="worker processes (with --dask-scheduler: jobs handed to the cluster at once)",
+    )
+    parser.add_argument(
+        "--dask-scheduler", metavar="ADDRESS", help="run jobs on this dask.distributed cluster"
+    )
+    parser.add_argument(
+        "--token-file", metavar="FILE", help="'owner token' lines: who may use the server"
+    )
+    parser.add_argument(
+        "--trusted",
+        action="store_true",
+        help="accept custom functions and pickled literals (they run code): trusted users only",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long running jobs may finish before they are requeued",
+    )
+    parser.set_defaults(handler=_serve)
+
+
 # --- the command ------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = [add_workflows, add_run]
+COMMANDS: list[Callable[[Any, argparse.ArgumentParser], None]] = [
+    add_workflows,
+    add_run,
+    add_serve,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lazyarray", description="Published lazyarray workflows, from the shell."
+        prog="lazyarray",
+        description="Published lazyarray workflows, from the shell; a lazyarray server.",
     )
     parser.add_argument("--version", action="version", version=f"lazyarray {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -83,15 +83,16 @@ def test_submission_is_idempotent(client: TestClient) -> None:
     assert conflict.status_code == 409
 
 
-def test_a_job_error_is_reported(client: TestClient) -> None:
-    response = client.post("/v1/jobs", json={"graph": _document(), "arguments": {}}, headers=ALICE)
-    state = _wait(client, response.json()["job_id"], ALICE)
-    assert state["status"] == "Errored"
-    errors = client.get(f"/v1/jobs/{state['job_id']}/errors", headers=ALICE).json()["errors"]
-    assert errors[-1]["type"] == "ArgumentError" and "x" in errors[-1]["message"]
-    result = client.get(f"/v1/jobs/{state['job_id']}/result", headers=ALICE)
-    assert result.status_code == 409
-    assert result.json()["error"]["type"] == "Conflict"
+def test_missing_and_bad_arguments_are_refused_before_they_are_recorded(
+    client: TestClient,
+) -> None:
+    before = len(client.get("/v1/jobs", headers=ALICE).json()["jobs"])
+    for arguments in ({}, {"x": [[1.0], [2.0, 3.0]]}, {"x": [[1.0]], "y": 1}, {"x": "text"}):
+        body = {"graph": _document(), "arguments": arguments}
+        response = client.post("/v1/jobs", json=body, headers=ALICE)
+        assert response.status_code == 422, (arguments, response.text)
+        assert response.json()["error"]["type"] in ("ArgumentError", "ComputeArgumentError")
+    assert len(client.get("/v1/jobs", headers=ALICE).json()["jobs"]) == before
 
 
 def test_a_failing_node_is_named_by_its_position_in_the_document(client: TestClient) -> None:
@@ -105,6 +106,9 @@ def test_a_failing_node_is_named_by_its_position_in_the_document(client: TestCli
     )
     state = _wait(client, response.json()["job_id"], ALICE)
     assert state["status"] == "Errored"
+    result = client.get(f"/v1/jobs/{state['job_id']}/result", headers=ALICE)
+    assert result.status_code == 409
+    assert result.json()["error"]["type"] == "Conflict"
     (error,) = client.get(f"/v1/jobs/{state['job_id']}/errors", headers=ALICE).json()["errors"]
     assert error["type"] == "ComputeError" and error["op"] == "inv"
     assert error["node"] == ops.index("inv")

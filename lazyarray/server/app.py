@@ -4,25 +4,42 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+import numpy as np
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
-from lazyarray.errors import LazyArrayError
+from lazyarray.errors import (
+    CorruptBlob,
+    DocumentTooLarge,
+    JobTimeoutError,
+    LazyArrayError,
+    ResourceExhausted,
+)
 from lazyarray.jobs import JobStatus
 from lazyarray.server import workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of_token, request_owner, token_table
 from lazyarray.server.layout import Layout
+from lazyarray.server.limits import BodyLimit, ServerLimits, check_projection, standin
 from lazyarray.server.responses import ApiError, from_error, install
-from lazyarray.server.runner import read_document
-from lazyarray.server.store import LEASE_SECONDS, SubmissionConflict
+from lazyarray.server.runner import (
+    Document,
+    describe,
+    labelled,
+    read_arguments,
+    read_document,
+    tuple_members,
+)
+from lazyarray.server.store import LEASE_SECONDS, SubmissionConflict, TooManyJobs
 from lazyarray.server.workers import WorkerPool
+from lazyarray.stores.blobs import check_digest
 from lazyarray.version import __version__
 from lazyarray.workflows.local import LocalRegistry
 
@@ -45,6 +62,12 @@ class JobRequest(BaseModel):
     format: str = "npy"
     submission_id: str | None = Field(default=None, max_length=200)
     timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
+
+
+class InspectRequest(BaseModel):
+    graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    format: str = "npy"
 
 
 class JobCreated(BaseModel):
@@ -86,6 +109,14 @@ def _digest(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _format(name: str) -> str:
+    if name not in MEDIA:
+        raise ApiError(
+            422, f"unknown result format {name!r}; choose one of {', '.join(MEDIA)}", "FormatError"
+        )
+    return name
+
+
 def create_app(
     store: str | Path,
     token: str | Mapping[str, str],
@@ -93,18 +124,30 @@ def create_app(
     trusted: bool = False,
     workers: int = 1,
     lease_seconds: float = LEASE_SECONDS,
+    limits: ServerLimits | None = None,
+    dask_scheduler: str | None = None,
+    grace: float = 30.0,
 ) -> FastAPI:
     """The application over the store folder ``store``; ``token`` is the default owner's
     token or a ``{token: owner}`` table. ``workers`` processes run the jobs (0: none,
-    for tests of the routes alone)."""
+    for tests of the routes alone), or with ``dask_scheduler`` as many threads of this
+    process hand them to that dask.distributed scheduler. On shutdown, running jobs get
+    ``grace`` seconds to finish, then go back to Pending without counting an attempt."""
     import lazyarray
     from lazyarray import serialize
 
     layout = Layout.create(store)
     tokens = token_table(token)
+    limits = limits or ServerLimits()
     jobs = layout.jobs(lease_seconds=lease_seconds)
     blobs = layout.blobs()
-    pool = WorkerPool(layout, workers, trusted=trusted, lease_seconds=lease_seconds)
+    pool = WorkerPool(
+        layout,
+        workers,
+        trusted=trusted,
+        lease_seconds=lease_seconds,
+        dask_scheduler=dask_scheduler,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,8 +156,9 @@ def create_app(
         try:
             yield
         finally:
+            app.state.stopping = True
             if workers:
-                pool.stop()
+                pool.stop(grace)
 
     app = FastAPI(
         title="lazyarray",
@@ -124,6 +168,7 @@ def create_app(
         redoc_url=None,
     )
     install(app)
+    app.add_middleware(BodyLimit, limits=limits)
 
     def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
         """The owner a request speaks for: a bearer token, or on GET the page's cookie."""
@@ -148,6 +193,32 @@ def create_app(
             raise ApiError(404, f"no job {job_id}")
         return found
 
+    def checked(
+        graph: dict[str, Any],
+        arguments: Mapping[str, Any],
+        format: str,  # noqa: A002 - the request's field
+        result_bytes: int,
+    ) -> Document:
+        """The document read, its format and arguments checked, and the plan's projected
+        result and peak within the limits: everything refused before any work."""
+        from lazyarray.execution.formats import check_format
+
+        _format(format)
+        try:
+            document = read_document(graph, blobs, trusted=trusted, limits=limits.document)
+            check_format(format, [node.type for node in document.outputs])
+            stand_ins = {name: standin(value, blobs) for name, value in arguments.items()}
+            check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
+        except (DocumentTooLarge, ResourceExhausted) as error:
+            raise from_error(413, error) from error
+        except LazyArrayError as error:
+            raise from_error(422, error) from error
+        except (ValueError, TypeError) as error:  # an argument numpy cannot read
+            raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
+        if not document.single and format != "npz":
+            raise ApiError(422, "a tuple of results is kept as npz; format='npz'", "FormatError")
+        return document
+
     def submit_job(
         who: str,
         graph: dict[str, Any],
@@ -156,34 +227,46 @@ def create_app(
         submission_id: str | None = None,
         timeout: float | None = None,
     ) -> str:
-        """Checks and durably records a job; returns its id. Raises ``ApiError`` (422 a
-        bad document or format, 409 a reused submission id)."""
-        from lazyarray.execution.formats import check_format
-
-        try:  # checked before it is recorded: a bad document never becomes a job
-            document = read_document(graph, blobs, trusted=trusted)
-            check_format(format, [node.type for node in document.outputs])
-        except LazyArrayError as error:
-            raise from_error(422, error) from error
-        if not document.single and format != "npz":
-            raise ApiError(422, "a tuple of results is kept as npz; format='npz'", "FormatError")
-        request = {
-            "graph": graph,
-            "arguments": dict(arguments or {}),
-            "format": format,
-            "timeout": timeout,
-        }
+        """Checks and durably records a job; returns its id. Raises ``ApiError``: 422 a
+        bad document, argument or format, 413 over a limit, 409 a reused submission id,
+        429 too many outstanding jobs, 503 shutting down."""
+        if app.state.stopping:
+            raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
+        arguments = dict(arguments or {})
+        if limits.job_seconds is not None:
+            if timeout is not None and timeout > limits.job_seconds:
+                raise ApiError(
+                    422,
+                    f"timeout {timeout} is over the server's limit of {limits.job_seconds} s",
+                    "ComputeArgumentError",
+                )
+            timeout = timeout or limits.job_seconds
+        checked(graph, arguments, format, limits.result_bytes)
+        request = {"graph": graph, "arguments": arguments, "format": format, "timeout": timeout}
         try:
-            job_id, _ = jobs.submit(who, request, _digest(request), submission_id)
+            job_id, _ = jobs.submit(
+                who,
+                request,
+                _digest(request),
+                submission_id,
+                timeout=timeout,
+                outstanding=limits.outstanding_jobs,
+            )
         except SubmissionConflict as error:
             raise ApiError(409, str(error), "SubmissionConflict") from error
+        except TooManyJobs as error:
+            raise ApiError(
+                429, str(error), "TooManyJobs", {"Retry-After": str(limits.retry_after)}
+            ) from error
         return job_id
 
     app.state.layout = layout
     app.state.pool = pool
+    app.state.limits = limits
+    app.state.stopping = False
     app.state.owner_dependency = owner
     app.state.submit_job = submit_job
-    app.state.owner_of_token = lambda token: owner_of_token(token, tokens)
+    app.state.owner_of_token = lambda given: owner_of_token(given, tokens)
     app.include_router(
         workflow_routes.router(
             LocalRegistry(layout.registry, create=True), owner, submit_job, blobs, trusted=trusted
@@ -204,12 +287,6 @@ def create_app(
 
     @app.post("/v1/jobs", status_code=202, response_model=JobCreated)
     def submit(request: JobRequest, who: str = Depends(owner)) -> JobCreated:
-        if request.format not in MEDIA:
-            raise ApiError(
-                422,
-                f"unknown result format {request.format!r}; choose one of {', '.join(MEDIA)}",
-                "FormatError",
-            )
         job_id = submit_job(
             who,
             request.graph,
@@ -264,4 +341,82 @@ def create_app(
             )
         return FileResponse(layout.results / name, media_type=MEDIA[stored])
 
+    @app.post("/v1/inspect", response_class=Response)
+    def inspect(request: InspectRequest, who: str = Depends(owner)) -> Response:
+        """Computes a small result at once, in this process, within a short timeout."""
+        from lazyarray.execution.compute import compute
+
+        if app.state.stopping:
+            raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
+        document = checked(request.graph, request.arguments, request.format, limits.inspect_bytes)
+        try:
+            arguments = read_arguments(request.arguments, blobs)
+        except (ValueError, TypeError, KeyError) as error:
+            raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
+        single = document.single
+        with labelled(document.nodes):
+            try:
+                values = compute(
+                    document.outputs,
+                    arguments=arguments,
+                    format=request.format if single else "pyarrow",
+                    timeout=limits.inspect_seconds,
+                    backend="numpy",
+                )
+            except JobTimeoutError as error:
+                raise _described(408, error) from error
+            except ResourceExhausted as error:
+                raise _described(413, error) from error
+            except LazyArrayError as error:
+                raise _described(422, error) from error
+        if single:
+            return Response(values[0], media_type=MEDIA[request.format])
+        buffer = io.BytesIO()
+        members = tuple_members(values, [node.type for node in document.outputs])
+        np.savez(buffer, **members)  # type: ignore[arg-type]
+        return Response(buffer.getvalue(), media_type=MEDIA["npz"])
+
+    @app.put("/v1/blobs/{digest}", status_code=201)
+    async def put_blob(
+        digest: str, request: Request, response: Response, who: str = Depends(owner)
+    ) -> dict[str, str]:
+        """Stores the body under ``digest`` if its bytes hash to it."""
+        name = _blob_name(digest)
+        if name in blobs:
+            response.status_code = 200
+            return {"digest": name}
+        hasher = hashlib.sha256()
+        try:
+            with blobs.writer() as writer:
+                async for chunk in request.stream():
+                    hasher.update(chunk)
+                    writer.write(chunk)
+                sent = "sha256:" + hasher.hexdigest()
+                if sent != name:  # raised inside the block: nothing is stored
+                    raise CorruptBlob(f"the bytes sent hash to {sent}, not {name}")
+        except DocumentTooLarge as error:
+            raise from_error(413, error) from error
+        except CorruptBlob as error:
+            raise from_error(422, error) from error
+        return {"digest": name}
+
+    @app.head("/v1/blobs/{digest}")
+    def head_blob(digest: str, who: str = Depends(owner)) -> Response:
+        if _blob_name(digest) not in blobs:
+            raise ApiError(404, f"no blob {digest}")
+        return Response(status_code=200)
+
     return app
+
+
+def _blob_name(digest: str) -> str:
+    try:
+        return check_digest(digest)
+    except ValueError as error:
+        raise ApiError(422, str(error), "CorruptBlob") from error
+
+
+def _described(status: int, error: BaseException) -> ApiError:
+    """A refusal carrying a job error's fields (op, document node) in its body's error."""
+    entry = describe(error)
+    return ApiError(status, entry["message"], entry["type"], extra=entry)

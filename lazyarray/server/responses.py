@@ -23,9 +23,11 @@ class ApiError(HTTPException):
         message: str,
         error_type: str | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(status, message, dict(headers) if headers else None)
         self.error_type = error_type or status_name(status)
+        self.extra = dict(extra or {})  # more fields of the body's error (op, node)
 
 
 def status_name(status: int) -> str:
@@ -42,8 +44,11 @@ def from_error(status: int, error: BaseException, **headers: str) -> ApiError:
     return ApiError(status, str(error), type(error).__name__, headers or None)
 
 
-def error_body(message: str, error_type: str) -> dict[str, Any]:
-    return {"detail": message, "error": {"type": error_type, "message": message}}
+def error_body(
+    message: str, error_type: str, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    error = {**(extra or {}), "type": error_type, "message": message}
+    return {"detail": message, "error": error}
 
 
 def install(app: FastAPI) -> None:
@@ -54,7 +59,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         error_type = getattr(exc, "error_type", None) or status_name(exc.status_code)
-        return JSONResponse(error_body(message, error_type), exc.status_code, headers=exc.headers)
+        body = error_body(message, error_type, getattr(exc, "extra", None))
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -8,7 +8,8 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
 from lazyarray.server.store import Claim, JobStore, job_error
 from lazyarray.stores.blobs import BlobStore
+from lazyarray.types import ArrayType
 
 # a document carries no creation sites: while a job runs, each of its nodes' site names
 # its position in the document, so an error raised by any backend (which names the site
@@ -29,6 +31,10 @@ NODE_SITE = "graph document node"
 _LABEL = re.compile(re.escape(NODE_SITE) + r":(\d+)")
 _NODE_PATH = re.compile(r"^/graph/nodes/(\d+)(?:/|$)")
 _SET_SITE = Node.__dict__["site"].__set__  # Node refuses __setattr__; its slot does not
+POLL_SECONDS = 0.05  # how often a running attempt looks for a cancel, a deadline, a release
+BEAT_SECONDS = 1.0  # how often it renews its lease and records its progress, at most
+SETTLE_SECONDS = 5.0
+TIMED_OUT = job_error("JobTimeoutError", "timed out: the job passed its deadline")
 
 
 @dataclass(frozen=True)
@@ -99,14 +105,20 @@ def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
     return values
 
 
-def write_tuple(values: Sequence[Any], path: Path) -> None:
-    """Several results as one ``.npz``, written atomically: ``arr_0``, ``arr_1``, ... and
+def tuple_members(values: Sequence[Any], types: Sequence[ArrayType]) -> dict[str, np.ndarray]:
+    """The ``.npz`` members of several results: ``arr_0``, ``arr_1``, ... and
     ``arr_<i>_mask`` for a masked one."""
     members: dict[str, np.ndarray] = {}
-    for index, value in enumerate(values):
-        members[f"arr_{index}"] = np.asarray(np.ma.getdata(value))
-        if isinstance(value, np.ma.MaskedArray) or value is np.ma.masked:
+    for index, (value, type_) in enumerate(zip(values, types, strict=True)):
+        members[f"arr_{index}"] = np.asarray(np.ma.getdata(value), dtype=type_.dtype)
+        if type_.masked:
             members[f"arr_{index}_mask"] = np.ma.getmaskarray(value)
+    return members
+
+
+def write_tuple(values: Sequence[Any], types: Sequence[ArrayType], path: Path) -> None:
+    """Several results as one ``.npz`` (``tuple_members``), written atomically."""
+    members = tuple_members(values, types)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -128,9 +140,11 @@ def run(
     trusted: bool,
     backend: str = "numpy",
     client: Any = None,
+    released: Callable[[], bool] | None = None,
 ) -> JobStatus | None:
     """Runs the claimed attempt to its end; returns the state recorded, or None when the
-    attempt lost its lease (another attempt owns the job now)."""
+    attempt lost its lease (another attempt owns the job now) or was released (the
+    server is stopping: ``released()`` became true)."""
     from lazyarray.execution.compute import compute
 
     request = claim.request
@@ -155,34 +169,64 @@ def run(
             )
         except Exception as error:
             return _failed(claim, store, error)
-        beat = store.lease_seconds / 3
+        beat = min(store.lease_seconds / 3, BEAT_SECONDS)
+        next_beat = time.monotonic() + beat
+        timed_out = False
         while True:
+            wait = POLL_SECONDS
+            if claim.deadline is not None:
+                wait = max(min(wait, claim.deadline - time.time()), 0.0)
             try:
-                values = job.result(timeout=beat)
+                values = job.result(timeout=wait)
                 break
             except JobTimeoutError:
-                status = job.status()
-                asked = store.heartbeat(
-                    claim, status["completed_steps"], status["total_steps"], status["message"]
-                )
+                if released is not None and released():  # shutting down: back to Pending
+                    job.cancel()
+                    store.release(claim)
+                    _settle(job, path)
+                    return None
+                if claim.deadline is not None and time.time() >= claim.deadline:
+                    timed_out = True
+                    job.cancel()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + beat
+                    status = job.status()
+                    asked = store.heartbeat(
+                        claim, status["completed_steps"], status["total_steps"], status["message"]
+                    )
+                else:
+                    asked = store.asked(claim)
                 if asked is None:  # the lease was lost: another attempt owns the job
                     job.cancel()
-                    path.unlink(missing_ok=True)
+                    _settle(job, path)
                     return None
                 if asked:
                     job.cancel()
             except Exception as error:
                 path.unlink(missing_ok=True)
                 if job.status()["status"] == JobStatus.CANCELLED:
-                    ok = store.finish(claim, JobStatus.CANCELLED, message="cancelled")
+                    ok = store.finish(
+                        claim,
+                        JobStatus.CANCELLED,
+                        errors=[TIMED_OUT] if timed_out else [],
+                        message=TIMED_OUT["message"] if timed_out else "cancelled",
+                    )
                     return JobStatus.CANCELLED if ok else None
                 return _failed(claim, store, error)
     if not document.single:
-        write_tuple(list(values), path)
+        write_tuple(list(values), [node.type for node in document.outputs], path)
     if store.finish(claim, JobStatus.COMPLETED, result=path.name):
         return JobStatus.COMPLETED
     path.unlink(missing_ok=True)  # a stale attempt's file is never served
     return None
+
+
+def _settle(job: Any, path: Path) -> None:
+    """Waits for a cancelled job to stop, so that the file it may be writing is removed
+    after it is written."""
+    with contextlib.suppress(Exception):
+        job.result(timeout=SETTLE_SECONDS)
+    path.unlink(missing_ok=True)
 
 
 def _failed(claim: Claim, store: JobStore, error: BaseException) -> JobStatus | None:

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     errors TEXT NOT NULL DEFAULT '[]',
     result TEXT,
     created REAL NOT NULL,
+    deadline REAL,
     started REAL,
     finished REAL,
     UNIQUE (owner, submission_id)
@@ -72,6 +73,10 @@ class SubmissionConflict(Exception):
     """The same ``submission_id`` was sent with a different request."""
 
 
+class TooManyJobs(Exception):
+    """The owner has as many outstanding (Pending or Running) jobs as allowed."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """A job a worker holds: its id, its attempt's token and its request."""
@@ -79,6 +84,7 @@ class Claim:
     job_id: str
     attempt: str
     request: dict[str, Any]
+    deadline: float | None = None  # time.time() past which the job is cancelled
 
 
 class JobStore:
@@ -119,9 +125,14 @@ class JobStore:
         request: dict[str, Any],
         request_digest: str,
         submission_id: str | None = None,
+        *,
+        timeout: float | None = None,
+        outstanding: int | None = None,
     ) -> tuple[str, bool]:
         """Records a Pending job; returns its id and whether it is new. The same
-        ``submission_id`` (per owner) gives the same job, or ``SubmissionConflict``."""
+        ``submission_id`` (per owner) gives the same job, or ``SubmissionConflict``;
+        ``TooManyJobs`` when the owner already has ``outstanding`` unfinished jobs. The
+        job is cancelled ``timeout`` seconds after it is recorded."""
         with self._transaction() as db:
             if submission_id is not None:
                 row = db.execute(
@@ -134,10 +145,20 @@ class JobStore:
                             f"submission_id {submission_id!r} was sent with another request"
                         )
                     return str(row["job_id"]), False
+            if outstanding is not None:
+                (count,) = db.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE owner=? AND status IN (?, ?)",
+                    (owner, str(JobStatus.PENDING), str(JobStatus.RUNNING)),
+                ).fetchone()
+                if count >= outstanding:
+                    raise TooManyJobs(
+                        f"{count} jobs are pending or running (the limit is {outstanding})"
+                    )
             job_id = uuid.uuid4().hex
+            now = time.time()
             db.execute(
                 "INSERT INTO jobs (job_id, owner, submission_id, request_digest, request,"
-                " status, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " status, created, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     owner,
@@ -145,7 +166,8 @@ class JobStore:
                     request_digest,
                     json.dumps(request),
                     str(JobStatus.PENDING),
-                    time.time(),
+                    now,
+                    None if timeout is None else now + timeout,
                 ),
             )
         return job_id, True
@@ -195,7 +217,8 @@ class JobStore:
         """Takes the oldest Pending job for a new attempt holding a fresh lease."""
         with self._transaction() as db:
             row = db.execute(
-                "SELECT job_id, request FROM jobs WHERE status=? ORDER BY created LIMIT 1",
+                "SELECT job_id, request, deadline FROM jobs WHERE status=?"
+                " ORDER BY created LIMIT 1",
                 (str(JobStatus.PENDING),),
             ).fetchone()
             if row is None:
@@ -207,7 +230,7 @@ class JobStore:
                 " started=?, completed_steps=0 WHERE job_id=?",
                 (str(JobStatus.RUNNING), attempt, now + self.lease_seconds, now, row["job_id"]),
             )
-        return Claim(str(row["job_id"]), attempt, json.loads(row["request"]))
+        return Claim(str(row["job_id"]), attempt, json.loads(row["request"]), row["deadline"])
 
     def heartbeat(
         self, claim: Claim, completed_steps: int = 0, total_steps: int = 0, message: str = ""
@@ -233,6 +256,16 @@ class JobStore:
                 ),
             )
         return bool(row["cancel_requested"])
+
+    def asked(self, claim: Claim) -> bool | None:
+        """Whether a cancel was asked for (a read: no lease renewed), or None when the
+        attempt no longer holds the job."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id=? AND attempt=? AND status=?",
+                (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
+            ).fetchone()
+        return None if row is None else bool(row["cancel_requested"])
 
     def finish(
         self,
@@ -294,6 +327,34 @@ class JobStore:
                     " errors=?, finished=? WHERE job_id=?",
                     (str(status), message, json.dumps(errors), now, row["job_id"]),
                 )
+        return [str(row["job_id"]) for row in rows]
+
+    def expire(self, now: float | None = None) -> list[str]:
+        """Jobs past their deadline: a Pending one Cancelled at once, a Running one asked
+        to stop (its worker also watches the deadline). Returns the Pending ones' ids."""
+        now = time.time() if now is None else now
+        error = json.dumps([job_error("JobTimeoutError", "timed out: the job passed its deadline")])
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT job_id FROM jobs WHERE status=? AND deadline < ?",
+                (str(JobStatus.PENDING), now),
+            ).fetchall()
+            db.execute(
+                "UPDATE jobs SET status=?, finished=?, message=?, errors=?"
+                " WHERE status=? AND deadline < ?",
+                (
+                    str(JobStatus.CANCELLED),
+                    now,
+                    "timed out: the job passed its deadline",
+                    error,
+                    str(JobStatus.PENDING),
+                    now,
+                ),
+            )
+            db.execute(
+                "UPDATE jobs SET cancel_requested=1 WHERE status=? AND deadline < ?",
+                (str(JobStatus.RUNNING), now),
+            )
         return [str(row["job_id"]) for row in rows]
 
     def release(self, claim: Claim) -> bool:

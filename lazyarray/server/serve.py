@@ -1,0 +1,155 @@
+"""``lazyarray serve``: the tokens a server accepts, then uvicorn over ``create_app``.
+
+Secure by default: the server binds 127.0.0.1 unless told otherwise, and refuses to
+listen on any other address without an explicit token (``LAZYARRAY_TOKEN`` or
+``--token-file``). On a loopback start without one it makes a token, keeps it in the
+store (reused by the next start on that store) and writes it to the user's config
+folder, where local clients find it; the page link it prints carries it once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lazyarray.errors import ConfigError
+from lazyarray.server.auth import DEFAULT_OWNER, read_token_file
+
+TOKEN_ENV = "LAZYARRAY_TOKEN"
+TOKEN_NAME = "token"  # in the store, and in platformdirs.user_config_path("lazyarray")
+log = logging.getLogger("lazyarray.server")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def config_token_path() -> Path:
+    """Where local clients find the token of a server started without one."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_path("lazyarray")) / TOKEN_NAME
+
+
+def write_secret(path: Path, text: str) -> None:
+    """``text`` in ``path``, readable by its owner only (mode 0600 from its creation)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w") as file:
+        file.write(text + "\n")
+    os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    table: dict[str, str]  # {token: owner}
+    made: str | None  # the token made (or kept from an earlier start) for a loopback start
+
+
+def tokens_for(host: str, token_file: str | None, store: Path) -> Tokens:
+    """The tokens the server accepts: ``LAZYARRAY_TOKEN`` (the default owner's) and the
+    token file's; with neither, on loopback only, the store's own token (made once)."""
+    table: dict[str, str] = {}
+    if token_file is not None:
+        table.update(read_token_file(token_file))
+    given = os.environ.get(TOKEN_ENV, "").strip()
+    if given:
+        table[given] = DEFAULT_OWNER
+    if table:
+        return Tokens(table, None)
+    if not is_loopback(host):
+        raise ConfigError(
+            f"refusing to listen on {host} without a token: set {TOKEN_ENV} or pass "
+            "--token-file (only a loopback address may start without one)"
+        )
+    kept = store / TOKEN_NAME
+    made = kept.read_text().strip() if kept.exists() else ""
+    if not made:
+        made = secrets.token_urlsafe(32)
+        write_secret(kept, made)
+    write_secret(config_token_path(), made)
+    return Tokens({made: DEFAULT_OWNER}, made)
+
+
+class _Redacted(logging.Filter):
+    """Keeps tokens out of the access log (the page's link carries one)."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1***", value) if isinstance(value, str) else value
+                for value in record.args
+            )
+        return True
+
+
+def serve(
+    *,
+    host: str,
+    port: int,
+    store: str | Path,
+    workers: int,
+    dask_scheduler: str | None,
+    token_file: str | None,
+    trusted: bool,
+    grace: float,
+) -> int:
+    """Runs the server until SIGINT or SIGTERM: it stops accepting, gives running jobs
+    ``grace`` seconds, then puts the rest back to Pending (no attempt counted)."""
+    import uvicorn
+
+    from lazyarray.server.app import create_app
+
+    root = Path(store).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    tokens = tokens_for(host, token_file, root)
+    logging.basicConfig(level=logging.INFO, format="lazyarray serve: %(message)s")
+    if trusted:
+        log.warning(
+            "--trusted: custom functions and pickled literals in submitted graphs are "
+            "unpickled and run; accept requests only from people you trust"
+        )
+    app = create_app(
+        root,
+        tokens.table,
+        trusted=trusted,
+        workers=workers,
+        dask_scheduler=dask_scheduler,
+        grace=grace,
+    )
+    logging.getLogger("uvicorn.access").addFilter(_Redacted())
+    shown = f"[{host}]" if ":" in host else host
+    link = f"http://{shown}:{port}/"
+    if tokens.made is not None:
+        link += f"?token={tokens.made}"
+    print(f"lazyarray serve: store {root}; open {link}", flush=True)
+    server = _server(uvicorn.Config(app, host=host, port=port, log_level="info"), app)
+    server.run()
+    return 0
+
+
+def _server(config: Any, app: Any) -> Any:
+    """uvicorn's server, marking the app as stopping as soon as a signal comes, so that
+    requests still being read are answered 503 rather than started."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.stopping = True
+            super().handle_exit(sig, frame)
+
+    return Server(config)

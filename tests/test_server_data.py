@@ -1,0 +1,196 @@
+"""Result formats, masked results, blobs and the synchronous inspect path of the server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+import lazyarray as la
+from lazyarray import serialize
+from lazyarray.server import create_app
+from lazyarray.server.limits import ServerLimits
+
+HEADERS = {"Authorization": "Bearer t"}
+X = np.arange(-6.0, 6.0).reshape(3, 4)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    store = tmp_path_factory.mktemp("store")
+    limits = ServerLimits(inspect_bytes=1 << 16, inspect_seconds=2.0)
+    with TestClient(create_app(store, "t", workers=1, limits=limits)) as client:
+        yield client
+
+
+def _x() -> Any:
+    return la.parameter("x", la.Array, dtype="float64", shape=(None, None))
+
+
+def _masked() -> Any:
+    x = _x()
+    return la.masked_where(x < 0, x) * 2.0
+
+
+def _job(client: TestClient, expression: Any, fmt: str, **arguments: Any) -> bytes:
+    body = {"graph": serialize.to_dict(expression), "arguments": arguments, "format": fmt}
+    response = client.post("/v1/jobs", json=body, headers=HEADERS)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = client.get(f"/v1/jobs/{job_id}", headers=HEADERS).json()
+        if state["status"] in ("Completed", "Errored", "Cancelled"):
+            break
+        time.sleep(0.02)
+    assert state["status"] == "Completed", client.get(
+        f"/v1/jobs/{job_id}/errors", headers=HEADERS
+    ).text
+    result = client.get(f"/v1/jobs/{job_id}/result?format={fmt}", headers=HEADERS)
+    assert result.status_code == 200
+    assert client.get(f"/v1/jobs/{job_id}/result", headers=HEADERS).content == result.content
+    other = "npz" if fmt != "npz" else "npy"
+    assert (
+        client.get(f"/v1/jobs/{job_id}/result?format={other}", headers=HEADERS).status_code == 422
+    )
+    return result.content
+
+
+@pytest.mark.parametrize("fmt", ["npy", "npz", "json", "arrow"])
+@pytest.mark.parametrize("path", ["job", "inspect"])
+def test_results_are_the_bytes_compute_gives(client: TestClient, fmt: str, path: str) -> None:
+    if fmt == "arrow":
+        pytest.importorskip("pyarrow")
+    expression = (_x() * 2.0 + 1.0).sum(axis=0)
+    expected = expression.compute(x=X, format=fmt)
+    if path == "job":
+        got = _job(client, expression, fmt, x=X.tolist())
+    else:
+        body = {
+            "graph": serialize.to_dict(expression),
+            "arguments": {"x": X.tolist()},
+            "format": fmt,
+        }
+        response = client.post("/v1/inspect", json=body, headers=HEADERS)
+        assert response.status_code == 200, response.text
+        got = response.content
+    if fmt == "npz":  # a zip's member times differ: compare the members
+        with np.load(io.BytesIO(got)) as found, np.load(io.BytesIO(expected)) as wanted:
+            assert found.files == wanted.files
+            for name in found.files:
+                np.testing.assert_array_equal(found[name], wanted[name])
+    else:
+        assert got == expected
+
+
+def test_a_masked_result_is_npz_of_data_and_mask(client: TestClient) -> None:
+    expected = np.ma.masked_where(X < 0, X) * 2.0
+    with np.load(io.BytesIO(_job(client, _masked(), "npz", x=X.tolist()))) as found:
+        np.testing.assert_array_equal(found["data"][~found["mask"]], expected.compressed())
+        np.testing.assert_array_equal(found["mask"], np.ma.getmaskarray(expected))
+    assert _job(client, _masked(), "json", x=X.tolist()) == _masked().compute(x=X, format="json")
+    body = {"graph": serialize.to_dict(_masked()), "arguments": {"x": X.tolist()}, "format": "npy"}
+    refused = client.post("/v1/jobs", json=body, headers=HEADERS)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["type"] == "FormatError" and "npz" in refused.json()["detail"]
+
+
+def test_a_tuple_of_results_is_one_npz(client: TestClient) -> None:
+    x = _x()
+    expression = (x.sum(axis=0), la.masked_where(x < 0, x).max())
+    body = {"graph": serialize.to_dict(expression), "arguments": {"x": X.tolist()}}
+    assert (
+        client.post("/v1/jobs", json={**body, "format": "json"}, headers=HEADERS).status_code == 422
+    )
+    with np.load(io.BytesIO(_job(client, expression, "npz", x=X.tolist()))) as found:
+        np.testing.assert_array_equal(found["arr_0"], X.sum(axis=0))
+        assert found["arr_1"] == np.ma.masked_where(X < 0, X).max()
+        assert not found["arr_1_mask"]
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def test_blobs_are_stored_once_and_verified(client: TestClient) -> None:
+    data = _npy(np.arange(1000.0).reshape(10, 100))
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    assert client.head(f"/v1/blobs/{digest}", headers=HEADERS).status_code == 404
+    assert client.put(f"/v1/blobs/{digest}", content=data, headers=HEADERS).status_code == 201
+    assert client.put(f"/v1/blobs/{digest}", content=data, headers=HEADERS).status_code == 200
+    assert client.head(f"/v1/blobs/{digest}", headers=HEADERS).status_code == 200
+    other = "sha256:" + hashlib.sha256(b"other").hexdigest()
+    wrong = client.put(f"/v1/blobs/{other}", content=data, headers=HEADERS)
+    assert wrong.status_code == 422 and wrong.json()["error"]["type"] == "CorruptBlob"
+    assert client.head(f"/v1/blobs/{other}", headers=HEADERS).status_code == 404
+    assert client.put("/v1/blobs/md5:00", content=data, headers=HEADERS).status_code == 422
+    assert client.head(f"/v1/blobs/{digest}").status_code == 401
+    # a blob argument, read from its .npy without pickles
+    result = _job(client, (_x() * 2.0).sum(axis=1), "npy", x={"blob": digest, "format": "npy"})
+    np.testing.assert_array_equal(
+        np.load(io.BytesIO(result)), (np.arange(1000.0).reshape(10, 100) * 2).sum(axis=1)
+    )
+    absent = "sha256:" + "0" * 64
+    body = {"graph": serialize.to_dict(_x().sum()), "arguments": {"x": {"blob": absent}}}
+    missing = client.post("/v1/jobs", json=body, headers=HEADERS)
+    assert missing.status_code == 422 and "upload" in missing.json()["detail"]
+
+
+def test_a_pickled_blob_argument_is_refused(client: TestClient) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    data = buffer.getvalue()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    client.put(f"/v1/blobs/{digest}", content=data, headers=HEADERS)
+    body = {"graph": serialize.to_dict(_x().sum()), "arguments": {"x": {"blob": digest}}}
+    refused = client.post("/v1/jobs", json=body, headers=HEADERS)
+    assert refused.status_code == 422 and refused.json()["error"]["type"] == "ArgumentError"
+
+
+def test_inspect_refuses_a_large_result_and_times_out(client: TestClient) -> None:
+    x = la.parameter("x", la.Array, dtype="float64", shape=(None,))
+    body = {"graph": serialize.to_dict(la.outer(x, x)), "arguments": {"x": list(range(200))}}
+    large = client.post("/v1/inspect", json=body, headers=HEADERS)  # 320 kB > 64 KiB
+    assert large.status_code == 413 and large.json()["error"]["type"] == "ResourceExhausted"
+    n = 1500  # a chain of matrix products longer than the 2 s inspect timeout
+    y = la.parameter("y", la.Array, dtype="float64", shape=(n, n))
+    slow = y
+    for _ in range(40):
+        slow = (slow @ y) / n
+    body = {"graph": serialize.to_dict(slow.sum()), "arguments": {}}
+    data = _npy(np.full((n, n), 1.0))
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    client.put(f"/v1/blobs/{digest}", content=data, headers=HEADERS)
+    body["arguments"] = {"y": {"blob": digest}}
+    started = time.monotonic()
+    timed_out = client.post("/v1/inspect", json=body, headers=HEADERS)
+    assert timed_out.status_code == 408, timed_out.text
+    assert timed_out.json()["error"]["type"] == "JobTimeoutError"
+    assert time.monotonic() - started < 10
+
+
+def test_an_inspect_error_names_the_node(client: TestClient) -> None:
+    x = _x()
+    document = serialize.to_dict(la.linalg.inv(x) + 1.0)
+    ops = [node[0] for node in document["graph"]["nodes"]]
+    body = {"graph": document, "arguments": {"x": [[0.0, 0.0], [0.0, 0.0]]}}
+    failed = client.post("/v1/inspect", json=body, headers=HEADERS)
+    assert failed.status_code == 422
+    error = failed.json()["error"]
+    assert error["type"] == "ComputeError" and error["op"] == "inv"
+    assert error["node"] == ops.index("inv")

@@ -1,0 +1,126 @@
+"""``lazyarray serve``: tokens and binding rules, a real server answering over HTTP, and
+a graceful SIGTERM (running jobs finish within the grace period or go back to Pending
+without counting an attempt)."""
+
+from __future__ import annotations
+
+import io
+import signal
+import stat
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+
+from lazyarray.cli import main  # noqa: E402
+from lazyarray.errors import ConfigError  # noqa: E402
+from lazyarray.server.serve import is_loopback, tokens_for  # noqa: E402
+from lazyarray.server.store import JobStore  # noqa: E402
+from tests.server_kit import Server, live_in_group, slow, small, wait, wait_for  # noqa: E402
+
+# uvicorn ends by raising the signal again, once it has shut down gracefully
+STOPPED = (0, -signal.SIGTERM)
+
+
+@pytest.fixture
+def no_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.delenv("LAZYARRAY_TOKEN", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config" / "lazyarray" / "token"
+
+
+def test_loopback_addresses() -> None:
+    assert all(map(is_loopback, ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.org", ""]))
+
+
+@pytest.mark.parametrize("trusted", [[], ["--trusted"]])
+def test_a_public_bind_without_a_token_refuses_to_start(
+    no_token: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], trusted: list[str]
+) -> None:
+    store = tmp_path / "store"
+    assert main(["serve", "--host", "0.0.0.0", "--store", str(store), *trusted]) == 1
+    error = capsys.readouterr().err
+    assert "refusing to listen on 0.0.0.0 without a token" in error
+    assert "LAZYARRAY_TOKEN" in error and "--token-file" in error
+    assert not no_token.exists()
+
+
+def test_tokens_come_from_the_environment_the_file_or_the_store(
+    no_token: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    made = tokens_for("127.0.0.1", None, store)
+    assert made.made is not None and made.table == {made.made: "default"}
+    for path in (store / "token", no_token):
+        assert path.read_text().strip() == made.made
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert tokens_for("127.0.0.1", None, store).made == made.made  # kept by the store
+    with pytest.raises(ConfigError):
+        tokens_for("0.0.0.0", None, store)
+    table = tmp_path / "tokens"
+    table.write_text("# owner token\nalice a-token\nbob b-token  # bob's\n")
+    assert tokens_for("0.0.0.0", str(table), store).table == {"a-token": "alice", "b-token": "bob"}
+    monkeypatch.setenv("LAZYARRAY_TOKEN", "env-token")
+    found = tokens_for("10.1.2.3", None, store)
+    assert found.table == {"env-token": "default"} and found.made is None
+
+
+def _running_server(tmp_path: Path, *args: str) -> Server:
+    return Server(tmp_path / "store", tmp_path / "config", args=list(args))
+
+
+def test_a_real_server_runs_a_job_over_http(tmp_path: Path) -> None:
+    with _running_server(tmp_path, "--workers", "1") as server:
+        token = server.token
+        for path in (server.store / "token", server.config / "lazyarray" / "token"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert httpx.get(f"{server.url}/v1/jobs").status_code == 401
+        x = np.arange(6.0).reshape(2, 3)
+        with server.client() as client:
+            response = client.post(
+                "/v1/jobs", json={"graph": small(), "arguments": {"x": x.tolist()}}
+            )
+            assert response.status_code == 202
+            state = wait(client, response.json()["job_id"])
+            assert state["status"] == "Completed"
+            result = client.get(f"/v1/jobs/{state['job_id']}/result")
+            np.testing.assert_array_equal(np.load(io.BytesIO(result.content)), (x * 2 + 1).sum(0))
+        assert server.stop() in STOPPED
+    assert f"?token={token}" in server.output[0]
+    assert token not in server.output[0].replace(f"?token={token}", "")  # printed once
+
+
+def test_sigterm_lets_short_jobs_finish_and_requeues_the_rest(tmp_path: Path) -> None:
+    server = _running_server(tmp_path, "--workers", "2", "--grace", "5")
+    with server:
+        with server.client() as client:
+            long = client.post("/v1/jobs", json={"graph": slow(4000)}).json()["job_id"]
+            short = client.post("/v1/jobs", json={"graph": slow(40)}).json()["job_id"]
+            wait_for(client, long, "Running")
+            wait_for(client, short, "Running")
+        group = server.process.pid  # type: ignore[union-attr]
+        started = time.monotonic()
+        assert server.stop(signal.SIGTERM) in STOPPED
+        assert time.monotonic() - started < 5 + 10
+        if Path("/proc/self/stat").exists():  # no worker outlives the server
+            assert live_in_group(group) == []
+        store = JobStore(server.store / "jobs.sqlite3")
+        assert store.get(short)["status"] == "Completed"  # type: ignore[index]
+        requeued = store.get(long)
+        assert requeued is not None
+        assert (requeued["status"], requeued["attempts"]) == ("Pending", 0)
+        store.close()
+        server.start()  # the same store: the same token, the job runs again
+        with server.client() as client:
+            wait_for(client, long, "Running")
+            assert client.get(f"/v1/jobs/{long}").json()["attempts"] == 1
+            assert client.post(f"/v1/jobs/{long}/cancel").status_code == 200
+            assert wait(client, long, timeout=10)["status"] == "Cancelled"
+        assert server.stop() in STOPPED
