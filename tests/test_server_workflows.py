@@ -112,10 +112,6 @@ class Server:
         self._thread.join(60)
         self._listener.close()
 
-    def has_route(self, method: str, path: str) -> bool:
-        paths = self.app.openapi()["paths"]
-        return method.lower() in paths.get(path, {})
-
     def empty_registry(self) -> None:
         """Forgets every workflow (between tests: one server serves the module)."""
         database = sqlite3.connect(self.store / "registry" / "registry.sqlite")
@@ -352,8 +348,6 @@ def test_a_call_with_wrong_arguments_or_version_is_refused(server: Server, regis
 def test_large_literals_go_up_once_and_come_back_through_their_version(
     server: Server, registry: str
 ) -> None:
-    if not server.has_route("put", "/v1/blobs/{digest}"):
-        pytest.skip("this server has no PUT /v1/blobs/{digest} yet")
     weights = np.random.default_rng(1).normal(size=300_000)  # 2.4 MB: a blob
     (X * la.Array(weights)).sum().publish("alice:dot", "1.0.0", registry=registry)
     files = sorted((server.store / "blobs").rglob("*"))

@@ -269,7 +269,12 @@ def create_app(
     app.state.owner_of_token = lambda given: owner_of_token(given, tokens)
     app.include_router(
         workflow_routes.router(
-            LocalRegistry(layout.registry, create=True), owner, submit_job, blobs, trusted=trusted
+            LocalRegistry(layout.registry, create=True),
+            owner,
+            submit_job,
+            blobs,
+            trusted=trusted,
+            limits=limits.document,
         )
     )
 

@@ -23,15 +23,18 @@ from pydantic import BaseModel, Field
 from lazyarray import serialize
 from lazyarray.errors import (
     ArgumentError,
+    DocumentTooLarge,
     GraphFormatError,
     LazyArrayError,
     RegistryError,
+    ResourceExhausted,
     Unauthorized,
     VersionConflict,
     VersionNotFound,
     WorkflowNotFound,
 )
-from lazyarray.server.responses import ApiError, from_error
+from lazyarray.serialize.limits import Limits
+from lazyarray.server.responses import ApiError
 from lazyarray.stores.blobs import BlobStore, check_digest
 from lazyarray.stores.names import check_name, check_workflow_id, split_workflow_id
 from lazyarray.workflows import metadata, versions
@@ -44,6 +47,8 @@ STATUSES: tuple[tuple[type[LazyArrayError], int], ...] = (
     (VersionNotFound, 404),
     (VersionConflict, 409),
     (Unauthorized, 403),
+    (DocumentTooLarge, 413),
+    (ResourceExhausted, 413),
     (RegistryError, 500),
 )
 
@@ -69,10 +74,12 @@ def router(
     blobs: BlobStore,
     *,
     trusted: bool = False,
+    limits: Limits | None = None,
 ) -> APIRouter:
     """The workflow routes over ``registry``; ``owner_dependency`` names the request's
     owner (401 without a valid token), ``submit_job(owner, graph, arguments, format,
-    submission_id, timeout)`` records a job, ``blobs`` is the store uploads go to."""
+    submission_id, timeout)`` records a job, ``blobs`` is the store uploads go to,
+    ``limits`` bound a published document as a job's."""
     api = APIRouter(prefix="/v1/workflows", tags=["workflows"])
     who_is = Depends(owner_dependency)
     hidden = registry.location  # a server's folders are not its clients' business
@@ -155,7 +162,7 @@ def router(
                     f"the body publishes {publication.id} {publication.version}, the URL "
                     f"names {workflow_id} {version}"
                 )
-            _check_document(publication, blobs, trusted)
+            _check_document(publication, blobs, trusted, limits)
             record, created = registry.publish(publication)
             response.status_code = 201 if created else 200
             return record.to_dict()
@@ -242,15 +249,14 @@ def _publication(body: dict[str, Any]) -> Publication:
     return found
 
 
-def _check_document(publication: Publication, blobs: BlobStore, trusted: bool) -> None:
-    """The document reads as a job's would (its blobs here, no code unless trusted) and
-    holds the graph its publication names."""
-    try:
-        nodes, single = serialize.nodes_from_dict(
-            dict(publication.document), blobs=blobs, trusted=trusted
-        )
-    except LazyArrayError as error:
-        raise from_error(422, error) from error
+def _check_document(
+    publication: Publication, blobs: BlobStore, trusted: bool, limits: Limits | None
+) -> None:
+    """The document reads as a job's would (its blobs here, no code unless trusted,
+    within the limits) and holds the graph its publication names."""
+    nodes, single = serialize.nodes_from_dict(
+        dict(publication.document), blobs=blobs, trusted=trusted, limits=limits
+    )
     if not single or nodes[0].digest != publication.graph_digest:
         raise GraphFormatError(
             f"the document holds the graph {nodes[0].digest if single else 'of a tuple'}, "
