@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import io
+import json
 import socket
 import sqlite3
 import threading
@@ -190,6 +191,22 @@ def test_the_registry_option_may_name_a_server(registry: str) -> None:
         assert la.use(ID).name == f"{ID}@1.0.0"
         assert [w.id for w in la.workflows.list()] == [ID]
         assert la.Workflow.get(ID).registry.location == registry
+
+
+def test_the_command_line_takes_a_servers_url(
+    registry: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from lazyarray import cli
+
+    publish_count(registry, title="Count above")
+    assert cli.main(["workflows", "list", "--json", "--registry", registry]) == 0
+    assert [w["id"] for w in json.loads(capsys.readouterr().out)] == [ID]
+    output = tmp_path / "count.npy"
+    arguments = ["--arg", "x=[0.1, 0.7, 0.9]", "--arg", "threshold=0.5", "--output", str(output)]
+    assert cli.main(["run", ID, *arguments, "--registry", registry]) == 0
+    assert np.load(output) == 2
+    assert cli.main(["workflows", "delete", ID, "1.0.0", "--registry", registry]) == 0
+    assert la.Workflow.get(ID, registry=registry).versions == ()
 
 
 def test_an_unreachable_server_is_a_transient_error() -> None:
