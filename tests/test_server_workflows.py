@@ -242,6 +242,46 @@ def test_a_document_must_hold_the_graph_it_names(store: Registry) -> None:
         store.get_workflow(ID)
 
 
+def _malformed(good: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Publication bodies broken one field at a time, and PATCH bodies."""
+    for field, values in {
+        "document": [None, [], "x", {"format": 99}, {**good["document"], "graph": []}],
+        "arguments": [None, {}, [1], [{"name": "x"}], [{**good["arguments"][0], "shape": 5}]],
+        "result": [None, [], {"dtype": "<f4", "shape": [None], "masked": False}],
+        "graph_digest": [None, 5, ""],
+        "docstring": [None, 5],
+        "version_labels": [None, {"a": [1]}, {"a": None}],
+        "title": [5, "two\nlines"],
+        "labels": ["x", {"": 1}],
+        "tags": ["stats", [5], [" padded"]],
+        "id": ["bob:scale", 5],
+        "version": ["2.0.0", None],
+    }.items():
+        for value in values:
+            yield "PUT", {**good, field: value}
+    yield "PUT", {key: value for key, value in good.items() if key != "document"}
+    yield "PUT", []
+    for changes in ({"title": 5}, {"labels": "x"}, {"nope": 1}, {"tags": [1]}, []):
+        yield "PATCH", changes
+
+
+def test_malformed_bodies_are_refused_with_typed_4xx(store: Registry, server: Server) -> None:
+    good = publication(store, X * 2.0).to_dict()
+    route = f"/v1/workflows/{ID}"
+    with Client(server.url, token="alice-token") as client:
+        for method, body in _malformed(good):
+            path = f"{route}/versions/1.0.0" if method == "PUT" else route
+            answer = client._http.request(method, path, json=body)
+            assert 400 <= answer.status_code < 500, (method, body, answer.text)
+            assert answer.json()["error"]["type"], answer.text
+        assert client._http.put(f"{route}/versions/1.0.0", json=good).status_code == 201
+        for method, body in _malformed(good):
+            if method == "PATCH":
+                answer = client._http.request(method, route, json=body)
+                assert answer.status_code == 422, (body, answer.text)
+    assert store.get_version(ID, "1.0.0").graph_digest == (X * 2.0).node.digest
+
+
 def test_a_literal_blob_must_be_uploaded_first(store: Registry) -> None:
     weights = np.random.default_rng(2).normal(size=20_000)  # 160 kB: a blob
     document = serialize.to_dict(X * la.Array(weights), blobs=MemoryBlobs())

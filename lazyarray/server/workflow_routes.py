@@ -67,6 +67,31 @@ class JobCreated(BaseModel):
     job_id: str
 
 
+class ArgumentBody(BaseModel, strict=True):
+    name: str
+    dtype: str = Field(description="numpy's dtype.str, such as '<f8'")
+    shape: list[int | None] = Field(description="null: any size")
+    masked: bool
+    positional: bool
+
+
+class PublicationBody(BaseModel, strict=True):
+    """``Publication.to_dict()``: a version to publish, and its workflow's metadata."""
+
+    id: str
+    version: str
+    document: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
+    graph_digest: str
+    arguments: list[ArgumentBody]
+    result: dict[str, Any] = Field(description='{"dtype", "shape", "masked"}')
+    docstring: str
+    version_labels: dict[str, Any]
+    title: str | None
+    description: str | None
+    labels: dict[str, Any] | None
+    tags: list[str] | None
+
+
 def router(
     registry: Registry,
     owner_dependency: Callable[..., str],
@@ -149,14 +174,14 @@ def router(
     def publish(
         workflow_id: str,
         version: str,
-        body: Annotated[dict[str, Any], Body()],
+        body: PublicationBody,
         response: Response,
         who: str = who_is,
     ) -> Any:
         with answered():
             owned(who, check_workflow_id(workflow_id))
             versions.check(version)
-            publication = _publication(body)
+            publication: Publication = Publication.from_dict(body.model_dump())
             if (publication.id, publication.version) != (workflow_id, version):
                 raise ArgumentError(
                     f"the body publishes {publication.id} {publication.version}, the URL "
@@ -239,16 +264,6 @@ def router(
     return api
 
 
-def _publication(body: dict[str, Any]) -> Publication:
-    try:
-        found: Publication = Publication.from_dict(body)
-    except (TypeError, KeyError, ValueError) as error:
-        raise ArgumentError(
-            f"the body is not a publication (Publication.to_dict): {error}"
-        ) from None
-    return found
-
-
 def _check_document(
     publication: Publication, blobs: BlobStore, trusted: bool, limits: Limits | None
 ) -> None:
@@ -262,13 +277,21 @@ def _check_document(
             f"the document holds the graph {nodes[0].digest if single else 'of a tuple'}, "
             f"not the one named by graph_digest ({publication.graph_digest})"
         )
-    declared = {argument.name for argument in publication.arguments}
-    found = set(serialize.parameters(dict(publication.document)))
-    if declared != found:
+    declared = {
+        argument.name: {"dtype": argument.dtype, "shape": list(argument.shape),
+                        "masked": argument.masked}
+        for argument in publication.arguments
+    }  # fmt: skip
+    found = serialize.parameters(dict(publication.document))
+    if declared != found or len({a.positional for a in publication.arguments}) > 1:
         raise ArgumentError(
-            f"the publication declares the arguments {sorted(declared)}; its graph's "
-            f"parameters are {sorted(found)}"
+            f"the publication declares the arguments {declared}; its graph's parameters "
+            f"are {found}"[:2000]
         )
+    output = nodes[0].type
+    result = {"dtype": output.dtype.str, "shape": list(output.shape), "masked": output.masked}
+    if dict(publication.result) != result:
+        raise GraphFormatError(f"the graph's result is {result}, not {publication.result}")
 
 
 def _check_arguments(record: VersionRecord, given: dict[str, Any]) -> None:
