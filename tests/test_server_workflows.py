@@ -254,7 +254,7 @@ def _malformed(good: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         "title": [5, "two\nlines"],
         "labels": ["x", {"": 1}],
         "tags": ["stats", [5], [" padded"]],
-        "id": ["bob:scale", 5],
+        "id": ["alice:other", 5],
         "version": ["2.0.0", None],
     }.items():
         for value in values:
@@ -267,7 +267,7 @@ def _malformed(good: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 def test_malformed_bodies_are_refused_with_typed_4xx(store: Registry, server: Server) -> None:
     good = publication(store, X * 2.0).to_dict()
-    route = f"/v1/workflows/{ID}"
+    route = f"/v1/workflows/{good['id']}"
     with Client(server.url, token="alice-token") as client:
         for method, body in _malformed(good):
             path = f"{route}/versions/1.0.0" if method == "PUT" else route
@@ -279,7 +279,7 @@ def test_malformed_bodies_are_refused_with_typed_4xx(store: Registry, server: Se
             if method == "PATCH":
                 answer = client._http.request(method, route, json=body)
                 assert answer.status_code == 422, (body, answer.text)
-    assert store.get_version(ID, "1.0.0").graph_digest == (X * 2.0).node.digest
+    assert store.get_version(good["id"], "1.0.0").graph_digest == (X * 2.0).node.digest
 
 
 def test_a_literal_blob_must_be_uploaded_first(store: Registry) -> None:
