@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
@@ -126,6 +128,23 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with Server(tmp_path_factory.mktemp("store")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def alice(server: Server) -> Iterator[Client]:
+    """A connection speaking for alice, without a registry around it."""
+    with Client(server.url, token="alice-token") as client:
+        yield client
+
+
+@pytest.fixture
+def published(server: Server) -> str:
+    """alice:x 1.0.0 and 2.0.0-rc.1 are published (for requests that need a version)."""
+    server.empty_registry()
+    with HttpRegistry(server.url, token="alice-token") as alice:
+        (X * 2.0).publish("alice:x", "1.0.0", registry=alice)
+        (X * 3.0).publish("alice:x", "2.0.0-rc.1", registry=alice)
+    return "alice:x"
 
 
 @pytest.fixture
@@ -280,6 +299,32 @@ def test_malformed_bodies_are_refused_with_typed_4xx(store: Registry, server: Se
                 answer = client._http.request(method, route, json=body)
                 assert answer.status_code == 422, (body, answer.text)
     assert store.get_version(good["id"], "1.0.0").graph_digest == (X * 2.0).node.digest
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+PARTS = st.sampled_from(["alice:x", "bob:y", "Alice:x", "alice:..", "x", "alice:x%00", ":"])
+VERSIONS = st.sampled_from(["1.0.0", "latest", "1.0", "v1", "1.0.0+b", "..", "2.0.0-rc.1"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    method=st.sampled_from(["PUT", "PATCH", "POST", "GET", "DELETE"]),
+    workflow=PARTS,
+    version=VERSIONS,
+    body=JSON,
+)
+def test_no_request_to_the_workflow_routes_is_a_server_error(
+    alice: Client, published: str, method: str, workflow: str, version: str, body: Any
+) -> None:
+    path = f"/v1/workflows/{workflow}/versions/{version}" + ("/call" if method == "POST" else "")
+    answer = alice._http.request(method, path, json=body)
+    assert answer.status_code < 500, answer.text
 
 
 def test_a_literal_blob_must_be_uploaded_first(store: Registry) -> None:
