@@ -267,6 +267,7 @@ def _serve(args: argparse.Namespace) -> int:
         token_file=args.token_file,
         trusted=args.trusted,
         grace=args.grace,
+        lease=args.lease,
     )
 
 
@@ -309,6 +310,13 @@ def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="SECONDS",
         help="on SIGTERM, how long running jobs may finish before they are requeued",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long a job stays claimed by a worker that stopped answering",
     )
     parser.set_defaults(handler=_serve)
 

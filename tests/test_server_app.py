@@ -189,8 +189,9 @@ def test_jobs_are_visible_only_to_their_owner(client: TestClient) -> None:
 
 
 def test_every_route_but_health_and_version_needs_a_token(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
-    assert "/v1/jobs" in paths
+    assert client.get("/openapi.json").status_code == 401
+    paths = client.get("/openapi.json", headers=ALICE).json()["paths"]
+    assert {"/v1/jobs", "/v1/inspect", "/v1/blobs/{digest}"} <= set(paths)
     for path, methods in paths.items():
         concrete = re.sub(r"\{[^}]*\}", "0" * 32, path)
         for method in methods:

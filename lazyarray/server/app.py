@@ -166,6 +166,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # pages that would load scripts from elsewhere; the API is the JSON
         redoc_url=None,
+        openapi_url=None,  # served below, behind the token like every route
     )
     install(app)
     app.add_middleware(BodyLimit, limits=limits)
@@ -277,6 +278,10 @@ def create_app(
             limits=limits.document,
         )
     )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(who: str = Depends(owner)) -> dict[str, Any]:
+        return app.openapi()
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -8,6 +8,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -150,75 +151,111 @@ def run(
     request = claim.request
     fmt = request.get("format") or "npy"
     path = results / f"{claim.job_id}.{claim.attempt}.{fmt}"
-    try:
-        document = read_document(request["graph"], blobs, trusted=trusted)
-        arguments = read_arguments(request.get("arguments") or {}, blobs)
-    except Exception as error:
-        return _failed(claim, store, error)
-    with labelled(document.nodes):
+    with Watch(claim, store, released) as watch:
         try:
-            job = compute(
-                document.outputs,
-                block=False,
-                backend=backend,
-                client=client,
-                arguments=arguments,
-                cache=False,
-                format=fmt if document.single else "pyarrow",
-                file=str(path) if document.single else None,
-            )
+            document = read_document(request["graph"], blobs, trusted=trusted)
+            arguments = read_arguments(request.get("arguments") or {}, blobs)
         except Exception as error:
             return _failed(claim, store, error)
-        beat = min(store.lease_seconds / 3, BEAT_SECONDS)
-        next_beat = time.monotonic() + beat
-        timed_out = False
-        while True:
-            wait = POLL_SECONDS
-            if claim.deadline is not None:
-                wait = max(min(wait, claim.deadline - time.time()), 0.0)
-            try:
-                values = job.result(timeout=wait)
-                break
-            except JobTimeoutError:
-                if released is not None and released():  # shutting down: back to Pending
-                    job.cancel()
-                    store.release(claim)
-                    _settle(job, path)
-                    return None
-                if claim.deadline is not None and time.time() >= claim.deadline:
-                    timed_out = True
-                    job.cancel()
-                if time.monotonic() >= next_beat:
-                    next_beat = time.monotonic() + beat
-                    status = job.status()
-                    asked = store.heartbeat(
-                        claim, status["completed_steps"], status["total_steps"], status["message"]
-                    )
-                else:
-                    asked = store.asked(claim)
-                if asked is None:  # the lease was lost: another attempt owns the job
-                    job.cancel()
-                    _settle(job, path)
-                    return None
-                if asked:
-                    job.cancel()
+        with labelled(document.nodes):
+            try:  # planning (and a dask backend's lowering) happen here: the watch beats
+                job = compute(
+                    document.outputs,
+                    block=False,
+                    backend=backend,
+                    client=client,
+                    arguments=arguments,
+                    cache=False,
+                    format=fmt if document.single else "pyarrow",
+                    file=str(path) if document.single else None,
+                )
             except Exception as error:
-                path.unlink(missing_ok=True)
-                if job.status()["status"] == JobStatus.CANCELLED:
+                return _failed(claim, store, error)
+            next_progress = time.monotonic()
+            while True:
+                if watch.stop.is_set():
+                    job.cancel()
+                try:
+                    values = job.result(timeout=POLL_SECONDS)
+                    break
+                except JobTimeoutError:
+                    if watch.released or watch.lost:
+                        job.cancel()
+                        _settle(job, path)
+                        if watch.released:  # shutting down: back to Pending, uncounted
+                            store.release(claim)
+                        return None
+                    if time.monotonic() >= next_progress:
+                        next_progress = time.monotonic() + BEAT_SECONDS
+                        watch.progress = job.status()
+                except Exception as error:
+                    path.unlink(missing_ok=True)
+                    if job.status()["status"] != JobStatus.CANCELLED:
+                        return _failed(claim, store, error)
+                    if watch.released:
+                        store.release(claim)
+                        return None
                     ok = store.finish(
                         claim,
                         JobStatus.CANCELLED,
-                        errors=[TIMED_OUT] if timed_out else [],
-                        message=TIMED_OUT["message"] if timed_out else "cancelled",
+                        errors=[TIMED_OUT] if watch.timed_out else [],
+                        message=TIMED_OUT["message"] if watch.timed_out else "cancelled",
                     )
                     return JobStatus.CANCELLED if ok else None
-                return _failed(claim, store, error)
     if not document.single:
         write_tuple(list(values), [node.type for node in document.outputs], path)
     if store.finish(claim, JobStatus.COMPLETED, result=path.name):
         return JobStatus.COMPLETED
     path.unlink(missing_ok=True)  # a stale attempt's file is never served
     return None
+
+
+class Watch(threading.Thread):
+    """Beside a running attempt: renews its lease, records its progress, and learns
+    whether it must stop (a cancel asked for, its deadline passed, the server releasing
+    it, or its lease lost to another attempt), whatever the attempt is busy with."""
+
+    def __init__(self, claim: Claim, store: JobStore, released: Callable[[], bool] | None) -> None:
+        super().__init__(daemon=True, name=f"lazyarray-watch-{claim.job_id}")
+        self.claim = claim
+        self.store = store
+        self._released = released
+        self.stop = threading.Event()  # set: the attempt must stop
+        self._done = threading.Event()
+        self.progress: dict[str, Any] = {}
+        self.timed_out = self.released = self.lost = False
+
+    def __enter__(self) -> Watch:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        beat = min(self.store.lease_seconds / 3, BEAT_SECONDS)
+        next_beat = time.monotonic() + beat
+        deadline = self.claim.deadline
+        while not self._done.wait(POLL_SECONDS):
+            if self._released is not None and not self.released and self._released():
+                self.released = True
+            if deadline is not None and time.time() >= deadline:
+                self.timed_out = True
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + beat
+                progress = self.progress
+                asked = self.store.heartbeat(
+                    self.claim,
+                    progress.get("completed_steps", 0),
+                    progress.get("total_steps", 0),
+                    progress.get("message", ""),
+                )
+            else:
+                asked = self.store.asked(self.claim)
+            self.lost = asked is None
+            if asked or self.lost or self.timed_out or self.released:
+                self.stop.set()
 
 
 def _settle(job: Any, path: Path) -> None:

@@ -107,6 +107,7 @@ def serve(
     token_file: str | None,
     trusted: bool,
     grace: float,
+    lease: float = 10.0,
 ) -> int:
     """Runs the server until SIGINT or SIGTERM: it stops accepting, gives running jobs
     ``grace`` seconds, then puts the rest back to Pending (no attempt counted)."""
@@ -130,6 +131,7 @@ def serve(
         workers=workers,
         dask_scheduler=dask_scheduler,
         grace=grace,
+        lease_seconds=lease,
     )
     logging.getLogger("uvicorn.access").addFilter(_Redacted())
     shown = f"[{host}]" if ":" in host else host

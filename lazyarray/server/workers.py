@@ -169,7 +169,9 @@ class WorkerPool:
         if self.dask_scheduler is not None:
             from distributed import Client
 
-            self.client = Client(self.dask_scheduler, set_as_default=False)  # type: ignore[no-untyped-call]
+            # the default client: the dask backend's jobs wait through distributed.wait,
+            # which asks for it
+            self.client = Client(self.dask_scheduler)  # type: ignore[no-untyped-call]
             self.threads = [self._thread() for _ in range(self.count)]
         else:
             self.processes = [self._spawn(index) for index in range(self.count)]
