@@ -338,7 +338,6 @@ def test_a_folder_that_is_not_a_registry_is_left_alone(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("registry", "error", "message"),
     [
-        ("http://localhost:8700", UnsupportedOperation, "server URL"),
         ("ftp://example.org/x", RegistryNotFound, "no registry for URLs ftp"),
         (42, ConfigError, "not int"),
         ("", RegistryNotFound, "not a registry"),

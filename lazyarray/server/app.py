@@ -26,6 +26,7 @@ from lazyarray.errors import (
     ResourceExhausted,
 )
 from lazyarray.jobs import JobStatus
+from lazyarray.server import workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of_token, request_owner, token_table
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits, check_projection, standin
@@ -42,6 +43,7 @@ from lazyarray.server.store import LEASE_SECONDS, SubmissionConflict, TooManyJob
 from lazyarray.server.workers import WorkerPool
 from lazyarray.stores.blobs import check_digest
 from lazyarray.version import __version__
+from lazyarray.workflows.local import LocalRegistry
 
 MEDIA = {
     "npy": "application/x-npy",
@@ -269,6 +271,16 @@ def create_app(
     app.state.owner_dependency = owner
     app.state.submit_job = submit_job
     app.state.owner_of_token = lambda given: owner_of_token(given, tokens)
+    app.include_router(
+        workflow_routes.router(
+            LocalRegistry(layout.registry, create=True),
+            owner,
+            submit_job,
+            blobs,
+            trusted=trusted,
+            limits=limits.document,
+        )
+    )
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(who: str = Depends(owner)) -> dict[str, Any]:

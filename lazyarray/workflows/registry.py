@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from lazyarray.config import options
-from lazyarray.errors import ConfigError, RegistryNotFound, UnsupportedOperation
+from lazyarray.errors import ConfigError, RegistryNotFound
 from lazyarray.stores.blobs import BlobStore
 
 Labels = Mapping[str, "str | int | float | bool"]
@@ -230,16 +230,16 @@ def _open_folder(location: str, create: bool) -> Registry:
     return LocalRegistry(location, create=create)
 
 
-def _unsupported_server(location: str, create: bool) -> Registry:
-    raise UnsupportedOperation(
-        f"registry {location!r} is a server URL; this lazyarray reads registries in folders only"
-    )
+def _open_server(location: str, create: bool) -> Registry:
+    from lazyarray.workflows.http import open_http
+
+    return open_http(location, create)
 
 
 # opens a registry of each URL scheme; a folder is anything without one
 OPENERS: dict[str, Callable[[str, bool], Registry]] = {
-    "http": _unsupported_server,
-    "https": _unsupported_server,
+    "http": _open_server,
+    "https": _open_server,
 }
 
 
