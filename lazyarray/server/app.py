@@ -17,6 +17,7 @@ from lazyarray.errors import LazyArrayError
 from lazyarray.jobs import JobStatus
 from lazyarray.server.auth import owner_of, token_table
 from lazyarray.server.layout import Layout
+from lazyarray.server.page import page_router
 from lazyarray.server.store import LEASE_SECONDS, SubmissionConflict
 from lazyarray.server.workers import WorkerPool
 from lazyarray.version import __version__
@@ -96,6 +97,7 @@ def create_app(
     )
     app.state.layout = layout
     app.state.pool = pool
+    app.include_router(page_router(tokens, jobs.cancel))
 
     def owner(authorization: str | None = Header(default=None)) -> str:
         found = owner_of(authorization, tokens)
