@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from lazyarray.server.auth import owner_of
 
 COOKIE = "lazyarray_token"
-PAGE_HEADER = "X-Lazyarray-Page"  # a custom header: cross-origin, it needs a preflight we never grant
+# a custom header: from another origin it needs a CORS preflight, which is never granted
+PAGE_HEADER = "X-Lazyarray-Page"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -34,6 +35,11 @@ STATIC = {  # the files served, by name; nothing else under static/ is reachable
     "page.js": "text/javascript; charset=utf-8",
     "page.css": "text/css; charset=utf-8",
 }
+
+JOB_FIELDS = (  # the JobState of GET /v1/jobs/{id}
+    *("job_id", "status", "message", "completed_steps", "total_steps", "attempts"),
+    *("created", "started", "finished"),
+)
 
 Cancel = Callable[[str, str], Mapping[str, Any] | None]
 
@@ -94,8 +100,7 @@ def page_router(tokens: Mapping[str, str], cancel: Cancel) -> APIRouter:
         state = cancel(job_id, who)
         if state is None:
             raise HTTPException(404, f"no job {job_id}")
-        fields = ("job_id", "status", "message", "completed_steps", "total_steps", "attempts")
-        fields += ("created", "started", "finished")
-        return JSONResponse({key: state[key] for key in fields}, headers=SECURITY_HEADERS)
+        shown = {key: state[key] for key in JOB_FIELDS}
+        return JSONResponse(shown, headers=SECURITY_HEADERS)
 
     return router
