@@ -190,6 +190,10 @@ class ComputeError(LazyArrayError, RuntimeError):
         return self.__cause__
 
 
+class WorkerLost(ComputeError):
+    """The server process running a job died in every attempt; the message counts them."""
+
+
 class JobTimeoutError(LazyArrayError, TimeoutError):
     """A job did not finish within its ``timeout``."""
 

@@ -27,7 +27,8 @@ import uvicorn
 import lazyarray as la
 from lazyarray import serialize
 from lazyarray.server import create_app
-from lazyarray.server.page import COOKIE, PAGE_HEADER
+from lazyarray.server.auth import COOKIE
+from lazyarray.server.page import PAGE_HEADER
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
 ALICE = {"Authorization": "Bearer alice-token"}

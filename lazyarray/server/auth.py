@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_OWNER = "default"
+COOKIE = "lazyarray_token"  # the web page's token, taken once from the link the server prints
+COOKIE_METHODS = ("GET", "HEAD")  # a cookie never authorizes a change: no cross-site requests
 
 
 def read_token_file(path: str | Path) -> dict[str, str]:
@@ -40,8 +42,24 @@ def owner_of(header: str | None, tokens: Mapping[str, str]) -> str | None:
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given:
         return None
+    return owner_of_token(given.strip(), tokens)
+
+
+def request_owner(
+    header: str | None, cookie: str | None, method: str, tokens: Mapping[str, str]
+) -> str | None:
+    """The owner of a request: its bearer header, else (reads only) its token cookie."""
+    if header is not None:
+        return owner_of(header, tokens)
+    if cookie and method.upper() in COOKIE_METHODS:
+        return owner_of_token(cookie, tokens)
+    return None
+
+
+def owner_of_token(given: str, tokens: Mapping[str, str]) -> str | None:
+    """The owner of a token, or None."""
     found = None
-    supplied = given.strip().encode()
+    supplied = given.encode()
     for token, owner in tokens.items():  # no early exit: the time does not tell which
         if secrets.compare_digest(supplied, token.encode()):
             found = owner

@@ -17,9 +17,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from lazyarray.server.auth import owner_of
+from lazyarray.server.auth import COOKIE, owner_of_token
 
-COOKIE = "lazyarray_token"
 # a custom header: from another origin it needs a CORS preflight, which is never granted
 PAGE_HEADER = "X-Lazyarray-Page"
 SECURITY_HEADERS = {
@@ -61,12 +60,12 @@ def page_router(tokens: Mapping[str, str], cancel: Cancel) -> APIRouter:
 
     def cookie_owner(request: Request) -> str | None:
         token = request.cookies.get(COOKIE)
-        return None if token is None else owner_of(f"Bearer {token}", tokens)
+        return None if not token else owner_of_token(token, tokens)
 
     @router.get("/", response_model=None)
     def index(request: Request, token: str | None = None) -> Response:
         if token is not None:  # the link the server printed: swap it for a cookie
-            if owner_of(f"Bearer {token}", tokens) is None:
+            if owner_of_token(token, tokens) is None:
                 return _html("signin.html", 401)
             response = RedirectResponse("/", 303, SECURITY_HEADERS)
             response.set_cookie(

@@ -52,6 +52,22 @@ CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, created);
 FINISHED = tuple(str(s) for s in JobStatus if s.finished)
 
 
+def job_error(
+    type_: str, message: str, op: str | None = None, node: int | None = None
+) -> dict[str, Any]:
+    """One entry of a job's errors: the error's class name (of ``lazyarray.errors`` where
+    it is one), its message, and the failing op and node (its position in the submitted
+    document's ``nodes``) where known."""
+    return {"type": type_, "message": message, "op": op, "node": node}
+
+
+def worker_lost(attempts: int) -> dict[str, Any]:
+    return job_error(
+        "WorkerLost",
+        f"the worker running the job was lost in each of its {attempts} attempts",
+    )
+
+
 class SubmissionConflict(Exception):
     """The same ``submission_id`` was sent with a different request."""
 
@@ -140,19 +156,22 @@ class JobStore:
             row = self._db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
         if row is None or (owner is not None and row["owner"] != owner):
             return None
-        return {
-            "job_id": row["job_id"],
-            "status": row["status"],
-            "message": row["message"],
-            "completed_steps": row["completed_steps"],
-            "total_steps": row["total_steps"],
-            "attempts": row["attempts"],
-            "created": row["created"],
-            "started": row["started"],
-            "finished": row["finished"],
-            "errors": json.loads(row["errors"]),
-            "result": row["result"],
-        }
+        return _public(row)
+
+    def list_jobs(
+        self, owner: str, status: JobStatus | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The owner's jobs, newest first, in ``status`` when given."""
+        query = "SELECT * FROM jobs WHERE owner=?"
+        values: list[Any] = [owner]
+        if status is not None:
+            query += " AND status=?"
+            values.append(str(status))
+        query += " ORDER BY created DESC, rowid DESC LIMIT ?"
+        values.append(limit)
+        with self._lock:
+            rows = self._db.execute(query, values).fetchall()
+        return [_public(row) for row in rows]
 
     def cancel(self, job_id: str, owner: str | None = None) -> dict[str, Any] | None:
         """Cancels a Pending job at once; asks a Running one's worker to stop (its next
@@ -221,7 +240,7 @@ class JobStore:
         status: JobStatus,
         *,
         result: str | None = None,
-        errors: list[str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
         message: str = "",
     ) -> bool:
         """Ends the attempt in a terminal state; False (and no change) when the attempt
@@ -263,10 +282,7 @@ class JobStore:
                 elif row["attempts"] >= MAX_ATTEMPTS:
                     status = JobStatus.ERRORED
                     message = f"worker lost: {row['attempts']} attempts failed"
-                    errors = [
-                        f"WorkerLost: the worker running the job was lost {row['attempts']}"
-                        " times (every attempt)"
-                    ]
+                    errors = [worker_lost(row["attempts"])]
                 else:
                     db.execute(
                         "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL WHERE job_id=?",
@@ -289,3 +305,19 @@ class JobStore:
                 (str(JobStatus.PENDING), claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
             ).rowcount
         return changed == 1
+
+
+def _public(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "job_id": row["job_id"],
+        "status": row["status"],
+        "message": row["message"],
+        "completed_steps": row["completed_steps"],
+        "total_steps": row["total_steps"],
+        "attempts": row["attempts"],
+        "created": row["created"],
+        "started": row["started"],
+        "finished": row["finished"],
+        "errors": json.loads(row["errors"]),
+        "result": row["result"],
+    }
