@@ -23,12 +23,13 @@ pytest.importorskip("uvicorn")
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 import lazyarray as la
 from lazyarray import serialize
 from lazyarray.server import create_app
 from lazyarray.server.auth import COOKIE
-from lazyarray.server.page import PAGE_HEADER
+from lazyarray.server.page import PAGE_HEADER, page_router
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
 ALICE = {"Authorization": "Bearer alice-token"}
@@ -47,8 +48,7 @@ def _chromium() -> str | None:
 class Server:
     """A uvicorn server in a thread on a free loopback port."""
 
-    def __init__(self, store: Path, workers: int = 1) -> None:
-        app = create_app(store, TOKENS, workers=workers, lease_seconds=3.0)
+    def __init__(self, app: FastAPI) -> None:
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
@@ -73,7 +73,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with Server(tmp_path_factory.mktemp("store")) as server:
+    app = create_app(tmp_path_factory.mktemp("store"), TOKENS, workers=1, lease_seconds=3.0)
+    with Server(app) as server:
         yield server
 
 
@@ -107,6 +108,7 @@ class Dom(html.parser.HTMLParser):
         self.rows: dict[str, dict[str, Any]] = {}
         self.hidden: set[str] = set()
         self.text: list[str] = []
+        self.tags: list[str] = []
         self._row: dict[str, Any] | None = None
         self.feed(text)
 
@@ -114,6 +116,7 @@ class Dom(html.parser.HTMLParser):
         values = dict(attrs)
         if "hidden" in values and values.get("id"):
             self.hidden.add(str(values["id"]))
+        self.tags.append(tag)
         if tag == "tr" and values.get("data-job-id"):
             self._row = {"status": values.get("data-status"), "cells": [], "progress": None}
             self.rows[str(values["data-job-id"])] = self._row
@@ -222,7 +225,7 @@ def test_the_page_never_writes_data_as_html() -> None:
 
 def test_the_page_cancels_only_with_its_cookie_and_header(tmp_path: Path) -> None:
     with (
-        Server(tmp_path / "store", workers=0) as server,
+        Server(create_app(tmp_path / "store", TOKENS, workers=0)) as server,
         httpx.Client(base_url=server.url) as client,
     ):
         # no worker: the job stays Pending until cancelled
@@ -243,3 +246,45 @@ def test_the_page_cancels_only_with_its_cookie_and_header(tmp_path: Path) -> Non
         same = page | {"Origin": server.url}
         state = client.post(path, headers=same).json()
         assert state["job_id"] == job and state["status"] == "Cancelled"
+
+
+HOSTILE = '<img src=x onerror="document.title=1"><script>document.title=2</script>'
+
+
+def _contract_app() -> FastAPI:
+    """The page over canned answers in the shape of the HTTP contract (ISSUE11-API):
+    a running job, a workflow with two versions, and text that looks like HTML."""
+    app = FastAPI()
+    app.include_router(page_router(TOKENS, lambda job_id, owner: None))
+    job = {"job_id": "j1", "status": "Running", "message": HOSTILE, "completed_steps": 3}
+    job |= {"total_steps": 7, "attempts": 2, "created": 1.7e9, "started": 1.7e9}
+    argument = {"name": "x", "dtype": "float64", "shape": [None, 3]}
+    argument |= {"masked": False, "positional": True}
+    workflow = {"id": "alice:smooth", "title": "Smooth", "description": HOSTILE}
+    workflow |= {"labels": {}, "tags": ["signal"], "created": 1.7e9, "updated": 1.7e9}
+    versions = [
+        {"id": "alice:smooth", "version": v, "arguments": [argument], "docstring": doc}
+        | {"graph_digest": "sha256:0", "document": "sha256:0", "result": {}, "labels": {}}
+        | {"created": 1.7e9}
+        for v, doc in (("1.0.0", "Smooths x."), ("1.1.0", f"Smooths x. {HOSTILE}"))
+    ]
+    app.get("/v1/jobs")(lambda: {"jobs": [job | {"finished": None}]})
+    app.get("/v1/workflows")(lambda: {"workflows": [workflow]})
+    app.get("/v1/workflows/{workflow_id}/versions")(lambda workflow_id: {"versions": versions})
+    return app
+
+
+def test_the_page_shows_progress_workflows_and_text_as_text(tmp_path: Path) -> None:
+    with Server(_contract_app()) as server:
+        dom = Dom(_browse(f"{server.url}/?token=alice-token", tmp_path / "profile"))
+    row = dom.rows["j1"]
+    assert row["status"] == "Running" and row["button"]
+    assert row["progress"] == ("3", "7") and row["cells"][2] == "3/7"
+    assert row["cells"][3] == "2" and row["cells"][7] == HOSTILE  # shown, not parsed
+    text = "".join(dom.text)
+    assert "alice:smooth" in text and "tags: signal" in text
+    assert "1.0.0" in text and "1.1.0" in text and "Smooths x." in text
+    assert "x: float64[?, 3]" in text
+    assert "workflows-empty" in dom.hidden
+    assert text.count(HOSTILE) == 3  # the message, the description, the docstring
+    assert "img" not in dom.tags and dom.tags.count("script") == 1  # the page's own
