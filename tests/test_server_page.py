@@ -144,9 +144,12 @@ def _browse(url: str, profile: Path, budget_ms: int = 4000) -> str:
         pytest.skip("no Chromium found (make browser installs Debian's chromium package)")
     command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
     command += [f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}"]
-    command += ["--dump-dom", url]
+    command += ["--enable-logging=stderr", "--v=0", "--dump-dom", url]
     done = subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_SECONDS)
     assert done.returncode == 0, done.stderr[-2000:]
+    # the page's console: script errors and Content-Security-Policy refusals land there
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], console
     return done.stdout
 
 
