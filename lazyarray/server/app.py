@@ -30,6 +30,7 @@ from lazyarray.server import workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of_token, request_owner, token_table
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits, check_projection, standin
+from lazyarray.server.page import page_router
 from lazyarray.server.responses import ApiError, from_error, install
 from lazyarray.server.runner import (
     Document,
@@ -173,6 +174,7 @@ def create_app(
     )
     install(app)
     app.add_middleware(BodyLimit, limits=limits)
+    app.include_router(page_router(tokens, jobs.cancel))
 
     def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
         """The owner a request speaks for: a bearer token, or on GET the page's cookie."""
