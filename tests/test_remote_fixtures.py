@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import atexit
 import shutil
-import socket
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.servers import ThreadedServer
 
 pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
@@ -33,43 +33,18 @@ class RunningServer:
     app: Any
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class _Thread:
-    """uvicorn serving ``app`` in a thread until ``stop``."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="lazyarray-server", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-
-
-_shared: list[tuple[RunningServer, _Thread]] = []
+_shared: list[tuple[RunningServer, ThreadedServer]] = []
 _lock = threading.Lock()
 
 
-def start(store: Path, token: str = TOKEN, workers: int = 2) -> tuple[RunningServer, _Thread]:
+def start(
+    store: Path, token: str = TOKEN, workers: int = 2
+) -> tuple[RunningServer, ThreadedServer]:
     from lazyarray.server.app import create_app
 
     app = create_app(store, token, workers=workers, lease_seconds=LEASE_SECONDS)
-    port = free_port()
-    return RunningServer(f"http://127.0.0.1:{port}", token, store, app), _Thread(app, port)
+    running = ThreadedServer(app).__enter__()
+    return RunningServer(running.url, token, store, app), running
 
 
 def shared_server() -> RunningServer:
@@ -88,7 +63,7 @@ def stop_shared() -> None:
     get_backend("remote").close()  # type: ignore[attr-defined]
     with _lock:
         while _shared:
-            _shared.pop()[1].stop()
+            _shared.pop()[1].__exit__()
 
 
 def register_remote() -> None:

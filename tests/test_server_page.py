@@ -7,9 +7,7 @@ from __future__ import annotations
 import html.parser
 import re
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,6 @@ pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 import lazyarray as la
@@ -30,6 +27,8 @@ from lazyarray import serialize
 from lazyarray.server import create_app
 from lazyarray.server.auth import COOKIE
 from lazyarray.server.page import PAGE_HEADER, page_router
+from tests.servers import ThreadedServer as Server
+from tests.servers import wait_finished
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
 ALICE = {"Authorization": "Bearer alice-token"}
@@ -43,32 +42,6 @@ def _chromium() -> str | None:
         if found:
             return found
     return None
-
-
-class Server:
-    """A uvicorn server in a thread on a free loopback port."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "no server"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-        self.socket.close()
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +64,9 @@ def _submit(server: Server, values: list[float]) -> str:
 
 
 def _finished(server: Server, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        state = httpx.get(f"{server.url}/v1/jobs/{job_id}", headers=ALICE).json()
-        if state["status"] in ("Completed", "Errored", "Cancelled"):
-            return state  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
+    return wait_finished(
+        lambda job: httpx.get(f"{server.url}/v1/jobs/{job}", headers=ALICE).json(), job_id
+    )
 
 
 class Dom(html.parser.HTMLParser):

@@ -10,8 +10,6 @@ import io
 import json
 import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from lazyarray.stores.blobs import FolderBlobs, MemoryBlobs  # noqa: E402
 from lazyarray.workflows import Registry  # noqa: E402
 from lazyarray.workflows.http import HttpRegistry  # noqa: E402
 from tests import kit  # noqa: E402
+from tests.servers import ThreadedServer, wait_finished  # noqa: E402
 
 # the interface suite and the core cases of publish/use, collected here once more, with
 # this module's ``store`` and ``registry`` fixtures: a server's registry
@@ -84,36 +83,12 @@ from tests.test_workflows import (  # noqa: E402, F401
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
 
 
-class Server:
-    """A lazyarray server running in a thread of this process."""
+class Server(ThreadedServer):
+    """A lazyarray server over ``store`` running in a thread of this process."""
 
     def __init__(self, store: Path) -> None:
         self.store = store
-        self.app = create_app(store, TOKENS, workers=1)
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        self.port = listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [listener]}, daemon=True
-        )
-        self._listener = listener
-
-    def __enter__(self) -> Server:
-        self._thread.start()
-        deadline = time.monotonic() + 60
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(60)
-        self._listener.close()
+        super().__init__(create_app(store, TOKENS, workers=1))
 
     def empty_registry(self) -> None:
         """Forgets every workflow (between tests: one server serves the module)."""
@@ -169,13 +144,7 @@ def bob(registry: str) -> Iterator[HttpRegistry]:
 
 
 def _wait(client: Client, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        state: dict[str, Any] = client.json("GET", f"/v1/jobs/{job_id}")
-        if state["status"] in ("Completed", "Errored", "Cancelled"):
-            return state
-        time.sleep(0.02)
-    raise AssertionError(f"job {job_id} did not finish")
+    return wait_finished(lambda job: client.json("GET", f"/v1/jobs/{job}"), job_id)
 
 
 # --- owners ----------------------------------------------------------------------------------
