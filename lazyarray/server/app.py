@@ -52,7 +52,8 @@ MEDIA = {
 # documents the scheme in the OpenAPI document; the owner dependency reads the header
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
-WAIT_POLL_SECONDS = 0.005  # how often a long poll reads the job's row (a read, in WAL)
+# a long poll reads the job's row (a read, in WAL) after 1 ms, then less and less often
+WAIT_POLL_SECONDS = (0.001, 0.05)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -317,8 +318,10 @@ def create_app(
         passed (a long poll: one request instead of many)."""
         found = record(job_id, who)
         end = time.monotonic() + wait
+        delay = WAIT_POLL_SECONDS[0]
         while not JobStatus(found["status"]).finished and time.monotonic() < end:
-            await asyncio.sleep(WAIT_POLL_SECONDS)
+            await asyncio.sleep(min(delay, max(end - time.monotonic(), 0.0)))
+            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
             found = record(job_id, who)
         return JobState.model_validate(found)
 
