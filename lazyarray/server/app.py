@@ -341,7 +341,7 @@ def create_app(
         job_id: str,
         format: str | None = Query(None),  # noqa: A002 - the query parameter's name
         who: str = Depends(owner),
-    ) -> FileResponse:
+    ) -> Response:
         found = record(job_id, who)
         if found["status"] != JobStatus.COMPLETED:
             raise ApiError(409, f"job {job_id} is {found['status']}, not Completed")
@@ -354,6 +354,9 @@ def create_app(
                 f" format={stored}",
                 "FormatError",
             )
+        data = jobs.result_data(job_id)
+        if data is not None:  # a small result, kept in the job's row
+            return Response(data, media_type=MEDIA[stored])
         return FileResponse(layout.results / name, media_type=MEDIA[stored])
 
     @app.post("/v1/inspect", response_class=Response)
