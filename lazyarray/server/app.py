@@ -26,7 +26,7 @@ from lazyarray.errors import (
     ResourceExhausted,
 )
 from lazyarray.jobs import JobStatus
-from lazyarray.server.auth import COOKIE, owner_of_token, request_owner, token_table
+from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits, check_projection, standin
 from lazyarray.server.responses import ApiError, from_error, install
@@ -171,7 +171,9 @@ def create_app(
         openapi_url=None,  # served below, behind the token like every route
     )
     install(app)
-    app.add_middleware(BodyLimit, limits=limits)
+    app.add_middleware(
+        BodyLimit, limits=limits, authorized=lambda header: owner_of(header, tokens) is not None
+    )
 
     def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
         """The owner a request speaks for: a bearer token, or on GET the page's cookie."""
