@@ -194,3 +194,14 @@ def test_an_inspect_error_names_the_node(client: TestClient) -> None:
     error = failed.json()["error"]
     assert error["type"] == "ComputeError" and error["op"] == "inv"
     assert error["node"] == ops.index("inv")
+
+
+@pytest.mark.parametrize("fmt", ["npy", "json"])
+def test_a_large_result_is_a_file_streamed(client: TestClient, fmt: str) -> None:
+    x = la.parameter("x", la.Array, dtype="float64", shape=(None,))
+    values = np.linspace(0.0, 1.0, 400)  # a 1.28 MB result: over what a row keeps
+    expression = la.outer(x, x)
+    got = _job(client, expression, fmt, x=values.tolist())
+    assert got == expression.compute(x=values, format=fmt)
+    layout = client.app.state.layout  # type: ignore[attr-defined]
+    assert any(path.suffix == f".{fmt}" for path in layout.results.iterdir())

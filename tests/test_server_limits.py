@@ -63,6 +63,10 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(client: TestClient) 
     body = {"graph": small(), "arguments": {"x": [[1.0] * 100] * 50}}
     detail = _refused(client.post("/v1/jobs", json=body, headers=HEADERS), 413, "DocumentTooLarge")
     assert "20000 bytes" in detail
+    # a stranger's body is never read: the token is checked first
+    stranger = client.post("/v1/jobs", json=body, headers={"Authorization": "Bearer nope"})
+    _refused(stranger, 401, "Unauthorized")
+    assert stranger.headers["WWW-Authenticate"] == "Bearer"
     # the same without a declared length (streamed in pieces)
     pieces = (bytes([b]) * 1000 for b in b"x" * 30)
     response = client.post("/v1/jobs", content=pieces, headers=HEADERS)

@@ -31,7 +31,7 @@ with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
 import lazyarray as la  # noqa: E402
 from lazyarray import serialize  # noqa: E402
 from lazyarray.jobs import JobStatus  # noqa: E402
-from lazyarray.server import create_app  # noqa: E402
+from lazyarray.server import create_app, runner  # noqa: E402
 from lazyarray.server.runner import run  # noqa: E402
 from lazyarray.server.store import JobStore  # noqa: E402
 from lazyarray.stores.blobs import FolderBlobs  # noqa: E402
@@ -106,7 +106,11 @@ def test_a_killed_worker_is_retried_then_the_job_is_worker_lost(killable: TestCl
     assert wait(killable, job.json()["job_id"])["status"] == "Completed"  # type: ignore[arg-type]
 
 
-def test_a_stale_attempt_never_overwrites_a_result(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inline", [1 << 20, 0], ids=["in-the-row", "in-a-file"])
+def test_a_stale_attempt_never_overwrites_a_result(
+    tmp_path: Path, inline: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "INLINE_BYTES", inline)
     store = JobStore(tmp_path / "jobs.sqlite3", lease_seconds=0.2)
     blobs = FolderBlobs(tmp_path / "blobs")
     results = tmp_path / "results"
@@ -124,8 +128,14 @@ def test_a_stale_attempt_never_overwrites_a_result(tmp_path: Path) -> None:
     assert won is not None and won["result"] == f"{job_id}.{fresh.attempt}.npy"
     assert run(stale, store, blobs, results, trusted=False) is None  # it lost: no change
     assert store.get(job_id) == won
-    assert sorted(path.name for path in results.iterdir()) == [won["result"]]
-    np.testing.assert_array_equal(np.load(results / won["result"]), (x * 2 + 1).sum(axis=0))
+    kept = store.result_data(job_id)
+    files = sorted(path.name for path in results.iterdir())  # never the stale attempt's
+    if inline:
+        assert kept is not None and files == []
+    else:
+        assert kept is None and files == [won["result"]]
+        kept = (results / won["result"]).read_bytes()
+    np.testing.assert_array_equal(np.load(io.BytesIO(kept)), (x * 2 + 1).sum(axis=0))
 
 
 # --- the server killed ----------------------------------------------------------------------
@@ -167,7 +177,10 @@ def _server_killed_at_random(tmp_path: Path, cycles: int, per_cycle: int) -> Non
                     "submission_id": key,
                 }
                 _submit(server, body)
-            time.sleep(rng.uniform(0.2, 1.5))
+            deadline = time.monotonic() + 10  # a random moment while work runs
+            while _observe(server, finished) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.5))
             running += _observe(server, finished)
             server.stop(signal.SIGKILL)  # the server and its workers, at once
             server.start()
@@ -195,8 +208,7 @@ def _server_killed_at_random(tmp_path: Path, cycles: int, per_cycle: int) -> Non
                     errors = client.get(f"/v1/jobs/{job_id}/errors").json()["errors"]
                     assert state["status"] == "Errored" and errors[0]["type"] == "WorkerLost"
         server.stop()
-    results = list((server.store / "results").iterdir())
-    assert len(results) == sum(status == "Completed" for status in finished.values())
+    assert list((server.store / "results").iterdir()) == []  # small: kept in the rows
     assert running > 0  # the kills did interrupt work
     print(f"{len(finished)} jobs, {cycles} kills, {running} running at a kill: none lost")
 

@@ -27,7 +27,7 @@ from lazyarray.errors import (
 )
 from lazyarray.jobs import JobStatus
 from lazyarray.server import workflow_routes
-from lazyarray.server.auth import COOKIE, owner_of_token, request_owner, token_table
+from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits, check_projection, standin
 from lazyarray.server.page import page_router
@@ -55,7 +55,8 @@ MEDIA = {
 # documents the scheme in the OpenAPI document; the owner dependency reads the header
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
-WAIT_POLL_SECONDS = 0.005  # how often a long poll reads the job's row (a read, in WAL)
+# a long poll reads the job's row (a read, in WAL) after 1 ms, then less and less often
+WAIT_POLL_SECONDS = (0.001, 0.05)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -173,7 +174,9 @@ def create_app(
         openapi_url=None,  # served below, behind the token like every route
     )
     install(app)
-    app.add_middleware(BodyLimit, limits=limits)
+    app.add_middleware(
+        BodyLimit, limits=limits, authorized=lambda header: owner_of(header, tokens) is not None
+    )
     app.include_router(page_router(tokens, jobs.cancel))
 
     def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
@@ -331,8 +334,10 @@ def create_app(
         passed (a long poll: one request instead of many)."""
         found = record(job_id, who)
         end = time.monotonic() + wait
+        delay = WAIT_POLL_SECONDS[0]
         while not JobStatus(found["status"]).finished and time.monotonic() < end:
-            await asyncio.sleep(WAIT_POLL_SECONDS)
+            await asyncio.sleep(min(delay, max(end - time.monotonic(), 0.0)))
+            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
             found = record(job_id, who)
         return JobState.model_validate(found)
 
@@ -352,7 +357,7 @@ def create_app(
         job_id: str,
         format: str | None = Query(None),  # noqa: A002 - the query parameter's name
         who: str = Depends(owner),
-    ) -> FileResponse:
+    ) -> Response:
         found = record(job_id, who)
         if found["status"] != JobStatus.COMPLETED:
             raise ApiError(409, f"job {job_id} is {found['status']}, not Completed")
@@ -365,6 +370,9 @@ def create_app(
                 f" format={stored}",
                 "FormatError",
             )
+        data = jobs.result_data(job_id)
+        if data is not None:  # a small result, kept in the job's row
+            return Response(data, media_type=MEDIA[stored])
         return FileResponse(layout.results / name, media_type=MEDIA[stored])
 
     @app.post("/v1/inspect", response_class=Response)

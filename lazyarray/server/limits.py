@@ -29,6 +29,7 @@ HEADERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
 }
+UNAUTHORIZED = ((b"www-authenticate", b"Bearer"),)
 ENVELOPE = 4  # the request's own nesting around its graph document and arguments
 
 
@@ -51,21 +52,31 @@ class ServerLimits:
 
 
 class BodyLimit:
-    """Refuses a body over its limit with 413 before the app reads it (by its declared
-    length, or as it streams in), and a JSON body nested deeper than a document may be
-    (Python's parser recurses) with 413, before FastAPI parses it."""
+    """Before the app reads a body: refuses a request without a valid bearer token with
+    401 (no body is read for a stranger; every route that takes one needs a token), a
+    body over its limit with 413 (by its declared length, or as it streams in), and a
+    JSON body nested deeper than a document may be (Python's parser recurses) with 413."""
 
-    def __init__(self, app: ASGIApp, limits: ServerLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: ServerLimits, authorized: Callable[[str | None], bool]
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.authorized = authorized  # of an Authorization header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             await self.app(scope, receive, send)
+            return
+        headers = {key.lower(): value for key, value in scope.get("headers", ())}
+        header = headers.get(b"authorization")
+        if not self.authorized(None if header is None else header.decode("latin-1")):
+            await _answer(
+                send, 401, "Unauthorized", "a valid bearer token is required", UNAUTHORIZED
+            )
             return
         blob = scope["path"].startswith("/v1/blobs/")
         limit = self.limits.blob_bytes if blob else self.limits.body_bytes
-        headers = {key.lower(): value for key, value in scope.get("headers", ())}
         declared = headers.get(b"content-length")
         too_large = f"a request body over {limit} bytes"
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -117,7 +128,13 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-async def _answer(send: Send, status: int, error_type: str, message: str) -> None:
+async def _answer(
+    send: Send,
+    status: int,
+    error_type: str,
+    message: str,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
     body = json.dumps(error_body(message, error_type)).encode()
     await send(
         {
@@ -126,6 +143,7 @@ async def _answer(send: Send, status: int, error_type: str, message: str) -> Non
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *extra,
             ],
         }
     )

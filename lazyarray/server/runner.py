@@ -35,6 +35,7 @@ _SET_SITE = Node.__dict__["site"].__set__  # Node refuses __setattr__; its slot 
 POLL_SECONDS = 0.05  # how often a running attempt looks for a cancel, a deadline, a release
 BEAT_SECONDS = 1.0  # how often it renews its lease and records its progress, at most
 SETTLE_SECONDS = 5.0
+INLINE_BYTES = 1 << 20  # results this small are kept in the job's row, not in a file
 TIMED_OUT = job_error("JobTimeoutError", "timed out: the job passed its deadline")
 
 
@@ -166,8 +167,6 @@ def run(
                     client=client,
                     arguments=arguments,
                     cache=False,
-                    format=fmt if document.single else "pyarrow",
-                    file=str(path) if document.single else None,
                 )
             except Exception as error:
                 return _failed(claim, store, error)
@@ -202,11 +201,33 @@ def run(
                         message=TIMED_OUT["message"] if watch.timed_out else "cancelled",
                     )
                     return JobStatus.CANCELLED if ok else None
-    if not document.single:
-        write_tuple(list(values), [node.type for node in document.outputs], path)
-    if store.finish(claim, JobStatus.COMPLETED, result=path.name):
+        try:
+            data = encode(list(values), [node.type for node in document.outputs], fmt, path)
+        except Exception as error:
+            return _failed(claim, store, error)
+    if store.finish(claim, JobStatus.COMPLETED, result=path.name, data=data):
         return JobStatus.COMPLETED
     path.unlink(missing_ok=True)  # a stale attempt's file is never served
+    return None
+
+
+def encode(values: list[Any], types: list[ArrayType], fmt: str, path: Path) -> bytes | None:
+    """The result in its format: bytes to keep in the job's row when it is small (no
+    file, no fsyncs besides the row's), else written to ``path`` (atomically, streamed)
+    and None. One output as compute writes it; several as one npz (``tuple_members``)."""
+    from lazyarray.execution import formats
+
+    size = sum(np.asarray(np.ma.getdata(value)).nbytes for value in values)
+    if len(values) == 1:
+        if size <= INLINE_BYTES:
+            return bytes(formats.serialize(values[0], types[0], fmt))
+        formats.write(values[0], types[0], fmt, str(path))
+        return None
+    if size <= INLINE_BYTES:
+        buffer = io.BytesIO()
+        np.savez(buffer, **tuple_members(values, types))  # type: ignore[arg-type]
+        return buffer.getvalue()
+    write_tuple(values, types, path)
     return None
 
 

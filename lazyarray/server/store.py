@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     errors TEXT NOT NULL DEFAULT '[]',
     result TEXT,
+    result_data BLOB,
     created REAL NOT NULL,
     deadline REAL,
     started REAL,
@@ -50,6 +51,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, created);
 """
 
+# what a job's record shows (not its request, nor a result kept in the row)
+PUBLIC = (
+    "job_id, owner, status, message, completed_steps, total_steps, attempts, created,"
+    " started, finished, errors, result"
+)
 FINISHED = tuple(str(s) for s in JobStatus if s.finished)
 
 
@@ -107,8 +113,12 @@ class JobStore:
         self._db.close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction. ``durable=False`` (claims, heartbeats)
+        skips the fsync of its commit: a power loss may undo it, which only runs an
+        attempt again; the next durable commit makes it durable with itself."""
         with self._lock:
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -175,16 +185,26 @@ class JobStore:
     def get(self, job_id: str, owner: str | None = None) -> dict[str, Any] | None:
         """The job's public record, or None when there is none (or it is another's)."""
         with self._lock:
-            row = self._db.execute("SELECT * FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+            row = self._db.execute(
+                f"SELECT {PUBLIC} FROM jobs WHERE job_id=?", (job_id,)
+            ).fetchone()
         if row is None or (owner is not None and row["owner"] != owner):
             return None
         return _public(row)
+
+    def result_data(self, job_id: str) -> bytes | None:
+        """A small result kept in the job's row (None: it is a file of the results)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT result_data FROM jobs WHERE job_id=?", (job_id,)
+            ).fetchone()
+        return None if row is None or row["result_data"] is None else bytes(row["result_data"])
 
     def list_jobs(
         self, owner: str, status: JobStatus | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         """The owner's jobs, newest first, in ``status`` when given."""
-        query = "SELECT * FROM jobs WHERE owner=?"
+        query = f"SELECT {PUBLIC} FROM jobs WHERE owner=?"
         values: list[Any] = [owner]
         if status is not None:
             query += " AND status=?"
@@ -221,7 +241,7 @@ class JobStore:
             ).fetchone()
         if waiting is None:
             return None
-        with self._transaction() as db:
+        with self._transaction(durable=False) as db:
             row = db.execute(
                 "SELECT job_id, request, deadline FROM jobs WHERE status=?"
                 " ORDER BY created LIMIT 1",
@@ -243,7 +263,7 @@ class JobStore:
     ) -> bool | None:
         """Renews the attempt's lease and records its progress. Returns whether a cancel
         was asked for, or None when the attempt no longer holds the job."""
-        with self._transaction() as db:
+        with self._transaction(durable=False) as db:
             row = db.execute(
                 "SELECT cancel_requested FROM jobs WHERE job_id=? AND attempt=? AND status=?",
                 (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
@@ -281,18 +301,20 @@ class JobStore:
         result: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         message: str = "",
+        data: bytes | None = None,
     ) -> bool:
         """Ends the attempt in a terminal state; False (and no change) when the attempt
         no longer holds the job."""
         assert status.finished
         with self._transaction() as db:
             changed = db.execute(
-                "UPDATE jobs SET status=?, result=?, errors=?, message=?, finished=?,"
-                " lease_expires=NULL, completed_steps=CASE WHEN ?=? THEN total_steps"
+                "UPDATE jobs SET status=?, result=?, result_data=?, errors=?, message=?,"
+                " finished=?, lease_expires=NULL, completed_steps=CASE WHEN ?=? THEN total_steps"
                 " ELSE completed_steps END WHERE job_id=? AND attempt=? AND status=?",
                 (
                     str(status),
                     result,
+                    data,
                     json.dumps(errors or []),
                     message,
                     time.time(),
