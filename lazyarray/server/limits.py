@@ -65,7 +65,8 @@ class BodyLimit:
         self.authorized = authorized  # of an Authorization header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        bodiless = scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS")
+        if scope["type"] != "http" or bodiless or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
             return
         headers = {key.lower(): value for key, value in scope.get("headers", ())}
