@@ -1,5 +1,6 @@
 """Real servers for tests: ``python -m lazyarray serve`` in a subprocess on a free
-loopback port, with its own store and config folder; and expressions to run on them."""
+loopback port, with its own store and config folder, or an app served by uvicorn in a
+thread of the test process; and expressions to run on them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,37 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class ThreadedServer:
+    """``with ThreadedServer(app) as server: httpx.get(server.url + "/health")``."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.app = app
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(60)
+        self.socket.close()
 
 
 @dataclass
@@ -148,14 +181,22 @@ def live_in_group(group: int) -> list[int]:
     return found
 
 
-def wait(client: httpx.Client, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+def wait_finished(
+    state: Callable[[str], dict[str, Any]], job_id: str, timeout: float = 60.0
+) -> dict[str, Any]:
+    """The job's state once it is Completed, Errored or Cancelled; ``state`` reads it."""
     deadline = time.monotonic() + timeout
+    found: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        state = client.get(f"/v1/jobs/{job_id}").json()
-        if state["status"] in FINISHED:
-            return state  # type: ignore[no-any-return]
+        found = state(job_id)
+        if found["status"] in FINISHED:
+            return found
         time.sleep(0.02)
-    raise AssertionError(f"job {job_id} did not finish: {state}")
+    raise AssertionError(f"job {job_id} did not finish: {found}")
+
+
+def wait(client: httpx.Client, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    return wait_finished(lambda job: client.get(f"/v1/jobs/{job}").json(), job_id, timeout)
 
 
 def wait_for(client: httpx.Client, job_id: str, status: str, timeout: float = 60.0) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.servers import ThreadedServer
-
 pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 pytest.importorskip("fastapi")
+
+from tests.server_kit import ThreadedServer
 
 TOKEN = "remote-test-token"
 LEASE_SECONDS = 1.5  # a cancel reaches a running job within a heartbeat (a third of this)

@@ -27,8 +27,8 @@ from lazyarray import serialize
 from lazyarray.server import create_app
 from lazyarray.server.auth import COOKIE
 from lazyarray.server.page import PAGE_HEADER, page_router
-from tests.servers import ThreadedServer as Server
-from tests.servers import wait_finished
+from tests.server_kit import ThreadedServer as Server
+from tests.server_kit import wait_finished
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
 ALICE = {"Authorization": "Bearer alice-token"}

@@ -39,7 +39,7 @@ from lazyarray.stores.blobs import FolderBlobs, MemoryBlobs  # noqa: E402
 from lazyarray.workflows import Registry  # noqa: E402
 from lazyarray.workflows.http import HttpRegistry  # noqa: E402
 from tests import kit  # noqa: E402
-from tests.servers import ThreadedServer, wait_finished  # noqa: E402
+from tests.server_kit import ThreadedServer, wait_finished  # noqa: E402
 
 # the interface suite and the core cases of publish/use, collected here once more, with
 # this module's ``store`` and ``registry`` fixtures: a server's registry
