@@ -253,8 +253,12 @@ _INTERNED: dict[tuple[Any, ...], _Ref] = {}
 
 
 def _forget(ref: _Ref) -> None:
-    if _INTERNED.get(ref.key) is ref:
-        del _INTERNED[ref.key]
+    # one look-up of the key (hashing its tuples is most of the cost); an entry that is
+    # not this reference's (a newer node of the key, made before this callback ran) stays
+    key = ref.key
+    found = _INTERNED.pop(key, None)
+    if found is not ref and found is not None:
+        _INTERNED[key] = found
 
 
 # memory key -> weak reference to the one literal reading that memory that way
@@ -262,8 +266,10 @@ _LITERALS: dict[Any, _Ref] = {}
 
 
 def _forget_literal(ref: _Ref) -> None:
-    if _LITERALS.get(ref.key) is ref:
-        del _LITERALS[ref.key]
+    key = ref.key  # as ``_forget``
+    found = _LITERALS.pop(key, None)
+    if found is not ref and found is not None:
+        _LITERALS[key] = found
 
 
 _MAY_HOLD_FLOATS = (float, tuple, Value)
