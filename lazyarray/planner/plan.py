@@ -244,7 +244,9 @@ def _visit(
             total = _visit(child, depth + 1, seen, order, total, limit)
             if total < 0:
                 return total
-    size = _direct_bytes(node.type)
+    size = _TYPE_BYTES.get(node.type)  # ``_direct_bytes`` without a call, when known
+    if size is None:
+        size = _direct_bytes(node.type)
     if size < 0 or OPS[node.op].kind is _KERNEL:
         return -1
     total += size
