@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from lazyarray.graph import Literal, Node, find, toposort
+from lazyarray.graph import Literal, Node, find, may_change, toposort
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Kernel
 from lazyarray.planner.fold import FOLD_LIMIT, foldable
@@ -143,7 +143,15 @@ class Plan:
             return True
         bound = {id(value) for value in arguments.values()} if arguments else set()
         for node in self.steps:
-            if _mutable_literal(node) and id(node.attr("value").value) not in bound:
+            if node.inputs:  # a literal is a source
+                continue
+            value = node.attr("value")  # ``_mutable_literal``, inline: a call less a source
+            if (
+                isinstance(value, Literal)
+                and _LITERAL in OPS[node.op].traits
+                and may_change(value.value)
+                and id(value.value) not in bound
+            ):
                 return True
         return False
 
@@ -293,7 +301,10 @@ _TYPE_BYTES: dict[ArrayType, int] = {}
 
 
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
-    if not any(node.has_parameters for node in outputs):
+    for node in outputs:
+        if node.has_parameters:
+            break
+    else:
         return {}
     found = find(outputs, lambda n: _ARGUMENT in OPS[n.op].traits)
     return {node.attr("name"): node for node in found}
