@@ -19,7 +19,7 @@ import os
 import struct
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -344,18 +344,27 @@ class Node:
         op: str,
         inputs: tuple[Node, ...],
         attrs: Attrs,
-        infer: Callable[[], ArrayType],
+        infer: Callable[..., ArrayType],
         site: Site | None = None,
         floats: tuple[str, ...] | None = None,
+        *,
+        attributes: Mapping[str, Any] | None = None,
     ) -> Node:
         """The node for ``op(inputs, attrs)``: the existing one, or a new one typed by
-        ``infer`` (called only for new nodes, so its checks run once per expression).
-        ``site`` defaults to the caller's line outside lazyarray; rewrites pass the site
-        of the node they replace. ``floats``: ``attribute_float_bits(attrs)``, where the caller
-        knows them (attributes bound once for many nodes)."""
+        ``infer`` (called only for new nodes, so its checks run once per expression):
+        ``infer()``, or with ``attributes`` the op's type rule ``infer(inputs, attributes)``
+        (no closure to make per call). ``site`` defaults to the caller's line outside
+        lazyarray; rewrites pass the site of the node they replace. ``floats``:
+        ``attribute_float_bits(attrs)``, where the caller knows them (attributes bound
+        once for many nodes)."""
         # (op, inputs, attrs) is the whole key unless the attributes hold floats
         if floats is None:
-            key = _key(op, inputs, attrs) if attrs else (op, inputs, attrs)
+            if not attrs:
+                key: tuple[Any, ...] = (op, inputs, attrs)
+            elif op == "constant":  # ``_key``'s, without a call
+                key = (op, attrs[0][1]) if attrs[0][0] == "token" else (op, inputs, attrs)
+            else:
+                key = _key(op, inputs, attrs)
         else:
             key = (op, inputs, attrs, floats) if floats else (op, inputs, attrs)
         ref = _INTERNED.get(key)
@@ -363,7 +372,7 @@ class Node:
             found: Node | None = ref()
             if found is not None:
                 return found
-        type_ = infer()
+        type_ = infer() if attributes is None else infer(inputs, attributes)
         node = _new_node(cls)
         _SET_OP(node, op)
         _SET_INPUTS(node, inputs)
@@ -467,7 +476,7 @@ def _from_rows(rows: list[tuple[str, tuple[int, ...], Attrs, ArrayType, Site | N
     nodes: list[Node] = []
     for op, refs, attrs, type_, site in rows:
         inputs = tuple([nodes[ref] for ref in refs])
-        nodes.append(Node.make(op, inputs, attrs, lambda type_=type_: type_, site))  # type: ignore[misc]
+        nodes.append(Node.make(op, inputs, attrs, lambda type_=type_: type_, site))
     return nodes[-1]
 
 

@@ -138,7 +138,7 @@ def operator_method(name: str, reflected: bool = False) -> Callable[[Any, Any], 
             found = check_inputs(inputs)
             return wrap(remember(apply_op(name, inputs), found))
         try:
-            node = Node.make(name, inputs, (), lambda: infer(inputs, {}), site)
+            node = Node.make(name, inputs, (), infer, site, attributes={})
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
         return wrap(node)
