@@ -59,7 +59,9 @@ class Literal:
         ref = _LITERALS.get(key)
         literal = ref() if ref is not None else None
         if literal is None:
-            literal = cls(value)
+            literal = _new_literal(cls)  # ``cls(value)``, without ``__init__``'s frame
+            _SET_VALUE(literal, value)
+            _SET_LITERAL_DIGEST(literal, None)
             ref = _Ref(literal, _forget_literal)
             ref.key = key
             _LITERALS[key] = ref
@@ -89,6 +91,11 @@ class Literal:
     def __repr__(self) -> str:
         value = self.value
         return f"Literal(<{type(value).__name__} {getattr(value, 'shape', '')}>)"
+
+
+_new_literal = object.__new__
+_SET_VALUE = Literal.__dict__["value"].__set__
+_SET_LITERAL_DIGEST = Literal.__dict__["_digest"].__set__
 
 
 def _literal_from_pickle(value: Any, digest: str) -> Literal:

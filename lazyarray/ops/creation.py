@@ -131,8 +131,11 @@ def _constant_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayT
 
 
 def _array_type(array: np.ndarray[Any, Any]) -> ArrayType:
-    masked = type(array) is not np.ndarray and isinstance(array, np.ma.MaskedArray)
-    return new_type(check_supported_dtype(array.dtype), array.shape, masked)
+    dtype = array.dtype
+    if type(array) is np.ndarray and dtype.kind in "biufcmM":  # ``check_supported_dtype``'s
+        return new_type(dtype, array.shape)
+    masked = isinstance(array, np.ma.MaskedArray)
+    return new_type(check_supported_dtype(dtype), array.shape, masked)
 
 
 # numpy promotes Python bools as np.bool_, the lowest kind; other Python scalars stay

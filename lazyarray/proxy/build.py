@@ -128,10 +128,13 @@ def operator_method(name: str, reflected: bool = False) -> Callable[[Any, Any], 
 
     def method(self: Any, other: Any) -> Any:
         site = creation_site()
+        operand: Any
         if type(other) in WEAK_PYTHON_TYPES:  # ``2 * x``: no questions about ``other``
             operand = scalar_node(other, site)
         else:
-            operand = as_node(other, site)
+            operand = getattr(other, "_node", None)  # ``as_node``, its common case inline
+            if type(operand) is not Node:
+                operand = as_node(other, site)
         left, right = (operand, self._node) if reflected else (self._node, operand)
         inputs = (left, right)
         if left.has_parameters and right.has_parameters:  # checked before typing
