@@ -71,8 +71,11 @@ def scalar_node(value: bool | int | float | complex, site: Site | None = None) -
     """``constant_node`` of a Python scalar (the hot path: the scalars of expressions,
     ``2 * x``), found or made in one look-up of its token."""
     kind = type(value)
-    attrs = (("token", _token(kind, value)), ("value", value))
-    return Node.make("constant", (), attrs, _SCALAR_RULES[kind], site)
+    # ``_token``'s table first: it holds only scalars told apart by (type, value)
+    token = _TOKENS.get((kind, value)) or _token(kind, value)
+    return Node.make(
+        "constant", (), (("token", token), ("value", value)), _SCALAR_RULES[kind], site
+    )
 
 
 def _token(kind: type, value: Any) -> str:
