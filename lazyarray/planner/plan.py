@@ -232,7 +232,10 @@ def direct_plan(
     total = 0
     for root in outputs:
         if root not in seen:
-            total = _visit(root, 0, seen, order, total, small_bytes)
+            try:
+                total = _visit(root, 0, seen, order, total, small_bytes)
+            except RecursionError:  # the caller's frames leave too few: order without
+                total = _TOO_DEEP
             if total < 0:
                 return _deep_direct_plan(outputs, small_bytes) if total == _TOO_DEEP else None
     return Plan(tuple(outputs), tuple(order), total, False)
