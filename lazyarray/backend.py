@@ -207,6 +207,8 @@ _instances: dict[str, Backend] = {}
 
 def get_backend(name: str | Backend) -> Backend:
     """The backend called ``name``; an unknown name lists the installed ones."""
+    if type(name) is str and name in _instances:  # first: the common case
+        return _instances[name]
     if isinstance(name, Backend):
         return name
     if name in _instances:

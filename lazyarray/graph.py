@@ -19,7 +19,7 @@ import os
 import struct
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -59,7 +59,9 @@ class Literal:
         ref = _LITERALS.get(key)
         literal = ref() if ref is not None else None
         if literal is None:
-            literal = cls(value)
+            literal = _new_literal(cls)  # ``cls(value)``, without ``__init__``'s frame
+            _SET_VALUE(literal, value)
+            _SET_LITERAL_DIGEST(literal, None)
             ref = _Ref(literal, _forget_literal)
             ref.key = key
             _LITERALS[key] = ref
@@ -89,6 +91,11 @@ class Literal:
     def __repr__(self) -> str:
         value = self.value
         return f"Literal(<{type(value).__name__} {getattr(value, 'shape', '')}>)"
+
+
+_new_literal = object.__new__
+_SET_VALUE = Literal.__dict__["value"].__set__
+_SET_LITERAL_DIGEST = Literal.__dict__["_digest"].__set__
 
 
 def _literal_from_pickle(value: Any, digest: str) -> Literal:
@@ -253,8 +260,12 @@ _INTERNED: dict[tuple[Any, ...], _Ref] = {}
 
 
 def _forget(ref: _Ref) -> None:
-    if _INTERNED.get(ref.key) is ref:
-        del _INTERNED[ref.key]
+    # one look-up of the key (hashing its tuples is most of the cost); an entry that is
+    # not this reference's (a newer node of the key, made before this callback ran) stays
+    key = ref.key
+    found = _INTERNED.pop(key, None)
+    if found is not ref and found is not None:
+        _INTERNED[key] = found
 
 
 # memory key -> weak reference to the one literal reading that memory that way
@@ -262,8 +273,10 @@ _LITERALS: dict[Any, _Ref] = {}
 
 
 def _forget_literal(ref: _Ref) -> None:
-    if _LITERALS.get(ref.key) is ref:
-        del _LITERALS[ref.key]
+    key = ref.key  # as ``_forget``
+    found = _LITERALS.pop(key, None)
+    if found is not ref and found is not None:
+        _LITERALS[key] = found
 
 
 _MAY_HOLD_FLOATS = (float, tuple, Value)
@@ -338,18 +351,27 @@ class Node:
         op: str,
         inputs: tuple[Node, ...],
         attrs: Attrs,
-        infer: Callable[[], ArrayType],
+        infer: Callable[..., ArrayType],
         site: Site | None = None,
         floats: tuple[str, ...] | None = None,
+        *,
+        attributes: Mapping[str, Any] | None = None,
     ) -> Node:
         """The node for ``op(inputs, attrs)``: the existing one, or a new one typed by
-        ``infer`` (called only for new nodes, so its checks run once per expression).
-        ``site`` defaults to the caller's line outside lazyarray; rewrites pass the site
-        of the node they replace. ``floats``: ``attribute_float_bits(attrs)``, where the caller
-        knows them (attributes bound once for many nodes)."""
+        ``infer`` (called only for new nodes, so its checks run once per expression):
+        ``infer()``, or with ``attributes`` the op's type rule ``infer(inputs, attributes)``
+        (no closure to make per call). ``site`` defaults to the caller's line outside
+        lazyarray; rewrites pass the site of the node they replace. ``floats``:
+        ``attribute_float_bits(attrs)``, where the caller knows them (attributes bound
+        once for many nodes)."""
         # (op, inputs, attrs) is the whole key unless the attributes hold floats
         if floats is None:
-            key = _key(op, inputs, attrs) if attrs else (op, inputs, attrs)
+            if not attrs:
+                key: tuple[Any, ...] = (op, inputs, attrs)
+            elif op == "constant":  # ``_key``'s, without a call
+                key = (op, attrs[0][1]) if attrs[0][0] == "token" else (op, inputs, attrs)
+            else:
+                key = _key(op, inputs, attrs)
         else:
             key = (op, inputs, attrs, floats) if floats else (op, inputs, attrs)
         ref = _INTERNED.get(key)
@@ -357,7 +379,7 @@ class Node:
             found: Node | None = ref()
             if found is not None:
                 return found
-        type_ = infer()
+        type_ = infer() if attributes is None else infer(inputs, attributes)
         node = _new_node(cls)
         _SET_OP(node, op)
         _SET_INPUTS(node, inputs)
@@ -461,7 +483,7 @@ def _from_rows(rows: list[tuple[str, tuple[int, ...], Attrs, ArrayType, Site | N
     nodes: list[Node] = []
     for op, refs, attrs, type_, site in rows:
         inputs = tuple([nodes[ref] for ref in refs])
-        nodes.append(Node.make(op, inputs, attrs, lambda type_=type_: type_, site))  # type: ignore[misc]
+        nodes.append(Node.make(op, inputs, attrs, lambda type_=type_: type_, site))
     return nodes[-1]
 
 

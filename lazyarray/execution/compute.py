@@ -145,7 +145,8 @@ def compute(
         if server is not None:
             backend = "remote" if backend is None else backend
             client = server if client is None else client
-    check_format(format, [n.type for n in targets], file)
+    if format != "pyarrow" or file is not None:  # "pyarrow" holds every result
+        check_format(format, [n.type for n in targets], file)
     if destination not in DESTINATIONS:
         raise FormatError(
             f"unknown destination {destination!r}; choose one of {', '.join(DESTINATIONS)}"
@@ -236,7 +237,10 @@ def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[A
     """``values`` with every array that shares memory with a literal or an argument
     copied: a result is the caller's to modify, and must never write into an input, a
     planned constant or a cached value."""
-    if not any([isinstance(value, np.ndarray) for value in values]):
+    for value in values:
+        if isinstance(value, np.ndarray):
+            break
+    else:
         return values  # scalars: nothing to copy
     literal = Trait.LITERAL
     literals = [node.attr("value") for node in plan.steps if literal in OPS[node.op].traits]

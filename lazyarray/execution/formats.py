@@ -24,7 +24,7 @@ FORMATS = ("pyarrow", *ENCODERS)
 
 def to_python(value: Any, type_: ArrayType) -> Any:
     """The "pyarrow" format: ndarray, numpy.ma.MaskedArray, or a numpy scalar."""
-    if type_.ndim == 0:
+    if not type_.shape:
         if type(value) is type_.dtype.type and value.dtype == type_.dtype:
             return value  # already the numpy scalar (immutable)
         if isinstance(value, np.ma.MaskedArray):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,19 +58,24 @@ def constant_node(value: Any, site: Site | None = None) -> Node:
             )
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
-    kind = type(value)
-    if kind in _SCALAR_TYPES:  # the hot path: the Python scalars of expressions
-        token = _token(kind, value)
-        attrs = (("token", token), ("value", value))
-        found = existing("constant", (), attrs)
-        if found is not None:
-            return found
-        return Node.make("constant", (), attrs, lambda: _SCALAR_TYPES[kind], site)
+    if type(value) in _SCALAR_TYPES:
+        return scalar_node(value, site)
     if isinstance(value, np.generic) and value.dtype.kind not in "biufcmM":
         raise CastError(f"unsupported literal {value!r} of dtype {value.dtype}")
     token = _generic_token(value)
     found = existing("constant", (), (("token", token), ("value", value)))
     return found if found is not None else apply("constant", (), value=value, token=token)
+
+
+def scalar_node(value: bool | int | float | complex, site: Site | None = None) -> Node:
+    """``constant_node`` of a Python scalar (the hot path: the scalars of expressions,
+    ``2 * x``), found or made in one look-up of its token."""
+    kind = type(value)
+    # ``_token``'s table first: it holds only scalars told apart by (type, value)
+    token = _TOKENS.get((kind, value)) or _token(kind, value)
+    return Node.make(
+        "constant", (), (("token", token), ("value", value)), _SCALAR_RULES[kind], site
+    )
 
 
 def _token(kind: type, value: Any) -> str:
@@ -129,8 +134,11 @@ def _constant_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayT
 
 
 def _array_type(array: np.ndarray[Any, Any]) -> ArrayType:
+    dtype = array.dtype
+    if type(array) is np.ndarray and dtype.kind in "biufcmM":  # ``check_supported_dtype``'s
+        return new_type(dtype, array.shape)
     masked = isinstance(array, np.ma.MaskedArray)
-    return new_type(check_supported_dtype(array.dtype), array.shape, masked)
+    return new_type(check_supported_dtype(dtype), array.shape, masked)
 
 
 # numpy promotes Python bools as np.bool_, the lowest kind; other Python scalars stay
@@ -139,6 +147,14 @@ _SCALAR_TYPES: dict[type, ArrayType] = {
     python_type: ArrayType(dtype, (), weak=None if python_type is bool else python_type)
     for python_type, dtype in WEAK_PYTHON_TYPES.items()
 }
+
+
+def _returning(type_: ArrayType) -> Callable[[], ArrayType]:
+    return lambda: type_
+
+
+# each one's type rule for ``Node.make``, made once
+_SCALAR_RULES = {python_type: _returning(found) for python_type, found in _SCALAR_TYPES.items()}
 
 
 def _parameter(*, name: str, **_: Any) -> Any:

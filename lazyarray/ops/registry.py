@@ -159,7 +159,7 @@ def apply(op: str, inputs: tuple[Node, ...], /, **attrs: Any) -> Node:
         (tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())) if attrs else ()
     )
     try:
-        return Node.make(op, inputs, key, lambda: row.infer(inputs, attrs))
+        return Node.make(op, inputs, key, row.infer, attributes=attrs)
     except LazyArrayError as exc:
         raise _at_user_line(exc) from exc.__cause__
 
@@ -172,7 +172,7 @@ def apply_at(site: Site | None, op: str, inputs: tuple[Node, ...], attrs: dict[s
         (tuple(sorted(attrs.items())) if len(attrs) > 1 else tuple(attrs.items())) if attrs else ()
     )
     try:
-        return Node.make(op, inputs, key, lambda: row.infer(inputs, attrs), site)
+        return Node.make(op, inputs, key, row.infer, site, attributes=attrs)
     except LazyArrayError as exc:
         raise _at_user_line(exc) from exc.__cause__
 
@@ -181,9 +181,7 @@ def apply_bound(site: Site | None, op: str, inputs: tuple[Node, ...], bound: Bou
     """``apply_at`` with the attributes as a signature binds them."""
     infer = OPS[op].infer
     try:
-        return Node.make(
-            op, inputs, bound.key, lambda: infer(inputs, bound.attrs), site, bound.floats
-        )
+        return Node.make(op, inputs, bound.key, infer, site, bound.floats, attributes=bound.attrs)
     except LazyArrayError as exc:
         raise _at_user_line(exc) from exc.__cause__
 

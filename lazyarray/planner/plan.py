@@ -11,12 +11,13 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from lazyarray.graph import Literal, Node, find, toposort
+from lazyarray.graph import Literal, Node, find, may_change, toposort
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Kernel
 from lazyarray.planner.fold import FOLD_LIMIT, foldable
 from lazyarray.planner.passes import check_names
 from lazyarray.planner.passes import optimize as run_stages
+from lazyarray.types import ArrayType
 
 _BLOCK_COPIES = 4  # a kernel holds about this many block buffers per thread
 
@@ -142,7 +143,15 @@ class Plan:
             return True
         bound = {id(value) for value in arguments.values()} if arguments else set()
         for node in self.steps:
-            if _mutable_literal(node) and id(node.attr("value").value) not in bound:
+            if node.inputs:  # a literal is a source
+                continue
+            value = node.attr("value")  # ``_mutable_literal``, inline: a call less a source
+            if (
+                isinstance(value, Literal)
+                and _LITERAL in OPS[node.op].traits
+                and may_change(value.value)
+                and id(value.value) not in bound
+            ):
                 return True
         return False
 
@@ -218,20 +227,87 @@ def direct_plan(
     plan's (the tests' oracle): a small graph's plan only binds and folds, by the same rows.
     ``disabled`` is checked as planning checks it."""
     check_names(disabled)
+    order: list[Node] = []
+    seen: set[Node] = set()
+    total = 0
+    for root in outputs:
+        if root not in seen:
+            try:
+                total = _visit(root, 0, seen, order, total, small_bytes)
+            except RecursionError:  # the caller's frames leave too few: order without
+                total = _TOO_DEEP
+            if total < 0:
+                return _deep_direct_plan(outputs, small_bytes) if total == _TOO_DEEP else None
+    return Plan(tuple(outputs), tuple(order), total, False)
+
+
+def _visit(
+    node: Node, depth: int, seen: set[Node], order: list[Node], total: int, limit: int
+) -> int:
+    """Appends ``node`` and its unseen inputs to ``order`` as ``toposort`` orders them
+    (recursion costs less per node than its explicit stack), checking each as it is
+    appended; returns the bytes of ``order`` so far, -1 for a graph that cannot run
+    unplanned, ``_TOO_DEEP`` below ``_DIRECT_DEPTH`` levels."""
+    if depth > _DIRECT_DEPTH:
+        return _TOO_DEEP
+    for child in node.inputs:
+        if child not in seen:
+            total = _visit(child, depth + 1, seen, order, total, limit)
+            if total < 0:
+                return total
+    size = _TYPE_BYTES.get(node.type)  # ``_direct_bytes`` without a call, when known
+    if size is None:
+        size = _direct_bytes(node.type)
+    if size < 0 or OPS[node.op].kind is _KERNEL:
+        return -1
+    total += size
+    if total >= limit:
+        return -1
+    seen.add(node)
+    order.append(node)
+    return total
+
+
+_TOO_DEEP = -2
+_DIRECT_DEPTH = 100  # deeper graphs are ordered by ``toposort``, without recursion
+
+
+def _deep_direct_plan(outputs: Sequence[Node], small_bytes: int) -> Plan | None:
     order = toposort(outputs)
     total = 0
     for node in order:
-        type_ = node.type
-        if type_.masked or None in type_.shape or OPS[node.op].kind is _KERNEL:
+        size = _direct_bytes(node.type)
+        if size < 0 or OPS[node.op].kind is _KERNEL:
             return None
-        total += math.prod(type_.shape) * type_.dtype.itemsize  # type: ignore[arg-type]
+        total += size
         if total >= small_bytes:
             return None
     return Plan(tuple(outputs), tuple(order), total, False)
 
 
+def _direct_bytes(type_: ArrayType) -> int:
+    """The bytes of a value of ``type_``; -1 where it cannot run unplanned (masked, or
+    of unknown size). Remembered by type: a graph has few distinct types."""
+    found = _TYPE_BYTES.get(type_)
+    if found is None:
+        if type_.masked or None in type_.shape:
+            found = -1
+        else:
+            found = math.prod(type_.shape) * type_.dtype.itemsize  # type: ignore[arg-type]
+        if len(_TYPE_BYTES) >= 4096:
+            _TYPE_BYTES.clear()
+        _TYPE_BYTES[type_] = found
+    return found
+
+
+_TYPE_BYTES: dict[ArrayType, int] = {}
+
+
 def parameters_of(outputs: Sequence[Node]) -> dict[str, Node]:
-    if not any(node.has_parameters for node in outputs):
+    for node in outputs:
+        if node.has_parameters:
+            break
+    else:
         return {}
     found = find(outputs, lambda n: _ARGUMENT in OPS[n.op].traits)
     return {node.attr("name"): node for node in found}

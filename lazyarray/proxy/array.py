@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from lazyarray.graph import creation_site
+from lazyarray.ops.creation import constant_node
 from lazyarray.proxy import build
 from lazyarray.proxy.base import BaseArray, as_node, wrap
 
@@ -25,6 +26,8 @@ class Array(BaseArray):
     __slots__ = ()
 
     def __new__(cls, arr: Any) -> Any:
+        if type(arr) is np.ndarray:  # the common case, without ``as_node``'s questions
+            return wrap(constant_node(arr, creation_site()))
         return wrap(as_node(arr, creation_site()))
 
     @classmethod

@@ -21,11 +21,13 @@ from lazyarray.graph import Node, Site, creation_site
 from lazyarray.ops import OPS
 from lazyarray.ops import apply as apply_op
 from lazyarray.ops.arguments import check_device, flag, integer, no_out
+from lazyarray.ops.creation import scalar_node
 from lazyarray.ops.registry import apply_at, apply_bound, at_user_line
 from lazyarray.ops.signature import Bound, Signature
 from lazyarray.proxy.base import BaseArray, as_node, wrap
 from lazyarray.proxy.params import check_inputs, remember
 from lazyarray.types import (
+    WEAK_PYTHON_TYPES,
     as_dtype,
     broadcast_shapes,
     check_python_int_fits,
@@ -126,14 +128,20 @@ def operator_method(name: str, reflected: bool = False) -> Callable[[Any, Any], 
 
     def method(self: Any, other: Any) -> Any:
         site = creation_site()
-        operand = as_node(other, site)
+        operand: Any
+        if type(other) in WEAK_PYTHON_TYPES:  # ``2 * x``: no questions about ``other``
+            operand = scalar_node(other, site)
+        else:
+            operand = getattr(other, "_node", None)  # ``as_node``, its common case inline
+            if type(operand) is not Node:
+                operand = as_node(other, site)
         left, right = (operand, self._node) if reflected else (self._node, operand)
         inputs = (left, right)
         if left.has_parameters and right.has_parameters:  # checked before typing
             found = check_inputs(inputs)
             return wrap(remember(apply_op(name, inputs), found))
         try:
-            node = Node.make(name, inputs, (), lambda: infer(inputs, {}), site)
+            node = Node.make(name, inputs, (), infer, site, attributes={})
         except LazyArrayError as exc:
             raise at_user_line(exc) from exc.__cause__
         return wrap(node)
