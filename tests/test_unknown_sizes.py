@@ -203,6 +203,8 @@ def test_many_unknown_sizes_stand_in_as_large_as_fits() -> None:
     assert h[100, :, None].shape == (None, 1, None, None, None, None)
     with pytest.raises(UnsupportedOperation, match="known only when"):
         _ = la.parameter("k", la.Array, dtype="float64", shape=(None,) * 40).T
+    empty = la.parameter("e", la.Array, dtype="float64", shape=(0, None, None, None))
+    assert empty[:, 1:, None].T.shape == (None, None, 1, None, 0)
 
 
 def test_a_size_is_known_only_if_no_unknown_size_changes_it() -> None:

@@ -168,9 +168,10 @@ def _large_standin(types: Sequence[ArrayType]) -> int:
     large = _LARGEST_STANDIN
     for t in types:
         unknowns = t.shape.count(None)
-        known = math.prod(d for d in t.shape if d is not None)
-        if unknowns == 0 or known == 0:
+        if unknowns == 0:
             continue
+        # numpy checks the product of the nonzero sizes, even where one size is 0
+        known = math.prod(max(d, 1) for d in t.shape if d is not None)
         budget = _MOST_BYTES // (known * max(t.dtype.itemsize, 1))
         root = int(budget ** (1 / unknowns))
         while root**unknowns > budget:  # the float root may round up
