@@ -3,23 +3,37 @@
 A stand-in is a zero-strided broadcast of one element, so any view-producing function
 (transpose, slicing, flip, squeeze, ...) runs in O(1) whatever the shape, and raises
 numpy's own errors in numpy's own words. Unknown sizes are tried with several stand-in
-sizes; a result size that differs between tries is unknown too.
+sizes; a result size that differs between tries is unknown too. The largest stand-in
+size is as large as numpy allows: a stand-in is still an array, whose element count
+(and byte count) must fit in an ``intp`` however many of its sizes are unknown.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import AxisError, CastError, LazyIndexError, LinAlgError, ShapeError
+from lazyarray.errors import (
+    AxisError,
+    CastError,
+    LazyArrayError,
+    LazyIndexError,
+    LinAlgError,
+    ShapeError,
+    UnsupportedOperation,
+)
 from lazyarray.graph import Node
 from lazyarray.ops.registry import Infer
 from lazyarray.types import ArrayType, Shape
 
-_UNKNOWN_STANDINS = (2**31 - 1, 2**31 - 2, 0, 1)
+# an unknown size stands in as this, or as less where the array would be too big
+_LARGEST_STANDIN = 2**31 - 1
+# numpy refuses an array whose ``size * itemsize`` (or an iterator whose size) is over this
+_MOST_BYTES = np.iinfo(np.intp).max
 
 
 def standin(dtype: np.dtype[Any], shape: Sequence[int]) -> np.ndarray[Any, Any]:
@@ -88,26 +102,96 @@ _SHAPE_ENTRIES = 4096
 def _view_shape(
     fn: Callable[..., Any], types: Sequence[ArrayType], attrs: Mapping[str, Any]
 ) -> Shape:
-    if not any(None in t.shape for t in types):
-        return _run(fn, types, attrs, 0)
-    results: list[Shape] = []
-    for fill in _UNKNOWN_STANDINS:
-        try:
-            results.append(_run(fn, types, attrs, fill))
-        except Exception:
-            if not results:  # the first (huge) stand-in must work
-                raise
-    first = results[0]
+    """Each unknown size stands in as a large size, one less, 0 and 1, all at once; where
+    numpy refuses some of these (``squeeze`` wants 1, ``x[5]`` more than 5), each
+    unknown size is also varied alone from a try numpy took, so that a result size
+    is known only if no unknown size it was tried with changes it. A refusal of every
+    try is numpy's, in its words for the first."""
+    unknown = [
+        (i, axis) for i, t in enumerate(types) for axis, d in enumerate(t.shape) if d is None
+    ]
+    if not unknown:
+        return _run(fn, types, attrs, {})
+    large = _large_standin(types)
+    fills = (large, large - 1, 0, 1)
+    tries = [dict.fromkeys(unknown, fill) for fill in fills]
+    results, refusal = _attempts(fn, types, attrs, tries)
+    if not results:
+        assert refusal is not None
+        raise refusal
+    if len(results) < len(tries):
+        base = tries[next(iter(results))]
+        varied = [
+            {**base, position: fill}
+            for position in unknown
+            for fill in fills
+            if fill != base[position]
+        ]
+        results.update(_attempts(fn, types, attrs, varied)[0])
+    shapes = list(results.values())
+    first = shapes[0]
+    if any(len(shape) != len(first) for shape in shapes):
+        raise UnsupportedOperation(
+            "a result whose number of dimensions depends on sizes known only when it is "
+            "computed is not supported; give those sizes (or the axes) explicitly"
+        )
     return tuple(
-        None if any(len(r) != len(first) or r[i] != size for r in results) else size
-        for i, size in enumerate(first)
+        None if any(shape[i] != size for shape in shapes) else size for i, size in enumerate(first)
     )
 
 
+Sizes = Mapping[tuple[int, int], int]  # (input, axis) of an unknown size: its stand-in
+
+
+def _attempts(
+    fn: Callable[..., Any],
+    types: Sequence[ArrayType],
+    attrs: Mapping[str, Any],
+    tries: Sequence[Sizes],
+) -> tuple[dict[int, Shape], LazyArrayError | None]:
+    """The result shapes of the tries numpy took, by their place in ``tries``, and the
+    first refusal."""
+    results: dict[int, Shape] = {}
+    refusal: LazyArrayError | None = None
+    for index, sizes in enumerate(tries):
+        try:
+            results[index] = _run(fn, types, attrs, sizes)
+        except LazyArrayError as exc:  # numpy refuses these sizes: others may do
+            refusal = refusal or exc
+    return results, refusal
+
+
+def _large_standin(types: Sequence[ArrayType]) -> int:
+    """The largest size that every unknown size of ``types`` can stand in as at once:
+    ``n ** unknowns * known * itemsize`` fits in an ``intp`` for each input (a 2-d
+    float64 of unknown sizes stands in as 2**30 by 2**30, not 2**31 by 2**31)."""
+    large = _LARGEST_STANDIN
+    for t in types:
+        unknowns = t.shape.count(None)
+        if unknowns == 0:
+            continue
+        # numpy checks the product of the nonzero sizes, even where one size is 0
+        known = math.prod(max(d, 1) for d in t.shape if d is not None)
+        budget = _MOST_BYTES // (known * max(t.dtype.itemsize, 1))
+        root = int(budget ** (1 / unknowns))
+        while root**unknowns > budget:  # the float root may round up
+            root -= 1
+        large = min(large, root)
+    if large < 3:  # too few to tell an unknown size from a known 0, 1 or 2
+        raise UnsupportedOperation(
+            "an array with this many sizes known only when it is computed is not supported "
+            "here; give the parameter more of its sizes"
+        )
+    return large
+
+
 def _run(
-    fn: Callable[..., Any], types: Sequence[ArrayType], attrs: Mapping[str, Any], fill: int
+    fn: Callable[..., Any], types: Sequence[ArrayType], attrs: Mapping[str, Any], sizes: Sizes
 ) -> Shape:
-    arrays = [standin(t.dtype, [fill if d is None else d for d in t.shape]) for t in types]
+    arrays = [
+        standin(t.dtype, [sizes[i, axis] if d is None else d for axis, d in enumerate(t.shape)])
+        for i, t in enumerate(types)
+    ]
     try:
         result = fn(*arrays, **attrs)
     except (ValueError, TypeError, IndexError) as exc:
