@@ -21,6 +21,7 @@ from lazyarray.errors import GraphFormatError, JobTimeoutError
 from lazyarray.graph import Node
 from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
+from lazyarray.server.blobs import ServerBlobs, read_literals, read_npy
 from lazyarray.server.store import Claim, JobStore, job_error
 from lazyarray.stores.blobs import BlobStore
 from lazyarray.types import ArrayType
@@ -58,7 +59,10 @@ def read_document(
 
     limits = limits or DEFAULT
     checked, _ = reader.check(doc, limits=limits, trusted=trusted)
-    literals = reader.read_literals(checked, blobs, limits, trusted)
+    if isinstance(blobs, ServerBlobs):  # its own store: checked literals are mapped
+        literals = read_literals(checked, blobs, limits, trusted)
+    else:
+        literals = reader.read_literals(checked, blobs, limits, trusted)
     built = reader.build(checked, literals)
     outputs = checked.outputs
     if isinstance(outputs, int):
@@ -97,11 +101,12 @@ def describe(error: BaseException) -> dict[str, Any]:
 
 def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
     """Arguments as arrays: numbers and nested lists through ``numpy.asarray``, or
-    ``{"blob": digest}`` naming an ``.npy`` file in the blob store (never unpickled)."""
+    ``{"blob": digest}`` naming an ``.npy`` file in the blob store (never unpickled;
+    mapped read-only from the server's store)."""
     values: dict[str, Any] = {}
     for name, value in raw.items():
         if isinstance(value, dict):
-            values[name] = np.load(io.BytesIO(blobs.get(value["blob"])), allow_pickle=False)
+            values[name] = read_npy(blobs, value["blob"])
         else:
             values[name] = np.asarray(value)
     return values
