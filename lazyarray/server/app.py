@@ -55,8 +55,9 @@ MEDIA = {
 # documents the scheme in the OpenAPI document; the owner dependency reads the header
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
-# a long poll reads the job's row (a read, in WAL) after 1 ms, then less and less often
-WAIT_POLL_SECONDS = (0.001, 0.05)
+# a long poll reads the job's row again whenever a worker ends an attempt, and besides
+# after 10 ms, then less and less often (jobs ended by a cancel, a deadline, another server)
+WAIT_POLL_SECONDS = (0.01, 0.1)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -154,8 +155,12 @@ def create_app(
         dask_scheduler=dask_scheduler,
     )
 
+    ended = _Ended()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ended.start(asyncio.get_running_loop())
+        pool.on_finished(ended.notify)
         if workers:
             pool.start()
         try:
@@ -253,7 +258,7 @@ def create_app(
         checked(graph, arguments, format, limits.result_bytes)
         request = {"graph": graph, "arguments": arguments, "format": format, "timeout": timeout}
         try:
-            job_id, _ = jobs.submit(
+            job_id, new = jobs.submit(
                 who,
                 request,
                 _digest(request),
@@ -267,6 +272,8 @@ def create_app(
             raise ApiError(
                 429, str(error), "TooManyJobs", {"Retry-After": str(limits.retry_after)}
             ) from error
+        if new:
+            pool.wake()
         return job_id
 
     app.state.layout = layout
@@ -332,14 +339,17 @@ def create_app(
     ) -> JobState:
         """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
         passed (a long poll: one request instead of many)."""
-        found = record(job_id, who)
         end = time.monotonic() + wait
         delay = WAIT_POLL_SECONDS[0]
-        while not JobStatus(found["status"]).finished and time.monotonic() < end:
-            await asyncio.sleep(min(delay, max(end - time.monotonic(), 0.0)))
-            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
+        while True:
+            event = ended.current()  # taken before the read: an end after it sets it
             found = record(job_id, who)
-        return JobState.model_validate(found)
+            left = end - time.monotonic()
+            if JobStatus(found["status"]).finished or left <= 0:
+                return JobState.model_validate(found)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(delay, left))
+            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
 
     @app.get("/v1/jobs/{job_id}/errors", response_model=JobErrors)
     def errors(job_id: str, who: str = Depends(owner)) -> JobErrors:
@@ -350,6 +360,7 @@ def create_app(
         found = jobs.cancel(job_id, who)
         if found is None:
             raise ApiError(404, f"no job {job_id}")
+        ended.notify()
         return JobState.model_validate(found)
 
     @app.get("/v1/jobs/{job_id}/result", response_model=None)
@@ -441,6 +452,34 @@ def create_app(
         return Response(status_code=200)
 
     return app
+
+
+class _Ended:
+    """Wakes the long polls when a job may have ended: ``notify`` (from any thread) sets
+    the current event and puts a fresh one in its place."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.event = asyncio.Event()
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.event = asyncio.Event()
+
+    def current(self) -> asyncio.Event:
+        """The event to wait on (in a loop other than the app's, one never set)."""
+        if self.loop is not asyncio.get_running_loop():
+            return asyncio.Event()
+        return self.event
+
+    def notify(self) -> None:
+        if self.loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                self.loop.call_soon_threadsafe(self._swap)
+
+    def _swap(self) -> None:
+        event, self.event = self.event, asyncio.Event()
+        event.set()
 
 
 def _blob_name(digest: str) -> str:
