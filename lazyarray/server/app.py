@@ -146,6 +146,9 @@ def create_app(
     tokens = token_table(token)
     limits = limits or ServerLimits()
     jobs = layout.jobs(lease_seconds=lease_seconds)
+    # the event loop's own connection, for its quick reads: never behind the lock a
+    # thread holds while it commits (WAL: reads never wait on the writer)
+    reads = layout.jobs(lease_seconds=lease_seconds)
     blobs = layout.blobs()
     pool = WorkerPool(
         layout,
@@ -184,8 +187,9 @@ def create_app(
     )
     app.include_router(page_router(tokens, jobs.cancel))
 
-    def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
-        """The owner a request speaks for: a bearer token, or on GET the page's cookie."""
+    async def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
+        """The owner a request speaks for: a bearer token, or on GET the page's cookie
+        (async: checked in the event loop, not handed to a thread)."""
         found = request_owner(
             request.headers.get("authorization"),
             request.cookies.get(COOKIE),
@@ -202,7 +206,8 @@ def create_app(
         return found
 
     def record(job_id: str, who: str) -> dict[str, Any]:
-        found = jobs.get(job_id, who)
+        """The job's record (from the event loop only)."""
+        found = reads.get(job_id, who)
         if found is None:
             raise ApiError(404, f"no job {job_id}")
         return found
@@ -351,8 +356,9 @@ def create_app(
                 await asyncio.wait_for(event.wait(), min(delay, left))
             delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
 
+    # quick reads of the store (WAL: never waiting on a writer) run in the event loop
     @app.get("/v1/jobs/{job_id}/errors", response_model=JobErrors)
-    def errors(job_id: str, who: str = Depends(owner)) -> JobErrors:
+    async def errors(job_id: str, who: str = Depends(owner)) -> JobErrors:
         return JobErrors(job_id=job_id, errors=record(job_id, who)["errors"])
 
     @app.post("/v1/jobs/{job_id}/cancel", response_model=JobState)
@@ -364,7 +370,7 @@ def create_app(
         return JobState.model_validate(found)
 
     @app.get("/v1/jobs/{job_id}/result", response_model=None)
-    def result(
+    async def result(
         job_id: str,
         format: str | None = Query(None),  # noqa: A002 - the query parameter's name
         who: str = Depends(owner),
@@ -381,7 +387,7 @@ def create_app(
                 f" format={stored}",
                 "FormatError",
             )
-        data = jobs.result_data(job_id)
+        data = reads.result_data(job_id)
         if data is not None:  # a small result, kept in the job's row
             return Response(data, media_type=MEDIA[stored])
         return FileResponse(layout.results / name, media_type=MEDIA[stored])
