@@ -10,13 +10,13 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lazyarray.errors import (
     CorruptBlob,
@@ -38,6 +38,7 @@ from lazyarray.server.runner import (
     labelled,
     read_arguments,
     read_document,
+    running_as,
     tuple_members,
 )
 from lazyarray.server.store import LEASE_SECONDS, SubmissionConflict, TooManyJobs
@@ -62,18 +63,40 @@ WAIT_POLL_SECONDS = (0.01, 0.1)
 SubmitJob = Callable[..., str]
 
 
-class JobRequest(BaseModel):
-    graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    format: str = "npy"
-    submission_id: str | None = Field(default=None, max_length=200)
-    timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
+ErrorHandling = Literal["ignore", "warn", "raise", "call", "print", "log"]
+
+
+class ErrState(BaseModel):
+    """numpy's floating-point error handling where the compute was asked for (the
+    caller's ``numpy.geterr()``); "call" and "log", whose callable stays with the
+    caller, are "warn" on the server."""
+
+    model_config = ConfigDict(extra="forbid")
+    divide: ErrorHandling = "warn"
+    over: ErrorHandling = "warn"
+    under: ErrorHandling = "ignore"
+    invalid: ErrorHandling = "warn"
+
+
+class RunOptions(BaseModel):
+    """The caller's options that change what a job computes (docs/configuration.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    fast_math: bool = False
+    disabled: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
 
 
 class InspectRequest(BaseModel):
     graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
     arguments: dict[str, Any] = Field(default_factory=dict)
     format: str = "npy"
+    errstate: ErrState | None = Field(default=None, description="numpy's, where asked")
+    options: RunOptions | None = None
+
+
+class JobRequest(InspectRequest):
+    submission_id: str | None = Field(default=None, max_length=200)
+    timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
 
 
 class JobCreated(BaseModel):
@@ -245,10 +268,14 @@ def create_app(
         format: str = "npy",  # noqa: A002 - the request's field
         submission_id: str | None = None,
         timeout: float | None = None,
+        *,
+        errstate: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> str:
         """Checks and durably records a job; returns its id. Raises ``ApiError``: 422 a
         bad document, argument or format, 413 over a limit, 409 a reused submission id,
-        429 too many outstanding jobs, 503 shutting down."""
+        429 too many outstanding jobs, 503 shutting down. ``errstate`` and ``options``
+        (``ErrState``, ``RunOptions`` as dicts) are the caller's, applied where it runs."""
         if app.state.stopping:
             raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
         arguments = dict(arguments or {})
@@ -260,8 +287,13 @@ def create_app(
                     "ComputeArgumentError",
                 )
             timeout = timeout or limits.job_seconds
-        checked(graph, arguments, format, limits.result_bytes)
+        with running_as(errstate, options):
+            checked(graph, arguments, format, limits.result_bytes)
         request = {"graph": graph, "arguments": arguments, "format": format, "timeout": timeout}
+        if errstate:
+            request["errstate"] = dict(errstate)
+        if options:
+            request["options"] = dict(options)
         try:
             job_id, new = jobs.submit(
                 who,
@@ -324,6 +356,8 @@ def create_app(
             request.format,
             request.submission_id,
             request.timeout,
+            errstate=_given(request.errstate),
+            options=_given(request.options),
         )
         return JobCreated(job_id=job_id)
 
@@ -405,7 +439,10 @@ def create_app(
         except (ValueError, TypeError, KeyError) as error:
             raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
         single = document.single
-        with labelled(document.nodes):
+        with (
+            labelled(document.nodes),
+            running_as(_given(request.errstate), _given(request.options)),
+        ):
             try:
                 values = compute(
                     document.outputs,
@@ -458,6 +495,11 @@ def create_app(
         return Response(status_code=200)
 
     return app
+
+
+def _given(model: BaseModel | None) -> dict[str, Any] | None:
+    """A request's optional section as a dict, None where it was not sent."""
+    return None if model is None else model.model_dump()
 
 
 class _Ended:

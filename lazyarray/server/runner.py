@@ -10,7 +10,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,29 @@ def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
     return values
 
 
+@contextlib.contextmanager
+def running_as(
+    errstate: Mapping[str, str] | None, options: Mapping[str, Any] | None
+) -> Iterator[None]:
+    """The caller's numpy error handling and run options (a request's ``errstate`` and
+    ``options``) in force while the block runs ("call" and "log" need the caller's
+    callable: "warn" here)."""
+    from lazyarray import config
+
+    state: dict[str, Any] = {
+        key: "warn" if value in ("call", "log") else value
+        for key, value in (errstate or {}).items()
+    }
+    changes: dict[str, Any] = {}
+    if options:
+        changes = {
+            "fast_math": bool(options.get("fast_math")),
+            "disabled": frozenset(options.get("disabled") or ()),
+        }
+    with np.errstate(**state), config.set(**changes):
+        yield
+
+
 def tuple_members(values: Sequence[Any], types: Sequence[ArrayType]) -> dict[str, np.ndarray]:
     """The ``.npz`` members of several results: ``arr_0``, ``arr_1``, ... and
     ``arr_<i>_mask`` for a masked one."""
@@ -163,7 +186,7 @@ def run(
             arguments = read_arguments(request.get("arguments") or {}, blobs)
         except Exception as error:
             return _failed(claim, store, error)
-        with labelled(document.nodes):
+        with labelled(document.nodes), running_as(request.get("errstate"), request.get("options")):
             try:  # planning (and a dask backend's lowering) happen here: the watch beats
                 job = compute(
                     document.outputs,
@@ -210,7 +233,8 @@ def run(
             data = encode(list(values), [node.type for node in document.outputs], fmt, path)
         except Exception as error:
             return _failed(claim, store, error)
-    if store.finish(claim, JobStatus.COMPLETED, result=path.name, data=data):
+    steps = job.status()["total_steps"] or None
+    if store.finish(claim, JobStatus.COMPLETED, result=path.name, data=data, total_steps=steps):
         return JobStatus.COMPLETED
     path.unlink(missing_ok=True)  # a stale attempt's file is never served
     return None

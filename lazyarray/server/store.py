@@ -302,14 +302,18 @@ class JobStore:
         errors: list[dict[str, Any]] | None = None,
         message: str = "",
         data: bytes | None = None,
+        total_steps: int | None = None,
     ) -> bool:
         """Ends the attempt in a terminal state; False (and no change) when the attempt
-        no longer holds the job."""
+        no longer holds the job. A completed job's steps are all done: ``total_steps``
+        of them (its plan's count, which a short job never reported), else the last
+        recorded total."""
         assert status.finished
         with self._transaction() as db:
             changed = db.execute(
                 "UPDATE jobs SET status=?, result=?, result_data=?, errors=?, message=?,"
-                " finished=?, lease_expires=NULL, completed_steps=CASE WHEN ?=? THEN total_steps"
+                " finished=?, lease_expires=NULL, total_steps=COALESCE(?, total_steps),"
+                " completed_steps=CASE WHEN ?=? THEN COALESCE(?, total_steps)"
                 " ELSE completed_steps END WHERE job_id=? AND attempt=? AND status=?",
                 (
                     str(status),
@@ -318,8 +322,10 @@ class JobStore:
                     json.dumps(errors or []),
                     message,
                     time.time(),
+                    total_steps,
                     str(status),
                     str(JobStatus.COMPLETED),
+                    total_steps,
                     claim.job_id,
                     claim.attempt,
                     str(JobStatus.RUNNING),
