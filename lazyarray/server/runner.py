@@ -171,16 +171,37 @@ def run(
     backend: str = "numpy",
     client: Any = None,
     released: Callable[[], bool] | None = None,
+    watch: Watch | None = None,
 ) -> JobStatus | None:
     """Runs the claimed attempt to its end; returns the state recorded, or None when the
     attempt lost its lease (another attempt owns the job now) or was released (the
-    server is stopping: ``released()`` became true)."""
+    server is stopping: ``released()`` became true). ``watch``: the worker's own (kept
+    between attempts), else one for this attempt alone."""
+    if watch is not None:
+        return _run(claim, store, blobs, results, trusted, backend, client, watch)
+    watch = Watch(store, released)
+    try:
+        return _run(claim, store, blobs, results, trusted, backend, client, watch)
+    finally:
+        watch.close()
+
+
+def _run(
+    claim: Claim,
+    store: JobStore,
+    blobs: BlobStore,
+    results: Path,
+    trusted: bool,
+    backend: str,
+    client: Any,
+    watcher: Watch,
+) -> JobStatus | None:
     from lazyarray.execution.compute import compute
 
     request = claim.request
     fmt = request.get("format") or "npy"
     path = results / f"{claim.job_id}.{claim.attempt}.{fmt}"
-    with Watch(claim, store, released) as watch:
+    with watcher.watching(claim) as watch:
         try:
             document = read_document(request["graph"], blobs, trusted=trusted)
             arguments = read_arguments(request.get("arguments") or {}, blobs)
@@ -260,52 +281,94 @@ def encode(values: list[Any], types: list[ArrayType], fmt: str, path: Path) -> b
     return None
 
 
-class Watch(threading.Thread):
-    """Beside a running attempt: renews its lease, records its progress, and learns
-    whether it must stop (a cancel asked for, its deadline passed, the server releasing
-    it, or its lease lost to another attempt), whatever the attempt is busy with."""
+class Attempt:
+    """What the watch learned about one running attempt: whether it must stop (a cancel
+    asked for, its deadline passed, the server releasing it, its lease lost to another
+    attempt); ``progress`` is what the attempt reports at its next heartbeat."""
 
-    def __init__(self, claim: Claim, store: JobStore, released: Callable[[], bool] | None) -> None:
-        super().__init__(daemon=True, name=f"lazyarray-watch-{claim.job_id}")
+    def __init__(self, claim: Claim) -> None:
         self.claim = claim
-        self.store = store
-        self._released = released
         self.stop = threading.Event()  # set: the attempt must stop
-        self._done = threading.Event()
         self.progress: dict[str, Any] = {}
         self.timed_out = self.released = self.lost = False
 
-    def __enter__(self) -> Watch:
-        self.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self.join()
+class Watch(threading.Thread):
+    """Beside a worker's attempts, one at a time: renews the lease of the running one,
+    records its progress, and learns whether it must stop, whatever the attempt is busy
+    with. One thread, started with the first attempt and kept for the next ones (an
+    attempt neither starts nor joins a thread)."""
+
+    def __init__(self, store: JobStore, released: Callable[[], bool] | None) -> None:
+        super().__init__(daemon=True, name="lazyarray-watch")
+        self.store = store
+        self._released = released
+        self._changed = threading.Condition()
+        self._current: Attempt | None = None
+        self._closed = False
+
+    @contextlib.contextmanager
+    def watching(self, claim: Claim) -> Iterator[Attempt]:
+        attempt = Attempt(claim)
+        with self._changed:
+            self._current = attempt
+            self._changed.notify()
+        if self.ident is None:
+            self.start()
+        try:
+            yield attempt
+        finally:
+            with self._changed:  # the thread lets it go at its next look
+                self._current = None
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        if self.ident is not None:
+            self.join()
 
     def run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._current is not None or self._closed)
+                if self._closed:
+                    return
+                attempt = self._current
+            assert attempt is not None
+            self._watch(attempt)
+
+    def _watch(self, attempt: Attempt) -> None:
+        """Looks every ``POLL_SECONDS`` while ``attempt`` runs (what it sets on an
+        attempt that has just ended is never read)."""
+        claim = attempt.claim
         beat = min(self.store.lease_seconds / 3, BEAT_SECONDS)
         next_beat = time.monotonic() + beat
-        deadline = self.claim.deadline
-        while not self._done.wait(POLL_SECONDS):
-            if self._released is not None and not self.released and self._released():
-                self.released = True
-            if deadline is not None and time.time() >= deadline:
-                self.timed_out = True
+        while True:
+            with self._changed:
+                self._changed.wait_for(
+                    lambda: self._current is not attempt or self._closed, POLL_SECONDS
+                )
+                if self._current is not attempt or self._closed:
+                    return
+            if self._released is not None and not attempt.released and self._released():
+                attempt.released = True
+            if claim.deadline is not None and time.time() >= claim.deadline:
+                attempt.timed_out = True
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + beat
-                progress = self.progress
+                progress = attempt.progress
                 asked = self.store.heartbeat(
-                    self.claim,
+                    claim,
                     progress.get("completed_steps", 0),
                     progress.get("total_steps", 0),
                     progress.get("message", ""),
                 )
             else:
-                asked = self.store.asked(self.claim)
-            self.lost = asked is None
-            if asked or self.lost or self.timed_out or self.released:
-                self.stop.set()
+                asked = self.store.asked(claim)
+            attempt.lost = asked is None
+            if asked or attempt.lost or attempt.timed_out or attempt.released:
+                attempt.stop.set()
 
 
 def _settle(job: Any, path: Path) -> None:

@@ -42,18 +42,20 @@ class Orders:
 
     def __init__(self, pipe: Connection) -> None:
         self._pipe = pipe
+        self._lock = threading.Lock()
         self.stopping = False
         self.releasing = False
 
     def read(self, wait: float = 0.0) -> None:
-        try:
-            while self._pipe.poll(wait):
-                wait = 0.0
-                order = self._pipe.recv_bytes()
+        with self._lock:  # the worker and its watch thread both read
+            try:
+                while self._pipe.poll(wait):
+                    wait = 0.0
+                    order = self._pipe.recv_bytes()
+                    self.stopping = True
+                    self.releasing = self.releasing or order == RELEASE
+            except (EOFError, OSError):
                 self.stopping = True
-                self.releasing = self.releasing or order == RELEASE
-        except (EOFError, OSError):
-            self.stopping = True
 
     def released(self) -> bool:
         self.read()
@@ -61,7 +63,7 @@ class Orders:
 
     def idle(self, work: Connection) -> None:
         """Waits for an order, a wake-up on ``work`` (taking one), or ``POLL_SECONDS``."""
-        ready = wait([self._pipe, work], POLL_SECONDS)
+        ready = wait([self._pipe, work], POLL_SECONDS)  # the watch is idle: no read races
         if work in ready:
             with contextlib.suppress(BlockingIOError, OSError):  # another worker took it
                 os.read(work.fileno(), 1)
@@ -84,7 +86,7 @@ def worker_main(
 ) -> None:
     """A worker process: claims and runs jobs until it is told to stop."""
     import lazyarray  # noqa: F401 - registers the proxies the reader wraps nodes in
-    from lazyarray.server.runner import run
+    from lazyarray.server.runner import Watch, run
 
     os.set_blocking(work.fileno(), False)
     os.set_blocking(done.fileno(), False)
@@ -92,14 +94,16 @@ def worker_main(
     store = layout.jobs(lease_seconds=lease_seconds)
     blobs = layout.blobs()
     orders = Orders(pipe)
+    watch = Watch(store, orders.released)
     while not orders.stopping:
         claim = store.claim()
         if claim is None:
             orders.idle(work)
             continue
-        run(claim, store, blobs, layout.results, trusted=trusted, released=orders.released)
+        run(claim, store, blobs, layout.results, trusted=trusted, watch=watch)
         signal(done)
         orders.read()
+    watch.close()
     store.close()
 
 
