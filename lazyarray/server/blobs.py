@@ -12,6 +12,7 @@ reading them."""
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import io
 import json
@@ -32,6 +33,7 @@ from lazyarray.stores.blobs import BlobStore, FolderBlobs
 
 _LITERAL = re.compile(r"[0-9a-f]{32}")
 _CHUNK = 1 << 20
+KEPT_LITERALS = 32
 
 
 class ServerBlobs(FolderBlobs):
@@ -42,6 +44,15 @@ class ServerBlobs(FolderBlobs):
         super().__init__(root)
         self._literals = self.root / "literals"
         self._known: dict[str, str] = {}  # digest -> the entry's text, in this process
+        # the literals mapped last, kept alive: the next job naming one reuses it, its
+        # pages already mapped (a map of a blob holds page cache, no memory of its own)
+        self._kept: collections.OrderedDict[str, Literal] = collections.OrderedDict()
+
+    def keep(self, digest: str, literal: Literal) -> None:
+        self._kept[digest] = literal
+        self._kept.move_to_end(digest)
+        while len(self._kept) > KEPT_LITERALS:
+            self._kept.popitem(last=False)
 
     def get(self, digest: str) -> bytes:
         try:
@@ -105,6 +116,7 @@ def read_literals(
         if blobs.known(digest, entry):
             if live is not None and not live.mutable:
                 found[digest] = live
+                blobs.keep(digest, live)
                 continue
             array = _mapped(entry, blobs, decoder, path)
         else:
@@ -118,6 +130,8 @@ def read_literals(
             literal._digest = digest
             Literal._by_digest[digest] = literal
         found[digest] = literal
+        if _has_blob(entry) and not literal.mutable:
+            blobs.keep(digest, literal)
     return found
 
 
