@@ -174,11 +174,14 @@ def test_throughput_of_8_clients(
 
 
 def _readonly(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs frozen down to the memory they read (a masked array's data is a view
+    of a writeable array until its base is frozen too)."""
     for value in inputs.values():
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False
-            if isinstance(value, np.ma.MaskedArray):
-                value.mask.flags.writeable = False
+        arrays = [value, np.ma.getmaskarray(value)] if np.ma.isMaskedArray(value) else [value]
+        for current in arrays:
+            while isinstance(current, np.ndarray):
+                current.flags.writeable = False
+                current = current.base
     return inputs
 
 

@@ -28,20 +28,7 @@ from tests.test_remote_fixtures import (  # noqa: F401 - fixtures
     remote_server_fixture,
 )
 
-KNOWN_FAILURES: KnownFailures = {
-    # a job's request carries the graph, arguments and format (docs/server.md): the
-    # server runs under its own numpy error state, not the caller's np.errstate
-    "TestErrors::test_the_callers_errstate_applies[*]": (
-        pytest.fail.Exception,
-        "the server does not take the caller's errstate",
-    ),
-    # the server records steps at its heartbeats: a job done before the first one
-    # reports 0/0 steps (the server's store should count the plan's steps at the end)
-    "TestJobs::test_progress_reaches_the_total[*]": (
-        AssertionError,
-        "a short job's steps are never recorded by the server",
-    ),
-}
+KNOWN_FAILURES: KnownFailures = {}
 if "remote" not in available_backends():  # an editable install made before the entry point
     KNOWN_FAILURES = {
         **KNOWN_FAILURES,

@@ -78,6 +78,38 @@ def test_a_job_runs_and_its_result_equals_numpy(client: TestClient) -> None:
     assert client.post(f"/v1/jobs/{job_id}/cancel", headers=ALICE).json()["status"] == "Completed"
 
 
+def test_the_callers_errstate_and_options_travel_with_the_job(client: TestClient) -> None:
+    """A request's ``errstate`` is numpy's error handling where the job runs; the same
+    graph under another errstate is another request (no SubmissionConflict with it)."""
+    x = la.parameter("x", la.Array, dtype="float64", shape=(None,))
+    graph = serialize.to_dict(x / 0.0)
+    body = {"graph": graph, "arguments": {"x": [1.0, 2.0]}}
+    raising = {"divide": "raise", "over": "warn", "under": "ignore", "invalid": "ignore"}
+    job = client.post("/v1/jobs", json={**body, "errstate": raising}, headers=ALICE).json()
+    assert _wait(client, job["job_id"], ALICE)["status"] == "Errored"
+    (error,) = client.get(f"/v1/jobs/{job['job_id']}/errors", headers=ALICE).json()["errors"]
+    assert "divide by zero" in error["message"], error
+    quiet = {**raising, "divide": "ignore", "invalid": "ignore"}
+    options = {"fast_math": False, "disabled": []}
+    job = client.post(
+        "/v1/jobs", json={**body, "errstate": quiet, "options": options}, headers=ALICE
+    ).json()
+    assert _wait(client, job["job_id"], ALICE)["status"] == "Completed"
+    bad = client.post("/v1/jobs", json={**body, "errstate": {"divide": "loud"}}, headers=ALICE)
+    assert bad.status_code == 422, bad.text
+    shown = client.post("/v1/inspect", json={**body, "errstate": raising}, headers=ALICE)
+    assert shown.status_code == 422 and "divide by zero" in shown.json()["detail"], shown.text
+
+
+def test_a_completed_job_has_done_all_its_steps(client: TestClient) -> None:
+    x = np.arange(12.0).reshape(3, 4)
+    body = {"graph": _document(), "arguments": {"x": x.tolist()}}
+    job = client.post("/v1/jobs", json=body, headers=ALICE).json()
+    state = client.get(f"/v1/jobs/{job['job_id']}?wait=30", headers=ALICE).json()
+    assert state["status"] == "Completed"
+    assert 0 < state["completed_steps"] == state["total_steps"], state
+
+
 def test_submission_is_idempotent(client: TestClient) -> None:
     body = {"graph": _document(), "arguments": {"x": [[1.0]]}, "submission_id": "same"}
     first = client.post("/v1/jobs", json=body, headers=ALICE).json()["job_id"]

@@ -18,7 +18,7 @@ from lazyarray.client import find_token, server_url
 from lazyarray.errors import ComputeArgumentError
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.planner import Plan
-from lazyarray_remote.documents import encode_arguments, submission
+from lazyarray_remote.documents import caller_state, encode_arguments, submission
 from lazyarray_remote.jobs import InspectJob, RemoteJob
 from lazyarray_remote.session import Session
 
@@ -83,13 +83,15 @@ class RemoteBackend(Backend):
         retries = context.retries
         made = submission(plan, session, retries)
         encoded = encode_arguments(arguments, made.parameters, session, retries)
+        state = caller_state(context)
         if context.quick:
-            return InspectJob(session, made, encoded)
+            return InspectJob(session, made, encoded, state)
         body = {
             "graph": made.document,
             "arguments": encoded,
             "format": made.format,
             "submission_id": uuid.uuid4().hex,
+            **state,
         }
         created = session.client(retries).json("POST", "/v1/jobs", json=body)
         return RemoteJob(session, str(created["job_id"]), made, retries)

@@ -20,6 +20,7 @@ import numpy as np
 from lazyarray import serialize
 from lazyarray.errors import UnsupportedOperation
 from lazyarray.graph import Literal, Node, Value, toposort
+from lazyarray.jobs import RunContext
 from lazyarray.planner import Plan
 
 if TYPE_CHECKING:
@@ -110,6 +111,16 @@ def _reads_changing(plan: Plan) -> bool:
             elif isinstance(item, Value):
                 stack.extend(item.values())
     return False
+
+
+def caller_state(context: RunContext) -> dict[str, Any]:
+    """What a request carries of where the compute was asked for: numpy's error
+    handling, and the options that change what is computed (fast_math, disabled)."""
+    options = context.options
+    return {
+        "errstate": dict(context.errstate),
+        "options": {"fast_math": options.fast_math, "disabled": sorted(options.disabled)},
+    }
 
 
 def encode_arguments(

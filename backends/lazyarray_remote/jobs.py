@@ -223,13 +223,20 @@ class InspectJob(AsyncJob):
     """``inspect``'s question, answered synchronously by the server (``/v1/inspect``):
     nothing runs until ``result`` asks, and nothing is left running after it."""
 
-    def __init__(self, session: Session, submission: Submission, arguments: dict[str, Any]):
+    def __init__(
+        self,
+        session: Session,
+        submission: Submission,
+        arguments: dict[str, Any],
+        state: dict[str, Any] | None = None,
+    ):
         from lazyarray.jobs import new_job_id
 
         self.job_id = new_job_id()
         self.session = session
         self._submission = submission
         self._arguments = arguments
+        self._caller = state or {}  # the caller's errstate and options (caller_state)
         self._state = JobStatus.PENDING
 
     def status(self) -> dict[str, Any]:
@@ -255,6 +262,7 @@ class InspectJob(AsyncJob):
             "graph": submission.document,
             "arguments": self._arguments,
             "format": submission.format,
+            **self._caller,
         }
         self._state = JobStatus.RUNNING
         try:

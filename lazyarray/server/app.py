@@ -10,13 +10,13 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lazyarray.errors import (
     CorruptBlob,
@@ -38,6 +38,7 @@ from lazyarray.server.runner import (
     labelled,
     read_arguments,
     read_document,
+    running_as,
     tuple_members,
 )
 from lazyarray.server.store import LEASE_SECONDS, SubmissionConflict, TooManyJobs
@@ -55,24 +56,47 @@ MEDIA = {
 # documents the scheme in the OpenAPI document; the owner dependency reads the header
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
-# a long poll reads the job's row (a read, in WAL) after 1 ms, then less and less often
-WAIT_POLL_SECONDS = (0.001, 0.05)
+# a long poll reads the job's row again whenever a worker ends an attempt, and besides
+# after 10 ms, then less and less often (jobs ended by a cancel, a deadline, another server)
+WAIT_POLL_SECONDS = (0.01, 0.1)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
 
-class JobRequest(BaseModel):
-    graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    format: str = "npy"
-    submission_id: str | None = Field(default=None, max_length=200)
-    timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
+ErrorHandling = Literal["ignore", "warn", "raise", "call", "print", "log"]
+
+
+class ErrState(BaseModel):
+    """numpy's floating-point error handling where the compute was asked for (the
+    caller's ``numpy.geterr()``); "call" and "log", whose callable stays with the
+    caller, are "warn" on the server."""
+
+    model_config = ConfigDict(extra="forbid")
+    divide: ErrorHandling = "warn"
+    over: ErrorHandling = "warn"
+    under: ErrorHandling = "ignore"
+    invalid: ErrorHandling = "warn"
+
+
+class RunOptions(BaseModel):
+    """The caller's options that change what a job computes (docs/configuration.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    fast_math: bool = False
+    disabled: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
 
 
 class InspectRequest(BaseModel):
     graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
     arguments: dict[str, Any] = Field(default_factory=dict)
     format: str = "npy"
+    errstate: ErrState | None = Field(default=None, description="numpy's, where asked")
+    options: RunOptions | None = None
+
+
+class JobRequest(InspectRequest):
+    submission_id: str | None = Field(default=None, max_length=200)
+    timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
 
 
 class JobCreated(BaseModel):
@@ -145,6 +169,9 @@ def create_app(
     tokens = token_table(token)
     limits = limits or ServerLimits()
     jobs = layout.jobs(lease_seconds=lease_seconds)
+    # the event loop's own connection, for its quick reads: never behind the lock a
+    # thread holds while it commits (WAL: reads never wait on the writer)
+    reads = layout.jobs(lease_seconds=lease_seconds)
     blobs = layout.blobs()
     pool = WorkerPool(
         layout,
@@ -154,8 +181,12 @@ def create_app(
         dask_scheduler=dask_scheduler,
     )
 
+    ended = _Ended()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ended.start(asyncio.get_running_loop())
+        pool.on_finished(ended.notify)
         if workers:
             pool.start()
         try:
@@ -179,8 +210,9 @@ def create_app(
     )
     app.include_router(page_router(tokens, jobs.cancel))
 
-    def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
-        """The owner a request speaks for: a bearer token, or on GET the page's cookie."""
+    async def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
+        """The owner a request speaks for: a bearer token, or on GET the page's cookie
+        (async: checked in the event loop, not handed to a thread)."""
         found = request_owner(
             request.headers.get("authorization"),
             request.cookies.get(COOKIE),
@@ -197,7 +229,8 @@ def create_app(
         return found
 
     def record(job_id: str, who: str) -> dict[str, Any]:
-        found = jobs.get(job_id, who)
+        """The job's record (from the event loop only)."""
+        found = reads.get(job_id, who)
         if found is None:
             raise ApiError(404, f"no job {job_id}")
         return found
@@ -235,10 +268,14 @@ def create_app(
         format: str = "npy",  # noqa: A002 - the request's field
         submission_id: str | None = None,
         timeout: float | None = None,
+        *,
+        errstate: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> str:
         """Checks and durably records a job; returns its id. Raises ``ApiError``: 422 a
         bad document, argument or format, 413 over a limit, 409 a reused submission id,
-        429 too many outstanding jobs, 503 shutting down."""
+        429 too many outstanding jobs, 503 shutting down. ``errstate`` and ``options``
+        (``ErrState``, ``RunOptions`` as dicts) are the caller's, applied where it runs."""
         if app.state.stopping:
             raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
         arguments = dict(arguments or {})
@@ -250,10 +287,15 @@ def create_app(
                     "ComputeArgumentError",
                 )
             timeout = timeout or limits.job_seconds
-        checked(graph, arguments, format, limits.result_bytes)
+        with running_as(errstate, options):
+            checked(graph, arguments, format, limits.result_bytes)
         request = {"graph": graph, "arguments": arguments, "format": format, "timeout": timeout}
+        if errstate:
+            request["errstate"] = dict(errstate)
+        if options:
+            request["options"] = dict(options)
         try:
-            job_id, _ = jobs.submit(
+            job_id, new = jobs.submit(
                 who,
                 request,
                 _digest(request),
@@ -267,6 +309,8 @@ def create_app(
             raise ApiError(
                 429, str(error), "TooManyJobs", {"Retry-After": str(limits.retry_after)}
             ) from error
+        if new:
+            pool.wake()
         return job_id
 
     app.state.layout = layout
@@ -312,6 +356,8 @@ def create_app(
             request.format,
             request.submission_id,
             request.timeout,
+            errstate=_given(request.errstate),
+            options=_given(request.options),
         )
         return JobCreated(job_id=job_id)
 
@@ -332,17 +378,21 @@ def create_app(
     ) -> JobState:
         """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
         passed (a long poll: one request instead of many)."""
-        found = record(job_id, who)
         end = time.monotonic() + wait
         delay = WAIT_POLL_SECONDS[0]
-        while not JobStatus(found["status"]).finished and time.monotonic() < end:
-            await asyncio.sleep(min(delay, max(end - time.monotonic(), 0.0)))
-            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
+        while True:
+            event = ended.current()  # taken before the read: an end after it sets it
             found = record(job_id, who)
-        return JobState.model_validate(found)
+            left = end - time.monotonic()
+            if JobStatus(found["status"]).finished or left <= 0:
+                return JobState.model_validate(found)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(delay, left))
+            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
 
+    # quick reads of the store (WAL: never waiting on a writer) run in the event loop
     @app.get("/v1/jobs/{job_id}/errors", response_model=JobErrors)
-    def errors(job_id: str, who: str = Depends(owner)) -> JobErrors:
+    async def errors(job_id: str, who: str = Depends(owner)) -> JobErrors:
         return JobErrors(job_id=job_id, errors=record(job_id, who)["errors"])
 
     @app.post("/v1/jobs/{job_id}/cancel", response_model=JobState)
@@ -350,10 +400,11 @@ def create_app(
         found = jobs.cancel(job_id, who)
         if found is None:
             raise ApiError(404, f"no job {job_id}")
+        ended.notify()
         return JobState.model_validate(found)
 
     @app.get("/v1/jobs/{job_id}/result", response_model=None)
-    def result(
+    async def result(
         job_id: str,
         format: str | None = Query(None),  # noqa: A002 - the query parameter's name
         who: str = Depends(owner),
@@ -370,7 +421,7 @@ def create_app(
                 f" format={stored}",
                 "FormatError",
             )
-        data = jobs.result_data(job_id)
+        data = reads.result_data(job_id)
         if data is not None:  # a small result, kept in the job's row
             return Response(data, media_type=MEDIA[stored])
         return FileResponse(layout.results / name, media_type=MEDIA[stored])
@@ -388,7 +439,10 @@ def create_app(
         except (ValueError, TypeError, KeyError) as error:
             raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
         single = document.single
-        with labelled(document.nodes):
+        with (
+            labelled(document.nodes),
+            running_as(_given(request.errstate), _given(request.options)),
+        ):
             try:
                 values = compute(
                     document.outputs,
@@ -441,6 +495,39 @@ def create_app(
         return Response(status_code=200)
 
     return app
+
+
+def _given(model: BaseModel | None) -> dict[str, Any] | None:
+    """A request's optional section as a dict, None where it was not sent."""
+    return None if model is None else model.model_dump()
+
+
+class _Ended:
+    """Wakes the long polls when a job may have ended: ``notify`` (from any thread) sets
+    the current event and puts a fresh one in its place."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.event = asyncio.Event()
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.event = asyncio.Event()
+
+    def current(self) -> asyncio.Event:
+        """The event to wait on (in a loop other than the app's, one never set)."""
+        if self.loop is not asyncio.get_running_loop():
+            return asyncio.Event()
+        return self.event
+
+    def notify(self) -> None:
+        if self.loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                self.loop.call_soon_threadsafe(self._swap)
+
+    def _swap(self) -> None:
+        event, self.event = self.event, asyncio.Event()
+        event.set()
 
 
 def _blob_name(digest: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lazyarray.server.blobs import ServerBlobs
 from lazyarray.server.store import LEASE_SECONDS, JobStore
-from lazyarray.stores.blobs import FolderBlobs
 
 
 @dataclass(frozen=True)
@@ -31,5 +31,6 @@ class Layout:
     def jobs(self, *, lease_seconds: float = LEASE_SECONDS) -> JobStore:
         return JobStore(self.root / "jobs.sqlite3", lease_seconds=lease_seconds)
 
-    def blobs(self) -> FolderBlobs:
-        return FolderBlobs(self.root / "blobs")
+    def blobs(self) -> ServerBlobs:
+        """The blob store, written only through its verifying writer (``PUT``)."""
+        return ServerBlobs(self.root / "blobs")

@@ -10,7 +10,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from lazyarray.errors import GraphFormatError, JobTimeoutError
 from lazyarray.graph import Node
 from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
+from lazyarray.server.blobs import ServerBlobs, read_literals, read_npy
 from lazyarray.server.store import Claim, JobStore, job_error
 from lazyarray.stores.blobs import BlobStore
 from lazyarray.types import ArrayType
@@ -58,7 +59,10 @@ def read_document(
 
     limits = limits or DEFAULT
     checked, _ = reader.check(doc, limits=limits, trusted=trusted)
-    literals = reader.read_literals(checked, blobs, limits, trusted)
+    if isinstance(blobs, ServerBlobs):  # its own store: checked literals are mapped
+        literals = read_literals(checked, blobs, limits, trusted)
+    else:
+        literals = reader.read_literals(checked, blobs, limits, trusted)
     built = reader.build(checked, literals)
     outputs = checked.outputs
     if isinstance(outputs, int):
@@ -97,14 +101,38 @@ def describe(error: BaseException) -> dict[str, Any]:
 
 def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
     """Arguments as arrays: numbers and nested lists through ``numpy.asarray``, or
-    ``{"blob": digest}`` naming an ``.npy`` file in the blob store (never unpickled)."""
+    ``{"blob": digest}`` naming an ``.npy`` file in the blob store (never unpickled;
+    mapped read-only from the server's store)."""
     values: dict[str, Any] = {}
     for name, value in raw.items():
         if isinstance(value, dict):
-            values[name] = np.load(io.BytesIO(blobs.get(value["blob"])), allow_pickle=False)
+            values[name] = read_npy(blobs, value["blob"])
         else:
             values[name] = np.asarray(value)
     return values
+
+
+@contextlib.contextmanager
+def running_as(
+    errstate: Mapping[str, str] | None, options: Mapping[str, Any] | None
+) -> Iterator[None]:
+    """The caller's numpy error handling and run options (a request's ``errstate`` and
+    ``options``) in force while the block runs ("call" and "log" need the caller's
+    callable: "warn" here)."""
+    from lazyarray import config
+
+    state: dict[str, Any] = {
+        key: "warn" if value in ("call", "log") else value
+        for key, value in (errstate or {}).items()
+    }
+    changes: dict[str, Any] = {}
+    if options:
+        changes = {
+            "fast_math": bool(options.get("fast_math")),
+            "disabled": frozenset(options.get("disabled") or ()),
+        }
+    with np.errstate(**state), config.set(**changes):
+        yield
 
 
 def tuple_members(values: Sequence[Any], types: Sequence[ArrayType]) -> dict[str, np.ndarray]:
@@ -143,22 +171,43 @@ def run(
     backend: str = "numpy",
     client: Any = None,
     released: Callable[[], bool] | None = None,
+    watch: Watch | None = None,
 ) -> JobStatus | None:
     """Runs the claimed attempt to its end; returns the state recorded, or None when the
     attempt lost its lease (another attempt owns the job now) or was released (the
-    server is stopping: ``released()`` became true)."""
+    server is stopping: ``released()`` became true). ``watch``: the worker's own (kept
+    between attempts), else one for this attempt alone."""
+    if watch is not None:
+        return _run(claim, store, blobs, results, trusted, backend, client, watch)
+    watch = Watch(store, released)
+    try:
+        return _run(claim, store, blobs, results, trusted, backend, client, watch)
+    finally:
+        watch.close()
+
+
+def _run(
+    claim: Claim,
+    store: JobStore,
+    blobs: BlobStore,
+    results: Path,
+    trusted: bool,
+    backend: str,
+    client: Any,
+    watcher: Watch,
+) -> JobStatus | None:
     from lazyarray.execution.compute import compute
 
     request = claim.request
     fmt = request.get("format") or "npy"
     path = results / f"{claim.job_id}.{claim.attempt}.{fmt}"
-    with Watch(claim, store, released) as watch:
+    with watcher.watching(claim) as watch:
         try:
             document = read_document(request["graph"], blobs, trusted=trusted)
             arguments = read_arguments(request.get("arguments") or {}, blobs)
         except Exception as error:
             return _failed(claim, store, error)
-        with labelled(document.nodes):
+        with labelled(document.nodes), running_as(request.get("errstate"), request.get("options")):
             try:  # planning (and a dask backend's lowering) happen here: the watch beats
                 job = compute(
                     document.outputs,
@@ -205,7 +254,8 @@ def run(
             data = encode(list(values), [node.type for node in document.outputs], fmt, path)
         except Exception as error:
             return _failed(claim, store, error)
-    if store.finish(claim, JobStatus.COMPLETED, result=path.name, data=data):
+    steps = job.status()["total_steps"] or None
+    if store.finish(claim, JobStatus.COMPLETED, result=path.name, data=data, total_steps=steps):
         return JobStatus.COMPLETED
     path.unlink(missing_ok=True)  # a stale attempt's file is never served
     return None
@@ -231,52 +281,94 @@ def encode(values: list[Any], types: list[ArrayType], fmt: str, path: Path) -> b
     return None
 
 
-class Watch(threading.Thread):
-    """Beside a running attempt: renews its lease, records its progress, and learns
-    whether it must stop (a cancel asked for, its deadline passed, the server releasing
-    it, or its lease lost to another attempt), whatever the attempt is busy with."""
+class Attempt:
+    """What the watch learned about one running attempt: whether it must stop (a cancel
+    asked for, its deadline passed, the server releasing it, its lease lost to another
+    attempt); ``progress`` is what the attempt reports at its next heartbeat."""
 
-    def __init__(self, claim: Claim, store: JobStore, released: Callable[[], bool] | None) -> None:
-        super().__init__(daemon=True, name=f"lazyarray-watch-{claim.job_id}")
+    def __init__(self, claim: Claim) -> None:
         self.claim = claim
-        self.store = store
-        self._released = released
         self.stop = threading.Event()  # set: the attempt must stop
-        self._done = threading.Event()
         self.progress: dict[str, Any] = {}
         self.timed_out = self.released = self.lost = False
 
-    def __enter__(self) -> Watch:
-        self.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self.join()
+class Watch(threading.Thread):
+    """Beside a worker's attempts, one at a time: renews the lease of the running one,
+    records its progress, and learns whether it must stop, whatever the attempt is busy
+    with. One thread, started with the first attempt and kept for the next ones (an
+    attempt neither starts nor joins a thread)."""
+
+    def __init__(self, store: JobStore, released: Callable[[], bool] | None) -> None:
+        super().__init__(daemon=True, name="lazyarray-watch")
+        self.store = store
+        self._released = released
+        self._changed = threading.Condition()
+        self._current: Attempt | None = None
+        self._closed = False
+
+    @contextlib.contextmanager
+    def watching(self, claim: Claim) -> Iterator[Attempt]:
+        attempt = Attempt(claim)
+        with self._changed:
+            self._current = attempt
+            self._changed.notify()
+        if self.ident is None:
+            self.start()
+        try:
+            yield attempt
+        finally:
+            with self._changed:  # the thread lets it go at its next look
+                self._current = None
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        if self.ident is not None:
+            self.join()
 
     def run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._current is not None or self._closed)
+                if self._closed:
+                    return
+                attempt = self._current
+            assert attempt is not None
+            self._watch(attempt)
+
+    def _watch(self, attempt: Attempt) -> None:
+        """Looks every ``POLL_SECONDS`` while ``attempt`` runs (what it sets on an
+        attempt that has just ended is never read)."""
+        claim = attempt.claim
         beat = min(self.store.lease_seconds / 3, BEAT_SECONDS)
         next_beat = time.monotonic() + beat
-        deadline = self.claim.deadline
-        while not self._done.wait(POLL_SECONDS):
-            if self._released is not None and not self.released and self._released():
-                self.released = True
-            if deadline is not None and time.time() >= deadline:
-                self.timed_out = True
+        while True:
+            with self._changed:
+                self._changed.wait_for(
+                    lambda: self._current is not attempt or self._closed, POLL_SECONDS
+                )
+                if self._current is not attempt or self._closed:
+                    return
+            if self._released is not None and not attempt.released and self._released():
+                attempt.released = True
+            if claim.deadline is not None and time.time() >= claim.deadline:
+                attempt.timed_out = True
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + beat
-                progress = self.progress
+                progress = attempt.progress
                 asked = self.store.heartbeat(
-                    self.claim,
+                    claim,
                     progress.get("completed_steps", 0),
                     progress.get("total_steps", 0),
                     progress.get("message", ""),
                 )
             else:
-                asked = self.store.asked(self.claim)
-            self.lost = asked is None
-            if asked or self.lost or self.timed_out or self.released:
-                self.stop.set()
+                asked = self.store.asked(claim)
+            attempt.lost = asked is None
+            if asked or attempt.lost or attempt.timed_out or attempt.released:
+                attempt.stop.set()
 
 
 def _settle(job: Any, path: Path) -> None:

@@ -8,22 +8,31 @@ A worker process reads its orders from a pipe, not a shared Event (a worker kill
 inside ``Event.wait`` would hold the Event's lock forever): ``STOP`` finishes the
 current job and claims no more, ``RELEASE`` gives the current job back to Pending at
 once (no attempt counted), end of file (the server died) is ``STOP``.
+
+Two more pipes, shared by all workers, carry single bytes and never block a writer (a
+full pipe already holds a wake-up): the server writes one to the work pipe for each job
+it records, waking one idle worker at once (an idle worker also looks every
+``POLL_SECONDS``, for jobs requeued by the supervisor); a worker writes one to the done
+pipe each time it ends an attempt, which wakes the server's long polls
+(``WorkerPool.finished``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import threading
 import time
-from multiprocessing.connection import Connection
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from lazyarray.server.layout import Layout
 
-POLL_SECONDS = 0.005  # how long an idle worker waits before it looks for a job again
+POLL_SECONDS = 0.05  # how long an idle worker waits, unwoken, before it looks again
 SUPERVISE_SECONDS = 0.5
 STOP, RELEASE = b"stop", b"release"
 
@@ -33,40 +42,68 @@ class Orders:
 
     def __init__(self, pipe: Connection) -> None:
         self._pipe = pipe
+        self._lock = threading.Lock()
         self.stopping = False
         self.releasing = False
 
     def read(self, wait: float = 0.0) -> None:
-        try:
-            while self._pipe.poll(wait):
-                wait = 0.0
-                order = self._pipe.recv_bytes()
+        with self._lock:  # the worker and its watch thread both read
+            try:
+                while self._pipe.poll(wait):
+                    wait = 0.0
+                    order = self._pipe.recv_bytes()
+                    self.stopping = True
+                    self.releasing = self.releasing or order == RELEASE
+            except (EOFError, OSError):
                 self.stopping = True
-                self.releasing = self.releasing or order == RELEASE
-        except (EOFError, OSError):
-            self.stopping = True
 
     def released(self) -> bool:
         self.read()
         return self.releasing
 
+    def idle(self, work: Connection) -> None:
+        """Waits for an order, a wake-up on ``work`` (taking one), or ``POLL_SECONDS``."""
+        ready = wait([self._pipe, work], POLL_SECONDS)  # the watch is idle: no read races
+        if work in ready:
+            with contextlib.suppress(BlockingIOError, OSError):  # another worker took it
+                os.read(work.fileno(), 1)
+        self.read()
 
-def worker_main(root: str, trusted: bool, pipe: Connection, lease_seconds: float) -> None:
+
+def signal(pipe: Connection) -> None:
+    """Writes one byte to a wake-up pipe without waiting: a full pipe is already set."""
+    with contextlib.suppress(BlockingIOError, OSError):
+        os.write(pipe.fileno(), b"\0")
+
+
+def worker_main(
+    root: str,
+    trusted: bool,
+    pipe: Connection,
+    lease_seconds: float,
+    work: Connection,
+    done: Connection,
+) -> None:
     """A worker process: claims and runs jobs until it is told to stop."""
     import lazyarray  # noqa: F401 - registers the proxies the reader wraps nodes in
-    from lazyarray.server.runner import run
+    from lazyarray.server.runner import Watch, run
 
+    os.set_blocking(work.fileno(), False)
+    os.set_blocking(done.fileno(), False)
     layout = Layout(Path(root))
     store = layout.jobs(lease_seconds=lease_seconds)
     blobs = layout.blobs()
     orders = Orders(pipe)
+    watch = Watch(store, orders.released)
     while not orders.stopping:
         claim = store.claim()
         if claim is None:
-            orders.read(POLL_SECONDS)
+            orders.idle(work)
             continue
-        run(claim, store, blobs, layout.results, trusted=trusted, released=orders.released)
+        run(claim, store, blobs, layout.results, trusted=trusted, watch=watch)
+        signal(done)
         orders.read()
+    watch.close()
     store.close()
 
 
@@ -77,6 +114,8 @@ def thread_main(
     client: Any,
     stopping: threading.Event,
     releasing: threading.Event,
+    work: threading.Event,
+    finished: Callable[[], None],
 ) -> None:
     """A worker thread of the server: its jobs run on the dask cluster of ``client``."""
     from lazyarray.server.runner import run
@@ -87,7 +126,8 @@ def thread_main(
         while not stopping.is_set():
             claim = store.claim()
             if claim is None:
-                stopping.wait(POLL_SECONDS)
+                work.wait(POLL_SECONDS)
+                work.clear()
                 continue
             run(
                 claim,
@@ -99,6 +139,7 @@ def thread_main(
                 client=client,
                 released=releasing.is_set,
             )
+            finished()
     finally:
         store.close()
 
@@ -130,12 +171,49 @@ class WorkerPool:
         self._pipes: list[Connection] = []  # the server's end of each worker's pipe
         self._supervisor: threading.Thread | None = None
         self.client: Any = None
+        # the wake-up pipes of the processes (the module's docstring), made by start()
+        self._work: Connection | None = None
+        self._work_reader: Connection | None = None
+        self._done: Connection | None = None
+        self._done_writer: Connection | None = None
+        self._work_event = threading.Event()  # the dask threads' wake-up
+        self._listeners: list[Callable[[], None]] = []
+        self._listener: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Wakes an idle worker: a job was recorded."""
+        if self._work is not None:
+            signal(self._work)
+        self._work_event.set()
+
+    def on_finished(self, listener: Callable[[], None]) -> None:
+        """Calls ``listener`` (in a thread of the pool) each time a worker ends an
+        attempt."""
+        self._listeners.append(listener)
+
+    def finished(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def _listen(self, reader: Connection) -> None:
+        while not self._halt.is_set():
+            if reader.poll(SUPERVISE_SECONDS):
+                with contextlib.suppress(BlockingIOError, OSError):
+                    os.read(reader.fileno(), 4096)
+                self.finished()
 
     def _spawn(self, index: int) -> BaseProcess:
         reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=worker_main,
-            args=(str(self.layout.root), self.trusted, reader, self.lease_seconds),
+            args=(
+                str(self.layout.root),
+                self.trusted,
+                reader,
+                self.lease_seconds,
+                self._work_reader,
+                self._done_writer,
+            ),
             daemon=True,
             name="lazyarray-worker",
         )
@@ -158,6 +236,8 @@ class WorkerPool:
                 self.client,
                 self._stopping,
                 self._releasing,
+                self._work_event,
+                self.finished,
             ),
             daemon=True,
             name="lazyarray-dask-worker",
@@ -174,7 +254,13 @@ class WorkerPool:
             self.client = Client(self.dask_scheduler)  # type: ignore[no-untyped-call]
             self.threads = [self._thread() for _ in range(self.count)]
         else:
+            self._work_reader, self._work = self._context.Pipe(duplex=False)
+            self._done, self._done_writer = self._context.Pipe(duplex=False)
+            os.set_blocking(self._work.fileno(), False)
+            os.set_blocking(self._done.fileno(), False)
             self.processes = [self._spawn(index) for index in range(self.count)]
+            self._listener = threading.Thread(target=self._listen, args=(self._done,), daemon=True)
+            self._listener.start()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
         self._supervisor.start()
 
@@ -182,8 +268,10 @@ class WorkerPool:
         store = self.layout.jobs(lease_seconds=self.lease_seconds)
         try:
             while not self._halt.wait(SUPERVISE_SECONDS):
-                store.requeue_expired()
-                store.expire()
+                if store.requeue_expired():
+                    self.wake()
+                if store.expire():
+                    self.finished()
                 for index, process in enumerate(self.processes):
                     if not process.is_alive() and not self._halt.is_set():
                         process.join()
@@ -197,6 +285,8 @@ class WorkerPool:
         self._halt.set()
         if self._supervisor is not None:
             self._supervisor.join()
+        if self._listener is not None:
+            self._listener.join()
         self._order(STOP)
         end = time.monotonic() + grace
         for worker in self._workers():
@@ -210,7 +300,8 @@ class WorkerPool:
             if process.is_alive():
                 process.kill()
                 process.join()
-        for pipe in self._pipes:
+        wakes = (self._work, self._work_reader, self._done, self._done_writer)
+        for pipe in [*self._pipes, *(wake for wake in wakes if wake is not None)]:
             pipe.close()
         if self.client is not None:
             self.client.close()

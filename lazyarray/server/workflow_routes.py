@@ -94,7 +94,7 @@ class PublicationBody(BaseModel, strict=True):
 
 def router(
     registry: Registry,
-    owner_dependency: Callable[..., str],
+    owner_dependency: Callable[..., Any],
     submit_job: Callable[..., str],
     blobs: BlobStore,
     *,
