@@ -233,3 +233,30 @@ def test_remote_overhead(
 
     run()  # inputs uploaded, documents written, workers warm
     check(benchmark.pedantic(run, rounds=1 if scale < 1 else 5, iterations=1))
+
+
+@pytest.mark.parametrize("peer", ["memory copy", "numpy", "remote"])
+def test_w1_result_transfer(benchmark: Any, peer: str, scale: float, sessions: list[Any]) -> None:
+    """W1's 160 MB result (20M float64), fetched from the server, as throughput (the
+    report's ``MB/s`` extra) next to a copy of the same bytes in this process (the
+    machine's memory bandwidth, the ceiling of any transfer) and to the numpy backend."""
+    from benchmarks.workloads import w1
+
+    inputs = _readonly(make_inputs("W1", scale))
+    expected = w1(np, **inputs)
+    benchmark.group = "remote W1 result transfer"
+    benchmark.extra_info["bytes"] = expected.nbytes
+    if peer == "memory copy":
+        run: Callable[[], Any] = expected.copy
+    else:
+        lazy = w1(la, **{k: la.asarray(v) for k, v in inputs.items()})
+        options: dict[str, Any] = {"backend": peer, "cache": False}
+        if peer == "remote":
+            options["client"] = sessions[0]
+        run = lambda: lazy.compute(**options)
+        run()  # inputs uploaded, the document written, workers warm
+    result = benchmark.pedantic(run, rounds=1 if scale < 1 else 3, iterations=1)
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
+    if benchmark.stats is not None:
+        seconds = benchmark.stats.stats.median
+        benchmark.extra_info["MB/s"] = round(expected.nbytes / seconds / 1e6)

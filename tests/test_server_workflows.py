@@ -99,6 +99,13 @@ class Server(ThreadedServer):
         database.close()
 
 
+@pytest.fixture(params=["numpy", "dask"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each backend once: the registry is what differs here (test_workflows runs the
+    same cases in every execution mode over a folder registry)."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with Server(tmp_path_factory.mktemp("store")) as running:
