@@ -242,13 +242,21 @@ def _read_blob(
     except CorruptBlob as exc:
         raise BadLiteral(str(exc), path) from exc
     _check(header, header, size, nbytes, path)
-    if nbytes == 0:
+    return map_blob(local, dtype, shape, len(header))
+
+
+def map_blob(
+    file: Any, dtype: np.dtype[Any], shape: tuple[int, ...], offset: int
+) -> np.ndarray[Any, Any]:
+    """The array in a blob's file past its ``offset`` header bytes, mapped read-only (a
+    file with nothing to map gives an empty read-only array)."""
+    if math.prod(shape) == 0:
         empty = np.zeros(shape, dtype)
         empty.flags.writeable = False
         return empty
-    with open(local, "rb") as file:
-        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-    array = np.frombuffer(mapped, dtype, math.prod(shape), len(header)).reshape(shape)
+    with open(file, "rb") as handle:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    array = np.frombuffer(mapped, dtype, math.prod(shape), offset).reshape(shape)
     immutable_memory(array)  # a blob's file is named by its bytes: it never changes
     return array
 

@@ -17,7 +17,6 @@ import contextlib
 import io
 import json
 import math
-import mmap
 import os
 import re
 import tempfile
@@ -25,9 +24,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from lazyarray.graph import Literal, content_digest, immutable_memory
+from lazyarray.graph import Literal
 from lazyarray.serialize.limits import Limits
-from lazyarray.serialize.literals import declared, decode_literal, npy_header
+from lazyarray.serialize.literals import declared, decode_literal, map_blob, npy_header
+from lazyarray.serialize.reader import literal_of
 from lazyarray.serialize.values import Decoder
 from lazyarray.stores.blobs import BlobStore, FolderBlobs
 
@@ -122,14 +122,9 @@ def read_literals(
         else:
             array = decode_literal(entry, digest, path, blobs, limits, decoder)
             blobs.remember(digest, entry)
-        if live is not None and (not live.mutable or content_digest(live.value) == digest):
-            found[digest] = live
+        literal = found[digest] = literal_of(array, digest)
+        if literal is live:
             continue
-        literal = Literal.of(array)
-        if literal._digest is None:
-            literal._digest = digest
-            Literal._by_digest[digest] = literal
-        found[digest] = literal
         if _has_blob(entry) and not literal.mutable:
             blobs.keep(digest, literal)
     return found
@@ -159,15 +154,7 @@ def _array(
     file = blobs.path(where["blob"])
     if file is None:
         raise KeyError(where["blob"])
-    if count == 0:
-        empty = np.zeros(shape, dtype)
-        empty.flags.writeable = False
-        return empty
-    with open(file, "rb") as handle:
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    array = np.frombuffer(mapped, dtype, count, len(header)).reshape(shape)
-    immutable_memory(array)  # a blob's file is named by its bytes: it never changes
-    return array
+    return map_blob(file, dtype, shape, len(header))
 
 
 def read_npy(blobs: BlobStore, digest: str) -> np.ndarray[Any, Any]:
