@@ -63,6 +63,15 @@ WAIT_POLL_SECONDS = (0.01, 0.1)
 SubmitJob = Callable[..., str]
 
 
+class ResultFile(FileResponse):
+    """A result file streamed in 1 MiB pieces: each piece is a read in a thread and a
+    write through the event loop, so starlette's 64 KiB pieces held a large download
+    to a third of the speed (W1's 160 MB result: 340 MB/s at 64 KiB, 900 at 1 MiB;
+    larger pieces were no faster)."""
+
+    chunk_size = 1 << 20
+
+
 ErrorHandling = Literal["ignore", "warn", "raise", "call", "print", "log"]
 
 
@@ -424,7 +433,7 @@ def create_app(
         data = reads.result_data(job_id)
         if data is not None:  # a small result, kept in the job's row
             return Response(data, media_type=MEDIA[stored])
-        return FileResponse(layout.results / name, media_type=MEDIA[stored])
+        return ResultFile(layout.results / name, media_type=MEDIA[stored])
 
     @app.post("/v1/inspect", response_class=Response)
     def inspect(request: InspectRequest, who: str = Depends(owner)) -> Response:
