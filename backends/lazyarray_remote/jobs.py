@@ -173,7 +173,7 @@ class RemoteJob(AsyncJob):
         try:
             kind = fmt or _format_of(response.headers.get("content-type", ""))
             if kind == "npy":
-                values = [read_npy(response.iter_bytes(1 << 20))]
+                values = [read_npy(response.iter_bytes())]  # as read: no re-chunking copy
             elif kind == "npz":
                 values = values_of_npz(read_npz(response.read()))
             else:  # json or arrow, of a job another client submitted: its bytes
