@@ -235,11 +235,15 @@ def test_remote_overhead(
     check(benchmark.pedantic(run, rounds=1 if scale < 1 else 5, iterations=1))
 
 
-@pytest.mark.parametrize("peer", ["memory copy", "numpy", "remote"])
-def test_w1_result_transfer(benchmark: Any, peer: str, scale: float, sessions: list[Any]) -> None:
+@pytest.mark.parametrize("peer", ["memory copy", "numpy", "remote", "remote download"])
+def test_w1_result_transfer(
+    benchmark: Any, peer: str, scale: float, sessions: list[Any], http: Any
+) -> None:
     """W1's 160 MB result (20M float64), fetched from the server, as throughput (the
     report's ``MB/s`` extra) next to a copy of the same bytes in this process (the
-    machine's memory bandwidth, the ceiling of any transfer) and to the numpy backend."""
+    machine's memory bandwidth, the ceiling of any transfer) and to the numpy backend;
+    "remote download" is the GET of a completed job's result alone (httpx, read into
+    the array as compute reads it), without the job."""
     from benchmarks.workloads import w1
 
     inputs = _readonly(make_inputs("W1", scale))
@@ -248,6 +252,8 @@ def test_w1_result_transfer(benchmark: Any, peer: str, scale: float, sessions: l
     benchmark.extra_info["bytes"] = expected.nbytes
     if peer == "memory copy":
         run: Callable[[], Any] = expected.copy
+    elif peer == "remote download":
+        run = _download(http, w1(la, **{k: la.asarray(v) for k, v in inputs.items()}), sessions)
     else:
         lazy = w1(la, **{k: la.asarray(v) for k, v in inputs.items()})
         options: dict[str, Any] = {"backend": peer, "cache": False}
@@ -260,3 +266,24 @@ def test_w1_result_transfer(benchmark: Any, peer: str, scale: float, sessions: l
     if benchmark.stats is not None:
         seconds = benchmark.stats.stats.median
         benchmark.extra_info["MB/s"] = round(expected.nbytes / seconds / 1e6)
+
+
+@pytest.fixture(scope="module")
+def http(server: tuple[str, str]) -> Iterator[Any]:
+    """A plain httpx client of the server (the token's owner)."""
+    with httpx.Client(base_url=server[0], headers={"Authorization": f"Bearer {server[1]}"}) as made:
+        yield made
+
+
+def _download(http: Any, lazy: Any, sessions: list[Any]) -> Callable[[], Any]:
+    """A GET of the result of ``lazy``'s completed remote job, poured into an array."""
+    from lazyarray_remote.results import read_npy
+
+    job = lazy.compute(backend="remote", client=sessions[0], cache=False, block=False)
+    job.result()
+
+    def run() -> Any:
+        with http.stream("GET", f"/v1/jobs/{job.job_id}/result") as response:
+            return read_npy(response.iter_bytes())
+
+    return run
