@@ -197,7 +197,7 @@ class Client:
             except httpx.TransportError as exc:
                 failure: TransientError = ServerUnreachable(
                     f"no answer from the lazyarray server at {self.url}: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"{type(exc).__name__}: {exc} (is `lazyarray serve` running there?)"
                 )
                 failure.__cause__ = exc
             else:
