@@ -79,7 +79,7 @@ class Literal:
         holds the same data finds that literal (and so the same interned nodes)."""
         if self.mutable:  # the digest of the contents as they are now
             self._digest = None
-        return (_literal_from_pickle, (self.value, self.digest))
+        return (adopt_literal, (self.value, self.digest))
 
     @property
     def mutable(self) -> bool:
@@ -98,7 +98,10 @@ _SET_VALUE = Literal.__dict__["value"].__set__
 _SET_LITERAL_DIGEST = Literal.__dict__["_digest"].__set__
 
 
-def _literal_from_pickle(value: Any, digest: str) -> Literal:
+def adopt_literal(value: Any, digest: str) -> Literal:
+    """The literal of ``value``, whose contents have ``digest`` (unpickled, or read from
+    a graph document): one with these contents alive in the process when there is one
+    (so are the nodes holding it), else a new one that knows its digest without hashing."""
     found = Literal._by_digest.get(digest)
     # a live writeable array may have changed since: match its data as it is now
     if found is not None and (not found.mutable or content_digest(found.value) == digest):
@@ -108,6 +111,9 @@ def _literal_from_pickle(value: Any, digest: str) -> Literal:
         literal._digest = digest
         Literal._by_digest[digest] = literal
     return literal
+
+
+_literal_from_pickle = adopt_literal  # the name pickles written earlier refer to
 
 
 def memory_key(value: Any) -> Any:

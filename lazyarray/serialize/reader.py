@@ -30,7 +30,7 @@ from lazyarray.errors import (
     UnknownOp,
     UntrustedContent,
 )
-from lazyarray.graph import Literal, Node, Pickled, Value, content_digest
+from lazyarray.graph import Literal, Node, Pickled, Value, adopt_literal
 from lazyarray.ops import OPS, OpDef, Trait
 from lazyarray.ops.attrtypes import AttrType
 from lazyarray.ops.registry import attribute_types
@@ -275,24 +275,10 @@ def read_literals(
     found: dict[str, Literal] = {}
     for digest, entry in checked.literals.items():
         path = f"/graph/literals/{digest}"
-        found[digest] = literal_of(
+        found[digest] = adopt_literal(
             decode_literal(entry, digest, path, blobs, limits, decoder), digest
         )
     return found
-
-
-def literal_of(array: Any, digest: str) -> Literal:
-    """The literal of ``array``, whose contents have ``digest``: one with these contents
-    alive in the process when there is one (so are the nodes holding it), else a new
-    one that knows its digest without hashing."""
-    live = Literal._by_digest.get(digest)
-    if live is not None and (not live.mutable or content_digest(live.value) == digest):
-        return live
-    literal = Literal.of(array)
-    if literal._digest is None:
-        literal._digest = digest
-        Literal._by_digest[digest] = literal
-    return literal
 
 
 def _no_literal(digest: str, path: str) -> Any:

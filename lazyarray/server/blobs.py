@@ -24,10 +24,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from lazyarray.graph import Literal
+from lazyarray.graph import Literal, adopt_literal
 from lazyarray.serialize.limits import Limits
 from lazyarray.serialize.literals import declared, decode_literal, map_blob, npy_header
-from lazyarray.serialize.reader import literal_of
 from lazyarray.serialize.values import Decoder
 from lazyarray.stores.blobs import BlobStore, FolderBlobs
 
@@ -122,7 +121,7 @@ def read_literals(
         else:
             array = decode_literal(entry, digest, path, blobs, limits, decoder)
             blobs.remember(digest, entry)
-        literal = found[digest] = literal_of(array, digest)
+        literal = found[digest] = adopt_literal(array, digest)
         if literal is live:
             continue
         if _has_blob(entry) and not literal.mutable:
