@@ -4,7 +4,9 @@ job, one client after the other, and the throughput of 8 clients at once.
 Groups:
 - server-round-trip: dask.distributed's ``client.submit(f, x).result()`` on a
   LocalCluster of 2 worker processes, then a lazyarray server with 2 workers over HTTP:
-  ``POST /v1/jobs``, ``GET /v1/jobs/{id}?wait=`` (a long poll), ``GET .../result``.
+  ``POST /v1/jobs?wait=&inline=true`` (one request), then ``POST /v1/jobs``,
+  ``GET /v1/jobs/{id}?wait=`` (a long poll), ``GET .../result`` (three), then
+  ``compute(backend="remote")`` (the document written, sent and read back).
 - server-throughput-8: 8 client threads, each running round trips one after the other;
   ``extra_info["jobs/s"]``.
 The servers start once per module (a few seconds, also under ``make test``).
@@ -12,6 +14,7 @@ The servers start once per module (a few seconds, also under ``make test``).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import sys
@@ -69,6 +72,22 @@ def cluster() -> Iterator[Any]:
 
 
 def _lazyarray_trip(server: Server, stack: contextlib.ExitStack) -> Callable[[], Any]:
+    """One request: the submission waits for the job's end, its result inline."""
+    client = stack.enter_context(server.client())
+    body = {"graph": _document(), "arguments": {"x": X}}
+    waiting = {"wait": 30, "inline": "true"}
+
+    def trip() -> Any:
+        state = client.post("/v1/jobs", json=body, params=waiting).json()["state"]
+        assert state["status"] == "Completed", state
+        return np.load(io.BytesIO(base64.b64decode(state["inline_result"]["base64"])))
+
+    return trip
+
+
+def _lazyarray_three_requests(server: Server, stack: contextlib.ExitStack) -> Callable[[], Any]:
+    """Submit, long poll, download: what a client that does not wait in its submission
+    (or whose result is large) sends."""
     client = stack.enter_context(server.client())
     body = {"graph": _document(), "arguments": {"x": X}}
 
@@ -81,6 +100,16 @@ def _lazyarray_trip(server: Server, stack: contextlib.ExitStack) -> Callable[[],
     return trip
 
 
+def _remote_trip(server: Server, stack: contextlib.ExitStack) -> Callable[[], Any]:
+    from lazyarray_remote.session import Session
+
+    session = stack.enter_context(Session(server.url, server.token))
+    x = la.asarray(np.asarray(X))
+    return lambda: (
+        (x * 2.0 + 1.0).sum(axis=0).compute(backend="remote", client=session, cache=False)
+    )
+
+
 def _dask_trip(client: Any) -> Callable[[], Any]:
     return lambda: client.submit(_tiny, X, pure=False).result()
 
@@ -90,7 +119,19 @@ def _trip(
 ) -> Callable[[], Any]:
     if peer == "dask.distributed":
         return _dask_trip(cluster)
+    if peer == "lazyarray serve, 3 requests":
+        return _lazyarray_three_requests(server, stack)
+    if peer == "compute(backend='remote')":
+        return _remote_trip(server, stack)
     return _lazyarray_trip(server, stack)
+
+
+PEERS = [
+    "dask.distributed",
+    "lazyarray serve",
+    "lazyarray serve, 3 requests",
+    "compute(backend='remote')",
+]
 
 
 @pytest.fixture
@@ -99,7 +140,7 @@ def stack() -> Iterator[contextlib.ExitStack]:
         yield opened
 
 
-@pytest.mark.parametrize("peer", ["dask.distributed", "lazyarray serve"])
+@pytest.mark.parametrize("peer", PEERS)
 def test_round_trip(
     benchmark: Any, peer: str, server: Server, cluster: Any, stack: contextlib.ExitStack
 ) -> None:
@@ -109,7 +150,7 @@ def test_round_trip(
     np.testing.assert_array_equal(benchmark(trip), _tiny(X))
 
 
-@pytest.mark.parametrize("peer", ["dask.distributed", "lazyarray serve"])
+@pytest.mark.parametrize("peer", PEERS)
 def test_throughput(
     benchmark: Any,
     peer: str,

@@ -375,6 +375,26 @@ def test_transient_failures_are_retried_as_num_retries_says(
         y.compute(backend="remote", client=session, cache=False)
 
 
+def test_a_quick_job_is_one_request(remote_server: RunningServer, remote: str) -> None:
+    """The submission waits for a quick job's end and brings a small result back; a
+    result over 64 KiB is downloaded after it."""
+    (la.asarray(SMALL) * 2).compute(backend="remote")  # the workers have started
+    seen = Flaky()
+    with Session(remote_server.url, remote_server.token, transport=seen) as session:
+        got = (
+            (la.asarray(SMALL) * 3)
+            .sum(axis=0)
+            .compute(backend="remote", client=session, cache=False)
+        )
+        kit.assert_exact(got, (SMALL * 3).sum(axis=0))
+        assert seen.seen == ["POST /v1/jobs"]
+        del seen.seen[:]
+        got = (la.asarray(LARGE) * 3).compute(backend="remote", client=session, cache=False)
+        kit.assert_exact(got, LARGE * 3)
+        jobs = [request for request in seen.seen if "/blobs/" not in request]  # the input
+        assert jobs[0] == "POST /v1/jobs" and jobs[-1].endswith("/result"), seen.seen
+
+
 def test_user_errors_are_never_retried(remote_server: RunningServer, remote: str) -> None:
     flaky = Flaky()
     singular = la.linalg.inv(la.asarray(np.zeros((3, 3))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import time
@@ -108,6 +109,56 @@ def test_a_completed_job_has_done_all_its_steps(client: TestClient) -> None:
     state = client.get(f"/v1/jobs/{job['job_id']}?wait=30", headers=ALICE).json()
     assert state["status"] == "Completed"
     assert 0 < state["completed_steps"] == state["total_steps"], state
+
+
+def test_a_submission_that_waits_answers_with_the_end_and_a_small_result(
+    client: TestClient,
+) -> None:
+    """``POST /v1/jobs?wait=&inline=true``: a tiny job in one request, its result in the
+    answer; a result over 64 KiB, or a wait that ends first, leaves ``inline_result``
+    out; the same inline result from the long poll."""
+    x = np.arange(12.0).reshape(3, 4)
+    body = {"graph": _document(), "arguments": {"x": x.tolist()}}
+    waiting = {"wait": 30, "inline": "true"}
+    created = client.post("/v1/jobs", json=body, params=waiting, headers=ALICE)
+    assert created.status_code == 202
+    state = created.json()["state"]
+    assert state["status"] == "Completed" and state["job_id"] == created.json()["job_id"]
+    inline = state["inline_result"]
+    assert inline["media_type"] == "application/x-npy"
+    value = np.load(io.BytesIO(base64.b64decode(inline["base64"])))
+    np.testing.assert_array_equal(value, (x * 2.0 + 1.0).sum(0))
+    again = client.get(f"/v1/jobs/{state['job_id']}", params=waiting, headers=ALICE).json()
+    assert again["inline_result"] == inline
+    # without inline=true, or without wait, nothing more than before
+    plain = client.post("/v1/jobs", json=body, params={"wait": 30}, headers=ALICE).json()
+    assert plain["state"]["status"] == "Completed" and plain["state"]["inline_result"] is None
+    assert client.post("/v1/jobs", json=body, headers=ALICE).json()["state"] is None
+    # 10,000 float64 sums: 80 KB, over the inline limit: downloaded as before
+    big = np.ones((2, 10_000))
+    large = client.post(
+        "/v1/jobs", json={**body, "arguments": {"x": big.tolist()}}, params=waiting, headers=ALICE
+    ).json()
+    assert large["state"]["status"] == "Completed" and large["state"]["inline_result"] is None
+    fetched = client.get(f"/v1/jobs/{large['job_id']}/result", headers=ALICE)
+    np.testing.assert_array_equal(np.load(io.BytesIO(fetched.content)), (big * 2 + 1).sum(0))
+    # a wait that ends before the job (seconds of sorting): the state then, no result
+    y = la.sin(la.arange(2_000_000) * 1.0)
+    for _ in range(100):
+        y = la.sort(la.sin(y * 7.1))
+    slow = {"graph": serialize.to_dict(y.sum())}
+    started = time.monotonic()
+    pending = client.post(
+        "/v1/jobs", json=slow, params={"wait": 0.2, "inline": "true"}, headers=ALICE
+    )
+    assert 0.2 <= time.monotonic() - started < 5
+    state = pending.json()["state"]
+    assert state["status"] in ("Pending", "Running") and state["inline_result"] is None, state
+    client.post(f"/v1/jobs/{state['job_id']}/cancel", headers=ALICE)
+    assert _wait(client, state["job_id"], ALICE)["status"] == "Cancelled"
+    for wait in (-1, 61):
+        refused = client.post("/v1/jobs", json=body, params={"wait": wait}, headers=ALICE)
+        assert refused.status_code == 422, refused.text
 
 
 def test_submission_is_idempotent(client: TestClient) -> None:

@@ -8,6 +8,7 @@ The server is ``compute(server=URL)`` or ``compute(client=URL or Session)``, els
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Mapping
@@ -15,11 +16,11 @@ from typing import Any
 
 from lazyarray.backend import Backend, Capability, check_outputs_fit
 from lazyarray.client import find_token, server_url
-from lazyarray.errors import ComputeArgumentError
+from lazyarray.errors import ComputeArgumentError, LazyArrayError, RetryError
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.planner import Plan
 from lazyarray_remote.documents import caller_state, encode_arguments, submission
-from lazyarray_remote.jobs import InspectJob, RemoteJob
+from lazyarray_remote.jobs import LONG_POLL, InspectJob, RemoteJob
 from lazyarray_remote.session import Session
 
 
@@ -65,17 +66,25 @@ class RemoteBackend(Backend):
         return self.session(url)
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
-        job = self.submit(plan, arguments, context)
+        # the submission waits for the job's end, a small result in its answer: a tiny
+        # job is one request
+        job = self.submit(plan, arguments, context, wait=LONG_POLL)
         if isinstance(job, InspectJob):
             return job.result(None)  # type: ignore[no-any-return]
         assert isinstance(job, RemoteJob)
         return job.follow(context)
 
     def submit(
-        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
+        self,
+        plan: Plan,
+        arguments: Mapping[str, Any],
+        context: RunContext | None = None,
+        *,
+        wait: float = 0.0,
     ) -> AsyncJob:
         """Writes the document (uploading what the server lacks), then records the job
-        with a fresh ``submission_id``: a retried request cannot make a second job."""
+        with a fresh ``submission_id``: a retried request cannot make a second job.
+        With ``wait``, the server answers at the job's end or after ``wait`` seconds."""
         context = context or RunContext(len(plan))
         self.check(plan)
         check_outputs_fit(plan, context.options)  # results come back here, whole
@@ -93,5 +102,25 @@ class RemoteBackend(Backend):
             "submission_id": uuid.uuid4().hex,
             **state,
         }
-        created = session.client(retries).json("POST", "/v1/jobs", json=body)
-        return RemoteJob(session, str(created["job_id"]), made, retries)
+        client = session.client(retries)
+        if wait <= 0:
+            created = client.json("POST", "/v1/jobs", json=body)
+            return RemoteJob(session, str(created["job_id"]), made, retries)
+        try:
+            created = client.json(
+                "POST", "/v1/jobs", json=body, params={"wait": f"{wait:.3f}", "inline": "true"}
+            )
+        except BaseException as exc:
+            if not isinstance(exc, LazyArrayError) or isinstance(exc, RetryError):
+                _cancel_submitted(session, body)  # Ctrl-C while the submission waited
+            raise
+        return RemoteJob(session, str(created["job_id"]), made, retries, created.get("state"))
+
+
+def _cancel_submitted(session: Session, body: Mapping[str, Any]) -> None:
+    """Cancels the job ``body`` made, if the server recorded it: submitting the same
+    ``submission_id`` again (without waiting) answers with its id, and makes no other."""
+    with contextlib.suppress(Exception):
+        client = session.client(0)
+        job_id = client.json("POST", "/v1/jobs", json=body)["job_id"]
+        client.request("POST", f"/v1/jobs/{job_id}/cancel")

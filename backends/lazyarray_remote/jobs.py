@@ -5,11 +5,12 @@ node when this process submitted the graph."""
 
 from __future__ import annotations
 
+import base64
 import builtins
 import contextlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lazyarray import errors
@@ -55,12 +56,15 @@ class RemoteJob(AsyncJob):
         job_id: str,
         submission: Submission | None = None,
         retries: int = 0,
+        state: dict[str, Any] | None = None,
     ) -> None:
         self.job_id = job_id
         self.session = session
         self._submission = submission
         self._client = session.client(retries)
-        self._state: dict[str, Any] | None = None
+        # the last state the server sent: a finished one (from a submission that waited)
+        # is not asked again, and its inline result is not downloaded again
+        self._state: dict[str, Any] | None = state
         local_jobs.register(self)
 
     # --- AsyncJob ----------------------------------------------------------------------
@@ -110,10 +114,14 @@ class RemoteJob(AsyncJob):
         its error, ``JobCancelled``, or ``JobTimeoutError`` after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = FIRST_POLL
+        state = self._state
         while True:
-            asked = LONG_POLL if deadline is None else min(LONG_POLL, deadline - time.monotonic())
-            start = time.monotonic()
-            state = self._poll(max(0.0, asked))
+            if state is None or not JobStatus(state["status"]).finished:
+                asked = (
+                    LONG_POLL if deadline is None else min(LONG_POLL, deadline - time.monotonic())
+                )
+                start = time.monotonic()
+                state = self._poll(max(0.0, asked))
             status = JobStatus(state["status"])
             if context is not None:
                 _report(state, context)
@@ -148,7 +156,8 @@ class RemoteJob(AsyncJob):
     def _poll(self, wait: float = 0.0) -> dict[str, Any]:
         """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
         passed (the server's long poll)."""
-        params = {"wait": f"{wait:.3f}"} if wait > 0 else None
+        # a wait for the end also asks for a small result in the answer
+        params = {"wait": f"{wait:.3f}", "inline": "true"} if wait > 0 else None
         try:
             state = self._client.json("GET", f"/v1/jobs/{self.job_id}", params=params)
         except ServerError as error:
@@ -164,26 +173,37 @@ class RemoteJob(AsyncJob):
     # --- the result --------------------------------------------------------------------
 
     def _download(self) -> Any:
-        path = f"/v1/jobs/{self.job_id}/result"
-        submission = self._submission
-        fmt = submission.format if submission is not None else None
-        response = self._client.request(
-            "GET", path, params={"format": fmt} if fmt else None, stream=True
-        )
-        try:
-            kind = fmt or _format_of(response.headers.get("content-type", ""))
-            if kind == "npy":
-                values = [read_npy(response.iter_bytes())]  # as read: no re-chunking copy
-            elif kind == "npz":
-                values = values_of_npz(read_npz(response.read()))
-            else:  # json or arrow, of a job another client submitted: its bytes
-                return response.read()
-        finally:
-            response.close()
-        if submission is not None:
+        inline = (self._state or {}).get("inline_result")
+        if inline is not None:  # a small result in the job's state
+            values = self._values(
+                _format_of(inline["media_type"]), [base64.b64decode(inline["base64"])]
+            )
+        else:
+            path = f"/v1/jobs/{self.job_id}/result"
+            fmt = self._submission.format if self._submission is not None else None
+            response = self._client.request(
+                "GET", path, params={"format": fmt} if fmt else None, stream=True
+            )
+            try:
+                kind = fmt or _format_of(response.headers.get("content-type", ""))
+                values = self._values(kind, response.iter_bytes())
+            finally:
+                response.close()
+        if not isinstance(values, list):  # json or arrow bytes
+            return values
+        if self._submission is not None:
             return values
         values = [scalar(value) for value in values]
         return values[0] if len(values) == 1 else tuple(values)
+
+    @staticmethod
+    def _values(kind: str, pieces: Iterable[bytes]) -> list[Any] | bytes:
+        """The values of a result's bytes: one array (npy), the outputs (npz), or the
+        bytes themselves (json or arrow, of a job another client submitted)."""
+        if kind == "npy":
+            return [read_npy(pieces)]  # poured as read: no re-chunking copy
+        data = b"".join(pieces)
+        return values_of_npz(read_npz(data)) if kind == "npz" else data
 
     # --- errors ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import io
@@ -17,6 +18,7 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from lazyarray.errors import (
     CorruptBlob,
@@ -59,6 +61,14 @@ BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>
 # a long poll reads the job's row again whenever a worker ends an attempt, and besides
 # after 10 ms, then less and less often (jobs ended by a cancel, a deadline, another server)
 WAIT_POLL_SECONDS = (0.01, 0.1)
+# a finished job's result this small comes back in its state when asked (``inline``):
+# a tiny job is then one request, its submission waiting for its end
+INLINE_RESULT_BYTES = 64 << 10
+WAIT_QUERY = Query(0.0, ge=0.0, le=60.0, description="seconds to wait for the job's end")
+INLINE_QUERY = Query(
+    False,
+    description=f"a Completed job's result of at most {INLINE_RESULT_BYTES} bytes in the answer",
+)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -108,8 +118,11 @@ class JobRequest(InspectRequest):
     timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
 
 
-class JobCreated(BaseModel):
-    job_id: str
+class InlineResult(BaseModel):
+    """A small result in the job's state, as the bytes ``/result`` would send."""
+
+    media_type: str
+    base64: str
 
 
 class JobState(BaseModel):
@@ -122,6 +135,16 @@ class JobState(BaseModel):
     created: float
     started: float | None
     finished: float | None
+    inline_result: InlineResult | None = Field(
+        default=None, description="with ?inline=true, a small Completed job's result"
+    )
+
+
+class JobCreated(BaseModel):
+    job_id: str
+    state: JobState | None = Field(
+        default=None, description="with ?wait=, the job's state at its end or the wait's"
+    )
 
 
 class JobList(BaseModel):
@@ -357,8 +380,16 @@ def create_app(
         }
 
     @app.post("/v1/jobs", status_code=202, response_model=JobCreated)
-    def submit(request: JobRequest, who: str = Depends(owner)) -> JobCreated:
-        job_id = submit_job(
+    async def submit(
+        request: JobRequest,
+        wait: float = WAIT_QUERY,
+        inline: bool = INLINE_QUERY,
+        who: str = Depends(owner),
+    ) -> JobCreated:
+        """Records the job (202 once durable); with ``wait``, answers at its end or the
+        wait's, with its state (a tiny job in one request)."""
+        job_id = await run_in_threadpool(
+            submit_job,
             who,
             request.graph,
             request.arguments,
@@ -368,7 +399,9 @@ def create_app(
             errstate=_given(request.errstate),
             options=_given(request.options),
         )
-        return JobCreated(job_id=job_id)
+        if wait <= 0:
+            return JobCreated(job_id=job_id)
+        return JobCreated(job_id=job_id, state=await awaited(job_id, who, wait, inline))
 
     @app.get("/v1/jobs", response_model=JobList)
     def listing(
@@ -379,14 +412,9 @@ def create_app(
         found = jobs.list_jobs(who, status, limit)
         return JobList(jobs=[JobState.model_validate(row) for row in found])
 
-    @app.get("/v1/jobs/{job_id}", response_model=JobState)
-    async def status(
-        job_id: str,
-        wait: float = Query(0.0, ge=0.0, le=60.0, description="seconds to wait for its end"),
-        who: str = Depends(owner),
-    ) -> JobState:
-        """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
-        passed (a long poll: one request instead of many)."""
+    async def awaited(job_id: str, who: str, wait: float, inline: bool) -> JobState:
+        """The job's state once it has finished or ``wait`` seconds have passed (a long
+        poll: one request instead of many); with ``inline``, a small result in it."""
         end = time.monotonic() + wait
         delay = WAIT_POLL_SECONDS[0]
         while True:
@@ -394,10 +422,30 @@ def create_app(
             found = record(job_id, who)
             left = end - time.monotonic()
             if JobStatus(found["status"]).finished or left <= 0:
-                return JobState.model_validate(found)
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), min(delay, left))
             delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
+        state = JobState.model_validate(found)
+        if inline and found["status"] == JobStatus.COMPLETED:
+            data = reads.result_data(job_id)
+            if data is not None and len(data) <= INLINE_RESULT_BYTES:
+                media = MEDIA[Path(found["result"]).suffix[1:]]
+                state.inline_result = InlineResult(
+                    media_type=media, base64=base64.b64encode(data).decode("ascii")
+                )
+        return state
+
+    @app.get("/v1/jobs/{job_id}", response_model=JobState)
+    async def status(
+        job_id: str,
+        wait: float = WAIT_QUERY,
+        inline: bool = INLINE_QUERY,
+        who: str = Depends(owner),
+    ) -> JobState:
+        """The job's state; with ``wait``, once it has finished or ``wait`` seconds have
+        passed (a long poll: one request instead of many)."""
+        return await awaited(job_id, who, wait, inline)
 
     # quick reads of the store (WAL: never waiting on a writer) run in the event loop
     @app.get("/v1/jobs/{job_id}/errors", response_model=JobErrors)
