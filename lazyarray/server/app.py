@@ -30,16 +30,15 @@ from lazyarray.errors import (
 from lazyarray.jobs import JobStatus
 from lazyarray.server import workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
+from lazyarray.server.checks import MEDIA, RequestChecks
 from lazyarray.server.layout import Layout
-from lazyarray.server.limits import BodyLimit, ServerLimits, check_projection, standin
+from lazyarray.server.limits import BodyLimit, ServerLimits
 from lazyarray.server.page import page_router
 from lazyarray.server.responses import ApiError, from_error, install
 from lazyarray.server.runner import (
-    Document,
     describe,
     labelled,
     read_arguments,
-    read_document,
     running_as,
     tuple_members,
 )
@@ -49,12 +48,6 @@ from lazyarray.stores.blobs import check_digest
 from lazyarray.version import __version__
 from lazyarray.workflows.local import LocalRegistry
 
-MEDIA = {
-    "npy": "application/x-npy",
-    "npz": "application/x-npz",
-    "json": "application/json",
-    "arrow": "application/vnd.apache.arrow.stream",
-}
 # documents the scheme in the OpenAPI document; the owner dependency reads the header
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
@@ -170,14 +163,6 @@ def _digest(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _format(name: str) -> str:
-    if name not in MEDIA:
-        raise ApiError(
-            422, f"unknown result format {name!r}; choose one of {', '.join(MEDIA)}", "FormatError"
-        )
-    return name
-
-
 def create_app(
     store: str | Path,
     token: str | Mapping[str, str],
@@ -267,31 +252,7 @@ def create_app(
             raise ApiError(404, f"no job {job_id}")
         return found
 
-    def checked(
-        graph: dict[str, Any],
-        arguments: Mapping[str, Any],
-        format: str,  # noqa: A002 - the request's field
-        result_bytes: int,
-    ) -> Document:
-        """The document read, its format and arguments checked, and the plan's projected
-        result and peak within the limits: everything refused before any work."""
-        from lazyarray.execution.formats import check_format
-
-        _format(format)
-        try:
-            document = read_document(graph, blobs, trusted=trusted, limits=limits.document)
-            check_format(format, [node.type for node in document.outputs])
-            stand_ins = {name: standin(value, blobs) for name, value in arguments.items()}
-            check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
-        except (DocumentTooLarge, ResourceExhausted) as error:
-            raise from_error(413, error) from error
-        except LazyArrayError as error:
-            raise from_error(422, error) from error
-        except (ValueError, TypeError) as error:  # an argument numpy cannot read
-            raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
-        if not document.single and format != "npz":
-            raise ApiError(422, "a tuple of results is kept as npz; format='npz'", "FormatError")
-        return document
+    checked = RequestChecks(blobs, limits, trusted=trusted)
 
     def submit_job(
         who: str,
@@ -320,7 +281,7 @@ def create_app(
                 )
             timeout = timeout or limits.job_seconds
         with running_as(errstate, options):
-            checked(graph, arguments, format, limits.result_bytes)
+            checked.check(graph, arguments, format, limits.result_bytes)
         request = {"graph": graph, "arguments": arguments, "format": format, "timeout": timeout}
         if errstate:
             request["errstate"] = dict(errstate)
@@ -490,7 +451,9 @@ def create_app(
 
         if app.state.stopping:
             raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
-        document = checked(request.graph, request.arguments, request.format, limits.inspect_bytes)
+        document = checked.document(
+            request.graph, request.arguments, request.format, limits.inspect_bytes
+        )
         try:
             arguments = read_arguments(request.arguments, blobs)
         except (ValueError, TypeError, KeyError) as error:

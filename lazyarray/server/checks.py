@@ -1,0 +1,140 @@
+"""What a request must pass before it is recorded: its document read, its format and
+arguments checked, the plan's projected result and peak within the limits. Passed checks
+are remembered: the same graph submitted again with the same arguments (a workflow called
+again, a job retried, a loop of tiny jobs) is not read and planned again."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lazyarray.errors import DocumentTooLarge, LazyArrayError, ResourceExhausted
+from lazyarray.server.limits import ServerLimits, check_projection, standin
+from lazyarray.server.responses import ApiError, from_error
+from lazyarray.server.runner import Document, read_document
+from lazyarray.stores.blobs import BlobStore
+
+MEDIA = {
+    "npy": "application/x-npy",
+    "npz": "application/x-npz",
+    "json": "application/json",
+    "arrow": "application/vnd.apache.arrow.stream",
+}
+REMEMBERED = 4096  # passed checks kept (a key each)
+
+
+def result_format(name: str) -> str:
+    """``name`` when it is a result format the server writes, else a 422."""
+    if name not in MEDIA:
+        raise ApiError(
+            422, f"unknown result format {name!r}; choose one of {', '.join(MEDIA)}", "FormatError"
+        )
+    return name
+
+
+class RequestChecks:
+    """``check(graph, arguments, format, result_bytes)`` passes or raises the refusal
+    (``ApiError``: 413 over a limit, 422 anything else); ``document(...)`` also returns
+    the document read. Call them under the request's errstate and options
+    (``runner.running_as``): they decide what folding refuses and what the plan is, so
+    they are part of what a passed check is remembered by. A blob is never deleted, so
+    a document whose blobs were there is still whole. Only keys are kept, never the
+    graph's nodes (which would keep the first builder's creation sites alive)."""
+
+    def __init__(self, blobs: BlobStore, limits: ServerLimits, *, trusted: bool) -> None:
+        self._blobs = blobs
+        self._limits = limits
+        self._trusted = trusted
+        self._passed: collections.OrderedDict[tuple[Any, ...], None] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(
+        self,
+        graph: dict[str, Any],
+        arguments: Mapping[str, Any],
+        format: str,  # noqa: A002 - the request's field
+        result_bytes: int,
+    ) -> None:
+        result_format(format)
+        key = _key(graph, arguments, format, result_bytes)
+        with self._lock:
+            if key is not None and key in self._passed:
+                self._passed.move_to_end(key)
+                return
+        self.document(graph, arguments, format, result_bytes, key=key)
+
+    def document(
+        self,
+        graph: dict[str, Any],
+        arguments: Mapping[str, Any],
+        format: str,  # noqa: A002 - the request's field
+        result_bytes: int,
+        *,
+        key: tuple[Any, ...] | None = None,
+    ) -> Document:
+        document = self._check(graph, arguments, format, result_bytes)
+        key = key or _key(graph, arguments, format, result_bytes)
+        if key is not None:
+            with self._lock:
+                self._passed[key] = None
+                while len(self._passed) > REMEMBERED:
+                    self._passed.popitem(last=False)
+        return document
+
+    def _check(
+        self,
+        graph: dict[str, Any],
+        arguments: Mapping[str, Any],
+        format: str,  # noqa: A002 - the request's field
+        result_bytes: int,
+    ) -> Document:
+        from lazyarray.execution.formats import check_format
+
+        result_format(format)
+        limits = self._limits
+        try:
+            document = read_document(
+                graph, self._blobs, trusted=self._trusted, limits=limits.document
+            )
+            check_format(format, [node.type for node in document.outputs])
+            stand_ins = {name: standin(value, self._blobs) for name, value in arguments.items()}
+            check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
+        except (DocumentTooLarge, ResourceExhausted) as error:
+            raise from_error(413, error) from error
+        except LazyArrayError as error:
+            raise from_error(422, error) from error
+        except (ValueError, TypeError) as error:  # an argument numpy cannot read
+            raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
+        if not document.single and format != "npz":
+            raise ApiError(422, "a tuple of results is kept as npz; format='npz'", "FormatError")
+        return document
+
+
+def _key(
+    graph: dict[str, Any], arguments: Mapping[str, Any], kind: str, result_bytes: int
+) -> tuple[Any, ...] | None:
+    """What decides a check: the graph's and the arguments' text (an argument blob by
+    its content's digest), the format and limit, and the errstate and options in force."""
+    from lazyarray import config
+
+    try:
+        text = json.dumps(
+            [graph, arguments], sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
+    except (TypeError, ValueError):
+        return None  # refused by the checks themselves
+    options = config.snapshot()
+    return (
+        hashlib.sha256(text.encode()).digest(),
+        kind,
+        result_bytes,
+        tuple(sorted(np.geterr().items())),
+        options.fast_math,
+        options.disabled,
+    )
