@@ -4,6 +4,7 @@ one per module), plus what only a server has: owners, calls as jobs, hostile URL
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import http.client
 import io
@@ -392,6 +393,19 @@ def test_a_call_runs_as_a_job_and_equals_the_local_result(server: Server, regist
             assert state["status"] == "Completed", bob.json("GET", f"/v1/jobs/{job_id}/errors")
             result = bob.request("GET", f"/v1/jobs/{job_id}/result", params={"format": "npy"})
             kit.assert_exact(np.load(io.BytesIO(result.content)), np.asarray(expected))
+        # one request: the call waits for the job's end, its small result in the answer
+        answer = bob.json(
+            "POST",
+            f"/v1/workflows/{ID}/versions/1.0.0/call",
+            json={"arguments": {"x": data.tolist(), "threshold": 0.25}},
+            params={"wait": 30, "inline": "true"},
+        )
+        assert (
+            answer["state"]["status"] == "Completed"
+            and answer["state"]["job_id"] == answer["job_id"]
+        )
+        inline = base64.b64decode(answer["state"]["inline_result"]["base64"])
+        kit.assert_exact(np.load(io.BytesIO(inline)), np.asarray(expected))
         # a call is submitted as any job is: once per submission id
         body = {"arguments": {"x": [0.5, 1.0], "threshold": 0.75}, "submission_id": "s1"}
         route = f"/v1/workflows/{ID}/versions/1.0.0/call"

@@ -11,13 +11,13 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from lazyarray.errors import (
@@ -33,6 +33,18 @@ from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owne
 from lazyarray.server.checks import MEDIA, RequestChecks
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits
+from lazyarray.server.models import (
+    INLINE_QUERY,
+    INLINE_RESULT_BYTES,
+    WAIT_QUERY,
+    InlineResult,
+    InspectRequest,
+    JobCreated,
+    JobErrors,
+    JobList,
+    JobRequest,
+    JobState,
+)
 from lazyarray.server.page import page_router
 from lazyarray.server.responses import ApiError, from_error, install
 from lazyarray.server.runner import (
@@ -54,14 +66,6 @@ BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>
 # a long poll reads the job's row again whenever a worker ends an attempt, and besides
 # after 10 ms, then less and less often (jobs ended by a cancel, a deadline, another server)
 WAIT_POLL_SECONDS = (0.01, 0.1)
-# a finished job's result this small comes back in its state when asked (``inline``):
-# a tiny job is then one request, its submission waiting for its end
-INLINE_RESULT_BYTES = 64 << 10
-WAIT_QUERY = Query(0.0, ge=0.0, le=60.0, description="seconds to wait for the job's end")
-INLINE_QUERY = Query(
-    False,
-    description=f"a Completed job's result of at most {INLINE_RESULT_BYTES} bytes in the answer",
-)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -73,89 +77,6 @@ class ResultFile(FileResponse):
     larger pieces were no faster)."""
 
     chunk_size = 1 << 20
-
-
-ErrorHandling = Literal["ignore", "warn", "raise", "call", "print", "log"]
-
-
-class ErrState(BaseModel):
-    """numpy's floating-point error handling where the compute was asked for (the
-    caller's ``numpy.geterr()``); "call" and "log", whose callable stays with the
-    caller, are "warn" on the server."""
-
-    model_config = ConfigDict(extra="forbid")
-    divide: ErrorHandling = "warn"
-    over: ErrorHandling = "warn"
-    under: ErrorHandling = "ignore"
-    invalid: ErrorHandling = "warn"
-
-
-class RunOptions(BaseModel):
-    """The caller's options that change what a job computes (docs/configuration.md)."""
-
-    model_config = ConfigDict(extra="forbid")
-    fast_math: bool = False
-    disabled: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
-
-
-class InspectRequest(BaseModel):
-    graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
-    arguments: dict[str, Any] = Field(default_factory=dict)
-    format: str = "npy"
-    errstate: ErrState | None = Field(default=None, description="numpy's, where asked")
-    options: RunOptions | None = None
-
-
-class JobRequest(InspectRequest):
-    submission_id: str | None = Field(default=None, max_length=200)
-    timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
-
-
-class InlineResult(BaseModel):
-    """A small result in the job's state, as the bytes ``/result`` would send."""
-
-    media_type: str
-    base64: str
-
-
-class JobState(BaseModel):
-    job_id: str
-    status: JobStatus
-    message: str
-    completed_steps: int
-    total_steps: int
-    attempts: int
-    created: float
-    started: float | None
-    finished: float | None
-    inline_result: InlineResult | None = Field(
-        default=None, description="with ?inline=true, a small Completed job's result"
-    )
-
-
-class JobCreated(BaseModel):
-    job_id: str
-    state: JobState | None = Field(
-        default=None, description="with ?wait=, the job's state at its end or the wait's"
-    )
-
-
-class JobList(BaseModel):
-    jobs: list[JobState]
-
-
-class JobError(BaseModel):
-    type: str = Field(description="a lazyarray.errors class name where it is one")
-    message: str
-    op: str | None = None
-    node: int | None = Field(
-        default=None, description="the failing node's position in the document's nodes"
-    )
-
-
-class JobErrors(BaseModel):
-    job_id: str
-    errors: list[JobError]
 
 
 def _digest(request: Mapping[str, Any]) -> str:
@@ -306,6 +227,30 @@ def create_app(
             pool.wake()
         return job_id
 
+    async def awaited(job_id: str, who: str, wait: float, inline: bool) -> JobState:
+        """The job's state once it has finished or ``wait`` seconds have passed (a long
+        poll: one request instead of many); with ``inline``, a small result in it."""
+        end = time.monotonic() + wait
+        delay = WAIT_POLL_SECONDS[0]
+        while True:
+            event = ended.current()  # taken before the read: an end after it sets it
+            found = record(job_id, who)
+            left = end - time.monotonic()
+            if JobStatus(found["status"]).finished or left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(delay, left))
+            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
+        state = JobState.model_validate(found)
+        if inline and found["status"] == JobStatus.COMPLETED:
+            data = reads.result_data(job_id)
+            if data is not None and len(data) <= INLINE_RESULT_BYTES:
+                media = MEDIA[Path(found["result"]).suffix[1:]]
+                state.inline_result = InlineResult(
+                    media_type=media, base64=base64.b64encode(data).decode("ascii")
+                )
+        return state
+
     app.state.layout = layout
     app.state.pool = pool
     app.state.limits = limits
@@ -319,6 +264,7 @@ def create_app(
             owner,
             submit_job,
             blobs,
+            awaited=awaited,
             trusted=trusted,
             limits=limits.document,
         )
@@ -372,30 +318,6 @@ def create_app(
     ) -> JobList:
         found = jobs.list_jobs(who, status, limit)
         return JobList(jobs=[JobState.model_validate(row) for row in found])
-
-    async def awaited(job_id: str, who: str, wait: float, inline: bool) -> JobState:
-        """The job's state once it has finished or ``wait`` seconds have passed (a long
-        poll: one request instead of many); with ``inline``, a small result in it."""
-        end = time.monotonic() + wait
-        delay = WAIT_POLL_SECONDS[0]
-        while True:
-            event = ended.current()  # taken before the read: an end after it sets it
-            found = record(job_id, who)
-            left = end - time.monotonic()
-            if JobStatus(found["status"]).finished or left <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), min(delay, left))
-            delay = min(delay * 1.5, WAIT_POLL_SECONDS[1])
-        state = JobState.model_validate(found)
-        if inline and found["status"] == JobStatus.COMPLETED:
-            data = reads.result_data(job_id)
-            if data is not None and len(data) <= INLINE_RESULT_BYTES:
-                media = MEDIA[Path(found["result"]).suffix[1:]]
-                state.inline_result = InlineResult(
-                    media_type=media, base64=base64.b64encode(data).decode("ascii")
-                )
-        return state
 
     @app.get("/v1/jobs/{job_id}", response_model=JobState)
     async def status(

@@ -13,12 +13,13 @@ so a version that was accepted can be called.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from lazyarray import serialize
 from lazyarray.errors import (
@@ -34,6 +35,7 @@ from lazyarray.errors import (
     WorkflowNotFound,
 )
 from lazyarray.serialize.limits import Limits
+from lazyarray.server.models import INLINE_QUERY, WAIT_QUERY, JobCreated, JobState
 from lazyarray.server.responses import ApiError
 from lazyarray.stores.blobs import BlobStore, check_digest
 from lazyarray.stores.names import check_name, check_workflow_id, split_workflow_id
@@ -61,10 +63,6 @@ class CallRequest(BaseModel):
     format: str = "npy"
     submission_id: str | None = Field(default=None, max_length=200)
     timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
-
-
-class JobCreated(BaseModel):
-    job_id: str
 
 
 class ArgumentBody(BaseModel, strict=True):
@@ -98,13 +96,15 @@ def router(
     submit_job: Callable[..., str],
     blobs: BlobStore,
     *,
+    awaited: Callable[[str, str, float, bool], Awaitable[JobState]],
     trusted: bool = False,
     limits: Limits | None = None,
 ) -> APIRouter:
     """The workflow routes over ``registry``; ``owner_dependency`` names the request's
     owner (401 without a valid token), ``submit_job(owner, graph, arguments, format,
-    submission_id, timeout)`` records a job, ``blobs`` is the store uploads go to,
-    ``limits`` bound a published document as a job's."""
+    submission_id, timeout)`` records a job, ``awaited(job_id, owner, wait, inline)``
+    waits for its end, ``blobs`` is the store uploads go to, ``limits`` bound a
+    published document as a job's."""
     api = APIRouter(prefix="/v1/workflows", tags=["workflows"])
     who_is = Depends(owner_dependency)
     hidden = registry.location  # a server's folders are not its clients' business
@@ -245,21 +245,35 @@ def router(
                 raise ApiError(404, f"blob {digest} is missing from the server") from None
 
     @api.post("/{workflow_id}/versions/{version}/call", status_code=202)
-    def call(workflow_id: str, version: str, request: CallRequest, who: str = who_is) -> JobCreated:
-        """Runs the version with ``arguments`` as a job, like ``POST /v1/jobs``."""
-        with answered():
-            record = version_of(workflow_id, version)
-            _check_arguments(record, request.arguments)
-            document = registry.read_document(record)
-        job_id = submit_job(
-            who,
-            document,
-            request.arguments,
-            request.format,
-            request.submission_id,
-            request.timeout,
-        )
-        return JobCreated(job_id=job_id)
+    async def call(
+        workflow_id: str,
+        version: str,
+        request: CallRequest,
+        wait: float = WAIT_QUERY,
+        inline: bool = INLINE_QUERY,
+        who: str = who_is,
+    ) -> JobCreated:
+        """Runs the version with ``arguments`` as a job, like ``POST /v1/jobs`` (``wait``
+        and ``inline`` too)."""
+
+        def submitted() -> str:
+            with answered():
+                record = version_of(workflow_id, version)
+                _check_arguments(record, request.arguments)
+                document = registry.read_document(record)
+            return submit_job(
+                who,
+                document,
+                request.arguments,
+                request.format,
+                request.submission_id,
+                request.timeout,
+            )
+
+        job_id = await run_in_threadpool(submitted)
+        if wait <= 0:
+            return JobCreated(job_id=job_id)
+        return JobCreated(job_id=job_id, state=await awaited(job_id, who, wait, inline))
 
     return api
 
