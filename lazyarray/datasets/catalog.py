@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.datasets.catalog_errors import FieldNotFound, SplitNotFound
+from lazyarray.datasets.catalog_errors import CatalogError, FieldNotFound, SplitNotFound
 from lazyarray.datasets.catalog_fields import split_sources, write_field
 from lazyarray.datasets.catalog_manifest import FieldInfo, Manifest, SplitInfo
 from lazyarray.datasets.catalog_storage import Storage, open_storage
@@ -303,14 +303,39 @@ class Dataset:
         stop = info.shape[0] if stop is None else stop
         return np.asarray(self._zarr(split, field)[start:stop], dtype=info.dtype)
 
+    def verify(self, split: str | None = None) -> None:
+        """Reads every field (of one split, or all) and checks its bytes against the
+        digest in the manifest; ``CatalogError`` names the first that differs (zarr reads
+        a missing chunk as its fill value: only this check tells)."""
+        import hashlib
+
+        for name in [split] if split is not None else list(self.manifest.splits):
+            for field, info in self.fields(name).items():
+                hasher = hashlib.sha256()
+                step = max(info.chunks[0], 2**24 // max(1, info.nbytes // max(1, info.shape[0])))
+                for start in range(0, info.shape[0], step):
+                    block = np.ascontiguousarray(self.read(name, field, start, start + step))
+                    hasher.update(block.reshape(-1).view(np.uint8))
+                if hasher.hexdigest() != info.sha256:
+                    raise CatalogError(
+                        f"field {name}/{field} of {self.id} (uid {self.uid}) does not match "
+                        "its digest: its stored data is damaged or missing"
+                    )
+
     def _zarr(self, split: str, field: str) -> Any:
         key = f"{split}/{field}"
         found = self._arrays.get(key)
         if found is None:
             import zarr
 
-            store = self.catalog._open_store(self.manifest)
-            found = zarr.open_array(store=store, path=key, mode="r")
+            try:
+                store = self.catalog._open_store(self.manifest)
+                found = zarr.open_array(store=store, path=key, mode="r")
+            except FileNotFoundError as error:
+                raise CatalogError(
+                    f"the data of {self.id} (uid {self.uid}) is missing from "
+                    f"{self.catalog.location}: {key}"
+                ) from error
             self._arrays[key] = found
         return found
 
