@@ -366,3 +366,18 @@ def test_an_object_store_write_that_fails_leaves_the_previous_tag(
     versions = [v.uid for v in catalog.versions("demo", "d")]
     # a manifest written before the tag failed is a version, untagged; otherwise nothing
     assert versions[0] == v1.uid and len(versions) == (2 if failing == "tag" else 1)
+
+
+def test_a_field_opens_as_a_lazy_array_of_known_shape(catalog: Catalog) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("lazyarray.datasets.sources") is None:
+        pytest.skip("lazyarray.datasets.sources (open_source, the lazy zarr reader) is not here")
+    ds = catalog.create("demo", "d", splits={"train": {"x": X, "y": Y}})
+    x = ds.array("train", "x")
+    assert isinstance(x, la.Array)
+    assert x.shape == (12, 2) and x.dtype == np.float64
+    np.testing.assert_array_equal(x[3:7].compute(), X[3:7])
+    assert float((ds.array("train", "y") * 2).sum().compute()) == float(Y.sum() * 2)
+    with pytest.raises(FieldNotFound):
+        ds.array("train", "z")

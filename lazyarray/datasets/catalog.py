@@ -32,10 +32,28 @@ from lazyarray.datasets.catalog_fields import split_sources, write_field
 from lazyarray.datasets.catalog_manifest import FieldInfo, Manifest, SplitInfo
 from lazyarray.datasets.catalog_storage import Storage, open_storage
 from lazyarray.datasets.catalog_stream import ShardCache, check_shard, records, shard_range
-from lazyarray.errors import InvalidMetadata
-from lazyarray.stores.names import check_dataset_part, check_name, check_uid
+from lazyarray.errors import InvalidMetadata, InvalidName
+from lazyarray.stores.names import check_dataset_part, check_name, check_uid, shown
 
 LATEST = "latest"
+SCHEME = "dataset"  # a field's source identity: dataset:<uid>/<split>/<field>
+
+
+def identity_of(uid: str, split: str, field: str) -> str:
+    return f"{SCHEME}:{uid}/{split}/{field}"
+
+
+def parse_identity(identity: object) -> tuple[str, str, str]:
+    """``(uid, split, field)`` of ``dataset:<uid>/<split>/<field>``, each part checked."""
+    if not isinstance(identity, str) or not identity.startswith(f"{SCHEME}:"):
+        raise InvalidName(f"not a dataset source identity (dataset:<uid>/<split>/<field>): "
+                          f"{shown(str(identity))}")  # fmt: skip
+    parts = identity[len(SCHEME) + 1 :].split("/")
+    if len(parts) != 3:
+        raise InvalidName(f"a dataset source identity is dataset:<uid>/<split>/<field>, not "
+                          f"{shown(identity)}")  # fmt: skip
+    uid, split, field = parts
+    return check_uid(uid), check_dataset_part(split, "split"), check_dataset_part(field, "field")
 
 
 def default_root() -> str:
@@ -179,6 +197,13 @@ class Catalog:
         """The version ``uid`` of whichever dataset holds it."""
         return Dataset(self, uid, self._storage.manifest(check_uid(uid)))
 
+    def open_identity(self, identity: str) -> Any:
+        """The lazy array of a source identity ``dataset:<uid>/<split>/<field>`` of this
+        catalog (``DatasetNotFound`` naming the uid if it holds no such version): how a
+        server resolves the dataset sources of a graph it is sent."""
+        uid, split, field = parse_identity(identity)
+        return self.version(uid).array(split, field)
+
     def list(self) -> list[tuple[str, str]]:
         """Every dataset, as ``(namespace, name)``, sorted."""
         return self._storage.datasets()
@@ -293,7 +318,7 @@ class Dataset:
             "zarr",
             self.catalog.store_url(self.manifest),
             f"{split}/{field}",
-            identity=f"dataset:{self.uid}/{split}/{field}",
+            identity=identity_of(self.uid, split, field),
             storage_options=self.catalog.storage_options,
         )
 

@@ -26,7 +26,7 @@ from lazyarray.errors import (
     ResourceExhausted,
 )
 from lazyarray.jobs import JobStatus
-from lazyarray.server import workflow_routes
+from lazyarray.server import dataset_routes, workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits, check_projection, standin
@@ -339,6 +339,8 @@ def create_app(
             limits=limits.document,
         )
     )
+
+    app.include_router(dataset_routes.router(layout.catalog(), owner, blobs, shard_bytes=limits.result_bytes))
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(who: str = Depends(owner)) -> dict[str, Any]:
