@@ -22,17 +22,17 @@ import pytest
 pytest.importorskip("zarr")
 pytest.importorskip("fsspec")
 
-import lazyarray as la  # noqa: E402
-from lazyarray.datasets import (  # noqa: E402
+import lazyarray as la
+from lazyarray.datasets import (
     Catalog,
     CatalogError,
     DatasetNotFound,
     FieldNotFound,
     SplitNotFound,
     TagNotFound,
+    catalog_storage,
 )
-from lazyarray.datasets import catalog_storage  # noqa: E402
-from lazyarray.errors import InvalidMetadata, InvalidName, ShapeError, UnsupportedOperation  # noqa: E402
+from lazyarray.errors import InvalidMetadata, InvalidName, ShapeError, UnsupportedOperation
 
 ROOT = Path(__file__).resolve().parents[1]
 X = np.arange(24.0).reshape(12, 2)
@@ -242,7 +242,7 @@ def test_verify_finds_missing_chunks_that_zarr_reads_as_fill_values(tmp_path: Pa
     (chunk,) = [p for p in store.rglob("*") if p.is_file() and p.parent.name == "c"]
     chunk.unlink()
     assert catalog.query("demo", "d").read("s", "x").tolist() == [0.0] * 8
-    with pytest.raises(CatalogError, match="field s/x of demo/d .* does not match its digest"):
+    with pytest.raises(CatalogError, match=r"field s/x of demo/d .* does not match its digest"):
         catalog.query("demo", "d").verify()
 
 
@@ -290,9 +290,7 @@ catalog.create("demo", "d", tag="v2",
 
 
 @pytest.mark.parametrize("where", ["data", "manifest", "commit"])
-def test_a_writer_killed_mid_create_leaves_the_previous_version(
-    tmp_path: Path, where: str
-) -> None:
+def test_a_writer_killed_mid_create_leaves_the_previous_version(tmp_path: Path, where: str) -> None:
     root = tmp_path / "catalog"
     v1 = Catalog(root).create("demo", "d", tag="v1", splits={"s": {"x": np.ones(5), "y": Y[:5]}})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "backends")])}

@@ -5,6 +5,7 @@ damaged, not while several processes write it at once."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -24,8 +25,8 @@ from hypothesis import strategies as st
 pytest.importorskip("zarr")
 pytest.importorskip("fsspec")
 
-from lazyarray.datasets import Catalog, CatalogError, Dataset, InvalidShard  # noqa: E402
-from lazyarray.datasets.catalog_stream import MAGIC, shard_range  # noqa: E402
+from lazyarray.datasets import Catalog, CatalogError, Dataset, InvalidShard
+from lazyarray.datasets.catalog_stream import MAGIC, shard_range
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 37
@@ -41,7 +42,9 @@ def folder() -> Iterator[Path]:
 
 @pytest.fixture(scope="module", params=["folder", "memory"])
 def dataset(request: pytest.FixtureRequest, folder: Path) -> Dataset:
-    root = str(folder / "catalog") if request.param == "folder" else f"memory://s-{uuid.uuid4().hex}"
+    root = (
+        str(folder / "catalog") if request.param == "folder" else f"memory://s-{uuid.uuid4().hex}"
+    )
     return Catalog(root).create("demo", "rows", splits={"train": {"x": X, "y": Y}})
 
 
@@ -55,7 +58,7 @@ def rows_of(records: list[dict[str, object]]) -> tuple[np.ndarray, np.ndarray]:
 def test_shards_are_disjoint_and_cover_the_rows(rows: int, nchunks: int) -> None:
     ranges = [shard_range(rows, chunk, nchunks) for chunk in range(nchunks)]
     assert ranges[0][0] == 0 and ranges[-1][1] == rows
-    for (_, stop), (start, _) in zip(ranges, ranges[1:], strict=False):
+    for (_, stop), (start, _) in itertools.pairwise(ranges):
         assert stop == start  # contiguous and disjoint, in order
     sizes = [stop - start for start, stop in ranges]
     assert min(sizes) >= 0 and max(sizes) - min(sizes) <= 1  # balanced
@@ -111,7 +114,7 @@ def test_a_cached_shard_is_read_from_the_cache(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "catalog" / "datasets")  # the stored data is gone
     again = list(ds.stream_split("train", chunk=1, nchunks=3, cache=tmp_path / "cache"))
     assert rows_of(again)[1].tolist() == rows_of(first)[1].tolist() == Y[12:24].tolist()
-    with pytest.raises(CatalogError, match="data of .* is missing"):  # not cached: read
+    with pytest.raises(CatalogError, match=r"data of .* is missing"):  # not cached: read
         list(Catalog(tmp_path / "catalog").version(ds.uid).stream_split("train", chunk=0,
                                                                        nchunks=3))  # fmt: skip
 

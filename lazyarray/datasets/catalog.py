@@ -340,7 +340,7 @@ class Dataset:
                 step = max(info.chunks[0], 2**24 // max(1, info.nbytes // max(1, info.shape[0])))
                 for start in range(0, info.shape[0], step):
                     block = np.ascontiguousarray(self.read(name, field, start, start + step))
-                    hasher.update(block.reshape(-1).view(np.uint8))
+                    hasher.update(block.reshape(-1).view(np.uint8).data)
                 if hasher.hexdigest() != info.sha256:
                     raise CatalogError(
                         f"field {name}/{field} of {self.id} (uid {self.uid}) does not match "

@@ -33,17 +33,17 @@ class FieldSource:
     read: Callable[[int, int], np.ndarray]
 
 
-def _module(value: object) -> str:
+def _module(value: Any) -> str:
     return type(value).__module__.split(".", 1)[0]
 
 
-def split_sources(split: str, data: object) -> dict[str, FieldSource]:
+def split_sources(split: str, data: Any) -> dict[str, FieldSource]:
     """The fields of one split: a mapping of field name to data, an xarray Dataset (its
     data variables) or an Arrow table (its columns); every field has the same rows."""
     if _module(data) == "xarray" and hasattr(data, "data_vars"):
-        fields = {str(name): data[name] for name in data.data_vars}  # type: ignore[attr-defined]
+        fields = {str(name): data[name] for name in data.data_vars}
     elif _module(data) == "pyarrow" and hasattr(data, "column_names"):
-        fields = {str(name): data.column(name) for name in data.column_names}  # type: ignore[attr-defined]
+        fields = {str(name): data.column(name) for name in data.column_names}
     elif isinstance(data, Mapping):
         fields = dict(data)
     else:
@@ -66,21 +66,21 @@ def split_sources(split: str, data: object) -> dict[str, FieldSource]:
     return sources
 
 
-def field_source(where: str, value: object) -> FieldSource:
+def field_source(where: str, value: Any) -> FieldSource:
     """``value`` as a ``FieldSource`` (``where``: split/field, for errors)."""
     module = _module(value)
     if module == "pyarrow":
         source = _arrow(where, value)
     elif module == "zarr" and hasattr(value, "chunks"):
-        chunks = tuple(int(n) for n in value.chunks)  # type: ignore[attr-defined]
+        chunks = tuple(int(n) for n in value.chunks)
         source = FieldSource(
-            tuple(value.shape),  # type: ignore[attr-defined]
-            np.dtype(value.dtype),  # type: ignore[attr-defined]
+            tuple(value.shape),
+            np.dtype(value.dtype),
             chunks,
-            lambda start, stop: np.asarray(value[start:stop]),  # type: ignore[index]
+            lambda start, stop: np.asarray(value[start:stop]),
         )
     elif module == "xarray" and hasattr(value, "variable"):
-        variable = value.variable  # type: ignore[attr-defined]
+        variable = value.variable
         first = variable.dims[0] if variable.dims else None
         source = FieldSource(
             tuple(variable.shape),
@@ -163,6 +163,6 @@ def write_field(group: Any, name: str, source: FieldSource) -> FieldInfo:
                 f"field {name}: rows {start}:{stop} read with shape {block.shape}, not "
                 f"{(stop - start, *source.shape[1:])}"
             )
-        hasher.update(block.reshape(-1).view(np.uint8))
+        hasher.update(block.reshape(-1).view(np.uint8).data)
         array[start:stop] = block
     return FieldInfo(tuple(source.shape), dtype, tuple(chunks), hasher.hexdigest())

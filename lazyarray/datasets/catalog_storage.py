@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def _missing(namespace: str, name: str, location: str) -> DatasetNotFound:
     return DatasetNotFound(f"no dataset {namespace}/{name} in the catalog {location}")
 
 
-def _no_tag(namespace: str, name: str, tag: str, tags: Sequence[str]) -> TagNotFound:
+def _no_tag(namespace: str, name: str, tag: str, tags: Iterable[str]) -> TagNotFound:
     held = ", ".join(sorted(tags)) or "none"
     return TagNotFound(f"dataset {namespace}/{name} has no tag {tag!r} (its tags: {held})")
 
@@ -94,9 +94,7 @@ class FolderStorage:
     def _connect(self) -> Any:
         import sqlite3
 
-        connection = sqlite3.connect(
-            self._database, timeout=_BUSY_MS / 1000, isolation_level=None
-        )
+        connection = sqlite3.connect(self._database, timeout=_BUSY_MS / 1000, isolation_level=None)
         connection.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
         return connection
 

@@ -202,7 +202,7 @@ def _write(
                 for first in range(start, stop, step):
                     last = min(stop, first + step)
                     block = np.ascontiguousarray(read(name, first, last), dtype=info.dtype)
-                    put(block.reshape(-1).view(np.uint8))
+                    put(block.reshape(-1).view(np.uint8).data)
                 put(bytes(-placed[name]["nbytes"] % _ALIGN))
             file.write(hasher.digest())
             file.flush()

@@ -340,7 +340,9 @@ def create_app(
         )
     )
 
-    app.include_router(dataset_routes.router(layout.catalog(), owner, blobs, shard_bytes=limits.result_bytes))
+    app.include_router(
+        dataset_routes.router(layout.catalog(), owner, blobs, shard_bytes=limits.result_bytes)
+    )
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(who: str = Depends(owner)) -> dict[str, Any]:
