@@ -65,12 +65,13 @@ def shard_range(rows: int, chunk: int, nchunks: int) -> tuple[int, int]:
 
 
 def records(columns: Mapping[str, np.ndarray]) -> Iterator[dict[str, Any]]:
-    """One dict of field -> value per row: a numpy scalar for a 1-d field, a row (a
-    copy: it outlives the shard's buffer) for more dimensions."""
-    items = list(columns.items())
-    rows = len(items[0][1]) if items else 0
-    for row in range(rows):
-        yield {name: column[row].copy() for name, column in items}
+    """One dict of field -> value per row: a numpy scalar for a 1-d field, a row for
+    more dimensions. Each field is copied once, whole, so the rows are writable and
+    outlive the shard's buffer (a cache file's mapping) without a copy per row."""
+    names = list(columns)
+    owned = [np.array(columns[name]) for name in names]
+    for values in zip(*owned, strict=True):
+        yield dict(zip(names, values, strict=True))
 
 
 def _layout(fields: Mapping[str, FieldInfo], rows: int) -> tuple[dict[str, Any], int]:
@@ -144,11 +145,17 @@ def _load(
 
 
 def _columns(
-    buffer: mmap.mmap, expected: Mapping[str, Any], fields: Mapping[str, FieldInfo]
+    buffer: mmap.mmap,
+    expected: Mapping[str, Any],
+    fields: Mapping[str, FieldInfo],
+    digest: bytes | None = None,
 ) -> dict[str, np.ndarray] | None:
+    """The columns in ``buffer`` if its bytes hash to its last 32 (``digest``: the hash
+    already known, of bytes this process has just written) and its header is the one
+    expected."""
     view = memoryview(buffer)
-    body = view[:-_DIGEST]
-    if hashlib.sha256(body).digest() != bytes(view[-_DIGEST:]):
+    known = digest if digest is not None else hashlib.sha256(view[:-_DIGEST]).digest()
+    if known != bytes(view[-_DIGEST:]):
         return None
     if bytes(view[: len(MAGIC)]) != MAGIC:
         return None
@@ -204,14 +211,15 @@ def _write(
                     block = np.ascontiguousarray(read(name, first, last), dtype=info.dtype)
                     put(block.reshape(-1).view(np.uint8).data)
                 put(bytes(-placed[name]["nbytes"] % _ALIGN))
-            file.write(hasher.digest())
+            digest = hasher.digest()
+            file.write(digest)
             file.flush()
             os.replace(temporary, path)
             buffer = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    columns = _columns(buffer, expected, fields)
+    columns = _columns(buffer, expected, fields, digest)
     assert columns is not None, "a shard file just written fails its own check"
     return columns
 
