@@ -9,7 +9,6 @@
 array([ 33, 123])
 """
 
-import importlib
 import typing
 
 from lazyarray import config, dtypes, errors, fft, jobs, linalg, random, serialize, workflows
@@ -46,8 +45,6 @@ jobs.JOB_SOURCES.update(http=_remote_jobs, https=_remote_jobs)
 def __getattr__(name: str) -> typing.Any:
     if name in ("Workflow", "use"):  # loaded when first used
         return getattr(workflows, name)
-    if name == "datasets":  # loaded when first used (its adapters import zarr, fsspec)
-        return importlib.import_module("lazyarray.datasets")
     raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
 
 

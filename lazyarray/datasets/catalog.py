@@ -6,7 +6,7 @@ the version a tag names. A ``Dataset`` is one version: its splits and fields (sh
 dtype from the manifest, nothing read), its arrays as lazy sources, its records by shard.
 Where the bytes live and how a version becomes visible is ``catalog_storage``'s business.
 
->>> import numpy as np, lazyarray as la
+>>> import numpy as np, lazyarray as la, lazyarray.datasets
 >>> catalog = la.datasets.Catalog("memory://doctest-catalog")
 >>> ds = catalog.create("demo", "points", splits={"train": {"x": np.arange(6.0)}})
 >>> catalog.query("demo", "points").uid == ds.uid
