@@ -16,7 +16,6 @@ Groups:
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +24,19 @@ import pytest
 
 pytest.importorskip("zarr")
 
-from lazyarray.datasets import Catalog, Dataset  # noqa: E402
+from lazyarray.datasets import Catalog, Dataset
 
 NCHUNKS = 8
 
 
 @pytest.fixture(scope="module")
-def dataset(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Dataset]:
+def dataset(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     rows = 1_000 if request.config.getoption("benchmark_disable") else 100_000
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, size=(rows, 32, 32), dtype=np.uint8)
     labels = rng.integers(0, 10, size=rows, dtype=np.int64)
     root = tmp_path_factory.mktemp("catalog")
-    yield Catalog(root).create("bench", "images", splits={"train": {"image": images,
+    return Catalog(root).create("bench", "images", splits={"train": {"image": images,
                                                                     "label": labels}})  # fmt: skip
 
 

@@ -379,3 +379,29 @@ def test_a_field_opens_as_a_lazy_array_of_known_shape(catalog: Catalog) -> None:
     assert float((ds.array("train", "y") * 2).sum().compute()) == float(Y.sum() * 2)
     with pytest.raises(FieldNotFound):
         ds.array("train", "z")
+
+
+def _create_versions(root: str, worker: int) -> list[str]:
+    catalog = Catalog(root)
+    return [
+        catalog.create("demo", "d", tag=f"w{worker}", splits={"s": {"x": np.full(4, worker)}}).uid
+        for _ in range(3)
+    ]
+
+
+def test_processes_creating_at_once_each_get_whole_versions(tmp_path: Path) -> None:
+    import multiprocessing
+
+    root = str(tmp_path / "catalog")
+    Catalog(root)  # the database made once, before the writers race
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with context.Pool(3) as pool:
+        made = pool.starmap(_create_versions, [(root, worker) for worker in range(3)])
+    catalog = Catalog(root)
+    every = sorted(uid for uids in made for uid in uids)
+    assert sorted(v.uid for v in catalog.versions("demo", "d")) == every
+    tags = catalog.tags("demo", "d")
+    for worker, uids in enumerate(made):
+        assert tags[f"w{worker}"] == uids[-1]  # each writer's own tag: its last version
+        assert catalog.query("demo", "d", f"w{worker}").read("s", "x").tolist() == [worker] * 4
+    assert tags["latest"] in {uids[-1] for uids in made}
