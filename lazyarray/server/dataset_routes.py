@@ -20,8 +20,13 @@ import numpy as np
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from lazyarray.datasets import Catalog, CatalogError, DatasetNotFound
-from lazyarray.datasets.catalog_errors import FieldNotFound, SplitNotFound
+from lazyarray.datasets.catalog import Catalog
+from lazyarray.datasets.catalog_errors import (
+    CatalogError,
+    DatasetNotFound,
+    FieldNotFound,
+    SplitNotFound,
+)
 from lazyarray.errors import CorruptBlob, LazyArrayError, ResourceExhausted, Unauthorized
 from lazyarray.server.blobs import read_npy
 from lazyarray.server.responses import ApiError

@@ -11,7 +11,7 @@ from lazyarray.server.blobs import ServerBlobs
 from lazyarray.server.store import LEASE_SECONDS, JobStore
 
 if TYPE_CHECKING:
-    from lazyarray.datasets import Catalog
+    from lazyarray.datasets.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Layout:
 
     def catalog(self) -> Catalog:
         """The server's dataset catalog (a folder catalog: SQLite beside the data)."""
-        from lazyarray.datasets import Catalog
+        from lazyarray.datasets.catalog import Catalog
 
         return Catalog(self.catalog_folder)
 

@@ -27,7 +27,7 @@ from lazyarray.stores.blobs import BlobStore
 from lazyarray.types import ArrayType
 
 if TYPE_CHECKING:
-    from lazyarray.datasets import Catalog
+    from lazyarray.datasets.catalog import Catalog
 
 # a document carries no creation sites: while a job runs, each of its nodes' site names
 # its position in the document, so an error raised by any backend (which names the site
@@ -97,7 +97,7 @@ def check_sources(
         identity, url = node.attr("identity"), node.attr("url")
         where = f"/graph/nodes/{index}"
         if identity is not None:
-            from lazyarray.datasets import CatalogError, DatasetNotFound
+            from lazyarray.datasets.catalog_errors import CatalogError, DatasetNotFound
 
             found = catalog()
             if found is None:
