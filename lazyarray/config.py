@@ -58,6 +58,10 @@ class Options:
     registry: str | None = None
     # the lazyarray server of backend="remote" and of http registries (None: loopback)
     server: str | None = None
+    # datasets: the catalog's folder or fsspec URL (None: a per-user data folder), and
+    # the folder of the local shard cache (None: a per-user cache folder)
+    catalog: str | None = None
+    dataset_cache: str | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -207,6 +211,8 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "dask_connect_timeout": _at_least(0, _number),
     "registry": _location,
     "server": _optional(_server_url),
+    "catalog": _location,
+    "dataset_cache": _location,
 }
 
 

@@ -28,7 +28,7 @@ from lazyarray.errors import (
     ResourceExhausted,
 )
 from lazyarray.jobs import JobStatus
-from lazyarray.server import workflow_routes
+from lazyarray.server import dataset_routes, workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
 from lazyarray.server.checks import MEDIA, RequestChecks
 from lazyarray.server.layout import Layout
@@ -268,6 +268,10 @@ def create_app(
             trusted=trusted,
             limits=limits.document,
         )
+    )
+
+    app.include_router(
+        dataset_routes.router(layout.catalog(), owner, blobs, shard_bytes=limits.result_bytes)
     )
 
     @app.get("/openapi.json", include_in_schema=False)

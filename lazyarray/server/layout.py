@@ -1,12 +1,17 @@
-"""The store folder's layout: where the job store, registry, blobs and results live."""
+"""The store folder's layout: where the job store, registry, blobs, results and the
+dataset catalog live."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lazyarray.server.blobs import ServerBlobs
 from lazyarray.server.store import LEASE_SECONDS, JobStore
+
+if TYPE_CHECKING:
+    from lazyarray.datasets.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,16 @@ class Layout:
     @property
     def registry(self) -> Path:
         return self.root / "registry"
+
+    @property
+    def catalog_folder(self) -> Path:
+        return self.root / "catalog"
+
+    def catalog(self) -> Catalog:
+        """The server's dataset catalog (a folder catalog: SQLite beside the data)."""
+        from lazyarray.datasets.catalog import Catalog
+
+        return Catalog(self.catalog_folder)
 
     def jobs(self, *, lease_seconds: float = LEASE_SECONDS) -> JobStore:
         return JobStore(self.root / "jobs.sqlite3", lease_seconds=lease_seconds)

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lazyarray.errors import GraphFormatError, JobTimeoutError
+from lazyarray.errors import GraphFormatError, JobTimeoutError, UntrustedContent
 from lazyarray.graph import Node
 from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
@@ -25,6 +25,9 @@ from lazyarray.server.blobs import ServerBlobs, read_literals, read_npy
 from lazyarray.server.store import Claim, JobStore, job_error
 from lazyarray.stores.blobs import BlobStore
 from lazyarray.types import ArrayType
+
+if TYPE_CHECKING:
+    from lazyarray.datasets.catalog import Catalog
 
 # a document carries no creation sites: while a job runs, each of its nodes' site names
 # its position in the document, so an error raised by any backend (which names the site
@@ -51,9 +54,16 @@ class Document:
 
 
 def read_document(
-    doc: Any, blobs: BlobStore | None, *, trusted: bool, limits: Limits | None = None
+    doc: Any,
+    blobs: BlobStore | None,
+    *,
+    trusted: bool,
+    limits: Limits | None = None,
+    catalog: Catalog | None = None,
 ) -> Document:
-    """``serialize.nodes_from_dict``, keeping every node (the reader's three passes)."""
+    """``serialize.nodes_from_dict``, keeping every node (the reader's three passes),
+    and its storage sources checked (``check_sources``) against ``catalog``, by default
+    the catalog beside a server's blob store."""
     from lazyarray.serialize import reader
     from lazyarray.serialize.limits import DEFAULT
 
@@ -64,10 +74,65 @@ def read_document(
     else:
         literals = reader.read_literals(checked, blobs, limits, trusted)
     built = reader.build(checked, literals)
+    check_sources(built, lambda: catalog or _catalog_beside(blobs), trusted=trusted)
     outputs = checked.outputs
     if isinstance(outputs, int):
         return Document(built, [built[outputs]], True)
     return Document(built, [built[ref] for ref in outputs], False)
+
+
+def check_sources(
+    nodes: Sequence[Node], catalog: Callable[[], Catalog | None], *, trusted: bool
+) -> None:
+    """The source nodes that read storage: one naming a dataset (``identity``
+    ``dataset:<uid>/<split>/<field>``) must name a version of the server's catalog, with
+    the shape and dtype it declares; it is opened there, so this process's reads find
+    its data. One naming a URL reads whatever the server can reach: refused unless the
+    server is trusted. ``catalog`` is asked only when a dataset is named."""
+    from lazyarray.ops import OPS, Kind
+
+    for index, node in enumerate(nodes):
+        if OPS[node.op].kind is not Kind.SOURCE:
+            continue
+        identity, url = node.attr("identity"), node.attr("url")
+        where = f"/graph/nodes/{index}"
+        if identity is not None:
+            from lazyarray.datasets.catalog_errors import CatalogError, DatasetNotFound
+
+            found = catalog()
+            if found is None:
+                raise GraphFormatError(f"source {str(identity)[:200]!r}: no dataset catalog here",
+                                       where)  # fmt: skip
+            try:
+                array = found.open_identity(identity)
+            except (DatasetNotFound, CatalogError) as error:
+                raise type(error)(
+                    f"source node {index} names {str(identity)[:200]!r}: "
+                    + str(error).replace(found.location, "the server's catalog")
+                ) from None
+            declared = (tuple(node.attr("shape") or ()), node.attr("dtype"))
+            if declared != (tuple(array.shape), array.dtype):
+                raise GraphFormatError(
+                    f"source {identity!r} declares shape {declared[0]} and dtype "
+                    f"{declared[1]}; the catalog holds {tuple(array.shape)} {array.dtype}",
+                    where,
+                )
+        elif url is not None and not trusted:
+            raise UntrustedContent(
+                f"a source read by URL ({str(url)[:200]!r}) is read only by a server started "
+                "with --trusted; send a dataset of the server's catalog "
+                "(dataset:<uid>/<split>/<field>) instead",
+                where,
+            )
+
+
+def _catalog_beside(blobs: BlobStore | None) -> Catalog | None:
+    """A server's catalog: in its store folder, beside its blobs."""
+    if not isinstance(blobs, ServerBlobs):
+        return None
+    from lazyarray.server.layout import Layout
+
+    return Layout(blobs.root.parent).catalog()
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ lazyarray.errors.InvalidName: invalid workflow id 'alice:..': name '..' must sta
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import unicodedata
 from pathlib import Path
@@ -120,3 +121,44 @@ def confined(root: str | os.PathLike[str], *parts: str) -> Path:
     if not target.is_relative_to(base):
         raise InvalidName(f"{shown('/'.join(parts))} leads outside {str(base)!r}")
     return target
+
+
+# --- datasets: names inside a zarr store, uids, object-store keys ----------------------
+
+_UID = re.compile(r"[0-9a-f]{64}")
+# names zarr keeps for itself inside a store (a group's metadata document)
+_ZARR_RESERVED = frozenset({"zarr.json"})
+
+
+def check_dataset_part(text: object, what: str = "name") -> str:
+    """``text`` if it is a valid name part that may also name a zarr group or array (a
+    dataset's split or field): ``zarr.json`` is the store's own."""
+    check_name(text, what)
+    assert isinstance(text, str)
+    if text in _ZARR_RESERVED:
+        raise InvalidName(f"{what} {shown(text)} is a name zarr keeps for its metadata")
+    return text
+
+
+def check_uid(text: object) -> str:
+    """``text`` if it is a dataset version's uid: 64 lowercase hex digits (a SHA-256)."""
+    if not isinstance(text, str) or not _UID.fullmatch(text):
+        shown_text = shown(text) if isinstance(text, str) else type(text).__name__
+        raise InvalidName(f"a dataset uid is 64 lowercase hex digits, not {shown_text}")
+    return text
+
+
+def confined_key(root: str, *parts: str) -> str:
+    """``root/part/...`` for an object store or fsspec URL ``root`` (no links to follow,
+    no rename): each part validated, and the normalized key checked to stay under the
+    normalized root."""
+    base = root.rstrip("/")
+    for part in parts:
+        check_name(part, "path part")
+    scheme, sep, rest = base.partition("://")
+    prefix, path = (scheme + sep, rest) if sep else ("", base)
+    joined = posixpath.normpath(posixpath.join(path or "/", *parts))
+    anchor = posixpath.normpath(path or "/")
+    if joined != anchor and not joined.startswith(anchor.rstrip("/") + "/"):
+        raise InvalidName(f"{shown('/'.join(parts))} leads outside {root!r}")
+    return prefix + joined.lstrip("/") if sep and not rest.startswith("/") else prefix + joined
