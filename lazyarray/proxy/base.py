@@ -7,12 +7,13 @@ and operators are attached from the op tables by ``lazyarray.proxy.methods``.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from lazyarray.errors import CastError
+from lazyarray.errors import CastError, ShapeError
 from lazyarray.execution import check_implicit_compute, compute
 from lazyarray.execution.elements import NOT_READ, read_element
 from lazyarray.execution.explain import human_bytes
@@ -79,7 +80,7 @@ def as_node(value: Any, site: Site | None = None) -> Node:
 class BaseArray:
     """Common surface of ``Array``, ``MaskedArray`` and ``Scalar``."""
 
-    __slots__ = ("_node",)
+    __slots__ = ("_chunks", "_node")
     _node: Node
     __hash__: ClassVar[None] = None  # type: ignore[assignment]  # == is elementwise
     __array_priority__ = 1000
@@ -140,6 +141,25 @@ class BaseArray:
     @property
     def node(self) -> Node:
         return self._node
+
+    # --- blocks: how xarray (and dask) see the array cut ------------------------------
+    @property
+    def chunks(self) -> tuple[tuple[float, ...], ...]:
+        """The block sizes along each dimension, as dask spells them: those ``rechunk``
+        recorded, else one block per dimension (NaN where the size is unknown). They are
+        what xarray aligns and writes by; the backends cut the work their own way."""
+        recorded: tuple[tuple[float, ...], ...] | None = getattr(self, "_chunks", None)
+        if recorded is not None:
+            return recorded
+        return tuple((math.nan,) if size is None else (size,) for size in self.shape)
+
+    def rechunk(self, chunks: Any) -> Any:
+        """The same expression, recording ``chunks``: one entry per dimension, each a
+        block size (the last block may be smaller; -1 or None: the whole dimension) or
+        the tuple of the block sizes; one int stands for every dimension."""
+        proxy = wrap(self._node)
+        proxy._chunks = _block_sizes(chunks, self.shape)
+        return proxy
 
     # --- running ----------------------------------------------------------------------
     def compute(
@@ -333,3 +353,34 @@ class BaseArray:
             for k, v in rows.items()
         )
         return f"<b>lazyarray.{type(self).__name__}</b><table>{body}</table>"
+
+
+def _block_sizes(chunks: Any, shape: Shape) -> tuple[tuple[float, ...], ...]:
+    """``chunks`` as a tuple of block sizes per dimension, checked against ``shape``
+    (dask's wording)."""
+    if isinstance(chunks, int) or chunks is None:
+        chunks = (chunks,) * len(shape)
+    chunks = tuple(chunks)
+    if len(chunks) != len(shape):
+        raise ShapeError(
+            f"Chunks and shape must be of the same length/dimension. Got chunks={chunks}, "
+            f"shape={shape}"
+        )
+    blocks: list[tuple[float, ...]] = []
+    for entry, size in zip(chunks, shape, strict=True):
+        if size is None:
+            blocks.append((math.nan,))
+        elif isinstance(entry, tuple | list):
+            if any(not isinstance(b, int) or b < 0 for b in entry) or sum(entry) != size:
+                raise ShapeError(f"Chunks do not add up to shape. Got chunks={tuple(entry)}, "
+                                 f"shape={size}")  # fmt: skip
+            blocks.append(tuple(entry))
+        elif size == 0:
+            blocks.append((0,))
+        elif entry is None or entry == -1 or (isinstance(entry, int) and entry >= size > 0):
+            blocks.append((size,))
+        elif isinstance(entry, int) and entry > 0:
+            blocks.append((entry,) * (size // entry) + ((size % entry,) if size % entry else ()))
+        else:
+            raise ShapeError(f"a block size is a positive int, -1 or None, not {entry!r}")
+    return tuple(blocks)
