@@ -336,6 +336,16 @@ class BaseArray:
     def __repr__(self) -> str:
         return f"<lazyarray.{type(self).__name__} {self._describe()}>"
 
+    def _repr_inline_(self, max_width: int) -> str:
+        """xarray's one-line summary of a variable's data (as dask's), never computing."""
+        t = self._node.type
+        blocks = tuple(max(sizes) if sizes else 0 for sizes in self.chunks)
+        text = (
+            f"lazyarray.{type(self).__name__}<{self._node.op}, chunksize={blocks}, "
+            f"nodes={count_nodes([self._node])}{', masked' if t.masked else ''}>"
+        )
+        return text if len(text) <= max_width else text[: max(max_width - 3, 0)] + "..."
+
     def _repr_html_(self) -> str:
         t = self._node.type
         rows = {

@@ -48,6 +48,9 @@ def normalize_chunks(
     elif not isinstance(chunks, tuple | list):
         chunks = (chunks,) * ndim
     chunks = tuple(chunks)
+    for entry in chunks:  # a byte size given for a dimension is the limit (as dask's)
+        if isinstance(entry, str) and entry != "auto":
+            limit = parse_bytes(entry)
     if len(chunks) != ndim:
         raise ShapeError(
             f"Chunks and shape must be of the same length/dimension. Got chunks={chunks}, "

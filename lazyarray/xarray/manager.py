@@ -76,7 +76,7 @@ class LazyArrayChunkManager(ChunkManagerEntrypoint[Any]):
         if isinstance(chunks, Mapping):
             chunks = tuple(chunks.get(axis) for axis in range(data.ndim))
         blocks = normalize_chunks(
-            chunks, data.shape, dtype=data.dtype.numpy_dtype, previous_chunks=data.chunks
+            chunks, data.shape, dtype=np.dtype(data.dtype), previous_chunks=data.chunks
         )
         return data.rechunk(blocks)
 

@@ -8,6 +8,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 import lazyarray
 from lazyarray.xarray.chunks import normalize_chunks
 
@@ -36,7 +38,7 @@ def _taking_chunks(function: Callable[..., Any]) -> Callable[..., Any]:
         array = function(*args, **kwargs)
         if chunks is None or None in array.shape:
             return array
-        return array.rechunk(normalize_chunks(chunks, array.shape, dtype=array.dtype.numpy_dtype))
+        return array.rechunk(normalize_chunks(chunks, array.shape, dtype=np.dtype(array.dtype)))
 
     return create
 
