@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -146,19 +147,25 @@ class BaseArray:
     @property
     def chunks(self) -> tuple[tuple[float, ...], ...]:
         """The block sizes along each dimension, as dask spells them: those ``rechunk``
-        recorded, else one block per dimension (NaN where the size is unknown). They are
+        recorded on this array, else on the nearest input of the same shape it is
+        computed from (an elementwise chain keeps its inputs' chunks), else one block per dimension (NaN where the size is unknown). They are
         what xarray aligns and writes by; the backends cut the work their own way."""
         recorded: tuple[tuple[float, ...], ...] | None = getattr(self, "_chunks", None)
         if recorded is not None:
             return recorded
+        inherited = _inherited_chunks(self._node)
+        if inherited is not None:
+            return inherited
         return tuple((math.nan,) if size is None else (size,) for size in self.shape)
 
     def rechunk(self, chunks: Any) -> Any:
         """The same expression, recording ``chunks``: one entry per dimension, each a
         block size (the last block may be smaller; -1 or None: the whole dimension) or
-        the tuple of the block sizes; one int stands for every dimension."""
+        the tuple of the block sizes; one int stands for every dimension. Expressions
+        built from it later keep them where their shape is the same."""
         proxy = wrap(self._node)
         proxy._chunks = _block_sizes(chunks, self.shape)
+        _CHUNKS_OF[self._node] = proxy._chunks
         return proxy
 
     # --- running ----------------------------------------------------------------------
@@ -363,6 +370,33 @@ class BaseArray:
             for k, v in rows.items()
         )
         return f"<b>lazyarray.{type(self).__name__}</b><table>{body}</table>"
+
+
+# the chunks last recorded on each expression (by ``rechunk``), while it lives
+_CHUNKS_OF: weakref.WeakKeyDictionary[Node, tuple[tuple[float, ...], ...]] = (
+    weakref.WeakKeyDictionary()
+)
+_INHERIT_LIMIT = 64  # nodes looked at when searching the inputs for recorded chunks
+
+
+def _inherited_chunks(node: Node) -> tuple[tuple[float, ...], ...] | None:
+    """The chunks recorded on ``node`` or on the nearest input of its shape reached
+    through nodes of that shape (breadth first, a few dozen nodes at most)."""
+    if not _CHUNKS_OF:
+        return None
+    shape = node.type.shape
+    queue, seen = [node], {node}
+    for current in queue:
+        found = _CHUNKS_OF.get(current) if current is not node else None
+        if found is not None:
+            return found
+        if len(seen) > _INHERIT_LIMIT:
+            return None
+        for child in current.inputs:
+            if child not in seen and child.type.shape == shape:
+                seen.add(child)
+                queue.append(child)
+    return None
 
 
 def _block_sizes(chunks: Any, shape: Shape) -> tuple[tuple[float, ...], ...]:

@@ -1,8 +1,9 @@
 """Writing lazy arrays into array-likes that take ``target[region] = values`` (zarr
 arrays, when xarray writes ``to_zarr``), without holding a whole large result.
 
-On the dask backend the expressions are lowered together (``la.to_dask``) and written
-by ``dask.array.store``, chunk by chunk. On any other backend each source is computed in
+On the dask backend the expressions are lowered together (``la.to_dask``), cut as the
+sources' chunks (xarray aligns those with the target's) and written by
+``dask.array.store``, chunk by chunk. On any other backend each source is computed in
 slabs along its first dimension, cut on its chunks' edges and about ``dask_chunk_bytes``
 each, and every slab is written before the next is computed; the planner pushes each
 slab's slice into the sources, so each reads only its part.
@@ -60,6 +61,12 @@ def _store_dask(sources: list[Any], targets: list[Any], lock: Any, regions: list
 
     lowered = to_dask(*sources)
     arrays = list(lowered) if isinstance(lowered, tuple) else [lowered]
+    # cut as the sources' chunks, which xarray aligned with the target's: no two tasks
+    # write parts of one stored chunk (a read-modify-write race)
+    arrays = [
+        array.rechunk(source.chunks) if not any(map(math.isnan, sum(source.chunks, ()))) else array
+        for array, source in zip(arrays, sources, strict=True)
+    ]
     da.store(arrays, targets, lock=lock if lock is not None else False, regions=regions)
 
 
