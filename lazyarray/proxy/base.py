@@ -148,8 +148,9 @@ class BaseArray:
     def chunks(self) -> tuple[tuple[float, ...], ...]:
         """The block sizes along each dimension, as dask spells them: those ``rechunk``
         recorded on this array, else on the nearest input of the same shape it is
-        computed from (an elementwise chain keeps its inputs' chunks), else one block per dimension (NaN where the size is unknown). They are
-        what xarray aligns and writes by; the backends cut the work their own way."""
+        computed from (an elementwise chain keeps its inputs' chunks), else one block
+        per dimension (NaN where the size is unknown). They are what xarray aligns and
+        writes by; the backends cut the work their own way."""
         recorded: tuple[tuple[float, ...], ...] | None = getattr(self, "_chunks", None)
         if recorded is not None:
             return recorded
