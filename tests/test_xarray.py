@@ -192,6 +192,10 @@ def test_wrapping_a_proxy_is_lazy_and_reprs_compute_nothing(no_compute: None) ->
     array = xr.DataArray(data, dims=("x", "y"), coords={"x": [1, 2, 3, 4]}, name="v")
     ds = array.to_dataset().assign(w=array.mean("y") + array)
     assert array.data is data
+    from xarray.namedarray.pycompat import is_chunked_array
+    from xarray.namedarray.utils import is_duck_array, is_duck_dask_array
+
+    assert is_duck_array(data) and is_chunked_array(data) and not is_duck_dask_array(data)
     texts = [repr(array), array._repr_html_(), repr(ds), ds._repr_html_(), str(ds.v.variable)]
     assert all(texts)
     assert "lazyarray.Array<multiply, chunksize=(4, 6)" in repr(ds)
