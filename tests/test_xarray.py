@@ -5,6 +5,7 @@ bit for bit; the chunk manager's chunks, compute, functions and namespace."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -305,12 +306,23 @@ def test_normalize_chunks() -> None:
 def test_proxy_chunks_and_rechunk() -> None:
     x = la.Array(np.zeros((5, 0, 3)))
     assert x.chunks == ((5,), (0,), (3,))
-    assert x.rechunk((2, None, (1, 2))).chunks == ((2, 2, 1), (0,), (1, 2))
-    assert x.chunks == ((5,), (0,), (3,))  # rechunk records on a new proxy
+    y = x.rechunk((2, None, (1, 2)))
+    assert y.chunks == ((2, 2, 1), (0,), (1, 2))
+    assert copy.copy(y).chunks == y.chunks  # recorded on the expression too
+    z = x.rechunk(1)  # another proxy of it, cut otherwise
+    assert y.chunks == ((2, 2, 1), (0,), (1, 2))
+    assert z.chunks == ((1,) * 5, (0,), (1, 1, 1))
+    assert (y * 2).chunks == z.chunks  # expressions built from it take the last recorded
+    assert la.sum(y, axis=0).chunks == ((0,), (3,))  # another shape: one block
     unknown = la.Array(np.array([1.0, 1.0, 2.0]))
     assert np.isnan(unknown[unknown > 1].chunks[0][0])  # a size known only after running
     with pytest.raises(ShapeError):
         x.rechunk((2, 2))
+
+
+def test_copies_keep_chunks(chunked: Any) -> None:
+    assert chunked.copy().chunks == chunked.copy(deep=True).chunks == ((2, 2), (6,))
+    assert (chunked * 2 + 1).chunks == ((2, 2), (6,))
 
 
 # --- the chunk manager's other entries ------------------------------------------------

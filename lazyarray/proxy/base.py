@@ -147,10 +147,11 @@ class BaseArray:
     @property
     def chunks(self) -> tuple[tuple[float, ...], ...]:
         """The block sizes along each dimension, as dask spells them: those ``rechunk``
-        recorded on this array, else on the nearest input of the same shape it is
-        computed from (an elementwise chain keeps its inputs' chunks), else one block
-        per dimension (NaN where the size is unknown). They are what xarray aligns and
-        writes by; the backends cut the work their own way."""
+        recorded on this proxy, else the last recorded on its expression (copies keep
+        them) or on the nearest input of its shape it is computed from (an elementwise
+        chain keeps its inputs' chunks), else one block per dimension (NaN where the
+        size is unknown). They are what xarray aligns and writes by; the backends cut
+        the work their own way."""
         recorded: tuple[tuple[float, ...], ...] | None = getattr(self, "_chunks", None)
         if recorded is not None:
             return recorded
@@ -162,8 +163,9 @@ class BaseArray:
     def rechunk(self, chunks: Any) -> Any:
         """The same expression, recording ``chunks``: one entry per dimension, each a
         block size (the last block may be smaller; -1 or None: the whole dimension) or
-        the tuple of the block sizes; one int stands for every dimension. Expressions
-        built from it later keep them where their shape is the same."""
+        the tuple of the block sizes; one int stands for every dimension. They are also
+        recorded on the expression, for its copies and for expressions of its shape
+        built from it."""
         proxy = wrap(self._node)
         proxy._chunks = _block_sizes(chunks, self.shape)
         _CHUNKS_OF[self._node] = proxy._chunks
@@ -388,7 +390,7 @@ def _inherited_chunks(node: Node) -> tuple[tuple[float, ...], ...] | None:
     shape = node.type.shape
     queue, seen = [node], {node}
     for current in queue:
-        found = _CHUNKS_OF.get(current) if current is not node else None
+        found = _CHUNKS_OF.get(current)
         if found is not None:
             return found
         if len(seen) > _INHERIT_LIMIT:
