@@ -50,6 +50,15 @@ def assert_lazy_identical(expected: Any, actual: Any) -> None:
 
 
 @pytest.fixture
+def few_chunks() -> Iterator[None]:
+    """The "chunks" mode's 1 KiB dask chunks, but no more than a few dozen of them on
+    these large arrays: several chunks are what is tested, not thousands of tasks."""
+    current = la.config.options.dask_chunk_bytes
+    with la.config.set(dask_chunk_bytes=max(current, 2**16)):
+        yield
+
+
+@pytest.fixture
 def values() -> np.ndarray:
     data = np.random.default_rng(0).standard_normal((4, 6))
     data[1, 2] = np.nan
@@ -166,7 +175,7 @@ def test_rolling(eager: Any, chunked: Any) -> None:
     assert_lazy_identical(eager.rolling(x=2).mean(), chunked.rolling(x=2).mean())
 
 
-def test_large_arrays_take_the_blocked_paths(backend: str) -> None:
+def test_large_arrays_take_the_blocked_paths(backend: str, few_chunks: None) -> None:
     values = np.random.default_rng(1).standard_normal((500, 400))
     eager = xr.Dataset({"a": (("x", "y"), values), "b": (("x",), values[:, 0])})
     chunked = eager.chunk({"x": 100}, **CHUNKED)
@@ -357,7 +366,9 @@ def test_map_blocks_reduction_and_scan() -> None:
     np.testing.assert_array_equal(second.compute(), values.max(-1))
 
 
-def test_an_elementwise_function_runs_blockwise_on_both_backends(backend: str) -> None:
+def test_an_elementwise_function_runs_blockwise_on_both_backends(
+    backend: str, few_chunks: None
+) -> None:
     values = np.random.default_rng(2).standard_normal((300, 700))
     u = xr.DataArray(values, dims=("x", "y"))
     v = u.chunk({"x": 100}, **CHUNKED)

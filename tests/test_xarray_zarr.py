@@ -36,6 +36,15 @@ def _rows_registered_only_here() -> Iterator[None]:
 
 
 @pytest.fixture
+def few_chunks() -> Iterator[None]:
+    """The "chunks" mode's 1 KiB dask chunks, but no more than a few dozen of them on
+    these large arrays: several chunks are what is tested, not thousands of tasks."""
+    current = la.config.options.dask_chunk_bytes
+    with la.config.set(dask_chunk_bytes=max(current, 2**16)):
+        yield
+
+
+@pytest.fixture
 def eager() -> Any:
     values = np.random.default_rng(3).standard_normal((40, 30))
     return xr.Dataset(
@@ -80,7 +89,7 @@ def test_a_slice_is_read_alone(tmp_path: Path) -> None:
     assert reader.read == 10 * 10
 
 
-def test_the_region_source_on_both_backends(backend: str) -> None:
+def test_the_region_source_on_both_backends(backend: str, few_chunks: None) -> None:
     values = np.random.default_rng(4).standard_normal((300, 700))
     reader = Recording(values)
     x = sources.region_source(reader)
