@@ -164,3 +164,18 @@ class Recording:
         part = self.values[key]
         self.read += part.size
         return part
+
+
+@pytest.mark.parametrize("name", ["numpy", "dask"])
+def test_appending(name: str, eager: Any, tmp_path: Path) -> None:
+    first = eager.chunk({"x": 10}, chunked_array_type="lazyarray")
+    second = (eager.assign_coords(x=eager.x + 400) + 100).chunk(
+        {"x": 10}, chunked_array_type="lazyarray"
+    )
+    with la.config.set(backend=name, dask_chunk_bytes=1024):
+        first.to_zarr(tmp_path / "s.zarr", mode="w", consolidated=False)
+        second.to_zarr(tmp_path / "s.zarr", append_dim="x", consolidated=False)
+    actual = xr.open_zarr(tmp_path / "s.zarr", consolidated=False).compute()
+    xr.testing.assert_identical(
+        actual, xr.concat([eager, eager.assign_coords(x=eager.x + 400) + 100], "x")
+    )
