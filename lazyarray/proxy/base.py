@@ -7,12 +7,14 @@ and operators are attached from the op tables by ``lazyarray.proxy.methods``.
 from __future__ import annotations
 
 import html
+import math
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from lazyarray.errors import CastError
+from lazyarray.errors import CastError, ShapeError
 from lazyarray.execution import check_implicit_compute, compute
 from lazyarray.execution.elements import NOT_READ, read_element
 from lazyarray.execution.explain import human_bytes
@@ -79,7 +81,7 @@ def as_node(value: Any, site: Site | None = None) -> Node:
 class BaseArray:
     """Common surface of ``Array``, ``MaskedArray`` and ``Scalar``."""
 
-    __slots__ = ("_node",)
+    __slots__ = ("_chunks", "_node")
     _node: Node
     __hash__: ClassVar[None] = None  # type: ignore[assignment]  # == is elementwise
     __array_priority__ = 1000
@@ -140,6 +142,34 @@ class BaseArray:
     @property
     def node(self) -> Node:
         return self._node
+
+    # --- blocks: how xarray (and dask) see the array cut ------------------------------
+    @property
+    def chunks(self) -> tuple[tuple[float, ...], ...]:
+        """The block sizes along each dimension, as dask spells them: those ``rechunk``
+        recorded on this proxy, else the last recorded on its expression (copies keep
+        them) or on the nearest input of its shape it is computed from (an elementwise
+        chain keeps its inputs' chunks), else one block per dimension (NaN where the
+        size is unknown). They are what xarray aligns and writes by; the backends cut
+        the work their own way."""
+        recorded: tuple[tuple[float, ...], ...] | None = getattr(self, "_chunks", None)
+        if recorded is not None:
+            return recorded
+        inherited = _inherited_chunks(self._node)
+        if inherited is not None:
+            return inherited
+        return tuple((math.nan,) if size is None else (size,) for size in self.shape)
+
+    def rechunk(self, chunks: Any) -> Any:
+        """The same expression, recording ``chunks``: one entry per dimension, each a
+        block size (the last block may be smaller; -1 or None: the whole dimension) or
+        the tuple of the block sizes; one int stands for every dimension. They are also
+        recorded on the expression, for its copies and for expressions of its shape
+        built from it."""
+        proxy = wrap(self._node)
+        proxy._chunks = _block_sizes(chunks, self.shape)
+        _CHUNKS_OF[self._node] = proxy._chunks
+        return proxy
 
     # --- running ----------------------------------------------------------------------
     def compute(
@@ -316,6 +346,16 @@ class BaseArray:
     def __repr__(self) -> str:
         return f"<lazyarray.{type(self).__name__} {self._describe()}>"
 
+    def _repr_inline_(self, max_width: int) -> str:
+        """xarray's one-line summary of a variable's data (as dask's), never computing."""
+        t = self._node.type
+        blocks = tuple(max(sizes) if sizes else 0 for sizes in self.chunks)
+        text = (
+            f"lazyarray.{type(self).__name__}<{self._node.op}, chunksize={blocks}, "
+            f"nodes={count_nodes([self._node])}{', masked' if t.masked else ''}>"
+        )
+        return text if len(text) <= max_width else text[: max(max_width - 3, 0)] + "..."
+
     def _repr_html_(self) -> str:
         t = self._node.type
         rows = {
@@ -333,3 +373,61 @@ class BaseArray:
             for k, v in rows.items()
         )
         return f"<b>lazyarray.{type(self).__name__}</b><table>{body}</table>"
+
+
+# the chunks last recorded on each expression (by ``rechunk``), while it lives
+_CHUNKS_OF: weakref.WeakKeyDictionary[Node, tuple[tuple[float, ...], ...]] = (
+    weakref.WeakKeyDictionary()
+)
+_INHERIT_LIMIT = 64  # nodes looked at when searching the inputs for recorded chunks
+
+
+def _inherited_chunks(node: Node) -> tuple[tuple[float, ...], ...] | None:
+    """The chunks recorded on ``node`` or on the nearest input of its shape reached
+    through nodes of that shape (breadth first, a few dozen nodes at most)."""
+    if not _CHUNKS_OF:
+        return None
+    shape = node.type.shape
+    queue, seen = [node], {node}
+    for current in queue:
+        found = _CHUNKS_OF.get(current)
+        if found is not None:
+            return found
+        if len(seen) > _INHERIT_LIMIT:
+            return None
+        for child in current.inputs:
+            if child not in seen and child.type.shape == shape:
+                seen.add(child)
+                queue.append(child)
+    return None
+
+
+def _block_sizes(chunks: Any, shape: Shape) -> tuple[tuple[float, ...], ...]:
+    """``chunks`` as a tuple of block sizes per dimension, checked against ``shape``
+    (dask's wording)."""
+    if isinstance(chunks, int) or chunks is None:
+        chunks = (chunks,) * len(shape)
+    chunks = tuple(chunks)
+    if len(chunks) != len(shape):
+        raise ShapeError(
+            f"Chunks and shape must be of the same length/dimension. Got chunks={chunks}, "
+            f"shape={shape}"
+        )
+    blocks: list[tuple[float, ...]] = []
+    for entry, size in zip(chunks, shape, strict=True):
+        if size is None:
+            blocks.append((math.nan,))
+        elif isinstance(entry, tuple | list):
+            if any(not isinstance(b, int) or b < 0 for b in entry) or sum(entry) != size:
+                raise ShapeError(f"Chunks do not add up to shape. Got chunks={tuple(entry)}, "
+                                 f"shape={size}")  # fmt: skip
+            blocks.append(tuple(entry))
+        elif size == 0:
+            blocks.append((0,))
+        elif entry is None or entry == -1 or (isinstance(entry, int) and entry >= size > 0):
+            blocks.append((size,))
+        elif isinstance(entry, int) and entry > 0:
+            blocks.append((entry,) * (size // entry) + ((size % entry,) if size % entry else ()))
+        else:
+            raise ShapeError(f"a block size is a positive int, -1 or None, not {entry!r}")
+    return tuple(blocks)
