@@ -84,14 +84,14 @@ def test_a_failure_inside_the_scope_still_deinitializes_everything() -> None:
 
 def test_a_failing_init_undoes_those_before_it() -> None:
     assets = AssetSet([Recorded("a"), Recorded("b", params={"fail": "init"}), Recorded("c")])
-    with pytest.raises(AssetInitError, match="'b'.*failed to initialize.*cannot start"):
+    with pytest.raises(AssetInitError, match=r"'b'.*failed to initialize.*cannot start"):
         Scope(assets).open()
     assert LOG == [("init", "a"), ("deinit", "a")]
 
 
 def test_a_failing_deinit_lets_the_others_run_and_is_reported() -> None:
     assets = AssetSet([Recorded("a"), Recorded("b", params={"fail": "deinit"})])
-    with pytest.raises(AssetInitError, match="'b'.*failed to deinitialize"), Scope(assets):
+    with pytest.raises(AssetInitError, match=r"'b'.*failed to deinitialize"), Scope(assets):
         pass
     assert LOG[-2:] == [("deinit", "b"), ("deinit", "a")]
     # under a failure of the work, the work's error is the one raised, the other noted
@@ -185,7 +185,7 @@ def test_the_json_schema_names_the_fields() -> None:
 
 
 def test_an_unknown_type_lists_the_known_ones() -> None:
-    with pytest.raises(AssetTypeNotFound, match="'nope'.*scratch_dir.*thread_pool"):
+    with pytest.raises(AssetTypeNotFound, match=r"'nope'.*scratch_dir.*thread_pool"):
         Asset.from_specification({"id": "a", "type": "nope", "scope": "node"})
 
 
@@ -202,7 +202,11 @@ def test_duplicate_ids() -> None:
 def test_a_cycle_is_named() -> None:
     with pytest.raises(AssetCycleError, match="a -> b -> c -> a"):
         AssetSet(
-            [Recorded("a", depends=["b"]), Recorded("b", depends=["c"]), Recorded("c", depends=["a"])]
+            [
+                Recorded("a", depends=["b"]),
+                Recorded("b", depends=["c"]),
+                Recorded("c", depends=["a"]),
+            ]
         )
 
 
@@ -277,7 +281,9 @@ def test_a_wrapped_context_manager_is_entered_and_exited(tmp_path: Path) -> None
 
 
 def test_scratch_dir_is_removed_with_its_contents() -> None:
-    with Scope([Asset.from_specification({"id": "tmp", "type": "scratch_dir", "scope": "node"})]) as scope:
+    with Scope(
+        [Asset.from_specification({"id": "tmp", "type": "scratch_dir", "scope": "node"})]
+    ) as scope:
         folder = scope["tmp"]
         (folder / "sub").mkdir()
         (folder / "sub" / "file.bin").write_bytes(b"x")
@@ -342,7 +348,7 @@ def test_an_entry_point_that_cannot_load(monkeypatch: pytest.MonkeyPatch) -> Non
     )
     registry_module._entry_points.cache_clear()
     try:
-        with pytest.raises(AssetTypeNotFound, match="'gone' is installed.*cannot load"):
+        with pytest.raises(AssetTypeNotFound, match=r"'gone' is installed.*cannot load"):
             asset_type("gone")
     finally:
         registry_module._entry_points.cache_clear()

@@ -41,7 +41,7 @@ __all__ = [
     "AssetScope",
     "AssetSet",
     "AssetSpec",
-    "AssetSpecification",  # noqa: F822 - loaded when first used (__getattr__)
+    "AssetSpecification",
     "DaskClient",
     "ENTRY_POINT_GROUP",
     "Runner",
@@ -54,7 +54,7 @@ __all__ = [
     "available_asset_types",
     "current",
     "get",
-    "load",  # noqa: F822 - loaded when first used (__getattr__)
+    "load",
     "node_assets",
     "process_scope",
     "provided",

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
 from lazyarray.assets.core import Asset
 
 
@@ -60,7 +61,9 @@ class DaskClient(Asset):
     it uses it (``provides = "client"``). Params: ``address`` (a scheduler's; without
     one a local cluster is started in this process, e.g. with ``n_workers`` and
     ``threads_per_worker``), ``timeout`` (seconds to connect), ``set_as_default``
-    (default False); any other param goes to ``Client``."""
+    (default True, as ``Client``'s: the dask backend's jobs wait through
+    ``distributed.wait``, which asks for the default client); any other param goes to
+    ``Client``."""
 
     type_name = "dask_client"
     provides = "client"
@@ -70,14 +73,13 @@ class DaskClient(Asset):
 
         params = dict(self.params)
         address = params.pop("address", None)
-        params.setdefault("set_as_default", False)
         if address is None:
             params.setdefault("processes", False)
             params.setdefault("dashboard_address", None)
             params.pop("timeout", None)
-            self.obj = Client(**params)
+            self.obj = Client(**params)  # type: ignore[no-untyped-call]
         else:
-            self.obj = Client(address, **params)
+            self.obj = Client(address, **params)  # type: ignore[no-untyped-call]
 
     def deinit(self) -> None:
         client, self.obj = self.obj, None

@@ -150,7 +150,7 @@ class Asset:
         type: str | None = None,  # noqa: A002 - the spec's field
     ) -> None:
         name = type or self.type_name or _type_name(self.__class__)
-        self.spec = AssetSpec(id, name, scope, params or {}, tuple(depends))
+        self.spec = AssetSpec(id, name, check_scope(scope), params or {}, tuple(depends))
         self.obj: Any = None
         self.dependencies: dict[str, Any] = {}
 
@@ -288,4 +288,3 @@ def as_spec(value: Any) -> AssetSpec:
         f"an asset is an Asset, an AssetSpec, an AssetSpecification or a dict, not "
         f"{type(value).__name__}"
     )
-

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lazyarray.assets.core import Asset, AssetScope, as_spec
-from lazyarray.assets.scopes import AssetsLike, AssetSet, Scope, current
+from lazyarray.assets.scopes import AssetSet, AssetsLike, Scope, current
 from lazyarray.backend import Backend, get_backend
 from lazyarray.graph import Node
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
@@ -87,10 +87,11 @@ class AssetBackend(Backend):
     def __init__(self, backend: str | Backend, assets: AssetsLike) -> None:
         self.inner = get_backend(backend)
         self.assets = AssetSet.of(assets)
-        for attribute in _MIRRORED:
-            setattr(self, attribute, getattr(self.inner, attribute))
+        mirrored = {attribute: getattr(self.inner, attribute) for attribute in _MIRRORED}
         if self.assets.of_scope(AssetScope.node):
-            setattr(self, "runs_direct", False)  # node assets need the steps run one by one
+            mirrored["runs_direct"] = False  # node assets need the steps run one by one
+        for attribute, value in mirrored.items():
+            setattr(self, attribute, value)
         self.runner = Runner(self.assets.of_scope(AssetScope.runner))
 
     def execute(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:

@@ -178,11 +178,11 @@ class Scope:
                 failures.append((asset, exc))
         self.live.clear()
         if failures:
-            asset, exc = failures[0]
+            failed, error = failures[0]
             raise AssetInitError(
-                f"asset {asset.id!r} (type {asset.spec.type!r}) failed to deinitialize: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+                f"asset {failed.id!r} (type {failed.spec.type!r}) failed to deinitialize: "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
     def __enter__(self) -> Scope:
         self.open()
