@@ -4,6 +4,7 @@ when a computation fails or is cancelled."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 import lazyarray as la
 from lazyarray.assets import Asset, AssetBackend, get, with_assets
-from lazyarray.errors import ComputeError, JobCancelled
+from lazyarray.errors import AssetScopeError, ComputeError, JobCancelled
 from lazyarray.proxy import parameter
 
 BACKENDS = ["numpy", "dask"]
@@ -125,6 +126,11 @@ def test_node_assets_open_around_each_step_on_numpy() -> None:
     assert not seen
 
 
+def test_node_assets_are_refused_where_the_backend_cannot_open_them() -> None:
+    with pytest.raises(AssetScopeError, match="backend 'dask' does not open node-scope"):
+        AssetBackend("dask", [Recorded("n", scope="node")])
+
+
 def test_code_running_a_step_reads_assets_by_id() -> None:
     found: list[Any] = []
 
@@ -164,6 +170,18 @@ def test_with_assets_reuses_the_wrapper_so_runner_assets_persist() -> None:
     assert folder.is_dir()
     first.close()
     assert not folder.exists()
+
+
+def test_with_assets_reads_yaml_again_only_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "assets.yaml"
+    path.write_text("assets:\n  tmp: {type: scratch_dir, scope: runner}\n")
+    first = with_assets("numpy", path)
+    assert with_assets("numpy", str(path)) is first
+    path.write_text("assets:\n  tmp: {type: scratch_dir, scope: runner, params: {prefix: a}}\n")
+    os.utime(path, ns=(0, 10**18))
+    second = with_assets("numpy", path)
+    assert second is not first
+    assert [a.params for a in second.assets] == [{"prefix": "a"}]  # type: ignore[attr-defined]
 
 
 def test_a_dask_client_asset_is_the_client_computations_use() -> None:

@@ -17,10 +17,10 @@ with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from lazyarray.server import app as app_module  # noqa: E402
-from lazyarray.server import create_app  # noqa: E402
-from lazyarray.server.workers import WorkerPool  # noqa: E402
-from tests.server_kit import small, wait  # noqa: E402
+from lazyarray.server import app as app_module
+from lazyarray.server import create_app
+from lazyarray.server.workers import WorkerPool
+from tests.server_kit import small, wait
 
 HEADERS = {"Authorization": "Bearer t"}
 

@@ -44,6 +44,7 @@ _ARGUMENT, _LITERAL, _STATISTIC, _KERNEL = (
 class NumpyBackend(Backend):
     name = "numpy"
     runs_direct = True
+    opens_node_assets = True  # node-scope assets open around each step (lazyarray.assets)
     capabilities = frozenset(
         {Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS}
     )

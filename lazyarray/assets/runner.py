@@ -4,7 +4,9 @@ Its ``runner`` assets open at its first computation and live until ``close()`` (
 end of the process); its ``process`` assets open around each computation (``execute``,
 ``execute_direct``, and the job of ``submit``) and close after it, whether it returned,
 failed or was cancelled; its ``node`` assets are handed to the backend, which opens them
-around each step it runs (the numpy backend does; see ``node_assets``).
+around each step it runs (a backend that does says ``opens_node_assets = True``, as
+the numpy backend does, and reads them with ``node_assets``; on another, node assets
+are refused).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from lazyarray.assets.core import Asset, AssetScope, as_spec
 from lazyarray.assets.scopes import AssetSet, AssetsLike, Scope, current
 from lazyarray.backend import Backend, get_backend
+from lazyarray.errors import AssetScopeError
 from lazyarray.graph import Node
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
 from lazyarray.planner import Plan
@@ -88,7 +92,13 @@ class AssetBackend(Backend):
         self.inner = get_backend(backend)
         self.assets = AssetSet.of(assets)
         mirrored = {attribute: getattr(self.inner, attribute) for attribute in _MIRRORED}
-        if self.assets.of_scope(AssetScope.node):
+        nodes = self.assets.of_scope(AssetScope.node)
+        if nodes and not getattr(self.inner, "opens_node_assets", False):
+            raise AssetScopeError(
+                f"backend {self.inner.name!r} does not open node-scope assets around the "
+                f"steps it runs ({', '.join(a.id for a in nodes)}); give them process scope"
+            )
+        if nodes:
             mirrored["runs_direct"] = False  # node assets need the steps run one by one
         for attribute, value in mirrored.items():
             setattr(self, attribute, value)
@@ -144,22 +154,46 @@ _wrapped_lock = threading.Lock()
 
 def with_assets(backend: str | Backend, assets: AssetsLike) -> Backend:
     """``backend`` with ``assets``; the same wrapper for the same backend and assets, so
-    runner assets given per computation (``compute(assets=...)``) live as long as the
-    process, not one call. No assets: ``backend`` itself."""
+    runner assets given per computation (``compute(assets=...)``, the ``assets``
+    option) live as long as the process, not one call. No assets: ``backend`` itself.
+
+    >>> spec = {"id": "tmp", "type": "scratch_dir", "scope": "runner"}
+    >>> with_assets("numpy", [spec]) is with_assets("numpy", [dict(spec)])
+    True
+    """
     chosen = get_backend(backend)
-    found = AssetSet.of(assets)
-    if not found:
-        return chosen
-    # an Asset object given is itself (identity); a spec, dict or YAML is its contents
     if isinstance(assets, AssetSet):
         items: tuple[Any, ...] = assets.assets
     elif isinstance(assets, list | tuple):
         items = tuple(a if isinstance(a, Asset) else as_spec(a) for a in assets)
     else:
-        items = tuple(a.spec for a in found)
+        items = _read(assets)
+    if not items:
+        return chosen
     key = (chosen.name, items)
     with _wrapped_lock:
         wrapper = _wrapped.get(key)
         if wrapper is None or wrapper.inner is not chosen:
-            wrapper = _wrapped[key] = AssetBackend(chosen, found)
+            wrapper = _wrapped[key] = AssetBackend(chosen, list(items))
         return wrapper
+
+
+def _read(source: AssetsLike) -> tuple[Any, ...]:
+    """The specs of YAML text or a file (read again only when the file changed)."""
+    path = Path(source) if isinstance(source, str | Path) else None
+    stamp = path.stat().st_mtime_ns if path is not None and _is_file(path) else None
+    key = (str(source), stamp)
+    found = _read_cache.get(key)
+    if found is None:
+        found = _read_cache[key] = tuple(a.spec for a in AssetSet.of(source))
+    return found
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # YAML text too long to be a path
+        return False
+
+
+_read_cache: dict[tuple[str, int | None], tuple[Any, ...]] = {}
