@@ -149,6 +149,9 @@ assets:
     assert [a.id for a in AssetSet.of(path)] == ["tmp", "pool", "step"]
     listed = "- {id: tmp, type: scratch_dir, scope: process}\n"
     assert load(listed) == specs[:1]
+    by_id = {"tmp": {"type": "scratch_dir", "scope": "process"}}
+    assert [a.spec for a in AssetSet.of(by_id)] == specs[:1]
+    assert [a.spec for a in AssetSet.of({"assets": [{"id": "tmp", **by_id["tmp"]}]})] == specs[:1]
 
 
 @pytest.mark.parametrize(

@@ -52,13 +52,14 @@ class AssetSet:
     @classmethod
     def of(cls, value: AssetsLike) -> AssetSet:
         """An ``AssetSet`` from one, from a sequence of assets, specs or dicts, from a
-        single one, or from YAML (text, or a ``.yaml``/``.yml`` path; pydantic and pyyaml)."""
+        single one, from a dict of ids to specs, or from YAML (text, or a ``.yaml`` or
+        ``.yml`` path); dicts and YAML are read by pydantic and pyyaml."""
         if isinstance(value, AssetSet):
             return value
         if value is None:
             return cls()
-        if isinstance(value, str | Path):
-            from lazyarray.assets.specification import load
+        if isinstance(value, str | Path) or (isinstance(value, Mapping) and "id" not in value):
+            from lazyarray.assets.specification import load  # YAML; {"assets": ...}; {id: spec}
 
             return cls(load(value))
         if isinstance(value, Asset | Mapping) or hasattr(value, "to_spec"):
