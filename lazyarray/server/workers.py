@@ -15,6 +15,10 @@ it records, waking one idle worker at once (an idle worker also looks every
 ``POLL_SECONDS``, for jobs requeued by the supervisor); a worker writes one to the done
 pipe each time it ends an attempt, which wakes the server's long polls
 (``WorkerPool.finished``).
+
+Given ``assets`` (``lazyarray.assets``), a worker runs its jobs with them: its runner
+assets live as long as the worker, process assets one job, node assets one step. The
+dask client of the worker threads is itself a runner asset of the pool (``dask_client``).
 """
 
 from __future__ import annotations
