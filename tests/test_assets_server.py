@@ -53,6 +53,37 @@ def test_worker_processes_hold_runner_assets_and_open_process_assets_per_job(
     assert list(runner_dir.iterdir()) == []  # removed when the worker stopped
 
 
+def test_dask_worker_threads_run_jobs_with_assets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    import lazyarray as la
+
+    jobs_dir = tmp_path / "jobs"
+    jobs_dir.mkdir()
+    os.utime(jobs_dir, (0, 0))
+    specs = [{"id": "job_tmp", "type": "scratch_dir", "scope": "process",
+              "params": {"dir": str(jobs_dir)}}]  # fmt: skip
+    monkeypatch.setattr(app_module, "WorkerPool", functools.partial(WorkerPool, assets=specs))
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
+        address = cluster.scheduler_address
+        app = create_app(tmp_path / "store", "t", workers=1, dask_scheduler=address)
+        with TestClient(app, headers=HEADERS) as client:
+            assert type(la.get_backend("dask")).__name__ == "AssetBackend"
+            body = {"graph": small(), "arguments": {"x": [[1.0, 2.0], [3.0, 4.0]]}}
+            job_id = client.post("/v1/jobs", json=body).json()["job_id"]
+            state = wait(client, job_id)  # type: ignore[arg-type]
+            assert state["status"] == "Completed", client.get(f"/v1/jobs/{job_id}/errors").text
+            pool_client = client.app.state.pool.client  # type: ignore[attr-defined]
+            assert pool_client.status == "running"
+        assert list(jobs_dir.iterdir()) == []
+        assert jobs_dir.stat().st_mtime > 0  # the job's scratch folder was made and removed
+        assert type(la.get_backend("dask")).__name__ == "DaskBackend"  # given back
+        assert pool_client.status == "closed"  # the pool's client asset, closed at stop
+
+
 def test_bad_assets_are_refused_when_the_pool_is_made(tmp_path: Path) -> None:
     from lazyarray.errors import AssetTypeNotFound
     from lazyarray.server.layout import Layout
