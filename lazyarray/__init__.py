@@ -45,6 +45,10 @@ jobs.JOB_SOURCES.update(http=_remote_jobs, https=_remote_jobs)
 def __getattr__(name: str) -> typing.Any:
     if name in ("Workflow", "use"):  # loaded when first used
         return getattr(workflows, name)
+    if name == "assets":  # loaded when first used
+        import lazyarray.assets
+
+        return lazyarray.assets
     raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
 
 

@@ -279,3 +279,42 @@ class ServerError(LazyArrayError, RuntimeError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+
+# --- assets ----------------------------------------------------------------------------
+
+
+class AssetError(LazyArrayError):
+    """Base of the errors about assets: their specifications, types and lifetimes."""
+
+
+class AssetSpecError(AssetError, ValueError, TypeError):
+    """An asset specification that is not well formed (its id, type name, scope, params
+    or depends), or assets that cannot be read as specifications."""
+
+
+class AssetTypeNotFound(AssetError, LookupError):
+    """An asset type name that is neither built in, registered, nor in the entry-point
+    group ``lazyarray.assets``; the message lists the known ones."""
+
+
+class AssetDependencyError(AssetError, ValueError):
+    """Assets whose ``depends`` cannot be satisfied: an id none of them has, or two
+    assets with the same id."""
+
+
+class AssetCycleError(AssetDependencyError):
+    """Assets that depend on each other in a cycle (the message names it)."""
+
+
+class AssetScopeError(AssetDependencyError):
+    """An asset that depends on one of a narrower scope (a ``runner`` asset on a ``node``
+    asset): the dependency would end before the asset that needs it."""
+
+
+class AssetNotFound(AssetError, LookupError):
+    """An asset asked for by id where no live asset has it."""
+
+
+class AssetInitError(AssetError, RuntimeError):
+    """An asset's ``init`` or ``deinit`` raised; the original is chained."""

@@ -1,5 +1,8 @@
 """Clients of dask.distributed schedulers named by address (``dask_scheduler``): one per
-address, reused while it runs, connected within ``dask_connect_timeout`` seconds.
+address, reused while it runs, connected within ``dask_connect_timeout`` seconds. Each is
+a runner-scope asset (``SchedulerClient``, a ``dask_client``) that lives as long as the
+process, or until ``close_clients()``; a ``dask_client`` asset configured by the user
+(``lazyarray.assets``) is used instead, through ``compute``'s client.
 
 An address that does not answer is a ``SchedulerUnreachable`` (a ``TransientError``: a
 scheduler restarting or a network blip passes, so ``num_retries`` retries it). The port
@@ -13,22 +16,43 @@ import threading
 import time
 from typing import Any
 
+from lazyarray.assets import DaskClient
 from lazyarray.errors import ConfigError, SchedulerUnreachable
 
-_clients: dict[str, Any] = {}
+_clients: dict[str, SchedulerClient] = {}
 _lock = threading.Lock()
 _RETRY_PAUSE = 0.05  # seconds between two tries of a refused port
+
+
+class SchedulerClient(DaskClient):
+    """A ``dask_client`` whose scheduler is tried with plain sockets first (the module's
+    docstring); params ``address`` and ``timeout`` (seconds)."""
+
+    def init(self) -> None:
+        self.obj = _connect(str(self.params["address"]), float(self.params["timeout"]))
 
 
 def connect(address: str, timeout: float) -> Any:
     """The running client of the scheduler at ``address``, connecting if needed."""
     with _lock:
-        client = _clients.get(address)
-        if client is not None and client.status == "running":
-            return client
-        client = _connect(address, timeout)
-        _clients[address] = client
-        return client
+        asset = _clients.get(address)
+        if asset is not None and asset.obj is not None and asset.obj.status == "running":
+            return asset.obj
+        asset = SchedulerClient(
+            "dask_client", scope="runner", params={"address": address, "timeout": timeout}
+        )
+        asset.init()
+        _clients[address] = asset
+        return asset.obj
+
+
+def close_clients() -> None:
+    """Closes the clients ``connect`` made (their assets' ``deinit``)."""
+    with _lock:
+        assets = list(_clients.values())
+        _clients.clear()
+    for asset in reversed(assets):
+        asset.deinit()
 
 
 def _connect(address: str, timeout: float) -> Any:

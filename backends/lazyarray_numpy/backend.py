@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lazyarray.assets import Asset, AssetScope, Scope, node_assets
 from lazyarray.backend import (
     ALWAYS_FITS,
     Backend,
@@ -43,6 +44,7 @@ _ARGUMENT, _LITERAL, _STATISTIC, _KERNEL = (
 class NumpyBackend(Backend):
     name = "numpy"
     runs_direct = True
+    opens_node_assets = True  # node-scope assets open around each step (lazyarray.assets)
     capabilities = frozenset(
         {Capability.MASKED, Capability.UNKNOWN_SHAPES, Capability.CUSTOM_FUNCTIONS}
     )
@@ -92,6 +94,9 @@ class NumpyBackend(Backend):
         return [values[node] for node in plan.outputs]
 
     def _run(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        nodes = node_assets()
+        if nodes is not None:  # node-scope assets: each step opens its own
+            return _run_in_node_scopes(plan, arguments, context, *nodes)
         options = context.options
         check_memory(plan, options)
         steps = plan.steps
@@ -132,6 +137,39 @@ class NumpyBackend(Backend):
         if small:
             advance(len(steps))
         return [values[node] for node in plan.outputs]
+
+
+def _run_in_node_scopes(
+    plan: Plan,
+    arguments: Mapping[str, Any],
+    context: RunContext,
+    outer: Scope,
+    assets: tuple[Asset, ...],
+) -> list[Any]:
+    """``_run`` where node-scope assets are configured: each step that computes (not a
+    literal or an argument) runs inside a scope of its own, whose assets initialize before
+    it and deinitialize after it, in reverse, however it ends."""
+    options = context.options
+    check_memory(plan, options)
+    context.set_total(len(plan.steps))
+    values: dict[Node, Any] = {}
+    statistics = MaskedStatistics(options, context.check_cancelled) if plan.masked else None
+    for node, frees in zip(plan.steps, plan.frees, strict=True):
+        context.check_cancelled()
+        row = OPS[node.op]
+        if _LITERAL in row.traits:
+            value = node.attr("value")
+            values[node] = value.value if isinstance(value, Literal) else value
+        elif _ARGUMENT in row.traits:
+            values[node] = arguments[node.attr("name")]
+        else:
+            with Scope(assets, outer, AssetScope.node):
+                inputs = [values[child] for child in node.inputs]
+                values[node] = run_node(node, inputs, options, statistics, context.check_cancelled)
+        for dead in frees:
+            del values[dead]
+        context.advance()
+    return [values[node] for node in plan.outputs]
 
 
 def by_row(row: OpDef, node: Node, values: Mapping[Node, Any]) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from lazyarray.assets import ThreadPool, provided
 from lazyarray.config import Options
 from lazyarray.graph import Node
 from lazyarray.ops.kernel import Kernel
@@ -78,7 +79,9 @@ NUMEXPR: dict[str, tuple[str, str]] = {
 }
 
 _CORES = os.cpu_count() or 1
-_pools: dict[int, ThreadPoolExecutor] = {}
+# the default kernel pools, one per thread count: runner assets that live as long as the
+# process; a ``thread_pool`` asset in force (``lazyarray.assets``) is used instead
+_pools: dict[int, ThreadPool] = {}
 _pools_lock = threading.Lock()
 
 
@@ -86,15 +89,22 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     with _pools_lock:
         pool = _pools.get(threads)
         if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(
-                threads, thread_name_prefix=f"lazyarray-kernel-{threads}"
+            pool = ThreadPool(
+                "kernel_pool",
+                scope="runner",
+                params={"threads": threads, "name": f"lazyarray-kernel-{threads}"},
             )
-        return pool
+            pool.init()
+            _pools[threads] = pool
+        executor: ThreadPoolExecutor = pool.obj
+        return executor
 
 
 def block_mapper(options: Options) -> Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]:
-    """Runs ``function`` of each item on ``options.threads`` kernel threads."""
-    threads = options.threads or _CORES
+    """Runs ``function`` of each item on the kernel threads: the ``thread_pool`` asset's
+    where one is in force, else ``options.threads`` threads."""
+    configured: ThreadPoolExecutor | None = provided("kernel_pool")
+    threads = configured._max_workers if configured is not None else options.threads or _CORES
 
     def map_blocks(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         if len(items) == 1 or threads == 1:
@@ -105,7 +115,8 @@ def block_mapper(options: Options) -> Callable[[Callable[[Any], Any], Sequence[A
             with np.errstate(**state):
                 return function(item)
 
-        return list(_executor(threads).map(in_state, items))
+        pool = configured if configured is not None else _executor(threads)
+        return list(pool.map(in_state, items))
 
     return map_blocks
 

@@ -15,6 +15,10 @@ it records, waking one idle worker at once (an idle worker also looks every
 ``POLL_SECONDS``, for jobs requeued by the supervisor); a worker writes one to the done
 pipe each time it ends an attempt, which wakes the server's long polls
 (``WorkerPool.finished``).
+
+Given ``assets`` (``lazyarray.assets``), a worker runs its jobs with them: its runner
+assets live as long as the worker, process assets one job, node assets one step. The
+dask client of the worker threads is itself a runner asset of the pool (``dask_client``).
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lazyarray.server.layout import Layout
+
+if TYPE_CHECKING:
+    from lazyarray.assets import AssetSpec, Scope
 
 POLL_SECONDS = 0.05  # how long an idle worker waits, unwoken, before it looks again
 SUPERVISE_SECONDS = 0.5
@@ -83,9 +90,45 @@ def worker_main(
     lease_seconds: float,
     work: Connection,
     done: Connection,
+    assets: tuple[AssetSpec, ...] = (),
 ) -> None:
-    """A worker process: claims and runs jobs until it is told to stop."""
+    """A worker process: claims and runs jobs until it is told to stop; with ``assets``,
+    its jobs run with them: runner assets live as long as the process, process assets one
+    job, node assets one step."""
     import lazyarray  # noqa: F401 - registers the proxies the reader wraps nodes in
+
+    with _assets_backend("numpy", assets):
+        _claim_and_run(root, trusted, pipe, lease_seconds, work, done)
+
+
+@contextlib.contextmanager
+def _assets_backend(name: str, assets: tuple[AssetSpec, ...]) -> Iterator[None]:
+    """Makes ``name`` mean that backend with ``assets`` in this process; closes the
+    runner assets at the end."""
+    if not assets:
+        yield
+        return
+    from lazyarray.assets import AssetBackend
+    from lazyarray.backend import get_backend, register_backend
+
+    inner = get_backend(name)
+    backend = AssetBackend(inner, assets)
+    register_backend(backend)
+    try:
+        yield
+    finally:
+        register_backend(inner)
+        backend.close()
+
+
+def _claim_and_run(
+    root: str,
+    trusted: bool,
+    pipe: Connection,
+    lease_seconds: float,
+    work: Connection,
+    done: Connection,
+) -> None:
     from lazyarray.server.runner import Watch, run
 
     os.set_blocking(work.fileno(), False)
@@ -156,8 +199,13 @@ class WorkerPool:
         trusted: bool = False,
         lease_seconds: float,
         dask_scheduler: str | None = None,
+        assets: Any = None,
     ) -> None:
+        """``assets``: what the jobs run with (specs, dicts or YAML, read here):
+        runner assets live as long as a worker, process assets one job, node assets one
+        step."""
         self.layout = layout
+        self.assets: tuple[AssetSpec, ...] = _specs(assets)
         self.count = count
         self.trusted = trusted
         self.lease_seconds = lease_seconds
@@ -179,6 +227,9 @@ class WorkerPool:
         self._work_event = threading.Event()  # the dask threads' wake-up
         self._listeners: list[Callable[[], None]] = []
         self._listener: threading.Thread | None = None
+        # the server's own runner assets: the dask client of the worker threads
+        self._runner: Scope | None = None
+        self._threads_assets: contextlib.ExitStack | None = None
 
     def wake(self) -> None:
         """Wakes an idle worker: a job was recorded."""
@@ -213,6 +264,7 @@ class WorkerPool:
                 self.lease_seconds,
                 self._work_reader,
                 self._done_writer,
+                self.assets,
             ),
             daemon=True,
             name="lazyarray-worker",
@@ -247,11 +299,19 @@ class WorkerPool:
 
     def start(self) -> None:
         if self.dask_scheduler is not None:
-            from distributed import Client
+            from lazyarray.assets import DaskClient, Scope
 
             # the default client: the dask backend's jobs wait through distributed.wait,
             # which asks for it
-            self.client = Client(self.dask_scheduler)  # type: ignore[no-untyped-call]
+            client = DaskClient(
+                "dask_client",
+                scope="runner",
+                params={"address": self.dask_scheduler, "set_as_default": True},
+            )
+            self._runner = Scope([client], kind=client.scope).open()
+            self.client = self._runner["dask_client"]
+            self._threads_assets = contextlib.ExitStack()
+            self._threads_assets.enter_context(_assets_backend("dask", self.assets))
             self.threads = [self._thread() for _ in range(self.count)]
         else:
             self._work_reader, self._work = self._context.Pipe(duplex=False)
@@ -303,8 +363,10 @@ class WorkerPool:
         wakes = (self._work, self._work_reader, self._done, self._done_writer)
         for pipe in [*self._pipes, *(wake for wake in wakes if wake is not None)]:
             pipe.close()
-        if self.client is not None:
-            self.client.close()
+        if self._threads_assets is not None:
+            self._threads_assets.close()
+        if self._runner is not None:
+            self._runner.close()  # the dask client
 
     def _workers(self) -> list[Any]:
         return [*self.processes, *self.threads]
@@ -315,3 +377,12 @@ class WorkerPool:
                 pipe.send_bytes(order)
         (self._releasing if order == RELEASE else self._stopping).set()
         self._stopping.set()
+
+
+def _specs(assets: Any) -> tuple[AssetSpec, ...]:
+    """The specifications of ``assets`` (what a spawned worker can be sent)."""
+    if assets is None:
+        return ()
+    from lazyarray.assets import AssetSet
+
+    return tuple(asset.spec for asset in AssetSet.of(assets))
