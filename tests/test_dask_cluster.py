@@ -4,8 +4,11 @@ stopped here): results, jobs backed by futures, retries when a worker dies."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,6 +100,31 @@ def test_scheduler_address_from_config(client: Any) -> None:
     with la.config.set(dask_scheduler=client.scheduler.address):
         value = (la.Array(np.arange(100_000.0)) * 2).sum().compute(backend="dask", cache=False)
     assert value == 2 * np.arange(100_000.0).sum()
+
+
+def test_a_scheduler_address_alone_needs_no_default_client(tmp_path: Any) -> None:
+    """A user's script: a cluster, the ``dask_scheduler`` option, and no dask Client of
+    its own (lazyarray's is never made the default), blocking and not."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import numpy as np, distributed, lazyarray as la\n"
+        "if __name__ == '__main__':\n"
+        "    with distributed.LocalCluster(n_workers=1, processes=False,"
+        " dashboard_address=None) as cluster:\n"
+        "        with la.config.set(dask_scheduler=cluster.scheduler_address):\n"
+        "            x = la.Array(np.arange(100_000.0)) * 2\n"
+        "            print(x.sum().compute(backend='dask', cache=False))\n"
+        "            job = x.sum().compute(backend='dask', block=False, cache=False)\n"
+        "            print(job.result(timeout=60))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "backends")])}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    expected = 2 * np.arange(100_000.0).sum()
+    assert [float(line) for line in done.stdout.split()] == [expected, expected]
 
 
 def test_to_dask_and_from_dask() -> None:

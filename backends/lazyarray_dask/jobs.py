@@ -53,7 +53,8 @@ class DaskJob(AsyncJob):
         context.set_total(len(self._keys))
         while True:
             try:
-                wait(self._futures, timeout=interval)
+                with self.client.as_current():  # lazyarray's clients are not the default
+                    wait(self._futures, timeout=interval)
             except TimeoutError:
                 context.completed_steps = min(self._done_tasks(), len(self._keys))
                 context.advance(0)
@@ -100,9 +101,10 @@ class DaskJob(AsyncJob):
         from distributed.client import FutureCancelledError
 
         try:
-            if timeout is not None:
-                wait(self._futures, timeout=timeout)
-            values = self.client.gather(self._futures)
+            with self.client.as_current():
+                if timeout is not None:
+                    wait(self._futures, timeout=timeout)
+                values = self.client.gather(self._futures)
         except TimeoutError:
             raise JobTimeoutError(
                 f"job {self.job_id} did not finish within {timeout} seconds"
