@@ -268,6 +268,7 @@ def _serve(args: argparse.Namespace) -> int:
         trusted=args.trusted,
         grace=args.grace,
         lease=args.lease,
+        assets=Path(args.assets) if args.assets else None,
     )
 
 
@@ -324,6 +325,11 @@ def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
         default=10.0,
         metavar="SECONDS",
         help="how long a job stays claimed by a worker that stopped answering",
+    )
+    parser.add_argument(
+        "--assets",
+        metavar="FILE",
+        help="a YAML file of the assets jobs run with (docs/assets.md)",
     )
     parser.set_defaults(handler=_serve)
 

@@ -76,8 +76,22 @@ def _running_server(tmp_path: Path, *args: str) -> Server:
     return Server(tmp_path / "store", tmp_path / "config", args=list(args))
 
 
+def test_bad_assets_refuse_to_start(
+    no_token: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assets = tmp_path / "assets.yaml"
+    assets.write_text("assets:\n  - {id: tmp, type: os.system, scope: process}\n")
+    store = str(tmp_path / "store")
+    assert main(["serve", "--store", store, "--assets", str(assets)]) == 1
+    assert "not 'os.system'" in capsys.readouterr().err
+    assert main(["serve", "--store", store, "--assets", str(tmp_path / "none.yaml")]) == 1
+    assert "none.yaml" in capsys.readouterr().err
+
+
 def test_a_real_server_runs_a_job_over_http(tmp_path: Path) -> None:
-    with _running_server(tmp_path, "--workers", "1") as server:
+    assets = tmp_path / "assets.yaml"  # each job gets a scratch folder, removed after it
+    assets.write_text("assets:\n  - {id: tmp, type: scratch_dir, scope: process}\n")
+    with _running_server(tmp_path, "--workers", "1", "--assets", str(assets)) as server:
         token = server.token
         for path in (server.store / "token", server.config / "lazyarray" / "token"):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -94,12 +94,14 @@ def create_app(
     limits: ServerLimits | None = None,
     dask_scheduler: str | None = None,
     grace: float = 30.0,
+    assets: Any = None,
 ) -> FastAPI:
     """The application over the store folder ``store``; ``token`` is the default owner's
     token or a ``{token: owner}`` table. ``workers`` processes run the jobs (0: none,
     for tests of the routes alone), or with ``dask_scheduler`` as many threads of this
     process hand them to that dask.distributed scheduler. On shutdown, running jobs get
-    ``grace`` seconds to finish, then go back to Pending without counting an attempt."""
+    ``grace`` seconds to finish, then go back to Pending without counting an attempt.
+    Jobs run with ``assets`` (``lazyarray.assets``: specs, dicts, or a YAML file)."""
     import lazyarray
     from lazyarray import serialize
 
@@ -117,6 +119,7 @@ def create_app(
         trusted=trusted,
         lease_seconds=lease_seconds,
         dask_scheduler=dask_scheduler,
+        assets=assets,
     )
 
     ended = _Ended()

@@ -112,9 +112,11 @@ def serve(
     trusted: bool,
     grace: float,
     lease: float = 10.0,
+    assets: Path | None = None,
 ) -> int:
     """Runs the server until SIGINT or SIGTERM: it stops accepting, gives running jobs
-    ``grace`` seconds, then puts the rest back to Pending (no attempt counted)."""
+    ``grace`` seconds, then puts the rest back to Pending (no attempt counted). Jobs run
+    with the ``assets`` the YAML file names (read and checked before anything starts)."""
     import uvicorn
 
     from lazyarray.server.app import create_app
@@ -140,6 +142,7 @@ def serve(
         dask_scheduler=dask_scheduler,
         grace=grace,
         lease_seconds=lease,
+        assets=assets,
     )
     logging.getLogger("uvicorn.access").addFilter(_Redacted())
     shown = f"[{host}]" if ":" in host else host
