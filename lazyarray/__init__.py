@@ -16,6 +16,7 @@ from lazyarray.backend import Backend, Capability, available_backends, get_backe
 from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.dtypes import *  # noqa: F403 - the standard's dtype objects
+from lazyarray.execution import destinations as _destinations
 from lazyarray.errors import (
     ComputeError,
     JobTimeoutError,
@@ -42,9 +43,23 @@ def _remote_jobs(url: str) -> typing.Any:
 jobs.JOB_SOURCES.update(http=_remote_jobs, https=_remote_jobs)
 
 
+def _artifact_destination(url: str) -> typing.Any:
+    """``compute(destination="artifact://name")``: in the ``artifacts`` option's repository."""
+    from lazyarray.artifacts import destination_for
+
+    return destination_for(url)
+
+
+_destinations.DESTINATION_SCHEMES.update(artifact=_artifact_destination)
+
+
 def __getattr__(name: str) -> typing.Any:
     if name in ("Workflow", "use"):  # loaded when first used
         return getattr(workflows, name)
+    if name == "artifacts":  # loaded when first used
+        import lazyarray.artifacts
+
+        return lazyarray.artifacts
     raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
 
 

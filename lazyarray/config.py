@@ -58,6 +58,8 @@ class Options:
     registry: str | None = None
     # the lazyarray server of backend="remote" and of http registries (None: loopback)
     server: str | None = None
+    # artifacts: the repository of destination="artifact://name" (a folder or a URL)
+    artifacts: str | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -207,6 +209,7 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "dask_connect_timeout": _at_least(0, _number),
     "registry": _location,
     "server": _optional(_server_url),
+    "artifacts": _location,
 }
 
 

@@ -279,3 +279,28 @@ class ServerError(LazyArrayError, RuntimeError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+
+# --- artifacts -------------------------------------------------------------------------
+
+
+class ArtifactError(LazyArrayError, ValueError):
+    """A value an artifact handler cannot write, or stored bytes it cannot read back."""
+
+
+class ArtifactNotFound(LazyArrayError, LookupError):
+    """An artifact name or version the repository does not hold (never saved, or pruned)."""
+
+
+class ArtifactExpired(ArtifactNotFound):
+    """A version whose expiry has passed: refused, and removed by ``prune()``."""
+
+
+class HandlerNotFound(LazyArrayError, LookupError):
+    """An artifact handler alias that no built-in nor ``lazyarray.artifacts`` entry point
+    provides, or a value whose type no handler is inferred for."""
+
+
+class UntrustedArtifact(LazyArrayError, PermissionError):
+    """An artifact whose handler runs code when read (pickle), asked of a repository or a
+    server not opened trusted."""
