@@ -230,7 +230,11 @@ class Repository:
         with self.storage.open(name, number, fname) as handle:
             if kind.binary:
                 return kind.read(handle, **reader_kwargs)
-            return kind.read(io.TextIOWrapper(handle, encoding="utf-8"), **reader_kwargs)
+            text = io.TextIOWrapper(handle, encoding="utf-8")
+            try:
+                return kind.read(text, **reader_kwargs)
+            finally:
+                text.detach()
 
     def get_artifact(self, name: str, version: int | None = None) -> Artifact:
         """The record of a committed version (its value not read)."""
