@@ -53,6 +53,18 @@ def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v if _is_json(v) else repr(v) for k, v in kwargs.items()}
 
 
+def _check_fname(fname: object) -> None:
+    """A manifest's file name stays inside its version's folder (a manifest is data: a
+    repository written by someone else may hold anything)."""
+    if (
+        not isinstance(fname, str)
+        or not fname
+        or fname.startswith(".")
+        or any(char in fname for char in "/\\\x00:")
+    ):
+        raise ArtifactError(f"a manifest names the file {fname!r}, outside its version")
+
+
 def _is_json(value: Any) -> bool:
     try:
         json.dumps(value)
@@ -197,6 +209,7 @@ class Repository:
                 f"{', '.join(map(str, sorted(manifests)))}"
             )
         found = manifests[version]
+        _check_fname(found.get("fname"))
         expiry = _time(found.get("expiry"))
         if expiry is not None and expiry <= utcnow():
             raise ArtifactExpired(

@@ -326,10 +326,10 @@ class FsspecStorage(Storage):
         self.fs, self.root = fsspec.core.url_to_fs(self.url, **options)
         self.root = self.root.rstrip("/")
 
-    def path(self, *parts: str) -> str:
-        for part in parts:
-            check_name(part, "path part")
-        return "/".join([self.root, *parts])
+    def path(self, name: str, *inner: str) -> str:
+        """``root/name/inner...``: ``name`` checked by the name validator; ``inner``
+        parts are this module's own (``v<k>``, ``manifest.json``, ``.writer``)."""
+        return "/".join([self.root, check_name(name, "artifact name"), *inner])
 
     def zarr_at(self, path: str, read_only: bool) -> Any:
         import zarr.storage
@@ -346,8 +346,9 @@ class FsspecStorage(Storage):
         names = [e["name"].rstrip("/").rpartition("/")[2] for e in entries if e["type"] == "directory"]
         return sorted(n for n in names if not n.startswith("."))
 
-    def _listing(self, name: str) -> dict[int, bool]:
-        """Version folders under ``name``: number -> whether its manifest exists."""
+    def _listing(self, name: str, marked: set[int] | None = None) -> dict[int, bool]:
+        """Version folders under ``name``: number -> whether its manifest exists; the
+        numbers of those holding a ``.writer`` are added to ``marked``."""
         folder = self.path(name)
         try:
             found = self.fs.find(folder, maxdepth=2, withdirs=False)
@@ -360,6 +361,8 @@ class FsspecStorage(Storage):
             if match is not None:
                 number = int(match[1])
                 versions[number] = versions.get(number, False) or parts[1:] == [MANIFEST]
+                if marked is not None and parts[1:] == [WRITER]:
+                    marked.add(number)
         return versions
 
     def manifests(self, name: str) -> dict[int, Manifest]:
@@ -413,10 +416,27 @@ class FsspecStorage(Storage):
             self.fs.rm(self.path(name, f"v{version}"), recursive=True)
 
     def clean(self, name: str) -> None:
-        for number, committed in self._listing(name).items():
-            if not committed and self._gone(name, number):
+        marked: set[int] = set()
+        listing = self._listing(name, marked)
+        for number in marked:
+            if not self._gone(name, number):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if listing[number]:  # committed, killed before it removed its mark
+                    self.fs.rm_file(self.path(name, f"v{number}", WRITER))
+                else:
+                    self.fs.rm(self.path(name, f"v{number}"), recursive=True)
+        for number, committed in listing.items():
+            if not committed and number not in marked:  # killed before it named itself
                 with contextlib.suppress(FileNotFoundError):
                     self.fs.rm(self.path(name, f"v{number}"), recursive=True)
+        # a file system (not an object store) can hold a version's folder, empty
+        with contextlib.suppress(FileNotFoundError):
+            for entry in self.fs.ls(self.path(name), detail=True):
+                match = _VERSION.fullmatch(entry["name"].rstrip("/").rpartition("/")[2])
+                if match and entry["type"] == "directory" and int(match[1]) not in listing:
+                    with contextlib.suppress(OSError):
+                        self.fs.rmdir(entry["name"])
 
 
 __all__ = ["FsspecStorage", "LocalStorage", "Storage", "open_storage", "writer_gone"]
