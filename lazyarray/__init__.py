@@ -16,13 +16,13 @@ from lazyarray.backend import Backend, Capability, available_backends, get_backe
 from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
 from lazyarray.dtypes import *  # noqa: F403 - the standard's dtype objects
-from lazyarray.execution import destinations as _destinations
 from lazyarray.errors import (
     ComputeError,
     JobTimeoutError,
     ResourceExhausted,
     RetryError,
 )
+from lazyarray.execution import destinations as _destinations
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all

@@ -19,7 +19,7 @@ import traceback
 import weakref
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -101,6 +101,7 @@ class RunContext:
             raise JobCancelled("the job was cancelled")
 
 
+@runtime_checkable
 class ChunkSink(Protocol):
     """A compute destination that takes a result block by block (an artifact's zarr
     array): a backend that holds a result as chunks writes them there, never gathering

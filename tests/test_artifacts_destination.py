@@ -100,7 +100,9 @@ def test_failed_stream_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monkey
             raise OSError("disk full")
 
     create = ZarrArtifact.create
-    monkeypatch.setattr(ZarrArtifact, "create", classmethod(lambda cls, *a, **k: Failing(create(*a, **k))))
+    monkeypatch.setattr(
+        ZarrArtifact, "create", classmethod(lambda cls, *a, **k: Failing(create(*a, **k)))
+    )
     repo = Repository(tmp_path)
     with pytest.raises(OSError, match="disk full"):
         expression(BIG).compute(destination=repo.destination("broken"), backend="dask")
@@ -149,6 +151,8 @@ def test_destination_job_and_one_result(tmp_path: Path) -> None:
     job = expression(10).compute(destination=repo.destination("later"), block=False)
     assert job.result().version == 1
     with pytest.raises(FormatError, match="no file="):
-        expression(10).compute(destination=repo.destination("x"), file=tmp_path / "f.npy", format="npy")
+        expression(10).compute(
+            destination=repo.destination("x"), file=tmp_path / "f.npy", format="npy"
+        )
     with pytest.raises(FormatError, match="write"):
         expression(10).compute(destination=42)

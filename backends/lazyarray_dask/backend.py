@@ -35,7 +35,7 @@ class DaskBackend(Backend):
     def versions(self) -> dict[str, str]:
         import dask
 
-        return {**super().versions(), "dask": dask.__version__}
+        return {**super().versions(), "dask": str(getattr(dask, "__version__", ""))}
 
     def refusal(self, node: Node) -> str | None:
         """What needs a capability this backend lacks, and what it has no lowering for
@@ -136,7 +136,10 @@ def _stream(node: Node, array: Any, context: RunContext, client: Any) -> Streame
     if not isinstance(array, da.Array) or context.sink is None:
         return None
     grid = tuple(max(max(axis, default=1), 1) for axis in array.chunks)
-    if any(axis[:-1] != (size,) * (len(axis) - 1) for axis, size in zip(array.chunks, grid, strict=True)):
+    if any(
+        axis[:-1] != (size,) * (len(axis) - 1)
+        for axis, size in zip(array.chunks, grid, strict=True)
+    ):
         array = array.rechunk(grid)
     if array.dtype != node.type.dtype:
         array = array.astype(node.type.dtype)

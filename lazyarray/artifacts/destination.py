@@ -30,7 +30,7 @@ def graph_document(node: Node) -> dict[str, Any] | None:
 
     try:
         document = to_dict(node, blobs=MemoryBlobs(), inline_bytes=INLINE_GRAPH_BYTES)
-    except Exception:  # noqa: BLE001 - a graph with no document form (a custom function)
+    except Exception:
         return None
     return None if blob_references(document) else document
 

@@ -94,7 +94,9 @@ class Storage:
     def begin(self, name: str, first: int) -> Staging:
         raise NotImplementedError
 
-    def open(self, name: str, version: int, fname: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    def open(
+        self, name: str, version: int, fname: str
+    ) -> contextlib.AbstractContextManager[IO[bytes]]:
         raise NotImplementedError
 
     def size(self, name: str, version: int, fname: str) -> int | None:
@@ -226,7 +228,9 @@ class LocalStorage(Storage):
     def begin(self, name: str, first: int) -> Staging:
         return LocalStaging(self._folder(name))
 
-    def open(self, name: str, version: int, fname: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    def open(
+        self, name: str, version: int, fname: str
+    ) -> contextlib.AbstractContextManager[IO[bytes]]:
         return open(self._version(name, version) / fname, "rb")
 
     def size(self, name: str, version: int, fname: str) -> int | None:
@@ -343,7 +347,9 @@ class FsspecStorage(Storage):
             entries = self.fs.ls(self.root, detail=True)
         except FileNotFoundError:
             return []
-        names = [e["name"].rstrip("/").rpartition("/")[2] for e in entries if e["type"] == "directory"]
+        names = [
+            e["name"].rstrip("/").rpartition("/")[2] for e in entries if e["type"] == "directory"
+        ]
         return sorted(n for n in names if not n.startswith("."))
 
     def _listing(self, name: str, marked: set[int] | None = None) -> dict[int, bool]:
@@ -396,7 +402,9 @@ class FsspecStorage(Storage):
             version += 1
         return FsspecStaging(self, name, version)
 
-    def open(self, name: str, version: int, fname: str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    def open(
+        self, name: str, version: int, fname: str
+    ) -> contextlib.AbstractContextManager[IO[bytes]]:
         return self.fs.open(self.path(name, f"v{version}", fname), "rb")  # type: ignore[no-any-return]
 
     def size(self, name: str, version: int, fname: str) -> int | None:

@@ -27,7 +27,7 @@ from lazyarray.execution.destinations import Destination, ResultInfo, provenance
 from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest, outputs_digest
-from lazyarray.jobs import AsyncJob, RunContext, Streamed
+from lazyarray.jobs import AsyncJob, ChunkSink, RunContext, Streamed
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan, bind_arguments, direct_plan, make_plan, parameters_of
 
@@ -174,7 +174,7 @@ def compute(
         chosen.check(plan)
     retries = options.default_retries if num_retries is None else num_retries
     # a sink that takes blocks, offered to a backend that writes them
-    streams_to = sink if chosen.streams and hasattr(sink, "chunk_target") else None
+    streams_to = sink if chosen.streams and isinstance(sink, ChunkSink) else None
 
     def finish(values: list[Any]) -> Any:
         if sink is not None:
