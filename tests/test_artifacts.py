@@ -3,6 +3,7 @@ trust, names; on a local folder, on memory:// and on file:// (an fsspec store)."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import os
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 import lazyarray as la
-from lazyarray.artifacts import Repository, get_handler, infer_handler, is_unsafe
+from lazyarray.artifacts import Artifact, Repository, get_handler, infer_handler, is_unsafe
 from lazyarray.errors import (
     ArtifactError,
     ArtifactExpired,
@@ -244,3 +245,42 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         repo.save()
     assert [r["dirty"] for r in repo.artifacts()] == [True]  # still to be saved
     assert sorted(os.listdir(tmp_path / "p")) == []  # no temporary left behind
+
+
+@dataclasses.dataclass
+class UpperArtifact(Artifact):
+    """A third-party handler: text stored upper-cased."""
+
+    alias = "upper"
+    suffix = "txt"
+    binary = False
+
+    @classmethod
+    def read(cls, buf: Any, **kwargs: Any) -> Any:
+        return buf.read().lower()
+
+    @classmethod
+    def write(cls, obj: Any, buf: Any, **kwargs: Any) -> None:
+        buf.write(obj.upper())
+
+
+def test_third_party_handler_through_entry_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from lazyarray.artifacts import handlers
+
+    point = EntryPoint("upper", f"{__name__}:UpperArtifact", handlers.ENTRY_POINT_GROUP)
+    broken = EntryPoint("broken", "no_such_module_xyz:Nothing", handlers.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(handlers, "_entry_points", lambda: {"upper": point, "broken": broken})
+    handlers.get_handler.cache_clear()
+    try:
+        repo = Repository(tmp_path)
+        assert roundtrip(repo, "shout", handler="upper") == "shout"
+        assert (tmp_path / "thing" / "v1" / "thing.txt").read_text() == "SHOUT"
+        assert "upper" in handlers.available_handlers()
+        with pytest.raises(HandlerNotFound, match="cannot load"):
+            repo.log_artifact("x", 1, handler="broken")
+    finally:
+        handlers.get_handler.cache_clear()

@@ -393,6 +393,7 @@ class FsspecStorage(Storage):
         return time.time() - float(writer.get("time", 0)) > STALE_AFTER_S
 
     def begin(self, name: str, first: int) -> Staging:
+        self.clean(name)
         listing = self._listing(name)
         version = max([first, *(n + 1 for n, committed in listing.items() if committed)])
         while version in listing:
