@@ -181,6 +181,14 @@ class Repository:
         artifact.value = None  # written: load_artifact reads it back
 
     def _write_value(self, kind: type[Artifact], artifact: Artifact, staging: Staging) -> None:
+        try:
+            self._write_with(kind, artifact, staging)
+        except TypeError as exc:  # a writer keyword the format does not take, mostly
+            raise ArtifactError(
+                f"handler {kind.alias!r} cannot write artifact {artifact.name!r}: {exc}"
+            ) from exc
+
+    def _write_with(self, kind: type[Artifact], artifact: Artifact, staging: Staging) -> None:
         kwargs = dict(artifact.writer_kwargs)
         if kind.multi_file:
             kind.write(artifact.value, staging.zarr_store(artifact.fname), **kwargs)
@@ -344,6 +352,11 @@ class Repository:
         check_name(name, "artifact name")
         if handler is not None:
             get_handler(handler)
+        elif writer_kwargs:
+            raise ArtifactError(
+                f"writer keywords ({', '.join(sorted(writer_kwargs))}) belong to one format: "
+                "name its handler= (the result's handler otherwise depends on the backend)"
+            )
         return ArtifactDestination(self, name, handler, _expiry(expiry), writer_kwargs)
 
     @contextlib.contextmanager
