@@ -188,3 +188,11 @@ def test_saved_equals_computed_in_every_mode(backend: str, tmp_path: Path) -> No
     assert back.dtype == expected.dtype and back.shape == expected.shape
     np.testing.assert_array_equal(back, expected)
     assert saved.alias == ("zarr" if backend == "dask" else "numpy")
+
+
+def test_a_cached_result_still_streams(tmp_path: Path) -> None:
+    repo = Repository(tmp_path)
+    y = expression(1000)
+    y.compute(backend="dask")  # now in the result cache
+    assert y.compute(destination=repo.destination("s"), backend="dask").alias == "zarr"
+    assert y.compute(destination=repo.destination("n")).alias == "numpy"  # from the cache

@@ -191,7 +191,10 @@ def compute(
         formatted = [serialize(v, n.type, format) for v, n in zip(values, targets, strict=True)]
         return formatted[0] if unpack else formatted
 
-    key = _cache_key(targets, plan, bound, chosen, options.fast_math) if cache else None
+    # a result streamed to its destination is never held, so never cached nor served
+    # from the cache (which would write it whole, in another format)
+    cached = cache and streams_to is None
+    key = _cache_key(targets, plan, bound, chosen, options.fast_math) if cached else None
     if key is not None:
         hit = result_cache.get(key)
         if hit is not None:
