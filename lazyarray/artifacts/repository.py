@@ -9,13 +9,11 @@ removed by ``prune``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import json
 import os
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from lazyarray.artifacts.handlers import Artifact, get_handler, infer_handler, utcnow
@@ -83,7 +81,6 @@ class Repository:
         self.root = self.storage.url
         self.trusted = trusted
         self._pending: list[Artifact] = []
-        self._provenance: dict[int, tuple[dict[str, Any], Any]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -358,15 +355,6 @@ class Repository:
                 "name its handler= (the result's handler otherwise depends on the backend)"
             )
         return ArtifactDestination(self, name, handler, _expiry(expiry), writer_kwargs)
-
-    @contextlib.contextmanager
-    def _staging(self, name: str) -> Iterator[Staging]:
-        staging = self.storage.begin(name, self._next_version(name))
-        try:
-            yield staging
-        except BaseException:
-            staging.abort()
-            raise
 
 
 __all__ = ["Repository"]

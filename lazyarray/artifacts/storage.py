@@ -18,6 +18,7 @@ written last.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import errno
 import io
@@ -25,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,10 +34,11 @@ from typing import IO, Any
 from lazyarray.errors import ArtifactError
 from lazyarray.execution.files import (
     STALE_AFTER_S,
+    host_name,
+    process_gone,
     remove_stale,
     sync_folder,
     temporary_name,
-    writer_gone,
 )
 from lazyarray.stores.names import check_name, confined
 
@@ -62,55 +63,65 @@ def parse_manifest(data: bytes) -> Manifest | None:
     return found if isinstance(found, dict) and isinstance(found.get("version"), int) else None
 
 
-class Staging:
+class Staging(abc.ABC):
     """The files of one version being written; ``commit`` makes them visible."""
 
+    @abc.abstractmethod
     def open(self, fname: str) -> contextlib.AbstractContextManager[IO[bytes]]:
-        raise NotImplementedError
+        """A binary file that becomes the version's ``fname``, whole."""
 
+    @abc.abstractmethod
     def zarr_store(self, fname: str) -> Any:
-        raise NotImplementedError
+        """A zarr store at the version's ``fname`` (a multi-file format)."""
 
+    @abc.abstractmethod
     def commit(self, manifest: Callable[[int, dict[str, int]], Manifest], first: int) -> int:
         """Writes the manifest (``manifest(version, file sizes)``) last and publishes
         the version as ``first`` or the next free number; returns that number."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def abort(self) -> None:
-        raise NotImplementedError
+        """Removes what was written; none of it was ever visible."""
 
 
-class Storage:
+class Storage(abc.ABC):
     """A repository's files: names, committed manifests, version files."""
 
     url: str
 
+    @abc.abstractmethod
     def names(self) -> list[str]:
-        raise NotImplementedError
+        """The artifact names under the root."""
 
+    @abc.abstractmethod
     def manifests(self, name: str) -> dict[int, Manifest]:
-        raise NotImplementedError
+        """The committed versions of ``name``: number -> manifest."""
 
+    @abc.abstractmethod
     def begin(self, name: str, first: int) -> Staging:
-        raise NotImplementedError
+        """Starts writing a version of ``name``, to be numbered ``first`` or later."""
 
+    @abc.abstractmethod
     def open(
         self, name: str, version: int, fname: str
     ) -> contextlib.AbstractContextManager[IO[bytes]]:
-        raise NotImplementedError
+        """Reads ``fname`` of a committed version."""
 
+    @abc.abstractmethod
     def size(self, name: str, version: int, fname: str) -> int | None:
-        raise NotImplementedError
+        """The size of a version's ``fname``; None if it is missing."""
 
+    @abc.abstractmethod
     def zarr_store(self, name: str, version: int, fname: str) -> Any:
-        raise NotImplementedError
+        """A read-only zarr store at a version's ``fname``."""
 
+    @abc.abstractmethod
     def remove(self, name: str, version: int) -> None:
-        raise NotImplementedError
+        """Removes a committed version: it disappears at once, then its files go."""
 
+    @abc.abstractmethod
     def clean(self, name: str) -> None:
         """Removes what killed writers left under ``name``."""
-        raise NotImplementedError
 
 
 def open_storage(root: str | os.PathLike[str]) -> Storage:
@@ -263,25 +274,13 @@ class LocalStorage(Storage):
 
 # --- an fsspec store ------------------------------------------------------------------
 
-_HOST = socket.gethostname()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
 
 class FsspecStaging(Staging):
     def __init__(self, storage: FsspecStorage, name: str, version: int) -> None:
         self.storage = storage
         self.version = version
         self.path = storage.path(name, f"v{version}")
-        writer = {"host": _HOST, "pid": os.getpid(), "time": time.time()}
+        writer = {"host": host_name(), "pid": os.getpid(), "time": time.time()}
         storage.fs.pipe_file(f"{self.path}/{WRITER}", json.dumps(writer).encode())
 
     @contextlib.contextmanager
@@ -388,9 +387,12 @@ class FsspecStorage(Storage):
             writer = json.loads(self.fs.cat_file(self.path(name, f"v{number}", WRITER)))
         except (FileNotFoundError, ValueError):
             return True  # killed before it named itself
-        if writer.get("host") == _HOST and not _alive(int(writer.get("pid", 0))):
-            return True
-        return time.time() - float(writer.get("time", 0)) > STALE_AFTER_S
+        try:
+            if process_gone(str(writer["host"]), int(writer["pid"])):
+                return True
+            return time.time() - float(writer["time"]) > STALE_AFTER_S
+        except (KeyError, TypeError, ValueError):
+            return True  # not a record this module wrote
 
     def begin(self, name: str, first: int) -> Staging:
         self.clean(name)
@@ -448,4 +450,4 @@ class FsspecStorage(Storage):
                         self.fs.rmdir(entry["name"])
 
 
-__all__ = ["FsspecStorage", "LocalStorage", "Storage", "open_storage", "writer_gone"]
+__all__ = ["FsspecStorage", "LocalStorage", "Storage", "open_storage"]

@@ -97,8 +97,18 @@ def writer_gone(name: str, modified: float) -> bool:
     found = _TEMPORARY.fullmatch(name)
     if found is None:
         return False
-    dead = found["host"] == _HOST and not _alive(int(found["pid"]))
-    return dead or time.time() - modified > STALE_AFTER_S
+    return process_gone(found["host"], int(found["pid"])) or time.time() - modified > STALE_AFTER_S
+
+
+def host_name() -> str:
+    """This host, as temporaries' names and writer records give it."""
+    return _HOST
+
+
+def process_gone(host: str, pid: int) -> bool:
+    """Whether process ``pid`` of ``host`` is known to have ended: only a process of
+    this host can be known so."""
+    return host == _HOST and not _alive(pid)
 
 
 def remove_stale(folder: str) -> None:
