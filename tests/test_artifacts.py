@@ -47,7 +47,14 @@ def roundtrip(repo: Repository, value: Any, handler: str | None = None, **kwargs
 
 
 def test_json_round_trip(repo: Repository) -> None:
-    value = {"auc": 0.91, "labels": ["a", "b"], "nested": {"n": None, "ok": True}}
+    value = {
+        "auc": 0.91,
+        "labels": ["a", "b"],
+        "nested": {"n": None, "ok": True},
+        "ünïcode ✓": "日本",
+        "big": 2**70,
+        "empty": [],
+    }
     assert roundtrip(repo, value) == value
     assert repo.artifacts()[0]["handler"] == "json"
 
