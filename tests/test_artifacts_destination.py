@@ -196,3 +196,49 @@ def test_a_cached_result_still_streams(tmp_path: Path) -> None:
     y.compute(backend="dask")  # now in the result cache
     assert y.compute(destination=repo.destination("s"), backend="dask").alias == "zarr"
     assert y.compute(destination=repo.destination("n")).alias == "numpy"  # from the cache
+
+
+class Collector:
+    """A destination that is not a repository: execution knows only the protocol."""
+
+    def __init__(self, target: np.ndarray | None = None) -> None:
+        self.target = target
+        self.got: list[Any] = []
+        self.discarded = 0
+
+    def write(self, value: Any, result: Any) -> str:
+        self.got.append((value, result))
+        return "kept"
+
+
+class BlockCollector(Collector):
+    """Also a chunk sink: takes the blocks into a numpy array of its own."""
+
+    def chunk_target(self, shape: Any, dtype: Any, chunks: Any) -> Any:
+        self.target = np.zeros(shape, dtype)
+        self.chunks = chunks
+        return self.target
+
+    def discard(self) -> None:
+        self.discarded += 1
+
+
+def test_any_object_with_write_is_a_destination() -> None:
+    from lazyarray.jobs import Streamed
+
+    y = expression(BIG)
+    plain = Collector()
+    assert y.compute(destination=plain, backend="dask") == "kept"
+    value, result = plain.got[0]
+    np.testing.assert_array_equal(value, y.compute())
+    assert result.type == y.node.type and result.provenance["graph"] == y.node.digest
+    blocks = BlockCollector()
+    with la.config.set(dask_chunk_bytes="256KB"):
+        assert y.compute(destination=blocks, backend="dask") == "kept"
+    streamed, _ = blocks.got[0]
+    assert isinstance(streamed, Streamed) and streamed.target is blocks.target
+    assert blocks.chunks[0] < BIG  # written in blocks
+    np.testing.assert_array_equal(blocks.target, y.compute())
+    numpy_blocks = BlockCollector()  # the numpy backend does not stream: the value comes
+    y.compute(destination=numpy_blocks, backend="numpy")
+    assert numpy_blocks.target is None and isinstance(numpy_blocks.got[0][0], np.ndarray)
