@@ -15,6 +15,7 @@ import pytest
 
 import lazyarray as la
 from lazyarray.artifacts import Artifact, Repository, get_handler, infer_handler, is_unsafe
+from lazyarray.artifacts.storage import FsspecStorage, LocalStorage
 from lazyarray.errors import (
     ArtifactError,
     ArtifactExpired,
@@ -300,3 +301,16 @@ def test_writer_keywords_a_format_refuses(tmp_path: Path) -> None:
         repo.save()
     with pytest.raises(ArtifactError, match="name its handler"):
         repo.destination("n", chunks=(10,))
+
+
+def test_a_zarr_version_missing_a_chunk_is_damaged(repo: Repository) -> None:
+    repo.log_artifact("z", np.arange(100.0), handler="zarr", chunks=(10,))
+    repo.save()
+    storage = repo.storage
+    if isinstance(storage, LocalStorage):
+        os.remove(Path(storage.root, "z", "v1", "z.zarr", "c", "3"))
+    else:
+        assert isinstance(storage, FsspecStorage)
+        storage.fs.rm_file(storage.path("z", "v1", "z.zarr", "c", "3"))
+    with pytest.raises(ArtifactError, match=r"damaged: z\.zarr/c/3 missing"):
+        repo.load_artifact("z")

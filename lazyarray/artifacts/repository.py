@@ -240,11 +240,9 @@ class Repository:
             )
         if kind.output_only:
             raise ArtifactError(f"artifact {name!r} is written for output only ({kind.alias})")
+        self._check_files(manifest)
         if kind.multi_file:
             return kind.read(self.storage.zarr_store(name, number, fname), **reader_kwargs)
-        expected = manifest.get("files", {}).get(fname)
-        if expected is not None and self.storage.size(name, number, fname) != expected:
-            raise ArtifactError(f"artifact {name!r} version {number}: {fname} is damaged")
         with self.storage.open(name, number, fname) as handle:
             if kind.binary:
                 return kind.read(handle, **reader_kwargs)
@@ -253,6 +251,24 @@ class Repository:
                 return kind.read(text, **reader_kwargs)
             finally:
                 text.detach()
+
+    def _check_files(self, manifest: Manifest) -> None:
+        """Every file the manifest lists is there with its size: a zarr array missing a
+        chunk would read it as fill values, silently."""
+        name, number, fname = manifest["name"], manifest["version"], manifest["fname"]
+        listed = manifest.get("files")
+        if not isinstance(listed, dict):
+            return
+        expected = {p: s for p, s in listed.items() if p == fname or p.startswith(f"{fname}/")}
+        found = self.storage.sizes(name, number, fname)
+        missing = sorted(p for p, size in expected.items() if found.get(p) != size)
+        if missing:
+            shown = ", ".join(missing[:3]) + (
+                f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            )
+            raise ArtifactError(
+                f"artifact {name!r} version {number} is damaged: {shown} missing or changed"
+            )
 
     def get_artifact(self, name: str, version: int | None = None) -> Artifact:
         """The record of a committed version (its value not read)."""

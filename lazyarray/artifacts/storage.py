@@ -108,8 +108,9 @@ class Storage(abc.ABC):
         """Reads ``fname`` of a committed version."""
 
     @abc.abstractmethod
-    def size(self, name: str, version: int, fname: str) -> int | None:
-        """The size of a version's ``fname``; None if it is missing."""
+    def sizes(self, name: str, version: int, fname: str) -> dict[str, int]:
+        """The sizes of a version's file ``fname``, or of the files under the folder
+        ``fname``, by path relative to the version (as its manifest lists them)."""
 
     @abc.abstractmethod
     def zarr_store(self, name: str, version: int, fname: str) -> Any:
@@ -244,11 +245,17 @@ class LocalStorage(Storage):
     ) -> contextlib.AbstractContextManager[IO[bytes]]:
         return open(self._version(name, version) / fname, "rb")
 
-    def size(self, name: str, version: int, fname: str) -> int | None:
-        try:
-            return (self._version(name, version) / fname).stat().st_size
-        except OSError:
-            return None
+    def sizes(self, name: str, version: int, fname: str) -> dict[str, int]:
+        folder = self._version(name, version)
+        found: dict[str, int] = {}
+        with contextlib.suppress(OSError):
+            if (folder / fname).is_file():
+                return {fname: (folder / fname).stat().st_size}
+            for parent, _, files in os.walk(folder / fname):
+                for file in files:
+                    path = Path(parent, file)
+                    found[path.relative_to(folder).as_posix()] = path.stat().st_size
+        return found
 
     def zarr_store(self, name: str, version: int, fname: str) -> Any:
         import zarr.storage
@@ -410,11 +417,13 @@ class FsspecStorage(Storage):
     ) -> contextlib.AbstractContextManager[IO[bytes]]:
         return self.fs.open(self.path(name, f"v{version}", fname), "rb")  # type: ignore[no-any-return]
 
-    def size(self, name: str, version: int, fname: str) -> int | None:
+    def sizes(self, name: str, version: int, fname: str) -> dict[str, int]:
+        folder = self.path(name, f"v{version}")
         try:
-            return int(self.fs.size(self.path(name, f"v{version}", fname)))
+            found = self.fs.find(f"{folder}/{fname}", detail=True)
         except (FileNotFoundError, OSError):
-            return None
+            return {}
+        return {path[len(folder) + 1 :]: int(info.get("size") or 0) for path, info in found.items()}
 
     def zarr_store(self, name: str, version: int, fname: str) -> Any:
         return self.zarr_at(self.path(name, f"v{version}", fname), read_only=True)
