@@ -22,6 +22,7 @@ from lazyarray.errors import (
     ResourceExhausted,
     RetryError,
 )
+from lazyarray.execution import destinations as _destinations
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
@@ -42,13 +43,26 @@ def _remote_jobs(url: str) -> typing.Any:
 jobs.JOB_SOURCES.update(http=_remote_jobs, https=_remote_jobs)
 
 
+def _artifact_destination(url: str) -> typing.Any:
+    """``compute(destination="artifact://name")``: in the ``artifacts`` option's repository."""
+    from lazyarray.artifacts import destination_for
+
+    return destination_for(url)
+
+
+_destinations.DESTINATION_SCHEMES.update(artifact=_artifact_destination)
+
+
+_SUBMODULES = ("assets", "artifacts", "datasets")
+
+
 def __getattr__(name: str) -> typing.Any:
     if name in ("Workflow", "use"):  # loaded when first used
         return getattr(workflows, name)
-    if name == "assets":  # loaded when first used
-        import lazyarray.assets
+    if name in _SUBMODULES:  # loaded when first used: their libraries are extras
+        import importlib
 
-        return lazyarray.assets
+        return importlib.import_module(f"lazyarray.{name}")
     raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
 
 

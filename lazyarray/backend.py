@@ -62,6 +62,17 @@ class Backend(abc.ABC):
     # graph as written (``make_plan(optimize=False)``), its parameters unbound
     plans: ClassVar[bool] = True
 
+    # whether ``execute`` writes a lone array result into ``context.sink`` block by block
+    # (returning ``jobs.Streamed``) when a compute destination offers one
+    streams: ClassVar[bool] = False
+
+    def versions(self) -> dict[str, str]:
+        """What decides this backend's last bits, for a result's provenance: its own
+        package's version and the libraries it runs on."""
+        import numpy as np
+
+        return {"backend": self.name, "numpy": np.__version__, **_package_version(self)}
+
     def execute_direct(self, plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
         """The values of ``plan.outputs`` for an unoptimized plan of a small graph
         (``planner.direct_plan``), run in the caller's thread under its ``errstate``:
@@ -165,6 +176,23 @@ def memory_error(op: str, site: str, error: MemoryError) -> ResourceExhausted:
         f"{op} (built at {site}) ran out of memory ({detail}); compute a slice of it, or "
         "a reduction, or set lazyarray.config memory_limit to be refused before running"
     )
+
+
+def _package_version(backend: Backend) -> dict[str, str]:
+    """``{package: version}`` of the package that holds ``backend``'s module, where it
+    says (a ``__version__``, or a distribution of its name); the bundled backends ship
+    with lazyarray, whose version provenance records anyway."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    top = type(backend).__module__.partition(".")[0]
+    found = getattr(sys.modules.get(top), "__version__", None)
+    if found is None:
+        try:
+            found = version(top)
+        except (PackageNotFoundError, ValueError):
+            return {}
+    return {top: str(found)}
 
 
 def _needs(node: Node) -> set[Capability]:

@@ -62,6 +62,8 @@ class Options:
     # the folder of the local shard cache (None: a per-user cache folder)
     catalog: str | None = None
     dataset_cache: str | None = None
+    # artifacts: the repository of destination="artifact://name" (a folder or a URL)
+    artifacts: str | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -213,6 +215,7 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "server": _optional(_server_url),
     "catalog": _location,
     "dataset_cache": _location,
+    "artifacts": _location,
 }
 
 

@@ -318,3 +318,28 @@ class AssetNotFound(AssetError, LookupError):
 
 class AssetInitError(AssetError, RuntimeError):
     """An asset's ``init`` or ``deinit`` raised; the original is chained."""
+
+
+# --- artifacts -------------------------------------------------------------------------
+
+
+class ArtifactError(LazyArrayError, ValueError):
+    """A value an artifact handler cannot write, or stored bytes it cannot read back."""
+
+
+class ArtifactNotFound(LazyArrayError, LookupError):
+    """An artifact name or version the repository does not hold (never saved, or pruned)."""
+
+
+class ArtifactExpired(ArtifactNotFound):
+    """A version whose expiry has passed: refused, and removed by ``prune()``."""
+
+
+class HandlerNotFound(LazyArrayError, LookupError):
+    """An artifact handler alias that no built-in nor ``lazyarray.artifacts`` entry point
+    provides, or a value whose type no handler is inferred for."""
+
+
+class UntrustedArtifact(LazyArrayError, PermissionError):
+    """An artifact whose handler runs code when read (pickle), asked of a repository or a
+    server not opened trusted."""

@@ -8,6 +8,7 @@ thread of this process; other backends subclass ``AsyncJob`` over their own futu
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
 import itertools
 import os
@@ -18,7 +19,7 @@ import traceback
 import weakref
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -50,6 +51,7 @@ class RunContext:
         retries: int = 0,
         options: Options | None = None,
         quick: bool = False,
+        sink: ChunkSink | None = None,
     ) -> None:
         # the options in force where the computation was asked for: jobs and kernels run
         # on other threads, which the caller's config.set does not reach
@@ -62,6 +64,9 @@ class RunContext:
         self.retries = retries  # retries a backend may make of its own tasks
         # inspect's question: a small result wanted now (a server answers it at once)
         self.quick = quick
+        # where a chunked backend may write a lone array result block by block instead
+        # of gathering it (``Streamed``); None: every result is returned
+        self.sink = sink
         self.total_steps = total_steps
         self.completed_steps = 0
         self.message = ""
@@ -94,6 +99,31 @@ class RunContext:
         """Called by backends between steps; raises ``JobCancelled`` once cancelled."""
         if self.cancelled:
             raise JobCancelled("the job was cancelled")
+
+
+@runtime_checkable
+class ChunkSink(Protocol):
+    """A compute destination that takes a result block by block (an artifact's zarr
+    array): a backend that holds a result as chunks writes them there, never gathering
+    the whole, and returns ``Streamed`` in its place."""
+
+    def chunk_target(
+        self, shape: tuple[int, ...], dtype: np.dtype[Any], chunks: tuple[int, ...]
+    ) -> Any:
+        """An array-like taking ``target[region] = block`` for blocks of the regular
+        grid ``chunks``, or None to be handed the whole value instead."""
+
+    def discard(self) -> None:
+        """Called when writing into the target failed: nothing of it may remain."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Streamed:
+    """What a backend returns in place of a result it wrote into its sink's target."""
+
+    target: Any
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
 
 
 class JobSource(Protocol):

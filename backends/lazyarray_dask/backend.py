@@ -14,7 +14,7 @@ from lazyarray.backend import Backend, Capability, check_outputs_fit, memory_err
 from lazyarray.config import Options
 from lazyarray.errors import JobCancelled, TransientError
 from lazyarray.graph import Node
-from lazyarray.jobs import AsyncJob, LocalJob, RunContext
+from lazyarray.jobs import AsyncJob, LocalJob, RunContext, Streamed
 from lazyarray.planner import Plan
 from lazyarray_dask.lower import Lowerer, refusal
 
@@ -30,6 +30,12 @@ class DaskBackend(Backend):
         }
     )
     install_hint = "pip install 'lazyarray[dask]'"
+    streams = True
+
+    def versions(self) -> dict[str, str]:
+        import dask
+
+        return {**super().versions(), "dask": str(getattr(dask, "__version__", ""))}
 
     def refusal(self, node: Node) -> str | None:
         """What needs a capability this backend lacks, and what it has no lowering for
@@ -44,9 +50,16 @@ class DaskBackend(Backend):
         from dask.base import compute as dask_compute
 
         self.check(plan)
-        check_outputs_fit(plan, context.options)  # results come back here, whole
+        streamed = context.sink is not None and _streamable(plan)
+        if not streamed:
+            check_outputs_fit(plan, context.options)  # results come back here, whole
         collections = self.lower(plan, arguments, context.options)
         client = self.client(context)
+        if streamed and context.sink is not None:
+            done = _stream(plan.outputs[0], collections[0], context, client)
+            if done is not None:
+                return [done]
+            check_outputs_fit(plan, context.options)  # the sink wants the whole value
         try:
             if client is not None:
                 from lazyarray_dask.jobs import DaskJob
@@ -69,8 +82,10 @@ class DaskBackend(Backend):
         to ``dask_scheduler``, if set, happens inside the job (its errors are the job's)."""
         context = context or RunContext(len(plan))
         self.check(plan)
-        check_outputs_fit(plan, context.options)
-        if context.client is None:
+        streamed = context.sink is not None and _streamable(plan)
+        if not streamed:
+            check_outputs_fit(plan, context.options)
+        if context.client is None or streamed:
             return LocalJob(lambda ctx: self.execute(plan, arguments, ctx), len(plan), context)
         from lazyarray_dask.jobs import DaskJob
 
@@ -102,6 +117,49 @@ def optimizes(collections: list[Any]) -> bool:
         if graph is not None:
             layers += len(getattr(graph(), "layers", ()))
     return layers <= _OPTIMIZED_LAYERS
+
+
+def _streamable(plan: Plan) -> bool:
+    """A lone unmasked array result of known shape: what a sink can take by blocks."""
+    if len(plan.outputs) != 1:
+        return False
+    kind = plan.outputs[0].type
+    return not kind.masked and bool(kind.shape) and None not in kind.shape
+
+
+def _stream(node: Node, array: Any, context: RunContext, client: Any) -> Streamed | None:
+    """Writes ``array`` into the sink's target chunk by chunk (``dask.array.store``),
+    never gathering it; None when the sink wants the whole value instead. Chunks are
+    made regular first: a writer owns whole target chunks, so no lock is needed."""
+    import dask.array as da
+
+    if not isinstance(array, da.Array) or context.sink is None:
+        return None
+    grid = tuple(max(max(axis, default=1), 1) for axis in array.chunks)
+    if any(
+        axis[:-1] != (size,) * (len(axis) - 1)
+        for axis, size in zip(array.chunks, grid, strict=True)
+    ):
+        array = array.rechunk(grid)
+    if array.dtype != node.type.dtype:
+        array = array.astype(node.type.dtype)
+    shape = tuple(int(n) for n in array.shape)
+    target = context.sink.chunk_target(shape, node.type.dtype, grid)
+    if target is None:
+        return None
+    try:
+        stored = da.store(array, target, lock=False, compute=False)
+        if client is not None:
+            client.compute(stored).result()
+        else:
+            with _Progress(context):
+                stored.compute(scheduler="threads", optimize_graph=optimizes([array]))
+    except BaseException as exc:
+        context.sink.discard()
+        if isinstance(exc, MemoryError):
+            raise memory_error("the dask computation", node.site_text, exc) from exc
+        raise
+    return Streamed(target, shape, node.type.dtype)
 
 
 def _sites(plan: Plan) -> str:

@@ -23,14 +23,14 @@ from lazyarray.errors import (
     TransientError,
 )
 from lazyarray.execution.cache import results as result_cache
+from lazyarray.execution.destinations import Destination, ResultInfo, provenance, resolve
 from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest, outputs_digest
-from lazyarray.jobs import AsyncJob, RunContext
+from lazyarray.jobs import AsyncJob, ChunkSink, RunContext, Streamed
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan, bind_arguments, direct_plan, make_plan, parameters_of
 
-DESTINATIONS = ("download",)
 # compute()'s own keywords: every other keyword argument is a parameter's value
 COMPUTE_KEYWORDS = frozenset(
     {
@@ -108,7 +108,7 @@ def compute(
     targets: Sequence[Node],
     *,
     format: str = "pyarrow",  # noqa: A002 - the public keyword's name
-    destination: str = "download",
+    destination: str | Destination = "download",
     file: FileTarget = None,
     timeout: float | None = None,
     block: bool = True,
@@ -125,7 +125,9 @@ def compute(
     """Runs ``targets`` together; returns their values (a list, or the only value with
     ``unpack``), or with ``block=False`` a job whose ``result()`` returns them.
     ``server`` runs them on that lazyarray server (the ``remote`` backend, unless another
-    is named); ``quick`` marks inspect's small synchronous question."""
+    is named); ``quick`` marks inspect's small synchronous question. A ``destination``
+    other than "download" takes the one result (``destinations.py``) and ``compute``
+    returns what its ``write`` returns."""
     options = snapshot()
     defaults = block is True and isinstance(cache, bool) and timeout is None and file is None
     if server is not None or not (
@@ -147,9 +149,10 @@ def compute(
             client = server if client is None else client
     if format != "pyarrow" or file is not None:  # "pyarrow" holds every result
         check_format(format, [n.type for n in targets], file)
-    if destination not in DESTINATIONS:
+    sink = None if destination == "download" else resolve(destination)
+    if sink is not None and (len(targets) != 1 or file is not None):
         raise FormatError(
-            f"unknown destination {destination!r}; choose one of {', '.join(DESTINATIONS)}"
+            "destination= takes one result and no file=; compute the arrays one at a time"
         )
     if file is not None and format == "pyarrow":
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
@@ -170,8 +173,16 @@ def compute(
     if direct is None:
         chosen.check(plan)
     retries = options.default_retries if num_retries is None else num_retries
+    # a sink that takes blocks, offered to a backend that writes them
+    streams_to = sink if chosen.streams and isinstance(sink, ChunkSink) else None
 
     def finish(values: list[Any]) -> Any:
+        if sink is not None:
+            value, kind = values[0], targets[0].type
+            made = provenance(targets[0], bound, chosen.versions())
+            if not isinstance(value, Streamed):
+                value = serialize(value, kind, "pyarrow")
+            return sink.write(value, ResultInfo(kind, targets[0], made))
         if file is not None:
             if len(values) != 1:
                 raise FormatError("file= takes one result; compute the arrays one at a time")
@@ -180,14 +191,17 @@ def compute(
         formatted = [serialize(v, n.type, format) for v, n in zip(values, targets, strict=True)]
         return formatted[0] if unpack else formatted
 
-    key = _cache_key(targets, plan, bound, chosen, options.fast_math) if cache else None
+    # a result streamed to its destination is never held, so never cached nor served
+    # from the cache (which would write it whole, in another format)
+    cached = cache and streams_to is None
+    key = _cache_key(targets, plan, bound, chosen, options.fast_math) if cached else None
     if key is not None:
         hit = result_cache.get(key)
         if hit is not None:
             return finish(hit) if block else _CompletedJob(finish(hit))
 
     def store(values: list[Any]) -> list[Any]:
-        if key is not None:
+        if key is not None and not isinstance(values[0], Streamed):
             result_cache.put(key, values, options.cache_bytes)
         return values
 
@@ -196,7 +210,7 @@ def compute(
         return finish(store(owned(values, plan, bound)))
     if block and timeout is None:
         context = RunContext(
-            len(plan), client=client, retries=retries, options=options, quick=quick
+            len(plan), client=client, retries=retries, options=options, quick=quick, sink=streams_to
         )
         bar = ProgressBar(context) if show else None
         try:
@@ -213,7 +227,14 @@ def compute(
         lambda: chosen.submit(
             plan,
             bound,
-            RunContext(len(plan), client=client, retries=retries, options=options, quick=quick),
+            RunContext(
+                len(plan),
+                client=client,
+                retries=retries,
+                options=options,
+                quick=quick,
+                sink=streams_to,
+            ),
         ),
         retries,
         lambda v: finish(store(owned(v, plan, bound))),

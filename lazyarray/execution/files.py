@@ -5,7 +5,9 @@ leaves the target as it was; a killed writer's temporary is removed by the next 
 into that folder.
 
 Temporaries are named ``.{name}.lazyarray-{host}-{pid}-{random}.part``: the host and pid
-tell whether their writer still runs (on this host), their age whether it stalled."""
+tell whether their writer still runs (on this host), their age whether it stalled. A
+temporary may be a folder (an artifact version being written, renamed into place
+whole)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 import socket
 import stat
 import time
@@ -60,8 +63,7 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], 
     target = _target(os.fspath(path))
     folder, name = os.path.split(target)
     remove_stale(folder)
-    token = f"{_HOST}-{os.getpid()}-{secrets.token_hex(4)}"
-    temporary = os.path.join(folder, f".{name[:80]}.lazyarray-{token}.part")
+    temporary = os.path.join(folder, temporary_name(name))
     try:
         descriptor = os.open(temporary, _CREATE, 0o666)
     except OSError as exc:
@@ -79,22 +81,50 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], 
         if isinstance(exc, OSError):
             raise _naming(exc, shown) from None
         raise
-    _sync_folder(folder)
+    sync_folder(folder)
+
+
+def temporary_name(name: str) -> str:
+    """A name for a temporary of ``name`` that ``remove_stale`` recognizes and that
+    listings skip (a leading dot)."""
+    return f".{name[:80]}.lazyarray-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.part"
+
+
+def writer_gone(name: str, modified: float) -> bool:
+    """Whether the writer of the temporary ``name`` (``temporary_name``'s naming) is
+    gone: its process no longer exists on this host, or it was last touched
+    ``STALE_AFTER_S`` ago. False for a name not of that naming."""
+    found = _TEMPORARY.fullmatch(name)
+    if found is None:
+        return False
+    return process_gone(found["host"], int(found["pid"])) or time.time() - modified > STALE_AFTER_S
+
+
+def host_name() -> str:
+    """This host, as temporaries' names and writer records give it."""
+    return _HOST
+
+
+def process_gone(host: str, pid: int) -> bool:
+    """Whether process ``pid`` of ``host`` is known to have ended: only a process of
+    this host can be known so."""
+    return host == _HOST and not _alive(pid)
 
 
 def remove_stale(folder: str) -> None:
     """Removes temporaries of our naming in ``folder`` whose writer is gone: its process
-    no longer exists on this host, or the file was not touched for ``STALE_AFTER_S``."""
-    now = time.time()
+    no longer exists on this host, or the file was not touched for ``STALE_AFTER_S``.
+    A temporary folder is removed with what it holds."""
     with contextlib.suppress(OSError), os.scandir(folder) as entries:
         for entry in entries:
-            found = _TEMPORARY.fullmatch(entry.name)
-            if found is None:
+            if _TEMPORARY.fullmatch(entry.name) is None:
                 continue
             with contextlib.suppress(OSError):
-                dead = found["host"] == _HOST and not _alive(int(found["pid"]))
-                if dead or now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S:
-                    os.unlink(entry.path)
+                if writer_gone(entry.name, entry.stat(follow_symlinks=False).st_mtime):
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
 
 
 _CREATE = (
@@ -138,7 +168,7 @@ def _naming(exc: OSError, path: str) -> OSError:
     return named.with_traceback(exc.__traceback__)
 
 
-def _sync_folder(folder: str) -> None:
+def sync_folder(folder: str) -> None:
     """Makes the rename durable (POSIX); best effort."""
     with contextlib.suppress(OSError, AttributeError):
         descriptor = os.open(folder, os.O_RDONLY)

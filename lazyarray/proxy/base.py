@@ -175,7 +175,7 @@ class BaseArray:
     def compute(
         self,
         format: str = "pyarrow",  # noqa: A002 - the reference API's keyword
-        destination: str = "download",
+        destination: Any = "download",
         file: Any = None,
         timeout: float | None = None,
         block: bool = True,
@@ -190,7 +190,10 @@ class BaseArray:
         """Runs the expression and returns its value (or a job, with ``block=False``).
         ``client`` is a scheduler handle for backends that take one (a
         ``distributed.Client`` for ``backend="dask"``); ``server`` a lazyarray server's
-        URL (``backend="remote"``).
+        URL (``backend="remote"``). ``destination`` sends the result elsewhere and
+        returns what it says: ``repo.destination("name")`` (or ``"artifact://name"``
+        with the ``artifacts`` option) saves it as the artifact's next version and
+        returns that version's record.
 
         >>> import lazyarray as la
         >>> (la.arange(4) * 2).compute()
