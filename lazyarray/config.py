@@ -64,6 +64,8 @@ class Options:
     dataset_cache: str | None = None
     # artifacts: the repository of destination="artifact://name" (a folder or a URL)
     artifacts: str | None = None
+    # assets: a YAML file of the assets every compute runs with (lazyarray.assets)
+    assets: str | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -216,6 +218,7 @@ _RULES: dict[str, Callable[[Any], Any]] = {
     "catalog": _location,
     "dataset_cache": _location,
     "artifacts": _location,
+    "assets": _optional(_text),
 }
 
 

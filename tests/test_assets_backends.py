@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lazyarray as la
-from lazyarray.assets import Asset, AssetBackend, get, with_assets
+from lazyarray.assets import Asset, AssetBackend, get, register_asset_type, with_assets
 from lazyarray.errors import AssetScopeError, ComputeError, JobCancelled
 from lazyarray.proxy import parameter
 
@@ -196,3 +196,23 @@ def test_a_dask_client_asset_is_the_client_computations_use() -> None:
         assert client.status == "running"
         assert LOG == [("init", "p"), ("deinit", "p")]
     assert client.status == "closed"
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_compute_takes_assets_as_a_keyword_or_an_option(name: str, tmp_path: Path) -> None:
+    """``compute(assets=...)`` and the ``assets`` option (a YAML file): the same assets
+    kept across computes (runner assets opened once), closed with the process."""
+    x, data = _x(), np.arange(1000.0)
+    value = (x * 3).sum().compute(backend=name, cache=False, assets=_chain(), x=data)
+    assert value == data.sum() * 3
+    assert LOG[:3] == [("init", "r"), ("init", "p"), ("init", "q")]
+    assert LOG[3:] == [("deinit", "q"), ("deinit", "p")]
+    LOG.clear()
+    register_asset_type("recorded_for_option", Recorded)
+    spec = tmp_path / "assets.yaml"
+    spec.write_text("assets:\n  - {id: o, type: recorded_for_option, scope: process}\n")
+    with la.config.set(assets=str(spec)):
+        assert (x + 1).sum().compute(backend=name, cache=False, x=data) == (data + 1).sum()
+    assert LOG == [("init", "o"), ("deinit", "o")]
+    with pytest.raises(la.errors.AssetSpecError), la.config.set(assets=str(tmp_path)):
+        (x + 1).sum().compute(backend=name, cache=False, x=data)  # a folder is no YAML

@@ -45,6 +45,7 @@ COMPUTE_KEYWORDS = frozenset(
         "backend",
         "client",
         "server",
+        "assets",
     }
 )
 FileTarget = str | os.PathLike[str] | IO[bytes] | None
@@ -118,6 +119,7 @@ def compute(
     backend: str | Backend | None = None,
     client: Any = None,
     server: str | None = None,
+    assets: Any = None,
     arguments: Mapping[str, Any] | None = None,
     unpack: bool = False,
     quick: bool = False,
@@ -127,7 +129,8 @@ def compute(
     ``server`` runs them on that lazyarray server (the ``remote`` backend, unless another
     is named); ``quick`` marks inspect's small synchronous question. A ``destination``
     other than "download" takes the one result (``destinations.py``) and ``compute``
-    returns what its ``write`` returns."""
+    returns what its ``write`` returns. ``assets`` (else the ``assets`` option) are the
+    scoped resources the run has (``lazyarray.assets``)."""
     options = snapshot()
     defaults = block is True and isinstance(cache, bool) and timeout is None and file is None
     if server is not None or not (
@@ -157,6 +160,11 @@ def compute(
     if file is not None and format == "pyarrow":
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
     chosen = get_backend(backend if backend is not None else options.backend)
+    assets = options.assets if assets is None else assets
+    if assets is not None:
+        from lazyarray.assets import with_assets
+
+        chosen = with_assets(chosen, assets)
     parameters = parameters_of(targets)
     bound = bind_arguments(parameters, arguments or {}) if parameters or arguments else {}
     show = should_show(options.progress_bar if progress_bar is None else progress_bar)

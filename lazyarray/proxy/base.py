@@ -185,6 +185,7 @@ class BaseArray:
         backend: Any = None,
         client: Any = None,
         server: str | None = None,
+        assets: Any = None,
         **arguments: Any,
     ) -> Any:
         """Runs the expression and returns its value (or a job, with ``block=False``).
@@ -193,7 +194,8 @@ class BaseArray:
         URL (``backend="remote"``). ``destination`` sends the result elsewhere and
         returns what it says: ``repo.destination("name")`` (or ``"artifact://name"``
         with the ``artifacts`` option) saves it as the artifact's next version and
-        returns that version's record.
+        returns that version's record. ``assets`` are the run's scoped resources
+        (``lazyarray.assets``: specs, a YAML file; default the ``assets`` option).
 
         >>> import lazyarray as la
         >>> (la.arange(4) * 2).compute()
@@ -212,6 +214,7 @@ class BaseArray:
             backend=backend,
             client=client,
             server=server,
+            assets=assets,
             arguments=arguments,
             unpack=True,
         )
