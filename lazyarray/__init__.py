@@ -45,6 +45,10 @@ jobs.JOB_SOURCES.update(http=_remote_jobs, https=_remote_jobs)
 def __getattr__(name: str) -> typing.Any:
     if name in ("Workflow", "use"):  # loaded when first used
         return getattr(workflows, name)
+    if name in ("datasets", "open_source", "open_zarr"):  # loaded when first used
+        import lazyarray.datasets
+
+        return lazyarray.datasets if name == "datasets" else getattr(lazyarray.datasets, name)
     raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
 
 
@@ -62,6 +66,7 @@ __all__ = [
     "Workflow",  # noqa: F405 - loaded when first used (__getattr__)
     "available_backends",
     "config",
+    "datasets",  # noqa: F405 - loaded when first used (__getattr__)
     "dtypes",
     "errors",
     "fft",
@@ -69,6 +74,8 @@ __all__ = [
     "from_json",
     "get_backend",
     "linalg",
+    "open_source",  # noqa: F405 - loaded when first used (__getattr__)
+    "open_zarr",  # noqa: F405 - loaded when first used (__getattr__)
     "random",
     "serialize",
     "to_dask",

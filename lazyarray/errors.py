@@ -162,6 +162,23 @@ class CorruptBlob(LazyArrayError, ValueError):
     """Stored bytes whose digest is not their name: never returned."""
 
 
+# --- sources: arrays read from storage -----------------------------------------------
+
+
+class SourceError(LazyArrayError, ValueError):
+    """Storage that cannot be read as an array: an unknown reader, a zarr group where an
+    array was named, a column of a type or with values an array cannot hold."""
+
+
+class SourceNotFound(SourceError, FileNotFoundError):
+    """A source's store, file, array path or column that does not exist."""
+
+
+class SourceChanged(SourceError, RuntimeError):
+    """A source whose storage changed since it was opened (its change token differs):
+    reading on would mix old and new data."""
+
+
 # --- raised when an expression runs --------------------------------------------------
 
 
