@@ -16,6 +16,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 import lazyarray as la
 from lazyarray.errors import BadAttribute, SourceChanged, SourceError, SourceNotFound
+from lazyarray.ops import sources
 from lazyarray.planner import make_plan
 from lazyarray.proxy import wrap
 from lazyarray.stores import readers
@@ -95,6 +96,18 @@ def test_selections_equal_numpy(name: str, root: str, backend: str) -> None:
     x = la.open_zarr(f"{root}/a.zarr")
     assert (x.shape, x.dtype) == (SMALL.shape, SMALL.dtype)
     assert_same(select(x).compute(backend=backend), select(np.asarray(z)))
+
+
+def test_chunks_read_on_threads_equal_numpy(root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "_PARALLEL_BYTES", 0)  # every read split by chunk
+    z = store(root, SMALL, (10, 20), "a")
+    x = la.open_zarr(f"{root}/a.zarr")
+    whole = np.asarray(z)
+    for name, select in SELECTIONS.items():
+        Counting.reads.clear()
+        assert_same(select(x).compute(cache=False), select(whole))
+        if name == "steps":  # x[5:97:3, ::-7]: rows of 10 chunks, columns of all 3
+            assert len(chunk_reads()) == 10 * 3
 
 
 BIG_EXPRESSIONS: dict[str, Callable[[Any, Any], Any]] = {

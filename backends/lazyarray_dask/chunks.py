@@ -10,6 +10,7 @@ import dask.array as da
 import numpy as np
 
 from lazyarray.graph import Node
+from lazyarray.stores.readers import cut
 
 
 def chunks_for(shape: tuple[int, ...], dtype: np.dtype[Any], chunk_bytes: int) -> Any:
@@ -104,21 +105,3 @@ def native_cuts(
         [] if isinstance(item, int) else cut(item, native[d] * factors[d])
         for d, item in enumerate(items)
     ]
-
-
-def cut(positions: range, block: int) -> list[range]:
-    """``positions`` split where they cross a multiple of ``block``, in their order."""
-    if not len(positions):
-        return [positions]
-    groups: list[range] = []
-    i, count, step = 0, len(positions), positions.step
-    while i < count:
-        first = positions[i]
-        start = first // block * block
-        if step > 0:
-            taken = (start + block - first + step - 1) // step
-        else:
-            taken = (first - start) // -step + 1
-        groups.append(positions[i : i + taken])
-        i += taken
-    return groups

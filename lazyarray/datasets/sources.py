@@ -33,7 +33,9 @@ def open_source(
     or etag): nothing is read to hash it.
 
     >>> import numpy as np, zarr
-    >>> z = zarr.create_array("memory://doc/a.zarr", shape=(4, 6), chunks=(2, 3), dtype="i8")
+    >>> z = zarr.create_array(
+    ...     "memory://doc/a.zarr", shape=(4, 6), chunks=(2, 3), dtype="i8", overwrite=True
+    ... )
     >>> z[:] = np.arange(24).reshape(4, 6)
     >>> x = open_source("zarr", "memory://doc/a.zarr")
     >>> x.shape, x[1:3, ::2].compute().tolist()

@@ -58,11 +58,23 @@ def source_text(node: Node) -> str:
         f"#{attrs['path']}" if attrs.get("path") else ""
     )
     chunks, count = touched(attrs)
-    region = f", region={attrs['region']}" if attrs.get("region") is not None else ""
+    region = "" if attrs.get("region") is None else index_text(attrs["region"])
     return (
         f"{attrs['reader']} {name}{region}: reads {chunks} "
         f"chunk{'s' if chunks != 1 else ''}, {human_bytes(count)}"
     )
+
+
+def index_text(index: tuple[object, ...]) -> str:
+    """An encoded basic index as Python writes it: ``[150:160, 0:501:100, 3]``."""
+    items = []
+    for item in index:
+        if isinstance(item, tuple):  # ("slice", start, stop, step)
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            items.append(f"{start}:{stop}" + (f":{step}" if step not in ("", "1") else ""))
+        else:
+            items.append("..." if item is Ellipsis else str(item))
+    return f"[{', '.join(items)}]"
 
 
 def kernel_text(kernel: Kernel, inputs: Sequence[str]) -> str:

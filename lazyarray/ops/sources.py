@@ -12,6 +12,7 @@ chunks the region touches are read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from lazyarray.stores.readers import ADAPTERS, Location
 from lazyarray.types import ArrayType, check_supported_dtype, normalize_shape
 
 READERS = tuple(sorted(ADAPTERS))
+_PARALLEL_BYTES = 2**20
 
 
 def located(attrs: Mapping[str, Any]) -> tuple[str, Location, str]:
@@ -69,7 +71,10 @@ def _read(
 ) -> Any:
     attrs = {"reader": reader, "identity": identity, "url": url, "path": path, "token": token}
     name, location, expected = located(attrs)
-    value = readers.read_region(name, location, expected, region_index(region, shape))
+    # chunks large enough to pay for a thread each are decoded in parallel
+    parallel = math.prod(chunks) * dtype.itemsize >= _PARALLEL_BYTES
+    index = region_index(region, shape)
+    value = readers.read_region(name, location, expected, index, chunks if parallel else None)
     if value.dtype != dtype:  # a change the token missed: never return other data
         from lazyarray.errors import SourceChanged
 

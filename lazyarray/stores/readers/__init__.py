@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -166,6 +168,27 @@ def locate(identity: str) -> tuple[str, Location, str]:
 
 # --- reading -------------------------------------------------------------------------
 
+_BIG = 2**62  # slices here are normalized already: their bounds need no array's size
+_THREADS = max(1, min(8, os.cpu_count() or 1))
+
+
+def cut(positions: range, block: int) -> list[range]:
+    """``positions`` split where they cross a multiple of ``block``, in their order."""
+    if not len(positions):
+        return [positions]
+    groups: list[range] = []
+    i, count, step = 0, len(positions), positions.step
+    while i < count:
+        first = positions[i]
+        start = first // block * block
+        if step > 0:
+            taken = (start + block - first + step - 1) // step
+        else:
+            taken = (first - start) // -step + 1
+        groups.append(positions[i : i + taken])
+        i += taken
+    return groups
+
 
 def check_token(name: str, location: Location, token: str) -> None:
     """Refuses to read an array whose storage changed since it was opened."""
@@ -179,12 +202,72 @@ def check_token(name: str, location: Location, token: str) -> None:
 
 
 def read_region(
-    name: str, location: Location, token: str | None, index: Index
+    name: str,
+    location: Location,
+    token: str | None,
+    index: Index,
+    chunks: tuple[int, ...] | None = None,
 ) -> np.ndarray[Any, Any]:
     """``whole[index]`` for any basic index of ints and slices (negative steps too),
-    after checking the change token (when given)."""
+    after checking the change token (when given). With the native ``chunks``, a region
+    touching several is read chunk by chunk on threads (decoding in parallel, as a
+    chunked backend's tasks do), each into its place in the result."""
     if token is not None:
         check_token(name, location, token)
+    if chunks is not None:
+        groups = [
+            [item] if isinstance(item, int) else cut(range(*item.indices(_BIG)), chunk)
+            for item, chunk in zip(index, chunks, strict=True)
+        ]
+        if math.prod(len(g) for g in groups) > 1:
+            return _read_parts(name, location, index, groups)
+    return _read_whole(name, location, index)
+
+
+def _read_parts(
+    name: str, location: Location, index: Index, groups: list[list[Any]]
+) -> np.ndarray[Any, Any]:
+    """The region as the product of its per-dimension groups, read on threads."""
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    kept = [not isinstance(item, int) for item in index]
+    parts = list(itertools.product(*[range(len(g)) for g in groups]))
+    first = _read_whole(name, location, _part(groups, parts[0]))
+    shape = tuple(sum(len(g) for g in dim) for dim, k in zip(groups, kept, strict=True) if k)
+    out = np.empty(shape, first.dtype)
+    edges = [
+        np.cumsum([0] + [len(g) for g in dim]).tolist() if k else [0, 1]
+        for dim, k in zip(groups, kept, strict=True)
+    ]
+
+    def place(part: tuple[int, ...], value: np.ndarray[Any, Any] | None = None) -> None:
+        if value is None:
+            value = _read_whole(name, location, _part(groups, part))
+        where = tuple(slice(edges[d][p], edges[d][p + 1]) for d, p in enumerate(part) if kept[d])
+        out[where] = value
+
+    place(parts[0], first)
+    with ThreadPoolExecutor(min(len(parts) - 1, _THREADS)) as pool:
+        for future in [pool.submit(place, part) for part in parts[1:]]:
+            future.result()
+    return out
+
+
+def _part(groups: list[list[Any]], part: tuple[int, ...]) -> Index:
+    items = [dim[p] for dim, p in zip(groups, part, strict=True)]
+    return tuple(item if isinstance(item, int) else _as_slice(item) for item in items)
+
+
+def _as_slice(positions: range) -> slice:
+    if not len(positions):
+        return slice(0, 0, 1)
+    if positions.step < 0 and positions.stop < 0:
+        return slice(positions.start, None, positions.step)
+    return slice(positions.start, positions.stop, positions.step)
+
+
+def _read_whole(name: str, location: Location, index: Index) -> np.ndarray[Any, Any]:
     ascending: list[Any] = []
     flipped: list[int] = []
     kept = 0
@@ -214,6 +297,7 @@ __all__ = [
     "Reader",
     "canonical_url",
     "check_token",
+    "cut",
     "filesystem",
     "info_token",
     "locate",
