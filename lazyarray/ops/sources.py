@@ -102,6 +102,8 @@ def _read_problem(attrs: Mapping[str, Any]) -> str | None:
         return "a source named by its url needs the change token it was opened with"
     if "identity" in attrs and ("token" in attrs or "path" in attrs):
         return "an identified source is named by its identity alone"
+    if None in attrs["shape"]:
+        return "a source's shape is known: every size is an integer"
     if len(attrs["chunks"]) != len(attrs["shape"]) or 0 in attrs["chunks"]:
         return "a source's chunks are one positive size per dimension"
     return None
