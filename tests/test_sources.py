@@ -354,3 +354,53 @@ def test_parquet_nulls_are_refused(root: str) -> None:
     url = _parquet(root, {"v": [1.0, None, 3.0]}, 2)
     with pytest.raises(SourceError, match="nulls"):
         la.open_source("parquet", url, "v")
+
+
+# --- any basic index, composed ---------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@st.composite
+def basic_index(draw: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """A basic index of ``shape``: per dimension an int or a slice (any signs and steps)."""
+    index: list[Any] = []
+    for size in shape:
+        if size and draw(st.integers(0, 4)) == 0:
+            index.append(draw(st.integers(-size, size - 1)))
+            continue
+        bound = st.none() | st.integers(-size - 3, size + 3)
+        step = draw(st.none() | st.integers(-9, 9).filter(bool))
+        index.append(slice(draw(bound), draw(bound), step))
+    return tuple(index)
+
+
+@hypothesis.settings(max_examples=40)
+@hypothesis.given(data=st.data())
+def test_any_basic_index_composed_equals_numpy(data: Any) -> None:
+    root = "countmem://sources-property"
+    if not Counting().exists("/sources-property/a.zarr/zarr.json"):
+        store(root, SMALL, (10, 20), "a")
+        _npy(root, "c", SMALL)
+        _npy(root, "f", np.asfortranarray(SMALL))
+    kind = data.draw(st.sampled_from(["zarr", "npy c", "npy fortran"]))
+    if kind == "zarr":
+        x = la.open_zarr(f"{root}/a.zarr")
+    else:
+        x = la.open_source("npy", f"{root}/{'c' if kind == 'npy c' else 'f'}.npy")
+    expected = SMALL
+    for _ in range(data.draw(st.integers(1, 3))):
+        if x.ndim == 2 and data.draw(st.booleans()):
+            x, expected = x.T, expected.T
+        index = data.draw(basic_index(x.shape))
+        x, expected = x[index], expected[index]
+    backend_name = data.draw(st.sampled_from(["numpy", "dask"]))
+    threads = data.draw(st.booleans())  # numpy's read split by chunk, on threads
+    saved = sources._PARALLEL_BYTES
+    sources._PARALLEL_BYTES = 0 if threads else saved
+    try:
+        with la.config.set(dask_chunk_bytes=1024):
+            assert_same(x.compute(backend=backend_name, cache=False), expected)
+    finally:
+        sources._PARALLEL_BYTES = saved

@@ -80,7 +80,8 @@ def _read_c(
     whole = np.concatenate(parts) if parts else np.empty((len(rows), *row_shape), dtype)
     if isinstance(index[0], int):
         whole = whole[0]
-    return np.ascontiguousarray(whole[(slice(None),) * (not isinstance(index[0], int)) + rest])
+    # a copy in C order (``ascontiguousarray`` would make a 0-d result 1-d)
+    return np.array(whole[(slice(None),) * (not isinstance(index[0], int)) + rest], order="C")
 
 
 def _header(location: Location) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
