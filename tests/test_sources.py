@@ -179,6 +179,22 @@ def test_the_dask_array_keeps_the_native_chunks(root: str) -> None:
         assert len(chunk_reads()) == 1
 
 
+@pytest.mark.parametrize("backend_name", ["numpy", "dask"])
+def test_sharded_and_format_2_arrays(backend_name: str, root: str) -> None:
+    data = np.arange(6000, dtype=np.int32).reshape(100, 60)
+    sharded = zarr.create_array(
+        f"{root}/s.zarr", shape=data.shape, chunks=(10, 10), shards=(20, 30), dtype="i4"
+    )
+    sharded[...] = data
+    old = zarr.create_array(f"{root}/v2.zarr", shape=(50,), chunks=(7,), dtype="f4", zarr_format=2)
+    old[...] = np.arange(50, dtype=np.float32)
+    x = la.open_zarr(f"{root}/s.zarr")
+    assert x.node.attr("chunks") == (20, 30)  # a shard is what one task reads
+    assert_same(x[3:77:3, ::-7].compute(backend=backend_name), data[3:77:3, ::-7])
+    y = la.open_zarr(f"{root}/v2.zarr")
+    assert_same(y[::-3].compute(backend=backend_name), np.arange(50, dtype=np.float32)[::-3])
+
+
 def test_tiny_native_chunks_are_read_several_per_task(root: str) -> None:
     store(root, SMALL, (5, 5), "tiny")
     x = la.open_zarr(f"{root}/tiny.zarr")
