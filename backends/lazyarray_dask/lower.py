@@ -23,10 +23,9 @@ from lazyarray.backend import memory_error
 from lazyarray.errors import ComputeError, LazyArrayError, UnsupportedOperation
 from lazyarray.graph import Literal, Node
 from lazyarray.ops import OPS, Kind, OpDef, Trait
-from lazyarray.ops.creation import region_items
 from lazyarray.ops.indexing import decode_index, encode_index
 from lazyarray.ops.kernel import Kernel
-from lazyarray.ops.sources import item_index, located
+from lazyarray.ops.sources import item_index, items_of, located
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray.runtime.kernel import run_blocked
@@ -153,12 +152,7 @@ class Lowerer:
         attrs = node.kwargs
         name, location, token = located(attrs)
         readers.check_token(name, location, token)
-        shape = attrs["shape"]
-        items: list[int | range] = (
-            [range(size) for size in shape]
-            if attrs.get("region") is None
-            else region_items(attrs["region"], shape)
-        )
+        items = items_of(attrs)
         cuts = native_cuts(items, attrs["chunks"], node.type.dtype.itemsize, self.chunk_bytes)
         chunks = tuple(
             tuple(len(group) for group in groups)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from lazyarray.errors import SourceChanged
 from lazyarray.graph import Node
 from lazyarray.ops.attrtypes import DTYPE, INDEX, SHAPE, SIZE, Str, TupleOf
 from lazyarray.ops.creation import Item, region_items
@@ -41,20 +42,15 @@ def located(attrs: Mapping[str, Any]) -> tuple[str, Location, str]:
     return attrs["reader"], location, attrs["token"]
 
 
-def region_index(region: Any, shape: Sequence[int]) -> tuple[Any, ...]:
-    """The region as ints and slices, one per dimension (the whole array when None)."""
-    if region is None:
-        return tuple(slice(0, size, 1) for size in shape)
-    return tuple(item_index(item) for item in region_items(region, shape))
+def items_of(attrs: Mapping[str, Any]) -> list[Item]:
+    """What a read selects, one item per stored dimension: ints and ranges."""
+    shape, region = attrs["shape"], attrs.get("region")
+    return [range(size) for size in shape] if region is None else region_items(region, shape)
 
 
 def item_index(item: Item) -> Any:
     """An int as it is; a range as the slice selecting exactly its positions."""
-    if isinstance(item, int):
-        return item
-    if len(item) == 0:
-        return slice(0, 0, 1)
-    return slice(item.start, None if item.step < 0 and item.stop < 0 else item.stop, item.step)
+    return item if isinstance(item, int) else readers.as_slice(item)
 
 
 def _read(
@@ -73,11 +69,9 @@ def _read(
     name, location, expected = located(attrs)
     # chunks large enough to pay for a thread each are decoded in parallel
     parallel = math.prod(chunks) * dtype.itemsize >= _PARALLEL_BYTES
-    index = region_index(region, shape)
+    index = tuple(item_index(item) for item in items_of({"shape": shape, "region": region}))
     value = readers.read_region(name, location, expected, index, chunks if parallel else None)
     if value.dtype != dtype:  # a change the token missed: never return other data
-        from lazyarray.errors import SourceChanged
-
         raise SourceChanged(
             f"the {name} array at {location.url} now holds {value.dtype}, not {dtype}; "
             "open it again"
@@ -113,13 +107,8 @@ def touched(attrs: Mapping[str, Any]) -> tuple[int, int]:
     """How many native chunks a read touches, and their bytes decoded: what reading it
     costs (a reader fetches whole chunks)."""
     shape, chunks = attrs["shape"], attrs["chunks"]
-    items: list[Item] = (
-        [range(size) for size in shape]
-        if attrs.get("region") is None
-        else region_items(attrs["region"], shape)
-    )
     count, elements = 1, 1
-    for item, size, chunk in zip(items, shape, chunks, strict=True):
+    for item, size, chunk in zip(items_of(attrs), shape, chunks, strict=True):
         positions = range(item, item + 1) if isinstance(item, int) else item
         if not len(positions):
             return 0, 0

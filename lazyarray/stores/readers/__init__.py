@@ -256,10 +256,11 @@ def _read_parts(
 
 def _part(groups: list[list[Any]], part: tuple[int, ...]) -> Index:
     items = [dim[p] for dim, p in zip(groups, part, strict=True)]
-    return tuple(item if isinstance(item, int) else _as_slice(item) for item in items)
+    return tuple(item if isinstance(item, int) else as_slice(item) for item in items)
 
 
-def _as_slice(positions: range) -> slice:
+def as_slice(positions: range) -> slice:
+    """The slice selecting exactly ``positions``."""
     if not len(positions):
         return slice(0, 0, 1)
     if positions.step < 0 and positions.stop < 0:
@@ -295,6 +296,7 @@ __all__ = [
     "Location",
     "Metadata",
     "Reader",
+    "as_slice",
     "canonical_url",
     "check_token",
     "cut",
