@@ -16,7 +16,7 @@ class ParquetReader:
     def metadata(self, location: Location) -> Metadata:
         import pyarrow as pa
 
-        with _file(location) as parquet:
+        with _Opened(location) as parquet:
             schema = parquet.schema_arrow
             if not location.path or location.path not in schema.names:
                 raise SourceNotFound(
@@ -53,7 +53,7 @@ class ParquetReader:
 
     def read(self, location: Location, index: Index) -> np.ndarray[Any, Any]:
         (item,) = index
-        with _file(location) as parquet:
+        with _Opened(location) as parquet:
             metadata = parquet.metadata
             sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
             edges = np.cumsum([0, *sizes])
@@ -87,7 +87,7 @@ def _in(rows: range, start: Any, stop: Any) -> range:
     return rows[first:last]
 
 
-class _file:
+class _Opened:
     """The Parquet file, open while in the ``with``."""
 
     def __init__(self, location: Location) -> None:
