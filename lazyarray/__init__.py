@@ -63,6 +63,10 @@ def __getattr__(name: str) -> typing.Any:
         import importlib
 
         return importlib.import_module(f"lazyarray.{name}")
+    if name in ("open_source", "open_zarr"):
+        import lazyarray.datasets
+
+        return getattr(lazyarray.datasets, name)
     raise AttributeError(f"module 'lazyarray' has no attribute {name!r}")
 
 
@@ -80,6 +84,7 @@ __all__ = [
     "Workflow",  # noqa: F405 - loaded when first used (__getattr__)
     "available_backends",
     "config",
+    "datasets",  # noqa: F405 - loaded when first used (__getattr__)
     "dtypes",
     "errors",
     "fft",
@@ -87,6 +92,8 @@ __all__ = [
     "from_json",
     "get_backend",
     "linalg",
+    "open_source",  # noqa: F405 - loaded when first used (__getattr__)
+    "open_zarr",  # noqa: F405 - loaded when first used (__getattr__)
     "random",
     "serialize",
     "to_dask",

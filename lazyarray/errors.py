@@ -162,6 +162,23 @@ class CorruptBlob(LazyArrayError, ValueError):
     """Stored bytes whose digest is not their name: never returned."""
 
 
+# --- sources: arrays read from storage -----------------------------------------------
+
+
+class SourceError(LazyArrayError, ValueError):
+    """Storage that cannot be read as an array: an unknown reader, a zarr group where an
+    array was named, a column of a type or with values an array cannot hold."""
+
+
+class SourceNotFound(SourceError, FileNotFoundError):
+    """A source's store, file, array path or column that does not exist."""
+
+
+class SourceChanged(SourceError, RuntimeError):
+    """A source whose storage changed since it was opened (its change token differs):
+    reading on would mix old and new data."""
+
+
 # --- raised when an expression runs --------------------------------------------------
 
 
@@ -343,3 +360,31 @@ class HandlerNotFound(LazyArrayError, LookupError):
 class UntrustedArtifact(LazyArrayError, PermissionError):
     """An artifact whose handler runs code when read (pickle), asked of a repository or a
     server not opened trusted."""
+
+
+# --- datasets --------------------------------------------------------------------------
+
+
+class DatasetNotFound(LazyArrayError, LookupError):
+    """No dataset ``namespace/name`` in the catalog, or no version with this uid."""
+
+
+class TagNotFound(DatasetNotFound):
+    """A tag the dataset does not hold."""
+
+
+class SplitNotFound(LazyArrayError, LookupError):
+    """A split the dataset's version does not hold (the message lists those it has)."""
+
+
+class FieldNotFound(LazyArrayError, LookupError):
+    """A field the split does not hold (the message lists those it has)."""
+
+
+class InvalidShard(LazyArrayError, ValueError):
+    """A shard outside its range: ``chunk`` must be in ``[0, nchunks)``, ``nchunks >= 1``."""
+
+
+class CatalogError(LazyArrayError, RuntimeError):
+    """A catalog that cannot be used as it is: a manifest that does not match its uid,
+    a schema written by a newer lazyarray, data missing under a manifest."""

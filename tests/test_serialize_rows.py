@@ -75,6 +75,14 @@ def _random() -> Any:
     return rng.normal(size=(3, 4)) + rng.integers(0, 10, size=4) + rng.random((3, 1))
 
 
+def _read() -> Any:
+    """A stored source (an npy file in memory), sliced: its region pushed into it."""
+    fsspec = pytest.importorskip("fsspec")
+    with fsspec.open("memory://serialize-rows/x.npy", "wb") as file:
+        np.save(file, X)
+    return la.open_source("npy", "memory://serialize-rows/x.npy")[1:, ::2] * 2
+
+
 CASES: dict[str, Build] = {
     **{f"structural {k}": (lambda c=c: c(la, la.asarray(X))) for k, c in STRUCTURAL.items()},
     **{f"masked {k}": (lambda c=c: c(la, la.asarray(MASKED_X))) for k, c in MASKED.items()},
@@ -97,6 +105,7 @@ CASES: dict[str, Build] = {
     "fused generated": _planned(lambda: (la.arange(240.0) * 2 + la.full(240, 0.5)).sum()),
     "masked_result": _planned(lambda: la.sin(la.asarray(MASKED_X)) + 1, small_bytes=0),
     "region": _planned(lambda: _random()[1:, ::2], small_bytes=0),
+    "read": _planned(_read),
 }
 
 

@@ -1,5 +1,5 @@
 """How dask arrays are cut: chunk sizes from the plan's options, inputs of one blockwise
-task aligned, chunk sizes made known."""
+task aligned, chunk sizes made known, stored sources cut on their native chunks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import dask.array as da
 import numpy as np
 
 from lazyarray.graph import Node
+from lazyarray.stores.readers import cut
 
 
 def chunks_for(shape: tuple[int, ...], dtype: np.dtype[Any], chunk_bytes: int) -> Any:
@@ -76,3 +77,31 @@ def known_chunks(x: Any) -> Any:
     if any(math.isnan(size) for sizes in x.chunks for size in sizes):
         return x.compute_chunk_sizes()
     return x
+
+
+def native_cuts(
+    items: list[int | range], native: tuple[int, ...], itemsize: int, chunk_bytes: int
+) -> list[list[range]]:
+    """A stored source's region cut for dask, per dimension (``[]`` for an integer
+    item): the positions of each range grouped by the storage chunk they lie in, so that
+    a task reads whole chunks of its own. Chunks much smaller than ``chunk_bytes`` are
+    taken several at once (whole multiples, up to an eighth of it), as dask's from_zarr
+    would not: thousands of tiny tasks cost more than they read."""
+    factors = [1] * len(native)
+    growable = [isinstance(item, range) for item in items]
+    limit = max(chunk_bytes // 8, 1)
+
+    def size() -> int:
+        return math.prod(c * f for c, f in zip(native, factors, strict=True)) * itemsize
+
+    while any(growable) and size() * 2 <= limit:
+        dim = min((d for d, g in enumerate(growable) if g), key=lambda d: native[d] * factors[d])
+        factors[dim] *= 2
+        item = items[dim]
+        assert isinstance(item, range)
+        if not len(item) or native[dim] * factors[dim] > max(item[0], item[-1]):
+            growable[dim] = False  # one chunk holds all it selects
+    return [
+        [] if isinstance(item, int) else cut(item, native[d] * factors[d])
+        for d, item in enumerate(items)
+    ]

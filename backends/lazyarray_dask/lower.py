@@ -7,8 +7,8 @@ rows' numpy implementations (masked variants included), so results are numpy's, 
 chunk. Reductions, shape ops, indexing and linear algebra use dask.array's own (tree
 reductions, rechunking). Generated sources (random, full, arange, linspace, eye) make
 each chunk alone, as a region of the whole array: the values are exactly the numpy
-backend's. A step whose inputs are all plain values (scalars) runs its row's
-implementation at once.
+backend's. Stored sources keep the storage's native chunks: each task reads its own. A
+step whose inputs are all plain values (scalars) runs its row's implementation at once.
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ import dask.array as da
 import numpy as np
 
 from lazyarray.backend import memory_error
-from lazyarray.errors import ComputeError, UnsupportedOperation
+from lazyarray.errors import ComputeError, LazyArrayError, UnsupportedOperation
 from lazyarray.graph import Literal, Node
 from lazyarray.ops import OPS, Kind, OpDef, Trait
 from lazyarray.ops.indexing import decode_index, encode_index
 from lazyarray.ops.kernel import Kernel
+from lazyarray.ops.sources import item_index, items_of, located
 from lazyarray.planner import Plan
 from lazyarray.planner.pushdown import range_slice
 from lazyarray.runtime.kernel import run_blocked
+from lazyarray.stores import readers
 from lazyarray_dask import (
     lower_fft,
     lower_indexing,
@@ -46,6 +48,7 @@ from lazyarray_dask.chunks import (
     is_dask,
     known_chunks,
     meta,
+    native_cuts,
     rechunked_to,
     spans,
 )
@@ -140,6 +143,40 @@ class Lowerer:
         return tasks.map_blocks(
             node.op, draw, chunks=chunks, dtype=node.type.dtype, meta=meta(node)
         )
+
+    def stored(self, node: Node, inputs: list[Any]) -> Any:
+        """A source read from storage: one task per dask chunk, each chunk a whole
+        number of the storage's native chunks (``native_cuts``) cut by the region, so
+        that each task reads only its own chunks. The change token is checked here, as
+        the compute starts."""
+        attrs = node.kwargs
+        name, location, token = located(attrs)
+        readers.check_token(name, location, token)
+        items = items_of(attrs)
+        cuts = native_cuts(items, attrs["chunks"], node.type.dtype.itemsize, self.chunk_bytes)
+        chunks = tuple(
+            tuple(len(group) for group in groups)
+            for item, groups in zip(items, cuts, strict=True)
+            if isinstance(item, range)
+        )
+        op, site = node.op, node.site_text
+
+        def read(block_id: tuple[int, ...] = ()) -> Any:
+            blocks = iter(block_id)
+            index = tuple(
+                item if isinstance(item, int) else item_index(groups[next(blocks)])
+                for item, groups in zip(items, cuts, strict=True)
+            )
+            try:
+                return readers.read_region(name, location, None, index)
+            except LazyArrayError:
+                raise
+            except MemoryError as exc:
+                raise memory_error(op, site, exc) from exc
+            except Exception as exc:
+                raise ComputeError.wrapping(exc, op, site) from exc
+
+        return tasks.map_blocks(op, read, chunks=chunks, dtype=node.type.dtype, meta=meta(node))
 
     # --- blockwise -----------------------------------------------------------------------
 
@@ -321,6 +358,7 @@ BY_KIND: dict[Kind, Lowering] = {
     Kind.MASKED: Lowering(Lowerer.blockwise, _shape_preserving),  # masked_result ...
 }
 _GENERATED = Lowering(Lowerer.generated)  # the sources with Trait.GENERATED
+_STORED = Lowering(Lowerer.stored)  # the sources with Trait.STORED
 
 # the ops lowered their own way, by name
 BY_OP: dict[str, Lowering] = {
@@ -367,10 +405,13 @@ BY_OP.update(_family(lower_indexing.LOWERINGS))
 
 
 def lowering_of(row: OpDef) -> Lowering | None:
-    """The op's own lowering, else its trait's (generated sources), else its kind's."""
+    """The op's own lowering, else its trait's (stored, generated sources), else its
+    kind's."""
     own = BY_OP.get(row.name)
     if own is not None:
         return own
+    if Trait.STORED in row.traits:
+        return _STORED
     if Trait.GENERATED in row.traits:
         return _GENERATED
     return BY_KIND.get(row.kind)

@@ -1,8 +1,12 @@
 """Datasets: a catalog of named, tagged, immutable versions of split datasets, whose
-fields open as lazy arrays and whose records stream by shard (``docs/datasets.md``)."""
+fields open as lazy arrays and whose records stream by shard (``docs/datasets.md``);
+arrays kept in chunked storage (zarr, npy, Parquet columns), opened as lazy sources
+whose slices read only the chunks they touch (``open_source``, ``docs/sources.md``)."""
 
 from lazyarray.datasets.catalog import Catalog, Dataset, VersionInfo
-from lazyarray.datasets.catalog_errors import (
+from lazyarray.datasets.catalog_manifest import FieldInfo, SplitInfo
+from lazyarray.datasets.sources import open_source, open_zarr
+from lazyarray.errors import (
     CatalogError,
     DatasetNotFound,
     FieldNotFound,
@@ -10,7 +14,6 @@ from lazyarray.datasets.catalog_errors import (
     SplitNotFound,
     TagNotFound,
 )
-from lazyarray.datasets.catalog_manifest import FieldInfo, SplitInfo
 
 __all__ = [
     "Catalog",
@@ -24,4 +27,6 @@ __all__ = [
     "SplitNotFound",
     "TagNotFound",
     "VersionInfo",
+    "open_source",
+    "open_zarr",
 ]

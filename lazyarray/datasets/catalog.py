@@ -27,12 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.datasets.catalog_errors import CatalogError, FieldNotFound, SplitNotFound
 from lazyarray.datasets.catalog_fields import split_sources, write_field
 from lazyarray.datasets.catalog_manifest import FieldInfo, Manifest, SplitInfo
 from lazyarray.datasets.catalog_storage import Storage, open_storage
 from lazyarray.datasets.catalog_stream import ShardCache, check_shard, records, shard_range
-from lazyarray.errors import InvalidMetadata, InvalidName
+from lazyarray.errors import (
+    CatalogError,
+    FieldNotFound,
+    InvalidMetadata,
+    InvalidName,
+    SplitNotFound,
+)
 from lazyarray.stores.names import check_dataset_part, check_name, check_uid, shown
 
 LATEST = "latest"

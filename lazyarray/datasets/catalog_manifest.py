@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.datasets.catalog_errors import CatalogError
-from lazyarray.errors import InvalidName
+from lazyarray.errors import CatalogError, InvalidName
 from lazyarray.stores.names import check_dataset_part, check_name, check_uid
 
 FORMAT = 1

@@ -36,9 +36,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from lazyarray.datasets.catalog_errors import CatalogError, DatasetNotFound, TagNotFound
 from lazyarray.datasets.catalog_manifest import Manifest
-from lazyarray.errors import InvalidName
+from lazyarray.errors import CatalogError, DatasetNotFound, InvalidName, TagNotFound
 from lazyarray.stores.names import check_name, check_uid, confined, confined_key
 
 DATABASE = "catalog.sqlite"

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.datasets.catalog_errors import InvalidShard
 from lazyarray.datasets.catalog_manifest import FieldInfo
+from lazyarray.errors import InvalidShard
 from lazyarray.stores.names import check_dataset_part, check_uid, confined
 
 MAGIC = b"LAZYARRAY-SHARD1"

@@ -10,6 +10,7 @@ from lazyarray.config import options
 from lazyarray.graph import Literal, Node, toposort
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Instruction, Kernel
+from lazyarray.ops.sources import touched
 from lazyarray.planner import Plan, make_plan
 from lazyarray.planner.passes import STAGES, optimize
 from lazyarray.types import shape_text
@@ -41,11 +42,39 @@ def _describe(node: Node, names: dict[Node, str]) -> str:
         detail = f"  {value!r}"
     elif row.kind is Kind.KERNEL:
         detail = f"  {kernel_text(node.attr('kernel'), [names[c] for c in node.inputs])}"
+    elif Trait.STORED in row.traits:  # what names it, what it selects, what it reads
+        detail = "  " + source_text(node)
     elif row.kind is Kind.SOURCE:  # random, parameter: what names or cuts them
         detail = "  " + ", ".join(
             f"{k}={v}" for k, v in node.attrs if k in ("name", "region", "distribution")
         )
     return f"{head} -> {node.type.dtype}{masked} {shape_text(node.type.shape)}{detail}"
+
+
+def source_text(node: Node) -> str:
+    """A stored source: its reader and name, its region, and the chunks it reads."""
+    attrs = node.kwargs
+    name = attrs.get("identity") or f"{attrs['url']}" + (
+        f"#{attrs['path']}" if attrs.get("path") else ""
+    )
+    chunks, count = touched(attrs)
+    region = "" if attrs.get("region") is None else index_text(attrs["region"])
+    return (
+        f"{attrs['reader']} {name}{region}: reads {chunks} "
+        f"chunk{'s' if chunks != 1 else ''}, {human_bytes(count)}"
+    )
+
+
+def index_text(index: tuple[object, ...]) -> str:
+    """An encoded basic index as Python writes it: ``[150:160, 0:501:100, 3]``."""
+    items = []
+    for item in index:
+        if isinstance(item, tuple):  # ("slice", start, stop, step)
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            items.append(f"{start}:{stop}" + (f":{step}" if step not in ("", "1") else ""))
+        else:
+            items.append("..." if item is Ellipsis else str(item))
+    return f"[{', '.join(items)}]"
 
 
 def kernel_text(kernel: Kernel, inputs: Sequence[str]) -> str:

@@ -18,6 +18,7 @@ from lazyarray.ops import (
     sets,
     shape,
     sorting,
+    sources,
     statistics,
     update,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "sets",
     "shape",
     "sorting",
+    "sources",
     "statistics",
     "update",
 ]

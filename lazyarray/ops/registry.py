@@ -59,6 +59,10 @@ class Trait(enum.Enum):
     # a generated source drawn from a counter-based random stream in blocks of
     # ``ops.rng.RANDOM_BLOCK`` values: work cut on block edges draws each block once
     RANDOM = "random"
+    # a source read from storage (``ops/sources.py``): its impl takes ``region`` as a
+    # generated source's does and reads only the chunks the region touches; it is read
+    # once per step, never per kernel block (a chunk would be decoded once per block)
+    STORED = "stored"
     LITERAL = "literal"  # its value is its ``value`` attribute (a constant)
     ARGUMENT = "argument"  # its value is the compute argument its ``name`` attribute names
     VIEW = "view"  # numpy returns a view of the input: no new memory, no work

@@ -14,6 +14,7 @@ from typing import Any
 from lazyarray.graph import Literal, Node, find, may_change, toposort
 from lazyarray.ops import OPS, Kind, Trait
 from lazyarray.ops.kernel import Kernel
+from lazyarray.ops.sources import touched
 from lazyarray.planner.fold import FOLD_LIMIT, foldable
 from lazyarray.planner.passes import check_names
 from lazyarray.planner.passes import optimize as run_stages
@@ -79,14 +80,18 @@ class Plan:
 
     @property
     def bytes_read(self) -> int:
-        """Bytes of literal data read, plus bytes of random data generated."""
+        """Bytes of literal data read, of random data generated, and of the chunks
+        stored sources read (decoded: a reader fetches whole chunks)."""
         total = 0
         for node in self.steps:
             value = node.attr("value")
+            traits = OPS[node.op].traits
             if isinstance(value, Literal):
                 total += int(getattr(value.value, "nbytes", 0))
-            elif Trait.RANDOM in OPS[node.op].traits:
+            elif Trait.RANDOM in traits:
                 total += nbytes(node) or 0
+            elif Trait.STORED in traits:
+                total += touched(node.kwargs)[1]
         for kernel in self.kernels.values():  # sources generated inside kernels
             for source in kernel.sources().values():
                 if Trait.RANDOM in OPS[source.op].traits:
@@ -174,6 +179,7 @@ def _read_when_planning(node: Node) -> bool:
 _FREE = frozenset({Trait.LITERAL, Trait.ARGUMENT, Trait.VIEW})
 # read per node (on Python 3.11 reading an Enum's member goes through a Python hook)
 _LITERAL, _ARGUMENT, _KERNEL = Trait.LITERAL, Trait.ARGUMENT, Kind.KERNEL
+_STORED = Trait.STORED
 
 
 def _free(node: Node) -> bool:
@@ -258,7 +264,8 @@ def _visit(
     size = _TYPE_BYTES.get(node.type)  # ``_direct_bytes`` without a call, when known
     if size is None:
         size = _direct_bytes(node.type)
-    if size < 0 or OPS[node.op].kind is _KERNEL:
+    row = OPS[node.op]
+    if size < 0 or row.kind is _KERNEL or _STORED in row.traits:  # reads: pushdown pays
         return -1
     total += size
     if total >= limit:
@@ -277,7 +284,8 @@ def _deep_direct_plan(outputs: Sequence[Node], small_bytes: int) -> Plan | None:
     total = 0
     for node in order:
         size = _direct_bytes(node.type)
-        if size < 0 or OPS[node.op].kind is _KERNEL:
+        row = OPS[node.op]
+        if size < 0 or row.kind is _KERNEL or _STORED in row.traits:
             return None
         total += size
         if total >= small_bytes:
@@ -353,6 +361,7 @@ def make_plan(
         # one pass over the graph: its bytes (a bound on the peak, and whether the data
         # stages pay), and the few nodes small enough to fold or be read while planning
         total, unknown, kernels, folds, masked = 0, 0, False, False, False
+        stored = False  # storage is read: pushing indexes into the read always pays
         small = max(FOLD_LIMIT, _PLAN_TIME_ELEMENTS)
         for node in order:
             type_ = node.type
@@ -363,13 +372,16 @@ def make_plan(
             else:
                 size = math.prod(type_.shape)  # type: ignore[arg-type]
                 total += size * type_.dtype.itemsize
-            if OPS[node.op].kind is _KERNEL:
+            row = OPS[node.op]
+            if row.kind is _KERNEL:
                 kernels = True
+            elif not node.inputs and _STORED in row.traits:
+                stored = True
             if size is None or size <= small:
                 folds = folds or foldable(node)
                 if not node.inputs and _read_when_planning(node):
                     read_changing = True
-        if total < small_bytes:
+        if total < small_bytes and not stored:
             disabled = disabled | DATA_STAGES
         if not folds:
             disabled = disabled | {"fold"}  # a pass that would change nothing

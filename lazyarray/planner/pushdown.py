@@ -307,12 +307,17 @@ def slice_constant(node: Node) -> Node | None:
     return folded if same_type(folded.type, node.type) else None
 
 
+# sources that take a ``region``: generated ones compute only it, stored ones read only
+# the chunks it touches
+_REGIONED = frozenset({Trait.GENERATED, Trait.STORED})
+
+
 def slice_source(node: Node) -> Node | None:
     # g(...)[i] -> g(..., region=i) for every generated source g (random, full, arange,
-    # linspace, eye): only the selected elements are generated; an existing region
-    # composes with i
+    # linspace, eye) and every stored one (read): only the selected elements are
+    # generated, only the chunks they lie in are read; an existing region composes with i
     source = node.inputs[0]
-    if Trait.GENERATED not in OPS[source.op].traits:
+    if _REGIONED.isdisjoint(OPS[source.op].traits):
         return None
     parsed = expanded(node)
     if parsed is None:
@@ -344,7 +349,7 @@ PUSHDOWN = [
         "slice_source",
         frozenset({"getitem"}),
         slice_source,
-        "g(...)[i] -> g(..., region=i) for generated sources g",
+        "g(...)[i] -> g(..., region=i) for generated and stored sources g",
     ),
     Rule(
         "slice_through_elementwise",

@@ -21,13 +21,16 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from lazyarray.datasets.catalog import Catalog
-from lazyarray.datasets.catalog_errors import (
+from lazyarray.errors import (
     CatalogError,
+    CorruptBlob,
     DatasetNotFound,
     FieldNotFound,
+    LazyArrayError,
+    ResourceExhausted,
     SplitNotFound,
+    Unauthorized,
 )
-from lazyarray.errors import CorruptBlob, LazyArrayError, ResourceExhausted, Unauthorized
 from lazyarray.server.blobs import read_npy
 from lazyarray.server.responses import ApiError
 from lazyarray.stores.blobs import BlobStore, check_digest

@@ -97,7 +97,7 @@ def check_sources(
         identity, url = node.attr("identity"), node.attr("url")
         where = f"/graph/nodes/{index}"
         if identity is not None:
-            from lazyarray.datasets.catalog_errors import CatalogError, DatasetNotFound
+            from lazyarray.errors import CatalogError, DatasetNotFound
 
             found = catalog()
             if found is None:

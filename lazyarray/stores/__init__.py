@@ -1,3 +1,4 @@
-"""Where bytes and names are kept: content-addressed blobs (``blobs``) and the one
-validator of user-given names. The bottom layer: it imports nothing of lazyarray but
-``errors`` and ``config``."""
+"""Where bytes and names are kept: content-addressed blobs (``blobs``), the one
+validator of user-given names, and the readers of arrays in chunked storage
+(``readers``: zarr, npy, Parquet, each importing its library when first used). The
+bottom layer: it imports nothing of lazyarray but ``errors`` and ``config``."""
