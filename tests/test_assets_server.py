@@ -3,7 +3,6 @@ worker, process assets one job."""
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
 from pathlib import Path
@@ -17,7 +16,6 @@ with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from lazyarray.server import app as app_module
 from lazyarray.server import create_app
 from lazyarray.server.workers import WorkerPool
 from tests.server_kit import small, wait
@@ -38,8 +36,7 @@ def test_worker_processes_hold_runner_assets_and_open_process_assets_per_job(
         {"id": "job_tmp", "type": "scratch_dir", "scope": "process",
          "params": {"dir": str(jobs_dir)}},
     ]  # fmt: skip
-    monkeypatch.setattr(app_module, "WorkerPool", functools.partial(WorkerPool, assets=specs))
-    app = create_app(tmp_path / "store", "t", workers=1)
+    app = create_app(tmp_path / "store", "t", workers=1, assets=specs)
     with TestClient(app, headers=HEADERS) as client:
         for _ in range(2):
             body = {"graph": small(), "arguments": {"x": [[1.0, 2.0], [3.0, 4.0]]}}
@@ -64,12 +61,11 @@ def test_dask_worker_threads_run_jobs_with_assets(
     os.utime(jobs_dir, (0, 0))
     specs = [{"id": "job_tmp", "type": "scratch_dir", "scope": "process",
               "params": {"dir": str(jobs_dir)}}]  # fmt: skip
-    monkeypatch.setattr(app_module, "WorkerPool", functools.partial(WorkerPool, assets=specs))
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
         address = cluster.scheduler_address
-        app = create_app(tmp_path / "store", "t", workers=1, dask_scheduler=address)
+        app = create_app(tmp_path / "store", "t", workers=1, dask_scheduler=address, assets=specs)
         with TestClient(app, headers=HEADERS) as client:
             assert type(la.get_backend("dask")).__name__ == "AssetBackend"
             body = {"graph": small(), "arguments": {"x": [[1.0, 2.0], [3.0, 4.0]]}}

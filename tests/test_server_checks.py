@@ -90,3 +90,15 @@ def test_what_is_remembered_is_bounded(tmp_path: Path) -> None:
     for value in range(REMEMBERED + 10):
         checks.check(graph, {"x": [float(value)]}, "npy", 1 << 20)
     assert len(checks._passed) == REMEMBERED
+
+
+def test_a_job_end_wakes_only_its_own_long_polls() -> None:
+    """The workers' pipe carries the ids of the jobs that ended; anything else read
+    there (a bare wake-up, a message cut by the read) wakes every long poll."""
+    from lazyarray.server.workers import ended_jobs, ended_message
+
+    both = ended_message("a1") + ended_message("b2")
+    assert ended_jobs(both) == {"a1", "b2"}
+    assert ended_jobs(both[:-2]) is None  # the read stopped inside b2's message
+    assert ended_jobs(b"\0") is None and ended_jobs(b"") is None
+    assert ended_jobs(b"\0" + both) is None

@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -236,7 +236,7 @@ def create_app(
         end = time.monotonic() + wait
         delay = WAIT_POLL_SECONDS[0]
         while True:
-            event = ended.current()  # taken before the read: an end after it sets it
+            event = ended.current(job_id)  # taken before the read: an end after it sets it
             found = record(job_id, who)
             left = end - time.monotonic()
             if JobStatus(found["status"]).finished or left <= 0:
@@ -452,31 +452,41 @@ def _given(model: BaseModel | None) -> dict[str, Any] | None:
 
 
 class _Ended:
-    """Wakes the long polls when a job may have ended: ``notify`` (from any thread) sets
-    the current event and puts a fresh one in its place."""
+    """Wakes the long polls of jobs that may have ended. ``notify(job_ids)`` (from any
+    thread) sets those jobs' events, or with None every event, each replaced by a fresh
+    one; a long poll waits on its own job's event (``current``), so a job's end wakes
+    its own waiters, not every waiting request."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.event = asyncio.Event()
+        self.events: dict[str, asyncio.Event] = {}
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.event = asyncio.Event()
+        self.events = {}
 
-    def current(self) -> asyncio.Event:
-        """The event to wait on (in a loop other than the app's, one never set)."""
+    def current(self, job_id: str) -> asyncio.Event:
+        """The event to wait on for ``job_id`` (in a loop other than the app's, one
+        never set)."""
         if self.loop is not asyncio.get_running_loop():
             return asyncio.Event()
-        return self.event
+        found = self.events.get(job_id)
+        if found is None:
+            found = self.events[job_id] = asyncio.Event()
+        return found
 
-    def notify(self) -> None:
+    def notify(self, job_ids: Collection[str] | None = None) -> None:
         if self.loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed
-                self.loop.call_soon_threadsafe(self._swap)
+                self.loop.call_soon_threadsafe(self._set, job_ids)
 
-    def _swap(self) -> None:
-        event, self.event = self.event, asyncio.Event()
-        event.set()
+    def _set(self, job_ids: Collection[str] | None) -> None:
+        if job_ids is None:
+            ended, self.events = list(self.events.values()), {}
+        else:
+            ended = [self.events.pop(i) for i in job_ids if i in self.events]
+        for event in ended:
+            event.set()
 
 
 def _blob_name(digest: str) -> str:

@@ -28,7 +28,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -77,10 +77,11 @@ class Orders:
         self.read()
 
 
-def signal(pipe: Connection) -> None:
-    """Writes one byte to a wake-up pipe without waiting: a full pipe is already set."""
+def signal(pipe: Connection, message: bytes = b"\0") -> None:
+    """Writes to a wake-up pipe without waiting: a full pipe is already set. A message
+    under PIPE_BUF bytes arrives whole, never mixed with another writer's."""
     with contextlib.suppress(BlockingIOError, OSError):
-        os.write(pipe.fileno(), b"\0")
+        os.write(pipe.fileno(), message)
 
 
 def worker_main(
@@ -144,7 +145,7 @@ def _claim_and_run(
             orders.idle(work)
             continue
         run(claim, store, blobs, layout.results, trusted=trusted, watch=watch)
-        signal(done)
+        signal(done, ended_message(claim.job_id))
         orders.read()
     watch.close()
     store.close()
@@ -158,7 +159,7 @@ def thread_main(
     stopping: threading.Event,
     releasing: threading.Event,
     work: threading.Event,
-    finished: Callable[[], None],
+    finished: Callable[[Collection[str] | None], None],
 ) -> None:
     """A worker thread of the server: its jobs run on the dask cluster of ``client``."""
     from lazyarray.server.runner import run
@@ -182,7 +183,7 @@ def thread_main(
                 client=client,
                 released=releasing.is_set,
             )
-            finished()
+            finished((claim.job_id,))
     finally:
         store.close()
 
@@ -225,7 +226,7 @@ class WorkerPool:
         self._done: Connection | None = None
         self._done_writer: Connection | None = None
         self._work_event = threading.Event()  # the dask threads' wake-up
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[Collection[str] | None], None]] = []
         self._listener: threading.Thread | None = None
         # the server's own runner assets: the dask client of the worker threads
         self._runner: Scope | None = None
@@ -237,21 +238,22 @@ class WorkerPool:
             signal(self._work)
         self._work_event.set()
 
-    def on_finished(self, listener: Callable[[], None]) -> None:
-        """Calls ``listener`` (in a thread of the pool) each time a worker ends an
-        attempt."""
+    def on_finished(self, listener: Callable[[Collection[str] | None], None]) -> None:
+        """Calls ``listener`` (in a thread of the pool) each time workers end attempts,
+        with the jobs' ids (None: any job may have ended)."""
         self._listeners.append(listener)
 
-    def finished(self) -> None:
+    def finished(self, job_ids: Collection[str] | None = None) -> None:
         for listener in self._listeners:
-            listener()
+            listener(job_ids)
 
     def _listen(self, reader: Connection) -> None:
         while not self._halt.is_set():
             if reader.poll(SUPERVISE_SECONDS):
+                data = b""
                 with contextlib.suppress(BlockingIOError, OSError):
-                    os.read(reader.fileno(), 4096)
-                self.finished()
+                    data = os.read(reader.fileno(), 1 << 16)
+                self.finished(ended_jobs(data))
 
     def _spawn(self, index: int) -> BaseProcess:
         reader, writer = self._context.Pipe(duplex=False)
@@ -386,3 +388,17 @@ def _specs(assets: Any) -> tuple[AssetSpec, ...]:
     from lazyarray.assets import AssetSet
 
     return tuple(asset.spec for asset in AssetSet.of(assets))
+
+
+def ended_message(job_id: str) -> bytes:
+    """What a worker writes to the pool's pipe when it ends an attempt of ``job_id``."""
+    return job_id.encode("ascii", "replace") + b"\n"
+
+
+def ended_jobs(data: bytes) -> set[str] | None:
+    """The ids in what the pool's pipe held; None when some message was not one (a read
+    that stopped inside a message, a bare wake-up): then any job may have ended."""
+    *whole, rest = data.split(b"\n")
+    if rest or not whole or any(not line or b"\0" in line for line in whole):
+        return None
+    return {line.decode("ascii") for line in whole}
