@@ -3,7 +3,7 @@
 - a numpy array: a literal (wrapped, never copied); a lazyarray: itself; a dask array:
   ``la.from_dask`` (the dask backend keeps its chunks);
 - a zarr array behind xarray's lazy indexing (``open_zarr``), stored at a URL:
-  ``lazyarray.datasets.sources.open_source("zarr", url, path)``, a reader row whose
+  ``open_source("zarr", url, path)`` (``lazyarray.datasets``), the reader row whose
   slices the planner pushes into the read, identified by URL, path and change token;
 - anything else that slices (xarray's lazily indexed backend arrays of any engine, with
   their CF decoding; zarr in memory; h5py): the ``xarray_read`` source, reading each
@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from typing import Any
 
@@ -24,8 +23,6 @@ from lazyarray.graph import adopt_literal
 from lazyarray.ops import apply
 from lazyarray.proxy import Array, BaseArray, MaskedArray, wrap
 from lazyarray.xarray.rows import READ, ensure_rows
-
-SOURCES_MODULE = "lazyarray.datasets.sources"
 
 
 def supported(dtype: Any) -> bool:
@@ -69,7 +66,7 @@ def region_source(array: Any) -> Any:
 def zarr_source(data: Any) -> Any | None:
     """``open_source("zarr", url, path)`` sliced as xarray's lazy indexing slices it,
     when ``data`` is a zarr array stored at a URL with nothing (no CF decoding) between
-    it and xarray, and the datasets' sources are installed; else None."""
+    it and xarray; else None."""
     found = _zarr_array(data)
     if found is None:
         return None
@@ -77,11 +74,9 @@ def zarr_source(data: Any) -> Any | None:
     location = zarr_location(zarr_array)
     if location is None:
         return None
-    try:
-        sources = importlib.import_module(SOURCES_MODULE)
-    except ImportError:
-        return None
-    source = sources.open_source("zarr", *location, identity=None)
+    from lazyarray.datasets.sources import open_source
+
+    source = open_source("zarr", *location, identity=None)
     if any(k != slice(None) for k in key):
         source = source[key]
     if tuple(source.shape) != tuple(data.shape) or source.dtype != np.dtype(data.dtype):
