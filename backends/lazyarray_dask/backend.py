@@ -129,8 +129,9 @@ def _streamable(plan: Plan) -> bool:
 
 def _stream(node: Node, array: Any, context: RunContext, client: Any) -> Streamed | None:
     """Writes ``array`` into the sink's target chunk by chunk (``dask.array.store``),
-    never gathering it; None when the sink wants the whole value instead. Chunks are
-    made regular first: a writer owns whole target chunks, so no lock is needed."""
+    never gathering it; None when the sink wants the whole value instead. The array is
+    rechunked to the target's regular grid (its shards, or chunks: the sink may choose
+    them): a writer owns whole target chunks, so no lock is needed."""
     import dask.array as da
 
     if not isinstance(array, da.Array) or context.sink is None:
@@ -147,6 +148,14 @@ def _stream(node: Node, array: Any, context: RunContext, client: Any) -> Streame
     target = context.sink.chunk_target(shape, node.type.dtype, grid)
     if target is None:
         return None
+    chosen = getattr(target, "shards", None) or getattr(target, "chunks", None)
+    if (
+        isinstance(chosen, tuple)
+        and len(chosen) == len(grid)
+        and all(isinstance(n, int) for n in chosen)
+        and chosen != grid
+    ):
+        array = array.rechunk(chosen)
     try:
         stored = da.store(array, target, lock=False, compute=False)
         if client is not None:

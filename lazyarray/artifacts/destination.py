@@ -60,15 +60,19 @@ class ArtifactDestination:
         self, shape: tuple[int, ...], dtype: np.dtype[Any], chunks: tuple[int, ...]
     ) -> Any:
         """A zarr array in the new version's (hidden) folder, for a backend to write
-        block by block; None when another handler than zarr was asked for."""
+        block by block; None when another handler than zarr was asked for. Its chunks
+        are the writer's ``chunks=`` when given (the backend writes by the target's
+        chunks), else the backend's ``chunks``."""
         if self.handler not in (None, "zarr"):
             return None
         zarr_handler = get_handler("zarr")
         repository = self.repository
         self._staging = repository.storage.begin(self.name, repository._next_version(self.name))
         store = self._staging.zarr_store(f"{self.name}.{zarr_handler.suffix}")
+        kwargs = dict(self.writer_kwargs)
+        chosen = kwargs.pop("chunks", chunks)
         try:
-            return zarr_handler.create(store, shape, dtype, chunks, **self.writer_kwargs)  # type: ignore[attr-defined]
+            return zarr_handler.create(store, shape, dtype, chosen, **kwargs)  # type: ignore[attr-defined]
         except BaseException:
             self.discard()
             raise

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import pickle
 import platform
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,14 @@ from lazyarray.errors import ArtifactError
 
 def _python_version() -> str:
     return ".".join(platform.python_version_tuple()[:2])
+
+
+def _dry_run(alias: str, write: Callable[[], Any]) -> None:
+    """Runs a writer on an empty value: the keywords it refuses are refused now."""
+    try:
+        write()
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"handler {alias!r} cannot take these writer keywords: {exc}") from None
 
 
 @dataclasses.dataclass
@@ -36,12 +45,16 @@ class JSONArtifact(Artifact):
     @classmethod
     def check(cls, value: Any) -> None:
         try:
-            json.dumps(value)
+            json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ArtifactError(
-                f"handler 'json' cannot write this value: {exc} (numpy arrays: "
-                "handler='numpy'; other objects: handler='pickle')"
+                f"handler 'json' cannot write this value: {exc} (JSON has no NaN or "
+                "infinity; numpy arrays: handler='numpy'; other objects: handler='pickle')"
             ) from None
+
+    @classmethod
+    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
+        _dry_run(cls.alias, lambda: cls.write([], io.StringIO(), **writer_kwargs))
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:
@@ -52,7 +65,7 @@ class JSONArtifact(Artifact):
 
     @classmethod
     def write(cls, obj: Any, buf: Any, **kwargs: Any) -> None:
-        json.dump(obj, buf, **kwargs)
+        json.dump(obj, buf, **{"allow_nan": False, **kwargs})
 
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -93,6 +106,19 @@ class NumpyArtifact(Artifact):
                 )
         if isinstance(value, Mapping) and not all(isinstance(k, str) for k in value):
             raise ArtifactError("handler 'numpy' writes a dict of arrays with str keys")
+
+    @classmethod
+    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
+        # np.savez would store any other keyword as one more array
+        takes = {"compressed"} if cls.suffix_for(value) == "npz" else set()
+        if isinstance(value, np.ma.MaskedArray):
+            takes = set()
+        unknown = sorted(writer_kwargs.keys() - takes)
+        if unknown:
+            raise ArtifactError(
+                f"handler 'numpy' does not take the writer keywords {', '.join(unknown)} "
+                f"(it takes {', '.join(sorted(takes)) or 'none'} for this value)"
+            )
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:
@@ -145,6 +171,12 @@ class PickleArtifact(Artifact):
     @classmethod
     def check(cls, value: Any) -> None:
         return None  # whether it pickles is known when it is written
+
+    @classmethod
+    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
+        import cloudpickle
+
+        _dry_run(cls.alias, lambda: cloudpickle.dump(None, io.BytesIO(), **writer_kwargs))
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:
@@ -213,6 +245,11 @@ class ArrowArtifact(Artifact):
         _arrow_table(value)
 
     @classmethod
+    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
+        empty = _arrow_table(value).schema.empty_table()
+        _dry_run(cls.alias, lambda: cls.write(empty, io.BytesIO(), **writer_kwargs))
+
+    @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:
         import pyarrow as pa
 
@@ -241,6 +278,11 @@ class ParquetArtifact(Artifact):
     @classmethod
     def check(cls, value: Any) -> None:
         _arrow_table(value)
+
+    @classmethod
+    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
+        empty = _arrow_table(value).schema.empty_table()
+        _dry_run(cls.alias, lambda: cls.write(empty, io.BytesIO(), **writer_kwargs))
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:
@@ -296,13 +338,46 @@ class ZarrArtifact(Artifact):
             raise ArtifactError(f"not a zarr array: {exc}") from None
 
     @classmethod
+    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
+        import zarr.storage
+
+        kwargs = dict(writer_kwargs)
+        chunks = kwargs.pop("chunks", "auto")
+        dtype = np.dtype(value.dtype) if hasattr(value, "dtype") else np.asarray(value).dtype
+        shape = np.shape(value)
+        store = zarr.storage.MemoryStore()
+        _dry_run(cls.alias, lambda: cls.create(store, shape, dtype, chunks, **kwargs))
+
+    @classmethod
     def create(
-        cls, buf: Any, shape: tuple[int, ...], dtype: Any, chunks: tuple[int, ...], **kwargs: Any
+        cls, buf: Any, shape: tuple[int, ...], dtype: Any, chunks: Any, **kwargs: Any
     ) -> Any:
-        """An empty array in the store ``buf``, to be written block by block."""
+        """An empty array in the store ``buf``, to be written block by block. Every
+        chunk is stored, even one holding only the fill value, so that a version's
+        manifest lists them all and a missing one is noticed (``stored_files``)."""
         import zarr
 
-        return zarr.create_array(buf, shape=shape, dtype=dtype, chunks=chunks, **kwargs)
+        config = {**dict(kwargs.pop("config", None) or {}), "write_empty_chunks": True}
+        return zarr.create_array(
+            buf, shape=shape, dtype=dtype, chunks=chunks, config=config, **kwargs
+        )
+
+    @classmethod
+    def stored_files(cls, buf: Any) -> list[str]:
+        """The keys a complete array in the store ``buf`` has: its metadata, and one
+        object per chunk (per shard, when sharded)."""
+        import itertools
+
+        import zarr
+
+        array = zarr.open_array(buf, mode="r")
+        grid = array.shards or array.chunks
+        counts = [-(-int(n) // max(int(c), 1)) for n, c in zip(array.shape, grid, strict=True)]
+        metadata = "zarr.json" if array.metadata.zarr_format == 3 else ".zarray"
+        return [metadata] + [
+            array.metadata.encode_chunk_key(index)
+            for index in itertools.product(*(range(n) for n in counts))
+        ]
 
     @classmethod
     def write(cls, obj: Any, buf: Any, **kwargs: Any) -> None:

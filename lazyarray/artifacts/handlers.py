@@ -22,10 +22,11 @@ import dataclasses
 import datetime as dt
 import functools
 import importlib
+import inspect
 import warnings
 from typing import Any, ClassVar, Self
 
-from lazyarray.errors import HandlerNotFound
+from lazyarray.errors import ArtifactError, HandlerNotFound
 
 ENTRY_POINT_GROUP = "lazyarray.artifacts"
 
@@ -97,6 +98,17 @@ class Artifact:
     @classmethod
     def check(cls, value: Any) -> None:
         """Raises ``ArtifactError`` for a value this format cannot hold."""
+
+    @classmethod
+    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
+        """Raises ``ArtifactError`` for writer keywords the format does not take, at
+        ``log_artifact``'s line rather than at ``save()``. This default knows only the
+        keywords ``write`` names (a ``write`` taking ``**kwargs`` accepts any); the
+        built-in handlers try them on an empty value."""
+        try:
+            inspect.signature(cls.write).bind(value, None, **writer_kwargs)
+        except TypeError as exc:
+            raise ArtifactError(f"handler {cls.alias!r} does not take these keywords: {exc}")
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 from lazyarray.artifacts.handlers import Artifact, get_handler, infer_handler, utcnow
 from lazyarray.artifacts.storage import Manifest, Staging, Storage, open_storage
 from lazyarray.errors import (
+    ArgumentError,
     ArtifactError,
     ArtifactExpired,
     ArtifactNotFound,
@@ -71,6 +72,29 @@ def _is_json(value: Any) -> bool:
     return True
 
 
+def _check_version(version: object) -> None:
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ArgumentError(
+            f"version is a version number (an int) or None, not {type(version).__name__}"
+        )
+
+
+def _check_stored(artifact: Artifact, expected: list[str], staging: Staging) -> None:
+    """Every file of a complete multi-file version is in its staging: chunks stored
+    where this process cannot see them (workers in other processes writing into a
+    ``memory://`` store of their own) would otherwise commit an empty array."""
+    prefix = f"{artifact.fname}/"
+    found = {p[len(prefix) :] for p in staging.files() if p.startswith(prefix)}
+    missing = [key for key in expected if key not in found]
+    if missing:
+        raise ArtifactError(
+            f"artifact {artifact.name!r}: {len(missing)} of the {len(expected)} files of "
+            f"{artifact.fname} are not in the repository ({missing[0]}, ...); they were "
+            "written where this process cannot see them (workers in other processes and a "
+            "memory:// repository?): use a folder or an object store the workers share"
+        )
+
+
 class Repository:
     """Versioned artifacts under ``root``: a folder, or an fsspec URL (``s3://...``,
     ``memory://...``). ``trusted=False`` refuses to read artifacts whose handler runs
@@ -100,6 +124,14 @@ class Repository:
         written by the handler ``handler`` or the one inferred from the value. The value
         is written when ``save()`` runs: do not change it in between."""
         check_name(name, "artifact name")
+        from lazyarray.proxy.base import BaseArray
+
+        if isinstance(value, BaseArray):
+            raise ArtifactError(
+                f"a lazy array is saved by computing it there: "
+                f"x.compute(destination=repo.destination({name!r})) (streamed on the dask "
+                "backend); or log its computed value, x.compute()"
+            )
         kind = infer_handler(value) if handler is None else get_handler(handler)
         with self._lock:
             artifact = kind.construct(
@@ -109,29 +141,60 @@ class Repository:
                 writer_kwargs=writer_kwargs,
                 version=self._next_version(name),
             )
+            kind.check_writer(value, writer_kwargs)
             self._pending.append(artifact)
         return artifact
 
     def _next_version(self, name: str) -> int:
+        """Above every committed, removed (``prune``) or logged version of ``name``."""
         committed = self.storage.manifests(name)
         pending = [a.version for a in self._pending if a.name == name]
-        return max([0, *committed, *pending]) + 1
+        return max([0, *committed, self.storage.removed(name), *pending]) + 1
 
     def save(self) -> list[Artifact]:
         """Writes every dirty version (its files, then its manifest); returns them with
         the version numbers they were committed under (the next free one, if another
-        writer took theirs)."""
+        writer took theirs). A version that fails to write stays dirty, with the later
+        versions of its name; the others are written, then ``ArtifactError`` lists the
+        failures (``discard`` drops a dirty version)."""
         with self._lock:
             pending, self._pending = self._pending, []
         saved: list[Artifact] = []
+        failed: list[tuple[Artifact, Exception]] = []
         try:
             for artifact in pending:
-                self._write(artifact)
-                saved.append(artifact)
+                if any(a.name == artifact.name for a, _ in failed):
+                    continue  # a name's versions are committed in order
+                try:
+                    self._write(artifact)
+                except Exception as exc:
+                    failed.append((artifact, exc))
+                else:
+                    saved.append(artifact)
         finally:
             with self._lock:
                 self._pending[:0] = [a for a in pending if a.dirty]
+        if failed:
+            shown = "; ".join(f"{a.name!r} version {a.version}: {exc}" for a, exc in failed)
+            written = f" ({len(saved)} others were saved)" if saved else ""
+            raise ArtifactError(
+                f"save could not write {shown}{written}; they stay dirty: save() again, "
+                "or discard(name, version)"
+            ) from failed[0][1]
         return saved
+
+    def discard(self, name: str, version: int | None = None) -> list[Artifact]:
+        """Drops dirty (logged, not saved) versions of ``name``: ``version``, or all of
+        them; returns those dropped."""
+        _check_version(version)
+        with self._lock:
+            dropped = [
+                a
+                for a in self._pending
+                if a.name == name and (version is None or a.version == version)
+            ]
+            self._pending = [a for a in self._pending if a not in dropped]
+        return dropped
 
     def _write(
         self,
@@ -151,6 +214,9 @@ class Repository:
                 staging.abort()
                 raise
         try:
+            expected = getattr(kind, "stored_files", None)
+            if kind.multi_file and expected is not None:
+                _check_stored(artifact, expected(staging.zarr_store(artifact.fname)), staging)
             if graph is not None:
                 with staging.open(GRAPH) as handle:
                     handle.write(json.dumps(graph, sort_keys=True).encode())
@@ -203,6 +269,7 @@ class Repository:
 
     def _manifest(self, name: str, version: int | None) -> Manifest:
         check_name(name, "artifact name")
+        _check_version(version)
         manifests = self.storage.manifests(name)
         if not manifests:
             raise ArtifactNotFound(f"no artifact {name!r} in {self.root!r}")
@@ -226,6 +293,7 @@ class Repository:
     def load_artifact(self, name: str, version: int | None = None, **reader_kwargs: Any) -> Any:
         """The value of ``name`` at ``version`` (the latest committed one by default).
         A dirty version asked for by number is returned as logged."""
+        _check_version(version)
         if version is not None:
             for artifact in self._pending:
                 if artifact.name == name and artifact.version == version:
@@ -255,12 +323,15 @@ class Repository:
     def _check_files(self, manifest: Manifest) -> None:
         """Every file the manifest lists is there with its size: a zarr array missing a
         chunk would read it as fill values, silently."""
-        name, number, fname = manifest["name"], manifest["version"], manifest["fname"]
+        name, number = manifest["name"], manifest["version"]
         listed = manifest.get("files")
         if not isinstance(listed, dict):
             return
-        expected = {p: s for p, s in listed.items() if p == fname or p.startswith(f"{fname}/")}
-        found = self.storage.sizes(name, number, fname)
+        expected = {p: s for p, s in listed.items() if isinstance(p, str)}
+        found: dict[str, int] = {}
+        for top in {p.partition("/")[0] for p in expected}:
+            _check_fname(top)
+            found.update(self.storage.sizes(name, number, top))
         missing = sorted(p for p, size in expected.items() if found.get(p) != size)
         if missing:
             shown = ", ".join(missing[:3]) + (

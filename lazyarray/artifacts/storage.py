@@ -14,6 +14,10 @@ written last.
   not listed. A ``.writer`` object written first names the writer (host, pid, time): a
   folder without a manifest whose writer is gone is debris, removed by the next writer
   and by ``prune``.
+
+A version number, once committed, is never used again: removing a version (``prune``)
+first leaves a tombstone ``root/.pruned/<name>/v<k>`` (an empty file), and a new
+version is numbered above both the committed versions and the highest tombstone.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from lazyarray.stores.names import check_name, confined
 
 MANIFEST = "manifest.json"
 WRITER = ".writer"
+TOMBSTONES = ".pruned"  # under the root: the numbers of removed versions, never reused
 _VERSION = re.compile(r"v([1-9][0-9]{0,17})")
 
 Manifest = dict[str, Any]
@@ -75,6 +80,10 @@ class Staging(abc.ABC):
         """A zarr store at the version's ``fname`` (a multi-file format)."""
 
     @abc.abstractmethod
+    def files(self) -> dict[str, int]:
+        """The files written so far, by path relative to the version, with their sizes."""
+
+    @abc.abstractmethod
     def commit(self, manifest: Callable[[int, dict[str, int]], Manifest], first: int) -> int:
         """Writes the manifest (``manifest(version, file sizes)``) last and publishes
         the version as ``first`` or the next free number; returns that number."""
@@ -96,6 +105,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def manifests(self, name: str) -> dict[int, Manifest]:
         """The committed versions of ``name``: number -> manifest."""
+
+    @abc.abstractmethod
+    def removed(self, name: str) -> int:
+        """The highest number of a removed version of ``name`` (0: none): numbers up to
+        it are never given again."""
 
     @abc.abstractmethod
     def begin(self, name: str, first: int) -> Staging:
@@ -165,10 +179,11 @@ def _sync_tree(folder: Path) -> dict[str, int]:
 
 
 class LocalStaging(Staging):
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, removed: Callable[[], int]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale(str(folder))
         self.folder = folder
+        self.removed = removed
         self.path = folder / temporary_name("new")
         self.path.mkdir()
 
@@ -180,9 +195,17 @@ class LocalStaging(Staging):
 
         return zarr.storage.LocalStore(self.path / fname)
 
+    def files(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for parent, _, files in os.walk(self.path):
+            for name in files:
+                path = Path(parent, name)
+                sizes[path.relative_to(self.path).as_posix()] = path.stat().st_size
+        return sizes
+
     def commit(self, manifest: Callable[[int, dict[str, int]], Manifest], first: int) -> int:
         sizes = _sync_tree(self.path)
-        version = first
+        version = max(first, self.removed() + 1)
         while True:
             with _synced(self.path / MANIFEST) as handle:
                 handle.write(manifest_text(manifest(version, sizes)))
@@ -203,7 +226,8 @@ class LocalStaging(Staging):
 
 class LocalStorage(Storage):
     def __init__(self, root: str) -> None:
-        self.root = Path(root)
+        # resolved now: the repository stays where it was made after os.chdir
+        self.root = Path(root).expanduser().resolve()
         self.url = str(self.root)
 
     def _folder(self, name: str) -> Path:
@@ -237,8 +261,30 @@ class LocalStorage(Storage):
                     found[int(match[1])] = manifest
         return found
 
+    def _tombstones(self, name: str) -> Path:
+        self._folder(name)  # the name checked
+        return self.root / TOMBSTONES / name
+
+    def removed(self, name: str) -> int:
+        with contextlib.suppress(OSError):
+            return max(_numbers(os.listdir(self._tombstones(name))), default=0)
+        return 0
+
+    def _bury(self, name: str, version: int) -> None:
+        """Records that ``version`` was committed before it goes; lower records are
+        dropped (the highest is all that counts, and is never removed)."""
+        folder = self._tombstones(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with _synced(folder / f"v{version}"):
+            pass
+        sync_folder(str(folder))
+        for number in _numbers(os.listdir(folder)):
+            if number < version:
+                with contextlib.suppress(OSError):
+                    os.remove(folder / f"v{number}")
+
     def begin(self, name: str, first: int) -> Staging:
-        return LocalStaging(self._folder(name))
+        return LocalStaging(self._folder(name), lambda: self.removed(name))
 
     def open(
         self, name: str, version: int, fname: str
@@ -266,6 +312,9 @@ class LocalStorage(Storage):
         """Hides the version by one rename (it is gone at once), then deletes it."""
         folder = self._folder(name)
         hidden = folder / temporary_name(f"v{version}")
+        if not self._version(name, version).exists():
+            return
+        self._bury(name, version)
         try:
             os.rename(self._version(name, version), hidden)
         except FileNotFoundError:
@@ -303,13 +352,16 @@ class FsspecStaging(Staging):
     def zarr_store(self, fname: str) -> Any:
         return self.storage.zarr_at(f"{self.path}/{fname}", read_only=False)
 
-    def commit(self, manifest: Callable[[int, dict[str, int]], Manifest], first: int) -> int:
-        fs = self.storage.fs
-        sizes = {
+    def files(self) -> dict[str, int]:
+        return {
             path[len(self.path) + 1 :]: int(info.get("size") or 0)
-            for path, info in fs.find(self.path, detail=True).items()
+            for path, info in self.storage.fs.find(self.path, detail=True).items()
             if not path.endswith(f"/{WRITER}")
         }
+
+    def commit(self, manifest: Callable[[int, dict[str, int]], Manifest], first: int) -> int:
+        fs = self.storage.fs
+        sizes = self.files()
         target = f"{self.path}/{MANIFEST}"
         if fs.exists(target):
             raise ArtifactError(
@@ -401,10 +453,34 @@ class FsspecStorage(Storage):
         except (KeyError, TypeError, ValueError):
             return True  # not a record this module wrote
 
+    def _tombstones(self, name: str) -> str:
+        return "/".join([self.root, TOMBSTONES, check_name(name, "artifact name")])
+
+    def removed(self, name: str) -> int:
+        try:
+            found = self.fs.ls(self._tombstones(name), detail=False)
+        except (FileNotFoundError, OSError):
+            return 0
+        return max(_numbers(p.rstrip("/").rpartition("/")[2] for p in found), default=0)
+
+    def _bury(self, name: str, version: int) -> None:
+        folder = self._tombstones(name)
+        self.fs.pipe_file(f"{folder}/v{version}", b"")
+        for number in _numbers(p.rstrip("/").rpartition("/")[2] for p in self.fs.ls(folder, detail=False)):
+            if number < version:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm_file(f"{folder}/v{number}")
+
     def begin(self, name: str, first: int) -> Staging:
         self.clean(name)
         listing = self._listing(name)
-        version = max([first, *(n + 1 for n, committed in listing.items() if committed)])
+        version = max(
+            [
+                first,
+                self.removed(name) + 1,
+                *(n + 1 for n, committed in listing.items() if committed),
+            ]
+        )
         while version in listing:
             if not listing[version] and self._gone(name, version):
                 self.fs.rm(self.path(name, f"v{version}"), recursive=True)
@@ -430,6 +506,9 @@ class FsspecStorage(Storage):
 
     def remove(self, name: str, version: int) -> None:
         """Removes the manifest first: the version is gone before its files are."""
+        if not self.fs.exists(self.path(name, f"v{version}", MANIFEST)):
+            return
+        self._bury(name, version)
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self.path(name, f"v{version}", MANIFEST))
         with contextlib.suppress(FileNotFoundError):
@@ -457,6 +536,11 @@ class FsspecStorage(Storage):
                 if match and entry["type"] == "directory" and int(match[1]) not in listing:
                     with contextlib.suppress(OSError):
                         self.fs.rmdir(entry["name"])
+
+
+def _numbers(names: Any) -> list[int]:
+    """The version numbers among file names ``v<k>``."""
+    return [int(m[1]) for m in map(_VERSION.fullmatch, names) if m is not None]
 
 
 __all__ = ["FsspecStorage", "LocalStorage", "Storage", "open_storage"]

@@ -116,6 +116,11 @@ def from_json(
 ) -> Any:
     """``from_dict`` of JSON text, whose size and nesting are checked before it is
     parsed."""
+    if not isinstance(text, str | bytes | bytearray):
+        raise TypeError(
+            f"from_json reads JSON text (str or bytes), not a {type(text).__name__}; a "
+            "document already parsed (a dict) is read by la.serialize.from_dict"
+        )
     limits = limits or _DEFAULT_LIMITS
     with _gc_paused():
         doc = _parse(text, limits)
