@@ -39,9 +39,12 @@ def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Repository:
 @pytest.fixture(scope="module")
 def process_client() -> Any:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        processes=True, n_workers=1, threads_per_worker=1, dashboard_address=":0"
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            processes=True, n_workers=1, threads_per_worker=1, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -97,7 +100,7 @@ def test_load_checks_every_listed_file(tmp_path: Path) -> None:
     repo = Repository(tmp_path)
     (la.arange(10.0) * 2).compute(destination=repo.destination("g"))
     (tmp_path / "g" / "v1" / "graph.json").write_text("{}")
-    with pytest.raises(ArtifactError, match="damaged: graph.json"):
+    with pytest.raises(ArtifactError, match=r"damaged: graph\.json"):
         repo.load_artifact("g")
 
 
@@ -163,7 +166,7 @@ def test_writer_keywords_checked_when_logged(
     value: Any, handler: str, kwargs: dict[str, Any], tmp_path: Path
 ) -> None:
     repo = Repository(tmp_path)
-    with pytest.raises(ArtifactError, match="bogus|colour"):
+    with pytest.raises(ArtifactError, match=r"bogus|colour"):
         repo.log_artifact("t", value, handler=handler, **kwargs)
     assert repo.artifacts() == []
 

@@ -357,7 +357,7 @@ class ZarrArtifact(Artifact):
         manifest lists them all and a missing one is noticed (``stored_files``)."""
         import zarr
 
-        config = {**dict(kwargs.pop("config", None) or {}), "write_empty_chunks": True}
+        config: Any = {**dict(kwargs.pop("config", None) or {}), "write_empty_chunks": True}
         return zarr.create_array(
             buf, shape=shape, dtype=dtype, chunks=chunks, config=config, **kwargs
         )

@@ -108,7 +108,9 @@ class Artifact:
         try:
             inspect.signature(cls.write).bind(value, None, **writer_kwargs)
         except TypeError as exc:
-            raise ArtifactError(f"handler {cls.alias!r} does not take these keywords: {exc}")
+            raise ArtifactError(
+                f"handler {cls.alias!r} does not take these keywords: {exc}"
+            ) from None
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:

@@ -466,7 +466,9 @@ class FsspecStorage(Storage):
     def _bury(self, name: str, version: int) -> None:
         folder = self._tombstones(name)
         self.fs.pipe_file(f"{folder}/v{version}", b"")
-        for number in _numbers(p.rstrip("/").rpartition("/")[2] for p in self.fs.ls(folder, detail=False)):
+        for number in _numbers(
+            p.rstrip("/").rpartition("/")[2] for p in self.fs.ls(folder, detail=False)
+        ):
             if number < version:
                 with contextlib.suppress(FileNotFoundError):
                     self.fs.rm_file(f"{folder}/v{number}")
