@@ -136,14 +136,9 @@ def _stream(node: Node, array: Any, context: RunContext, client: Any) -> Streame
 
     if not isinstance(array, da.Array) or context.sink is None:
         return None
-    grid = tuple(max(max(axis, default=1), 1) for axis in array.chunks)
-    if any(
-        axis[:-1] != (size,) * (len(axis) - 1)
-        for axis, size in zip(array.chunks, grid, strict=True)
-    ):
-        array = array.rechunk(grid)
     if array.dtype != node.type.dtype:
         array = array.astype(node.type.dtype)
+    grid = tuple(max(max(axis, default=1), 1) for axis in array.chunks)
     shape = tuple(int(n) for n in array.shape)
     target = context.sink.chunk_target(shape, node.type.dtype, grid)
     if target is None:
@@ -152,10 +147,14 @@ def _stream(node: Node, array: Any, context: RunContext, client: Any) -> Streame
     if (
         isinstance(chosen, tuple)
         and len(chosen) == len(grid)
-        and all(isinstance(n, int) for n in chosen)
-        and chosen != grid
+        and all(isinstance(n, int) and n > 0 for n in chosen)
     ):
-        array = array.rechunk(chosen)
+        grid = chosen
+    if any(
+        axis[:-1] != (size,) * (len(axis) - 1) or (len(axis) > 0 and axis[-1] > size)
+        for axis, size in zip(array.chunks, grid, strict=True)
+    ):
+        array = array.rechunk(grid)
     try:
         stored = da.store(array, target, lock=False, compute=False)
         if client is not None:

@@ -141,7 +141,7 @@ class Repository:
                 writer_kwargs=writer_kwargs,
                 version=self._next_version(name),
             )
-            kind.check_writer(value, writer_kwargs)
+            kind.check_writer(value, writer_kwargs)  # a dry run on an empty value: cheap
             self._pending.append(artifact)
         return artifact
 
