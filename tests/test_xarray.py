@@ -390,6 +390,28 @@ def test_an_elementwise_function_runs_blockwise_on_both_backends(
         assert sum(sizes) == 2 * 700  # the slice went into the function's input
 
 
+@pytest.mark.parametrize("name", ["numpy", "dask"])
+def test_a_blockwise_function_reads_the_computes_assets(name: str, few_chunks: None) -> None:
+    """The function runs on the kernel threads (numpy) or dask's: either sees the assets
+    the compute opened."""
+    from lazyarray.assets import get
+
+    folders: set[Any] = set()
+
+    def scaled(block: np.ndarray) -> np.ndarray:
+        folders.add(get("tmp"))
+        return block * 2
+
+    values = np.random.default_rng(4).standard_normal((400, 600))
+    v = xr.DataArray(values, dims=("x", "y")).chunk(**CHUNKED)
+    total = xr.apply_ufunc(scaled, v, dask="parallelized", output_dtypes=[float]).sum()
+    spec = [{"id": "tmp", "type": "scratch_dir", "scope": "process"}]
+    with la.config.set(threads=2, block_bytes="64KiB"):
+        value = total.data.compute(backend=name, cache=False, assets=spec)
+    assert value == pytest.approx((values * 2).sum(), rel=1e-12)
+    assert len(folders) == 1 and not next(iter(folders)).exists()
+
+
 def test_a_function_over_core_dimensions_is_refused_by_dask() -> None:
     v = xr.DataArray(np.ones((300, 700)), dims=("x", "y")).chunk(**CHUNKED)
     total = xr.apply_ufunc(
