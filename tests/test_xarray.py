@@ -394,7 +394,7 @@ def test_an_elementwise_function_runs_blockwise_on_both_backends(
 def test_a_blockwise_function_reads_the_computes_assets(name: str, few_chunks: None) -> None:
     """The function runs on the kernel threads (numpy) or dask's: either sees the assets
     the compute opened."""
-    from lazyarray.assets import get
+    from lazyarray.assets import Asset, Scope, get
 
     folders: set[Any] = set()
 
@@ -410,6 +410,12 @@ def test_a_blockwise_function_reads_the_computes_assets(name: str, few_chunks: N
         value = total.data.compute(backend=name, cache=False, assets=spec)
     assert value == pytest.approx((values * 2).sum(), rel=1e-12)
     assert len(folders) == 1 and not next(iter(folders)).exists()
+    if name == "numpy":  # a job sees the assets open where it was submitted
+        folders.clear()
+        with Scope([Asset.from_specification(spec[0])]) as scope:
+            job = total.data.compute(backend=name, cache=False, block=False)
+            assert job.result() == pytest.approx(value, rel=1e-12)
+            assert folders == {scope["tmp"]}
 
 
 def test_a_function_over_core_dimensions_is_refused_by_dask() -> None:
