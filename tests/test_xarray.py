@@ -255,6 +255,38 @@ def test_compute_runs_on_the_chosen_backend(
     assert ran == [name, name]
 
 
+def test_compute_takes_every_keyword_of_lazyarrays_compute(
+    chunked: Any, eager: Any, tmp_path: Any
+) -> None:
+    from lazyarray.assets import Asset, register_asset_type
+    from lazyarray.execution.compute import COMPUTE_KEYWORDS
+
+    opened: list[str] = []
+
+    class Noted(Asset):
+        def init(self) -> None:
+            opened.append(self.id)
+
+    register_asset_type("noted_for_xarray", Noted)
+    spec = [{"id": "noted", "type": "noted_for_xarray", "scope": "process"}]
+    expected = (eager * 3).mean("y")
+    computed = (chunked * 3).mean("y").compute(assets=spec, cache=False, backend="numpy")
+    xr.testing.assert_identical(computed, expected)
+    assert opened == ["noted"]
+    loaded = (chunked * 3).mean("y").load(assets=spec, cache=False, timeout=60, block=True)
+    xr.testing.assert_identical(loaded, expected)
+    assert opened == ["noted", "noted"]
+    defaults = manager._DEFAULTS  # every public keyword, at its default, passes
+    assert defaults.keys() == COMPUTE_KEYWORDS
+    (value,) = LazyArrayChunkManager().compute(la.Array(np.ones(2)) * 2, **defaults)
+    np.testing.assert_array_equal(value, [2.0, 2.0])
+    with pytest.raises(TypeError, match="unexpected keyword.*bogus.*lazyarray's are"):
+        chunked.compute(bogus=1)
+    for refused in ({"block": False}, {"file": tmp_path / "x.npy"}, {"format": "json"}):
+        with pytest.raises(la.errors.ComputeArgumentError, match=f"so {next(iter(refused))}"):
+            chunked.compute(**refused)
+
+
 def test_persist_keeps_lazy_arrays_with_their_chunks(chunked: Any, eager: Any) -> None:
     persisted = (chunked + 1).chunk({"y": 3}, **CHUNKED).persist()
     assert isinstance(persisted.data, BaseArray)
