@@ -19,7 +19,7 @@ from lazyarray.errors import ComputeArgumentError
 from lazyarray.execution import compute as compute_nodes
 from lazyarray.execution.compute import COMPUTE_KEYWORDS
 from lazyarray.proxy import Array, BaseArray
-from lazyarray.xarray import functions
+from lazyarray.xarray import compat, functions
 from lazyarray.xarray.chunks import Chunks, auto_chunk_bytes, normalize_chunks
 from lazyarray.xarray.namespace import array_api
 from lazyarray.xarray.sources import source_of, supported
@@ -33,6 +33,9 @@ _DEFAULTS = {
     name: inspect.signature(compute_nodes).parameters[name].default for name in COMPUTE_KEYWORDS
 }
 _NOT_VALUES = ("format", "destination", "file", "block")
+
+
+compat.install()  # xarray's dask-only scalar check, for lazyarray's 0-d arrays
 
 
 class LazyArrayChunkManager(ChunkManagerEntrypoint[Any]):
