@@ -327,6 +327,21 @@ def test_chunk_of_numpy_backed_data_and_of_other_types(eager: Any) -> None:
     xr.testing.assert_identical(chunked.compute(), ds)
 
 
+def test_chunk_without_a_type_takes_xarrays_chunk_manager_option(
+    eager: Any, chunked: Any
+) -> None:
+    """``.chunk()`` without ``chunked_array_type`` uses xarray's ``chunk_manager`` option
+    (dask by default, even for a lazyarray variable); set to lazyarray it stays lazy."""
+    pytest.importorskip("dask")
+    assert type(chunked.chunk({"y": 3}).data).__module__.startswith("dask")
+    with xr.set_options(chunk_manager="lazyarray"):
+        rechunked = chunked.chunk({"y": 3})
+        made = eager.chunk({"x": 1})
+    assert isinstance(rechunked.data, BaseArray) and rechunked.chunks == ((2, 2), (3, 3))
+    assert isinstance(made.data, BaseArray) and made.chunks == ((1, 1, 1, 1), (6,))
+    xr.testing.assert_identical(made.compute(backend="dask", cache=False), eager)
+
+
 def test_normalize_chunks() -> None:
     assert normalize_chunks(2, (5, 3)) == ((2, 2, 1), (2, 1))
     assert normalize_chunks((None, -1), (4, 6), previous_chunks=((1, 3), (6,))) == (
