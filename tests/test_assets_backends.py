@@ -254,3 +254,25 @@ def test_kernel_threads_raise_the_first_failing_block_and_start_no_more() -> Non
     with pytest.raises(ValueError, match="block 3"):
         block_mapper(la.config.snapshot().replace(threads=2))(block, range(200))
     assert len(started) < 200
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_a_cache_hit_opens_no_asset(name: str) -> None:
+    """A result served from the result cache runs nothing: no process asset opens. A
+    graph reading a writeable numpy array by reference is never served from the cache
+    (the array may change), so it runs, and opens its assets, every time."""
+    from lazyarray.execution.cache import results
+
+    results.clear()
+    spec = [Recorded("p", scope="process")]
+    cached = (la.arange(300_000.0) * 3).sum()
+    first = cached.compute(backend=name, assets=spec)
+    assert LOG == [("init", "p"), ("deinit", "p")]
+    assert cached.compute(backend=name, assets=spec) == first
+    assert cached.compute(backend=name, assets=spec, block=False).result() == first
+    assert LOG == [("init", "p"), ("deinit", "p")]
+    LOG.clear()
+    by_reference = (la.asarray(np.ones(1000)) * 3).sum()
+    for _ in range(2):
+        assert by_reference.compute(backend=name, assets=spec) == 3000
+    assert LOG == [("init", "p"), ("deinit", "p")] * 2
