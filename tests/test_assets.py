@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 import lazyarray as la
-
 from lazyarray.assets import (
     Asset,
     AssetScope,
@@ -177,11 +176,13 @@ def test_unknown_params_are_refused_when_the_assets_are_given() -> None:
     (its dependencies among them); a type that declares none, or takes ``**kwargs``,
     takes any."""
     bogus = {"id": "tmp", "type": "scratch_dir", "scope": "process", "params": {"bogus": 1}}
-    with pytest.raises(AssetSpecError, match=r"'tmp'.*unknown param\(s\) bogus; it takes dir, prefix"):
+    with pytest.raises(
+        AssetSpecError, match=r"'tmp'.*unknown param\(s\) bogus; it takes dir, prefix"
+    ):
         AssetSet.of([bogus])
     with pytest.raises(AssetSpecError, match="unknown param"):
         la.arange(3).sum().compute(assets=[bogus], cache=False)
-    with pytest.raises(AssetSpecError, match="unknown param.*treads"):
+    with pytest.raises(AssetSpecError, match=r"unknown param.*treads"):
         AssetSet.of([{"id": "p", "type": "thread_pool", "scope": "runner",
                       "params": {"treads": 2}}])  # fmt: skip
 
@@ -190,7 +191,7 @@ def test_unknown_params_are_refused_when_the_assets_are_given() -> None:
 
     Pair = Asset.wrap(pair, name="pair")
     assert Pair("ok", params={"size": 2}, depends=["tmp"]).params == {"size": 2}
-    with pytest.raises(AssetSpecError, match="unknown param.*sise; it takes size, tmp"):
+    with pytest.raises(AssetSpecError, match=r"unknown param.*sise; it takes size, tmp"):
         Pair("p", params={"sise": 2})
     Loose = Asset.wrap(lambda **anything: anything, name="loose")
     assert Loose("l", params={"whatever": 1}).params == {"whatever": 1}

@@ -279,7 +279,7 @@ def test_compute_takes_every_keyword_of_lazyarrays_compute(
     assert defaults.keys() == COMPUTE_KEYWORDS
     (value,) = LazyArrayChunkManager().compute(la.Array(np.ones(2)) * 2, **defaults)
     np.testing.assert_array_equal(value, [2.0, 2.0])
-    with pytest.raises(TypeError, match="unexpected keyword.*bogus.*lazyarray's are"):
+    with pytest.raises(TypeError, match=r"unexpected keyword.*bogus.*lazyarray's are"):
         chunked.compute(bogus=1)
     for refused in ({"block": False}, {"file": tmp_path / "x.npy"}, {"format": "json"}):
         with pytest.raises(la.errors.ComputeArgumentError, match=f"so {next(iter(refused))}"):
@@ -327,9 +327,7 @@ def test_chunk_of_numpy_backed_data_and_of_other_types(eager: Any) -> None:
     xr.testing.assert_identical(chunked.compute(), ds)
 
 
-def test_chunk_without_a_type_takes_xarrays_chunk_manager_option(
-    eager: Any, chunked: Any
-) -> None:
+def test_chunk_without_a_type_takes_xarrays_chunk_manager_option(eager: Any, chunked: Any) -> None:
     """``.chunk()`` without ``chunked_array_type`` uses xarray's ``chunk_manager`` option
     (dask by default, even for a lazyarray variable); set to lazyarray it stays lazy."""
     pytest.importorskip("dask")

@@ -152,8 +152,9 @@ def test_a_delayed_write_needs_dask(
     from lazyarray.xarray.store import store
 
     monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.delayed", None)
     target = np.zeros(3)
-    with pytest.raises(UnsupportedOperation, match="compute=False.*dask is not installed"):
+    with pytest.raises(UnsupportedOperation, match=r"compute=False.*dask is not installed"):
         store([la.Array(np.ones(3))], [target], compute=False)
     assert not target.any()
 

@@ -50,14 +50,14 @@ def store(
         write()
         return None
     try:
-        import dask
+        from dask.delayed import delayed
     except ImportError:
         raise UnsupportedOperation(
             "to_zarr(compute=False) returns a dask object, and dask is not installed; "
             "install dask, or call to_zarr without compute=False"
         ) from None
     context = contextvars.copy_context()
-    return dask.delayed(lambda: context.copy().run(write), pure=False)()
+    return delayed(lambda: context.copy().run(write), pure=False)()
 
 
 def _write(
