@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import lazyarray as la
 from lazyarray.assets import (
     Asset,
     AssetScope,
@@ -168,6 +169,33 @@ assets:
 def test_bad_specs_are_refused_naming_the_problem(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(AssetSpecError, match=message):
         Asset.from_specification(spec)
+
+
+def test_unknown_params_are_refused_when_the_assets_are_given() -> None:
+    """Before anything runs: the type's declared params, or a wrapped target's keywords
+    (its dependencies among them); a type that declares none, or takes ``**kwargs``,
+    takes any."""
+    bogus = {"id": "tmp", "type": "scratch_dir", "scope": "process", "params": {"bogus": 1}}
+    with pytest.raises(
+        AssetSpecError, match=r"'tmp'.*unknown param\(s\) bogus; it takes dir, prefix"
+    ):
+        AssetSet.of([bogus])
+    with pytest.raises(AssetSpecError, match="unknown param"):
+        la.arange(3).sum().compute(assets=[bogus], cache=False)
+    with pytest.raises(AssetSpecError, match=r"unknown param.*treads"):
+        AssetSet.of([{"id": "p", "type": "thread_pool", "scope": "runner",
+                      "params": {"treads": 2}}])  # fmt: skip
+
+    def pair(tmp: Any, size: int = 1) -> Any:
+        return (tmp, size)
+
+    Pair = Asset.wrap(pair, name="pair")
+    assert Pair("ok", params={"size": 2}, depends=["tmp"]).params == {"size": 2}
+    with pytest.raises(AssetSpecError, match=r"unknown param.*sise; it takes size, tmp"):
+        Pair("p", params={"sise": 2})
+    Loose = Asset.wrap(lambda **anything: anything, name="loose")
+    assert Loose("l", params={"whatever": 1}).params == {"whatever": 1}
+    assert Recorded("r", params={"anything": 1}).params == {"anything": 1}
 
 
 def test_bad_yaml_is_a_spec_error() -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lazyarray as la
-from lazyarray.assets import Asset, AssetBackend, get, register_asset_type, with_assets
+from lazyarray.assets import Asset, AssetBackend, Scope, get, register_asset_type, with_assets
 from lazyarray.errors import AssetScopeError, ComputeError, JobCancelled
 from lazyarray.proxy import parameter
 
@@ -216,3 +216,63 @@ def test_compute_takes_assets_as_a_keyword_or_an_option(name: str, tmp_path: Pat
     assert LOG == [("init", "o"), ("deinit", "o")]
     with pytest.raises(la.errors.AssetSpecError), la.config.set(assets=str(tmp_path)):
         (x + 1).sum().compute(backend=name, cache=False, x=data)  # a folder is no YAML
+
+
+def test_kernel_threads_run_blocks_in_the_callers_context() -> None:
+    """Code in a kernel's block (a function in the graph, a reader) sees the caller's open
+    assets and config layers on every kernel thread, not only on the calling one."""
+    import threading
+
+    from lazyarray_numpy.kernels import block_mapper
+
+    seen: list[tuple[Any, Any, str]] = []
+
+    def block(item: int) -> int:
+        seen.append((get("r"), la.config.options.block_bytes, threading.current_thread().name))
+        time.sleep(0.002)  # the blocks spread over the threads
+        return item * 2
+
+    with Scope([Recorded("r", scope="process")]), la.config.set(block_bytes=4096):
+        mapped = block_mapper(la.config.snapshot().replace(threads=3))(block, range(12))
+    assert mapped == [i * 2 for i in range(12)]
+    assert {(asset, size) for asset, size, _ in seen} == {("r", 4096)}
+    assert len({name for _, _, name in seen}) > 1
+
+
+def test_kernel_threads_raise_the_first_failing_block_and_start_no_more() -> None:
+    from lazyarray_numpy.kernels import block_mapper
+
+    started: list[int] = []
+
+    def block(item: int) -> int:
+        started.append(item)
+        if item in (3, 5):
+            raise ValueError(f"block {item}")
+        time.sleep(0.002)
+        return item
+
+    with pytest.raises(ValueError, match="block 3"):
+        block_mapper(la.config.snapshot().replace(threads=2))(block, range(200))
+    assert len(started) < 200
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_a_cache_hit_opens_no_asset(name: str) -> None:
+    """A result served from the result cache runs nothing: no process asset opens. A
+    graph reading a writeable numpy array by reference is never served from the cache
+    (the array may change), so it runs, and opens its assets, every time."""
+    from lazyarray.execution.cache import results
+
+    results.clear()
+    spec = [Recorded("p", scope="process")]
+    cached = (la.arange(300_000.0) * 3).sum()
+    first = cached.compute(backend=name, assets=spec)
+    assert LOG == [("init", "p"), ("deinit", "p")]
+    assert cached.compute(backend=name, assets=spec) == first
+    assert cached.compute(backend=name, assets=spec, block=False).result() == first
+    assert LOG == [("init", "p"), ("deinit", "p")]
+    LOG.clear()
+    by_reference = (la.asarray(np.ones(1000)) * 3).sum()
+    for _ in range(2):
+        assert by_reference.compute(backend=name, assets=spec) == 3000
+    assert LOG == [("init", "p"), ("deinit", "p")] * 2

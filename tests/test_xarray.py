@@ -131,6 +131,22 @@ OPERATIONS: dict[str, Callable[[Any], Any]] = {
     "groupby_first": lambda a: a.groupby("x").first(),
     "dataset_sum": lambda a: a.to_dataset().sum(),
     "assign": lambda a: a.to_dataset().assign(bar=a * 2),
+    # missing values filled by xarray (its fill value read from a lazyarray DType)
+    "where": lambda a: a.where(a > 0),
+    "shift": lambda a: a.shift(x=1),
+    "pad": lambda a: a.pad(x=1),
+    "reindex": lambda a: a.reindex(x=[1, 2, 5]),
+    # a 0-d lazy index (argmax's) takes a coordinate's label
+    "idxmax": lambda a: a.idxmax("x"),
+    "idxmin": lambda a: a.idxmin("x"),
+    "idxmax_noskip": lambda a: a.idxmax("x", skipna=False),
+    "idxmin_noskip": lambda a: a.idxmin("x", skipna=False),
+    "idxmax_1d": lambda a: a.isel(y=0).idxmax(),
+    "idxmin_1d_noskip": lambda a: a.isel(y=2).idxmin(skipna=False),
+    "idxmax_int": lambda a: (a.fillna(0) * 10).astype(int).idxmax("x", skipna=True),
+    "idxmin_all_missing": lambda a: a.where(a > 10).idxmin("x", fill_value=-1),
+    "idxmax_all_missing": lambda a: a.where(a > 10).idxmax("x"),
+    "weighted_mean": lambda a: a.weighted(a.x * 1.0).mean("x"),
     "apply_ufunc": lambda a: xr.apply_ufunc(np.tanh, a, dask="parallelized", output_dtypes=[float]),
     "apply_ufunc_core": lambda a: xr.apply_ufunc(
         lambda z: np.nansum(z, axis=-1),
@@ -151,23 +167,6 @@ def test_operations_stay_lazy_and_equal_numpy_backed_xarray(
     lazy(actual)
     with la.config.set(backend="numpy", implicit_compute="allow"):
         xr.testing.assert_identical(actual.compute(), operation(eager))
-
-
-# xarray's missing-value fill asks ``isinstance(x.dtype, np.dtype)``; lazyarray's
-# ``x.dtype`` is a ``DType``, equal to numpy's but not one
-NEEDS_NUMPY_DTYPE = {
-    "where": lambda a: a.where(a > 0),
-    "shift": lambda a: a.shift(x=1),
-    "pad": lambda a: a.pad(x=1),
-    "reindex": lambda a: a.reindex(x=[1, 2, 5]),
-}
-
-
-@pytest.mark.xfail(reason="x.dtype is a lazyarray DType, not a numpy dtype", strict=True)
-@pytest.mark.parametrize("name", list(NEEDS_NUMPY_DTYPE))
-def test_operations_filling_missing_values(name: str, eager: Any, chunked: Any) -> None:
-    operation = NEEDS_NUMPY_DTYPE[name]
-    assert_lazy_identical(operation(eager), operation(chunked))
 
 
 @pytest.mark.xfail(reason="lazyarray has no lib.stride_tricks.sliding_window_view", strict=True)
@@ -255,6 +254,38 @@ def test_compute_runs_on_the_chosen_backend(
     assert ran == [name, name]
 
 
+def test_compute_takes_every_keyword_of_lazyarrays_compute(
+    chunked: Any, eager: Any, tmp_path: Any
+) -> None:
+    from lazyarray.assets import Asset, register_asset_type
+    from lazyarray.execution.compute import COMPUTE_KEYWORDS
+
+    opened: list[str] = []
+
+    class Noted(Asset):
+        def init(self) -> None:
+            opened.append(self.id)
+
+    register_asset_type("noted_for_xarray", Noted)
+    spec = [{"id": "noted", "type": "noted_for_xarray", "scope": "process"}]
+    expected = (eager * 3).mean("y")
+    computed = (chunked * 3).mean("y").compute(assets=spec, cache=False, backend="numpy")
+    xr.testing.assert_identical(computed, expected)
+    assert opened == ["noted"]
+    loaded = (chunked * 3).mean("y").load(assets=spec, cache=False, timeout=60, block=True)
+    xr.testing.assert_identical(loaded, expected)
+    assert opened == ["noted", "noted"]
+    defaults = manager._DEFAULTS  # every public keyword, at its default, passes
+    assert defaults.keys() == COMPUTE_KEYWORDS
+    (value,) = LazyArrayChunkManager().compute(la.Array(np.ones(2)) * 2, **defaults)
+    np.testing.assert_array_equal(value, [2.0, 2.0])
+    with pytest.raises(TypeError, match=r"unexpected keyword.*bogus.*lazyarray's are"):
+        chunked.compute(bogus=1)
+    for refused in ({"block": False}, {"file": tmp_path / "x.npy"}, {"format": "json"}):
+        with pytest.raises(la.errors.ComputeArgumentError, match=f"so {next(iter(refused))}"):
+            chunked.compute(**refused)
+
+
 def test_persist_keeps_lazy_arrays_with_their_chunks(chunked: Any, eager: Any) -> None:
     persisted = (chunked + 1).chunk({"y": 3}, **CHUNKED).persist()
     assert isinstance(persisted.data, BaseArray)
@@ -294,6 +325,19 @@ def test_chunk_of_numpy_backed_data_and_of_other_types(eager: Any) -> None:
     assert chunked.foo.data.literal_value is eager.values  # wrapped, not copied
     assert isinstance(chunked.name.data, np.ndarray)  # text stays numpy's
     xr.testing.assert_identical(chunked.compute(), ds)
+
+
+def test_chunk_without_a_type_takes_xarrays_chunk_manager_option(eager: Any, chunked: Any) -> None:
+    """``.chunk()`` without ``chunked_array_type`` uses xarray's ``chunk_manager`` option
+    (dask by default, even for a lazyarray variable); set to lazyarray it stays lazy."""
+    pytest.importorskip("dask")
+    assert type(chunked.chunk({"y": 3}).data).__module__.startswith("dask")
+    with xr.set_options(chunk_manager="lazyarray"):
+        rechunked = chunked.chunk({"y": 3})
+        made = eager.chunk({"x": 1})
+    assert isinstance(rechunked.data, BaseArray) and rechunked.chunks == ((2, 2), (3, 3))
+    assert isinstance(made.data, BaseArray) and made.chunks == ((1, 1, 1, 1), (6,))
+    xr.testing.assert_identical(made.compute(backend="dask", cache=False), eager)
 
 
 def test_normalize_chunks() -> None:
@@ -388,6 +432,34 @@ def test_an_elementwise_function_runs_blockwise_on_both_backends(
     )
     if "pushdown" not in la.config.options.disabled:
         assert sum(sizes) == 2 * 700  # the slice went into the function's input
+
+
+@pytest.mark.parametrize("name", ["numpy", "dask"])
+def test_a_blockwise_function_reads_the_computes_assets(name: str, few_chunks: None) -> None:
+    """The function runs on the kernel threads (numpy) or dask's: either sees the assets
+    the compute opened."""
+    from lazyarray.assets import Asset, Scope, get
+
+    folders: set[Any] = set()
+
+    def scaled(block: np.ndarray) -> np.ndarray:
+        folders.add(get("tmp"))
+        return block * 2
+
+    values = np.random.default_rng(4).standard_normal((400, 600))
+    v = xr.DataArray(values, dims=("x", "y")).chunk(**CHUNKED)
+    total = xr.apply_ufunc(scaled, v, dask="parallelized", output_dtypes=[float]).sum()
+    spec = [{"id": "tmp", "type": "scratch_dir", "scope": "process"}]
+    with la.config.set(threads=2, block_bytes="64KiB"):
+        value = total.data.compute(backend=name, cache=False, assets=spec)
+    assert value == pytest.approx((values * 2).sum(), rel=1e-12)
+    assert len(folders) == 1 and not next(iter(folders)).exists()
+    if name == "numpy":  # a job sees the assets open where it was submitted
+        folders.clear()
+        with Scope([Asset.from_specification(spec[0])]) as scope:
+            job = total.data.compute(backend=name, cache=False, block=False)
+            assert job.result() == pytest.approx(value, rel=1e-12)
+            assert folders == {scope["tmp"]}
 
 
 def test_a_function_over_core_dimensions_is_refused_by_dask() -> None:

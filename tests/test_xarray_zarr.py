@@ -120,10 +120,43 @@ def test_zarr_stores_at_a_url_open_as_dataset_sources(eager: Any, tmp_path: Path
     xr.testing.assert_identical(back.isel(x=slice(2, 5)).compute(), eager.isel(x=slice(2, 5)))
 
 
-def test_writing_is_never_delayed(eager: Any, tmp_path: Path) -> None:
-    lazy = eager.chunk(chunked_array_type="lazyarray")
-    with pytest.raises(UnsupportedOperation, match="compute=False"):
-        lazy.to_zarr(tmp_path / "s.zarr", mode="w", consolidated=False, compute=False)
+@pytest.mark.parametrize("name", ["numpy", "dask"])
+def test_a_delayed_write_writes_when_computed(
+    name: str, eager: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``compute=False``: xarray writes the metadata now and returns a dask object; the
+    data is written when it is computed, on the backend chosen when it was made."""
+    pytest.importorskip("dask")
+    from lazyarray.xarray import store
+
+    used: list[str] = []
+    real = store._write
+    monkeypatch.setattr(store, "_write", lambda *a: used.append(a[-1]) or real(*a))
+    lazy = (eager.chunk({"x": 10}, chunked_array_type="lazyarray") * 2).assign(n=eager.n)
+    path = tmp_path / "s.zarr"
+    with la.config.set(backend=name):
+        delayed = lazy.to_zarr(path, mode="w", consolidated=False, compute=False)
+    assert np.isnan(xr.open_zarr(path, consolidated=False).a.values).all()  # not yet
+    assert not used
+    delayed.compute()
+    assert used == [name]
+    back = xr.open_zarr(path, consolidated=False).compute()
+    xr.testing.assert_identical(back, (eager * 2).assign(n=eager.n))
+
+
+def test_a_delayed_write_needs_dask(
+    eager: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from lazyarray.xarray.store import store
+
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.delayed", None)
+    target = np.zeros(3)
+    with pytest.raises(UnsupportedOperation, match=r"compute=False.*dask is not installed"):
+        store([la.Array(np.ones(3))], [target], compute=False)
+    assert not target.any()
 
 
 def test_writing_into_a_region(eager: Any, tmp_path: Path) -> None:

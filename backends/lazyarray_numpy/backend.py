@@ -4,6 +4,7 @@ and masked sums by faster routes (``masked.py``); every other op by its row."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -25,7 +26,7 @@ from lazyarray.backend import (
 from lazyarray.config import Options
 from lazyarray.errors import ComputeError, JobCancelled, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Literal, Node
-from lazyarray.jobs import RunContext
+from lazyarray.jobs import AsyncJob, LocalJob, RunContext
 from lazyarray.ops import OPS, Kind, OpDef, Trait
 from lazyarray.planner import Plan
 from lazyarray_numpy.kernels import run_fused
@@ -69,6 +70,16 @@ class NumpyBackend(Backend):
             return self._run(plan, arguments, context)
         with np.errstate(**context.errstate):
             return self._run(plan, arguments, context)
+
+    def submit(
+        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext | None = None
+    ) -> AsyncJob:
+        """A job on a thread of this process, run in a copy of the submitting context: it
+        sees the assets open where it was submitted (``lazyarray.assets.get``)."""
+        submitted = contextvars.copy_context()
+        return LocalJob(
+            lambda ctx: submitted.run(self.execute, plan, arguments, ctx), len(plan), context
+        )
 
     def execute_direct(self, plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
         values: dict[Node, Any] = {}

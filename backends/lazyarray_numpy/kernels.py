@@ -14,10 +14,12 @@ or one numexpr refuses, runs on the numpy engine.
 
 from __future__ import annotations
 
+import contextvars
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -109,16 +111,47 @@ def block_mapper(options: Options) -> Callable[[Callable[[Any], Any], Sequence[A
     def map_blocks(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         if len(items) == 1 or threads == 1:
             return [function(item) for item in items]
-        state = np.geterr()  # the caller's error handling, for the pool's threads
-
-        def in_state(item: Any) -> Any:
-            with np.errstate(**state):
-                return function(item)
-
         pool = configured if configured is not None else _executor(threads)
-        return list(pool.map(in_state, items))
+        return map_in_context(pool, function, items, threads)
 
     return map_blocks
+
+
+def map_in_context(
+    pool: ThreadPoolExecutor, function: Callable[[Any], Any], items: Sequence[Any], workers: int
+) -> list[Any]:
+    """``[function(item) for item in items]`` on ``workers`` threads of ``pool``, each
+    running in a copy of the caller's context, so code in a block sees what the caller
+    sees: its open assets (``lazyarray.assets.get``), its config layers, its numpy
+    error handling. One copy per worker, not per item; the workers take the items in
+    turn, and after a failure start no more; the failure of the lowest item is raised."""
+    count = len(items)
+    results: list[Any] = [None] * count
+    failures: dict[int, BaseException] = {}
+    claim = itertools.count()  # next() of a count is atomic: each item is taken once
+
+    def work() -> None:
+        while not failures:
+            index = next(claim)
+            if index >= count:
+                return
+            try:
+                results[index] = function(items[index])
+            except BaseException as exc:
+                failures[index] = exc
+                return
+
+    context = contextvars.copy_context()
+    futures = [pool.submit(context.copy().run, work) for _ in range(min(workers, count))]
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:  # interrupted while waiting: the workers start no more items
+        failures.setdefault(-1, CancelledError())
+        raise
+    if failures:
+        raise failures[min(failures)]
+    return results
 
 
 # numexpr parses with Python's parser (at most 200 nested parentheses) and takes a

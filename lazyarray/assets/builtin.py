@@ -19,6 +19,7 @@ class ScratchDir(Asset):
     default the system's temporary folder)."""
 
     type_name = "scratch_dir"
+    param_names = frozenset({"prefix", "dir"})
 
     def init(self) -> None:
         prefix = str(self.params.get("prefix", "lazyarray-"))
@@ -38,6 +39,7 @@ class ThreadPool(Asset):
 
     type_name = "thread_pool"
     provides = "kernel_pool"
+    param_names = frozenset({"threads", "name"})
 
     @property
     def threads(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
+import inspect
 import keyword
 import re
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -139,6 +140,8 @@ class Asset:
     # what this asset provides to a backend running under it, if anything: "client"
     # (the dask client a computation runs on), "kernel_pool" (the numpy backend's threads)
     provides: ClassVar[str | None] = None
+    # the params this type takes; None: any (the type does not say)
+    param_names: ClassVar[frozenset[str] | None] = None
 
     def __init__(
         self,
@@ -153,6 +156,19 @@ class Asset:
         self.spec = AssetSpec(id, name, check_scope(scope), params or {}, tuple(depends))
         self.obj: Any = None
         self.dependencies: dict[str, Any] = {}
+        known = self.accepted_params()
+        unknown = [key for key in self.spec.params if known is not None and key not in known]
+        if unknown:
+            takes = ", ".join(sorted(known or ())) or "none"
+            raise AssetSpecError(
+                f"asset {id!r} (type {name!r}): unknown param(s) {', '.join(unknown)}; "
+                f"it takes {takes}"
+            )
+
+    @classmethod
+    def accepted_params(cls) -> frozenset[str] | None:
+        """The names of the params this type takes, or None when it takes any."""
+        return cls.param_names
 
     @property
     def id(self) -> str:
@@ -233,6 +249,19 @@ class _Wrapped(Asset):
     """What both wrappers share: call the target, keep what must be undone."""
 
     target: ClassVar[Callable[..., Any]]
+
+    @classmethod
+    def accepted_params(cls) -> frozenset[str] | None:
+        """The target's keyword parameters (the dependencies' among them); None when it
+        takes ``**kwargs`` or has no signature to read."""
+        try:
+            parameters = inspect.signature(cls.target).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            return None
+        taken = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        return frozenset(p.name for p in parameters if p.kind in taken)
 
     def init(self) -> None:
         made = self.target(**self.dependencies, **self.params)

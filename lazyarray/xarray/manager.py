@@ -8,24 +8,34 @@ configured backend (``la.config.set(backend=...)``, or ``ds.compute(backend="das
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from xarray.namedarray.parallelcompat import ChunkManagerEntrypoint
 
+from lazyarray.errors import ComputeArgumentError
 from lazyarray.execution import compute as compute_nodes
+from lazyarray.execution.compute import COMPUTE_KEYWORDS
 from lazyarray.proxy import Array, BaseArray
-from lazyarray.xarray import functions
+from lazyarray.xarray import compat, functions
 from lazyarray.xarray.chunks import Chunks, auto_chunk_bytes, normalize_chunks
 from lazyarray.xarray.namespace import array_api
 from lazyarray.xarray.sources import source_of, supported
 from lazyarray.xarray.store import store
 
-# compute()'s keywords a chunk manager's caller may pass through xarray
-_COMPUTE_KEYWORDS = frozenset(
-    {"backend", "client", "server", "cache", "progress_bar", "timeout", "num_retries"}
-)
+# compute()'s public keywords, each passed through xarray's ``compute``/``load``/
+# ``persist``; those that make compute return something other than the values xarray
+# wraps (a byte format, a destination, a file, a job) are refused unless left at their
+# defaults
+_DEFAULTS = {
+    name: inspect.signature(compute_nodes).parameters[name].default for name in COMPUTE_KEYWORDS
+}
+_NOT_VALUES = ("format", "destination", "file", "block")
+
+
+compat.install()  # xarray's dask-only scalar check, for lazyarray's 0-d arrays
 
 
 class LazyArrayChunkManager(ChunkManagerEntrypoint[Any]):
@@ -83,9 +93,18 @@ class LazyArrayChunkManager(ChunkManagerEntrypoint[Any]):
     def compute(self, *data: Any, **kwargs: Any) -> tuple[Any, ...]:
         """The values of the lazy arrays among ``data``, computed together (what they
         share runs once); everything else passes through."""
-        unknown = sorted(kwargs.keys() - _COMPUTE_KEYWORDS)
+        unknown = sorted(kwargs.keys() - COMPUTE_KEYWORDS)
         if unknown:
-            raise TypeError(f"compute() got unexpected keyword(s) {', '.join(unknown)}")
+            raise TypeError(
+                f"compute() got unexpected keyword(s) {', '.join(unknown)}; lazyarray's "
+                f"are {', '.join(sorted(COMPUTE_KEYWORDS))}"
+            )
+        other = [name for name in _NOT_VALUES if name in kwargs and kwargs[name] != _DEFAULTS[name]]
+        if other:
+            raise ComputeArgumentError(
+                f"xarray's compute returns the values, so {', '.join(other)} cannot be passed "
+                "through it; compute the variable's .data with lazyarray to use them"
+            )
         lazy = [i for i, value in enumerate(data) if isinstance(value, BaseArray)]
         if not lazy:
             return data

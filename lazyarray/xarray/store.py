@@ -12,6 +12,8 @@ slab's slice into the sources, so each reads only its part.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -30,13 +32,12 @@ def store(
     regions: Any = None,
     backend: str | None = None,
     **kwargs: Any,
-) -> None:
-    """Writes each source into its target (at its region, a tuple of slices)."""
-    if not compute:
-        raise UnsupportedOperation(
-            "lazyarray writes when asked (compute=False has no delayed object to return); "
-            "call to_zarr without compute=False"
-        )
+) -> Any:
+    """Writes each source into its target (at its region, a tuple of slices). With
+    ``compute=False`` (``to_zarr(..., compute=False)``) nothing is written yet: it
+    returns a ``dask.delayed`` object that writes when computed, in the context (config,
+    backend, assets) of this call; xarray delays writes through dask, whatever the array
+    type, so this needs dask."""
     sources = [sources] if isinstance(sources, BaseArray) else list(sources)
     targets = list(targets) if isinstance(targets, list | tuple) else [targets]
     if len(sources) != len(targets):
@@ -44,12 +45,30 @@ def store(
     if regions is None or isinstance(regions, tuple):
         regions = [regions] * len(sources)
     name = backend or options.backend
-    if name == "dask":
+    write = functools.partial(_write, sources, targets, lock, regions, name)
+    if compute:
+        write()
+        return None
+    try:
+        from dask.delayed import delayed
+    except ImportError:
+        raise UnsupportedOperation(
+            "to_zarr(compute=False) returns a dask object, and dask is not installed; "
+            "install dask, or call to_zarr without compute=False"
+        ) from None
+    context = contextvars.copy_context()
+    return delayed(lambda: context.copy().run(write), pure=False)()
+
+
+def _write(
+    sources: list[Any], targets: list[Any], lock: Any, regions: list[Any], backend: str
+) -> None:
+    if backend == "dask":
         _store_dask(sources, targets, lock, regions)
         return
     guard = lock if lock not in (None, False) else contextlib.nullcontext()
     for source, target, region in zip(sources, targets, regions, strict=True):
-        for part, values in _slabs(source, name):
+        for part, values in _slabs(source, backend):
             with guard:
                 target[_within(region, part, source.ndim)] = values
 
