@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -145,11 +146,26 @@ def _plan_invariant(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequ
     values alone; each has a sibling checking its plans, marked as a known failure."""
     if request.node.get_closest_marker("values_only"):
         return
-    for name, module in list(sys.modules.items()):
+    for module in _plan_importers():
+        if getattr(module, "make_plan", None) is _MAKE_PLAN:
+            monkeypatch.setattr(module, "make_plan", _checked_make_plan)
+
+
+_SEEN: set[str] = set()  # the modules looked at: each once, not once per test
+_IMPORTERS: dict[str, ModuleType] = {}
+
+
+def _plan_importers() -> list[ModuleType]:
+    """The project's modules that imported ``make_plan`` (scanning every module before
+    each of some 25,000 tests cost a millisecond each)."""
+    for name in sys.modules.keys() - _SEEN:
+        _SEEN.add(name)
+        module = sys.modules.get(name)
         if name.startswith(("lazyarray", "tests", "benchmarks")) and (
             getattr(module, "make_plan", None) is _MAKE_PLAN
         ):
-            monkeypatch.setattr(module, "make_plan", _checked_make_plan)
+            _IMPORTERS[name] = module  # type: ignore[assignment]
+    return [module for name, module in _IMPORTERS.items() if sys.modules.get(name) is module]
 
 
 @pytest.fixture
