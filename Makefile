@@ -28,10 +28,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
 test: lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
+# one test at a time: soak runs measure time and memory
 soak: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m soak
+	$(BIN)/python -m pytest -m soak -n 0
 
 bench: $(VENV)/.installed-test
 	mkdir -p benchmarks/results

@@ -117,7 +117,7 @@ def sessions(server: tuple[str, str]) -> Iterator[list[Any]]:
 def dask_client(smoke: bool) -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=not smoke, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=not smoke, dashboard_address=":0"
     )
     client = distributed.Client(cluster)
     yield client

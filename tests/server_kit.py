@@ -164,9 +164,18 @@ class Server:
             self.stop(signal.SIGKILL)
 
 
-def live_in_group(group: int) -> list[int]:
-    """The processes of a process group still alive (zombies not counted: where no init
-    reaps them they linger, dead), read from /proc."""
+def live_in_group(group: int, within: float = 10.0) -> list[int]:
+    """The processes of a process group still alive ``within`` seconds (zombies not
+    counted: where no init reaps them they linger, dead), read from /proc. The wait is
+    for multiprocessing's resource tracker, which leaves once it reads the end of its
+    pipe, a moment after the server: on a busy machine, later than the server's exit."""
+    deadline = time.monotonic() + within
+    while (found := _live_in_group(group)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _live_in_group(group: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

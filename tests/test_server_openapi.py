@@ -5,6 +5,8 @@ explores what the document says the routes take.)"""
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from tests.server_kit import ThreadedServer  # noqa: E402
 
 TOKEN = "openapi-test-token"
 STORE = Path(tempfile.mkdtemp(prefix="lazyarray-openapi-"))
+atexit.register(shutil.rmtree, STORE, True)  # made at import: each worker has its own
 APP = create_app(STORE, TOKEN, workers=0)  # jobs are recorded, not run: the routes are tested
 SCHEMA = schemathesis.openapi.from_dict(APP.openapi())
 
