@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import abc
 import enum
-import functools
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -23,6 +21,7 @@ from lazyarray.graph import Node
 from lazyarray.jobs import AsyncJob, LocalJob, RunContext
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan
+from lazyarray.plugins import named_entry_points
 
 ENTRY_POINT_GROUP = "lazyarray.backends"
 
@@ -207,22 +206,8 @@ def _needs(node: Node) -> set[Capability]:
     return needed
 
 
-@functools.cache
 def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points  # costs ~20 ms: only when first needed
-
-    found: dict[str, Any] = {}
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        if point.name in found and found[point.name].value != point.value:
-            warnings.warn(
-                f"two lazyarray backends are named {point.name!r} "
-                f"({found[point.name].value} and {point.value}); using the first",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            continue
-        found[point.name] = point
-    return found
+    return named_entry_points(ENTRY_POINT_GROUP, "lazyarray backends")
 
 
 def available_backends() -> list[str]:

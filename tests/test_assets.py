@@ -34,6 +34,7 @@ from lazyarray.errors import (
     AssetSpecError,
     AssetTypeNotFound,
 )
+from lazyarray.plugins import named_entry_points
 
 LOG: list[tuple[str, str]] = []
 
@@ -352,7 +353,7 @@ def test_types_from_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> No
                 _Point("broken", "fake_pkg:missing", None)]  # fmt: skip
 
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    registry_module._entry_points.cache_clear()
+    named_entry_points.cache_clear()
     try:
         assert "counter" in available_asset_types()
         kind = asset_type("counter")
@@ -364,7 +365,7 @@ def test_types_from_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> No
         assert asset.obj == [5]
     finally:
         registry_module._registered.pop("counter", None)
-        registry_module._entry_points.cache_clear()
+        named_entry_points.cache_clear()
 
 
 def test_an_entry_point_that_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,12 +378,12 @@ def test_an_entry_point_that_cannot_load(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(
         importlib.metadata, "entry_points", lambda group: [Broken("gone", "fake_pkg:X", None)]
     )
-    registry_module._entry_points.cache_clear()
+    named_entry_points.cache_clear()
     try:
         with pytest.raises(AssetTypeNotFound, match=r"'gone' is installed.*cannot load"):
             asset_type("gone")
     finally:
-        registry_module._entry_points.cache_clear()
+        named_entry_points.cache_clear()
 
 
 def test_importing_lazyarray_assets_loads_no_optional_library() -> None:

@@ -184,8 +184,9 @@ def test_every_structural_row_is_exercised() -> None:
         "masked_result",
         "fused",
         "dask_array",
+        "read",
     }  # test_masked.py, test_masked_fusion.py, test_compute.py, test_random.py, tests/planner,
-    # test_dask_cluster.py
+    # test_dask_cluster.py, test_sources.py
     covered_elsewhere |= ops_exercised_by_manipulation()  # tests/test_ops_manipulation.py
     from tests import test_ops_fft, test_ops_linalg  # families with case tables of their own
 

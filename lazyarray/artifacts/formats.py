@@ -229,16 +229,11 @@ def _is_arrow(value: Any) -> bool:
 
 
 @dataclasses.dataclass
-class ArrowArtifact(Artifact):
-    """A table in Arrow's IPC file format; read back as a ``pyarrow.Table``."""
+class _TableArtifact(Artifact):
+    """A table (a ``pyarrow.Table``, a record batch, or a dict of 1-d arrays), its
+    writer's keywords tried on an empty table of its schema."""
 
-    alias = "arrow"
-    suffix = "arrow"
     binary = True
-
-    @classmethod
-    def accepts(cls, value: Any) -> bool:
-        return _is_arrow(value)
 
     @classmethod
     def check(cls, value: Any) -> None:
@@ -248,6 +243,18 @@ class ArrowArtifact(Artifact):
     def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
         empty = _arrow_table(value).schema.empty_table()
         _dry_run(cls.alias, lambda: cls.write(empty, io.BytesIO(), **writer_kwargs))
+
+
+@dataclasses.dataclass
+class ArrowArtifact(_TableArtifact):
+    """A table in Arrow's IPC file format; read back as a ``pyarrow.Table``."""
+
+    alias = "arrow"
+    suffix = "arrow"
+
+    @classmethod
+    def accepts(cls, value: Any) -> bool:
+        return _is_arrow(value)
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:
@@ -268,21 +275,11 @@ class ArrowArtifact(Artifact):
 
 
 @dataclasses.dataclass
-class ParquetArtifact(Artifact):
+class ParquetArtifact(_TableArtifact):
     """A table as Parquet; read back as a ``pyarrow.Table``."""
 
     alias = "parquet"
     suffix = "parquet"
-    binary = True
-
-    @classmethod
-    def check(cls, value: Any) -> None:
-        _arrow_table(value)
-
-    @classmethod
-    def check_writer(cls, value: Any, writer_kwargs: dict[str, Any]) -> None:
-        empty = _arrow_table(value).schema.empty_table()
-        _dry_run(cls.alias, lambda: cls.write(empty, io.BytesIO(), **writer_kwargs))
 
     @classmethod
     def read(cls, buf: Any, **kwargs: Any) -> Any:

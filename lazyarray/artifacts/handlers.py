@@ -27,6 +27,7 @@ import warnings
 from typing import Any, ClassVar, Self
 
 from lazyarray.errors import ArtifactError, HandlerNotFound
+from lazyarray.plugins import named_entry_points
 
 ENTRY_POINT_GROUP = "lazyarray.artifacts"
 
@@ -145,11 +146,8 @@ BUILTIN = {
 INFERRED = ("numpy", "arrow", "zarr", "json")
 
 
-@functools.cache
 def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
-
-    return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
+    return named_entry_points(ENTRY_POINT_GROUP, "lazyarray artifact handlers")
 
 
 @functools.cache

@@ -8,36 +8,21 @@ A package registers its types exactly as lazyarray's backends do::
 
 from __future__ import annotations
 
-import functools
-import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from lazyarray.assets.builtin import BUILTIN
 from lazyarray.assets.core import Asset, check_type_name
 from lazyarray.errors import AssetTypeNotFound
+from lazyarray.plugins import named_entry_points
 
 ENTRY_POINT_GROUP = "lazyarray.assets"
 _registered: dict[str, type[Asset]] = {}
 T = TypeVar("T")
 
 
-@functools.cache
 def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points  # costs ~20 ms: only when first needed
-
-    found: dict[str, Any] = {}
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        if point.name in found and found[point.name].value != point.value:
-            warnings.warn(
-                f"two lazyarray asset types are named {point.name!r} "
-                f"({found[point.name].value} and {point.value}); using the first",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            continue
-        found[point.name] = point
-    return found
+    return named_entry_points(ENTRY_POINT_GROUP, "lazyarray asset types")
 
 
 def available_asset_types() -> list[str]:

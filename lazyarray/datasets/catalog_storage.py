@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,6 +37,7 @@ from typing import Any
 
 from lazyarray.datasets.catalog_manifest import Manifest
 from lazyarray.errors import CatalogError, DatasetNotFound, InvalidName, TagNotFound
+from lazyarray.execution.files import sync_folder, write_atomically
 from lazyarray.stores.names import check_name, check_uid, confined, confined_key
 
 DATABASE = "catalog.sqlite"
@@ -168,7 +168,7 @@ class FolderStorage:
             final = self._dataset(namespace, name, "stores", store)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging, final)
-            _sync_folder(final.parent)
+            sync_folder(str(final.parent))
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -415,17 +415,7 @@ def open_storage(root: str | os.PathLike[str], storage_options: dict[str, Any] |
 def write_file(path: Path, data: bytes) -> None:
     """``data`` at ``path``, whole or not at all: a temporary file beside it, synced, and
     renamed over it."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
+    write_atomically(path, lambda file: file.write(data))
 
 
 def _sync_tree(root: Path) -> None:
@@ -437,12 +427,3 @@ def _sync_tree(root: Path) -> None:
                 os.fsync(handle)
             finally:
                 os.close(handle)
-
-
-def _sync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform syncs a folder
-        handle = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)

@@ -55,7 +55,7 @@ def check_target(file: Any) -> None:
         raise PermissionError(errno.EACCES, "Folder not writable", os.fsdecode(path))
 
 
-def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
+def write_atomically(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
     """Calls ``write`` with a binary file that becomes ``path`` once ``write`` returns.
     The file gets the mode ``open()`` would give it: an existing target's, else
     0o666 less the umask. OS errors name ``path``, never the temporary."""

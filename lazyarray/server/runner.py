@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lazyarray.errors import GraphFormatError, JobTimeoutError, UntrustedContent
+from lazyarray.execution.files import write_atomically
 from lazyarray.graph import Node
 from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
@@ -214,16 +213,7 @@ def tuple_members(values: Sequence[Any], types: Sequence[ArrayType]) -> dict[str
 def write_tuple(values: Sequence[Any], types: Sequence[ArrayType], path: Path) -> None:
     """Several results as one ``.npz`` (``tuple_members``), written atomically."""
     members = tuple_members(values, types)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **members)  # type: ignore[arg-type]
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda file: np.savez(file, **members))  # type: ignore[arg-type]
 
 
 def run(
