@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from lazyarray.errors import (
     Unauthorized,
 )
 from lazyarray.server.blobs import read_npy
-from lazyarray.server.responses import ApiError
+from lazyarray.server.responses import answered as refusals
 from lazyarray.stores.blobs import BlobStore, check_digest
 from lazyarray.stores.names import check_name
 
@@ -79,15 +79,8 @@ def router(
     who_is = Depends(owner_dependency)
     hidden = catalog.location
 
-    @contextlib.contextmanager
-    def answered() -> Iterator[None]:
-        """A typed error as its refusal: the status its class has, its name as type."""
-        try:
-            yield
-        except LazyArrayError as error:
-            status = next((code for kind, code in STATUSES if isinstance(error, kind)), 422)
-            text = str(error).replace(hidden, "<catalog>")
-            raise ApiError(status, text, type(error).__name__) from error
+    def answered() -> contextlib.AbstractContextManager[None]:
+        return refusals(STATUSES, {hidden: "<catalog>"})
 
     def owned(who: str, namespace: str) -> None:
         if check_name(namespace, "namespace") != who:

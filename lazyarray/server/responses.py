@@ -4,7 +4,8 @@ a ``lazyarray.errors`` class (clients raise that class) or the HTTP status's nam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -12,6 +13,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lazyarray.errors import LazyArrayError
 
 
 class ApiError(HTTPException):
@@ -42,6 +45,23 @@ def status_name(status: int) -> str:
 def from_error(status: int, error: BaseException, **headers: str) -> ApiError:
     """The refusal of a typed error: its class names the type, its text the message."""
     return ApiError(status, str(error), type(error).__name__, headers or None)
+
+
+@contextlib.contextmanager
+def answered(
+    statuses: Sequence[tuple[type[LazyArrayError], int]], hidden: Mapping[str, str]
+) -> Iterator[None]:
+    """A typed error raised in the block as its refusal: the status its class has in
+    ``statuses`` (else 422), its name as the type, its message with the server's own
+    paths replaced as ``hidden`` says (``{path: what to show}``, longest first)."""
+    try:
+        yield
+    except LazyArrayError as error:
+        status = next((code for kind, code in statuses if isinstance(error, kind)), 422)
+        text = str(error)
+        for path, shown in sorted(hidden.items(), key=lambda item: -len(item[0])):
+            text = text.replace(path, shown)
+        raise ApiError(status, text, type(error).__name__) from error
 
 
 def error_body(

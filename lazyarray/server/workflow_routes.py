@@ -13,7 +13,7 @@ so a version that was accepted can be called.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Response
@@ -37,6 +37,7 @@ from lazyarray.errors import (
 from lazyarray.serialize.limits import Limits
 from lazyarray.server.models import INLINE_QUERY, WAIT_QUERY, JobCreated, JobState
 from lazyarray.server.responses import ApiError
+from lazyarray.server.responses import answered as refusals
 from lazyarray.stores.blobs import BlobStore, check_digest
 from lazyarray.stores.names import check_name, check_workflow_id, split_workflow_id
 from lazyarray.workflows import metadata, versions
@@ -109,17 +110,8 @@ def router(
     who_is = Depends(owner_dependency)
     hidden = registry.location  # a server's folders are not its clients' business
 
-    @contextlib.contextmanager
-    def answered() -> Iterator[None]:
-        """A typed error as its refusal: the status its class has, its name as type."""
-        try:
-            yield
-        except LazyArrayError as error:
-            status = next((code for kind, code in STATUSES if isinstance(error, kind)), 422)
-            text = str(error).replace(f"registry {hidden}", "server's registry")
-            raise ApiError(
-                status, text.replace(hidden, "<registry>"), type(error).__name__
-            ) from error
+    def answered() -> contextlib.AbstractContextManager[None]:
+        return refusals(STATUSES, {f"registry {hidden}": "server's registry", hidden: "<registry>"})
 
     def version_of(workflow_id: str, version: str) -> VersionRecord:
         check_workflow_id(workflow_id)

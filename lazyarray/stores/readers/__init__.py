@@ -106,6 +106,16 @@ def filesystem(location: Location) -> tuple[Any, str]:
     return fs, str(path).rstrip("/")
 
 
+def file_token(location: Location) -> str:
+    """The change token of a store that is one file (npy, Parquet): what its filesystem
+    says of it, or of its absence."""
+    fs, path = filesystem(location)
+    try:
+        return info_token([fs.info(path)])
+    except FileNotFoundError:
+        return info_token([])
+
+
 def info_token(infos: list[Mapping[str, Any]]) -> str:
     """A token of what the storage says of its objects (name, size, and the time or
     etag of their last change), never their contents."""

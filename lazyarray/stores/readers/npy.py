@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import SourceError, SourceNotFound
-from lazyarray.stores.readers import Index, Location, Metadata, filesystem, info_token
+from lazyarray.stores.readers import Index, Location, Metadata, file_token, filesystem
 
 BLOCK_BYTES = 8 * 2**20
 _GAP_BYTES = 2**16  # rows farther apart than this are read as ranges of their own
@@ -29,11 +29,7 @@ class NpyReader:
         return Metadata(shape, dtype, tuple(chunks), self.token(location))
 
     def token(self, location: Location) -> str:
-        fs, path = filesystem(location)
-        try:
-            return info_token([fs.info(path)])
-        except FileNotFoundError:
-            return info_token([])
+        return file_token(location)
 
     def read(self, location: Location, index: Index) -> np.ndarray[Any, Any]:
         shape, dtype, fortran, offset = _header(location)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lazyarray.errors import SourceError, SourceNotFound
-from lazyarray.stores.readers import Index, Location, Metadata, filesystem, info_token
+from lazyarray.stores.readers import Index, Location, Metadata, file_token, filesystem
 
 
 class ParquetReader:
@@ -45,11 +45,7 @@ class ParquetReader:
         return Metadata((sum(sizes),), dtype, (max(sizes, default=1) or 1,), self.token(location))
 
     def token(self, location: Location) -> str:
-        fs, path = filesystem(location)
-        try:
-            return info_token([fs.info(path)])
-        except FileNotFoundError:
-            return info_token([])
+        return file_token(location)
 
     def read(self, location: Location, index: Index) -> np.ndarray[Any, Any]:
         (item,) = index
