@@ -377,7 +377,7 @@ def test_transient_failures_are_retried_as_num_retries_says(
 
 def test_a_quick_job_is_one_request(remote_server: RunningServer, remote: str) -> None:
     """The submission waits for a quick job's end and brings a small result back; a
-    result over 64 KiB is downloaded after it."""
+    result over 256 KiB is downloaded after it."""
     (la.asarray(SMALL) * 2).compute(backend="remote")  # the workers have started
     seen = Flaky()
     with Session(remote_server.url, remote_server.token, transport=seen) as session:

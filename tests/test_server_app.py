@@ -115,7 +115,7 @@ def test_a_submission_that_waits_answers_with_the_end_and_a_small_result(
     client: TestClient,
 ) -> None:
     """``POST /v1/jobs?wait=&inline=true``: a tiny job in one request, its result in the
-    answer; a result over 64 KiB, or a wait that ends first, leaves ``inline_result``
+    answer; a result over 256 KiB, or a wait that ends first, leaves ``inline_result``
     out; the same inline result from the long poll."""
     x = np.arange(12.0).reshape(3, 4)
     body = {"graph": _document(), "arguments": {"x": x.tolist()}}
@@ -134,8 +134,8 @@ def test_a_submission_that_waits_answers_with_the_end_and_a_small_result(
     plain = client.post("/v1/jobs", json=body, params={"wait": 30}, headers=ALICE).json()
     assert plain["state"]["status"] == "Completed" and plain["state"]["inline_result"] is None
     assert client.post("/v1/jobs", json=body, headers=ALICE).json()["state"] is None
-    # 10,000 float64 sums: 80 KB, over the inline limit: downloaded as before
-    big = np.ones((2, 10_000))
+    # 40,000 float64 sums: 320 KB, over the inline limit: downloaded as before
+    big = np.ones((2, 40_000))
     large = client.post(
         "/v1/jobs", json={**body, "arguments": {"x": big.tolist()}}, params=waiting, headers=ALICE
     ).json()

@@ -13,7 +13,7 @@ from lazyarray.jobs import JobStatus
 
 # a finished job's result this small comes back in its state when asked (``inline``):
 # a tiny job is then one request, its submission waiting for its end
-INLINE_RESULT_BYTES = 64 << 10
+INLINE_RESULT_BYTES = 256 << 10
 WAIT_QUERY = Query(0.0, ge=0.0, le=60.0, description="seconds to wait for the job's end")
 INLINE_QUERY = Query(
     False,
