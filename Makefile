@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dask,numexpr,workflows,server]"
+	$(BIN)/python -m pip install --quiet -e ".[dask,numexpr,workflows,server,io]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
