@@ -279,8 +279,10 @@ def test_a_changed_store_is_refused(root: str, backend: str) -> None:
     z = store(root, SMALL, (10, 20), "a")
     x = la.open_zarr(f"{root}/a.zarr")
     z[0, 0] = 99.0  # a chunk rewritten in place
-    with pytest.raises(SourceChanged, match="changed since it was opened"):
+    with pytest.raises(SourceChanged, match="changed since it was opened") as refused:
         x[0:3].compute(backend=backend, cache=False)
+    message = str(refused.value)  # names its store (its canonical URL) once, nothing blank
+    assert "a.zarr changed since" in message and "  " not in message
     assert_same(la.open_zarr(f"{root}/a.zarr")[0, 0].compute(backend=backend), np.float64(99.0))
 
 

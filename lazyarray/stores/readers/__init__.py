@@ -204,10 +204,10 @@ def check_token(name: str, location: Location, token: str) -> None:
     """Refuses to read an array whose storage changed since it was opened."""
     now = reader(name).token(location)
     if now != token:
+        where = f"{location.path} at {location.url}" if location.path else location.url
         raise SourceChanged(
-            f"the {name} array {location.path or ''!s} at {location.url} changed since it "
-            f"was opened (change token {token} is now {now}); open it again to read the "
-            "new data"
+            f"the {name} array {where} changed since it was opened (change token {token} "
+            f"is now {now}); open it again to read the new data"
         )
 
 
