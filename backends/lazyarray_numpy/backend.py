@@ -4,7 +4,9 @@ and masked sums by faster routes (``masked.py``); every other op by its row."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -12,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.assets import Asset, AssetScope, Scope, node_assets
+from lazyarray.assets import AssetScope, Scope, node_assets
 from lazyarray.backend import (
     ALWAYS_FITS,
     Backend,
@@ -105,16 +107,22 @@ class NumpyBackend(Backend):
         return [values[node] for node in plan.outputs]
 
     def _run(self, plan: Plan, arguments: Mapping[str, Any], context: RunContext) -> list[Any]:
+        # node-scope assets: each step that computes runs in a scope of its own, whose
+        # assets initialize before it and deinitialize after it, however it ends
         nodes = node_assets()
-        if nodes is not None:  # node-scope assets: each step opens its own
-            return _run_in_node_scopes(plan, arguments, context, *nodes)
+        step_scope: Callable[[], contextlib.AbstractContextManager[Any]] = (
+            contextlib.nullcontext
+            if nodes is None
+            else functools.partial(Scope, nodes[1], nodes[0], AssetScope.node)
+        )
         options = context.options
         check_memory(plan, options)
         steps = plan.steps
         context.set_total(len(steps))
         values: dict[Node, Any] = {}
         # without masked values every other step is its row's plain implementation
-        plain = not plan.masked
+        # (the hot path, which opens no scope)
+        plain = not plan.masked and nodes is None
         # the masked statistics of this plan share their sums
         statistics = None if plain else MaskedStatistics(options, context.check_cancelled)
         # a small plan holds its values to its end (never more than small_bytes), and
@@ -134,13 +142,14 @@ class NumpyBackend(Backend):
             elif _ARGUMENT in row.traits:
                 values[node] = arguments[node.attr("name")]
             else:
-                values[node] = run_node(
-                    node,
-                    [values[child] for child in inputs],
-                    options,
-                    statistics,
-                    context.check_cancelled,
-                )
+                with step_scope():
+                    values[node] = run_node(
+                        node,
+                        [values[child] for child in inputs],
+                        options,
+                        statistics,
+                        context.check_cancelled,
+                    )
             for dead in frees:
                 del values[dead]
             if not small:
@@ -148,39 +157,6 @@ class NumpyBackend(Backend):
         if small:
             advance(len(steps))
         return [values[node] for node in plan.outputs]
-
-
-def _run_in_node_scopes(
-    plan: Plan,
-    arguments: Mapping[str, Any],
-    context: RunContext,
-    outer: Scope,
-    assets: tuple[Asset, ...],
-) -> list[Any]:
-    """``_run`` where node-scope assets are configured: each step that computes (not a
-    literal or an argument) runs inside a scope of its own, whose assets initialize before
-    it and deinitialize after it, in reverse, however it ends."""
-    options = context.options
-    check_memory(plan, options)
-    context.set_total(len(plan.steps))
-    values: dict[Node, Any] = {}
-    statistics = MaskedStatistics(options, context.check_cancelled) if plan.masked else None
-    for node, frees in zip(plan.steps, plan.frees, strict=True):
-        context.check_cancelled()
-        row = OPS[node.op]
-        if _LITERAL in row.traits:
-            value = node.attr("value")
-            values[node] = value.value if isinstance(value, Literal) else value
-        elif _ARGUMENT in row.traits:
-            values[node] = arguments[node.attr("name")]
-        else:
-            with Scope(assets, outer, AssetScope.node):
-                inputs = [values[child] for child in node.inputs]
-                values[node] = run_node(node, inputs, options, statistics, context.check_cancelled)
-        for dead in frees:
-            del values[dead]
-        context.advance()
-    return [values[node] for node in plan.outputs]
 
 
 def by_row(row: OpDef, node: Node, values: Mapping[Node, Any]) -> Any:

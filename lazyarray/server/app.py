@@ -204,18 +204,19 @@ def create_app(
                     "ComputeArgumentError",
                 )
             timeout = timeout or limits.job_seconds
-        with running_as(errstate, options):
-            checked.check(graph, arguments, format, limits.result_bytes)
         request = {"graph": graph, "arguments": arguments, "format": format, "timeout": timeout}
         if errstate:
             request["errstate"] = dict(errstate)
         if options:
             request["options"] = dict(options)
+        digest = _digest(request)  # keys both the check and the submission
+        with running_as(errstate, options):
+            checked.check(graph, arguments, format, limits.result_bytes, digest=digest)
         try:
             job_id, new = jobs.submit(
                 who,
                 request,
-                _digest(request),
+                digest,
                 submission_id,
                 timeout=timeout,
                 outstanding=limits.outstanding_jobs,

@@ -60,9 +60,13 @@ class RequestChecks:
         arguments: Mapping[str, Any],
         format: str,  # noqa: A002 - the request's field
         result_bytes: int,
+        *,
+        digest: str | None = None,
     ) -> None:
+        """``digest``: the caller's digest of a request holding at least ``graph`` and
+        ``arguments`` (their text is not written again to key the check)."""
         result_format(format)
-        key = _key(graph, arguments, format, result_bytes)
+        key = _key(graph, arguments, format, result_bytes, digest)
         with self._lock:
             if key is not None and key in self._passed:
                 self._passed.move_to_end(key)
@@ -117,21 +121,28 @@ class RequestChecks:
 
 
 def _key(
-    graph: dict[str, Any], arguments: Mapping[str, Any], kind: str, result_bytes: int
+    graph: dict[str, Any],
+    arguments: Mapping[str, Any],
+    kind: str,
+    result_bytes: int,
+    digest: str | None = None,
 ) -> tuple[Any, ...] | None:
     """What decides a check: the graph's and the arguments' text (an argument blob by
-    its content's digest), the format and limit, and the errstate and options in force."""
+    its content's digest; ``digest`` when the caller has one of them), the format and
+    limit, and the errstate and options in force."""
     from lazyarray import config
 
-    try:
-        text = json.dumps(
-            [graph, arguments], sort_keys=True, separators=(",", ":"), allow_nan=False
-        )
-    except (TypeError, ValueError):
-        return None  # refused by the checks themselves
+    if digest is None:
+        try:
+            text = json.dumps(
+                [graph, arguments], sort_keys=True, separators=(",", ":"), allow_nan=False
+            )
+        except (TypeError, ValueError):
+            return None  # refused by the checks themselves
+        digest = hashlib.sha256(text.encode()).hexdigest()
     options = config.snapshot()
     return (
-        hashlib.sha256(text.encode()).digest(),
+        digest,
         kind,
         result_bytes,
         tuple(sorted(np.geterr().items())),
