@@ -68,13 +68,17 @@ class Orders:
         self.read()
         return self.releasing
 
-    def idle(self, work: Connection) -> None:
-        """Waits for an order, a wake-up on ``work`` (taking one), or ``POLL_SECONDS``."""
+    def idle(self, work: Connection) -> bool:
+        """Waits for an order, a wake-up on ``work``, or ``POLL_SECONDS``; returns whether
+        to look for a job: not when another worker took the wake-up first (each wake-up
+        is one job: the idle workers do not all race for it)."""
         ready = wait([self._pipe, work], POLL_SECONDS)  # the watch is idle: no read races
+        taken = not ready
         if work in ready:
             with contextlib.suppress(BlockingIOError, OSError):  # another worker took it
-                os.read(work.fileno(), 1)
+                taken = bool(os.read(work.fileno(), 1))
         self.read()
+        return taken
 
 
 def signal(pipe: Connection, message: bytes = b"\0") -> None:
@@ -139,10 +143,11 @@ def _claim_and_run(
     blobs = layout.blobs()
     orders = Orders(pipe)
     watch = Watch(store, orders.released)
+    look = True
     while not orders.stopping:
-        claim = store.claim()
+        claim = store.claim() if look else None
         if claim is None:
-            orders.idle(work)
+            look = orders.idle(work)
             continue
         run(claim, store, blobs, layout.results, trusted=trusted, watch=watch)
         signal(done, ended_message(claim.job_id))
