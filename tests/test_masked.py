@@ -157,3 +157,54 @@ def test_a_mean_and_a_std_of_one_array_share_their_sums(monkeypatch: pytest.Monk
     assert len(calls) == 1
     data = _statistics_sample("float64")
     assert_same(std, data.std(axis=0), bound=kit.reduction_bound("std", data, axis=0))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("masked", [True, False], ids=["mask", "nomask"])
+def test_block_partials_in_reused_buffers_equal_the_plain_arithmetic(
+    dtype: str, masked: bool
+) -> None:
+    """The numpy backend's blocks write their temporaries into buffers kept per thread
+    (``Scratch``): each partial equals the plain expression bit for bit, also when a
+    buffer already holds another block's values, and a block without a mask counts
+    every value."""
+    from lazyarray.runtime import masked_stats
+    from lazyarray_numpy.masked import Scratch
+
+    rng = np.random.default_rng(3)
+    scratch = Scratch()
+    for seed in range(3):  # the same buffers, three blocks
+        data = rng.standard_normal((64, 9)).astype(dtype) * (seed + 1)
+        block = np.ma.MaskedArray(data, mask=rng.random(data.shape) < 0.2 if masked else None)
+        valid = ~np.ma.getmaskarray(block)
+        mean = np.ma.MaskedArray(data.mean(axis=0, keepdims=True), mask=[[seed == 1] + [False] * 8])
+        usable = valid & ~np.ma.getmaskarray(mean)
+        anomaly = data - mean.data
+        for axes in [(0,), (0, 1)]:
+            plain = np.sum(anomaly * anomaly, axis=axes, keepdims=True, where=usable)
+            np.testing.assert_array_equal(
+                masked_stats.squared_anomalies(block, mean, axes, scratch=scratch), plain
+            )
+            np.testing.assert_array_equal(
+                masked_stats.valid_count(block, axes, scratch=scratch),
+                valid.sum(axis=axes, keepdims=True),
+            )
+            accumulator = np.float32 if dtype == "float16" else None
+            np.testing.assert_array_equal(
+                masked_stats.valid_total(block, axes, scratch=scratch),
+                np.sum(data, axis=axes, keepdims=True, where=valid, dtype=accumulator),
+            )
+
+
+def test_statistics_of_a_masked_array_without_a_mask_in_blocks(backend: str) -> None:
+    """A masked array without a mask (``nomask``) reduces as numpy.ma reduces it with its
+    mask materialized (``with_mask_array``: the result's dtype is known before it runs)."""
+    data = np.ma.MaskedArray(sample("float64").reshape(-1, 1).repeat(40, axis=1))
+    assert np.ma.getmask(data) is np.ma.nomask
+    materialized = np.ma.MaskedArray(data, mask=np.ma.getmaskarray(data))
+    x = la.MaskedArray(data)
+    with la.config.set(block_bytes=1024, dask_chunk_bytes=2048):
+        mean, std = la.compute(x.mean(axis=0), x.std(axis=0), backend=backend, cache=False)
+    for result, name in [(mean, "mean"), (std, "std")]:
+        wanted = getattr(materialized, name)(axis=0)
+        assert_same(result, wanted, bound=kit.reduction_bound(name, materialized, axis=0))

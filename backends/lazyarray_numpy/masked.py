@@ -6,6 +6,7 @@ plan's statistics of one array share its count and sum."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -37,6 +38,24 @@ def masked_sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = No
 MASKED: dict[str, Callable[..., Any]] = {"sum": masked_sum}
 
 
+class Scratch:
+    """The blocks' temporaries, one buffer per thread, shape and dtype, reused from block
+    to block. A temporary made per block is memory the allocator maps afresh (blocks
+    are above glibc's mapping threshold) and the kernel zeroes and faults in: that took
+    as long as the statistics themselves."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray[Any, Any]:
+        kept: dict[Any, np.ndarray[Any, Any]] = self._local.__dict__.setdefault("kept", {})
+        key = (tuple(shape), np.dtype(dtype))
+        found = kept.get(key)
+        if found is None:
+            found = kept[key] = np.empty(shape, dtype)
+        return found
+
+
 class MaskedStatistics:
     """The masked mean, var and std of one execution; the count, sum and mean of an
     array along some axes are computed once (a ``std`` next to a ``mean`` of the same
@@ -47,6 +66,7 @@ class MaskedStatistics:
         self.check = check  # the job's cancellation check, before each block
         self.sums: dict[tuple[Node, Axes], tuple[Any, Any]] = {}
         self.means: dict[tuple[Node, Axes], Any] = {}
+        self.scratch = Scratch()  # dropped with the execution
 
     def run(self, node: Node, x: Any) -> Any:
         axis = node.attr("axis")
@@ -54,9 +74,11 @@ class MaskedStatistics:
         keepdims = bool(node.attr("keepdims", False))
         key = (node.inputs[0], axes)
         if key not in self.sums:
+            count = partial(masked_stats.valid_count, scratch=self.scratch)
+            total = partial(masked_stats.valid_total, scratch=self.scratch)
             self.sums[key] = (
-                _by_rows(self.options, masked_stats.valid_count, axes, x, check=self.check),
-                _by_rows(self.options, masked_stats.valid_total, axes, x, check=self.check),
+                _by_rows(self.options, count, axes, x, check=self.check),
+                _by_rows(self.options, total, axes, x, check=self.check),
             )
         count, total = self.sums[key]
         statistic = masked_stats.STATISTICS[node.op]
@@ -69,9 +91,8 @@ class MaskedStatistics:
         if key not in self.means:
             self.means[key] = masked_stats.kept_mean(count, total, x.dtype)
         mean = self.means[key]
-        summed = _by_rows(
-            self.options, masked_stats.squared_anomalies, axes, x, mean, check=self.check
-        )
+        anomalies = partial(masked_stats.squared_anomalies, scratch=self.scratch)
+        summed = _by_rows(self.options, anomalies, axes, x, mean, check=self.check)
         spread = partial(masked_stats.spread_from, statistic.root, node.attr("ddof") or 0)
         return _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
 

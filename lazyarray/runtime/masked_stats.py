@@ -35,25 +35,50 @@ STATISTICS = {
 }
 
 
-def valid_count(block: Any, axes: Axes) -> Any:
-    return (~np.ma.getmaskarray(block)).sum(axis=axes, keepdims=True)
+# where a reduction of one block puts its temporaries: ``np.empty`` by default; the numpy
+# backend passes buffers kept per thread for the run (``Scratch``)
+Buffers = Callable[[tuple[int, ...], Any], np.ndarray[Any, Any]]
 
 
-def valid_total(block: Any, axes: Axes) -> Any:
+def _fresh(shape: tuple[int, ...], dtype: Any) -> np.ndarray[Any, Any]:
+    return np.empty(shape, dtype)
+
+
+def _valid(block: Any, scratch: Buffers) -> np.ndarray[Any, Any]:
+    """Where ``block`` is not masked, written into a scratch buffer (numpy.ma's
+    ``getmaskarray`` would make a new array of a block without a mask)."""
+    mask = np.ma.getmask(block)
+    valid = scratch(np.shape(block), np.bool_)
+    if mask is np.ma.nomask:
+        valid.fill(True)
+        return valid
+    return np.logical_not(mask, out=valid)
+
+
+def valid_count(block: Any, axes: Axes, scratch: Buffers = _fresh) -> Any:
+    return _valid(block, scratch).sum(axis=axes, keepdims=True)
+
+
+def valid_total(block: Any, axes: Axes, scratch: Buffers = _fresh) -> Any:
     """The valid values' sum, in numpy.ma's accumulator (float32 for float16 data)."""
-    valid = ~np.ma.getmaskarray(block)
     data = np.ma.getdata(block)
     dtype = statistic_accumulator(data.dtype)
-    return np.sum(data, axis=axes, keepdims=True, where=valid, dtype=dtype)
+    return np.sum(data, axis=axes, keepdims=True, where=_valid(block, scratch), dtype=dtype)
 
 
-def squared_anomalies(block: Any, mean: Any, axes: Axes) -> Any:
+def squared_anomalies(block: Any, mean: Any, axes: Axes, scratch: Buffers = _fresh) -> Any:
     """Sum of the squared distances from ``mean`` (masked, kept dimensions) of the valid
     values whose mean is not masked; numpy.ma takes ``|anomaly| ** 2`` of complex ones."""
-    usable = ~np.ma.getmaskarray(block) & ~np.ma.getmaskarray(mean)
+    usable = _valid(block, scratch)
+    usable &= ~np.ma.getmaskarray(mean)
+    data, center = np.ma.getdata(block), np.ma.getdata(mean)
     with np.errstate(all="ignore"):
-        anomaly = np.ma.getdata(block) - np.ma.getdata(mean)
-        squared = np.absolute(anomaly) ** 2 if np.iscomplexobj(anomaly) else anomaly * anomaly
+        if np.iscomplexobj(data) or data.dtype != center.dtype:
+            anomaly = data - center
+            squared = np.absolute(anomaly) ** 2 if np.iscomplexobj(anomaly) else anomaly * anomaly
+        else:  # the same arithmetic in one buffer
+            squared = np.subtract(data, center, out=scratch(data.shape, data.dtype))
+            np.multiply(squared, squared, out=squared)
         return np.sum(squared, axis=axes, keepdims=True, where=usable)
 
 
