@@ -52,7 +52,8 @@ def _valid(block: Any, scratch: Buffers) -> np.ndarray[Any, Any]:
     if mask is np.ma.nomask:
         valid.fill(True)
         return valid
-    return np.logical_not(mask, out=valid)
+    np.logical_not(mask, out=valid)
+    return valid
 
 
 def valid_count(block: Any, axes: Axes, scratch: Buffers = _fresh) -> Any:
