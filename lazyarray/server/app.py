@@ -149,7 +149,6 @@ def create_app(
     app.add_middleware(
         BodyLimit, limits=limits, authorized=lambda header: owner_of(header, tokens) is not None
     )
-    app.include_router(page_router(tokens, jobs.cancel))
 
     async def owner(request: Request, _: Annotated[Any, Depends(BEARER)]) -> str:
         """The owner a request speaks for: a bearer token, or on GET the page's cookie
@@ -178,24 +177,19 @@ def create_app(
 
     checked = RequestChecks(blobs, limits, trusted=trusted)
 
-    def submit_job(
-        who: str,
+    def job_request(
         graph: dict[str, Any],
-        arguments: Mapping[str, Any] | None = None,
-        format: str = "npy",  # noqa: A002 - the request's field
-        submission_id: str | None = None,
-        timeout: float | None = None,
-        *,
-        errstate: Mapping[str, str] | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Checks and durably records a job; returns its id. Raises ``ApiError``: 422 a
-        bad document, argument or format, 413 over a limit, 409 a reused submission id,
-        429 too many outstanding jobs, 503 shutting down. ``errstate`` and ``options``
-        (``ErrState``, ``RunOptions`` as dicts) are the caller's, applied where it runs."""
+        arguments: Mapping[str, Any] | None,
+        format: str,  # noqa: A002 - the request's field
+        timeout: float | None,
+        errstate: Mapping[str, str] | None,
+        options: Mapping[str, Any] | None,
+    ) -> tuple[dict[str, Any], str]:
+        """The request as it is recorded, and its digest (which keys both its check and
+        its submission). Raises ``ApiError``: 503 shutting down, 422 a timeout over the
+        limit."""
         if app.state.stopping:
             raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
-        arguments = dict(arguments or {})
         if limits.job_seconds is not None:
             if timeout is not None and timeout > limits.job_seconds:
                 raise ApiError(
@@ -204,21 +198,41 @@ def create_app(
                     "ComputeArgumentError",
                 )
             timeout = timeout or limits.job_seconds
-        request = {"graph": graph, "arguments": arguments, "format": format, "timeout": timeout}
+        request = {
+            "graph": graph,
+            "arguments": dict(arguments or {}),
+            "format": format,
+            "timeout": timeout,
+        }
         if errstate:
             request["errstate"] = dict(errstate)
         if options:
             request["options"] = dict(options)
-        digest = _digest(request)  # keys both the check and the submission
-        with running_as(errstate, options):
-            checked.check(graph, arguments, format, limits.result_bytes, digest=digest)
+        return request, _digest(request)
+
+    def check_request(request: Mapping[str, Any], digest: str) -> None:
+        """Raises ``ApiError``: 422 a bad document, argument or format, 413 over a limit."""
+        with running_as(request.get("errstate"), request.get("options")):
+            checked.check(
+                request["graph"],
+                request["arguments"],
+                request["format"],
+                limits.result_bytes,
+                digest=digest,
+            )
+
+    def record_job(
+        who: str, request: dict[str, Any], digest: str, submission_id: str | None
+    ) -> str:
+        """Durably records a checked request; returns its job's id. Raises ``ApiError``:
+        409 a reused submission id, 429 too many outstanding jobs."""
         try:
             job_id, new = jobs.submit(
                 who,
                 request,
                 digest,
                 submission_id,
-                timeout=timeout,
+                timeout=request["timeout"],
                 outstanding=limits.outstanding_jobs,
             )
         except SubmissionConflict as error:
@@ -230,6 +244,24 @@ def create_app(
         if new:
             pool.wake()
         return job_id
+
+    def submit_job(
+        who: str,
+        graph: dict[str, Any],
+        arguments: Mapping[str, Any] | None = None,
+        format: str = "npy",  # noqa: A002 - the request's field
+        submission_id: str | None = None,
+        timeout: float | None = None,
+        *,
+        errstate: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Checks and durably records a job; returns its id (``ApiError``s: see
+        ``job_request``, ``check_request``, ``record_job``). ``errstate`` and ``options``
+        (``ErrState``, ``RunOptions`` as dicts) are the caller's, applied where it runs."""
+        request, digest = job_request(graph, arguments, format, timeout, errstate, options)
+        check_request(request, digest)
+        return record_job(who, request, digest, submission_id)
 
     async def awaited(job_id: str, who: str, wait: float, inline: bool) -> JobState:
         """The job's state once it has finished or ``wait`` seconds have passed (a long
@@ -262,21 +294,6 @@ def create_app(
     app.state.owner_dependency = owner
     app.state.submit_job = submit_job
     app.state.owner_of_token = lambda given: owner_of_token(given, tokens)
-    app.include_router(
-        workflow_routes.router(
-            LocalRegistry(layout.registry, create=True),
-            owner,
-            submit_job,
-            blobs,
-            awaited=awaited,
-            trusted=trusted,
-            limits=limits.document,
-        )
-    )
-
-    app.include_router(
-        dataset_routes.router(layout.catalog(), owner, blobs, shard_bytes=limits.result_bytes)
-    )
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(who: str = Depends(owner)) -> dict[str, Any]:
@@ -303,17 +320,21 @@ def create_app(
     ) -> JobCreated:
         """Records the job (202 once durable); with ``wait``, answers at its end or the
         wait's, with its state (a tiny job in one request)."""
-        job_id = await run_in_threadpool(
-            submit_job,
-            who,
+        recorded, digest = job_request(
             request.graph,
             request.arguments,
             request.format,
-            request.submission_id,
             request.timeout,
-            errstate=_given(request.errstate),
-            options=_given(request.options),
+            _given(request.errstate),
+            _given(request.options),
         )
+        if not checked.remembers(
+            request.graph, recorded["arguments"], request.format, limits.result_bytes,
+            digest=digest,
+        ):  # fmt: skip
+            await run_in_threadpool(check_request, recorded, digest)  # may read blobs
+        # a remembered check is a look-up and the record one commit: no thread hop
+        job_id = record_job(who, recorded, digest, request.submission_id)
         if wait <= 0:
             return JobCreated(job_id=job_id)
         return JobCreated(job_id=job_id, state=await awaited(job_id, who, wait, inline))
@@ -444,6 +465,23 @@ def create_app(
             raise ApiError(404, f"no blob {digest}")
         return Response(status_code=200)
 
+    # after the job routes, which a request is matched against first (the hot path)
+    app.include_router(
+        workflow_routes.router(
+            LocalRegistry(layout.registry, create=True),
+            owner,
+            submit_job,
+            blobs,
+            awaited=awaited,
+            trusted=trusted,
+            limits=limits.document,
+        )
+    )
+
+    app.include_router(
+        dataset_routes.router(layout.catalog(), owner, blobs, shard_bytes=limits.result_bytes)
+    )
+    app.include_router(page_router(tokens, jobs.cancel))
     return app
 
 

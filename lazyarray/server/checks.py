@@ -64,14 +64,29 @@ class RequestChecks:
         digest: str | None = None,
     ) -> None:
         """``digest``: the caller's digest of a request holding at least ``graph`` and
-        ``arguments`` (their text is not written again to key the check)."""
+        ``arguments`` and the errstate and options it runs under (their text is not
+        written again to key the check)."""
         result_format(format)
+        if not self.remembers(graph, arguments, format, result_bytes, digest=digest):
+            self.document(graph, arguments, format, result_bytes, digest=digest)
+
+    def remembers(
+        self,
+        graph: dict[str, Any],
+        arguments: Mapping[str, Any],
+        format: str,  # noqa: A002 - the request's field
+        result_bytes: int,
+        *,
+        digest: str | None = None,
+    ) -> bool:
+        """Whether the same check passed before: a look-up that reads nothing (with a
+        ``digest``, no errstate or options need be in force either)."""
         key = _key(graph, arguments, format, result_bytes, digest)
         with self._lock:
-            if key is not None and key in self._passed:
-                self._passed.move_to_end(key)
-                return
-        self.document(graph, arguments, format, result_bytes, key=key)
+            if key is None or key not in self._passed:
+                return False
+            self._passed.move_to_end(key)
+            return True
 
     def document(
         self,
@@ -80,10 +95,10 @@ class RequestChecks:
         format: str,  # noqa: A002 - the request's field
         result_bytes: int,
         *,
-        key: tuple[Any, ...] | None = None,
+        digest: str | None = None,
     ) -> Document:
         document = self._check(graph, arguments, format, result_bytes)
-        key = key or _key(graph, arguments, format, result_bytes)
+        key = _key(graph, arguments, format, result_bytes, digest)
         if key is not None:
             with self._lock:
                 self._passed[key] = None
@@ -128,18 +143,19 @@ def _key(
     digest: str | None = None,
 ) -> tuple[Any, ...] | None:
     """What decides a check: the graph's and the arguments' text (an argument blob by
-    its content's digest; ``digest`` when the caller has one of them), the format and
-    limit, and the errstate and options in force."""
+    its content's digest), the format and limit, and the errstate and options in force;
+    or the caller's ``digest`` of all of them, the format and limit."""
     from lazyarray import config
 
-    if digest is None:
-        try:
-            text = json.dumps(
-                [graph, arguments], sort_keys=True, separators=(",", ":"), allow_nan=False
-            )
-        except (TypeError, ValueError):
-            return None  # refused by the checks themselves
-        digest = hashlib.sha256(text.encode()).hexdigest()
+    if digest is not None:
+        return (digest, kind, result_bytes)
+    try:
+        text = json.dumps(
+            [graph, arguments], sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
+    except (TypeError, ValueError):
+        return None  # refused by the checks themselves
+    digest = hashlib.sha256(text.encode()).hexdigest()
     options = config.snapshot()
     return (
         digest,
