@@ -74,13 +74,18 @@ class Options:
 
     def replace(self, **changes: Any) -> Options:
         """These options with ``changes``; each value checked by its option's rule."""
-        unknown = sorted(changes.keys() - _RULES.keys())
-        if unknown:
-            raise ConfigError(
-                f"unknown lazyarray option(s): {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_RULES))}"
-            )
-        return dataclasses.replace(self, **changes)
+        return dataclasses.replace(self, **checked(changes))
+
+
+def checked(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` with each value as its option's rule converts it; raises
+    ``ConfigError`` naming an unknown option or a bad value."""
+    unknown = sorted(changes.keys() - _RULES.keys())
+    if unknown:
+        raise ConfigError(
+            f"unknown lazyarray option(s): {', '.join(unknown)}; known: {', '.join(sorted(_RULES))}"
+        )
+    return {name: _check(name, value) for name, value in changes.items()}
 
 
 # --- one rule per option: it converts the value or raises naming the option -------------
@@ -302,8 +307,7 @@ class set:  # noqa: A001 - mirrors dask.config.set
     exactly these changes on exit. Values are checked here, at the caller's line."""
 
     def __init__(self, **changes: Any) -> None:
-        checked = snapshot().replace(**changes)  # checks names and values now
-        self._layer: Layer = tuple((name, getattr(checked, name)) for name in changes)
+        self._layer: Layer = tuple(checked(changes).items())  # checked now, at this line
         _layers.set((*_layers.get(), self._layer))
 
     def __enter__(self) -> Options:

@@ -1,6 +1,6 @@
 """Small graphs run unplanned (``Backend.execute_direct``): which computes take that path,
 and that it gives what the planned path gives, bit for bit, errors and ownership included.
-The planned path is asked for with ``block=False``, which always plans."""
+The planned path is asked for with a memory limit, which only a plan's checks enforce."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def direct_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def planned(x: Any, **arguments: Any) -> Any:
-    return x.compute(block=False, **arguments).result()
+    with la.config.set(memory_limit=2**40):
+        return x.compute(**arguments)
 
 
 def same(a: Any, b: Any) -> None:
@@ -67,7 +68,7 @@ def test_a_small_graph_is_never_planned(monkeypatch: pytest.MonkeyPatch) -> None
         ),
         pytest.param(lambda: (la.Array(np.ones(2**16)) + 1).compute(), id="large"),
         pytest.param(lambda: la.Array(DATA)[la.Array(DATA) > 0].compute(), id="unknown size"),
-        pytest.param(lambda: planned(la.Array(DATA) + 1), id="block=False"),
+        pytest.param(lambda: planned(la.Array(DATA) + 1), id="memory limit"),
     ],
 )
 def test_other_graphs_are_planned(direct_runs: list[int], run: Callable[[], Any]) -> None:
@@ -141,3 +142,29 @@ def test_the_cache_serves_unchangeable_graphs(direct_runs: list[int]) -> None:
     assert la.execution.result_cache.hits == 1 and len(direct_runs) == 1
     same(first, second)
     assert not np.shares_memory(first, second)
+
+
+def test_a_small_graph_asked_for_without_blocking_runs_at_once(direct_runs: list[int]) -> None:
+    """``block=False`` on a small graph runs it before returning (a thread would cost
+    more than the work): the job is Completed, with its steps, and gives the value."""
+    job = (la.Array(DATA) * 2).sum(axis=0).compute(block=False, cache=False)
+    assert direct_runs == [4]  # the literal, the constant 2, the product, the sum
+    status = job.status()
+    assert status["status"] == la.JobStatus.COMPLETED
+    assert status["completed_steps"] == status["total_steps"] == 4
+    same(job.result(), np.sum(DATA * 2, axis=0))
+    assert job.errors() == [] and job.cancel() is False
+    assert la.AsyncJob.from_id(job.job_id) is job
+
+
+def test_a_small_graph_that_fails_without_blocking_fails_in_its_job() -> None:
+    """Its error is the job's, as on a thread: ``compute`` returns, ``result()`` raises
+    the typed error naming the user's line, ``errors()`` and the status tell it."""
+    values = la.Array(np.array([1, 2, 3]))
+    with np.errstate(divide="raise"):
+        job = (values // 0).compute(block=False, cache=False)  # the line the error names
+    assert job.status()["status"] == la.JobStatus.ERRORED
+    with pytest.raises(ComputeError, match=r"test_direct\.py"):
+        job.result()
+    assert len(job.errors()) == 1 and "floor_divide" in job.errors()[0]
+    assert job.status()["message"] == job.errors()[0]

@@ -6,6 +6,7 @@ The flow is the same for every backend; only ``execute`` / ``submit`` differ.
 from __future__ import annotations
 
 import os
+import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
@@ -171,7 +172,7 @@ def compute(
     # a small graph, asked for and waited on here, runs unplanned where the backend can
     direct = (
         direct_plan(targets, _direct_bytes(options), options.disabled)
-        if chosen.runs_direct and block and timeout is None and client is None and not show
+        if chosen.runs_direct and timeout is None and client is None and not show
         else None
     )
     # a backend that plans where it runs (a server) is handed the graph as written
@@ -206,7 +207,7 @@ def compute(
     if key is not None:
         hit = result_cache.get(key)
         if hit is not None:
-            return finish(hit) if block else _CompletedJob(finish(hit))
+            return finish(hit) if block else _SettledJob(finish(hit), "Result from cache.")
 
     def store(values: list[Any]) -> list[Any]:
         if key is not None and not isinstance(values[0], Streamed):
@@ -214,6 +215,12 @@ def compute(
         return values
 
     if direct is not None:
+        if not block:  # microseconds of work: run now, where a thread would cost more
+            run = lambda: chosen.execute_direct(direct, bound)
+            return _SettledJob.of(
+                lambda: finish(store(owned(_with_retries(run, retries), plan, bound))),
+                len(direct),
+            )
         values = _with_retries(lambda: chosen.execute_direct(direct, bound), retries)
         return finish(store(owned(values, plan, bound)))
     if block and timeout is None:
@@ -372,25 +379,49 @@ class ComputeJob(AsyncJob):
         return self._finished[0]
 
 
-class _CompletedJob(AsyncJob):
-    """A cache hit asked for with ``block=False``."""
+class _SettledJob(AsyncJob):
+    """A job that ended before ``compute`` returned it: a cache hit, or a small graph
+    run at once (``of``). ``result()`` returns its value or raises its error, as a job
+    run on a thread would."""
 
-    def __init__(self, value: Any) -> None:
+    def __init__(
+        self,
+        value: Any,
+        message: str = "Job completed successfully.",
+        steps: int = 1,
+        error: BaseException | None = None,
+    ) -> None:
         from lazyarray.jobs import local_jobs, new_job_id
 
         self.job_id = new_job_id()
         self._value = value
+        self._message = message
+        self._steps = steps
+        self._error = error
         local_jobs.register(self)
+
+    @classmethod
+    def of(cls, work: Callable[[], Any], steps: int) -> _SettledJob:
+        try:
+            return cls(work(), steps=steps)
+        except Exception as exc:
+            message = "".join(traceback.format_exception_only(exc)).strip()
+            return cls(None, message, steps, exc)
 
     def status(self) -> dict[str, Any]:
         from lazyarray.jobs import JobStatus, status_record
 
-        return status_record(self.job_id, JobStatus.COMPLETED, "Result from cache.", 1, 1)
+        if self._error is not None:
+            return status_record(self.job_id, JobStatus.ERRORED, self._message, 0, self._steps)
+        steps = self._steps
+        return status_record(self.job_id, JobStatus.COMPLETED, self._message, steps, steps)
 
     def errors(self) -> list[str]:
-        return []
+        return [] if self._error is None else [self._message]
 
     def result(self, timeout: float | None = None) -> Any:
+        if self._error is not None:
+            raise self._error
         return self._value
 
     def cancel(self) -> bool:

@@ -328,10 +328,10 @@ def create_app(
             _given(request.errstate),
             _given(request.options),
         )
+        arguments, result_bytes = recorded["arguments"], limits.result_bytes
         if not checked.remembers(
-            request.graph, recorded["arguments"], request.format, limits.result_bytes,
-            digest=digest,
-        ):  # fmt: skip
+            request.graph, arguments, request.format, result_bytes, digest=digest
+        ):
             await run_in_threadpool(check_request, recorded, digest)  # may read blobs
         # a remembered check is a look-up and the record one commit: no thread hop
         job_id = record_job(who, recorded, digest, request.submission_id)

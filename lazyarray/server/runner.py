@@ -3,6 +3,7 @@ lease by heartbeats, write the result in the requested format, record the end st
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import re
@@ -39,6 +40,7 @@ POLL_SECONDS = 0.05  # how often a running attempt looks for a cancel, a deadlin
 BEAT_SECONDS = 1.0  # how often it renews its lease and records its progress, at most
 SETTLE_SECONDS = 5.0
 INLINE_BYTES = 1 << 20  # results this small are kept in the job's row, not in a file
+KEPT_DOCUMENTS = 32  # a worker's documents read last (``Documents``)
 TIMED_OUT = job_error("JobTimeoutError", "timed out: the job passed its deadline")
 
 
@@ -227,18 +229,46 @@ def run(
     client: Any = None,
     released: Callable[[], bool] | None = None,
     watch: Watch | None = None,
+    documents: Documents | None = None,
 ) -> JobStatus | None:
     """Runs the claimed attempt to its end; returns the state recorded, or None when the
     attempt lost its lease (another attempt owns the job now) or was released (the
     server is stopping: ``released()`` became true). ``watch``: the worker's own (kept
-    between attempts), else one for this attempt alone."""
+    between attempts), else one for this attempt alone; ``documents``: the worker's
+    documents read last."""
+    documents = documents or Documents(0)
     if watch is not None:
-        return _run(claim, store, blobs, results, trusted, backend, client, watch)
+        return _run(claim, store, blobs, results, trusted, backend, client, watch, documents)
     watch = Watch(store, released)
     try:
-        return _run(claim, store, blobs, results, trusted, backend, client, watch)
+        return _run(claim, store, blobs, results, trusted, backend, client, watch, documents)
     finally:
         watch.close()
+
+
+class Documents:
+    """The documents a worker read last, by request digest: a job asking again what an
+    earlier one asked (the same graph, arguments and options) runs the nodes read then,
+    without reading and checking the document again (the server checked it before
+    recording the job; this process, when it first read it). Their literals stay
+    mapped, as ``ServerBlobs`` keeps them."""
+
+    def __init__(self, size: int = KEPT_DOCUMENTS) -> None:
+        self._size = size
+        self._kept: collections.OrderedDict[str, Document] = collections.OrderedDict()
+
+    def read(self, claim: Claim, blobs: BlobStore, trusted: bool) -> Document:
+        digest = claim.request_digest
+        found = self._kept.get(digest) if digest is not None else None
+        if found is not None:
+            self._kept.move_to_end(digest)  # type: ignore[arg-type]
+            return found
+        document = read_document(claim.request["graph"], blobs, trusted=trusted)
+        if digest is not None and self._size > 0:
+            self._kept[digest] = document
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return document
 
 
 def _run(
@@ -250,6 +280,7 @@ def _run(
     backend: str,
     client: Any,
     watcher: Watch,
+    documents: Documents,
 ) -> JobStatus | None:
     from lazyarray.execution.compute import compute
 
@@ -258,7 +289,7 @@ def _run(
     path = results / f"{claim.job_id}.{claim.attempt}.{fmt}"
     with watcher.watching(claim) as watch:
         try:
-            document = read_document(request["graph"], blobs, trusted=trusted)
+            document = documents.read(claim, blobs, trusted)
             arguments = read_arguments(request.get("arguments") or {}, blobs)
         except Exception as error:
             return _failed(claim, store, error)

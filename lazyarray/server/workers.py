@@ -26,10 +26,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import select
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,12 +57,12 @@ class Orders:
     def read(self, wait: float = 0.0) -> None:
         with self._lock:  # the worker and its watch thread both read
             try:
-                while self._pipe.poll(wait):
+                while _readable([self._pipe.fileno()], wait):
                     wait = 0.0
                     order = self._pipe.recv_bytes()
                     self.stopping = True
                     self.releasing = self.releasing or order == RELEASE
-            except (EOFError, OSError):
+            except (EOFError, OSError, ValueError):  # ValueError: the pipe is closed
                 self.stopping = True
 
     def released(self) -> bool:
@@ -72,13 +73,24 @@ class Orders:
         """Waits for an order, a wake-up on ``work``, or ``POLL_SECONDS``; returns whether
         to look for a job: not when another worker took the wake-up first (each wake-up
         is one job: the idle workers do not all race for it)."""
-        ready = wait([self._pipe, work], POLL_SECONDS)  # the watch is idle: no read races
+        wake = work.fileno()
+        try:  # the watch is idle: no read races
+            ready = _readable([self._pipe.fileno(), wake], POLL_SECONDS)
+        except (OSError, ValueError):
+            ready = []
         taken = not ready
-        if work in ready:
+        if wake in ready:
             with contextlib.suppress(BlockingIOError, OSError):  # another worker took it
-                taken = bool(os.read(work.fileno(), 1))
+                taken = bool(os.read(wake, 1))
         self.read()
         return taken
+
+
+def _readable(fds: list[int], timeout: float) -> list[int]:
+    """Which of ``fds`` can be read within ``timeout`` seconds (one ``select``: the
+    worker's loop asks this between jobs, where ``multiprocessing``'s ``wait`` builds
+    a selector each time)."""
+    return select.select(fds, [], [], timeout)[0]
 
 
 def signal(pipe: Connection, message: bytes = b"\0") -> None:
@@ -134,7 +146,7 @@ def _claim_and_run(
     work: Connection,
     done: Connection,
 ) -> None:
-    from lazyarray.server.runner import Watch, run
+    from lazyarray.server.runner import Documents, Watch, run
 
     os.set_blocking(work.fileno(), False)
     os.set_blocking(done.fileno(), False)
@@ -143,13 +155,22 @@ def _claim_and_run(
     blobs = layout.blobs()
     orders = Orders(pipe)
     watch = Watch(store, orders.released)
+    documents = Documents()
     look = True
     while not orders.stopping:
         claim = store.claim() if look else None
         if claim is None:
             look = orders.idle(work)
             continue
-        run(claim, store, blobs, layout.results, trusted=trusted, watch=watch)
+        run(
+            claim,
+            store,
+            blobs,
+            layout.results,
+            trusted=trusted,
+            watch=watch,
+            documents=documents,
+        )
         signal(done, ended_message(claim.job_id))
         orders.read()
     watch.close()
@@ -167,10 +188,11 @@ def thread_main(
     finished: Callable[[Collection[str] | None], None],
 ) -> None:
     """A worker thread of the server: its jobs run on the dask cluster of ``client``."""
-    from lazyarray.server.runner import run
+    from lazyarray.server.runner import Documents, run
 
     store = layout.jobs(lease_seconds=lease_seconds)
     blobs = layout.blobs()
+    documents = Documents()
     try:
         while not stopping.is_set():
             claim = store.claim()
@@ -187,6 +209,7 @@ def thread_main(
                 backend="dask",
                 client=client,
                 released=releasing.is_set,
+                documents=documents,
             )
             finished((claim.job_id,))
     finally:
