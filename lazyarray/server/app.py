@@ -126,10 +126,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ended.start(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        ended.start(loop)
         pool.on_finished(ended.notify)
         if workers:
-            pool.start()
+            pool.start(loop)
         try:
             yield
         finally:
@@ -515,9 +516,17 @@ class _Ended:
         return found
 
     def notify(self, job_ids: Collection[str] | None = None) -> None:
-        if self.loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed
-                self.loop.call_soon_threadsafe(self._set, job_ids)
+        if self.loop is None:
+            return
+        try:
+            here = asyncio.get_running_loop() is self.loop
+        except RuntimeError:  # another thread
+            here = False
+        if here:  # the loop read the ends itself
+            self._set(job_ids)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed
+            self.loop.call_soon_threadsafe(self._set, job_ids)
 
     def _set(self, job_ids: Collection[str] | None) -> None:
         if job_ids is None:

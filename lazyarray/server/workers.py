@@ -23,6 +23,7 @@ dask client of the worker threads is itself a runner asset of the pool (``dask_c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import multiprocessing
 import os
@@ -256,6 +257,7 @@ class WorkerPool:
         self._work_event = threading.Event()  # the dask threads' wake-up
         self._listeners: list[Callable[[Collection[str] | None], None]] = []
         self._listener: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # reading the ends, if any
         # the server's own runner assets: the dask client of the worker threads
         self._runner: Scope | None = None
         self._threads_assets: contextlib.ExitStack | None = None
@@ -278,10 +280,14 @@ class WorkerPool:
     def _listen(self, reader: Connection) -> None:
         while not self._halt.is_set():
             if reader.poll(SUPERVISE_SECONDS):
-                data = b""
-                with contextlib.suppress(BlockingIOError, OSError):
-                    data = os.read(reader.fileno(), 1 << 16)
-                self.finished(ended_jobs(data))
+                self._drain()
+
+    def _drain(self) -> None:
+        """Tells the listeners which jobs the workers ended (what the pipe holds)."""
+        data = b""
+        with contextlib.suppress(BlockingIOError, OSError):
+            data = os.read(self._done.fileno(), 1 << 16)  # type: ignore[union-attr]
+        self.finished(ended_jobs(data))
 
     def _spawn(self, index: int) -> BaseProcess:
         reader, writer = self._context.Pipe(duplex=False)
@@ -327,7 +333,9 @@ class WorkerPool:
         thread.start()
         return thread
 
-    def start(self) -> None:
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Starts the workers; ``loop`` (the server's event loop, from its own thread)
+        reads the ends of their jobs, else a thread of the pool does."""
         if self.dask_scheduler is not None:
             from lazyarray.assets import DaskClient, Scope
 
@@ -349,8 +357,14 @@ class WorkerPool:
             os.set_blocking(self._work.fileno(), False)
             os.set_blocking(self._done.fileno(), False)
             self.processes = [self._spawn(index) for index in range(self.count)]
-            self._listener = threading.Thread(target=self._listen, args=(self._done,), daemon=True)
-            self._listener.start()
+            if loop is not None:  # the loop reads the ends itself: no thread to wake
+                self._loop = loop
+                loop.add_reader(self._done.fileno(), self._drain)
+            else:
+                self._listener = threading.Thread(
+                    target=self._listen, args=(self._done,), daemon=True
+                )
+                self._listener.start()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
         self._supervisor.start()
 
@@ -377,6 +391,9 @@ class WorkerPool:
             self._supervisor.join()
         if self._listener is not None:
             self._listener.join()
+        if self._loop is not None and self._done is not None:
+            with contextlib.suppress(RuntimeError, ValueError, OSError):  # a closed loop
+                self._loop.remove_reader(self._done.fileno())
         self._order(STOP)
         end = time.monotonic() + grace
         for worker in self._workers():
