@@ -20,8 +20,13 @@ from lazyarray.server.layout import Layout
 from lazyarray.server.store import JobStore
 
 
-def _request(lazy: Any) -> tuple[dict[str, Any], str]:
-    request = {"graph": serialize.to_dict(lazy), "arguments": {}, "format": "npy", "timeout": None}
+def _request(lazy: Any, arguments: Any = None) -> tuple[dict[str, Any], str]:
+    request = {
+        "graph": serialize.to_dict(lazy),
+        "arguments": arguments or {},
+        "format": "npy",
+        "timeout": None,
+    }
     return request, hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
@@ -53,11 +58,11 @@ def _run_all(layout: Layout, store: JobStore, documents: runner.Documents) -> li
     return ended
 
 
-def test_a_worker_reads_a_request_it_ran_before_once(
+def test_a_worker_reads_a_graph_it_ran_before_once(
     layout: Layout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same request (the same digest) runs the nodes read the first time; another
-    request is read; every result is numpy's."""
+    """The same graph (the same text), with the same or other arguments, runs the nodes
+    read the first time; another graph is read; every result is numpy's."""
     reads: list[int] = []
     original = runner.read_document
     monkeypatch.setattr(
@@ -65,28 +70,40 @@ def test_a_worker_reads_a_request_it_ran_before_once(
     )
     store = layout.jobs()
     data = np.linspace(-1.0, 1.0, 50)
-    same, same_digest = _request((la.asarray(data) * 3).sum())
-    other, other_digest = _request(la.asarray(data)[::2] - 1)
-    jobs = [store.submit("me", same, same_digest)[0] for _ in range(3)]
-    jobs.append(store.submit("me", other, other_digest)[0])
+    scale = la.parameter("scale", la.Scalar, dtype="float64")
+    same = (la.asarray(data) * scale).sum()
+    jobs = [store.submit("me", *_request(same, {"scale": k}))[0] for k in (3.0, 3.0, 5.0)]
+    jobs.append(store.submit("me", *_request(la.asarray(data)[::2] - 1))[0])
     documents = runner.Documents()
     assert _run_all(layout, store, documents) == [JobStatus.COMPLETED] * 4
     assert len(reads) == 2
-    expected = [np.sum(data * 3)] * 3 + [data[::2] - 1]
+    expected = [np.sum(data * 3.0)] * 2 + [np.sum(data * 5.0), data[::2] - 1]
     for job_id, wanted in zip(jobs, expected, strict=True):
         value = np.load(io.BytesIO(store.result_data(job_id)))
         np.testing.assert_array_equal(value, wanted)
 
 
-def test_a_document_that_fails_to_read_is_not_kept(layout: Layout) -> None:
+def test_a_document_that_fails_to_read_is_not_kept(
+    layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that raised is not remembered: the same graph is read again (and runs
+    once what it needs is there)."""
     store = layout.jobs()
+    original = runner.read_document
+    failing = [True]
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failing[0]:
+            raise la.errors.GraphFormatError("a blob is missing", "/graph/literals")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "read_document", flaky)
     request, digest = _request(la.asarray(np.arange(4.0)) + 1)
-    broken = dict(request, graph={**request["graph"], "format_version": 999})
-    for _ in range(2):
-        store.submit("me", broken, digest)
+    store.submit("me", request, digest)
     documents = runner.Documents()
-    assert _run_all(layout, store, documents) == [JobStatus.ERRORED] * 2
-    store.submit("me", request, digest)  # the same digest, now a good document
+    assert _run_all(layout, store, documents) == [JobStatus.ERRORED]
+    failing[0] = False
+    store.submit("me", request, digest)
     assert _run_all(layout, store, documents) == [JobStatus.COMPLETED]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import hashlib
 import io
+import json
 import re
 import threading
 import time
@@ -247,27 +249,31 @@ def run(
 
 
 class Documents:
-    """The documents a worker read last, by request digest: a job asking again what an
-    earlier one asked (the same graph, arguments and options) runs the nodes read then,
-    without reading and checking the document again (the server checked it before
-    recording the job; this process, when it first read it). Their literals stay
-    mapped, as ``ServerBlobs`` keeps them."""
+    """The documents a worker read last, by the digest of their text: a job sending a
+    graph an earlier one sent (a loop of jobs, a workflow called again with other
+    arguments) runs the nodes read then, without reading and checking the document
+    again (the server checked it before recording the job; this process, when it first
+    read it). Their literals stay mapped, as ``ServerBlobs`` keeps them."""
 
     def __init__(self, size: int = KEPT_DOCUMENTS) -> None:
         self._size = size
         self._kept: collections.OrderedDict[str, Document] = collections.OrderedDict()
 
-    def read(self, claim: Claim, blobs: BlobStore, trusted: bool) -> Document:
-        digest = claim.request_digest
-        found = self._kept.get(digest) if digest is not None else None
+    def read(self, graph: Any, blobs: BlobStore, trusted: bool) -> Document:
+        if self._size <= 0:
+            return read_document(graph, blobs, trusted=trusted)
+        try:
+            text = json.dumps(graph, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):  # refused by the reader, with its reason
+            return read_document(graph, blobs, trusted=trusted)
+        key = hashlib.sha256(text.encode()).hexdigest()
+        found = self._kept.get(key)
         if found is not None:
-            self._kept.move_to_end(digest)  # type: ignore[arg-type]
+            self._kept.move_to_end(key)
             return found
-        document = read_document(claim.request["graph"], blobs, trusted=trusted)
-        if digest is not None and self._size > 0:
-            self._kept[digest] = document
-            while len(self._kept) > self._size:
-                self._kept.popitem(last=False)
+        document = self._kept[key] = read_document(graph, blobs, trusted=trusted)
+        while len(self._kept) > self._size:
+            self._kept.popitem(last=False)
         return document
 
 
@@ -289,7 +295,7 @@ def _run(
     path = results / f"{claim.job_id}.{claim.attempt}.{fmt}"
     with watcher.watching(claim) as watch:
         try:
-            document = documents.read(claim, blobs, trusted)
+            document = documents.read(request["graph"], blobs, trusted)
             arguments = read_arguments(request.get("arguments") or {}, blobs)
         except Exception as error:
             return _failed(claim, store, error)

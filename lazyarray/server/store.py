@@ -93,7 +93,6 @@ class Claim:
     attempt: str
     request: dict[str, Any]
     deadline: float | None = None  # time.time() past which the job is cancelled
-    request_digest: str | None = None  # the same digest, the same request
 
 
 class JobStore:
@@ -266,7 +265,7 @@ class JobStore:
             return None
         with self._transaction(durable=False) as db:
             row = db.execute(
-                "SELECT job_id, request, request_digest, deadline FROM jobs WHERE status=?"
+                "SELECT job_id, request, deadline FROM jobs WHERE status=?"
                 " ORDER BY created LIMIT 1",
                 (str(JobStatus.PENDING),),
             ).fetchone()
@@ -279,13 +278,7 @@ class JobStore:
                 " started=?, completed_steps=0 WHERE job_id=?",
                 (str(JobStatus.RUNNING), attempt, now + self.lease_seconds, now, row["job_id"]),
             )
-        return Claim(
-            str(row["job_id"]),
-            attempt,
-            json.loads(row["request"]),
-            row["deadline"],
-            row["request_digest"],
-        )
+        return Claim(str(row["job_id"]), attempt, json.loads(row["request"]), row["deadline"])
 
     def heartbeat(
         self, claim: Claim, completed_steps: int = 0, total_steps: int = 0, message: str = ""
