@@ -150,6 +150,21 @@ def test_arguments_of_parameters(remote_server: RunningServer, remote: str) -> N
     kit.assert_exact(got, np.arange(5, dtype=np.int16) * 3)
 
 
+def test_masked_arguments(remote: str) -> None:
+    """A masked argument goes as its data, its mask and its fill value: the result,
+    its mask and its fill value are the numpy backend's."""
+    m = la.parameter("m", la.MaskedArray, dtype="float64", shape=(None,))
+    data = np.ma.MaskedArray(SMALL[0], mask=SMALL[0] > 0.5, fill_value=-7.0)
+    for lazy in ((m * 2 + 1), m.sum(), la.MaskedArray.filled(m)):
+        got = lazy.compute(backend="remote", m=data, cache=False)
+        local = lazy.compute(backend="numpy", m=data, cache=False)
+        kit.assert_exact(got, local)
+        if isinstance(local, np.ma.MaskedArray):
+            assert got.fill_value == local.fill_value
+    nothing = np.ma.masked_all(4)
+    assert m.sum().compute(backend="remote", m=nothing, cache=False) is np.ma.masked
+
+
 def test_formats_and_files_are_local_bytes(remote: str, tmp_path: Path) -> None:
     y = la.asarray(SMALL).sum(axis=1)
     for fmt in ("json", "npy", "npz"):

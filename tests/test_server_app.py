@@ -182,6 +182,43 @@ def test_missing_and_bad_arguments_are_refused_before_they_are_recorded(
     assert len(client.get("/v1/jobs", headers=ALICE).json()["jobs"]) == before
 
 
+def _uploaded(client: TestClient, array: np.ndarray[Any, Any]) -> str:
+    import hashlib
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    digest = "sha256:" + hashlib.sha256(buffer.getvalue()).hexdigest()
+    client.put(f"/v1/blobs/{digest}", content=buffer.getvalue(), headers=ALICE)
+    return digest
+
+
+def test_a_masked_argument_is_its_data_its_mask_and_its_fill_value(client: TestClient) -> None:
+    m = la.parameter("m", la.MaskedArray, dtype="float64", shape=(None,))
+    document = serialize.to_dict(m * 2)
+    data, mask = np.arange(4.0), np.array([False, True, False, True])
+    fill = {"scalar": ["<f8", np.float64(-7.0).tobytes().hex()]}
+    good = {"blob": _uploaded(client, data), "mask": _uploaded(client, mask), "fill_value": fill}
+    body = {"graph": document, "arguments": {"m": good}, "format": "npz"}
+    job = client.post("/v1/jobs", json=body, headers=ALICE).json()["job_id"]
+    assert _wait(client, job, ALICE)["status"] == "Completed"
+    result = np.load(io.BytesIO(client.get(f"/v1/jobs/{job}/result", headers=ALICE).content))
+    np.testing.assert_array_equal(result["data"], data * 2)
+    np.testing.assert_array_equal(result["mask"], mask)
+    before = len(client.get("/v1/jobs", headers=ALICE).json()["jobs"])
+    bad = [
+        {**good, "mask": _uploaded(client, mask[:3])},  # not the data's shape
+        {**good, "mask": _uploaded(client, mask.astype(np.int8))},  # not booleans
+        {**good, "fill_value": "text"},  # not a scalar as a document writes one
+        {**good, "mask": "sha256:" + "0" * 64},  # never uploaded
+    ]
+    for argument in bad:
+        body = {"graph": document, "arguments": {"m": argument}, "format": "npz"}
+        response = client.post("/v1/jobs", json=body, headers=ALICE)
+        assert response.status_code == 422, (argument, response.text)
+        assert response.json()["error"]["type"] == "ArgumentError", response.text
+    assert len(client.get("/v1/jobs", headers=ALICE).json()["jobs"]) == before
+
+
 def test_a_failing_node_is_named_by_its_position_in_the_document(client: TestClient) -> None:
     x = la.parameter("x", la.Array, dtype="float64", shape=(None, None))
     document = serialize.to_dict(la.linalg.inv(x) + 1.0)

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lazyarray import serialize
-from lazyarray.errors import UnsupportedOperation
-from lazyarray.graph import Literal, Node, Value, toposort
+from lazyarray.graph import Literal, Node, Value, encode_value, fill_value_of, toposort
 from lazyarray.jobs import RunContext
 from lazyarray.planner import Plan
 
@@ -128,24 +127,29 @@ def encode_arguments(
 ) -> dict[str, Any]:
     """The JSON of the arguments of the parameters in ``wanted``: a finite real scalar
     as a number, anything else as an uploaded ``.npy`` blob (exact dtype, never a
-    pickle)."""
+    pickle); a masked array as its data's blob, its mask's blob and its fill value."""
+
+    def uploaded(array: Any) -> str:
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        return session.upload([buffer.getvalue()], retries=retries)
+
     encoded: dict[str, Any] = {}
     for name in sorted(wanted & arguments.keys()):
         value = arguments[name]
-        if isinstance(value, np.ma.MaskedArray) or value is np.ma.masked:
-            raise UnsupportedOperation(
-                f"backend 'remote' cannot send argument {name!r}: a masked array (the "
-                "server takes arguments as numbers or .npy blobs); pass its data and "
-                "mask as two parameters, or build the expression from the masked array"
-            )
+        if isinstance(value, np.ma.MaskedArray):  # np.ma.masked too
+            encoded[name] = {
+                "blob": uploaded(np.ma.getdata(value)),
+                "format": "npy",
+                "mask": uploaded(np.ma.getmaskarray(value)),
+                "fill_value": encode_value(fill_value_of(value)),
+            }
+            continue
         number = _number(value)
         if number is not None:
             encoded[name] = number
             continue
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
-        digest = session.upload([buffer.getvalue()], retries=retries)
-        encoded[name] = {"blob": digest, "format": "npy"}
+        encoded[name] = {"blob": uploaded(value), "format": "npy"}
     return encoded
 
 

@@ -158,12 +158,45 @@ async def _answer(
 def standin(value: Any, blobs: BlobStore) -> Any:
     """What an argument is for planning: a number or nested list as it is (the body's
     limit bounds it), a blob as an array of its header's shape and dtype holding no data
-    (its bytes are not read)."""
+    (its bytes are not read); a masked one (``"mask"``, ``"fill_value"``) checked as
+    ``masked_argument`` checks it."""
     if not isinstance(value, Mapping):
         return np.asarray(value)
-    digest = value.get("blob")
     if value.get("format", "npy") != "npy":
         raise ArgumentError(f"an argument blob is an .npy file, not {value.get('format')!r}")
+    data = _header_standin(value.get("blob"), blobs)
+    if "mask" not in value:
+        return data
+    return masked_argument(data, _header_standin(value["mask"], blobs), value.get("fill_value"))
+
+
+def masked_argument(data: Any, mask: Any, fill_value: Any) -> np.ma.MaskedArray[Any, Any]:
+    """A masked argument from its data, its mask (booleans of the data's shape) and its
+    fill value (a scalar as a graph document writes one)."""
+    from lazyarray.errors import LazyArrayError
+    from lazyarray.serialize.values import Decoder
+
+    if mask.dtype != np.bool_ or mask.shape != data.shape:
+        raise ArgumentError(
+            f"a mask is booleans of its data's shape {data.shape}, not {mask.dtype} "
+            f"of shape {mask.shape}"
+        )
+    try:
+        fill = Decoder(_no_literal, False, 4).value(fill_value, "/fill_value")
+    except LazyArrayError as error:
+        raise ArgumentError(f"a bad fill value: {error}") from None
+    if not isinstance(fill, np.generic):
+        raise ArgumentError("a fill value is a numpy scalar, as a graph document writes one")
+    result = np.ma.MaskedArray(data, mask=mask, copy=False)
+    result._fill_value = np.asarray(fill)  # type: ignore[attr-defined]  # numpy.ma's own field
+    return result
+
+
+def _no_literal(digest: str, path: str) -> Any:
+    raise ArgumentError("a fill value is a scalar, not a literal")
+
+
+def _header_standin(digest: Any, blobs: BlobStore) -> Any:
     if not isinstance(digest, str) or digest not in blobs:
         raise ArgumentError(f"no blob {digest!r}: upload it first (PUT /v1/blobs/{{digest}})")
     with blobs.open(digest) as file:

@@ -24,6 +24,7 @@ from lazyarray.graph import Node
 from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
 from lazyarray.server.blobs import ServerBlobs, read_literals, read_npy
+from lazyarray.server.limits import masked_argument
 from lazyarray.server.store import Claim, JobStore, job_error
 from lazyarray.stores.blobs import BlobStore
 from lazyarray.types import ArrayType
@@ -170,13 +171,18 @@ def describe(error: BaseException) -> dict[str, Any]:
 def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
     """Arguments as arrays: numbers and nested lists through ``numpy.asarray``, or
     ``{"blob": digest}`` naming an ``.npy`` file in the blob store (never unpickled;
-    mapped read-only from the server's store)."""
+    mapped read-only from the server's store), with ``"mask"`` (a blob) and
+    ``"fill_value"`` for a masked array."""
     values: dict[str, Any] = {}
     for name, value in raw.items():
-        if isinstance(value, dict):
-            values[name] = read_npy(blobs, value["blob"])
-        else:
+        if not isinstance(value, dict):
             values[name] = np.asarray(value)
+            continue
+        data = read_npy(blobs, value["blob"])
+        if "mask" in value:
+            mask = read_npy(blobs, value["mask"])
+            data = masked_argument(data, mask, value.get("fill_value"))
+        values[name] = data
     return values
 
 
