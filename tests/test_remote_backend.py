@@ -163,6 +163,15 @@ def test_masked_arguments(remote: str) -> None:
             assert got.fill_value == local.fill_value
     nothing = np.ma.masked_all(4)
     assert m.sum().compute(backend="remote", m=nothing, cache=False) is np.ma.masked
+    # several masked results (one npz) keep their fill values too
+    outputs = (m + 1, m[::2], m.mean())
+    got = la.compute(*outputs, backend="remote", m=data, cache=False)
+    local = la.compute(*outputs, backend="numpy", m=data, cache=False)
+    for one, other in zip(got, local, strict=True):
+        kit.assert_exact(one, other)
+        if isinstance(other, np.ma.MaskedArray):
+            assert one.fill_value == other.fill_value, (one.fill_value, other.fill_value)
+            assert one.fill_value.dtype == other.fill_value.dtype
 
 
 def test_formats_and_files_are_local_bytes(remote: str, tmp_path: Path) -> None:

@@ -43,11 +43,15 @@ def read_npz(data: bytes) -> dict[str, np.ndarray[Any, Any]]:
 
 def values_of_npz(members: dict[str, np.ndarray[Any, Any]]) -> list[Any]:
     """The values an npz result holds: ``data`` (+ ``mask``, ``fill_value``) for one,
-    ``arr_<i>`` (+ ``arr_<i>_mask``) for a tuple."""
+    ``arr_<i>`` (+ ``arr_<i>_mask``, ``arr_<i>_fill_value``) for a tuple."""
     if "data" in members:
         return [_masked(members["data"], members.get("mask"), members.get("fill_value"))]
-    count = sum(1 for name in members if not name.endswith("_mask"))
-    return [_masked(members[f"arr_{i}"], members.get(f"arr_{i}_mask"), None) for i in range(count)]
+    count = sum(1 for name in members if not name.endswith(("_mask", "_fill_value")))
+    get = members.get
+    return [
+        _masked(members[f"arr_{i}"], get(f"arr_{i}_mask"), get(f"arr_{i}_fill_value"))
+        for i in range(count)
+    ]
 
 
 def _masked(data: np.ndarray[Any, Any], mask: Any, fill: Any) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 
 from lazyarray.errors import GraphFormatError, JobTimeoutError, UntrustedContent
 from lazyarray.execution.files import write_atomically
-from lazyarray.graph import Node
+from lazyarray.graph import Node, fill_value_of
 from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
 from lazyarray.server.blobs import ServerBlobs, read_literals, read_npy
@@ -211,12 +211,14 @@ def running_as(
 
 def tuple_members(values: Sequence[Any], types: Sequence[ArrayType]) -> dict[str, np.ndarray]:
     """The ``.npz`` members of several results: ``arr_0``, ``arr_1``, ... and
-    ``arr_<i>_mask`` for a masked one."""
+    ``arr_<i>_mask`` and ``arr_<i>_fill_value`` for a masked one."""
     members: dict[str, np.ndarray] = {}
     for index, (value, type_) in enumerate(zip(values, types, strict=True)):
         members[f"arr_{index}"] = np.asarray(np.ma.getdata(value), dtype=type_.dtype)
         if type_.masked:
             members[f"arr_{index}_mask"] = np.ma.getmaskarray(value)
+            if isinstance(value, np.ma.MaskedArray):  # not a scalar, masked or not
+                members[f"arr_{index}_fill_value"] = np.asarray(fill_value_of(value))
     return members
 
 
