@@ -10,6 +10,7 @@ bundled ones register exactly as a third-party backend would, in its ``pyproject
 from __future__ import annotations
 
 import abc
+import contextvars
 import enum
 import os
 from collections.abc import Mapping, Sequence
@@ -79,6 +80,22 @@ class Backend(abc.ABC):
         ``compute`` only where ``runs_direct``; a failure names the op and the user's line
         as ``execute``'s do."""
         raise NotImplementedError
+
+    def submit_direct(self, plan: Plan, arguments: Mapping[str, Any]) -> AsyncJob:
+        """``execute_direct`` as a job on a thread (``compute(block=False)`` of a small
+        graph, which may still be long to run): in a copy of the submitting context, under
+        the submitter's errstate; a cancel asked while it runs wins at its end."""
+        import numpy as np
+
+        submitted = contextvars.copy_context()
+
+        def run(context: RunContext) -> list[Any]:
+            with np.errstate(**context.errstate):
+                values: list[Any] = submitted.run(self.execute_direct, plan, arguments)
+            context.advance(len(plan))
+            return values
+
+        return LocalJob(run, len(plan))
 
     def check(self, plan: Plan) -> None:
         """Refuses, before anything runs, a plan with a step this backend cannot run,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,43 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert max(waits) <= 1.0 and len(set(waits)) > 100
     assert policy.delay(0, retry_after=3.0) == 3.0
     assert policy.delay(0, retry_after=1e9) == 6.0  # a server cannot park a client forever
+
+
+def test_requests_go_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``HTTP_PROXY`` is honoured as by any httpx client: the request line reaches the
+    proxy (here a socket that answers 503 and records it), for a host this machine
+    could not even resolve; ``NO_PROXY`` sends a host around it."""
+    import socket
+    import threading
+
+    seen: list[bytes] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    connection_, _ = listener.accept()
+                    with connection_:
+                        seen.append(connection_.recv(65536).split(b"\r\n", 1)[0])
+                        connection_.sendall(
+                            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n"
+                        )
+
+        threading.Thread(target=serve, daemon=True).start()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = Client("http://lazyarray-server.invalid:8700", token="t", retries=0)
+        with pytest.raises(connection.ServerBusy):
+            client.request("GET", "/v1/jobs", params={"limit": "1"})
+        assert seen == [b"GET http://lazyarray-server.invalid:8700/v1/jobs?limit=1 HTTP/1.1"]
+        monkeypatch.setenv("NO_PROXY", "lazyarray-server.invalid")
+        around = Client("http://lazyarray-server.invalid:8700", token="t", retries=0)
+        with pytest.raises(connection.ServerUnreachable):
+            around.request("GET", "/health")
+        assert len(seen) == 1

@@ -6,7 +6,6 @@ The flow is the same for every backend; only ``execute`` / ``submit`` differ.
 from __future__ import annotations
 
 import os
-import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
@@ -169,7 +168,7 @@ def compute(
     parameters = parameters_of(targets)
     bound = bind_arguments(parameters, arguments or {}) if parameters or arguments else {}
     show = should_show(options.progress_bar if progress_bar is None else progress_bar)
-    # a small graph, asked for and waited on here, runs unplanned where the backend can
+    # a small graph runs unplanned where the backend can (here, or on a job's thread)
     direct = (
         direct_plan(targets, _direct_bytes(options), options.disabled)
         if chosen.runs_direct and timeout is None and client is None and not show
@@ -207,7 +206,7 @@ def compute(
     if key is not None:
         hit = result_cache.get(key)
         if hit is not None:
-            return finish(hit) if block else _SettledJob(finish(hit), "Result from cache.")
+            return finish(hit) if block else _CompletedJob(finish(hit))
 
     def store(values: list[Any]) -> list[Any]:
         if key is not None and not isinstance(values[0], Streamed):
@@ -215,11 +214,11 @@ def compute(
         return values
 
     if direct is not None:
-        if not block:  # microseconds of work: run now, where a thread would cost more
-            run = lambda: chosen.execute_direct(direct, bound)
-            return _SettledJob.of(
-                lambda: finish(store(owned(_with_retries(run, retries), plan, bound))),
-                len(direct),
+        if not block:  # a job on a thread, as any, of the graph unplanned
+            return ComputeJob(
+                lambda: chosen.submit_direct(direct, bound),
+                retries,
+                lambda v: finish(store(owned(v, plan, bound))),
             )
         values = _with_retries(lambda: chosen.execute_direct(direct, bound), retries)
         return finish(store(owned(values, plan, bound)))
@@ -379,49 +378,25 @@ class ComputeJob(AsyncJob):
         return self._finished[0]
 
 
-class _SettledJob(AsyncJob):
-    """A job that ended before ``compute`` returned it: a cache hit, or a small graph
-    run at once (``of``). ``result()`` returns its value or raises its error, as a job
-    run on a thread would."""
+class _CompletedJob(AsyncJob):
+    """A cache hit asked for with ``block=False``."""
 
-    def __init__(
-        self,
-        value: Any,
-        message: str = "Job completed successfully.",
-        steps: int = 1,
-        error: BaseException | None = None,
-    ) -> None:
+    def __init__(self, value: Any) -> None:
         from lazyarray.jobs import local_jobs, new_job_id
 
         self.job_id = new_job_id()
         self._value = value
-        self._message = message
-        self._steps = steps
-        self._error = error
         local_jobs.register(self)
-
-    @classmethod
-    def of(cls, work: Callable[[], Any], steps: int) -> _SettledJob:
-        try:
-            return cls(work(), steps=steps)
-        except Exception as exc:
-            message = "".join(traceback.format_exception_only(exc)).strip()
-            return cls(None, message, steps, exc)
 
     def status(self) -> dict[str, Any]:
         from lazyarray.jobs import JobStatus, status_record
 
-        if self._error is not None:
-            return status_record(self.job_id, JobStatus.ERRORED, self._message, 0, self._steps)
-        steps = self._steps
-        return status_record(self.job_id, JobStatus.COMPLETED, self._message, steps, steps)
+        return status_record(self.job_id, JobStatus.COMPLETED, "Result from cache.", 1, 1)
 
     def errors(self) -> list[str]:
-        return [] if self._error is None else [self._message]
+        return []
 
     def result(self, timeout: float | None = None) -> Any:
-        if self._error is not None:
-            raise self._error
         return self._value
 
     def cancel(self) -> bool:
