@@ -52,6 +52,7 @@ class RunContext:
         options: Options | None = None,
         quick: bool = False,
         sink: ChunkSink | None = None,
+        timeout: float | None = None,
     ) -> None:
         # the options in force where the computation was asked for: jobs and kernels run
         # on other threads, which the caller's config.set does not reach
@@ -67,6 +68,9 @@ class RunContext:
         # where a chunked backend may write a lone array result block by block instead
         # of gathering it (``Streamed``); None: every result is returned
         self.sink = sink
+        # the seconds the computation may take (compute's timeout): a backend that runs
+        # it elsewhere (a server) enforces it there too
+        self.timeout = timeout
         self.total_steps = total_steps
         self.completed_steps = 0
         self.message = ""

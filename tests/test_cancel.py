@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 
 import lazyarray as la
@@ -58,6 +59,30 @@ def test_a_timeout_stops_the_work() -> None:
     with pytest.raises(JobTimeoutError):
         _long_running().compute(timeout=0.3, cache=False)
     _assert_idle_by(asked + STOPS_WITHIN)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "dask"])
+def test_a_job_with_a_timeout_is_cancelled_at_its_deadline(backend: str) -> None:
+    """``block=False`` with ``timeout``: the job returns at once and is cancelled that
+    many seconds after it was submitted; ``result()`` raises ``JobTimeoutError``, and its
+    status and errors say so. A job that ends before its deadline is untouched."""
+    with la.config.set(dask_chunk_bytes="8MiB"):
+        asked = time.monotonic()
+        job = _long_running().compute(block=False, timeout=0.5, cache=False, backend=backend)
+        submitted = time.monotonic()  # dask lowers the graph first
+        assert submitted - asked < STOPS_WITHIN
+    with pytest.raises(JobTimeoutError, match=r"timeout of 0\.5 seconds"):
+        job.result(timeout=30)
+    assert time.monotonic() - submitted < 0.5 + STOPS_WITHIN
+    status = job.status()
+    assert status["status"] == "Cancelled" and "timeout" in status["message"]
+    assert any("timeout" in error for error in job.errors())
+    _assert_idle_by(submitted + 0.5 + STOPS_WITHIN)
+    quick = la.Array(np.arange(4.0)).sum()
+    done = (quick * 2).compute(block=False, timeout=0.2, cache=False, backend=backend)
+    assert done.result(timeout=10) == 12.0
+    time.sleep(0.3)  # past the deadline: a job already ended stays Completed
+    assert done.status()["status"] == "Completed" and done.result() == 12.0
 
 
 def test_a_cancel_after_the_last_block_still_cancels() -> None:

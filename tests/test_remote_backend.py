@@ -274,10 +274,37 @@ def test_cancel_stops_the_server_job(remote_server: RunningServer, remote: str) 
 
 def test_timeout_cancels_the_server_job(remote_server: RunningServer, remote: str) -> None:
     before = {j["job_id"] for j in server_jobs(remote_server)}
-    with pytest.raises(JobTimeoutError, match=r"did not finish within 0\.5 seconds"):
+    with pytest.raises(JobTimeoutError, match=r"did not finish within"):
         slow().compute(backend="remote", timeout=0.5)
     (new,) = [j["job_id"] for j in server_jobs(remote_server) if j["job_id"] not in before]
     until_status(remote_server, new, "Cancelled")
+
+
+def test_a_timeout_is_the_jobs_deadline_on_the_server(
+    remote_server: RunningServer, remote: str
+) -> None:
+    """The server has the deadline too: a job the client no longer watches is still
+    cancelled then ("timed out"), and waiting on it raises ``JobTimeoutError``; with
+    ``block=False`` the job returns at once and times out the same way."""
+    from lazyarray.backend import get_backend
+    from lazyarray.jobs import RunContext
+    from lazyarray.planner import make_plan
+
+    plan = make_plan([slow()._node], {}, frozenset(), optimize=False)
+    backend = get_backend("remote")
+    alone = backend.submit(plan, {}, RunContext(len(plan), client=remote, timeout=0.5))
+    assert isinstance(alone, RemoteJob)  # no timer here: only the server's deadline
+    with pytest.raises(JobTimeoutError, match="the server's deadline"):
+        alone.result(30)
+    until_status(remote_server, alone.job_id, "Cancelled")
+    state = next(j for j in server_jobs(remote_server) if j["job_id"] == alone.job_id)
+    assert state["message"].startswith("timed out")
+    asked = time.monotonic()
+    job = slow().compute(backend="remote", block=False, timeout=0.5, cache=False)
+    assert time.monotonic() - asked < 0.5
+    with pytest.raises(JobTimeoutError):
+        job.result(30)
+    assert job.status()["status"] == JobStatus.CANCELLED
 
 
 def test_ctrl_c_cancels_the_server_job(remote_server: RunningServer, remote: str) -> None:

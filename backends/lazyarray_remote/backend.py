@@ -102,6 +102,8 @@ class RemoteBackend(Backend):
             "submission_id": uuid.uuid4().hex,
             **state,
         }
+        if context.timeout is not None:  # the server cancels it then, client or not
+            body["timeout"] = context.timeout
         client = session.client(retries)
         if wait <= 0:
             created = client.json("POST", "/v1/jobs", json=body)

@@ -134,6 +134,11 @@ class RemoteJob(AsyncJob):
                 time.sleep(delay if deadline is None else min(delay, deadline - now))
                 delay = min(delay * _POLL_GROWTH, LAST_POLL)
         if status is JobStatus.CANCELLED:
+            if str(state.get("message", "")).startswith("timed out"):  # the server's deadline
+                raise JobTimeoutError(
+                    f"job {self.job_id} did not finish within its timeout (the server's "
+                    "deadline), and was cancelled"
+                )
             raise JobCancelled(f"job {self.job_id} was cancelled")
         if status is JobStatus.ERRORED:
             raise self._error()

@@ -6,6 +6,7 @@ The flow is the same for every backend; only ``execute`` / ``submit`` differ.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
@@ -19,6 +20,8 @@ from lazyarray.errors import (
     FormatError,
     ImplicitComputeError,
     ImplicitComputeWarning,
+    JobCancelled,
+    JobTimeoutError,
     RetryError,
     TransientError,
 )
@@ -27,7 +30,7 @@ from lazyarray.execution.destinations import Destination, ResultInfo, provenance
 from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest, outputs_digest
-from lazyarray.jobs import AsyncJob, ChunkSink, RunContext, Streamed
+from lazyarray.jobs import AsyncJob, ChunkSink, JobStatus, RunContext, Streamed
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan, bind_arguments, direct_plan, make_plan, parameters_of
 
@@ -248,10 +251,12 @@ def compute(
                 options=options,
                 quick=quick,
                 sink=streams_to,
+                timeout=timeout,
             ),
         ),
         retries,
         lambda v: finish(store(owned(v, plan, bound))),
+        None if block else timeout,
     )
     if not block:
         return job
@@ -332,13 +337,16 @@ def _with_retries(run: Callable[[], list[Any]], retries: int) -> list[Any]:
 
 
 class ComputeJob(AsyncJob):
-    """A backend's job plus retries, result formatting and caching."""
+    """A backend's job plus retries, result formatting and caching; with ``deadline``,
+    cancelled that many seconds after it was submitted if it has not ended by then
+    (``result()`` then raises ``JobTimeoutError``)."""
 
     def __init__(
         self,
         submit: Callable[[], AsyncJob],
         retries: int,
         finish: Callable[[list[Any]], Any],
+        deadline: float | None = None,
     ) -> None:
         self._submit = submit
         self._retries = retries
@@ -347,12 +355,33 @@ class ComputeJob(AsyncJob):
         self._inner = submit()
         self.job_id = self._inner.job_id
         self._finished: tuple[Any] | None = None
+        self._deadline = deadline
+        self._timed_out = False
+        if deadline is not None:
+            timer = threading.Timer(deadline, self._expire)
+            timer.daemon = True
+            timer.start()
+
+    def _expire(self) -> None:
+        if not JobStatus(self._inner.status()["status"]).finished:
+            self._timed_out = True
+            self._inner.cancel()
+
+    def _timeout(self) -> JobTimeoutError:
+        return JobTimeoutError(
+            f"job {self.job_id} did not finish within its timeout of {self._deadline} "
+            "seconds, and was cancelled"
+        )
 
     def status(self) -> dict[str, Any]:
-        return self._inner.status()
+        found = self._inner.status()
+        if self._timed_out and found["status"] == JobStatus.CANCELLED:
+            found = {**found, "message": str(self._timeout())}
+        return found
 
     def errors(self) -> list[str]:
-        return [str(e) for e in self._failures] + self._inner.errors()
+        timed_out = [str(self._timeout())] if self._timed_out else []
+        return [str(e) for e in self._failures] + self._inner.errors() + timed_out
 
     def cancel(self) -> bool:
         return self._inner.cancel()
@@ -364,6 +393,10 @@ class ComputeJob(AsyncJob):
             try:
                 values = self._inner.result(timeout)
                 break
+            except JobCancelled:
+                if self._timed_out:
+                    raise self._timeout() from None
+                raise
             except KeyboardInterrupt:
                 self._inner.cancel()
                 raise
