@@ -137,13 +137,14 @@ class Server:
         headers = {"Authorization": f"Bearer {self.token}"}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30.0)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
-        """Signals the server (SIGKILL: its whole group, workers included, as a crashed
-        machine would lose them) and waits for it; returns its exit status."""
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0, *, group: bool = False) -> int:
+        """Signals the server (SIGKILL, or with ``group``: its whole group, workers
+        included, as a crashed machine would lose them or a service manager signals them)
+        and waits for it; returns its exit status."""
         assert self.process is not None
-        if sig == signal.SIGKILL:
+        if sig == signal.SIGKILL or group:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(self.process.pid, sig)
         else:
             self.process.send_signal(sig)
         code = self.process.wait(timeout)

@@ -111,6 +111,36 @@ def test_a_real_server_runs_a_job_over_http(tmp_path: Path) -> None:
     assert token not in server.output[0].replace(f"?token={token}", "")  # printed once
 
 
+def test_a_sigterm_to_the_whole_group_stops_as_one_to_the_server(tmp_path: Path) -> None:
+    """A service manager (or a terminal's Ctrl-C) signals the server's whole process
+    group: the workers leave stopping to the server, so none dies and is replaced by a
+    worker that would claim the Pending jobs during the shutdown."""
+    server = _running_server(tmp_path, "--workers", "2", "--grace", "1")
+    with server:
+        with server.client() as client:
+            running = client.post("/v1/jobs", json={"graph": slow(4000)}).json()["job_id"]
+            wait_for(client, running, "Running")
+            waiting = [
+                client.post("/v1/jobs", json={"graph": slow(4000)}).json()["job_id"]
+                for _ in range(3)
+            ]
+        group = server.process.pid  # type: ignore[union-attr]
+        time.sleep(0.3)  # the idle worker has taken one of them: two are Pending
+        started = time.monotonic()
+        assert server.stop(signal.SIGTERM, group=True) in STOPPED
+        assert time.monotonic() - started < 1 + 10
+        if Path("/proc/self/stat").exists():
+            assert live_in_group(group) == []
+        store = JobStore(server.store / "jobs.sqlite3")
+        states = [store.get(job_id) for job_id in [running, *waiting]]
+        store.close()
+        assert all(state is not None for state in states)
+        # nothing ran after the signal: every job is back to Pending, no attempt counted
+        assert [(s["status"], s["attempts"]) for s in states] == [("Pending", 0)] * 4  # type: ignore[index]
+        server.start()
+        assert server.stop() in STOPPED
+
+
 def test_sigterm_lets_short_jobs_finish_and_requeues_the_rest(tmp_path: Path) -> None:
     server = _running_server(tmp_path, "--workers", "2", "--grace", "5")
     with server:

@@ -28,6 +28,7 @@ import contextlib
 import multiprocessing
 import os
 import select
+import signal as signals
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -115,6 +116,10 @@ def worker_main(
     job, node assets one step."""
     import lazyarray  # noqa: F401 - registers the proxies the reader wraps nodes in
 
+    # a signal to the server's whole group (a service manager's SIGTERM, a terminal's
+    # Ctrl-C) is the server's to act on: it tells its workers through their pipes
+    for number in (signals.SIGINT, signals.SIGTERM):
+        signals.signal(number, signals.SIG_IGN)
     with _assets_backend("numpy", assets):
         _claim_and_run(root, trusted, pipe, lease_seconds, work, done)
 
