@@ -167,6 +167,38 @@ def test_operators_reflected_and_in_place(operator_name: str, backend: str) -> N
     assert_same(result.compute(backend=backend), expected)
 
 
+@pytest.mark.parametrize("dtype", [*DTYPES, "float16", "complex64"])
+@pytest.mark.parametrize("exponent", [2, -1, 0.5, 2.0, 3, 1.5, np.int64(2), True], ids=repr)
+def test_powers_are_the_operators_of_ndarray(dtype: str, exponent: Any, backend: str) -> None:
+    """``x ** 2``, ``x ** -1`` and ``x ** 0.5`` are square, reciprocal and sqrt where
+    ndarray's operator takes them (an exact Python int or float exponent; -1 and 0.5 on
+    floating data): bit for bit numpy's, including complex data (whose power differs in
+    the last bits) and a boolean squared (int8). Other exponents are power. Large enough
+    for numpy's vector loops; in place too."""
+    import warnings
+
+    data = sample(dtype, (64, 33), seed=3)
+    if dtype != "bool" and data.dtype.kind in "iu":
+        data = data % 5 + 1  # positive, small: no overflow and no negative powers
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            expected = data**exponent
+        except (ValueError, OverflowError):  # integers to negative powers: refused too
+            with pytest.raises((ValueError, OverflowError, la.errors.ComputeError)):
+                (la.Array(data) ** exponent).compute(backend=backend)
+            return
+        assert_same((la.Array(data) ** exponent).compute(backend=backend), expected)
+        lazy = la.Array(data)
+        try:
+            in_place = data.copy()
+            in_place **= exponent
+        except (TypeError, np._core._exceptions._UFuncOutputCastingError):
+            return
+        lazy **= exponent
+        assert_same(lazy.compute(backend=backend), in_place)
+
+
 def test_in_place_refuses_what_numpy_refuses() -> None:
     x = la.Array(np.arange(3))
     with pytest.raises(TypeError, match="same_kind"):

@@ -28,6 +28,30 @@ def _signature_method(name: str) -> Callable[..., Any]:
     return lambda self, *args, **kwargs: build.call(name, (self, *args), kwargs, numpy=True)
 
 
+# ndarray's ``x ** 2``, ``x ** -1`` and ``x ** 0.5`` (an exact Python int or float
+# exponent; numpy's fast_scalar_power): square, reciprocal and sqrt instead of power,
+# whose results differ for complex data, and whose dtype differs for a boolean squared
+# (int8, not int64). Arrays only: numpy.ma and numpy's scalars take power.
+_FAST_POWERS = {
+    (int, 2): ("square", "biufc"),
+    (int, -1): ("reciprocal", "fc"),
+    (float, 0.5): ("sqrt", "fc"),
+}
+
+
+def _array_power(power: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def method(self: Any, other: Any) -> Any:
+        kind = type(other)
+        if kind is int or kind is float:
+            fast = _FAST_POWERS.get((kind, other))
+            found = self._node.type
+            if fast and not found.masked and found.ndim and found.dtype.kind in fast[1]:
+                return build.unary(fast[0], self)
+        return power(self, other)
+
+    return method
+
+
 def _generated() -> dict[str, Any]:
     methods: dict[str, Any] = {}
     for row in OPS.values():
@@ -43,6 +67,8 @@ def _generated() -> dict[str, Any]:
     methods["__matmul__"] = lambda self, other: build.call("matmul", (self, other), {})
     methods["__rmatmul__"] = lambda self, other: build.call("matmul", (other, self), {})
     methods["__imatmul__"] = methods["__matmul__"]
+    methods["__pow__"] = _array_power(methods["__pow__"])
+    methods["__ipow__"] = _array_power(methods["__ipow__"])
     return methods
 
 
