@@ -95,10 +95,13 @@ def router(
     @api.get("/v1/datasets")
     def list_datasets(namespace: str | None = None, who: str = who_is) -> Any:
         with answered():
-            listed = []
-            for ns, name in catalog.list():
-                if namespace is None or check_name(namespace, "namespace") == ns:
-                    listed.append({"namespace": ns, "name": name, "tags": catalog.tags(ns, name)})
+            if namespace is not None:  # a bad name is refused, whatever the catalog holds
+                check_name(namespace, "namespace")
+            listed = [
+                {"namespace": ns, "name": name, "tags": catalog.tags(ns, name)}
+                for ns, name in catalog.list()
+                if namespace in (None, ns)
+            ]
             return {"datasets": listed}
 
     @api.post("/v1/datasets/{namespace}/{name}", status_code=201)
