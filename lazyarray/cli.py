@@ -269,6 +269,7 @@ def _serve(args: argparse.Namespace) -> int:
         grace=args.grace,
         lease=args.lease,
         assets=Path(args.assets) if args.assets else None,
+        keep_results=args.keep_results,
     )
 
 
@@ -282,6 +283,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive count")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
     return value
 
 
@@ -330,6 +338,14 @@ def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
         "--assets",
         metavar="FILE",
         help="a YAML file of the assets jobs run with (docs/assets.md)",
+    )
+    parser.add_argument(
+        "--keep-results",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="delete an ended job, its result with it, this long after it ended "
+        "(default: keep every job)",
     )
     parser.set_defaults(handler=_serve)
 

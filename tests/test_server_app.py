@@ -219,6 +219,27 @@ def test_a_masked_argument_is_its_data_its_mask_and_its_fill_value(client: TestC
     assert len(client.get("/v1/jobs", headers=ALICE).json()["jobs"]) == before
 
 
+def test_ended_jobs_are_deleted_with_their_results_after_keep_results(tmp_path: Path) -> None:
+    """``keep_results``: an ended job's record and result file go that long after it
+    ended (then 404)."""
+    app = create_app(tmp_path / "store", "t", workers=1, keep_results=0.5)
+    headers = {"Authorization": "Bearer t"}
+    big = la.parameter("x", la.Array, dtype="float64", shape=(None,))
+    document = serialize.to_dict(big * 2)
+    with TestClient(app) as client:
+        body = {"graph": document, "arguments": {"x": list(np.arange(300_000.0))}}
+        job = client.post("/v1/jobs", json=body, headers=headers).json()["job_id"]
+        assert _wait(client, job, headers)["status"] == "Completed"
+        results = tmp_path / "store" / "results"
+        assert [p.name for p in results.iterdir()]  # over 1 MiB: kept in a file
+        deadline = time.monotonic() + 20
+        while client.get(f"/v1/jobs/{job}", headers=headers).status_code != 404:
+            assert time.monotonic() < deadline, "the ended job was never deleted"
+            time.sleep(0.1)
+        assert client.get(f"/v1/jobs/{job}/result", headers=headers).status_code == 404
+        assert list(results.iterdir()) == []
+
+
 def test_a_failing_node_is_named_by_its_position_in_the_document(client: TestClient) -> None:
     x = la.parameter("x", la.Array, dtype="float64", shape=(None, None))
     document = serialize.to_dict(la.linalg.inv(x) + 1.0)

@@ -94,3 +94,28 @@ def test_the_store_survives_reopening(tmp_path: Path) -> None:
     first.close()
     second = JobStore(tmp_path / "jobs.sqlite3")
     assert second.submit("alice", REQUEST, "d", "s") == (job_id, False)
+
+
+def test_forget_deletes_the_jobs_that_ended_before_a_time(store: JobStore) -> None:
+    import time
+
+    ended, _ = store.submit("alice", REQUEST, "d1", "s1")
+    claim = store.claim()
+    assert claim is not None
+    assert store.finish(claim, JobStatus.COMPLETED, result="ended.npy")
+    cancelled, _ = store.submit("alice", REQUEST, "d2")
+    store.cancel(cancelled)
+    running, _ = store.submit("alice", REQUEST, "d3")
+    assert store.claim() is not None
+    pending, _ = store.submit("alice", REQUEST, "d4")
+    cut = time.time()
+    later, _ = store.submit("alice", REQUEST, "d5")
+    claim = store.claim()
+    assert claim is not None and claim.job_id == pending
+    store.finish(claim, JobStatus.COMPLETED, result="later.npy")  # ends after the cut
+    assert store.forget(cut) == ["ended.npy"]
+    assert store.get(ended) is None and store.get(cancelled) is None
+    assert all(store.get(job) is not None for job in (running, pending, later))
+    # a forgotten submission id is free again: the same id makes a new job
+    again, new = store.submit("alice", REQUEST, "d1", "s1")
+    assert new and again != ended

@@ -95,13 +95,16 @@ def create_app(
     dask_scheduler: str | None = None,
     grace: float = 30.0,
     assets: Any = None,
+    keep_results: float | None = None,
 ) -> FastAPI:
     """The application over the store folder ``store``; ``token`` is the default owner's
     token or a ``{token: owner}`` table. ``workers`` processes run the jobs (0: none,
     for tests of the routes alone), or with ``dask_scheduler`` as many threads of this
     process hand them to that dask.distributed scheduler. On shutdown, running jobs get
     ``grace`` seconds to finish, then go back to Pending without counting an attempt.
-    Jobs run with ``assets`` (``lazyarray.assets``: specs, dicts, or a YAML file)."""
+    Jobs run with ``assets`` (``lazyarray.assets``: specs, dicts, or a YAML file). An
+    ended job is deleted, its result with it, ``keep_results`` seconds after it ended
+    (None: kept for ever)."""
     import lazyarray
     from lazyarray import serialize
 
@@ -120,6 +123,7 @@ def create_app(
         lease_seconds=lease_seconds,
         dask_scheduler=dask_scheduler,
         assets=assets,
+        keep_results=keep_results,
     )
 
     ended = _Ended()

@@ -113,6 +113,7 @@ def serve(
     grace: float,
     lease: float = 10.0,
     assets: Path | None = None,
+    keep_results: float | None = None,
 ) -> int:
     """Runs the server until SIGINT or SIGTERM: it stops accepting, gives running jobs
     ``grace`` seconds, then puts the rest back to Pending (no attempt counted). Jobs run
@@ -143,6 +144,7 @@ def serve(
         grace=grace,
         lease_seconds=lease,
         assets=assets,
+        keep_results=keep_results,
     )
     logging.getLogger("uvicorn.access").addFilter(_Redacted())
     shown = f"[{host}]" if ":" in host else host

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     UNIQUE (owner, submission_id)
 );
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, created);
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished);
 """
 
 # what a job's record shows (not its request, nor a result kept in the row)
@@ -412,6 +413,16 @@ class JobStore:
                 (str(JobStatus.RUNNING), now),
             )
         return [str(row["job_id"]) for row in rows]
+
+    def forget(self, before: float) -> list[str]:
+        """Deletes the jobs that ended before ``before`` (``time.time()``); returns the
+        names of their result files, for the caller to delete."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT result FROM jobs WHERE finished < ? AND result IS NOT NULL", (before,)
+            ).fetchall()
+            db.execute("DELETE FROM jobs WHERE finished < ?", (before,))
+        return [str(row["result"]) for row in rows]
 
     def release(self, claim: Claim) -> bool:
         """Gives a Running job back to Pending without counting its attempt (shutdown)."""

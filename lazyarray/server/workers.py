@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.05  # how long an idle worker waits, unwoken, before it looks again
 SUPERVISE_SECONDS = 0.5
+FORGET_SECONDS = 60.0  # how often ended jobs past their keeping time are deleted, at most
 STOP, RELEASE = b"stop", b"release"
 
 
@@ -235,11 +236,14 @@ class WorkerPool:
         lease_seconds: float,
         dask_scheduler: str | None = None,
         assets: Any = None,
+        keep_results: float | None = None,
     ) -> None:
         """``assets``: what the jobs run with (specs, dicts or YAML, read here):
         runner assets live as long as a worker, process assets one job, node assets one
-        step."""
+        step. ``keep_results``: the seconds an ended job (its record and its result) is
+        kept, None: for ever."""
         self.layout = layout
+        self.keep_results = keep_results
         self.assets: tuple[AssetSpec, ...] = _specs(assets)
         self.count = count
         self.trusted = trusted
@@ -375,12 +379,19 @@ class WorkerPool:
 
     def _supervise(self) -> None:
         store = self.layout.jobs(lease_seconds=self.lease_seconds)
+        keep = self.keep_results
+        forget_every = None if keep is None else min(FORGET_SECONDS, max(keep / 2, 0.1))
+        next_forget = time.monotonic()
         try:
             while not self._halt.wait(SUPERVISE_SECONDS):
                 if store.requeue_expired():
                     self.wake()
                 if store.expire():
                     self.finished()
+                if forget_every is not None and time.monotonic() >= next_forget:
+                    next_forget = time.monotonic() + forget_every
+                    for name in store.forget(time.time() - keep):  # type: ignore[operator]
+                        (self.layout.results / name).unlink(missing_ok=True)
                 for index, process in enumerate(self.processes):
                     if not process.is_alive() and not self._halt.is_set():
                         process.join()
