@@ -88,6 +88,16 @@ def test_bad_assets_refuse_to_start(
     assert "none.yaml" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("seconds", ["0", "-5", "inf", "nan", "soon"])
+def test_keep_results_takes_a_positive_number_of_seconds(
+    seconds: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["serve", "--store", str(tmp_path), "--keep-results", seconds])
+    assert refused.value.code == 2
+    assert "--keep-results" in capsys.readouterr().err
+
+
 def test_a_real_server_runs_a_job_over_http(tmp_path: Path) -> None:
     assets = tmp_path / "assets.yaml"  # each job gets a scratch folder, removed after it
     assets.write_text("assets:\n  - {id: tmp, type: scratch_dir, scope: process}\n")
