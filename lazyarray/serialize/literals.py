@@ -168,8 +168,14 @@ def decode_literal(
     fill = masked[1]  # type: ignore[index]
     if not isinstance(fill, np.generic):
         raise BadLiteral("a fill value is a numpy scalar", f"{path}/fill_value")
+    return masked_with_fill(data, mask, fill)
+
+
+def masked_with_fill(data: Any, mask: Any, fill: np.generic) -> np.ma.MaskedArray[Any, Any]:
+    """A masked array over ``data`` and ``mask`` (not copied) whose fill value is
+    ``fill`` as written, in its dtype (numpy.ma's own field: its setter would cast)."""
     result = np.ma.MaskedArray(data, mask=mask, copy=False)
-    result._fill_value = np.asarray(fill)  # type: ignore[attr-defined]  # as written, in its dtype (numpy.ma's own field)
+    result._fill_value = np.asarray(fill)  # type: ignore[attr-defined]
     return result
 
 

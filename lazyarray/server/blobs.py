@@ -26,7 +26,13 @@ import numpy as np
 
 from lazyarray.graph import Literal, adopt_literal
 from lazyarray.serialize.limits import Limits
-from lazyarray.serialize.literals import declared, decode_literal, map_blob, npy_header
+from lazyarray.serialize.literals import (
+    declared,
+    decode_literal,
+    map_blob,
+    masked_with_fill,
+    npy_header,
+)
 from lazyarray.serialize.values import Decoder
 from lazyarray.stores.blobs import BlobStore, FolderBlobs
 
@@ -136,10 +142,7 @@ def _mapped(entry: dict[str, Any], blobs: ServerBlobs, decoder: Decoder, path: s
     if "mask" not in entry:
         return data
     mask = _array(entry["mask"], np.dtype(bool), shape, blobs)
-    fill = decoder.value(entry["fill_value"], f"{path}/fill_value")
-    result = np.ma.MaskedArray(data, mask=mask, copy=False)
-    result._fill_value = np.asarray(fill)  # type: ignore[attr-defined]  # as decode_literal
-    return result
+    return masked_with_fill(data, mask, decoder.value(entry["fill_value"], f"{path}/fill_value"))
 
 
 def _array(

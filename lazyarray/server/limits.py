@@ -174,6 +174,7 @@ def masked_argument(data: Any, mask: Any, fill_value: Any) -> np.ma.MaskedArray[
     """A masked argument from its data, its mask (booleans of the data's shape) and its
     fill value (a scalar as a graph document writes one)."""
     from lazyarray.errors import LazyArrayError
+    from lazyarray.serialize.literals import masked_with_fill
     from lazyarray.serialize.values import Decoder
 
     if mask.dtype != np.bool_ or mask.shape != data.shape:
@@ -187,9 +188,7 @@ def masked_argument(data: Any, mask: Any, fill_value: Any) -> np.ma.MaskedArray[
         raise ArgumentError(f"a bad fill value: {error}") from None
     if not isinstance(fill, np.generic):
         raise ArgumentError("a fill value is a numpy scalar, as a graph document writes one")
-    result = np.ma.MaskedArray(data, mask=mask, copy=False)
-    result._fill_value = np.asarray(fill)  # type: ignore[attr-defined]  # numpy.ma's own field
-    return result
+    return masked_with_fill(data, mask, fill)
 
 
 def _no_literal(digest: str, path: str) -> Any:
