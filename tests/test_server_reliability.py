@@ -93,11 +93,15 @@ def _kill_worker_running(client: TestClient, job_id: str, attempt: int) -> None:
 
 
 def test_a_killed_worker_is_retried_then_the_job_is_worker_lost(killable: TestClient) -> None:
+    ended: list[Any] = []  # what the pool tells the long polls
+    killable.app.state.pool.on_finished(ended.append)  # type: ignore[attr-defined]
     job_id = killable.post("/v1/jobs", json={"graph": slow(4000)}).json()["job_id"]
     for attempt in (1, 2, 3):
         _kill_worker_running(killable, job_id, attempt)
     state = wait(killable, job_id)  # type: ignore[arg-type]
     assert (state["status"], state["attempts"]) == ("Errored", 3)
+    # the supervisor that ended it woke its long polls by name (no waiting for a re-read)
+    assert any(ids is not None and job_id in ids for ids in ended)
     (error,) = killable.get(f"/v1/jobs/{job_id}/errors").json()["errors"]
     assert error["type"] == "WorkerLost" and "3 attempts" in error["message"]
     # the worker was replaced each time: the next job runs

@@ -4,7 +4,9 @@ the result is), read straight from the stream into their final memory."""
 from __future__ import annotations
 
 import ast
+import functools
 import io
+import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -23,12 +25,8 @@ def read_npy(chunks: Iterable[bytes]) -> np.ndarray[Any, Any]:
     if head[:6] != _MAGIC:
         raise ServerError("the server's result is not an .npy file")
     length = int.from_bytes(stream.take(2 if head[6] == 1 else 4), "little")
-    header = ast.literal_eval(stream.take(length).decode("latin1" if head[6] < 3 else "utf8"))
-    dtype = np.dtype(header["descr"])
-    if dtype.hasobject:
-        raise ServerError("the server's result holds Python objects; refused")
-    shape = tuple(header["shape"])
-    array = np.empty(shape, dtype, order="F" if header["fortran_order"] else "C")
+    dtype, shape, order = _header(stream.take(length), head[6])
+    array = np.empty(shape, dtype, order=order)
     target = memoryview(array.reshape(-1, order="A").view(np.uint8))  # type: ignore[arg-type]
     filled = stream.fill(target)
     if filled != array.nbytes:
@@ -36,9 +34,35 @@ def read_npy(chunks: Iterable[bytes]) -> np.ndarray[Any, Any]:
     return array
 
 
+@functools.lru_cache(maxsize=256)
+def _header(text: bytes, version: int) -> tuple[np.dtype[Any], tuple[int, ...], str]:
+    """An ``.npy`` header's dtype, shape and order. Parsed once per distinct header: a
+    job called again returns the same headers, and the parse (Python's ``ast``) cost
+    more than reading a small array."""
+    try:
+        header = ast.literal_eval(text.decode("latin1" if version < 3 else "utf8"))
+        dtype = np.dtype(header["descr"])
+        shape = tuple(int(n) for n in header["shape"])
+        order = "F" if header["fortran_order"] else "C"
+    except (ValueError, TypeError, KeyError, SyntaxError) as error:
+        raise ServerError(f"the server's result has a malformed .npy header: {error}") from None
+    if dtype.hasobject:
+        raise ServerError("the server's result holds Python objects; refused")
+    return dtype, shape, order
+
+
 def read_npz(data: bytes) -> dict[str, np.ndarray[Any, Any]]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as members:
-        return {name: members[name] for name in members.files}
+    """The members of an ``.npz`` result, each read by ``read_npy`` from the archive's
+    bytes (``np.load`` opens a file object and parses the header anew for each member:
+    most of the time a small tuple result took to read)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {
+                info.filename.removesuffix(".npy"): read_npy([archive.read(info)])
+                for info in archive.infolist()
+            }
+    except zipfile.BadZipFile as error:
+        raise ServerError(f"the server's result is not an .npz file: {error}") from None
 
 
 def values_of_npz(members: dict[str, np.ndarray[Any, Any]]) -> list[Any]:
@@ -73,26 +97,31 @@ def scalar(value: Any) -> Any:
 
 
 class _Chunks:
-    """Bytes from an iterator of chunks: a few header bytes taken, the rest poured."""
+    """Bytes from an iterator of chunks: a few header bytes taken, the rest poured. What
+    is taken is sliced off by an offset, so a chunk holding a whole array is never
+    copied before it is poured."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
         self._pending = b""
+        self._offset = 0
 
     def take(self, count: int) -> bytes:
-        while len(self._pending) < count:
+        while len(self._pending) - self._offset < count:
             chunk = next(self._chunks, None)
             if chunk is None:
                 raise ServerError("the server's result ended inside its header")
-            self._pending += chunk
-        taken, self._pending = self._pending[:count], self._pending[count:]
-        return taken
+            self._pending, self._offset = self._pending[self._offset :] + chunk, 0
+        start = self._offset
+        self._offset += count
+        return self._pending[start : self._offset]
 
     def fill(self, target: memoryview) -> int:
         """Pours the rest into ``target``; the count of bytes written (more than fit is
         an error)."""
         filled = 0
-        for chunk in _prepend(self._pending, self._chunks):
+        rest = memoryview(self._pending)[self._offset :]
+        for chunk in _prepend(rest, self._chunks):
             end = filled + len(chunk)
             if end > len(target):
                 raise ServerError("the server's result is longer than its header says")
@@ -101,7 +130,7 @@ class _Chunks:
         return filled
 
 
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
+def _prepend(first: memoryview, rest: Iterator[bytes]) -> Iterator[bytes | memoryview]:
+    if len(first):
         yield first
     yield from rest

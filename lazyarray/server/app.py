@@ -63,9 +63,11 @@ from lazyarray.workflows.local import LocalRegistry
 # documents the scheme in the OpenAPI document; the owner dependency reads the header
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>")
 
-# a long poll reads the job's row again whenever a worker ends an attempt, and besides
-# after 10 ms, then less and less often (jobs ended by a cancel, a deadline, another server)
-WAIT_POLL_SECONDS = (0.01, 0.1)
+# a long poll reads the job's row again whenever this server ends a job (a worker's
+# attempt, a cancel, a deadline, a lost worker's last attempt); besides, as a safety net,
+# after 100 ms, then less and less often: a read in between would take a core from the
+# job it waits for
+WAIT_POLL_SECONDS = (0.1, 0.5)
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 

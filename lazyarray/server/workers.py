@@ -384,8 +384,9 @@ class WorkerPool:
         next_forget = time.monotonic()
         try:
             while not self._halt.wait(SUPERVISE_SECONDS):
-                if store.requeue_expired():
+                if lost := store.requeue_expired():
                     self.wake()
+                    self.finished(lost)  # the last attempts lost ended their jobs
                 if store.expire():
                     self.finished()
                 if forget_every is not None and time.monotonic() >= next_forget:

@@ -1,0 +1,125 @@
+"""The remote backend's reading of result bytes (``lazyarray_remote.results``): an
+``.npy`` stream poured into its array however it is cut into chunks, an ``.npz`` read
+member by member as ``np.load`` reads it, and every malformed result a typed error."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lazyarray.errors import ServerError
+
+results = pytest.importorskip("lazyarray_remote.results")
+
+
+def _npy(array: Any) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _cuts(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+ARRAYS = {
+    "float64": np.random.default_rng(0).random((7, 5)),
+    "fortran": np.asfortranarray(np.arange(12, dtype=np.int16).reshape(3, 4)),
+    "bool": np.array([True, False, True]),
+    "0-d": np.array(2.5, dtype=np.float32),
+    "empty": np.zeros((0, 3), dtype=np.complex128),
+    "big-endian": np.arange(6, dtype=">i4"),
+    "structured": np.zeros(2, dtype=[("a", "<f8"), ("b", "<i2")]),
+}
+
+
+@pytest.mark.parametrize("name", list(ARRAYS))
+@pytest.mark.parametrize("size", [1, 3, 64, 10**6])
+def test_an_npy_stream_reads_as_numpy_reads_it_however_cut(name: str, size: int) -> None:
+    expected = ARRAYS[name]
+    data = _npy(expected)
+    got = results.read_npy(_cuts(data, size))
+    reference = np.load(io.BytesIO(data))
+    assert got.dtype == reference.dtype and got.shape == reference.shape
+    assert got.flags.f_contiguous == reference.flags.f_contiguous
+    assert got.tobytes(order="A") == reference.tobytes(order="A")
+    assert got.flags.writeable
+
+
+def test_an_npy_result_shares_no_memory_with_the_bytes_it_came_from() -> None:
+    data = bytearray(_npy(np.arange(1000.0)))
+    got = results.read_npy([data])
+    data[-8:] = b"\xff" * 8  # the caller's buffer changed after the read
+    assert got[-1] == 999.0
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"not an npy file at all", "not an .npy file"),
+        (_npy(np.arange(4.0))[:9], "ended inside its header"),
+        (_npy(np.arange(4.0))[:-8], "ended after 24 of 32 bytes"),
+        (_npy(np.arange(4.0)) + b"extra", "longer than its header says"),
+        (_npy(np.arange(4.0)).replace(b"'descr'", b"'dexcr'"), "malformed .npy header"),
+    ],
+)
+def test_a_malformed_npy_result_is_a_server_error(data: bytes, words: str) -> None:
+    with pytest.raises(ServerError, match=words):
+        results.read_npy(_cuts(data, 5))
+
+
+def test_an_npy_result_of_python_objects_is_refused() -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ServerError, match="Python objects"):
+        results.read_npy([buffer.getvalue()])
+
+
+def _tuple_npz(compressed: bool) -> tuple[bytes, list[Any]]:
+    rng = np.random.default_rng(1)
+    data = rng.random(50)
+    masked = np.ma.MaskedArray(data, mask=data < 0.3, fill_value=-7.0)
+    values = [masked, np.arange(6, dtype=np.int8).reshape(2, 3), np.array(True)]
+    members = {
+        "arr_0": masked.data,
+        "arr_0_mask": np.ma.getmaskarray(masked),
+        "arr_0_fill_value": np.array(masked.fill_value),
+        "arr_1": values[1],
+        "arr_2": values[2],
+    }
+    buffer = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buffer, **members)  # type: ignore[operator]
+    return buffer.getvalue(), values
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_an_npz_result_reads_as_numpy_reads_it(compressed: bool) -> None:
+    data, values = _tuple_npz(compressed)
+    members = results.read_npz(data)
+    with np.load(io.BytesIO(data)) as reference:
+        assert sorted(members) == sorted(reference.files)
+        for name in reference.files:
+            assert members[name].dtype == reference[name].dtype
+            np.testing.assert_array_equal(members[name], reference[name])
+    got = results.values_of_npz(members)
+    assert len(got) == 3
+    assert isinstance(got[0], np.ma.MaskedArray) and got[0].fill_value == -7.0
+    np.testing.assert_array_equal(np.ma.getmaskarray(got[0]), np.ma.getmaskarray(values[0]))
+    np.testing.assert_array_equal(got[0].data, values[0].data)
+    np.testing.assert_array_equal(got[1], values[1])
+    assert got[2].shape == () and bool(got[2]) is True
+
+
+def test_a_malformed_npz_result_is_a_server_error() -> None:
+    data, _ = _tuple_npz(False)
+    with pytest.raises(ServerError, match=r"not an \.npz file"):
+        results.read_npz(data[: len(data) // 2])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("arr_0.npy", b"\x93NUMPY garbage")
+    with pytest.raises(ServerError, match="ended inside its header"):
+        results.read_npz(buffer.getvalue())
