@@ -8,7 +8,7 @@ import functools
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -26,7 +26,7 @@ def read_npy(chunks: Iterable[bytes]) -> np.ndarray[Any, Any]:
         raise ServerError("the server's result is not an .npy file")
     length = int.from_bytes(stream.take(2 if head[6] == 1 else 4), "little")
     dtype, shape, order = _header(stream.take(length), head[6])
-    array = np.empty(shape, dtype, order=order)
+    array: np.ndarray[Any, Any] = np.empty(shape, dtype, order=order)
     target = memoryview(array.reshape(-1, order="A").view(np.uint8))  # type: ignore[arg-type]
     filled = stream.fill(target)
     if filled != array.nbytes:
@@ -35,7 +35,7 @@ def read_npy(chunks: Iterable[bytes]) -> np.ndarray[Any, Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def _header(text: bytes, version: int) -> tuple[np.dtype[Any], tuple[int, ...], str]:
+def _header(text: bytes, version: int) -> tuple[np.dtype[Any], tuple[int, ...], Literal["C", "F"]]:
     """An ``.npy`` header's dtype, shape and order. Parsed once per distinct header: a
     job called again returns the same headers, and the parse (Python's ``ast``) cost
     more than reading a small array."""
@@ -43,7 +43,7 @@ def _header(text: bytes, version: int) -> tuple[np.dtype[Any], tuple[int, ...], 
         header = ast.literal_eval(text.decode("latin1" if version < 3 else "utf8"))
         dtype = np.dtype(header["descr"])
         shape = tuple(int(n) for n in header["shape"])
-        order = "F" if header["fortran_order"] else "C"
+        order: Literal["C", "F"] = "F" if header["fortran_order"] else "C"
     except (ValueError, TypeError, KeyError, SyntaxError) as error:
         raise ServerError(f"the server's result has a malformed .npy header: {error}") from None
     if dtype.hasobject:
