@@ -66,6 +66,11 @@ class Backend(abc.ABC):
     # (returning ``jobs.Streamed``) when a compute destination offers one
     streams: ClassVar[bool] = False
 
+    # whether its plans run on a lazyarray server: ``client`` may be the server's URL
+    # (``compute(server=...)``), and its jobs outlive this process, so ``block=False``
+    # always submits one (its id reopens it anywhere; a cached result's would not)
+    remote: ClassVar[bool] = False
+
     def versions(self) -> dict[str, str]:
         """What decides this backend's last bits, for a result's provenance: its own
         package's version and the libraries it runs on."""

@@ -73,9 +73,17 @@ class Literal:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled with the digest of its contents, so that loading in a process that
         holds the same data finds that literal (and so the same interned nodes)."""
-        if self.mutable:  # the digest of the contents as they are now
-            self._digest = None
+        self.refresh()
         return (adopt_literal, (self.value, self.digest))
+
+    def refresh(self) -> None:
+        """Forgets the digest of data that can change (``mutable``), so that the next
+        ``digest`` is of the contents as they are now: what a pickle or a graph document
+        of it must name."""
+        if self._digest is not None and self.mutable:
+            if Literal._by_digest.get(self._digest) is self:
+                del Literal._by_digest[self._digest]
+            self._digest = None
 
     @property
     def mutable(self) -> bool:

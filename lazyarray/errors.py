@@ -298,6 +298,23 @@ class ServerError(LazyArrayError, RuntimeError):
         self.status = status
 
 
+class ServerUnreachable(TransientError):
+    """No answer from a lazyarray server (refused, reset, timed out); retried."""
+
+
+class ServerBusy(TransientError, ResourceExhausted):
+    """A server (or a proxy before it) answered 429 (too many outstanding jobs), 502, 503
+    or 504: retried, after ``retry_after`` seconds where the answer asked for them."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SubmissionConflict(LazyArrayError, ValueError):
+    """A job's ``submission_id`` sent again with another request (HTTP 409)."""
+
+
 # --- assets ----------------------------------------------------------------------------
 
 

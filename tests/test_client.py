@@ -86,6 +86,10 @@ def test_retries_are_bounded_and_the_last_failure_is_raised() -> None:
     with pytest.raises(ServerBusy, match="HTTP 502"):
         made.request("GET", "/v1/jobs")
     assert len(waits) == 2
+    made, _ = client(error(429, "TooManyJobs"), retries=0)
+    with pytest.raises(errors.ResourceExhausted, match="HTTP 429") as busy:
+        made.request("POST", "/v1/jobs")  # too many jobs: exhausted, and worth a retry
+    assert isinstance(busy.value, errors.ServerBusy) and isinstance(busy.value, ServerBusy)
     made, _ = client(*[httpx.ReadTimeout("slow")] * 2, retries=1)
     with pytest.raises(ServerUnreachable, match="ReadTimeout") as raised:
         made.request("GET", "/v1/jobs")
@@ -98,6 +102,7 @@ def test_retries_are_bounded_and_the_last_failure_is_raised() -> None:
     [
         (error(422, "BadAttribute", "nodes/3: bad axis"), errors.BadAttribute),
         (error(409, "VersionConflict"), errors.VersionConflict),
+        (error(409, "SubmissionConflict"), errors.SubmissionConflict),
         (error(404, "WorkflowNotFound"), errors.WorkflowNotFound),
         (error(413, "ResourceExhausted"), errors.ResourceExhausted),
         (error(401), errors.Unauthorized),
@@ -148,6 +153,14 @@ def test_the_token_is_found_in_the_environment_a_named_file_or_the_servers_file(
     )
     with pytest.raises(errors.Unauthorized, match="does not exist"):
         find_token({"LAZYARRAY_TOKEN_FILE": str(tmp_path / "missing")})
+    commented = tmp_path / "commented"
+    commented.write_text("# the token of the lab's server\nsecret\n")
+    assert find_token({"LAZYARRAY_TOKEN_FILE": str(commented)}) == "secret"
+    # a server's token file, named by mistake: said, not sent as a token
+    servers = tmp_path / "tokens"
+    servers.write_text("alice secret\n")
+    with pytest.raises(errors.Unauthorized, match="holds the token alone"):
+        find_token({"LAZYARRAY_TOKEN_FILE": str(servers)})
     monkeypatch.setattr(connection, "token_path", lambda: tmp_path / "missing")
     assert find_token({}) is None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import _thread
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from lazyarray.errors import (
     JobNotFound,
     JobTimeoutError,
     RetryError,
+    ServerUnreachable,
     TransientError,
     Unauthorized,
     UnsupportedOperation,
@@ -195,6 +197,90 @@ def test_a_cached_result_runs_no_job(remote_server: RunningServer, remote: str) 
     y.compute(backend="remote", cache=False)
     frozen.compute(backend="remote", cache=False)
     assert len(server_jobs(remote_server)) == before + 3
+
+
+@pytest.mark.parametrize("size", [10, LARGE.size], ids=["inline", "blob"])
+def test_an_array_changed_in_place_is_sent_as_it_is_now(remote: str, size: int) -> None:
+    """A wrapped writeable array is read by reference, as a local compute reads it: each
+    compute sends the data as it is then (before, the document named it by its first
+    contents' digest, and the server refused every later compute)."""
+    data = np.arange(float(size))
+    lazy = (la.asarray(data) * 2).sum()
+    for change in range(3):
+        if change:
+            data[change] = -1e6 * change
+        kit.assert_exact(lazy.compute(backend="remote"), lazy.compute(backend="numpy"))
+        assert lazy.compute(backend="remote", cache=False) == (data * 2).sum()
+        job = lazy.compute(backend="remote", block=False)
+        kit.assert_exact(job.result(), (data * 2).sum())
+
+
+def test_block_false_submits_a_job_even_when_the_result_is_cached(
+    remote_server: RunningServer, remote: str
+) -> None:
+    """A server's job id reopens it from any process: a cached result has none, so
+    ``block=False`` always asks the server (docs/remote.md's example)."""
+    readonly = np.array(SMALL)
+    readonly.flags.writeable = False
+    lazy = (la.asarray(readonly) + 7).sum(axis=0)
+    lazy.compute(backend="remote")  # cached here
+    job = lazy.compute(backend="remote", block=False)
+    assert isinstance(job._inner, RemoteJob)
+    reopened = AsyncJob.from_id(job.job_id, client=remote)
+    kit.assert_exact(reopened.result(), (SMALL + 7).sum(axis=0))
+    assert server_state(remote_server, job.job_id)["status"] == "Completed"
+
+
+def test_scalar_arguments_of_every_kind(remote: str) -> None:
+    """Non-finite and complex scalars travel as 0-d blobs (JSON has no number for
+    them), keeping their shape."""
+    s = la.parameter("s", la.Scalar, dtype="float64")
+    c = la.parameter("c", la.Scalar, dtype="complex128")
+    ramp = la.asarray(np.arange(4.0))
+    for value in (float("nan"), np.array(np.inf), np.float64(-np.inf), 2.5):
+        got = (s + ramp).compute(backend="remote", s=value, cache=False)
+        kit.assert_exact(got, (s + ramp).compute(backend="numpy", s=value, cache=False))
+    got = (c * ramp).compute(backend="remote", c=1 + 2j, cache=False)
+    kit.assert_exact(got, (1 + 2j) * np.arange(4.0))
+
+
+@pytest.mark.parametrize("job_id", ["../../health", "../workflows", "", "?x=1", "a/b", "x" * 129])
+def test_a_job_id_that_is_no_id_is_not_found_without_asking(remote: str, job_id: str) -> None:
+    with pytest.raises(JobNotFound, match="a job id is 1 to 128 letters"):
+        AsyncJob.from_id(job_id, client=remote)
+
+
+def test_server_takes_only_a_backend_that_runs_on_a_server(remote: str) -> None:
+    y = la.asarray(SMALL).sum()
+    for other in ("numpy", "dask"):
+        with pytest.raises(ComputeArgumentError, match=f"backend '{other}' does not run"):
+            y.compute(backend=other, server=remote, cache=False)
+    kit.assert_exact(y.compute(backend="remote", server=remote, cache=False), SMALL.sum())
+
+
+def test_no_retries_raise_the_failure_itself(remote: str) -> None:
+    """inspect never retries: its failure is the error itself, not a RetryError of one."""
+    y = la.asarray(SMALL).sum()
+    nowhere = "http://127.0.0.1:9"  # the discard port: nothing answers
+    with pytest.raises(ServerUnreachable, match="no answer"):
+        y.inspect(backend="remote", client=nowhere, cache=False)
+    with pytest.raises(ServerUnreachable, match="no answer"):
+        y.compute(backend="remote", server=nowhere, num_retries=0, timeout=30, cache=False)
+    kit.assert_exact(y.inspect(client=remote, backend="remote", cache=False), SMALL.sum())
+
+
+def test_a_deleted_jobs_result_is_not_found(remote_server: RunningServer, remote: str) -> None:
+    """A job deleted since (``--keep-results``) is JobNotFound however it is asked."""
+    big = la.asarray(LARGE) * 3  # 1.6 MB: a result file, downloaded by result()
+    job = big.compute(backend="remote", block=False)
+    until_status(remote_server, job.job_id, "Completed")
+    reopened = AsyncJob.from_id(job.job_id, client=remote)
+    with sqlite3.connect(remote_server.store / "jobs.sqlite3") as store:
+        store.execute("DELETE FROM jobs WHERE job_id=?", (job.job_id,))
+    with pytest.raises(JobNotFound, match=job.job_id):
+        reopened.result(30)
+    with pytest.raises(JobNotFound, match=job.job_id):
+        reopened.status()
 
 
 # --- jobs -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ class RemoteBackend(Backend):
     capabilities = frozenset({Capability.MASKED, Capability.UNKNOWN_SHAPES})
     install_hint = "pip install 'lazyarray[server]'"
     plans = False  # the server plans: it is sent the graph as written
+    remote = True
 
     def __init__(self) -> None:
         self._sessions: dict[tuple[str, str | None], Session] = {}

@@ -131,7 +131,7 @@ def encode_arguments(
 
     def uploaded(array: Any) -> str:
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        np.save(buffer, np.asarray(array), allow_pickle=False)  # 0-d stays 0-d
         return session.upload([buffer.getvalue()], retries=retries)
 
     encoded: dict[str, Any] = {}

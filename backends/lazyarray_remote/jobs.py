@@ -186,9 +186,12 @@ class RemoteJob(AsyncJob):
         else:
             path = f"/v1/jobs/{self.job_id}/result"
             fmt = self._submission.format if self._submission is not None else None
-            response = self._client.request(
-                "GET", path, params={"format": fmt} if fmt else None, stream=True
-            )
+            try:
+                response = self._client.request(
+                    "GET", path, params={"format": fmt} if fmt else None, stream=True
+                )
+            except ServerError as error:  # deleted since (``--keep-results``)
+                raise self._not_found(error) from error
             try:
                 kind = fmt or _format_of(response.headers.get("content-type", ""))
                 values = self._values(kind, response.iter_bytes())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
     from lazyarray_remote.documents import Submission
     from lazyarray_remote.jobs import RemoteJob
+
+# what a job id can be (a server's are hex): one segment of a URL's path, never a route
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 class Session:
@@ -98,6 +102,10 @@ class Session:
         """The job ``job_id`` of this token's owner; ``JobNotFound`` if there is none."""
         from lazyarray_remote.jobs import RemoteJob
 
+        if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
+            raise JobNotFound(
+                f"no job {job_id!r}: a job id is 1 to 128 letters, digits, '_' or '-'"
+            )
         job = RemoteJob(self, job_id)
         job.status()  # raises JobNotFound for an unknown id (or another owner's job)
         return job

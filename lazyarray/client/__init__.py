@@ -5,13 +5,12 @@ from lazyarray.client.connection import (
     DEFAULT_SERVER,
     Client,
     Retries,
-    ServerBusy,
-    ServerUnreachable,
     error_from,
     find_token,
     server_url,
     token_path,
 )
+from lazyarray.errors import ServerBusy, ServerUnreachable
 
 __all__ = [
     "DEFAULT_SERVER",

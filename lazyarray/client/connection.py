@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from lazyarray import errors
 from lazyarray.config import options
-from lazyarray.errors import LazyArrayError, RetryError, ServerError, TransientError, Unauthorized
+from lazyarray.errors import (
+    LazyArrayError,
+    RetryError,
+    ServerBusy,
+    ServerError,
+    ServerUnreachable,
+    TransientError,
+    Unauthorized,
+)
 from lazyarray.version import __version__
 
 if TYPE_CHECKING:
@@ -27,18 +35,6 @@ DEFAULT_SERVER = "http://127.0.0.1:8700"
 # answers that say "later" rather than "no": retried, as connection failures are
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 _KEPT_URLS = 256  # the URLs a client parsed last, by path and query
-
-
-class ServerUnreachable(TransientError):
-    """No answer from the server (refused, reset, timed out); retried."""
-
-
-class ServerBusy(TransientError):
-    """The server (or a proxy before it) answered 429, 502, 503 or 504; retried."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def token_path() -> Path | None:
@@ -52,8 +48,9 @@ def token_path() -> Path | None:
 
 
 def find_token(environ: Mapping[str, str] | None = None) -> str | None:
-    """``LAZYARRAY_TOKEN``, else the file ``LAZYARRAY_TOKEN_FILE`` names, else the token
-    a local server wrote (``token_path()``); None when there is none."""
+    """``LAZYARRAY_TOKEN``, else the file ``LAZYARRAY_TOKEN_FILE`` names (the token
+    alone, on its first line; ``#`` lines are comments), else the token a local server
+    wrote (``token_path()``); None when there is none."""
     environ = os.environ if environ is None else environ
     if environ.get("LAZYARRAY_TOKEN"):
         return environ["LAZYARRAY_TOKEN"].strip()
@@ -70,6 +67,12 @@ def find_token(environ: Mapping[str, str] | None = None) -> str | None:
             ) from None
         return None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("#")]
+    if lines and len(lines[0].split()) > 1:  # a server's token file: "owner token" lines
+        raise Unauthorized(
+            f"{named or path!r} holds 'owner token' lines (a server's --token-file); the "
+            "file a client reads holds the token alone"
+        )
     return lines[0] if lines else None
 
 

@@ -163,6 +163,11 @@ def compute(
     if file is not None and format == "pyarrow":
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
     chosen = get_backend(backend if backend is not None else options.backend)
+    if server is not None and not chosen.remote:
+        raise ComputeArgumentError(
+            f"server= names a lazyarray server, where backend {chosen.name!r} does not "
+            "run: leave backend out (or name 'remote')"
+        )
     assets = options.assets if assets is None else assets
     if assets is not None:
         from lazyarray.assets import with_assets
@@ -203,8 +208,9 @@ def compute(
         return formatted[0] if unpack else formatted
 
     # a result streamed to its destination is never held, so never cached nor served
-    # from the cache (which would write it whole, in another format)
-    cached = cache and streams_to is None
+    # from the cache (which would write it whole, in another format); a job asked of a
+    # server is run there, its id reopening it from anywhere (a cache hit has no such id)
+    cached = cache and streams_to is None and (block or not chosen.remote)
     key = _cache_key(targets, plan, bound, chosen, options.fast_math) if cached else None
     if key is not None:
         hit = result_cache.get(key)
@@ -402,6 +408,8 @@ class ComputeJob(AsyncJob):
                 raise
             except TransientError as exc:
                 self._failures.append(exc)
+                if self._retries == 0:  # as _with_retries: no retries, the error itself
+                    raise
                 if len(self._failures) > self._retries:
                     raise RetryError(
                         f"the computation failed {len(self._failures)} times", self._failures

@@ -226,11 +226,14 @@ class BaseArray:
         cache: bool = True,
         timeout: float | None = None,
         backend: Any = None,
+        client: Any = None,
         server: str | None = None,
         **arguments: Any,
     ) -> Any:
-        """The quick path: no retries, no progress bar, a default timeout (60 s); a
-        server answers it synchronously (``POST /v1/inspect``)."""
+        """The quick path: no retries, no progress bar, a default timeout (None: the
+        ``inspect_timeout`` option, 60 s); a server answers it synchronously
+        (``POST /v1/inspect``). ``client`` and ``server`` mean what they mean to
+        ``compute``."""
         from lazyarray.config import options
 
         return compute(
@@ -242,6 +245,7 @@ class BaseArray:
             timeout=options.inspect_timeout if timeout is None else timeout,
             num_retries=0,
             backend=backend,
+            client=client,
             server=server,
             arguments=arguments,
             unpack=True,

@@ -103,6 +103,7 @@ def _collect_literals(
     value: Any, literals: dict[str, dict[str, Any]], blobs: BlobStore | None, inline_bytes: int
 ) -> None:
     for literal in _literals_in(value):
+        literal.refresh()  # data that can change is named by its contents as they are now
         digest = literal.digest
         if digest not in literals:
             try:
