@@ -20,7 +20,7 @@ from lazyarray.errors import ComputeArgumentError, LazyArrayError, RetryError
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.planner import Plan
 from lazyarray_remote.documents import caller_state, encode_arguments, submission
-from lazyarray_remote.jobs import LONG_POLL, InspectJob, RemoteJob
+from lazyarray_remote.jobs import LONG_POLL, InspectJob, RemoteJob, refused
 from lazyarray_remote.session import Session
 
 
@@ -106,15 +106,18 @@ class RemoteBackend(Backend):
         if context.timeout is not None:  # the server cancels it then, client or not
             body["timeout"] = context.timeout
         client = session.client(retries)
-        if wait <= 0:
-            created = client.json("POST", "/v1/jobs", json=body)
-            return RemoteJob(session, str(created["job_id"]), made, retries)
+        params = {"wait": f"{wait:.3f}", "inline": "true"} if wait > 0 else None
         try:
-            created = client.json(
-                "POST", "/v1/jobs", json=body, params={"wait": f"{wait:.3f}", "inline": "true"}
-            )
-        except BaseException as exc:
-            if not isinstance(exc, LazyArrayError) or isinstance(exc, RetryError):
+            created = client.json("POST", "/v1/jobs", json=body, params=params)
+        except LazyArrayError as exc:
+            if isinstance(exc, RetryError) and wait > 0:
+                _cancel_submitted(session, body)
+            typed = refused(exc, made)
+            if typed is exc:
+                raise
+            raise typed from typed.__cause__  # names the user's line, not the HTTP error
+        except BaseException:
+            if wait > 0:
                 _cancel_submitted(session, body)  # Ctrl-C while the submission waited
             raise
         return RemoteJob(session, str(created["job_id"]), made, retries, created.get("state"))

@@ -339,6 +339,16 @@ def typed_error(entry: Mapping[str, Any], submission: Submission | None) -> Lazy
         return ComputeError(f"{name}: {message}", op=op, site=where)
 
 
+def refused(error: LazyArrayError, submission: Submission) -> LazyArrayError:
+    """A server's refusal of ``submission`` (a 4xx answer) as a local compute raises it:
+    where its body names the failing node (``op``, ``node``, as a job's error entries
+    do), typed by ``typed_error`` to name the line that built it; else the refusal."""
+    entry = getattr(error, "body", None)
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("node"), int):
+        return error
+    return typed_error(entry, submission)
+
+
 def message_of(entry: Mapping[str, Any], submission: Submission | None) -> str:
     """The entry's message, its document node named by its creation site where known,
     else by the op and position when the message does not name them."""
@@ -347,7 +357,9 @@ def message_of(entry: Mapping[str, Any], submission: Submission | None) -> str:
     site = submission.site(index) if submission is not None else None
     label = _LABEL.format(index)
     if site is not None:
-        return message.replace(label, site)
+        if label in message:
+            return message.replace(label, site)
+        return f"{message} (in the expression built at {site})"
     if isinstance(index, int) and label not in message:
         op = entry.get("op")
         named = f"op {op!r}, " if op else ""
