@@ -26,6 +26,7 @@ from lazyarray.errors import (
     JobCancelled,
     JobNotFound,
     JobTimeoutError,
+    LazyArrayError,
     RetryError,
     ServerUnreachable,
     TransientError,
@@ -432,6 +433,20 @@ def test_errors_are_typed_and_name_the_users_line(remote: str) -> None:
     with pytest.raises(ComputeError, match=f"{Path(__file__).name}:{line}"):
         job.result()
     assert f"{Path(__file__).name}:{line}" in job.errors()[-1]
+
+
+def test_a_refusal_at_submission_names_the_users_line(remote: str) -> None:
+    """An error the server finds while checking the graph (a constant index out of
+    range, folded by its planner) names the line that built the failing node, as a
+    local compute's does."""
+    values = la.asarray(np.arange(9.0).reshape(3, 3))
+    index = (values.sum() * 0 + 100).astype("int64")
+    picked = la.take(values.ravel(), index)
+    line = sys._getframe().f_lineno - 1
+    with pytest.raises(LazyArrayError) as raised:
+        picked.compute(backend="remote", cache=False)
+    assert f"{Path(__file__).name}:{line}" in str(raised.value)
+    assert "out of bounds" in str(raised.value)
 
 
 def test_custom_functions_are_refused_before_sending(

@@ -8,8 +8,10 @@ from __future__ import annotations
 import base64
 import builtins
 import contextlib
+import json
 import re
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,7 @@ FIRST_POLL = 0.002  # seconds: a tiny job is done after a few milliseconds
 LAST_POLL = 0.25
 _POLL_GROWTH = 1.5
 _LABEL = "node {} of the graph document"  # how the server names a node in messages
+WARNINGS_HEADER = "X-Lazyarray-Warnings"  # what an inspect warned, as a JSON list
 # ``ComputeError.wrapping``'s message: the op, the original error's type and text
 _WRAPPED = re.compile(
     r"^(?P<op>\S+) failed: (?P<type>[A-Za-z_][\w.]*): (?P<text>.*) "
@@ -65,6 +68,7 @@ class RemoteJob(AsyncJob):
         # the last state the server sent: a finished one (from a submission that waited)
         # is not asked again, and its inline result is not downloaded again
         self._state: dict[str, Any] | None = state
+        self._warned = False
         local_jobs.register(self)
 
     # --- AsyncJob ----------------------------------------------------------------------
@@ -133,6 +137,9 @@ class RemoteJob(AsyncJob):
             if now - start < asked / 2:  # answered without waiting: back off
                 time.sleep(delay if deadline is None else min(delay, deadline - now))
                 delay = min(delay * _POLL_GROWTH, LAST_POLL)
+        if not self._warned:  # what the run warned, warned here once, as locally
+            self._warned = True
+            rewarn(state.get("warnings"))
         if status is JobStatus.CANCELLED:
             if str(state.get("message", "")).startswith("timed out"):  # the server's deadline
                 raise JobTimeoutError(
@@ -309,6 +316,8 @@ class InspectJob(AsyncJob):
             typed = typed_error(entry, submission)
             raise typed from typed.__cause__  # the rebuilt original, not the HTTP error
         self._state = JobStatus.COMPLETED
+        with contextlib.suppress(ValueError):  # what the run warned, warned here
+            rewarn(json.loads(response.headers.get(WARNINGS_HEADER, "[]")))
         if submission.format == "npy":
             return [read_npy([response.content])]
         return values_of_npz(read_npz(response.content))
@@ -337,6 +346,28 @@ def typed_error(entry: Mapping[str, Any], submission: Submission | None) -> Lazy
         return kind(message)
     except TypeError:  # a class that needs more than a message
         return ComputeError(f"{name}: {message}", op=op, site=where)
+
+
+def rewarn(entries: Any) -> None:
+    """Warns here what the server's run warned (its ``{"category", "message"}``
+    entries), as the same run here would have: numpy's floating-point warnings, mostly.
+    A category is a builtin warning or numpy's, by name; any other is a UserWarning."""
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            category = _warning_category(str(entry.get("category") or ""))
+            warnings.warn(str(entry.get("message") or ""), category, stacklevel=2)
+
+
+def _warning_category(name: str) -> type[Warning]:
+    import numpy as np
+
+    for home in (builtins, np.exceptions):
+        found = getattr(home, name, None)
+        if isinstance(found, type) and issubclass(found, Warning):
+            return found
+    return UserWarning
 
 
 def refused(error: LazyArrayError, submission: Submission) -> LazyArrayError:
