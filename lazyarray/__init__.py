@@ -11,7 +11,7 @@ array([ 33, 123])
 
 import typing
 
-from lazyarray import config, dtypes, errors, fft, jobs, linalg, random, serialize, workflows
+from lazyarray import config, dtypes, errors, fft, jobs, lib, linalg, random, serialize, workflows
 from lazyarray.backend import Backend, Capability, available_backends, get_backend
 from lazyarray.composites import NAMESPACE as _COMPOSITES
 from lazyarray.dask import from_dask, to_dask
@@ -91,6 +91,7 @@ __all__ = [
     "from_dask",
     "from_json",
     "get_backend",
+    "lib",
     "linalg",
     "open_source",  # noqa: F405 - loaded when first used (__getattr__)
     "open_zarr",  # noqa: F405 - loaded when first used (__getattr__)

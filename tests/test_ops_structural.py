@@ -52,6 +52,7 @@ CASES: dict[str, Case] = {
     "flip all": lambda m, x: m.flip(x),
     "rot90": lambda m, x: m.rot90(x, 3, axes=(2, 0)),
     "rot90 twice": lambda m, x: m.rot90(x, -2),
+    "sliding_window_view": lambda m, x: m.lib.stride_tricks.sliding_window_view(x, 2, axis=1),
     "concatenate": lambda m, x: m.concatenate([x, x * 2], axis=1),
     "concatenate none": lambda m, x: m.concatenate([x, x[0]], axis=None),
     "stack": lambda m, x: m.stack([x, x + 1], axis=-1),

@@ -169,7 +169,6 @@ def test_operations_stay_lazy_and_equal_numpy_backed_xarray(
         xr.testing.assert_identical(actual.compute(), operation(eager))
 
 
-@pytest.mark.xfail(reason="lazyarray has no lib.stride_tricks.sliding_window_view", strict=True)
 def test_rolling(eager: Any, chunked: Any) -> None:
     assert_lazy_identical(eager.rolling(x=2).mean(), chunked.rolling(x=2).mean())
 

@@ -1,11 +1,12 @@
 """dask lowerings of the manipulation ops (``lazyarray/ops/manipulation.py``,
-``padding.py``): dask.array's own algorithms where their results are numpy's bit for bit
-(roll, tile, repeat by an int, tril/triu, diagonal, most pad modes); elsewhere numpy's
-implementation on chunks that hold the whole of the axis it needs (trace's sum along the
-diagonal, pad's ramps and statistics, repeat by an array, take_along_axis).
+``padding.py``, ``windows.py``): dask.array's own algorithms where their results are
+numpy's bit for bit (roll, tile, repeat by an int, tril/triu, diagonal, sliding windows,
+most pad modes); elsewhere numpy's implementation on chunks that hold the whole of the
+axis it needs (trace's sum along the diagonal, pad's ramps and statistics, repeat by an
+array, take_along_axis).
 
 Ops that numpy.ma runs on data and mask alike are lowered the same way on masked
-inputs: once on the data, once on the mask.
+inputs: once on the data, once on the mask, joined with the input's fill value.
 """
 
 from __future__ import annotations
@@ -56,9 +57,28 @@ def _apart(lower: Lowering) -> Lowering:
             return lower(node, inputs)
         data = lower(node, [da.ma.getdata(x), *rest])
         mask = lower(node, [da.ma.getmaskarray(x), *rest])
-        return da.ma.masked_array(data, mask=mask)
+        return _masked_like(x, data, mask)
 
     return _eager_or(run)
+
+
+def _masked_like(source: Any, data: Any, mask: Any) -> Any:
+    """``data`` masked by ``mask``, with the fill value of ``source`` (numpy.ma keeps it
+    through a rearrangement), read off its first chunk when the chunks run."""
+    from dask.delayed import delayed
+
+    first = source.to_delayed().ravel()[0]
+    fill = da.from_delayed(
+        delayed(lambda block: np.asarray(np.ma.MaskedArray(block).fill_value))(first),
+        shape=(),
+        dtype=source.dtype,
+    )
+
+    def combine(values: Any, hidden: Any, fill_value: Any) -> Any:
+        return np.ma.MaskedArray(values, mask=hidden, fill_value=fill_value)
+
+    meta = np.ma.MaskedArray(_like(data), mask=_like(mask))
+    return tasks.map_blocks("masked", combine, data, mask, fill, dtype=data.dtype, meta=meta)
 
 
 # --- dask.array's own ----------------------------------------------------------------
@@ -101,6 +121,20 @@ def _diff(node: Node, inputs: list[Any]) -> Any:
     for _ in range(node.attr("n", 1)):
         x = difference(x[later], x[earlier])
     return x
+
+
+def _sliding_window_view(node: Node, inputs: list[Any]) -> Any:
+    """dask's windows (each chunk overlapping the next by its windows less one). dask
+    refuses empty windows, whose result is empty: of the shape numpy gives a zero-strided
+    stand-in."""
+    x = inputs[0]
+    windows = node.attr("window_shape")
+    axis = node.attr("axis")
+    if 0 in windows:
+        standin = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+        empty = np.lib.stride_tricks.sliding_window_view(standin, windows, axis)
+        return da.zeros(empty.shape, dtype=x.dtype, chunks=-1)
+    return da.overlap.sliding_window_view(x, windows, axis)
 
 
 # --- numpy's on chunks holding a whole axis -------------------------------------------
@@ -255,6 +289,7 @@ LOWERINGS: dict[str, Lowering] = {
     "diagonal": _apart(_diagonal),
     "take_along_axis": _apart(_take_along_axis),
     "repeat": _apart(_repeat),
+    "sliding_window_view": _apart(_sliding_window_view),
     "diff": _eager_or(_diff),
     "trace": _eager_or(_trace),
     "pad": _eager_or(_pad),

@@ -21,6 +21,7 @@ from lazyarray.ops import (
     sources,
     statistics,
     update,
+    windows,
 )
 from lazyarray.ops.registry import (
     OPS,
@@ -64,4 +65,5 @@ __all__ = [
     "sources",
     "statistics",
     "update",
+    "windows",
 ]

@@ -100,6 +100,7 @@ STRUCTURAL: dict[str, Case] = {
     "view": lambda m, x: x.view(np.int32),
     # manipulation
     "rot90": lambda m, x: m.rot90(x, 1, axes=(1, 2)),
+    "sliding_window_view": lambda m, x: m.lib.stride_tricks.sliding_window_view(x, (2, 3), (2, -1)),
     "roll": lambda m, x: m.roll(x, 3, axis=2),
     "roll flat": lambda m, x: m.roll(x, -7),
     "tile": lambda m, x: m.tile(x[0], (2, 1)),
