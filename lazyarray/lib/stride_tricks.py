@@ -1,5 +1,12 @@
 """``lazyarray.lib.stride_tricks``: generated from the op rows whose ``namespaces``
-include "lib.stride_tricks" (``sliding_window_view``)."""
+include "lib.stride_tricks" (``sliding_window_view``).
+
+>>> import lazyarray as la
+>>> la.lib.stride_tricks.sliding_window_view(la.arange(5), 3).compute()
+array([[0, 1, 2],
+       [1, 2, 3],
+       [2, 3, 4]])
+"""
 
 from lazyarray.namespace import generated
 
