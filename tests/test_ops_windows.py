@@ -79,6 +79,10 @@ def test_a_composition_is_numpys_reduction_bit_for_bit(backend: str) -> None:
         ),
         (numpys(X * 2, (2, 3), axis=(1, 2))).sum(axis=(-2, -1)) + 1,
     )
+    assert_same(  # windows sliced, then an elementwise op
+        (windows(la.Array(X) * 2, 3, axis=0)[::-1, 1:, :, 1] - 1).compute(backend=backend),
+        numpys(X * 2, 3, axis=0)[::-1, 1:, :, 1] - 1,
+    )
 
 
 def test_masked_data_and_mask_are_windowed_alike(backend: str) -> None:
