@@ -205,16 +205,12 @@ def test_rolling_equals_numpy_backed_xarray(
     xr.testing.assert_identical(actual.compute(backend=backend_name), ROLLING[name](eager))
 
 
-@pytest.mark.xfail(
-    raises=la.errors.CastError,
-    strict=True,
-    reason="xarray's rolling max/min fill with dtypes.get_neg_infinity(obj.dtype), which "
-    "asks np.isdtype: numpy answers False for a lazyarray DType (it is no np.dtype), so "
-    "the fill is an object array lazyarray cannot hold",
-)
-def test_rolling_max(eager: Any, chunked: Any) -> None:
+@pytest.mark.parametrize("reduction", ["max", "min", "argmax", "argmin"])
+def test_rolling_max(eager: Any, chunked: Any, reduction: str) -> None:
+    """Their fill is the dtype's infinity, which xarray asks numpy's dtype tests for."""
     assert_lazy_identical(
-        eager.rolling(y=3, min_periods=1).max(), chunked.rolling(y=3, min_periods=1).max()
+        getattr(eager.rolling(y=3, min_periods=1), reduction)(),
+        getattr(chunked.rolling(y=3, min_periods=1), reduction)(),
     )
 
 

@@ -8,9 +8,10 @@ would compute a lazy one), or a 0-d dask array (``is_0d_dask_array``). A 0-d laz
 is a scalar too, without computing it: ``install`` makes xarray's check say so.
 
 A missing value's fill (``where(cond)`` without ``other``, ``shift``, ``pad``,
-``reindex``, the NaN put back by ``idxmax``) is chosen by ``dtypes.maybe_promote``,
-which takes only a ``numpy.dtype``; a proxy's ``dtype`` is a lazyarray ``DType`` (equal
-to numpy's, not one), so ``install`` hands it its numpy dtype.
+``reindex``, the NaN put back by ``idxmax``) is chosen by ``dtypes.maybe_promote``, and
+a rolling max's or min's by ``dtypes.get_neg_infinity``/``get_pos_infinity``, which
+take only a ``numpy.dtype``; a proxy's ``dtype`` is a lazyarray ``DType`` (equal to
+numpy's, not one), so ``install`` hands them its numpy dtype.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ def _scalar_too(original: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return is_0d_dask_array
 
 
-def _numpy_dtype_too(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def maybe_promote(dtype: Any) -> Any:
-        return original(dtype.numpy_dtype if isinstance(dtype, DType) else dtype)
+def _numpy_dtype_too(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``original`` (a fill value chosen by dtype) asked of the numpy dtype a proxy's
+    ``DType`` stands for: numpy's own dtype tests answer False for a ``DType``."""
 
-    maybe_promote.lazyarray = True  # type: ignore[attr-defined]
-    return maybe_promote
+    def by_numpy_dtype(dtype: Any, *args: Any, **kwargs: Any) -> Any:
+        return original(dtype.numpy_dtype if isinstance(dtype, DType) else dtype, *args, **kwargs)
+
+    by_numpy_dtype.lazyarray = True  # type: ignore[attr-defined]
+    return by_numpy_dtype
 
 
 def install() -> None:
@@ -46,6 +50,8 @@ def install() -> None:
     for module, name, extend in (
         (variable, "is_0d_dask_array", _scalar_too),
         (dtypes, "maybe_promote", _numpy_dtype_too),
+        (dtypes, "get_pos_infinity", _numpy_dtype_too),  # rolling max, min, argmax...
+        (dtypes, "get_neg_infinity", _numpy_dtype_too),
     ):
         original = getattr(module, name, None)
         if original is not None and not getattr(original, "lazyarray", False):
