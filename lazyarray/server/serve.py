@@ -70,6 +70,11 @@ def tokens_for(host: str, token_file: str | None, store: Path) -> Tokens:
         table.update(read_token_file(token_file))
     given = os.environ.get(TOKEN_ENV, "").strip()
     if given:
+        if table.get(given, DEFAULT_OWNER) != DEFAULT_OWNER:
+            raise ConfigError(
+                f"{TOKEN_ENV} (the {DEFAULT_OWNER!r} owner's token) is also the token of "
+                f"{table[given]!r} in {token_file}; give each owner its own token"
+            )
         table[given] = DEFAULT_OWNER
     if table:
         return Tokens(table, None)
