@@ -8,6 +8,7 @@ import io
 import signal
 import stat
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +213,26 @@ def test_a_bad_token_file_refuses_to_start(
         "same": "alice",
         "shared": "default",
     }
+
+
+def test_one_server_per_store(
+    no_token: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lazyarray.server.app import create_app
+    from lazyarray.server.lock import StoreInUse
+
+    with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    store = tmp_path / "store"
+    with TestClient(create_app(store, "t", workers=0)) as client:
+        assert client.get("/health").status_code == 200
+        second = TestClient(create_app(store, "t", workers=0))
+        with pytest.raises(StoreInUse, match=f"another server uses the store {store}"):
+            second.__enter__()
+        assert main(["serve", "--store", str(store), "--port", "1"]) == 1
+        error = capsys.readouterr().err
+        assert error.startswith(f"lazyarray: error: another server uses the store {store}")
+    with TestClient(create_app(store, "t", workers=0)) as client:  # released at its end
+        assert client.get("/health").status_code == 200

@@ -33,6 +33,7 @@ from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owne
 from lazyarray.server.checks import MEDIA, RequestChecks
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits
+from lazyarray.server.lock import StoreLock
 from lazyarray.server.models import (
     INLINE_QUERY,
     INLINE_RESULT_BYTES,
@@ -98,6 +99,7 @@ def create_app(
     grace: float = 30.0,
     assets: Any = None,
     keep_results: float | None = None,
+    store_lock: StoreLock | None = None,
 ) -> FastAPI:
     """The application over the store folder ``store``; ``token`` is the default owner's
     token or a ``{token: owner}`` table. ``workers`` processes run the jobs (0: none,
@@ -106,7 +108,9 @@ def create_app(
     ``grace`` seconds to finish, then go back to Pending without counting an attempt.
     Jobs run with ``assets`` (``lazyarray.assets``: specs, dicts, or a YAML file). An
     ended job is deleted, its result with it, ``keep_results`` seconds after it ended
-    (None: kept for ever)."""
+    (None: kept for ever). While it runs (its lifespan), the app holds the store's lock
+    (``store_lock``, else its own): a second server on the store fails to start with
+    ``StoreInUse``."""
     import lazyarray
     from lazyarray import serialize
 
@@ -129,20 +133,25 @@ def create_app(
     )
 
     ended = _Ended()
+    lock = store_lock or StoreLock(layout.root)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        ended.start(loop)
-        pool.on_finished(ended.notify)
-        if workers:
-            pool.start(loop)
+        lock.acquire()  # one server per store (``StoreInUse``), held until it stops
         try:
-            yield
-        finally:
-            app.state.stopping = True
+            loop = asyncio.get_running_loop()
+            ended.start(loop)
+            pool.on_finished(ended.notify)
             if workers:
-                pool.stop(grace)
+                pool.start(loop)
+            try:
+                yield
+            finally:
+                app.state.stopping = True
+                if workers:
+                    pool.stop(grace)
+        finally:
+            lock.release()
 
     app = FastAPI(
         title="lazyarray",
