@@ -205,3 +205,22 @@ def test_a_large_result_is_a_file_streamed(client: TestClient, fmt: str) -> None
     assert got == expression.compute(x=values, format=fmt)
     layout = client.app.state.layout  # type: ignore[attr-defined]
     assert any(path.suffix == f".{fmt}" for path in layout.results.iterdir())
+
+
+def test_the_default_format_holds_the_result(client: TestClient) -> None:
+    expected = np.ma.masked_where(X < 0, X) * 2.0
+    body = {"graph": serialize.to_dict(_masked()), "arguments": {"x": X.tolist()}}
+    job = client.post("/v1/jobs", json=body, params={"wait": 30}, headers=HEADERS).json()
+    assert job["state"]["status"] == "Completed"
+    answers = [
+        client.get(f"/v1/jobs/{job['job_id']}/result", headers=HEADERS),
+        client.post("/v1/inspect", json=body, headers=HEADERS),
+    ]
+    for answer in answers:
+        assert answer.headers["content-type"] == "application/x-npz", answer.text
+        with np.load(io.BytesIO(answer.content)) as found:
+            np.testing.assert_array_equal(found["mask"], np.ma.getmaskarray(expected))
+    body["graph"] = serialize.to_dict(_x() * 2.0)
+    answer = client.post("/v1/inspect", json=body, headers=HEADERS)
+    assert answer.headers["content-type"] == "application/x-npy"
+    np.testing.assert_array_equal(np.load(io.BytesIO(answer.content)), X * 2.0)

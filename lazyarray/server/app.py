@@ -196,7 +196,7 @@ def create_app(
     def job_request(
         graph: dict[str, Any],
         arguments: Mapping[str, Any] | None,
-        format: str,  # noqa: A002 - the request's field
+        format: str | None,  # noqa: A002 - the request's field (None: the default)
         timeout: float | None,
         errstate: Mapping[str, str] | None,
         options: Mapping[str, Any] | None,
@@ -226,10 +226,11 @@ def create_app(
             request["options"] = dict(options)
         return request, _digest(request)
 
-    def check_request(request: Mapping[str, Any], digest: str) -> None:
-        """Raises ``ApiError``: 422 a bad document, argument or format, 413 over a limit."""
+    def check_request(request: Mapping[str, Any], digest: str) -> str:
+        """The result's format (the request's, else the one that holds the result).
+        Raises ``ApiError``: 422 a bad document, argument or format, 413 over a limit."""
         with running_as(request.get("errstate"), request.get("options")):
-            checked.check(
+            return checked.check(
                 request["graph"],
                 request["arguments"],
                 request["format"],
@@ -265,7 +266,7 @@ def create_app(
         who: str,
         graph: dict[str, Any],
         arguments: Mapping[str, Any] | None = None,
-        format: str = "npy",  # noqa: A002 - the request's field
+        format: str | None = None,  # noqa: A002 - the request's field
         submission_id: str | None = None,
         timeout: float | None = None,
         *,
@@ -276,7 +277,7 @@ def create_app(
         ``job_request``, ``check_request``, ``record_job``). ``errstate`` and ``options``
         (``ErrState``, ``RunOptions`` as dicts) are the caller's, applied where it runs."""
         request, digest = job_request(graph, arguments, format, timeout, errstate, options)
-        check_request(request, digest)
+        request["format"] = check_request(request, digest)
         return record_job(who, request, digest, submission_id)
 
     async def awaited(job_id: str, who: str, wait: float, inline: bool) -> JobState:
@@ -345,10 +346,12 @@ def create_app(
             _given(request.options),
         )
         arguments, result_bytes = recorded["arguments"], limits.result_bytes
-        if not checked.remembers(
+        found = checked.remembers(
             request.graph, arguments, request.format, result_bytes, digest=digest
-        ):
-            await run_in_threadpool(check_request, recorded, digest)  # may read blobs
+        )
+        if found is None:
+            found = await run_in_threadpool(check_request, recorded, digest)  # may read blobs
+        recorded["format"] = found  # the digest keeps the format as sent
         # a remembered check is a look-up and the record one commit: no thread hop
         job_id = record_job(who, recorded, digest, request.submission_id)
         if wait <= 0:
@@ -418,7 +421,7 @@ def create_app(
 
         if app.state.stopping:
             raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
-        document = checked.document(
+        document, fmt = checked.document(
             request.graph, request.arguments, request.format, limits.inspect_bytes
         )
         try:
@@ -434,7 +437,7 @@ def create_app(
                 values = compute(
                     document.outputs,
                     arguments=arguments,
-                    format=request.format if single else "pyarrow",
+                    format=fmt if single else "pyarrow",
                     timeout=limits.inspect_seconds,
                     backend="numpy",
                 )
@@ -445,7 +448,7 @@ def create_app(
             except LazyArrayError as error:
                 raise _described(422, error) from error
         if single:
-            return Response(values[0], media_type=MEDIA[request.format])
+            return Response(values[0], media_type=MEDIA[fmt])
         buffer = io.BytesIO()
         members = tuple_members(values, [node.type for node in document.outputs])
         np.savez(buffer, **members)  # type: ignore[arg-type]

@@ -20,6 +20,10 @@ INLINE_QUERY = Query(
     description=f"a Completed job's result of at most {INLINE_RESULT_BYTES} bytes in the answer",
 )
 
+FORMAT_DESCRIPTION = (
+    "the result's format: npy, npz, json or arrow; by default the one that holds the "
+    "result (npy for one unmasked result, npz for a masked one or several)"
+)
 ErrorHandling = Literal["ignore", "warn", "raise", "call", "print", "log"]
 
 
@@ -46,7 +50,7 @@ class RunOptions(BaseModel):
 class InspectRequest(BaseModel):
     graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
     arguments: dict[str, Any] = Field(default_factory=dict)
-    format: str = "npy"
+    format: str | None = Field(default=None, description=FORMAT_DESCRIPTION)
     errstate: ErrState | None = Field(default=None, description="numpy's, where asked")
     options: RunOptions | None = None
 

@@ -35,7 +35,13 @@ from lazyarray.errors import (
     WorkflowNotFound,
 )
 from lazyarray.serialize.limits import Limits
-from lazyarray.server.models import INLINE_QUERY, WAIT_QUERY, JobCreated, JobState
+from lazyarray.server.models import (
+    FORMAT_DESCRIPTION,
+    INLINE_QUERY,
+    WAIT_QUERY,
+    JobCreated,
+    JobState,
+)
 from lazyarray.server.responses import ApiError
 from lazyarray.server.responses import answered as refusals
 from lazyarray.stores.blobs import BlobStore, check_digest
@@ -61,7 +67,7 @@ class CallRequest(BaseModel):
         default_factory=dict,
         description='numbers, nested lists, or {"blob": "sha256:<hex>", "format": "npy"}',
     )
-    format: str = "npy"
+    format: str | None = Field(default=None, description=FORMAT_DESCRIPTION)
     submission_id: str | None = Field(default=None, max_length=200)
     timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
 
