@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import time
 import warnings
 from collections.abc import Iterator
@@ -224,3 +225,37 @@ def test_the_default_format_holds_the_result(client: TestClient) -> None:
     answer = client.post("/v1/inspect", json=body, headers=HEADERS)
     assert answer.headers["content-type"] == "application/x-npy"
     np.testing.assert_array_equal(np.load(io.BytesIO(answer.content)), X * 2.0)
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/v1/jobs", {"submission_id": "s"}),
+        ("/v1/inspect", {}),
+        ("/v1/workflows/default:w/versions/1.0.0/call", {"arguments": {}}),
+        ("/v1/jobs", {"errstate": {"divide": "raise"}}),
+    ],
+)
+def test_an_unknown_field_of_a_body_is_refused(
+    client: TestClient, route: str, body: dict[str, Any]
+) -> None:
+    graph = {"graph": serialize.to_dict(_x() * 2.0), "arguments": {"x": [1.0]}}
+    if "errstate" in body:
+        body = {**graph, "errstate": {**body["errstate"], "bogus": 1}}
+    else:
+        body = {**graph, **body, "bogus": 1} if "call" not in route else {**body, "bogus": 1}
+    refused = client.post(route, json=body, headers=HEADERS)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["type"] == "RequestValidationError" and "bogus" in error["message"]
+
+
+def test_nan_and_infinity_in_arguments_are_numbers(client: TestClient) -> None:
+    graph = json.dumps(serialize.to_dict(_x() * 2.0))
+    text = f'{{"graph": {graph}, "arguments": {{"x": [[NaN, Infinity, -Infinity]]}}}}'
+    answer = client.post(
+        "/v1/inspect", content=text, headers={**HEADERS, "content-type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
+    found = np.load(io.BytesIO(answer.content))
+    np.testing.assert_array_equal(found, [[np.nan, np.inf, -np.inf]])

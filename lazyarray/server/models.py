@@ -48,6 +48,10 @@ class RunOptions(BaseModel):
 
 
 class InspectRequest(BaseModel):
+    """A graph computed at once (and, as ``JobRequest``, a job); an unknown field is
+    refused (422), as every request body is: a misspelt field is not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
     graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
     arguments: dict[str, Any] = Field(default_factory=dict)
     format: str | None = Field(default=None, description=FORMAT_DESCRIPTION)

@@ -62,7 +62,7 @@ STATUSES: tuple[tuple[type[LazyArrayError], int], ...] = (
 )
 
 
-class CallRequest(BaseModel):
+class CallRequest(BaseModel, extra="forbid"):
     arguments: dict[str, Any] = Field(
         default_factory=dict,
         description='numbers, nested lists, or {"blob": "sha256:<hex>", "format": "npy"}',
@@ -72,7 +72,7 @@ class CallRequest(BaseModel):
     timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
 
 
-class ArgumentBody(BaseModel, strict=True):
+class ArgumentBody(BaseModel, strict=True, extra="forbid"):
     name: str
     dtype: str = Field(description="numpy's dtype.str, such as '<f8'")
     shape: list[int | None] = Field(description="null: any size")
@@ -80,7 +80,7 @@ class ArgumentBody(BaseModel, strict=True):
     positional: bool
 
 
-class PublicationBody(BaseModel, strict=True):
+class PublicationBody(BaseModel, strict=True, extra="forbid"):
     """``Publication.to_dict()``: a version to publish, and its workflow's metadata."""
 
     id: str
