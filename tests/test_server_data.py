@@ -259,3 +259,16 @@ def test_nan_and_infinity_in_arguments_are_numbers(client: TestClient) -> None:
     assert answer.status_code == 200, answer.text
     found = np.load(io.BytesIO(answer.content))
     np.testing.assert_array_equal(found, [[np.nan, np.inf, -np.inf]])
+
+
+def test_a_refusal_at_submission_names_the_failing_node(client: TestClient) -> None:
+    a = la.asarray(np.arange(9.0).reshape(3, 3))
+    document = serialize.to_dict(la.take(a.ravel(), (a.sum() * 0 + 100).astype("int64")))
+    take = [node[0] for node in document["graph"]["nodes"]].index("take")
+    for route in ("/v1/jobs", "/v1/inspect"):
+        refused = client.post(route, json={"graph": document}, headers=HEADERS)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["type"] == "LazyIndexError" and "out of bounds" in error["message"], error
+        assert (error["op"], error["node"]) == ("take", take)
+        assert f"node {take} of the graph document" in error["message"]

@@ -30,7 +30,7 @@ from lazyarray.errors import (
 from lazyarray.jobs import JobStatus
 from lazyarray.server import dataset_routes, workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
-from lazyarray.server.checks import MEDIA, RequestChecks
+from lazyarray.server.checks import MEDIA, RequestChecks, described
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits
 from lazyarray.server.lock import StoreLock
@@ -49,7 +49,6 @@ from lazyarray.server.models import (
 from lazyarray.server.page import page_router
 from lazyarray.server.responses import ApiError, from_error, install
 from lazyarray.server.runner import (
-    describe,
     labelled,
     read_arguments,
     running_as,
@@ -442,11 +441,11 @@ def create_app(
                     backend="numpy",
                 )
             except JobTimeoutError as error:
-                raise _described(408, error) from error
+                raise described(408, error) from error
             except ResourceExhausted as error:
-                raise _described(413, error) from error
+                raise described(413, error) from error
             except LazyArrayError as error:
-                raise _described(422, error) from error
+                raise described(422, error) from error
         if single:
             return Response(values[0], media_type=MEDIA[fmt])
         buffer = io.BytesIO()
@@ -560,9 +559,3 @@ def _blob_name(digest: str) -> str:
         return check_digest(digest)
     except ValueError as error:
         raise ApiError(422, str(error), "CorruptBlob") from error
-
-
-def _described(status: int, error: BaseException) -> ApiError:
-    """A refusal carrying a job error's fields (op, document node) in its body's error."""
-    entry = describe(error)
-    return ApiError(status, entry["message"], entry["type"], extra=entry)

@@ -17,8 +17,8 @@ import numpy as np
 from lazyarray.errors import DocumentTooLarge, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Node
 from lazyarray.server.limits import ServerLimits, check_projection, standin
-from lazyarray.server.responses import ApiError, from_error
-from lazyarray.server.runner import Document, read_document
+from lazyarray.server.responses import ApiError
+from lazyarray.server.runner import Document, describe, labelled, read_document
 from lazyarray.stores.blobs import BlobStore
 
 MEDIA = {
@@ -28,6 +28,13 @@ MEDIA = {
     "arrow": "application/vnd.apache.arrow.stream",
 }
 REMEMBERED = 4096  # passed checks kept (a key each)
+
+
+def described(status: int, error: BaseException) -> ApiError:
+    """The refusal of a typed error carrying a job error's fields: the failing op and
+    node (its position in the submitted document's nodes), where one node raised it."""
+    entry = describe(error)
+    return ApiError(status, entry["message"], entry["type"], extra=entry)
 
 
 def default_format(outputs: Sequence[Node]) -> str:
@@ -130,20 +137,25 @@ class RequestChecks:
     ) -> tuple[Document, str]:
         from lazyarray.execution.formats import check_format
 
+        if format is not None:  # a name it does not know: before anything is read
+            result_format(format)
         limits = self._limits
         try:
             document = read_document(
                 graph, self._blobs, trusted=self._trusted, limits=limits.document
             )
-            stand_ins = {name: standin(value, self._blobs) for name, value in arguments.items()}
-            # binds the arguments (an argument's refusal comes before the format's)
-            check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
-            format = result_format(format or default_format(document.outputs))  # noqa: A001
-            check_format(format, [node.type for node in document.outputs])
+            # an error raised from a node (planning folds constants) names its position
+            with labelled(document.nodes):
+                stand_ins = {k: standin(value, self._blobs) for k, value in arguments.items()}
+                # binds the arguments: an argument's refusal comes before the format's
+                # (whether the format can hold the result)
+                check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
+                format = result_format(format or default_format(document.outputs))  # noqa: A001
+                check_format(format, [node.type for node in document.outputs])
         except (DocumentTooLarge, ResourceExhausted) as error:
-            raise from_error(413, error) from error
+            raise described(413, error) from error
         except LazyArrayError as error:
-            raise from_error(422, error) from error
+            raise described(422, error) from error
         except (ValueError, TypeError) as error:  # an argument numpy cannot read
             raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
         if not document.single and format != "npz":

@@ -165,7 +165,34 @@ def describe(error: BaseException) -> dict[str, Any]:
         path = _NODE_PATH.match(error.path)
         node = int(path.group(1)) if path is not None else None
     op = getattr(error, "op", None) or None
+    if node is None:
+        made = _made_at(error)
+        if made is not None:
+            op, node = made
+            message = f"{message} (node {node} of the graph document)"
     return job_error(type(error).__name__, message, op if isinstance(op, str) else None, node)
+
+
+def _made_at(error: BaseException) -> tuple[str, int] | None:
+    """The op and document node of the node being made when ``error`` was raised: a
+    type rule refusing the inputs a planner's rewrite gives a node (a folded constant
+    index out of bounds) raises with neither, from ``Node.make(op, ..., site)``, whose
+    ``site`` is the replaced node's: its document position while ``labelled``."""
+    traceback = error.__traceback__
+    found = None
+    while traceback is not None:  # outermost to innermost: the last match is the node
+        names = traceback.tb_frame.f_locals
+        site, op = names.get("site"), names.get("op")
+        if (
+            isinstance(site, tuple)
+            and len(site) == 2
+            and site[0] == NODE_SITE
+            and isinstance(site[1], int)
+            and isinstance(op, str)
+        ):
+            found = (op, site[1])
+        traceback = traceback.tb_next
+    return found
 
 
 def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
