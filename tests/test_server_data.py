@@ -272,3 +272,49 @@ def test_a_refusal_at_submission_names_the_failing_node(client: TestClient) -> N
         assert error["type"] == "LazyIndexError" and "out of bounds" in error["message"], error
         assert (error["op"], error["node"]) == ("take", take)
         assert f"node {take} of the graph document" in error["message"]
+
+
+DIVIDE = [  # X holds a zero
+    {"category": "RuntimeWarning", "message": "divide by zero encountered in divide"},
+    {"category": "RuntimeWarning", "message": "invalid value encountered in divide"},
+]
+
+
+def test_warnings_of_a_job_and_of_an_inspect_come_back(client: TestClient) -> None:
+    body = {"graph": serialize.to_dict(_x() / 0.0), "arguments": {"x": X.tolist()}}
+    job = client.post("/v1/jobs", json=body, params={"wait": 30}, headers=HEADERS).json()
+    assert job["state"]["status"] == "Completed" and job["state"]["warnings"] == DIVIDE
+    state = client.get(f"/v1/jobs/{job['job_id']}", headers=HEADERS).json()
+    assert state["warnings"] == DIVIDE
+    quiet = {**body, "graph": serialize.to_dict(_x() * 2.0)}
+    job = client.post("/v1/jobs", json=quiet, params={"wait": 30}, headers=HEADERS).json()
+    assert job["state"]["status"] == "Completed" and job["state"]["warnings"] == []
+    with warnings.catch_warnings():  # this process's filters decide what inspect sees
+        warnings.simplefilter("default")
+        for value in (X, -X):  # not only the first time at numpy's line
+            sent = {**body, "arguments": {"x": value.tolist()}}
+            answer = client.post("/v1/inspect", json=sent, headers=HEADERS)
+            assert json.loads(answer.headers["X-Lazyarray-Warnings"]) == DIVIDE
+        answer = client.post("/v1/inspect", json=quiet, headers=HEADERS)
+        assert json.loads(answer.headers["X-Lazyarray-Warnings"]) == []
+
+
+def test_warnings_are_kept_once_each_and_at_most_twenty() -> None:
+    from lazyarray.server.warned import entries, in_process
+
+    class Own(UserWarning):
+        pass
+
+    with in_process() as seen:
+        for index in range(30):
+            warnings.warn(f"w{index % 25}", RuntimeWarning, stacklevel=1)
+        warnings.warn("own", Own, stacklevel=1)
+    assert len(seen) == 31
+    kept = entries(seen)
+    assert kept == [{"category": "RuntimeWarning", "message": f"w{i}"} for i in range(20)]
+    named = entries([(Own, "own"), (np.exceptions.ComplexWarning, "c"), (DeprecationWarning, "d")])
+    assert [entry["category"] for entry in named] == [
+        "UserWarning",
+        "ComplexWarning",
+        "DeprecationWarning",
+    ]

@@ -28,7 +28,7 @@ from lazyarray.errors import (
     ResourceExhausted,
 )
 from lazyarray.jobs import JobStatus
-from lazyarray.server import dataset_routes, workflow_routes
+from lazyarray.server import dataset_routes, warned, workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
 from lazyarray.server.checks import MEDIA, RequestChecks, described
 from lazyarray.server.layout import Layout
@@ -68,6 +68,8 @@ BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>
 # after 100 ms, then less and less often: a read in between would take a core from the
 # job it waits for
 WAIT_POLL_SECONDS = (0.1, 0.5)
+# an inspect's warnings (``warned.entries``), a JSON list in ASCII
+WARNINGS_HEADER = "X-Lazyarray-Warnings"
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -415,7 +417,8 @@ def create_app(
 
     @app.post("/v1/inspect", response_class=Response)
     def inspect(request: InspectRequest, who: str = Depends(owner)) -> Response:
-        """Computes a small result at once, in this process, within a short timeout."""
+        """Computes a small result at once, in this process, within a short timeout; the
+        warnings it raised are in the header ``X-Lazyarray-Warnings``."""
         from lazyarray.execution.compute import compute
 
         if app.state.stopping:
@@ -431,6 +434,7 @@ def create_app(
         with (
             labelled(document.nodes),
             running_as(_given(request.errstate), _given(request.options)),
+            warned.in_context() as seen,
         ):
             try:
                 values = compute(
@@ -446,12 +450,13 @@ def create_app(
                 raise described(413, error) from error
             except LazyArrayError as error:
                 raise described(422, error) from error
+        headers = {WARNINGS_HEADER: json.dumps(warned.entries(seen), ensure_ascii=True)}
         if single:
-            return Response(values[0], media_type=MEDIA[fmt])
+            return Response(values[0], media_type=MEDIA[fmt], headers=headers)
         buffer = io.BytesIO()
         members = tuple_members(values, [node.type for node in document.outputs])
         np.savez(buffer, **members)  # type: ignore[arg-type]
-        return Response(buffer.getvalue(), media_type=MEDIA["npz"])
+        return Response(buffer.getvalue(), media_type=MEDIA["npz"], headers=headers)
 
     @app.put("/v1/blobs/{digest}", status_code=201)
     async def put_blob(

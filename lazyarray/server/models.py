@@ -71,6 +71,14 @@ class InlineResult(BaseModel):
     base64: str
 
 
+class JobWarning(BaseModel):
+    """A warning the job raised: its class's name (a builtin warning or numpy's, else
+    "UserWarning") and message."""
+
+    category: str
+    message: str
+
+
 class JobState(BaseModel):
     job_id: str
     status: JobStatus
@@ -81,6 +89,9 @@ class JobState(BaseModel):
     created: float
     started: float | None
     finished: float | None
+    warnings: list[JobWarning] = Field(
+        default_factory=list, description="what the job raised, each once, at most 20"
+    )
     inline_result: InlineResult | None = Field(
         default=None, description="with ?inline=true, a small Completed job's result"
     )
