@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -24,6 +27,7 @@ import lazyarray as la
 from lazyarray import serialize
 from lazyarray.server import create_app
 from lazyarray.server.limits import ServerLimits
+from tests.server_kit import ThreadedServer
 
 HEADERS = {"Authorization": "Bearer t"}
 X = np.arange(-6.0, 6.0).reshape(3, 4)
@@ -318,3 +322,69 @@ def test_warnings_are_kept_once_each_and_at_most_twenty() -> None:
         "ComplexWarning",
         "DeprecationWarning",
     ]
+
+
+@pytest.mark.parametrize("ended_by", ["timeout", "disconnect"])
+def test_a_timed_out_inspect_stops_its_computation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ended_by: str
+) -> None:
+    """At its timeout (the request's, under the server's) the inspect's run is
+    cancelled: the blocks running then finish (a numpy call is not interrupted), no
+    other block runs to its end."""
+    from lazyarray.jobs import RunContext
+    from lazyarray_numpy import kernels
+
+    contexts: list[RunContext] = []
+    made = RunContext.__init__
+
+    def init(self: RunContext, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        contexts.append(self)
+
+    ended: list[bool] = []  # per block run to its end: whether the run was cancelled then
+    running = [0]
+    mapped = kernels.map_in_context
+
+    def map_in_context(pool: Any, function: Any, items: Any, workers: int) -> Any:
+        def block(item: Any) -> Any:
+            running[0] += 1
+            try:
+                value = function(item)
+            finally:
+                running[0] -= 1
+            ended.append(contexts[-1].cancelled)
+            return value
+
+        return mapped(pool, block, items, workers)
+
+    monkeypatch.setattr(RunContext, "__init__", init)
+    monkeypatch.setattr(kernels, "map_in_context", map_in_context)
+    y = la.arange(20_000_000, dtype="float64")
+    for _ in range(40):  # many blocks, seconds of work
+        y = la.sin(y) * 1.0001 + 0.5
+    app = create_app(tmp_path, "t", workers=0)  # the server's limit: 10 s
+    body = {"graph": serialize.to_dict(y.sum()), "timeout": 0.3}  # the client's
+    if ended_by == "disconnect":  # a client that stops waiting, its timeout not sent
+        del body["timeout"]
+        with ThreadedServer(app) as server:
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(
+                    f"{server.url}/v1/inspect",
+                    json=body,
+                    headers=HEADERS,
+                    timeout=httpx.Timeout(30.0, read=0.5),
+                )
+            deadline = time.monotonic() + 5  # well within the server's 10 s
+            while not (contexts and contexts[0].cancelled) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(contexts) == 1 and contexts[0].cancelled
+        return
+    with TestClient(app) as client:
+        answer = client.post("/v1/inspect", json=body, headers=HEADERS)
+        assert answer.status_code == 408 and answer.json()["error"]["type"] == "JobTimeoutError"
+        assert len(contexts) == 1 and contexts[0].cancelled
+        deadline = time.monotonic() + 60
+        while running[0] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        threads = la.config.snapshot().threads or os.cpu_count() or 1
+        assert ended and running[0] == 0 and ended.count(True) <= threads, ended

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from lazyarray.errors import (
     CorruptBlob,
     DocumentTooLarge,
+    JobCancelled,
     JobTimeoutError,
     LazyArrayError,
     ResourceExhausted,
@@ -68,6 +69,8 @@ BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>
 # after 100 ms, then less and less often: a read in between would take a core from the
 # job it waits for
 WAIT_POLL_SECONDS = (0.1, 0.5)
+# how often a running inspect looks whether its client has gone
+INSPECT_POLL_SECONDS = 0.1
 # an inspect's warnings (``warned.entries``), a JSON list in ASCII
 WARNINGS_HEADER = "X-Lazyarray-Warnings"
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
@@ -416,9 +419,13 @@ def create_app(
         return ResultFile(layout.results / name, media_type=MEDIA[stored])
 
     @app.post("/v1/inspect", response_class=Response)
-    def inspect(request: InspectRequest, who: str = Depends(owner)) -> Response:
-        """Computes a small result at once, in this process, within a short timeout; the
-        warnings it raised are in the header ``X-Lazyarray-Warnings``."""
+    def inspect(
+        request: InspectRequest, connection: Request, who: str = Depends(owner)
+    ) -> Response:
+        """Computes a small result at once, in this process, within a short timeout (the
+        request's, at most the server's); the warnings it raised are in the header
+        ``X-Lazyarray-Warnings``. At the timeout, or when the client has gone, the
+        computation is cancelled: its kernel blocks running then end, no other starts."""
         from lazyarray.execution.compute import compute
 
         if app.state.stopping:
@@ -431,19 +438,21 @@ def create_app(
         except (ValueError, TypeError, KeyError) as error:
             raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
         single = document.single
+        seconds = min(request.timeout or limits.inspect_seconds, limits.inspect_seconds)
         with (
             labelled(document.nodes),
             running_as(_given(request.errstate), _given(request.options)),
             warned.in_context() as seen,
         ):
             try:
-                values = compute(
+                job = compute(
                     document.outputs,
                     arguments=arguments,
                     format=fmt if single else "pyarrow",
-                    timeout=limits.inspect_seconds,
+                    block=False,
                     backend="numpy",
                 )
+                values = _inspected(job, seconds, connection)
             except JobTimeoutError as error:
                 raise described(408, error) from error
             except ResourceExhausted as error:
@@ -557,6 +566,37 @@ class _Ended:
             ended = [self.events.pop(i) for i in job_ids if i in self.events]
         for event in ended:
             event.set()
+
+
+def _inspected(job: Any, seconds: float, connection: Request) -> Any:
+    """The result of an inspect's ``job`` (from the thread running its route); the job
+    is cancelled (``JobTimeoutError``) after ``seconds``, or (``JobCancelled``) once the
+    client has gone: its kernel blocks check between blocks, a numpy call in progress
+    ends first. Anything else raised cancels it too."""
+    end = time.monotonic() + seconds
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise JobTimeoutError(f"inspect did not finish within {seconds} seconds")
+            with contextlib.suppress(JobTimeoutError):  # not yet: the job has no deadline
+                return job.result(timeout=min(INSPECT_POLL_SECONDS, left))
+            if _gone(connection):
+                raise JobCancelled("the client went away before the inspect's result")
+    except BaseException:
+        job.cancel()
+        raise
+
+
+def _gone(connection: Request) -> bool:
+    """Whether the client of a request has disconnected (asked from a thread of the
+    app's thread pool; elsewhere, never)."""
+    import anyio.from_thread
+
+    try:
+        return bool(anyio.from_thread.run(connection.is_disconnected))
+    except RuntimeError:  # not a thread anyio started
+        return False
 
 
 def _blob_name(digest: str) -> str:

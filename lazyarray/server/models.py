@@ -57,6 +57,12 @@ class InspectRequest(BaseModel):
     format: str | None = Field(default=None, description=FORMAT_DESCRIPTION)
     errstate: ErrState | None = Field(default=None, description="numpy's, where asked")
     options: RunOptions | None = None
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds (an inspect's: at most the server's limit, then 408 and its "
+        "computation stops)",
+    )
 
 
 class JobRequest(InspectRequest):
