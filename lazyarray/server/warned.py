@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 KEPT = 20  # warnings kept for one computation
+HELD = 4 * KEPT  # distinct (class, message) held while it runs: a warning per block is one
 _SEEN: contextvars.ContextVar[list[tuple[type[Warning], str]] | None] = contextvars.ContextVar(
     "lazyarray_server_warnings", default=None
 )
@@ -65,7 +66,7 @@ def in_process() -> Iterator[list[tuple[type[Warning], str]]]:
         file: Any = None,
         line: str | None = None,
     ) -> None:
-        seen.append((category, str(message)))
+        _add(seen, category, message)
 
     with warnings.catch_warnings():  # puts back the filters and showwarning at the end
         warnings.simplefilter("always")
@@ -86,6 +87,14 @@ def in_context() -> Iterator[list[tuple[type[Warning], str]]]:
         yield seen
     finally:
         _SEEN.reset(token)
+
+
+def _add(seen: list[tuple[type[Warning], str]], category: type[Warning], message: Any) -> None:
+    """Holds a warning once, and no more than ``HELD`` (a warning raised by each of a
+    million blocks is one)."""
+    found = (category, str(message))
+    if len(seen) < HELD and found not in seen:
+        seen.append(found)
 
 
 def _hook() -> None:
@@ -109,4 +118,4 @@ def _show(
     if seen is None:
         _replaced[0](message, category, filename, lineno, file, line)
     else:
-        seen.append((category, str(message)))
+        _add(seen, category, message)
