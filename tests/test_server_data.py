@@ -276,6 +276,11 @@ def test_a_refusal_at_submission_names_the_failing_node(client: TestClient) -> N
         assert error["type"] == "LazyIndexError" and "out of bounds" in error["message"], error
         assert (error["op"], error["node"]) == ("take", take)
         assert f"node {take} of the graph document" in error["message"]
+    document["graph"]["nodes"][take][0] = "no_such_op"  # refused while it is read
+    refused = client.post("/v1/jobs", json={"graph": document}, headers=HEADERS)
+    error = refused.json()["error"]
+    assert refused.status_code == 422 and error["type"] == "UnknownOp", error
+    assert (error["op"], error["node"]) == ("no_such_op", take)
 
 
 DIVIDE = [  # X holds a zero

@@ -30,11 +30,23 @@ MEDIA = {
 REMEMBERED = 4096  # passed checks kept (a key each)
 
 
-def described(status: int, error: BaseException) -> ApiError:
+def described(status: int, error: BaseException, graph: Any = None) -> ApiError:
     """The refusal of a typed error carrying a job error's fields: the failing op and
-    node (its position in the submitted document's nodes), where one node raised it."""
+    node (its position in the submitted document's nodes), where one node raised it;
+    an op the error does not name is read from the document ``graph``, where given."""
     entry = describe(error)
+    if entry["node"] is not None and entry["op"] is None:
+        entry["op"] = _op_of(graph, entry["node"])
     return ApiError(status, entry["message"], entry["type"], extra=entry)
+
+
+def _op_of(graph: Any, index: int) -> str | None:
+    """The op name of node ``index`` of a document, as sent (it may be unknown)."""
+    try:
+        op = graph["graph"]["nodes"][index][0]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return op[:200] if isinstance(op, str) else None
 
 
 def default_format(outputs: Sequence[Node]) -> str:
@@ -153,9 +165,9 @@ class RequestChecks:
                 format = result_format(format or default_format(document.outputs))  # noqa: A001
                 check_format(format, [node.type for node in document.outputs])
         except (DocumentTooLarge, ResourceExhausted) as error:
-            raise described(413, error) from error
+            raise described(413, error, graph) from error
         except LazyArrayError as error:
-            raise described(422, error) from error
+            raise described(422, error, graph) from error
         except (ValueError, TypeError) as error:  # an argument numpy cannot read
             raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
         if not document.single and format != "npz":
