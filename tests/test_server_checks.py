@@ -49,7 +49,8 @@ def test_a_passed_check_is_remembered_by_all_that_decides_it(
     checks.check(graph, {"x": [1.0, 2.0]}, "npy", 1 << 20)
     checks.check(graph, {"x": [1.0, 2.0]}, "npy", 1 << 20)
     assert len(reads) == 1
-    document = checks.document(graph, {"x": [1.0, 2.0]}, "npy", 1 << 20)  # read each time
+    document, found = checks.document(graph, {"x": [1.0, 2.0]}, "npy", 1 << 20)  # read each time
+    assert found == "npy"
     assert len(reads) == 2 and document.outputs[0].op == "divide"
     checks.check(graph, {"x": [1.0, 3.0]}, "npy", 1 << 20)  # other arguments
     checks.check(graph, {"x": [1.0, 2.0]}, "npz", 1 << 20)  # another format

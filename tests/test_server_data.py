@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -23,6 +27,7 @@ import lazyarray as la
 from lazyarray import serialize
 from lazyarray.server import create_app
 from lazyarray.server.limits import ServerLimits
+from tests.server_kit import ThreadedServer
 
 HEADERS = {"Authorization": "Bearer t"}
 X = np.arange(-6.0, 6.0).reshape(3, 4)
@@ -205,3 +210,186 @@ def test_a_large_result_is_a_file_streamed(client: TestClient, fmt: str) -> None
     assert got == expression.compute(x=values, format=fmt)
     layout = client.app.state.layout  # type: ignore[attr-defined]
     assert any(path.suffix == f".{fmt}" for path in layout.results.iterdir())
+
+
+def test_the_default_format_holds_the_result(client: TestClient) -> None:
+    expected = np.ma.masked_where(X < 0, X) * 2.0
+    body = {"graph": serialize.to_dict(_masked()), "arguments": {"x": X.tolist()}}
+    job = client.post("/v1/jobs", json=body, params={"wait": 30}, headers=HEADERS).json()
+    assert job["state"]["status"] == "Completed"
+    answers = [
+        client.get(f"/v1/jobs/{job['job_id']}/result", headers=HEADERS),
+        client.post("/v1/inspect", json=body, headers=HEADERS),
+    ]
+    for answer in answers:
+        assert answer.headers["content-type"] == "application/x-npz", answer.text
+        with np.load(io.BytesIO(answer.content)) as found:
+            np.testing.assert_array_equal(found["mask"], np.ma.getmaskarray(expected))
+    body["graph"] = serialize.to_dict(_x() * 2.0)
+    answer = client.post("/v1/inspect", json=body, headers=HEADERS)
+    assert answer.headers["content-type"] == "application/x-npy"
+    np.testing.assert_array_equal(np.load(io.BytesIO(answer.content)), X * 2.0)
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/v1/jobs", {"submission_id": "s"}),
+        ("/v1/inspect", {}),
+        ("/v1/workflows/default:w/versions/1.0.0/call", {"arguments": {}}),
+        ("/v1/jobs", {"errstate": {"divide": "raise"}}),
+    ],
+)
+def test_an_unknown_field_of_a_body_is_refused(
+    client: TestClient, route: str, body: dict[str, Any]
+) -> None:
+    graph = {"graph": serialize.to_dict(_x() * 2.0), "arguments": {"x": [1.0]}}
+    if "errstate" in body:
+        body = {**graph, "errstate": {**body["errstate"], "bogus": 1}}
+    else:
+        body = {**graph, **body, "bogus": 1} if "call" not in route else {**body, "bogus": 1}
+    refused = client.post(route, json=body, headers=HEADERS)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["type"] == "RequestValidationError" and "bogus" in error["message"]
+
+
+def test_nan_and_infinity_in_arguments_are_numbers(client: TestClient) -> None:
+    graph = json.dumps(serialize.to_dict(_x() * 2.0))
+    text = f'{{"graph": {graph}, "arguments": {{"x": [[NaN, Infinity, -Infinity]]}}}}'
+    answer = client.post(
+        "/v1/inspect", content=text, headers={**HEADERS, "content-type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
+    found = np.load(io.BytesIO(answer.content))
+    np.testing.assert_array_equal(found, [[np.nan, np.inf, -np.inf]])
+
+
+def test_a_refusal_at_submission_names_the_failing_node(client: TestClient) -> None:
+    a = la.asarray(np.arange(9.0).reshape(3, 3))
+    document = serialize.to_dict(la.take(a.ravel(), (a.sum() * 0 + 100).astype("int64")))
+    take = [node[0] for node in document["graph"]["nodes"]].index("take")
+    for route in ("/v1/jobs", "/v1/inspect"):
+        refused = client.post(route, json={"graph": document}, headers=HEADERS)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["type"] == "LazyIndexError" and "out of bounds" in error["message"], error
+        assert (error["op"], error["node"]) == ("take", take)
+        assert f"node {take} of the graph document" in error["message"]
+    document["graph"]["nodes"][take][0] = "no_such_op"  # refused while it is read
+    refused = client.post("/v1/jobs", json={"graph": document}, headers=HEADERS)
+    error = refused.json()["error"]
+    assert refused.status_code == 422 and error["type"] == "UnknownOp", error
+    assert (error["op"], error["node"]) == ("no_such_op", take)
+
+
+DIVIDE = [  # X holds a zero
+    {"category": "RuntimeWarning", "message": "divide by zero encountered in divide"},
+    {"category": "RuntimeWarning", "message": "invalid value encountered in divide"},
+]
+
+
+def test_warnings_of_a_job_and_of_an_inspect_come_back(client: TestClient) -> None:
+    body = {"graph": serialize.to_dict(_x() / 0.0), "arguments": {"x": X.tolist()}}
+    job = client.post("/v1/jobs", json=body, params={"wait": 30}, headers=HEADERS).json()
+    assert job["state"]["status"] == "Completed" and job["state"]["warnings"] == DIVIDE
+    state = client.get(f"/v1/jobs/{job['job_id']}", headers=HEADERS).json()
+    assert state["warnings"] == DIVIDE
+    quiet = {**body, "graph": serialize.to_dict(_x() * 2.0)}
+    job = client.post("/v1/jobs", json=quiet, params={"wait": 30}, headers=HEADERS).json()
+    assert job["state"]["status"] == "Completed" and job["state"]["warnings"] == []
+    with warnings.catch_warnings():  # this process's filters decide what inspect sees
+        warnings.simplefilter("default")
+        for value in (X, -X):  # not only the first time at numpy's line
+            sent = {**body, "arguments": {"x": value.tolist()}}
+            answer = client.post("/v1/inspect", json=sent, headers=HEADERS)
+            assert json.loads(answer.headers["X-Lazyarray-Warnings"]) == DIVIDE
+        answer = client.post("/v1/inspect", json=quiet, headers=HEADERS)
+        assert json.loads(answer.headers["X-Lazyarray-Warnings"]) == []
+
+
+def test_warnings_are_kept_once_each_and_at_most_twenty() -> None:
+    from lazyarray.server.warned import entries, in_process
+
+    class Own(UserWarning):
+        pass
+
+    with in_process() as seen:
+        for index in range(30):
+            warnings.warn(f"w{index % 25}", RuntimeWarning, stacklevel=1)
+        warnings.warn("own", Own, stacklevel=1)
+    assert len(seen) == 26  # each once
+    kept = entries(seen)
+    assert kept == [{"category": "RuntimeWarning", "message": f"w{i}"} for i in range(20)]
+    named = entries([(Own, "own"), (np.exceptions.ComplexWarning, "c"), (DeprecationWarning, "d")])
+    assert [entry["category"] for entry in named] == [
+        "UserWarning",
+        "ComplexWarning",
+        "DeprecationWarning",
+    ]
+
+
+@pytest.mark.parametrize("ended_by", ["timeout", "disconnect"])
+def test_a_timed_out_inspect_stops_its_computation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ended_by: str
+) -> None:
+    """At its timeout (the request's, under the server's) the inspect's run is
+    cancelled: the blocks running then finish (a numpy call is not interrupted), no
+    other block runs to its end."""
+    from lazyarray.jobs import RunContext
+    from lazyarray_numpy import kernels
+
+    contexts: list[RunContext] = []
+    made = RunContext.__init__
+
+    def init(self: RunContext, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        contexts.append(self)
+
+    ended: list[bool] = []  # per block run to its end: whether the run was cancelled then
+    running = [0]
+    mapped = kernels.map_in_context
+
+    def map_in_context(pool: Any, function: Any, items: Any, workers: int) -> Any:
+        def block(item: Any) -> Any:
+            running[0] += 1
+            try:
+                value = function(item)
+            finally:
+                running[0] -= 1
+            ended.append(contexts[-1].cancelled)
+            return value
+
+        return mapped(pool, block, items, workers)
+
+    monkeypatch.setattr(RunContext, "__init__", init)
+    monkeypatch.setattr(kernels, "map_in_context", map_in_context)
+    y = la.arange(20_000_000, dtype="float64")
+    for _ in range(40):  # many blocks, seconds of work
+        y = la.sin(y) * 1.0001 + 0.5
+    app = create_app(tmp_path, "t", workers=0)  # the server's limit: 10 s
+    body = {"graph": serialize.to_dict(y.sum()), "timeout": 0.3}  # the client's
+    if ended_by == "disconnect":  # a client that stops waiting, its timeout not sent
+        del body["timeout"]
+        with ThreadedServer(app) as server:
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(
+                    f"{server.url}/v1/inspect",
+                    json=body,
+                    headers=HEADERS,
+                    timeout=httpx.Timeout(30.0, read=0.5),
+                )
+            deadline = time.monotonic() + 5  # well within the server's 10 s
+            while not (contexts and contexts[0].cancelled) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(contexts) == 1 and contexts[0].cancelled
+        return
+    with TestClient(app) as client:
+        answer = client.post("/v1/inspect", json=body, headers=HEADERS)
+        assert answer.status_code == 408 and answer.json()["error"]["type"] == "JobTimeoutError"
+        assert len(contexts) == 1 and contexts[0].cancelled
+        deadline = time.monotonic() + 60
+        while running[0] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        threads = la.config.snapshot().threads or os.cpu_count() or 1
+        assert ended and running[0] == 0 and ended.count(True) <= threads, ended

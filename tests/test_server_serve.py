@@ -8,6 +8,7 @@ import io
 import signal
 import stat
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +179,60 @@ def test_sigterm_lets_short_jobs_finish_and_requeues_the_rest(tmp_path: Path) ->
             assert client.post(f"/v1/jobs/{long}/cancel").status_code == 200
             assert wait(client, long, timeout=10)["status"] == "Cancelled"
         assert server.stop() in STOPPED
+
+
+@pytest.mark.parametrize(
+    ("lines", "environment", "expected"),
+    [
+        ("alice same\n# a comment\nbob same\n", None, "lines 1 and 3 give one token to two owners"),
+        ("alice a-token\nbadline\n", None, ":2: expected 'owner token'"),
+        ("alice shared\n", "shared", "LAZYARRAY_TOKEN (the 'default' owner's token) is also"),
+    ],
+)
+def test_a_bad_token_file_refuses_to_start(
+    no_token: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    lines: str,
+    environment: str | None,
+    expected: str,
+) -> None:
+    table = tmp_path / "tokens.txt"
+    table.write_text(lines)
+    if environment is not None:
+        monkeypatch.setenv("LAZYARRAY_TOKEN", environment)
+    args = ["serve", "--store", str(tmp_path / "store"), "--token-file", str(table)]
+    assert main(args) == main(["serve", "--token-file", str(tmp_path / "none")]) == 1
+    error = capsys.readouterr().err.splitlines()
+    assert error[0].startswith("lazyarray: error: ") and str(table) in error[0]
+    assert expected in error[0] and error[1].startswith("lazyarray: error: ")
+    table.write_text("alice same\nalice same\ndefault shared\n")  # the same owner twice: fine
+    monkeypatch.setenv("LAZYARRAY_TOKEN", "shared")
+    assert tokens_for("127.0.0.1", str(table), tmp_path).table == {
+        "same": "alice",
+        "shared": "default",
+    }
+
+
+def test_one_server_per_store(
+    no_token: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lazyarray.server.app import create_app
+    from lazyarray.server.lock import StoreInUse
+
+    with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    store = tmp_path / "store"
+    with TestClient(create_app(store, "t", workers=0)) as client:
+        assert client.get("/health").status_code == 200
+        second = TestClient(create_app(store, "t", workers=0))
+        with pytest.raises(StoreInUse, match=f"another server uses the store {store}"):
+            second.__enter__()
+        assert main(["serve", "--store", str(store), "--port", "1"]) == 1
+        error = capsys.readouterr().err
+        assert error.startswith(f"lazyarray: error: another server uses the store {store}")
+    with TestClient(create_app(store, "t", workers=0)) as client:  # released at its end
+        assert client.get("/health").status_code == 200

@@ -119,3 +119,30 @@ def test_forget_deletes_the_jobs_that_ended_before_a_time(store: JobStore) -> No
     # a forgotten submission id is free again: the same id makes a new job
     again, new = store.submit("alice", REQUEST, "d1", "s1")
     assert new and again != ended
+
+
+def test_a_store_made_before_the_warnings_column_opens_and_gains_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    from lazyarray.server import store as store_module
+
+    old = store_module.SCHEMA.replace("    warnings TEXT NOT NULL DEFAULT '[]',\n", "")
+    assert old != store_module.SCHEMA
+    database = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    database.executescript(old)
+    database.execute(
+        "INSERT INTO jobs (job_id, owner, request_digest, request, status, created)"
+        " VALUES ('old', 'o', 'd', '{}', 'Pending', 1.0)"
+    )
+    database.commit()
+    database.close()
+    jobs = JobStore(tmp_path / "jobs.sqlite3")
+    found = jobs.get("old")
+    assert found is not None and found["warnings"] == []
+    claim = jobs.claim()
+    assert claim is not None
+    seen = [{"category": "RuntimeWarning", "message": "overflow encountered in exp"}]
+    assert jobs.finish(claim, JobStatus.COMPLETED, result="r.npy", warnings=seen)
+    assert jobs.get("old")["warnings"] == seen  # type: ignore[index]
+    JobStore(tmp_path / "jobs.sqlite3").close()  # opened again: nothing to add
+    jobs.close()

@@ -458,3 +458,29 @@ def test_large_literals_go_up_once_and_come_back_through_their_version(
         with pytest.raises(la.errors.ServerError) as found:  # only the blobs it names
             bob.request("GET", f"{route}/sha256:{'0' * 64}")
         assert found.value.status == 404
+
+
+def test_a_call_is_answered_in_the_format_that_holds_its_result(
+    server: Server, registry: str
+) -> None:
+    m = la.parameter("m", la.MaskedArray, dtype="float64")
+    m.sum().publish("alice:msum", "1.0.0", registry=registry)
+    value = np.ma.MaskedArray([1.0, 2.0, 4.0], mask=[False, True, False])
+    blobs = FolderBlobs(server.store / "blobs")  # as PUT /v1/blobs would store them
+    uploaded: dict[str, Any] = {}
+    for name, array in (("blob", value.data), ("mask", value.mask)):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        uploaded[name] = blobs.put(buffer.getvalue())
+    uploaded["fill_value"] = {"scalar": ["<f8", np.float64(1e20).tobytes().hex()]}
+    route = "/v1/workflows/alice:msum/versions/1.0.0/call"
+    with Client(server.url, token="alice-token") as client:
+        job_id = client.json("POST", route, json={"arguments": {"m": uploaded}})["job_id"]
+        assert _wait(client, job_id)["status"] == "Completed"
+        result = client.request("GET", f"/v1/jobs/{job_id}/result")
+        assert result.headers["content-type"] == "application/x-npz"
+        with np.load(io.BytesIO(result.content)) as found:
+            assert found["data"] == value.sum() and not found["mask"]
+        # a bad argument is refused as one, whatever the format
+        with pytest.raises(ArgumentError):
+            client.json("POST", route, json={"arguments": {"m": [[1.0], 2.0]}, "format": "npy"})

@@ -23,16 +23,18 @@ from starlette.concurrency import run_in_threadpool
 from lazyarray.errors import (
     CorruptBlob,
     DocumentTooLarge,
+    JobCancelled,
     JobTimeoutError,
     LazyArrayError,
     ResourceExhausted,
 )
 from lazyarray.jobs import JobStatus
-from lazyarray.server import dataset_routes, workflow_routes
+from lazyarray.server import dataset_routes, warned, workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
-from lazyarray.server.checks import MEDIA, RequestChecks
+from lazyarray.server.checks import MEDIA, RequestChecks, described
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits
+from lazyarray.server.lock import StoreLock
 from lazyarray.server.models import (
     INLINE_QUERY,
     INLINE_RESULT_BYTES,
@@ -48,7 +50,6 @@ from lazyarray.server.models import (
 from lazyarray.server.page import page_router
 from lazyarray.server.responses import ApiError, from_error, install
 from lazyarray.server.runner import (
-    describe,
     labelled,
     read_arguments,
     running_as,
@@ -68,6 +69,10 @@ BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>
 # after 100 ms, then less and less often: a read in between would take a core from the
 # job it waits for
 WAIT_POLL_SECONDS = (0.1, 0.5)
+# how often a running inspect looks whether its client has gone
+INSPECT_POLL_SECONDS = 0.1
+# an inspect's warnings (``warned.entries``), a JSON list in ASCII
+WARNINGS_HEADER = "X-Lazyarray-Warnings"
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
 SubmitJob = Callable[..., str]
 
@@ -98,6 +103,7 @@ def create_app(
     grace: float = 30.0,
     assets: Any = None,
     keep_results: float | None = None,
+    store_lock: StoreLock | None = None,
 ) -> FastAPI:
     """The application over the store folder ``store``; ``token`` is the default owner's
     token or a ``{token: owner}`` table. ``workers`` processes run the jobs (0: none,
@@ -106,7 +112,9 @@ def create_app(
     ``grace`` seconds to finish, then go back to Pending without counting an attempt.
     Jobs run with ``assets`` (``lazyarray.assets``: specs, dicts, or a YAML file). An
     ended job is deleted, its result with it, ``keep_results`` seconds after it ended
-    (None: kept for ever)."""
+    (None: kept for ever). While it runs (its lifespan), the app holds the store's lock
+    (``store_lock``, else its own): a second server on the store fails to start with
+    ``StoreInUse``."""
     import lazyarray
     from lazyarray import serialize
 
@@ -129,20 +137,25 @@ def create_app(
     )
 
     ended = _Ended()
+    lock = store_lock or StoreLock(layout.root)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        ended.start(loop)
-        pool.on_finished(ended.notify)
-        if workers:
-            pool.start(loop)
+        lock.acquire()  # one server per store (``StoreInUse``), held until it stops
         try:
-            yield
-        finally:
-            app.state.stopping = True
+            loop = asyncio.get_running_loop()
+            ended.start(loop)
+            pool.on_finished(ended.notify)
             if workers:
-                pool.stop(grace)
+                pool.start(loop)
+            try:
+                yield
+            finally:
+                app.state.stopping = True
+                if workers:
+                    pool.stop(grace)
+        finally:
+            lock.release()
 
     app = FastAPI(
         title="lazyarray",
@@ -187,7 +200,7 @@ def create_app(
     def job_request(
         graph: dict[str, Any],
         arguments: Mapping[str, Any] | None,
-        format: str,  # noqa: A002 - the request's field
+        format: str | None,  # noqa: A002 - the request's field (None: the default)
         timeout: float | None,
         errstate: Mapping[str, str] | None,
         options: Mapping[str, Any] | None,
@@ -217,10 +230,11 @@ def create_app(
             request["options"] = dict(options)
         return request, _digest(request)
 
-    def check_request(request: Mapping[str, Any], digest: str) -> None:
-        """Raises ``ApiError``: 422 a bad document, argument or format, 413 over a limit."""
+    def check_request(request: Mapping[str, Any], digest: str) -> str:
+        """The result's format (the request's, else the one that holds the result).
+        Raises ``ApiError``: 422 a bad document, argument or format, 413 over a limit."""
         with running_as(request.get("errstate"), request.get("options")):
-            checked.check(
+            return checked.check(
                 request["graph"],
                 request["arguments"],
                 request["format"],
@@ -256,7 +270,7 @@ def create_app(
         who: str,
         graph: dict[str, Any],
         arguments: Mapping[str, Any] | None = None,
-        format: str = "npy",  # noqa: A002 - the request's field
+        format: str | None = None,  # noqa: A002 - the request's field
         submission_id: str | None = None,
         timeout: float | None = None,
         *,
@@ -267,7 +281,7 @@ def create_app(
         ``job_request``, ``check_request``, ``record_job``). ``errstate`` and ``options``
         (``ErrState``, ``RunOptions`` as dicts) are the caller's, applied where it runs."""
         request, digest = job_request(graph, arguments, format, timeout, errstate, options)
-        check_request(request, digest)
+        request["format"] = check_request(request, digest)
         return record_job(who, request, digest, submission_id)
 
     async def awaited(job_id: str, who: str, wait: float, inline: bool) -> JobState:
@@ -336,10 +350,12 @@ def create_app(
             _given(request.options),
         )
         arguments, result_bytes = recorded["arguments"], limits.result_bytes
-        if not checked.remembers(
+        found = checked.remembers(
             request.graph, arguments, request.format, result_bytes, digest=digest
-        ):
-            await run_in_threadpool(check_request, recorded, digest)  # may read blobs
+        )
+        if found is None:
+            found = await run_in_threadpool(check_request, recorded, digest)  # may read blobs
+        recorded["format"] = found  # the digest keeps the format as sent
         # a remembered check is a look-up and the record one commit: no thread hop
         job_id = record_job(who, recorded, digest, request.submission_id)
         if wait <= 0:
@@ -403,13 +419,18 @@ def create_app(
         return ResultFile(layout.results / name, media_type=MEDIA[stored])
 
     @app.post("/v1/inspect", response_class=Response)
-    def inspect(request: InspectRequest, who: str = Depends(owner)) -> Response:
-        """Computes a small result at once, in this process, within a short timeout."""
+    def inspect(
+        request: InspectRequest, connection: Request, who: str = Depends(owner)
+    ) -> Response:
+        """Computes a small result at once, in this process, within a short timeout (the
+        request's, at most the server's); the warnings it raised are in the header
+        ``X-Lazyarray-Warnings``. At the timeout, or when the client has gone, the
+        computation is cancelled: its kernel blocks running then end, no other starts."""
         from lazyarray.execution.compute import compute
 
         if app.state.stopping:
             raise ApiError(503, "the server is shutting down", headers={"Retry-After": "5"})
-        document = checked.document(
+        document, fmt = checked.document(
             request.graph, request.arguments, request.format, limits.inspect_bytes
         )
         try:
@@ -417,30 +438,34 @@ def create_app(
         except (ValueError, TypeError, KeyError) as error:
             raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
         single = document.single
+        seconds = min(request.timeout or limits.inspect_seconds, limits.inspect_seconds)
         with (
             labelled(document.nodes),
             running_as(_given(request.errstate), _given(request.options)),
+            warned.in_context() as seen,
         ):
             try:
-                values = compute(
+                job = compute(
                     document.outputs,
                     arguments=arguments,
-                    format=request.format if single else "pyarrow",
-                    timeout=limits.inspect_seconds,
+                    format=fmt if single else "pyarrow",
+                    block=False,
                     backend="numpy",
                 )
+                values = _inspected(job, seconds, connection)
             except JobTimeoutError as error:
-                raise _described(408, error) from error
+                raise described(408, error) from error
             except ResourceExhausted as error:
-                raise _described(413, error) from error
+                raise described(413, error) from error
             except LazyArrayError as error:
-                raise _described(422, error) from error
+                raise described(422, error) from error
+        headers = {WARNINGS_HEADER: json.dumps(warned.entries(seen), ensure_ascii=True)}
         if single:
-            return Response(values[0], media_type=MEDIA[request.format])
+            return Response(values[0], media_type=MEDIA[fmt], headers=headers)
         buffer = io.BytesIO()
         members = tuple_members(values, [node.type for node in document.outputs])
         np.savez(buffer, **members)  # type: ignore[arg-type]
-        return Response(buffer.getvalue(), media_type=MEDIA["npz"])
+        return Response(buffer.getvalue(), media_type=MEDIA["npz"], headers=headers)
 
     @app.put("/v1/blobs/{digest}", status_code=201)
     async def put_blob(
@@ -543,14 +568,39 @@ class _Ended:
             event.set()
 
 
+def _inspected(job: Any, seconds: float, connection: Request) -> Any:
+    """The result of an inspect's ``job`` (from the thread running its route); the job
+    is cancelled (``JobTimeoutError``) after ``seconds``, or (``JobCancelled``) once the
+    client has gone: its kernel blocks check between blocks, a numpy call in progress
+    ends first. Anything else raised cancels it too."""
+    end = time.monotonic() + seconds
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise JobTimeoutError(f"inspect did not finish within {seconds} seconds")
+            with contextlib.suppress(JobTimeoutError):  # not yet: the job has no deadline
+                return job.result(timeout=min(INSPECT_POLL_SECONDS, left))
+            if _gone(connection):
+                raise JobCancelled("the client went away before the inspect's result")
+    except BaseException:
+        job.cancel()
+        raise
+
+
+def _gone(connection: Request) -> bool:
+    """Whether the client of a request has disconnected (asked from a thread of the
+    app's thread pool; elsewhere, never)."""
+    import anyio.from_thread
+
+    try:
+        return bool(anyio.from_thread.run(connection.is_disconnected))
+    except RuntimeError:  # not a thread anyio started
+        return False
+
+
 def _blob_name(digest: str) -> str:
     try:
         return check_digest(digest)
     except ValueError as error:
         raise ApiError(422, str(error), "CorruptBlob") from error
-
-
-def _described(status: int, error: BaseException) -> ApiError:
-    """A refusal carrying a job error's fields (op, document node) in its body's error."""
-    entry = describe(error)
-    return ApiError(status, entry["message"], entry["type"], extra=entry)

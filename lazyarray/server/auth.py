@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from lazyarray.errors import ConfigError
+
 DEFAULT_OWNER = "default"
 COOKIE = "lazyarray_token"  # the web page's token, taken once from the link the server prints
 COOKIE_METHODS = ("GET", "HEAD")  # a cookie never authorizes a change: no cross-site requests
@@ -14,16 +16,24 @@ COOKIE_METHODS = ("GET", "HEAD")  # a cookie never authorizes a change: no cross
 
 def read_token_file(path: str | Path) -> dict[str, str]:
     """A token file: one ``owner token`` pair a line; ``#`` starts a comment. Returns
-    ``{token: owner}``."""
+    ``{token: owner}``. Raises ``ConfigError`` for a malformed line, and for a token
+    given to two owners (a token names one owner: which one would be a guess)."""
     tokens: dict[str, str] = {}
+    lines: dict[str, int] = {}  # {token: the line that gave it}
     for number, line in enumerate(Path(path).read_text().splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if not words:
             continue
         if len(words) != 2:
-            raise ValueError(f"{path}:{number}: expected 'owner token'")
+            raise ConfigError(f"{path}:{number}: expected 'owner token'")
         owner, token = words
+        if token in tokens and tokens[token] != owner:
+            raise ConfigError(
+                f"{path}: lines {lines[token]} and {number} give one token to two owners "
+                f"({tokens[token]!r} and {owner!r}); give each owner its own token"
+            )
         tokens[token] = owner
+        lines.setdefault(token, number)
     return tokens
 
 

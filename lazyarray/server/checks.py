@@ -9,15 +9,16 @@ import collections
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from lazyarray.errors import DocumentTooLarge, LazyArrayError, ResourceExhausted
+from lazyarray.graph import Node
 from lazyarray.server.limits import ServerLimits, check_projection, standin
-from lazyarray.server.responses import ApiError, from_error
-from lazyarray.server.runner import Document, read_document
+from lazyarray.server.responses import ApiError
+from lazyarray.server.runner import Document, describe, labelled, read_document
 from lazyarray.stores.blobs import BlobStore
 
 MEDIA = {
@@ -27,6 +28,33 @@ MEDIA = {
     "arrow": "application/vnd.apache.arrow.stream",
 }
 REMEMBERED = 4096  # passed checks kept (a key each)
+
+
+def described(status: int, error: BaseException, graph: Any = None) -> ApiError:
+    """The refusal of a typed error carrying a job error's fields: the failing op and
+    node (its position in the submitted document's nodes), where one node raised it;
+    an op the error does not name is read from the document ``graph``, where given."""
+    entry = describe(error)
+    if entry["node"] is not None and entry["op"] is None:
+        entry["op"] = _op_of(graph, entry["node"])
+    return ApiError(status, entry["message"], entry["type"], extra=entry)
+
+
+def _op_of(graph: Any, index: int) -> str | None:
+    """The op name of node ``index`` of a document, as sent (it may be unknown)."""
+    try:
+        op = graph["graph"]["nodes"][index][0]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return op[:200] if isinstance(op, str) else None
+
+
+def default_format(outputs: Sequence[Node]) -> str:
+    """The format that holds the result: npy for one unmasked result, npz for a masked
+    one or several."""
+    if len(outputs) == 1 and not outputs[0].type.masked:
+        return "npy"
+    return "npz"
 
 
 def result_format(name: str) -> str:
@@ -39,9 +67,11 @@ def result_format(name: str) -> str:
 
 
 class RequestChecks:
-    """``check(graph, arguments, format, result_bytes)`` passes or raises the refusal
-    (``ApiError``: 413 over a limit, 422 anything else); ``document(...)`` also returns
-    the document read. Call them under the request's errstate and options
+    """``check(graph, arguments, format, result_bytes)`` returns the result's format
+    (``format``, or where it is None the one that holds the result: ``default_format``)
+    or raises the refusal (``ApiError``: 413 over a limit, 422 anything else; an
+    argument is checked before the format); ``document(...)`` also returns the document
+    read. Call them under the request's errstate and options
     (``runner.running_as``): they decide what folding refuses and what the plan is, so
     they are part of what a passed check is remembered by. A blob is never deleted, so
     a document whose blobs were there is still whole. Only keys are kept, never the
@@ -51,94 +81,104 @@ class RequestChecks:
         self._blobs = blobs
         self._limits = limits
         self._trusted = trusted
-        self._passed: collections.OrderedDict[tuple[Any, ...], None] = collections.OrderedDict()
+        # {key: the result's format}
+        self._passed: collections.OrderedDict[tuple[Any, ...], str] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def check(
         self,
         graph: dict[str, Any],
         arguments: Mapping[str, Any],
-        format: str,  # noqa: A002 - the request's field
+        format: str | None,  # noqa: A002 - the request's field
         result_bytes: int,
         *,
         digest: str | None = None,
-    ) -> None:
+    ) -> str:
         """``digest``: the caller's digest of a request holding at least ``graph`` and
         ``arguments`` and the errstate and options it runs under (their text is not
         written again to key the check)."""
-        result_format(format)
-        if not self.remembers(graph, arguments, format, result_bytes, digest=digest):
-            self.document(graph, arguments, format, result_bytes, digest=digest)
+        found = self.remembers(graph, arguments, format, result_bytes, digest=digest)
+        if found is not None:
+            return found
+        return self.document(graph, arguments, format, result_bytes, digest=digest)[1]
 
     def remembers(
         self,
         graph: dict[str, Any],
         arguments: Mapping[str, Any],
-        format: str,  # noqa: A002 - the request's field
+        format: str | None,  # noqa: A002 - the request's field
         result_bytes: int,
         *,
         digest: str | None = None,
-    ) -> bool:
-        """Whether the same check passed before: a look-up that reads nothing (with a
-        ``digest``, no errstate or options need be in force either)."""
+    ) -> str | None:
+        """The result's format where the same check passed before, else None: a look-up
+        that reads nothing (with a ``digest``, no errstate or options need be in force
+        either)."""
         key = _key(graph, arguments, format, result_bytes, digest)
         with self._lock:
             if key is None or key not in self._passed:
-                return False
+                return None
             self._passed.move_to_end(key)
-            return True
+            return self._passed[key]
 
     def document(
         self,
         graph: dict[str, Any],
         arguments: Mapping[str, Any],
-        format: str,  # noqa: A002 - the request's field
+        format: str | None,  # noqa: A002 - the request's field
         result_bytes: int,
         *,
         digest: str | None = None,
-    ) -> Document:
-        document = self._check(graph, arguments, format, result_bytes)
+    ) -> tuple[Document, str]:
+        """The document read and the result's format."""
+        document, found = self._check(graph, arguments, format, result_bytes)
         key = _key(graph, arguments, format, result_bytes, digest)
         if key is not None:
             with self._lock:
-                self._passed[key] = None
+                self._passed[key] = found
                 while len(self._passed) > REMEMBERED:
                     self._passed.popitem(last=False)
-        return document
+        return document, found
 
     def _check(
         self,
         graph: dict[str, Any],
         arguments: Mapping[str, Any],
-        format: str,  # noqa: A002 - the request's field
+        format: str | None,  # noqa: A002 - the request's field
         result_bytes: int,
-    ) -> Document:
+    ) -> tuple[Document, str]:
         from lazyarray.execution.formats import check_format
 
-        result_format(format)
+        if format is not None:  # a name it does not know: before anything is read
+            result_format(format)
         limits = self._limits
         try:
             document = read_document(
                 graph, self._blobs, trusted=self._trusted, limits=limits.document
             )
-            check_format(format, [node.type for node in document.outputs])
-            stand_ins = {name: standin(value, self._blobs) for name, value in arguments.items()}
-            check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
+            # an error raised from a node (planning folds constants) names its position
+            with labelled(document.nodes):
+                stand_ins = {k: standin(value, self._blobs) for k, value in arguments.items()}
+                # binds the arguments: an argument's refusal comes before the format's
+                # (whether the format can hold the result)
+                check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
+                format = result_format(format or default_format(document.outputs))  # noqa: A001
+                check_format(format, [node.type for node in document.outputs])
         except (DocumentTooLarge, ResourceExhausted) as error:
-            raise from_error(413, error) from error
+            raise described(413, error, graph) from error
         except LazyArrayError as error:
-            raise from_error(422, error) from error
+            raise described(422, error, graph) from error
         except (ValueError, TypeError) as error:  # an argument numpy cannot read
             raise ApiError(422, f"bad argument: {error}", "ArgumentError") from error
         if not document.single and format != "npz":
             raise ApiError(422, "a tuple of results is kept as npz; format='npz'", "FormatError")
-        return document
+        return document, format
 
 
 def _key(
     graph: dict[str, Any],
     arguments: Mapping[str, Any],
-    kind: str,
+    kind: str | None,
     result_bytes: int,
     digest: str | None = None,
 ) -> tuple[Any, ...] | None:

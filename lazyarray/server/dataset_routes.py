@@ -47,11 +47,11 @@ STATUSES: tuple[tuple[type[LazyArrayError], int], ...] = (
 )
 
 
-class BlobField(BaseModel, strict=True):
+class BlobField(BaseModel, strict=True, extra="forbid"):
     blob: str = Field(description="sha256:<hex> of an uploaded .npy file")
 
 
-class CreateBody(BaseModel, strict=True):
+class CreateBody(BaseModel, strict=True, extra="forbid"):
     splits: dict[str, dict[str, BlobField]] = Field(
         description='{split: {field: {"blob": "sha256:<hex>"}}}'
     )
@@ -61,7 +61,7 @@ class CreateBody(BaseModel, strict=True):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class TagBody(BaseModel, strict=True):
+class TagBody(BaseModel, strict=True, extra="forbid"):
     uid: str
 
 

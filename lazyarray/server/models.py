@@ -20,6 +20,10 @@ INLINE_QUERY = Query(
     description=f"a Completed job's result of at most {INLINE_RESULT_BYTES} bytes in the answer",
 )
 
+FORMAT_DESCRIPTION = (
+    "the result's format: npy, npz, json or arrow; by default the one that holds the "
+    "result (npy for one unmasked result, npz for a masked one or several)"
+)
 ErrorHandling = Literal["ignore", "warn", "raise", "call", "print", "log"]
 
 
@@ -44,11 +48,21 @@ class RunOptions(BaseModel):
 
 
 class InspectRequest(BaseModel):
+    """A graph computed at once (and, as ``JobRequest``, a job); an unknown field is
+    refused (422), as every request body is: a misspelt field is not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
     graph: dict[str, Any] = Field(description="a graph document (docs/graph-format.md)")
     arguments: dict[str, Any] = Field(default_factory=dict)
-    format: str = "npy"
+    format: str | None = Field(default=None, description=FORMAT_DESCRIPTION)
     errstate: ErrState | None = Field(default=None, description="numpy's, where asked")
     options: RunOptions | None = None
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds (an inspect's: at most the server's limit, then 408 and its "
+        "computation stops)",
+    )
 
 
 class JobRequest(InspectRequest):
@@ -63,6 +77,14 @@ class InlineResult(BaseModel):
     base64: str
 
 
+class JobWarning(BaseModel):
+    """A warning the job raised: its class's name (a builtin warning or numpy's, else
+    "UserWarning") and message."""
+
+    category: str
+    message: str
+
+
 class JobState(BaseModel):
     job_id: str
     status: JobStatus
@@ -73,6 +95,9 @@ class JobState(BaseModel):
     created: float
     started: float | None
     finished: float | None
+    warnings: list[JobWarning] = Field(
+        default_factory=list, description="what the job raised, each once, at most 20"
+    )
     inline_result: InlineResult | None = Field(
         default=None, description="with ?inline=true, a small Completed job's result"
     )

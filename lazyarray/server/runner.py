@@ -23,6 +23,7 @@ from lazyarray.execution.files import write_atomically
 from lazyarray.graph import Node, fill_value_of
 from lazyarray.jobs import JobStatus
 from lazyarray.serialize.limits import Limits
+from lazyarray.server import warned
 from lazyarray.server.blobs import ServerBlobs, read_literals, read_npy
 from lazyarray.server.limits import masked_argument
 from lazyarray.server.store import Claim, JobStore, job_error
@@ -165,7 +166,34 @@ def describe(error: BaseException) -> dict[str, Any]:
         path = _NODE_PATH.match(error.path)
         node = int(path.group(1)) if path is not None else None
     op = getattr(error, "op", None) or None
+    if node is None:
+        made = _made_at(error)
+        if made is not None:
+            op, node = made
+            message = f"{message} (node {node} of the graph document)"
     return job_error(type(error).__name__, message, op if isinstance(op, str) else None, node)
+
+
+def _made_at(error: BaseException) -> tuple[str, int] | None:
+    """The op and document node of the node being made when ``error`` was raised: a
+    type rule refusing the inputs a planner's rewrite gives a node (a folded constant
+    index out of bounds) raises with neither, from ``Node.make(op, ..., site)``, whose
+    ``site`` is the replaced node's: its document position while ``labelled``."""
+    traceback = error.__traceback__
+    found = None
+    while traceback is not None:  # outermost to innermost: the last match is the node
+        names = traceback.tb_frame.f_locals
+        site, op = names.get("site"), names.get("op")
+        if (
+            isinstance(site, tuple)
+            and len(site) == 2
+            and site[0] == NODE_SITE
+            and isinstance(site[1], int)
+            and isinstance(op, str)
+        ):
+            found = (op, site[1])
+        traceback = traceback.tb_next
+    return found
 
 
 def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
@@ -240,20 +268,30 @@ def run(
     released: Callable[[], bool] | None = None,
     watch: Watch | None = None,
     documents: Documents | None = None,
+    warnings: bool = False,
 ) -> JobStatus | None:
     """Runs the claimed attempt to its end; returns the state recorded, or None when the
     attempt lost its lease (another attempt owns the job now) or was released (the
     server is stopping: ``released()`` became true). ``watch``: the worker's own (kept
     between attempts), else one for this attempt alone; ``documents``: the worker's
-    documents read last."""
+    documents read last. ``warnings``: the attempt has the process to itself, and
+    records every warning raised in it (``warned.in_process``) with its end state."""
     documents = documents or Documents(0)
-    if watch is not None:
-        return _run(claim, store, blobs, results, trusted, backend, client, watch, documents)
-    watch = Watch(store, released)
-    try:
-        return _run(claim, store, blobs, results, trusted, backend, client, watch, documents)
-    finally:
-        watch.close()
+    recording: contextlib.AbstractContextManager[list[tuple[type[Warning], str]]] = (
+        warned.in_process() if warnings else contextlib.nullcontext([])
+    )
+    with recording as seen:
+        if watch is not None:
+            return _run(
+                claim, store, blobs, results, trusted, backend, client, watch, documents, seen
+            )
+        watch = Watch(store, released)
+        try:
+            return _run(
+                claim, store, blobs, results, trusted, backend, client, watch, documents, seen
+            )
+        finally:
+            watch.close()
 
 
 class Documents:
@@ -295,6 +333,7 @@ def _run(
     client: Any,
     watcher: Watch,
     documents: Documents,
+    seen: list[tuple[type[Warning], str]],
 ) -> JobStatus | None:
     from lazyarray.execution.compute import compute
 
@@ -306,7 +345,7 @@ def _run(
             document = documents.read(request["graph"], blobs, trusted)
             arguments = read_arguments(request.get("arguments") or {}, blobs)
         except Exception as error:
-            return _failed(claim, store, error)
+            return _failed(claim, store, error, seen)
         with labelled(document.nodes), running_as(request.get("errstate"), request.get("options")):
             try:  # planning (and a dask backend's lowering) happen here: the watch beats
                 job = compute(
@@ -318,7 +357,7 @@ def _run(
                     cache=False,
                 )
             except Exception as error:
-                return _failed(claim, store, error)
+                return _failed(claim, store, error, seen)
             next_progress = time.monotonic()
             while True:
                 if watch.stop.is_set():
@@ -339,7 +378,7 @@ def _run(
                 except Exception as error:
                     path.unlink(missing_ok=True)
                     if job.status()["status"] != JobStatus.CANCELLED:
-                        return _failed(claim, store, error)
+                        return _failed(claim, store, error, seen)
                     if watch.released:
                         store.release(claim)
                         return None
@@ -348,14 +387,22 @@ def _run(
                         JobStatus.CANCELLED,
                         errors=[TIMED_OUT] if watch.timed_out else [],
                         message=TIMED_OUT["message"] if watch.timed_out else "cancelled",
+                        warnings=warned.entries(seen),
                     )
                     return JobStatus.CANCELLED if ok else None
         try:
             data = encode(list(values), [node.type for node in document.outputs], fmt, path)
         except Exception as error:
-            return _failed(claim, store, error)
+            return _failed(claim, store, error, seen)
     steps = job.status()["total_steps"] or None
-    if store.finish(claim, JobStatus.COMPLETED, result=path.name, data=data, total_steps=steps):
+    if store.finish(
+        claim,
+        JobStatus.COMPLETED,
+        result=path.name,
+        data=data,
+        total_steps=steps,
+        warnings=warned.entries(seen),
+    ):
         return JobStatus.COMPLETED
     path.unlink(missing_ok=True)  # a stale attempt's file is never served
     return None
@@ -479,7 +526,18 @@ def _settle(job: Any, path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _failed(claim: Claim, store: JobStore, error: BaseException) -> JobStatus | None:
+def _failed(
+    claim: Claim,
+    store: JobStore,
+    error: BaseException,
+    seen: Sequence[tuple[type[Warning], str]] = (),
+) -> JobStatus | None:
     entry = describe(error)
-    ok = store.finish(claim, JobStatus.ERRORED, errors=[entry], message=entry["message"])
+    ok = store.finish(
+        claim,
+        JobStatus.ERRORED,
+        errors=[entry],
+        message=entry["message"],
+        warnings=warned.entries(seen),
+    )
     return JobStatus.ERRORED if ok else None

@@ -24,6 +24,7 @@ from typing import Any
 
 from lazyarray.errors import ConfigError
 from lazyarray.server.auth import DEFAULT_OWNER, read_token_file
+from lazyarray.server.lock import StoreLock
 
 TOKEN_ENV = "LAZYARRAY_TOKEN"
 TOKEN_NAME = "token"  # in the store, and in platformdirs.user_config_path("lazyarray")
@@ -70,6 +71,11 @@ def tokens_for(host: str, token_file: str | None, store: Path) -> Tokens:
         table.update(read_token_file(token_file))
     given = os.environ.get(TOKEN_ENV, "").strip()
     if given:
+        if table.get(given, DEFAULT_OWNER) != DEFAULT_OWNER:
+            raise ConfigError(
+                f"{TOKEN_ENV} (the {DEFAULT_OWNER!r} owner's token) is also the token of "
+                f"{table[given]!r} in {token_file}; give each owner its own token"
+            )
         table[given] = DEFAULT_OWNER
     if table:
         return Tokens(table, None)
@@ -117,13 +123,49 @@ def serve(
 ) -> int:
     """Runs the server until SIGINT or SIGTERM: it stops accepting, gives running jobs
     ``grace`` seconds, then puts the rest back to Pending (no attempt counted). Jobs run
-    with the ``assets`` the YAML file names (read and checked before anything starts)."""
+    with the ``assets`` the YAML file names (read and checked before anything starts).
+    It holds the store's lock from the start (``StoreInUse``: another server uses it)."""
+    root = Path(store).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    lock = StoreLock(root)
+    lock.acquire()  # before anything is written or bound: StoreInUse, a one-line error
+    try:
+        return _serve(
+            lock,
+            host,
+            port,
+            root,
+            workers,
+            dask_scheduler,
+            token_file,
+            trusted,
+            grace,
+            lease,
+            assets,
+            keep_results,
+        )
+    finally:
+        lock.release()
+
+
+def _serve(
+    lock: StoreLock,
+    host: str,
+    port: int,
+    root: Path,
+    workers: int,
+    dask_scheduler: str | None,
+    token_file: str | None,
+    trusted: bool,
+    grace: float,
+    lease: float,
+    assets: Path | None,
+    keep_results: float | None,
+) -> int:
     import uvicorn
 
     from lazyarray.server.app import create_app
 
-    root = Path(store).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
     tokens = tokens_for(host, token_file, root)
     if hasattr(signal, "SIGUSR1") and sys.__stderr__ is not None:
         # `kill -USR1 <pid>`: every thread's stack, to stderr
@@ -145,6 +187,7 @@ def serve(
         lease_seconds=lease,
         assets=assets,
         keep_results=keep_results,
+        store_lock=lock,
     )
     logging.getLogger("uvicorn.access").addFilter(_Redacted())
     shown = f"[{host}]" if ":" in host else host

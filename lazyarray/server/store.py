@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_expires REAL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     errors TEXT NOT NULL DEFAULT '[]',
+    warnings TEXT NOT NULL DEFAULT '[]',
     result TEXT,
     result_data BLOB,
     created REAL NOT NULL,
@@ -53,11 +54,13 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, created);
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished);
 """
+# columns added since a store was first made: {name: its definition}, added on opening
+ADDED = {"warnings": "TEXT NOT NULL DEFAULT '[]'"}
 
 # what a job's record shows (not its request, nor a result kept in the row)
 PUBLIC = (
     "job_id, owner, status, message, completed_steps, total_steps, attempts, created,"
-    " started, finished, errors, result"
+    " started, finished, errors, warnings, result"
 )
 FINISHED = tuple(str(s) for s in JobStatus if s.finished)
 
@@ -111,6 +114,13 @@ class JobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a 202 means the row is on disk
         self._db.executescript(SCHEMA)
+        if set(ADDED) - self._columns():  # a store made before a column was added
+            with self._transaction():
+                for name in set(ADDED) - self._columns():
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {ADDED[name]}")
+
+    def _columns(self) -> set[str]:
+        return {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
 
     def close(self) -> None:
         self._db.close()
@@ -326,16 +336,17 @@ class JobStore:
         message: str = "",
         data: bytes | None = None,
         total_steps: int | None = None,
+        warnings: list[dict[str, str]] | None = None,
     ) -> bool:
         """Ends the attempt in a terminal state; False (and no change) when the attempt
         no longer holds the job. A completed job's steps are all done: ``total_steps``
         of them (its plan's count, which a short job never reported), else the last
-        recorded total."""
+        recorded total. ``warnings``: what the attempt raised (``warned.entries``)."""
         assert status.finished
         with self._transaction() as db:
             changed = db.execute(
-                "UPDATE jobs SET status=?, result=?, result_data=?, errors=?, message=?,"
-                " finished=?, lease_expires=NULL, total_steps=COALESCE(?, total_steps),"
+                "UPDATE jobs SET status=?, result=?, result_data=?, errors=?, warnings=?,"
+                " message=?, finished=?, lease_expires=NULL, total_steps=COALESCE(?, total_steps),"
                 " completed_steps=CASE WHEN ?=? THEN COALESCE(?, total_steps)"
                 " ELSE completed_steps END WHERE job_id=? AND attempt=? AND status=?",
                 (
@@ -343,6 +354,7 @@ class JobStore:
                     result,
                     data,
                     json.dumps(errors or []),
+                    json.dumps(warnings or []),
                     message,
                     time.time(),
                     total_steps,
@@ -447,5 +459,6 @@ def _public(row: sqlite3.Row) -> dict[str, Any]:
         "started": row["started"],
         "finished": row["finished"],
         "errors": json.loads(row["errors"]),
+        "warnings": json.loads(row["warnings"]),
         "result": row["result"],
     }

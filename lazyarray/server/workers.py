@@ -177,6 +177,7 @@ def _claim_and_run(
             trusted=trusted,
             watch=watch,
             documents=documents,
+            warnings=True,  # this process runs one job at a time
         )
         signal(done, ended_message(claim.job_id))
         orders.read()

@@ -35,7 +35,13 @@ from lazyarray.errors import (
     WorkflowNotFound,
 )
 from lazyarray.serialize.limits import Limits
-from lazyarray.server.models import INLINE_QUERY, WAIT_QUERY, JobCreated, JobState
+from lazyarray.server.models import (
+    FORMAT_DESCRIPTION,
+    INLINE_QUERY,
+    WAIT_QUERY,
+    JobCreated,
+    JobState,
+)
 from lazyarray.server.responses import ApiError
 from lazyarray.server.responses import answered as refusals
 from lazyarray.stores.blobs import BlobStore, check_digest
@@ -56,17 +62,17 @@ STATUSES: tuple[tuple[type[LazyArrayError], int], ...] = (
 )
 
 
-class CallRequest(BaseModel):
+class CallRequest(BaseModel, extra="forbid"):
     arguments: dict[str, Any] = Field(
         default_factory=dict,
         description='numbers, nested lists, or {"blob": "sha256:<hex>", "format": "npy"}',
     )
-    format: str = "npy"
+    format: str | None = Field(default=None, description=FORMAT_DESCRIPTION)
     submission_id: str | None = Field(default=None, max_length=200)
     timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
 
 
-class ArgumentBody(BaseModel, strict=True):
+class ArgumentBody(BaseModel, strict=True, extra="forbid"):
     name: str
     dtype: str = Field(description="numpy's dtype.str, such as '<f8'")
     shape: list[int | None] = Field(description="null: any size")
@@ -74,7 +80,7 @@ class ArgumentBody(BaseModel, strict=True):
     positional: bool
 
 
-class PublicationBody(BaseModel, strict=True):
+class PublicationBody(BaseModel, strict=True, extra="forbid"):
     """``Publication.to_dict()``: a version to publish, and its workflow's metadata."""
 
     id: str

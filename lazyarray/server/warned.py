@@ -1,0 +1,121 @@
+"""The warnings a computation on the server raised (numpy's "divide by zero encountered
+in divide", ...), kept to be shown where it was asked for: at most ``KEPT`` of them, each
+``{"category", "message"}`` once.
+
+A worker process runs one job at a time, so ``in_process`` records every warning of the
+process while the job runs (``warnings.catch_warnings`` is process-wide), the numpy
+backend's kernel threads' included. The server's own threads (``/v1/inspect``) run
+side by side: ``in_context`` records the warnings raised in the caller's context, which
+the numpy backend's kernel threads run in (a ``contextvars`` copy), through one hook on
+``warnings.showwarning``; there, the process's warning filters decide what is raised (a
+warning they ignore is not seen). A job run on a dask cluster raises its warnings on
+the cluster's workers: none are recorded."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import contextvars
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+KEPT = 20  # warnings kept for one computation
+HELD = 4 * KEPT  # distinct (class, message) held while it runs: a warning per block is one
+_SEEN: contextvars.ContextVar[list[tuple[type[Warning], str]] | None] = contextvars.ContextVar(
+    "lazyarray_server_warnings", default=None
+)
+_HOOK = threading.Lock()
+_replaced: list[Any] = [warnings.showwarning]  # the showwarning the hook passes others to
+
+
+def category_name(category: type[Warning]) -> str:
+    """A builtin warning class's or numpy's name; any other is "UserWarning" (a class
+    of the server's libraries means nothing to a client)."""
+    module = getattr(category, "__module__", "")
+    if (module == "builtins" and getattr(builtins, category.__name__, None) is category) or (
+        module.split(".")[0] == "numpy"
+    ):
+        return category.__name__
+    return "UserWarning"
+
+
+def entries(seen: Sequence[tuple[type[Warning], str]]) -> list[dict[str, str]]:
+    """At most ``KEPT`` ``{"category", "message"}``, each once, in the order raised."""
+    found: dict[tuple[str, str], None] = {}
+    for category, message in seen:
+        found.setdefault((category_name(category), message), None)
+        if len(found) >= KEPT:
+            break
+    return [{"category": category, "message": message} for category, message in found]
+
+
+@contextlib.contextmanager
+def in_process() -> Iterator[list[tuple[type[Warning], str]]]:
+    """Every warning raised in this process while the block runs (each one, not only
+    the first at its line), as ``(category, message)`` added to the list yielded as
+    they are raised."""
+    seen: list[tuple[type[Warning], str]] = []
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        _add(seen, category, message)
+
+    with warnings.catch_warnings():  # puts back the filters and showwarning at the end
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield seen
+
+
+@contextlib.contextmanager
+def in_context() -> Iterator[list[tuple[type[Warning], str]]]:
+    """The warnings raised in this context (and the copies of it the block hands to
+    other threads) while the block runs; others go where they went."""
+    _hook()
+    with contextlib.suppress(AttributeError):  # the first at a line is shown again
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+    seen: list[tuple[type[Warning], str]] = []
+    token = _SEEN.set(seen)
+    try:
+        yield seen
+    finally:
+        _SEEN.reset(token)
+
+
+def _add(seen: list[tuple[type[Warning], str]], category: type[Warning], message: Any) -> None:
+    """Holds a warning once, and no more than ``HELD`` (a warning raised by each of a
+    million blocks is one)."""
+    found = (category, str(message))
+    if len(seen) < HELD and found not in seen:
+        seen.append(found)
+
+
+def _hook() -> None:
+    """Puts the hook in place (again, where a ``catch_warnings`` that ended put back
+    what it found)."""
+    with _HOOK:
+        if warnings.showwarning is not _show:
+            _replaced[0] = warnings.showwarning
+            warnings.showwarning = _show
+
+
+def _show(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    seen = _SEEN.get()
+    if seen is None:
+        _replaced[0](message, category, filename, lineno, file, line)
+    else:
+        _add(seen, category, message)
