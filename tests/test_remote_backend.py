@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -447,6 +448,31 @@ def test_a_refusal_at_submission_names_the_users_line(remote: str) -> None:
         picked.compute(backend="remote", cache=False)
     assert f"{Path(__file__).name}:{line}" in str(raised.value)
     assert "out of bounds" in str(raised.value)
+
+
+def test_what_the_server_warned_is_warned_here(remote: str) -> None:
+    """numpy's warnings on the server are warned in the process that asked, under its
+    errstate, as a local compute's would be: a blocking compute, a job, an inspect."""
+    ones, zeros = la.asarray(np.ones(4)), la.asarray(np.zeros(4))
+    ratio = ones / zeros
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        kit.assert_exact(ratio.compute(backend="remote", cache=False), np.full(4, np.inf))
+    job = ratio.compute(backend="remote", block=False)
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        job.result()
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        ratio.inspect(backend="remote", cache=False)
+    with warnings.catch_warnings(), np.errstate(divide="ignore"):
+        warnings.simplefilter("error")  # nothing is warned where nothing would be
+        ratio.compute(backend="remote", cache=False)
+        ratio.inspect(backend="remote", cache=False)
+
+
+def test_an_inspect_past_its_timeout_stops_on_the_server(remote: str) -> None:
+    """inspect's timeout travels: the server stops the computation and answers 408."""
+    with pytest.raises(JobTimeoutError, match=r"did not finish within 0\.5 seconds") as raised:
+        slow().inspect(backend="remote", timeout=0.5, cache=False)
+    assert "did not answer" not in str(raised.value)  # the server's 408, not a lost wait
 
 
 def test_custom_functions_are_refused_before_sending(

@@ -40,6 +40,8 @@ LAST_POLL = 0.25
 _POLL_GROWTH = 1.5
 _LABEL = "node {} of the graph document"  # how the server names a node in messages
 WARNINGS_HEADER = "X-Lazyarray-Warnings"  # what an inspect warned, as a JSON list
+# seconds an inspect's answer may take past its timeout, when the server stops it (408)
+INSPECT_ANSWER_SECONDS = 5.0
 # ``ComputeError.wrapping``'s message: the op, the original error's type and text
 _WRAPPED = re.compile(
     r"^(?P<op>\S+) failed: (?P<type>[A-Za-z_][\w.]*): (?P<text>.*) "
@@ -299,14 +301,21 @@ class InspectJob(AsyncJob):
             "format": submission.format,
             **self._caller,
         }
+        read = None
+        if timeout is not None:  # the server stops the computation then, and answers 408
+            body["timeout"] = timeout
+            read = timeout + INSPECT_ANSWER_SECONDS
         self._state = JobStatus.RUNNING
         try:
             response = self.session.client(0).request(
-                "POST", "/v1/inspect", json=body, timeout=httpx.Timeout(60.0, read=timeout)
+                "POST", "/v1/inspect", json=body, timeout=httpx.Timeout(60.0, read=read)
             )
         except TransientError as error:
             if isinstance(error.__cause__, httpx.ReadTimeout):
-                raise JobTimeoutError(f"inspect did not finish within {timeout} seconds") from None
+                raise JobTimeoutError(
+                    f"inspect did not finish within {timeout} seconds: the server did not "
+                    f"answer within {read} seconds"
+                ) from None
             raise
         except LazyArrayError as error:
             self._state = JobStatus.ERRORED
