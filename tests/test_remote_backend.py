@@ -468,11 +468,29 @@ def test_what_the_server_warned_is_warned_here(remote: str) -> None:
         ratio.inspect(backend="remote", cache=False)
 
 
-def test_an_inspect_past_its_timeout_stops_on_the_server(remote: str) -> None:
+class Answers(httpx.HTTPTransport):
+    """The real transport, noting each answer's status."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle_request(request)
+        self.statuses.append(answer.status_code)
+        return answer
+
+
+def test_an_inspect_past_its_timeout_stops_on_the_server(
+    remote_server: RunningServer, remote: str
+) -> None:
     """inspect's timeout travels: the server stops the computation and answers 408."""
-    with pytest.raises(JobTimeoutError, match=r"did not finish within 0\.5 seconds") as raised:
-        slow().inspect(backend="remote", timeout=0.5, cache=False)
-    assert "did not answer" not in str(raised.value)  # the server's 408, not a lost wait
+    answers = Answers()
+    session = Session(remote, remote_server.token, transport=answers)
+    with session, pytest.raises(JobTimeoutError, match=r"within 0\.5 seconds") as raised:
+        slow().inspect(backend="remote", client=session, timeout=0.5, cache=False)
+    assert answers.statuses[-1] == 408  # the server's answer, not the client giving up
+    assert "did not answer" not in str(raised.value)
 
 
 def test_custom_functions_are_refused_before_sending(
