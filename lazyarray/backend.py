@@ -71,6 +71,11 @@ class Backend(abc.ABC):
     # always submits one (its id reopens it anywhere; a cached result's would not)
     remote: ClassVar[bool] = False
 
+    def place(self, client: Any) -> str:
+        """Where ``client`` runs plans, when it changes what they give (a server's
+        URL: its data, its version): part of a cached result's key."""
+        return ""
+
     def versions(self) -> dict[str, str]:
         """What decides this backend's last bits, for a result's provenance: its own
         package's version and the libraries it runs on."""

@@ -161,6 +161,10 @@ def test_the_token_is_found_in_the_environment_a_named_file_or_the_servers_file(
     servers.write_text("alice secret\n")
     with pytest.raises(errors.Unauthorized, match="holds the token alone"):
         find_token({"LAZYARRAY_TOKEN_FILE": str(servers)})
+    empty = tmp_path / "empty"
+    empty.write_text("\n# nothing yet\n")
+    with pytest.raises(errors.Unauthorized, match="holds no token"):
+        find_token({"LAZYARRAY_TOKEN_FILE": str(empty)})
     monkeypatch.setattr(connection, "token_path", lambda: tmp_path / "missing")
     assert find_token({}) is None
 

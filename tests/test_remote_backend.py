@@ -257,7 +257,22 @@ def test_server_takes_only_a_backend_that_runs_on_a_server(remote: str) -> None:
     for other in ("numpy", "dask"):
         with pytest.raises(ComputeArgumentError, match=f"backend '{other}' does not run"):
             y.compute(backend=other, server=remote, cache=False)
+        with pytest.raises(ComputeArgumentError, match=f"client= .* backend '{other}'"):
+            y.compute(backend=other, client=remote, cache=False)
+        with pytest.raises(ComputeArgumentError, match=f"client= .* backend '{other}'"):
+            y.inspect(backend=other, client=remote, cache=False)
     kit.assert_exact(y.compute(backend="remote", server=remote, cache=False), SMALL.sum())
+
+
+def test_a_result_cached_from_one_server_is_not_another_servers(remote: str) -> None:
+    """The cache is keyed by the server too: another server may hold other data."""
+    readonly = np.array(SMALL)
+    readonly.flags.writeable = False
+    y = (la.asarray(readonly) - 3).sum()
+    kit.assert_exact(y.compute(server=remote), (SMALL - 3).sum())
+    kit.assert_exact(y.compute(server=remote), (SMALL - 3).sum())  # from the cache
+    with pytest.raises(ServerUnreachable):
+        y.compute(server="http://127.0.0.1:9", num_retries=0)  # asked, not the cache's
 
 
 def test_no_retries_raise_the_failure_itself(remote: str) -> None:

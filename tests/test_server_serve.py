@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import signal
 import stat
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -19,6 +21,7 @@ pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 from lazyarray.cli import main  # noqa: E402
+from lazyarray.client import Client, find_token  # noqa: E402
 from lazyarray.errors import ConfigError  # noqa: E402
 from lazyarray.server.serve import is_loopback, tokens_for  # noqa: E402
 from lazyarray.server.store import JobStore  # noqa: E402
@@ -59,9 +62,9 @@ def test_tokens_come_from_the_environment_the_file_or_the_store(
     store.mkdir()
     made = tokens_for("127.0.0.1", None, store)
     assert made.made is not None and made.table == {made.made: "default"}
-    for path in (store / "token", no_token):
-        assert path.read_text().strip() == made.made
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert (store / "token").read_text().strip() == made.made
+    assert stat.S_IMODE((store / "token").stat().st_mode) == 0o600
+    assert not no_token.exists()  # shared with clients only once the port is bound
     assert tokens_for("127.0.0.1", None, store).made == made.made  # kept by the store
     with pytest.raises(ConfigError):
         tokens_for("0.0.0.0", None, store)
@@ -120,6 +123,48 @@ def test_a_real_server_runs_a_job_over_http(tmp_path: Path) -> None:
         assert server.stop() in STOPPED
     assert f"?token={token}" in server.output[0]
     assert token not in server.output[0].replace(f"?token={token}", "")  # printed once
+
+
+def test_two_local_servers_keep_their_own_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each loopback server leaves its token under its own port for local clients; a
+    second one on a port in use refuses in one line and leaves no token behind."""
+    config = tmp_path / "config"
+    first = Server(tmp_path / "one", config, args=["--workers", "1"])
+    second = Server(tmp_path / "two", config, args=["--workers", "1"])
+    with first, second:
+        tokens = {}
+        for server in (first, second):
+            own = config / "lazyarray" / "tokens" / f"127.0.0.1_{server.port}"
+            tokens[server.port] = own.read_text().strip()
+            assert stat.S_IMODE(own.stat().st_mode) == 0o600
+        assert tokens[first.port] != tokens[second.port]
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+        monkeypatch.delenv("LAZYARRAY_TOKEN", raising=False)
+        monkeypatch.delenv("LAZYARRAY_TOKEN_FILE", raising=False)
+        for server in (first, second):  # each client finds the token of its server
+            assert find_token(url=server.url) == tokens[server.port]
+            with Client(server.url) as client:
+                assert client.json("GET", "/v1/jobs")["jobs"] == []
+        before = {
+            path: path.read_text() for path in (config / "lazyarray").rglob("*") if path.is_file()
+        }
+        busy = subprocess.run(
+            [sys.executable, "-m", "lazyarray", "serve", "--port", str(first.port)]
+            + ["--store", str(tmp_path / "three")],
+            env=first.environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert busy.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{first.port}" in busy.stderr
+        assert "open http" not in busy.stdout  # no link to another server, no token
+        after = {
+            path: path.read_text() for path in (config / "lazyarray").rglob("*") if path.is_file()
+        }
+        assert after == before
 
 
 def test_a_sigterm_to_the_whole_group_stops_as_one_to_the_server(tmp_path: Path) -> None:
@@ -207,6 +252,7 @@ def test_a_bad_token_file_refuses_to_start(
     error = capsys.readouterr().err.splitlines()
     assert error[0].startswith("lazyarray: error: ") and str(table) in error[0]
     assert expected in error[0] and error[1].startswith("lazyarray: error: ")
+    assert f"--token-file {tmp_path / 'none'}: No such file" in error[1]
     table.write_text("alice same\nalice same\ndefault shared\n")  # the same owner twice: fine
     monkeypatch.setenv("LAZYARRAY_TOKEN", "shared")
     assert tokens_for("127.0.0.1", str(table), tmp_path).table == {

@@ -47,7 +47,8 @@ class RemoteBackend(Backend):
                 "backend 'remote' takes client= as a server's URL or a "
                 f"lazyarray_remote.Session, not {type(client).__name__}"
             )
-        key = (server_url(client), find_token())
+        url = server_url(client)
+        key = (url, find_token(url=url))
         with self._lock:
             found = self._sessions.get(key)
             if found is None:
@@ -61,6 +62,9 @@ class RemoteBackend(Backend):
             self._sessions.clear()
         for session in sessions:
             session.close()
+
+    def place(self, client: Any) -> str:
+        return self.session(client).url
 
     def job_source(self, url: str) -> Session:
         """What ``AsyncJob.from_id(job_id, client=url)`` asks for the job."""

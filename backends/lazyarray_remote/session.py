@@ -103,9 +103,8 @@ class Session:
         from lazyarray_remote.jobs import RemoteJob
 
         if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
-            raise JobNotFound(
-                f"no job {job_id!r}: a job id is 1 to 128 letters, digits, '_' or '-'"
-            )
+            shown = repr(job_id) if len(str(job_id)) <= 64 else f"{str(job_id)[:64]!r}..."
+            raise JobNotFound(f"no job {shown}: a job id is 1 to 128 letters, digits, '_' or '-'")
         job = RemoteJob(self, job_id)
         job.status()  # raises JobNotFound for an unknown id (or another owner's job)
         return job
@@ -127,7 +126,7 @@ class Session:
 
 
 def not_found(error: ServerError, job_id: str) -> Exception:
-    return JobNotFound(f"no job {job_id!r} on this server for this token ({error})")
+    return JobNotFound(f"no job {job_id!r} on this server for this token")
 
 
 class _Body:

@@ -47,15 +47,34 @@ def token_path() -> Path | None:
     return Path(platformdirs.user_config_path("lazyarray", appauthor=False)) / "token"
 
 
-def find_token(environ: Mapping[str, str] | None = None) -> str | None:
+def server_token_path(url: str) -> Path | None:
+    """Where ``lazyarray serve`` leaves the token of a loopback start without one for
+    the server at ``url`` (by host and port: two local servers keep their own); None
+    without platformdirs."""
+    from urllib.parse import urlsplit
+
+    base = token_path()
+    if base is None:
+        return None
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return base.with_name("tokens") / f"{parts.hostname}_{port}"
+
+
+def find_token(environ: Mapping[str, str] | None = None, url: str | None = None) -> str | None:
     """``LAZYARRAY_TOKEN``, else the file ``LAZYARRAY_TOKEN_FILE`` names (the token
     alone, on its first line; ``#`` lines are comments), else the token a local server
-    wrote (``token_path()``); None when there is none."""
+    at ``url`` wrote (``server_token_path``), else the last one a local server wrote
+    (``token_path()``); None when there is none."""
     environ = os.environ if environ is None else environ
     if environ.get("LAZYARRAY_TOKEN"):
         return environ["LAZYARRAY_TOKEN"].strip()
     named = environ.get("LAZYARRAY_TOKEN_FILE")
     path = Path(named).expanduser() if named else token_path()
+    if not named and url is not None:
+        own = server_token_path(url)
+        if own is not None and own.exists():
+            path = own
     if path is None:
         return None
     try:
@@ -73,6 +92,8 @@ def find_token(environ: Mapping[str, str] | None = None) -> str | None:
             f"{named or path!r} holds 'owner token' lines (a server's --token-file); the "
             "file a client reads holds the token alone"
         )
+    if named and not lines:
+        raise Unauthorized(f"LAZYARRAY_TOKEN_FILE names {named!r}, which holds no token")
     return lines[0] if lines else None
 
 
@@ -166,7 +187,7 @@ class Client:
                 "talking to a lazyarray server needs httpx: pip install 'lazyarray[server]'"
             ) from None
         self.url = server_url(server)
-        token = token if token is not None else find_token()
+        token = token if token is not None else find_token(url=self.url)
         self.retries = (
             retries if isinstance(retries, Retries) else Retries(3 if retries is None else retries)
         )

@@ -163,10 +163,10 @@ def compute(
     if file is not None and format == "pyarrow":
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
     chosen = get_backend(backend if backend is not None else options.backend)
-    if server is not None and not chosen.remote:
+    if not chosen.remote and (server is not None or isinstance(client, str)):
         raise ComputeArgumentError(
-            f"server= names a lazyarray server, where backend {chosen.name!r} does not "
-            "run: leave backend out (or name 'remote')"
+            f"{'server' if server is not None else 'client'}= names a lazyarray server, "
+            f"where backend {chosen.name!r} does not run: leave backend out (or name 'remote')"
         )
     assets = options.assets if assets is None else assets
     if assets is not None:
@@ -211,7 +211,7 @@ def compute(
     # from the cache (which would write it whole, in another format); a job asked of a
     # server is run there, its id reopening it from anywhere (a cache hit has no such id)
     cached = cache and streams_to is None and (block or not chosen.remote)
-    key = _cache_key(targets, plan, bound, chosen, options.fast_math) if cached else None
+    key = _cache_key(targets, plan, bound, chosen, client, options.fast_math) if cached else None
     if key is not None:
         hit = result_cache.get(key)
         if hit is not None:
@@ -315,16 +315,17 @@ def _cache_key(
     plan: Plan,
     arguments: Mapping[str, Any],
     backend: Backend,
+    client: Any,
     fast_math: bool,
 ) -> str | None:
     """Identifies a result: the graph's digest (a graph document's, ``la.serialize``),
-    the arguments' contents, and what can change the last bits (backend, fast_math).
-    None when a literal can change under the plan: by-reference data is read at run
-    time, and never served from the cache."""
+    the arguments' contents, and what can change it (backend, the server it runs on,
+    fast_math). None when a literal can change under the plan: by-reference data is
+    read at run time, and never served from the cache."""
     if plan.reads_mutable(arguments):
         return None
     graph = targets[0].digest if len(targets) == 1 else outputs_digest([t.digest for t in targets])
-    parts = [graph, backend.name, f"fast_math={fast_math}"]
+    parts = [graph, backend.name, backend.place(client), f"fast_math={fast_math}"]
     for name in sorted(arguments):
         parts.append(f"{name}={content_digest(arguments[name])}")
     return "|".join(parts)

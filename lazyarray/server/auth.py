@@ -20,7 +20,11 @@ def read_token_file(path: str | Path) -> dict[str, str]:
     given to two owners (a token names one owner: which one would be a guess)."""
     tokens: dict[str, str] = {}
     lines: dict[str, int] = {}  # {token: the line that gave it}
-    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ConfigError(f"--token-file {path}: {error.strerror or error}") from None
+    for number, line in enumerate(text.splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if not words:
             continue

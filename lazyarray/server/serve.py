@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +90,36 @@ def tokens_for(host: str, token_file: str | None, store: Path) -> Tokens:
     if not made:
         made = secrets.token_urlsafe(32)
         write_secret(kept, made)
-    write_secret(config_token_path(), made)
     return Tokens({made: DEFAULT_OWNER}, made)
+
+
+def share_token(token: str, url: str) -> None:
+    """Leaves a loopback server's token where local clients find it: under its own host
+    and port (``lazyarray.client.server_token_path``: two local servers keep their own),
+    and as the last one started (a client asking another URL on this machine)."""
+    from lazyarray.client.connection import server_token_path
+
+    own = server_token_path(url)
+    if own is not None:
+        write_secret(own, token)
+    write_secret(config_token_path(), token)
+
+
+def listening(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, before anything is announced or written: a port
+    in use (another server) is a one-line error that leaves no token behind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {error.strerror or error} (is another server "
+            "there? --port chooses another)"
+        ) from None
+    return sock
 
 
 class _Redacted(logging.Filter):
@@ -190,13 +219,16 @@ def _serve(
         store_lock=lock,
     )
     logging.getLogger("uvicorn.access").addFilter(_Redacted())
+    sock = listening(host, port)
+    port = sock.getsockname()[1]  # the port chosen, for --port 0
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/"
     if tokens.made is not None:
+        share_token(tokens.made, link)
         link += f"?token={tokens.made}"
     print(f"lazyarray serve: store {root}; open {link}", flush=True)
     server = _server(uvicorn.Config(app, host=host, port=port, log_level="info"), app)
-    server.run()
+    server.run(sockets=[sock])
     return 0
 
 

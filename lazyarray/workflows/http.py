@@ -209,7 +209,8 @@ def open_http(location: str, create: bool) -> HttpRegistry:
     kept open (a server's registry always exists: ``create`` changes nothing)."""
     from lazyarray.client import find_token, server_url
 
-    key = (server_url(location), find_token())
+    url = server_url(location)
+    key = (url, find_token(url=url))
     with _OPENING:
         found = _OPEN.get(key)
         if found is None:
