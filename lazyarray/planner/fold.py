@@ -71,7 +71,9 @@ def fold_constants(outputs: Outputs) -> Outputs:
         masked = current.type.masked or any(c.type.masked for c in current.inputs)
         values = [literal_of(child) for child in current.inputs]
         try:
-            with np.errstate(all="ignore"):
+            # a fold that would warn (1 / 0) is left to the run, which warns (or raises)
+            # as the caller's errstate says
+            with np.errstate(all="raise"):
                 value = row.implementation(masked)(*values, **current.kwargs)
         except Exception:  # the error belongs to compute time, with its ComputeError
             return current

@@ -144,3 +144,21 @@ def test_visualize_falls_back_to_dot() -> None:
     text = dot if isinstance(dot, str) else dot.source
     assert text.startswith("digraph lazyarray")
     assert "fused" in text
+
+
+@pytest.mark.parametrize("backend", ["numpy", "dask"])
+def test_a_fold_that_would_warn_is_left_to_the_run(backend: str) -> None:
+    """Folding ``1 / 0`` at plan time would swallow numpy's warning (or a raise the
+    caller asked for): the run does it, under the caller's errstate."""
+    ratio = la.Array(np.arange(1.0, 9.0)) / 0.0
+    for run in (
+        lambda: ratio.compute(backend=backend, cache=False),
+        lambda: ratio.inspect(backend=backend, cache=False),
+        lambda: ratio.compute(backend=backend, cache=False, block=False).result(),
+    ):
+        with pytest.warns(RuntimeWarning, match="divide by zero"):
+            np.testing.assert_array_equal(run(), np.full(8, np.inf))
+    with np.errstate(divide="raise"), pytest.raises(la.ComputeError, match="divide by zero"):
+        ratio.compute(backend=backend, cache=False)
+    folded = la.Array(np.arange(1.0, 9.0)) / 2.0  # nothing to warn: folded as before
+    assert make_plan([folded.node]).steps[-1].op == "constant"
