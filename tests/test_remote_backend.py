@@ -27,7 +27,6 @@ from lazyarray.errors import (
     JobCancelled,
     JobNotFound,
     JobTimeoutError,
-    LazyArrayError,
     RetryError,
     ServerUnreachable,
     TransientError,
@@ -451,7 +450,7 @@ def test_errors_are_typed_and_name_the_users_line(remote: str) -> None:
     assert f"{Path(__file__).name}:{line}" in job.errors()[-1]
 
 
-def test_a_refusal_at_submission_names_the_users_line(remote: str) -> None:
+def test_an_error_found_while_planning_names_the_users_line(remote: str) -> None:
     """An error the server finds while checking the graph (a constant index out of
     range, folded by its planner) names the line that built the failing node, as a
     local compute's does."""
@@ -459,10 +458,13 @@ def test_a_refusal_at_submission_names_the_users_line(remote: str) -> None:
     index = (values.sum() * 0 + 100).astype("int64")
     picked = la.take(values.ravel(), index)
     line = sys._getframe().f_lineno - 1
-    with pytest.raises(LazyArrayError) as raised:
+    with pytest.raises(ComputeError, match="take failed: IndexError") as raised:
         picked.compute(backend="remote", cache=False)
     assert f"{Path(__file__).name}:{line}" in str(raised.value)
     assert "out of bounds" in str(raised.value)
+    job = picked.compute(backend="remote", cache=False, block=False)  # a job, as locally
+    with pytest.raises(ComputeError, match=f"{Path(__file__).name}:{line}"):
+        job.result()
 
 
 def test_what_the_server_warned_is_warned_here(remote: str) -> None:

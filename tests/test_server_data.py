@@ -265,15 +265,24 @@ def test_nan_and_infinity_in_arguments_are_numbers(client: TestClient) -> None:
     np.testing.assert_array_equal(found, [[np.nan, np.inf, -np.inf]])
 
 
-def test_a_refusal_at_submission_names_the_failing_node(client: TestClient) -> None:
+def test_errors_found_before_and_while_running_name_the_failing_node(
+    client: TestClient,
+) -> None:
+    """A constant index out of range (which the planner finds, and leaves to the run)
+    fails the job, or the inspect, naming the take's node; a document refused while it
+    is read names the node too."""
     a = la.asarray(np.arange(9.0).reshape(3, 3))
     document = serialize.to_dict(la.take(a.ravel(), (a.sum() * 0 + 100).astype("int64")))
     take = [node[0] for node in document["graph"]["nodes"]].index("take")
-    for route in ("/v1/jobs", "/v1/inspect"):
-        refused = client.post(route, json={"graph": document}, headers=HEADERS)
-        assert refused.status_code == 422, refused.text
-        error = refused.json()["error"]
-        assert error["type"] == "LazyIndexError" and "out of bounds" in error["message"], error
+    job = client.post("/v1/jobs", json={"graph": document}, params={"wait": 30}, headers=HEADERS)
+    assert job.json()["state"]["status"] == "Errored", job.text
+    (entry,) = client.get(f"/v1/jobs/{job.json()['job_id']}/errors", headers=HEADERS).json()[
+        "errors"
+    ]
+    refused = client.post("/v1/inspect", json={"graph": document}, headers=HEADERS)
+    assert refused.status_code == 422, refused.text
+    for error in (entry, refused.json()["error"]):
+        assert error["type"] == "ComputeError" and "out of bounds" in error["message"], error
         assert (error["op"], error["node"]) == ("take", take)
         assert f"node {take} of the graph document" in error["message"]
     document["graph"]["nodes"][take][0] = "no_such_op"  # refused while it is read

@@ -89,7 +89,14 @@ class Lowerer:
         lowering = lowering_of(row)
         if lowering is None:  # the backend's check refuses such a plan before it runs
             raise UnsupportedOperation(f"backend 'dask' cannot run op {node.op!r}")
-        value = lowering.run(self, node, inputs)
+        try:
+            value = lowering.run(self, node, inputs)
+        except LazyArrayError:
+            raise
+        except MemoryError as exc:
+            raise memory_error(node.op, node.site_text, exc) from exc
+        except Exception as exc:  # dask checked what it could while building its graph
+            raise ComputeError.wrapping(exc, node.op, node.site_text) from exc
         if Trait.UNKNOWN_SIZE in row.traits and is_dask(value) and None not in node.type.shape:
             # a size known when written comes of a small settled input (ops/settled.py):
             # dask counts its chunks now, so that the ops reading it may rely on them

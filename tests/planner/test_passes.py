@@ -3,6 +3,7 @@ memory check, and plans reused between computes."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -162,3 +163,22 @@ def test_a_fold_that_would_warn_is_left_to_the_run(backend: str) -> None:
         ratio.compute(backend=backend, cache=False)
     folded = la.Array(np.arange(1.0, 9.0)) / 2.0  # nothing to warn: folded as before
     assert make_plan([folded.node]).steps[-1].op == "constant"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "dask"])
+def test_an_error_a_rewrite_finds_is_the_runs(backend: str) -> None:
+    """A constant index folded out of range: the planner leaves the take as written,
+    and the run raises the ComputeError an unplanned compute raises, at the user's line."""
+    values = la.asarray(np.arange(9.0).reshape(3, 3))
+    index = (values.sum() * 0 + 100).astype("int64")
+    picked = la.take(values.ravel(), index)
+    line = sys._getframe().f_lineno - 1
+    job = picked.compute(backend=backend, cache=False, block=False)  # refuses nothing yet
+    for run in (
+        lambda: picked.compute(backend=backend, cache=False),
+        lambda: picked.inspect(backend=backend, cache=False),
+        job.result,
+    ):
+        with pytest.raises(la.ComputeError, match="take failed: IndexError") as raised:
+            run()
+        assert f"test_passes.py:{line}" in str(raised.value)
