@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from lazyarray.errors import LazyArrayError
 from lazyarray.graph import Node
 from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
@@ -64,7 +65,13 @@ def _as_literal(value: Any, node: Node, inputs: list[Any]) -> Node | None:
 
 def fold_constants(outputs: Outputs) -> Outputs:
     def visit(node: Node, inputs: tuple[Node, ...]) -> Node:
-        current = rebuild(node, inputs)
+        try:
+            current = rebuild(node, inputs)
+        except LazyArrayError:
+            # its inputs, folded, tell its type rule more than the written ones did, and
+            # it refuses them (an index folded to a constant out of range): the node stays
+            # as written, and its run fails as an unplanned compute's would, at its line
+            return node
         if not foldable(current) or is_constant(current):
             return current
         row = OPS[current.op]

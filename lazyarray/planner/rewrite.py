@@ -13,7 +13,6 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from lazyarray.errors import LazyArrayError
 from lazyarray.graph import Node, toposort
 from lazyarray.ops import OPS, Trait, rows_with
 from lazyarray.types import ArrayType
@@ -54,20 +53,14 @@ def make(op: str, inputs: tuple[Node, ...], site: Any = None, /, **attrs: Any) -
 
 
 def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
-    """``node`` over new inputs (itself when they are the same objects). Where the new
-    inputs tell its type rule what the written ones did not, and it refuses them (an
-    index folded to a constant out of range), the node stays as written: its run fails
-    as the same compute's would unplanned, a ``ComputeError`` naming its line."""
+    """``node`` over new inputs (itself when they are the same objects)."""
     if len(inputs) == len(node.inputs) and all(
         new is old for new, old in zip(inputs, node.inputs, strict=True)
     ):
         return node
     row = OPS[node.op]
     attrs = node.kwargs
-    try:
-        return Node.make(node.op, inputs, node.attrs, lambda: row.infer(inputs, attrs), node.site)
-    except LazyArrayError:
-        return node
+    return Node.make(node.op, inputs, node.attrs, lambda: row.infer(inputs, attrs), node.site)
 
 
 def transform(

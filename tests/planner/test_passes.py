@@ -167,7 +167,7 @@ def test_a_fold_that_would_warn_is_left_to_the_run(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", ["numpy", "dask"])
 def test_an_error_a_rewrite_finds_is_the_runs(backend: str) -> None:
-    """A constant index folded out of range: the planner leaves the take as written,
+    """A constant index folded out of range: the fold leaves the take as written,
     and the run raises the ComputeError an unplanned compute raises, at the user's line."""
     values = la.asarray(np.arange(9.0).reshape(3, 3))
     index = (values.sum() * 0 + 100).astype("int64")
