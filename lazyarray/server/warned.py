@@ -58,19 +58,12 @@ def in_process() -> Iterator[list[tuple[type[Warning], str]]]:
     they are raised."""
     seen: list[tuple[type[Warning], str]] = []
 
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: Any = None,
-        line: str | None = None,
-    ) -> None:
+    def show(message: Warning | str, category: type[Warning], *where: Any) -> None:
         _add(seen, category, message)
 
     with warnings.catch_warnings():  # puts back the filters and showwarning at the end
         warnings.simplefilter("always")
-        warnings.showwarning = show
+        warnings.showwarning = show  # type: ignore[assignment]
         yield seen
 
 
@@ -103,19 +96,13 @@ def _hook() -> None:
     with _HOOK:
         if warnings.showwarning is not _show:
             _replaced[0] = warnings.showwarning
-            warnings.showwarning = _show
+            warnings.showwarning = _show  # type: ignore[assignment]
 
 
-def _show(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: Any = None,
-    line: str | None = None,
-) -> None:
+def _show(message: Warning | str, category: type[Warning], *where: Any) -> None:
+    """``warnings.showwarning``'s signature: where (filename, lineno, file, line)."""
     seen = _SEEN.get()
     if seen is None:
-        _replaced[0](message, category, filename, lineno, file, line)
+        _replaced[0](message, category, *where)
     else:
         _add(seen, category, message)
