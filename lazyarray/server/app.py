@@ -23,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from lazyarray.errors import (
     CorruptBlob,
     DocumentTooLarge,
-    JobCancelled,
     JobTimeoutError,
     LazyArrayError,
     ResourceExhausted,
@@ -32,6 +31,7 @@ from lazyarray.jobs import JobStatus
 from lazyarray.server import dataset_routes, warned, workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
 from lazyarray.server.checks import MEDIA, RequestChecks, described
+from lazyarray.server.inspection import inspected
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits
 from lazyarray.server.lock import StoreLock
@@ -69,8 +69,6 @@ BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <token>
 # after 100 ms, then less and less often: a read in between would take a core from the
 # job it waits for
 WAIT_POLL_SECONDS = (0.1, 0.5)
-# how often a running inspect looks whether its client has gone
-INSPECT_POLL_SECONDS = 0.1
 # an inspect's warnings (``warned.entries``), a JSON list in ASCII
 WARNINGS_HEADER = "X-Lazyarray-Warnings"
 # submit_job(owner, graph, arguments, format, submission_id, timeout) -> job_id
@@ -453,7 +451,7 @@ def create_app(
                     backend="numpy",
                     cache=False,  # the client's cache is the cache: this run warns as it runs
                 )
-                values = _inspected(job, seconds, connection)
+                values = inspected(job, seconds, connection)
             except JobTimeoutError as error:
                 raise described(408, error) from error
             except ResourceExhausted as error:
@@ -567,37 +565,6 @@ class _Ended:
             ended = [self.events.pop(i) for i in job_ids if i in self.events]
         for event in ended:
             event.set()
-
-
-def _inspected(job: Any, seconds: float, connection: Request) -> Any:
-    """The result of an inspect's ``job`` (from the thread running its route); the job
-    is cancelled (``JobTimeoutError``) after ``seconds``, or (``JobCancelled``) once the
-    client has gone: its kernel blocks check between blocks, a numpy call in progress
-    ends first. Anything else raised cancels it too."""
-    end = time.monotonic() + seconds
-    try:
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise JobTimeoutError(f"inspect did not finish within {seconds} seconds")
-            with contextlib.suppress(JobTimeoutError):  # not yet: the job has no deadline
-                return job.result(timeout=min(INSPECT_POLL_SECONDS, left))
-            if _gone(connection):
-                raise JobCancelled("the client went away before the inspect's result")
-    except BaseException:
-        job.cancel()
-        raise
-
-
-def _gone(connection: Request) -> bool:
-    """Whether the client of a request has disconnected (asked from a thread of the
-    app's thread pool; elsewhere, never)."""
-    import anyio.from_thread
-
-    try:
-        return bool(anyio.from_thread.run(connection.is_disconnected))
-    except RuntimeError:  # not a thread anyio started
-        return False
 
 
 def _blob_name(digest: str) -> str:
