@@ -5,6 +5,7 @@ threaded scheduler."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,7 +87,12 @@ class DaskBackend(Backend):
         if not streamed:
             check_outputs_fit(plan, context.options)
         if context.client is None or streamed:
-            return LocalJob(lambda ctx: self.execute(plan, arguments, ctx), len(plan), context)
+            # run in a copy of the submitting context: its errstate, assets and config
+            # layers, which dask's threads take from the thread that computes
+            submitted = contextvars.copy_context()
+            return LocalJob(
+                lambda ctx: submitted.run(self.execute, plan, arguments, ctx), len(plan), context
+            )
         from lazyarray_dask.jobs import DaskJob
 
         collections = self.lower(plan, arguments, context.options)
