@@ -142,6 +142,7 @@ ERRORS: list[tuple[Any, Any, type[Exception], type[Exception]]] = [
     (2, 3, AxisError, np.exceptions.AxisError),
     (2, -4, AxisError, np.exceptions.AxisError),
     (2.5, 0, OpArgumentError, TypeError),
+    (True, 0, OpArgumentError, TypeError),  # a bool is no window
     ((3, 3), (1, 1), OpValueError, ValueError),  # an axis windowed twice, too long in all
 ]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import OpValueError
+from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import axes_tuple, integer
 from lazyarray.ops.attrtypes import NEVER, OPTIONAL_AXES, SIZE, TupleOf, gives
@@ -29,8 +29,12 @@ def _sliding_window_view(
 
 @gives(TupleOf(SIZE, 64))
 def _window_shape(value: Any, inputs: tuple[Node, ...]) -> tuple[int, ...]:
-    """An int or a sequence of ints, none negative (numpy's first check)."""
-    windows = tuple([integer(w) for w in value]) if np.iterable(value) else (integer(value),)
+    """An int or a sequence of ints, none negative (numpy's first check); a bool is no
+    window (numpy refuses it where it makes the view)."""
+    given = tuple(value) if np.iterable(value) else (value,)
+    if any(isinstance(w, (bool, np.bool_)) for w in given):
+        raise OpArgumentError("an integer is required")
+    windows = tuple([integer(w) for w in given])
     if any(w < 0 for w in windows):
         raise OpValueError("`window_shape` cannot contain negative values")
     return windows
