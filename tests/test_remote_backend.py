@@ -486,6 +486,46 @@ def test_what_the_server_warned_is_warned_here(remote: str) -> None:
         ratio.inspect(backend="remote", cache=False)
 
 
+@pytest.mark.parametrize("size", [4, 300_000])  # a step, and a kernel run blockwise
+def test_a_warning_the_filters_make_an_error_fails_as_locally(remote: str, size: int) -> None:
+    """Under warning filters that make warnings errors, a warning of the server's run
+    fails the compute with the error a local compute raises, at the line that built the
+    step that warned: a blocking compute, a job (each time its result is asked), an
+    inspect."""
+    ones, zeros = la.asarray(np.ones(size)), la.asarray(np.zeros(size))
+    ratio = (ones / zeros) + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ComputeError) as local:
+            ratio.compute(cache=False)
+        with pytest.raises(ComputeError) as remotely:
+            ratio.compute(backend="remote", cache=False)
+        assert str(remotely.value) == str(local.value)
+        assert f"{Path(__file__).name}:" in str(remotely.value)
+        assert isinstance(remotely.value.original, RuntimeWarning)
+        job = ratio.compute(backend="remote", block=False, cache=False)
+        for _ in range(2):
+            with pytest.raises(ComputeError, match="divide by zero"):
+                job.result()
+        with pytest.raises(ComputeError) as inspected:
+            ratio.inspect(backend="remote", cache=False)
+        assert str(inspected.value) == str(local.value)
+
+
+def test_a_filter_on_one_message_judges_the_warning_here(remote: str) -> None:
+    """A filter that names a message is judged where the compute was asked: the warning
+    it makes an error fails the compute (a ``ComputeError`` caused by it), another is
+    warned."""
+    ones, zeros = la.asarray(np.ones(4)), la.asarray(np.zeros(4))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="divide by zero")
+        with pytest.raises(ComputeError, match="divide by zero") as raised:
+            (ones / zeros).compute(backend="remote", cache=False)
+        assert isinstance(raised.value.__cause__, RuntimeWarning)
+        with pytest.warns(RuntimeWarning, match="invalid value"):
+            (zeros / zeros).compute(backend="remote", cache=False)
+
+
 class Answers(httpx.HTTPTransport):
     """The real transport, noting each answer's status."""
 

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import io
 import math
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -114,12 +115,27 @@ def _reads_changing(plan: Plan) -> bool:
 
 def caller_state(context: RunContext) -> dict[str, Any]:
     """What a request carries of where the compute was asked for: numpy's error
-    handling, and the options that change what is computed (fast_math, disabled)."""
+    handling, the options that change what is computed (fast_math, disabled), and
+    whether a warning of the run is an error here."""
     options = context.options
-    return {
-        "errstate": dict(context.errstate),
-        "options": {"fast_math": options.fast_math, "disabled": sorted(options.disabled)},
-    }
+    sent: dict[str, Any] = {"fast_math": options.fast_math, "disabled": sorted(options.disabled)}
+    if warnings_are_errors():
+        sent["warnings"] = "error"
+    return {"errstate": dict(context.errstate), "options": sent}
+
+
+def warnings_are_errors() -> bool:
+    """Whether this thread's warning filters make a ``RuntimeWarning`` (numpy's
+    floating-point warnings, mostly) an error, whatever its message and wherever it is
+    warned. A filter that asks about the message or the place, met first, leaves it to
+    the warnings warned again here (``jobs.rewarn``), which the filters judge one by one."""
+    for action, message, category, module, lineno in warnings.filters:
+        if not issubclass(RuntimeWarning, category):
+            continue
+        if (message is not None and message.pattern) or module is not None or lineno:
+            return False
+        return action == "error"
+    return False
 
 
 def encode_arguments(

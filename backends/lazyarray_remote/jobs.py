@@ -71,6 +71,7 @@ class RemoteJob(AsyncJob):
         # is not asked again, and its inline result is not downloaded again
         self._state: dict[str, Any] | None = state
         self._warned = False
+        self._warned_error: ComputeError | None = None  # a warning the filters here raise
         local_jobs.register(self)
 
     # --- AsyncJob ----------------------------------------------------------------------
@@ -141,7 +142,12 @@ class RemoteJob(AsyncJob):
                 delay = min(delay * _POLL_GROWTH, LAST_POLL)
         if not self._warned:  # what the run warned, warned here once, as locally
             self._warned = True
-            rewarn(state.get("warnings"))
+            try:
+                rewarn(state.get("warnings"))
+            except ComputeError as error:
+                self._warned_error = error
+        if self._warned_error is not None:  # raised each time, as a failed job's error
+            raise self._warned_error
         if status is JobStatus.CANCELLED:
             if str(state.get("message", "")).startswith("timed out"):  # the server's deadline
                 raise JobTimeoutError(
@@ -360,13 +366,22 @@ def typed_error(entry: Mapping[str, Any], submission: Submission | None) -> Lazy
 def rewarn(entries: Any) -> None:
     """Warns here what the server's run warned (its ``{"category", "message"}``
     entries), as the same run here would have: numpy's floating-point warnings, mostly.
-    A category is a builtin warning or numpy's, by name; any other is a UserWarning."""
+    A category is a builtin warning or numpy's, by name; any other is a UserWarning.
+    One this process's warning filters make an error is raised as the ``ComputeError``
+    a run here would have failed with (caused by the warning)."""
     if not isinstance(entries, list):
         return
     for entry in entries:
         if isinstance(entry, Mapping):
             category = _warning_category(str(entry.get("category") or ""))
-            warnings.warn(str(entry.get("message") or ""), category, stacklevel=2)
+            message = str(entry.get("message") or "")
+            try:
+                warnings.warn(message, category, stacklevel=2)
+            except Warning as raised:
+                raise ComputeError(
+                    f"the computation warned {category.__name__}: {message}, which this "
+                    "process's warning filters make an error"
+                ) from raised
 
 
 def _warning_category(name: str) -> type[Warning]:

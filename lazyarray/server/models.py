@@ -45,6 +45,12 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fast_math: bool = False
     disabled: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
+    warnings: Literal["warn", "error"] = Field(
+        default="warn",
+        description="a warning of the run: kept in the job's state (warned again where it "
+        "was asked for), or raised there as an error, failing the job, as the caller's "
+        "warning filters say",
+    )
 
 
 class InspectRequest(BaseModel):

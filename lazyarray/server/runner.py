@@ -220,7 +220,8 @@ def running_as(
 ) -> Iterator[None]:
     """The caller's numpy error handling and run options (a request's ``errstate`` and
     ``options``) in force while the block runs ("call" and "log" need the caller's
-    callable: "warn" here)."""
+    callable: "warn" here); with ``warnings="error"``, a warning raised in the block is
+    raised as an error (``warned.raising``)."""
     from lazyarray import config
 
     state: dict[str, Any] = {
@@ -233,7 +234,8 @@ def running_as(
             "fast_math": bool(options.get("fast_math")),
             "disabled": frozenset(options.get("disabled") or ()),
         }
-    with np.errstate(**state), config.set(**changes):
+    raising = options is not None and options.get("warnings") == "error"
+    with np.errstate(**state), config.set(**changes), warned.raising(raising):
         yield
 
 

@@ -9,7 +9,11 @@ side by side: ``in_context`` records the warnings raised in the caller's context
 the numpy backend's kernel threads run in (a ``contextvars`` copy), through one hook on
 ``warnings.showwarning``; there, the process's warning filters decide what is raised (a
 warning they ignore is not seen). A job run on a dask cluster raises its warnings on
-the cluster's workers: none are recorded."""
+the cluster's workers: none are recorded.
+
+Under ``raising(True)`` (a client whose warning filters make warnings errors) either
+hook raises the warning where it was warned instead, so the step that warned fails as
+it would in the client's process, naming its op and node."""
 
 from __future__ import annotations
 
@@ -25,6 +29,9 @@ KEPT = 20  # warnings kept for one computation
 HELD = 4 * KEPT  # distinct (class, message) held while it runs: a warning per block is one
 _SEEN: contextvars.ContextVar[list[tuple[type[Warning], str]] | None] = contextvars.ContextVar(
     "lazyarray_server_warnings", default=None
+)
+_RAISING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "lazyarray_server_warnings_raise", default=False
 )
 _HOOK = threading.Lock()
 _replaced: list[Any] = [warnings.showwarning]  # the showwarning the hook passes others to
@@ -59,12 +66,29 @@ def in_process() -> Iterator[list[tuple[type[Warning], str]]]:
     seen: list[tuple[type[Warning], str]] = []
 
     def show(message: Warning | str, category: type[Warning], *where: Any) -> None:
+        _raise_if_asked(message, category)
         _add(seen, category, message)
 
     with warnings.catch_warnings():  # puts back the filters and showwarning at the end
         warnings.simplefilter("always")
         warnings.showwarning = show  # type: ignore[assignment]
         yield seen
+
+
+@contextlib.contextmanager
+def raising(raise_: bool) -> Iterator[None]:
+    """With ``raise_``, a warning the hooks see in this context (and its copies) while
+    the block runs is raised, not recorded."""
+    token = _RAISING.set(raise_)
+    try:
+        yield
+    finally:
+        _RAISING.reset(token)
+
+
+def _raise_if_asked(message: Warning | str, category: type[Warning]) -> None:
+    if _RAISING.get():  # out of ``warnings.warn``: a numpy ufunc raises it as its error
+        raise message if isinstance(message, Warning) else category(message)
 
 
 @contextlib.contextmanager
@@ -105,4 +129,5 @@ def _show(message: Warning | str, category: type[Warning], *where: Any) -> None:
     if seen is None:
         _replaced[0](message, category, *where)
     else:
+        _raise_if_asked(message, category)
         _add(seen, category, message)
