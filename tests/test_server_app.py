@@ -380,3 +380,39 @@ def test_a_dead_worker_is_replaced_and_jobs_still_run(client: TestClient) -> Non
         "/v1/jobs", json={"graph": _document(), "arguments": {"x": [[3.0]]}}, headers=ALICE
     ).json()["job_id"]
     assert _wait(client, job_id, ALICE)["status"] == "Completed"
+
+
+def test_a_job_id_is_answered_only_once_its_record_is_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission that waits for its job saves the record's sync when the job's end
+    (a synced commit) comes first; one answered before the end (its wait ran out), or
+    one that does not wait, is synced before the answer."""
+    from lazyarray.server.store import JobStore
+
+    synced: list[tuple[str, bool]] = []
+    submit, make_durable = JobStore.submit, JobStore.make_durable
+
+    def noted_submit(self: JobStore, *args: Any, durable: bool = True, **kwargs: Any) -> Any:
+        synced.append(("submit", durable))
+        return submit(self, *args, durable=durable, **kwargs)
+
+    def noted_make_durable(self: JobStore, job_id: str) -> None:
+        synced.append(("make_durable", True))
+        make_durable(self, job_id)
+
+    monkeypatch.setattr(JobStore, "submit", noted_submit)
+    monkeypatch.setattr(JobStore, "make_durable", noted_make_durable)
+    body = {"graph": _document(), "arguments": {"x": [[1.0, 2.0]]}}
+    with TestClient(create_app(tmp_path / "store", TOKENS, workers=0)) as idle:
+        created = idle.post("/v1/jobs", params={"wait": 0.05}, json=body, headers=ALICE)
+        assert created.status_code == 202 and created.json()["state"]["status"] == "Pending"
+        assert synced == [("submit", False), ("make_durable", True)]
+        synced.clear()
+        assert idle.post("/v1/jobs", json=body, headers=ALICE).status_code == 202
+        assert synced == [("submit", True)]
+    synced.clear()
+    with TestClient(create_app(tmp_path / "store", TOKENS, workers=1)) as working:
+        created = working.post("/v1/jobs", params={"wait": 30}, json=body, headers=ALICE)
+        assert created.json()["state"]["status"] == "Completed", created.text
+        assert synced == [("submit", False)]  # the job's end synced it

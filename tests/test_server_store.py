@@ -146,3 +146,39 @@ def test_a_store_made_before_the_warnings_column_opens_and_gains_it(tmp_path: Pa
     assert jobs.get("old")["warnings"] == seen  # type: ignore[index]
     JobStore(tmp_path / "jobs.sqlite3").close()  # opened again: nothing to add
     jobs.close()
+
+
+def _commits(store: JobStore) -> list[tuple[str, list[str]]]:
+    """Each commit of ``store`` from now on, as (its synchronous mode, its statements)."""
+    commits: list[tuple[str, list[str]]] = []
+    pending: list[str] = []
+    mode = ["FULL"]
+
+    def traced(statement: str) -> None:
+        if statement.startswith("PRAGMA synchronous="):
+            mode[0] = statement.split("=")[1]
+        elif statement == "COMMIT":
+            commits.append((mode[0], list(pending)))
+            pending.clear()
+        elif statement.split()[0] in ("INSERT", "UPDATE", "DELETE"):
+            pending.append(statement.split()[0])
+
+    store._db.set_trace_callback(traced)
+    return commits
+
+
+def test_every_state_a_client_is_answered_with_is_synced(store: JobStore) -> None:
+    """A submission is synced at its commit, or (``durable=False``, a submission that
+    waits for the job's end) by ``make_durable`` or by the job's end, whose commit
+    syncs the log: a commit that writes, with ``synchronous=FULL``."""
+    commits = _commits(store)
+    job_id, _ = store.submit("alice", REQUEST, "d1", "s1")
+    assert commits == [("FULL", ["INSERT"])]
+    waited, _ = store.submit("alice", REQUEST, "d2", "s2", durable=False)
+    assert commits[1] == ("NORMAL", ["INSERT"])
+    store.make_durable(waited)
+    assert commits[2] == ("FULL", ["UPDATE"])
+    claim = store.claim()
+    assert claim is not None and claim.job_id == job_id
+    assert store.finish(claim, JobStatus.COMPLETED, result="r.npy")
+    assert commits[-1] == ("FULL", ["UPDATE"])

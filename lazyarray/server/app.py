@@ -241,10 +241,15 @@ def create_app(
             )
 
     def record_job(
-        who: str, request: dict[str, Any], digest: str, submission_id: str | None
+        who: str,
+        request: dict[str, Any],
+        digest: str,
+        submission_id: str | None,
+        durable: bool = True,
     ) -> str:
-        """Durably records a checked request; returns its job's id. Raises ``ApiError``:
-        409 a reused submission id, 429 too many outstanding jobs."""
+        """Records a checked request (durably, unless told: ``JobStore.submit``);
+        returns its job's id. Raises ``ApiError``: 409 a reused submission id, 429 too
+        many outstanding jobs."""
         try:
             job_id, new = jobs.submit(
                 who,
@@ -253,6 +258,7 @@ def create_app(
                 submission_id,
                 timeout=request["timeout"],
                 outstanding=limits.outstanding_jobs,
+                durable=durable,
             )
         except SubmissionConflict as error:
             raise ApiError(409, str(error), "SubmissionConflict") from error
@@ -355,10 +361,15 @@ def create_app(
             found = await run_in_threadpool(check_request, recorded, digest)  # may read blobs
         recorded["format"] = found  # the digest keeps the format as sent
         # a remembered check is a look-up and the record one commit: no thread hop
-        job_id = record_job(who, recorded, digest, request.submission_id)
+        job_id = record_job(who, recorded, digest, request.submission_id, durable=wait <= 0)
         if wait <= 0:
             return JobCreated(job_id=job_id)
-        return JobCreated(job_id=job_id, state=await awaited(job_id, who, wait, inline))
+        # waiting, the record's sync is left to the job's end (its commit syncs the log,
+        # this record with it), or made before a job still running is answered
+        state = await awaited(job_id, who, wait, inline)
+        if not state.status.finished:
+            jobs.make_durable(job_id)
+        return JobCreated(job_id=job_id, state=state)
 
     @app.get("/v1/jobs", response_model=JobList)
     def listing(

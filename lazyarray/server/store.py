@@ -171,12 +171,15 @@ class JobStore:
         *,
         timeout: float | None = None,
         outstanding: int | None = None,
+        durable: bool = True,
     ) -> tuple[str, bool]:
         """Records a Pending job; returns its id and whether it is new. The same
         ``submission_id`` (per owner) gives the same job, or ``SubmissionConflict``;
         ``TooManyJobs`` when the owner already has ``outstanding`` unfinished jobs. The
-        job is cancelled ``timeout`` seconds after it is recorded."""
-        with self._transaction() as db:
+        job is cancelled ``timeout`` seconds after it is recorded. ``durable=False``: the
+        record is made durable by the job's end, or by ``make_durable`` before the job's
+        id is answered (a submission that waits for the job's end saves a sync)."""
+        with self._transaction(durable) as db:
             if submission_id is not None:
                 row = db.execute(
                     "SELECT job_id, request_digest FROM jobs WHERE owner=? AND submission_id=?",
@@ -214,6 +217,12 @@ class JobStore:
                 ),
             )
         return job_id, True
+
+    def make_durable(self, job_id: str) -> None:
+        """Syncs the log with the job's record in it (a commit that writes its row), and
+        every commit before it."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET job_id=job_id WHERE job_id=?", (job_id,))
 
     def get(self, job_id: str, owner: str | None = None) -> dict[str, Any] | None:
         """The job's public record, or None when there is none (or it is another's)."""
