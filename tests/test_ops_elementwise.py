@@ -21,7 +21,12 @@ UFUNC_ROWS = sorted(
 
 
 def _reference(name: str, *args: Any) -> Any:
-    return OPS[name].impl(*args)
+    """numpy's answer: the row's ufunc, or on masked arrays numpy.ma's function for it
+    (the ufunc, but ``power``: numpy.ma's ``**``)."""
+    row = OPS[name]
+    if any(np.ma.isMaskedArray(a) for a in args) and row.masked_impl is not None:
+        return row.masked_impl(*args)
+    return row.impl(*args)
 
 
 def _check(name: str, args: list[Any], backend: str, wrap: Any = la.Array) -> None:

@@ -1,6 +1,6 @@
 """Faster masked statistics: numpy.ma's ``sum``, ``mean``, ``var`` and ``std`` with the
-same arithmetic, dtypes and masks, summing the data with numpy's ``where=`` instead of
-numpy.ma's filled copies and masked temporaries. The statistics (``Trait.STATISTIC``)
+same arithmetic, dtypes and masks, summing the data filled with 0 (numpy.ma's sums, pairwise
+where numpy's are) without numpy.ma's masked temporaries. The statistics (``Trait.STATISTIC``)
 reduce blocks of rows on the kernel threads (``lazyarray.runtime.masked_stats``), and a
 plan's statistics of one array share its count and sum."""
 
@@ -29,9 +29,10 @@ def _masked(value: Any, empty: Any) -> Any:
 
 
 def masked_sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:
-    data, valid = np.ma.getdata(x), ~np.ma.getmaskarray(x)
-    total = np.sum(data, axis=axis, keepdims=keepdims, where=valid, dtype=dtype)
-    return _masked(total, valid.sum(axis=axis, keepdims=keepdims) == 0)
+    """numpy.ma's sum of the data filled with 0, without its masked temporaries."""
+    mask = np.ma.getmaskarray(x)
+    total = np.sum(masked_stats.filled_zero(x), axis=axis, keepdims=keepdims, dtype=dtype)
+    return _masked(total, mask.all(axis=axis, keepdims=keepdims))
 
 
 # this backend's masked implementations, by op, in place of the rows' (numpy.ma's)

@@ -116,13 +116,20 @@ def _ufunc_row(
     dunders: tuple[str, ...] = (),
     traits: frozenset[Trait] = _PLAIN,
     aliases: tuple[str, ...] = (),
+    masked: tuple[Callable[..., Any], Infer] | None = None,
 ) -> OpDef:
+    """A ufunc's row; ``masked``: numpy.ma's own function for it and that function's
+    type rule, where numpy.ma's operator is not the ufunc (``power``)."""
+    infer = ufunc_rule(ufunc, check_int_range=name not in _COMPARISONS)
+    if masked is not None:
+        infer = _masked_or(infer, masked[1])
     return OpDef(
         name=name,
         kind=Kind.ELEMENTWISE,
         impl=ufunc,
-        infer=ufunc_rule(ufunc, check_int_range=name not in _COMPARISONS),
-        masked_impl=ufunc,  # numpy.ma applies masks and domains through ufuncs
+        infer=infer,
+        # numpy.ma applies masks and domains through ufuncs, but for its own functions
+        masked_impl=ufunc if masked is None else masked[0],
         array_api_name=array_api,
         aliases=aliases,
         dunders=dunders,
@@ -130,6 +137,26 @@ def _ufunc_row(
         traits=traits,
         arity=ufunc.nin,
     )
+
+
+def _masked_or(plain: Infer, masked: Infer) -> Infer:
+    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+        if any([node.type.masked for node in inputs]):
+            return masked(inputs, attrs)
+        return plain(inputs, attrs)
+
+    return infer
+
+
+def _masked_power_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+    """``numpy.ma.power`` reads its operands' data as arrays, so a Python scalar is a
+    default-typed array there: a float32 masked array to the power 2.0 is float64."""
+    strong = tuple([np.dtype(n.type.weak) if n.type.weak else n.type.dtype for n in inputs])
+    try:
+        loop = np.power.resolve_dtypes((*strong, None))
+    except TypeError as exc:
+        raise CastError(str(exc)) from None
+    return _result(inputs, loop[-1])
 
 
 def _binary_dunders(stem: str) -> tuple[str, ...]:
@@ -197,7 +224,15 @@ BINARY = [
         "floor_divide", np.floor_divide, "floor_divide", _binary_dunders("floordiv"), _MASKING
     ),
     _ufunc_row("remainder", np.remainder, "remainder", _binary_dunders("mod"), aliases=("mod",)),
-    _ufunc_row("power", np.power, "pow", _binary_dunders("pow"), _MASKING),
+    _ufunc_row(
+        "power",
+        np.power,
+        "pow",
+        _binary_dunders("pow"),
+        _MASKING,
+        # numpy.ma's operator masks what is not finite (``-1 ** 0.5``, an overflow)
+        masked=(np.ma.power, _masked_power_rule),
+    ),
     _ufunc_row("fmod", np.fmod),
     _ufunc_row("arctan2", np.arctan2, "atan2"),
     _ufunc_row("hypot", np.hypot, "hypot", traits=_COMMUTATIVE),
