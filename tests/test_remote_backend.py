@@ -8,12 +8,14 @@ from __future__ import annotations
 import _thread
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -697,3 +699,34 @@ def test_an_inspect_error_names_the_users_line(remote: str) -> None:
 def test_an_unknown_job_id_is_not_found(remote: str) -> None:
     with pytest.raises(JobNotFound, match="no job 'job_that_never_was'"):
         AsyncJob.from_id("job_that_never_was", client=remote)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A URL whose server accepts connections and never answers (hung, or busy)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_a_timeout_bounds_the_requests_of_a_server_that_does_not_answer(
+    silent_server: str, block: bool
+) -> None:
+    """``timeout`` bounds the whole compute, its requests and their retries included: a
+    server that never answers is a ``JobTimeoutError`` after that many seconds, not
+    after the HTTP client's own timeout (a minute), once per retry."""
+    x = la.asarray(np.arange(300_000.0))  # uploaded first: a blob
+    for value in (x * 2, (x * 2).sum()):
+        start = time.monotonic()
+        with pytest.raises(JobTimeoutError, match="did not answer within the timeout of 1 sec"):
+            value.compute(
+                backend="remote",
+                client=Session(silent_server, "t"),
+                block=block,
+                timeout=1.0,
+                num_retries=3,
+                cache=False,
+            )
+        assert time.monotonic() - start < 5

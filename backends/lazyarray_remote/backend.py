@@ -16,6 +16,7 @@ from typing import Any
 
 from lazyarray.backend import Backend, Capability, check_outputs_fit
 from lazyarray.client import find_token, server_url
+from lazyarray.client.connection import within
 from lazyarray.errors import ComputeArgumentError, LazyArrayError, RetryError
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.planner import Plan
@@ -89,8 +90,16 @@ class RemoteBackend(Backend):
     ) -> AsyncJob:
         """Writes the document (uploading what the server lacks), then records the job
         with a fresh ``submission_id``: a retried request cannot make a second job.
-        With ``wait``, the server answers at the job's end or after ``wait`` seconds."""
+        With ``wait``, the server answers at the job's end or after ``wait`` seconds.
+        A ``timeout`` bounds the submission too: a server that does not answer within it
+        is a ``JobTimeoutError``, however many retries were allowed."""
         context = context or RunContext(len(plan))
+        with within(context.timeout):
+            return self._submit(plan, arguments, context, wait)
+
+    def _submit(
+        self, plan: Plan, arguments: Mapping[str, Any], context: RunContext, wait: float
+    ) -> AsyncJob:
         self.check(plan)
         check_outputs_fit(plan, context.options)  # results come back here, whole
         session = self.session(context.client)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lazyarray import errors
+from lazyarray.client.connection import within
 from lazyarray.errors import (
     ComputeError,
     JobCancelled,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 LONG_POLL = 0.5  # seconds one status request may wait for the job's end (progress and
 # Ctrl-C stay live); a server that does not wait answers at once, and is polled with
 # backoff instead:
+POLL_ANSWER_SECONDS = 2.0  # how long past its wait a poll's answer may take
 FIRST_POLL = 0.002  # seconds: a tiny job is done after a few milliseconds
 LAST_POLL = 0.25
 _POLL_GROWTH = 1.5
@@ -119,6 +121,12 @@ class RemoteJob(AsyncJob):
     def wait(self, timeout: float | None = None, context: RunContext | None = None) -> None:
         """Waits for the job's end by long polls (``context`` sees its progress); raises
         its error, ``JobCancelled``, or ``JobTimeoutError`` after ``timeout`` seconds."""
+        # a poll of a server that does not answer ends then too (a poll's answer may
+        # come a little after the wait it asked for)
+        with within(None if timeout is None else timeout + POLL_ANSWER_SECONDS):
+            self._wait(timeout, context)
+
+    def _wait(self, timeout: float | None, context: RunContext | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = FIRST_POLL
         state = self._state

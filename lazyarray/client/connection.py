@@ -7,17 +7,20 @@ an error reads the same wherever a server is used.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lazyarray import errors
 from lazyarray.config import options
 from lazyarray.errors import (
+    JobTimeoutError,
     LazyArrayError,
     RetryError,
     ServerBusy,
@@ -35,6 +38,28 @@ DEFAULT_SERVER = "http://127.0.0.1:8700"
 # answers that say "later" rather than "no": retried, as connection failures are
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 _KEPT_URLS = 256  # the URLs a client parsed last, by path and query
+# (time.monotonic() by which every request made in this context must be answered,
+# the seconds it was given): a compute's timeout bounds its requests and their retries
+_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "lazyarray_request_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def within(seconds: float | None) -> Iterator[None]:
+    """Every request the block makes (retries and their waits included) is answered
+    within ``seconds`` of now, or raises ``JobTimeoutError``; an earlier deadline in
+    force stays. None: no deadline of its own."""
+    if seconds is None:
+        yield
+        return
+    end = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(outer if outer is not None and outer[0] <= end else (end, seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 def token_path() -> Path | None:
@@ -217,7 +242,14 @@ class Client:
 
         failures: list[BaseException] = []
         url = self._url(path, kwargs.pop("params", None))
+        deadline = _DEADLINE.get()
+        given = kwargs.pop("timeout", None)
+        asked = self._http.timeout if given is None else httpx.Timeout(given)
         while True:
+            if deadline is not None:
+                kwargs["timeout"] = _within(asked, self._left(deadline, method, path, failures))
+            elif given is not None:
+                kwargs["timeout"] = asked
             try:
                 request = self._http.build_request(method, url, **kwargs)
                 response = self._http.send(request, stream=stream)
@@ -243,6 +275,8 @@ class Client:
                     raise error
                 failure = error
             failures.append(failure)
+            if deadline is not None and time.monotonic() >= deadline[0]:
+                self._left(deadline, method, path, failures)  # raises JobTimeoutError
             if len(failures) > self.retries.attempts:
                 if self._retry_error and len(failures) > 1:
                     raise RetryError(
@@ -250,7 +284,24 @@ class Client:
                     ) from failure
                 raise failure
             retry_after = failure.retry_after if isinstance(failure, ServerBusy) else None
-            self._sleep(self.retries.delay(len(failures) - 1, retry_after))
+            delay = self.retries.delay(len(failures) - 1, retry_after)
+            if deadline is not None:  # the last wait ends at the deadline, then it raises
+                delay = min(delay, max(0.0, deadline[0] - time.monotonic()))
+            self._sleep(delay)
+
+    def _left(
+        self, deadline: tuple[float, float], method: str, path: str, failures: list[BaseException]
+    ) -> float:
+        """The seconds left of ``within``'s deadline; past it, ``JobTimeoutError``
+        (caused by the last failure)."""
+        left = deadline[0] - time.monotonic()
+        if left <= 0:
+            raise JobTimeoutError(
+                f"{method} {path}: the server at {self.url} did not answer within the "
+                f"timeout of {deadline[1]:g} seconds"
+                + (f" (last: {failures[-1]})" if failures else "")
+            ) from (failures[-1] if failures else None)
+        return left
 
     def _url(self, path: str, params: Any) -> httpx.URL:
         import httpx
@@ -281,3 +332,18 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<lazyarray.client.Client {self.url}>"
+
+
+def _within(asked: httpx.Timeout, left: float) -> httpx.Timeout:
+    """``asked``, each of its limits at most ``left`` seconds."""
+    import httpx
+
+    def bound(limit: float | None) -> float:
+        return left if limit is None else min(limit, left)
+
+    return httpx.Timeout(
+        connect=bound(asked.connect),
+        read=bound(asked.read),
+        write=bound(asked.write),
+        pool=bound(asked.pool),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lazyarray.errors import LazyArrayError, UnsupportedOperation
+from lazyarray.errors import GraphFormatError, UnsupportedOperation
 from lazyarray.graph import Literal, Node, Value, encode_attrs, encode_type, toposort
 from lazyarray.ops import OPS, Trait
 from lazyarray.ops.registry import attribute_types
@@ -108,7 +108,8 @@ def _collect_literals(
         if digest not in literals:
             try:
                 literals[digest] = encode_literal(literal.value, blobs, inline_bytes)
-            except LazyArrayError as exc:
+            except GraphFormatError as exc:  # the literal cannot be written; a store's
+                # failure (a server that does not answer, ...) is raised as it is
                 raise UnsupportedOperation(str(exc.args[0])) from exc
 
 
