@@ -336,6 +336,25 @@ def test_several_outputs_share_work(backend: str) -> None:
     assert_same(largest, np.exp(DATA).max())
 
 
+@pytest.mark.parametrize("block", [True, False])
+def test_several_outputs_are_each_the_callers_own(backend: str, block: bool) -> None:
+    """Outputs the planner makes one node (``e`` and ``e.T.T``), or views of one value
+    (``e.T``, ``e.reshape(-1)``), come back as arrays of their own, as numpy's: writing
+    into one changes no other."""
+    x = la.Array(np.random.default_rng(0).normal(size=(300, 200)))  # blocks and chunks
+    e = la.sin(x) * 2
+    masked = la.MaskedArray(np.ma.MaskedArray(np.ones((300, 200)), mask=False))
+    for pair in [(e, e), (e, e.T), (e, e.T.T), (e, e.reshape(-1)), (x * 1, x), (masked, masked.T)]:
+        found = la.compute(*pair, backend=backend, cache=False, block=block)
+        first, second = found if block else found.result()
+        assert not np.shares_memory(np.ma.getdata(first), np.ma.getdata(second))
+        if np.ma.isMaskedArray(first):
+            assert not np.shares_memory(np.ma.getmaskarray(first), np.ma.getmaskarray(second))
+        expected = np.array(second)
+        first[...] = 0
+        np.testing.assert_array_equal(second, expected)
+
+
 def test_jobs_run_concurrently() -> None:
     jobs = [(la.Array(DATA) * i).compute(block=False) for i in range(8)]
     for i, job in enumerate(jobs):

@@ -280,9 +280,10 @@ def _direct_bytes(options: Options) -> int:
 
 
 def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[Any]:
-    """``values`` with every array that shares memory with a literal or an argument
-    copied: a result is the caller's to modify, and must never write into an input, a
-    planned constant or a cached value."""
+    """``values`` with every array that shares memory with a literal, an argument or an
+    earlier value copied: a result is the caller's to modify, and must never write into
+    an input, a planned constant, a cached value or another result (``compute(e, e.T.T)``
+    plans one node for both)."""
     for value in values:
         if isinstance(value, np.ndarray):
             break
@@ -294,7 +295,17 @@ def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[A
     inputs += [value for value in arguments.values() if isinstance(value, np.ndarray)]
     arrays = [np.ma.getdata(v) if isinstance(v, np.ma.MaskedArray) else v for v in inputs]
     arrays = [a for a in arrays if isinstance(a, np.ndarray)]
-    return [_owned(value, arrays) for value in values]
+    if len(values) == 1:
+        return [_owned(values[0], arrays)]
+    kept = []
+    for value in values:
+        value = _owned(value, arrays)
+        if isinstance(value, np.ndarray):  # the values after it must not share it
+            arrays.append(np.ma.getdata(value))
+            if isinstance(np.ma.getmask(value), np.ndarray):
+                arrays.append(np.ma.getmask(value))
+        kept.append(value)
+    return kept
 
 
 def _owned(value: Any, inputs: list[np.ndarray[Any, Any]]) -> Any:
