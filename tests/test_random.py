@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import lazyarray as la
+from lazyarray.errors import UnsupportedOperation
 from lazyarray.ops.rng import RANDOM_BLOCK, random_values
 
 
@@ -65,3 +66,14 @@ def test_module_level_shortcuts() -> None:
     assert la.random.integers(5, size=4, seed=2).dtype == np.int64
     values = la.random.integers(5, size=1000, seed=2).compute()
     assert values.min() >= 0 and values.max() < 5
+
+
+def test_what_the_generator_does_not_take_is_refused_in_words() -> None:
+    """A seed sequence and array parameters (numpy's Generator takes both) are an
+    ``UnsupportedOperation`` naming what is taken, not a ``TypeError`` from inside."""
+    with pytest.raises(UnsupportedOperation, match="a seed is an int"):
+        la.random.default_rng([1, 2, 3])
+    with pytest.raises(UnsupportedOperation, match=r"loc is a number here.*shape \(3,\)"):
+        la.random.default_rng(0).normal(np.arange(3.0), 1.0)
+    with pytest.raises(UnsupportedOperation, match="high is a number"):
+        la.random.default_rng(0).integers(0, np.array([3, 4]))
