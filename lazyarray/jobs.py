@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
@@ -53,6 +53,7 @@ class RunContext:
         quick: bool = False,
         sink: ChunkSink | None = None,
         timeout: float | None = None,
+        presentation: Mapping[str, Any] | None = None,
     ) -> None:
         # the options in force where the computation was asked for: jobs and kernels run
         # on other threads, which the caller's config.set does not reach
@@ -71,6 +72,9 @@ class RunContext:
         # the seconds the computation may take (compute's timeout): a backend that runs
         # it elsewhere (a server) enforces it there too
         self.timeout = timeout
+        # how compute hands the values back (its format, and whether it returns the one
+        # value alone): a backend whose jobs other processes reopen keeps it with the job
+        self.presentation = presentation
         self.total_steps = total_steps
         self.completed_steps = 0
         self.message = ""

@@ -304,6 +304,35 @@ def test_a_deleted_jobs_result_is_not_found(remote_server: RunningServer, remote
 # --- jobs -----------------------------------------------------------------------------
 
 
+def test_a_reopened_job_gives_what_the_submitted_job_gives(
+    remote_server: RunningServer, remote: str
+) -> None:
+    """A job reopened by id (here, or in another process: it asks the server only) gives
+    what the submitting compute's job gives: the format it asked for (json bytes, ...),
+    one value alone (``x.compute``) or a list (``la.compute``)."""
+    x = la.asarray(SMALL)
+    masked = la.MaskedArray(np.ma.MaskedArray(SMALL, mask=SMALL > 0.5))
+    for job in [
+        (x * 3).compute(backend="remote", block=False, cache=False),
+        (x * 3).compute(backend="remote", block=False, format="json", cache=False),
+        (masked + 1).compute(backend="remote", block=False, format="npz", cache=False),
+        la.compute(x * 3, backend="remote", block=False, cache=False),
+        la.compute(x * 3, x.sum(), masked.sum(), backend="remote", block=False, cache=False),
+    ]:
+        mine = job.result(30)
+        reopened = AsyncJob.from_id(job.job_id, client=remote).result(30)
+        assert type(reopened) is type(mine)
+        if isinstance(mine, bytes):
+            assert reopened == mine
+        else:
+            for got, wanted in zip(
+                reopened if isinstance(mine, list) else [reopened],
+                mine if isinstance(mine, list) else [mine],
+                strict=True,
+            ):
+                kit.assert_exact(got, wanted)
+
+
 def test_a_job_is_reopened_by_id_from_another_process(
     remote_server: RunningServer, remote: str
 ) -> None:

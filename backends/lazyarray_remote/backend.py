@@ -118,6 +118,8 @@ class RemoteBackend(Backend):
         }
         if context.timeout is not None:  # the server cancels it then, client or not
             body["timeout"] = context.timeout
+        if context.presentation is not None:  # what a job reopened elsewhere gives
+            body["presentation"] = dict(context.presentation)
         client = session.client(retries)
         params = {"wait": f"{wait:.3f}", "inline": "true"} if wait > 0 else None
         try:

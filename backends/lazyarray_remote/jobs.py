@@ -15,6 +15,8 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from lazyarray import errors
 from lazyarray.client.connection import within
 from lazyarray.errors import (
@@ -224,6 +226,9 @@ class RemoteJob(AsyncJob):
             return values
         if self._submission is not None:
             return values
+        presentation = (self._state or {}).get("presentation")
+        if isinstance(presentation, Mapping):  # as the submitting compute's job gives it
+            return presented(values, presentation)
         values = [scalar(value) for value in values]
         return values[0] if len(values) == 1 else tuple(values)
 
@@ -369,6 +374,23 @@ def typed_error(entry: Mapping[str, Any], submission: Submission | None) -> Lazy
         return kind(message)
     except TypeError:  # a class that needs more than a message
         return ComputeError(f"{name}: {message}", op=op, site=where)
+
+
+def presented(values: list[Any], presentation: Mapping[str, Any]) -> Any:
+    """``values`` as a compute with this ``format`` and ``unpack`` gives them."""
+    from lazyarray.execution.formats import serialize
+    from lazyarray.types import new_type
+
+    fmt = str(presentation.get("format") or "pyarrow")
+    formatted = [
+        serialize(
+            value,
+            new_type(np.ma.getdata(value).dtype, np.shape(value), np.ma.isMaskedArray(value)),
+            fmt,
+        )
+        for value in values
+    ]
+    return formatted[0] if presentation.get("unpack") else formatted
 
 
 def rewarn(entries: Any) -> None:

@@ -258,6 +258,7 @@ def compute(
                 quick=quick,
                 sink=streams_to,
                 timeout=timeout,
+                presentation={"format": format, "unpack": unpack} if sink is None else None,
             ),
         ),
         retries,

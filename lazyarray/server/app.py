@@ -246,6 +246,7 @@ def create_app(
         digest: str,
         submission_id: str | None,
         durable: bool = True,
+        presentation: dict[str, Any] | None = None,
     ) -> str:
         """Records a checked request (durably, unless told: ``JobStore.submit``);
         returns its job's id. Raises ``ApiError``: 409 a reused submission id, 429 too
@@ -259,6 +260,7 @@ def create_app(
                 timeout=request["timeout"],
                 outstanding=limits.outstanding_jobs,
                 durable=durable,
+                presentation=presentation,
             )
         except SubmissionConflict as error:
             raise ApiError(409, str(error), "SubmissionConflict") from error
@@ -361,7 +363,14 @@ def create_app(
             found = await run_in_threadpool(check_request, recorded, digest)  # may read blobs
         recorded["format"] = found  # the digest keeps the format as sent
         # a remembered check is a look-up and the record one commit: no thread hop
-        job_id = record_job(who, recorded, digest, request.submission_id, durable=wait <= 0)
+        job_id = record_job(
+            who,
+            recorded,
+            digest,
+            request.submission_id,
+            durable=wait <= 0,
+            presentation=_given(request.presentation),
+        )
         if wait <= 0:
             return JobCreated(job_id=job_id)
         # waiting, the record's sync is left to the job's end (its commit syncs the log,

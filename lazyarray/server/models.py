@@ -53,6 +53,16 @@ class RunOptions(BaseModel):
     )
 
 
+class Presentation(BaseModel):
+    """How the submitting client hands the job's values back (its ``compute``'s
+    ``format``, and whether it returns the one value alone): kept with the job and
+    shown in its state, so a client reopening it gives what the submitter's job gives."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["pyarrow", "npy", "npz", "json", "arrow"] = "pyarrow"
+    unpack: bool = False
+
+
 class InspectRequest(BaseModel):
     """A graph computed at once (and, as ``JobRequest``, a job); an unknown field is
     refused (422), as every request body is: a misspelt field is not silently dropped."""
@@ -73,6 +83,7 @@ class InspectRequest(BaseModel):
 
 class JobRequest(InspectRequest):
     submission_id: str | None = Field(default=None, max_length=200)
+    presentation: Presentation | None = None
     timeout: float | None = Field(default=None, gt=0, description="seconds, then Cancelled")
 
 
@@ -106,6 +117,9 @@ class JobState(BaseModel):
     )
     inline_result: InlineResult | None = Field(
         default=None, description="with ?inline=true, a small Completed job's result"
+    )
+    presentation: Presentation | None = Field(
+        default=None, description="as the submission gave it (a client's, for clients)"
     )
 
 

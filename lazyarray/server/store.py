@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     errors TEXT NOT NULL DEFAULT '[]',
     warnings TEXT NOT NULL DEFAULT '[]',
+    presentation TEXT,
     result TEXT,
     result_data BLOB,
     created REAL NOT NULL,
@@ -55,12 +56,12 @@ CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (status, created);
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished);
 """
 # columns added since a store was first made: {name: its definition}, added on opening
-ADDED = {"warnings": "TEXT NOT NULL DEFAULT '[]'"}
+ADDED = {"warnings": "TEXT NOT NULL DEFAULT '[]'", "presentation": "TEXT"}
 
 # what a job's record shows (not its request, nor a result kept in the row)
 PUBLIC = (
     "job_id, owner, status, message, completed_steps, total_steps, attempts, created,"
-    " started, finished, errors, warnings, result"
+    " started, finished, errors, warnings, result, presentation"
 )
 FINISHED = tuple(str(s) for s in JobStatus if s.finished)
 
@@ -172,13 +173,15 @@ class JobStore:
         timeout: float | None = None,
         outstanding: int | None = None,
         durable: bool = True,
+        presentation: dict[str, Any] | None = None,
     ) -> tuple[str, bool]:
         """Records a Pending job; returns its id and whether it is new. The same
         ``submission_id`` (per owner) gives the same job, or ``SubmissionConflict``;
         ``TooManyJobs`` when the owner already has ``outstanding`` unfinished jobs. The
         job is cancelled ``timeout`` seconds after it is recorded. ``durable=False``: the
         record is made durable by the job's end, or by ``make_durable`` before the job's
-        id is answered (a submission that waits for the job's end saves a sync)."""
+        id is answered (a submission that waits for the job's end saves a sync).
+        ``presentation``: the client's, shown in the job's record."""
         with self._transaction(durable) as db:
             if submission_id is not None:
                 row = db.execute(
@@ -204,7 +207,7 @@ class JobStore:
             now = time.time()
             db.execute(
                 "INSERT INTO jobs (job_id, owner, submission_id, request_digest, request,"
-                " status, created, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " status, created, deadline, presentation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     owner,
@@ -214,6 +217,7 @@ class JobStore:
                     str(JobStatus.PENDING),
                     now,
                     None if timeout is None else now + timeout,
+                    None if presentation is None else json.dumps(presentation),
                 ),
             )
         return job_id, True
@@ -470,4 +474,5 @@ def _public(row: sqlite3.Row) -> dict[str, Any]:
         "errors": json.loads(row["errors"]),
         "warnings": json.loads(row["warnings"]),
         "result": row["result"],
+        "presentation": None if row["presentation"] is None else json.loads(row["presentation"]),
     }
