@@ -23,6 +23,7 @@ from lazyarray.errors import (
     RetryError,
 )
 from lazyarray.execution import destinations as _destinations
+from lazyarray.execution import formats as _formats
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.namespace import *  # noqa: F403 - the numpy-like namespace
 from lazyarray.namespace import __all__ as _namespace_all
@@ -41,6 +42,7 @@ def _remote_jobs(url: str) -> typing.Any:
 
 
 jobs.JOB_SOURCES.update(http=_remote_jobs, https=_remote_jobs)
+jobs.PRESENTERS.update(compute=_formats.presented)
 
 
 def _artifact_destination(url: str) -> typing.Any:

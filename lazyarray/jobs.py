@@ -143,6 +143,15 @@ class JobSource(Protocol):
 # a JobSource for a URL, by scheme: lazyarray's root module maps http(s) to the remote
 # backend's client, which lives above this layer
 JOB_SOURCES: dict[str, Callable[[str], JobSource]] = {}
+# how compute hands values back with a presentation (``{"format", "unpack"}``): a job
+# reopened by id, in a process that did not submit it, gives what the submitter's gives;
+# lazyarray's root module sets the formatter, which lives above this layer
+PRESENTERS: dict[str, Callable[[list[Any], Mapping[str, Any]], Any]] = {}
+
+
+def presented(values: list[Any], presentation: Mapping[str, Any]) -> Any:
+    """``values`` as a compute with this ``format`` and ``unpack`` gives them."""
+    return PRESENTERS["compute"](values, presentation)
 
 
 class AsyncJob(abc.ABC):

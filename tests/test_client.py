@@ -144,6 +144,12 @@ def test_the_token_is_found_in_the_environment_a_named_file_or_the_servers_file(
     written.write_text("from-server\n")
     monkeypatch.setattr(connection, "token_path", lambda: written)
     assert find_token({}) == "from-server"
+    # a local server's token goes to loopback URLs only, never to another host
+    for local in ("http://127.0.0.1:9000", "http://localhost:8700", "http://[::1]:8700"):
+        assert find_token({}, url=local) == "from-server"
+    for other in ("http://10.0.0.2:8700", "https://lazy.example.org", "http://0.0.0.0:8700"):
+        assert find_token({}, url=other) is None
+        assert find_token({"LAZYARRAY_TOKEN": "mine"}, url=other) == "mine"
     named = tmp_path / "named"
     named.write_text("\n  from-file  \n")
     assert find_token({"LAZYARRAY_TOKEN_FILE": str(named)}) == "from-file"

@@ -15,6 +15,7 @@ BAD = [
     ("timeout", -1),
     ("timeout", "10"),
     ("timeout", True),
+    ("timeout", float("nan")),
     ("cache", "yes"),
     ("file", 3),
     ("backend", 3),
@@ -51,3 +52,7 @@ def test_good_values_pass() -> None:
     x = la.Array(np.arange(10.0)).sum()
     assert x.compute(timeout=5, num_retries=0, cache=False) == 45.0
     assert x.inspect(timeout=2.5) == 45.0
+    # an infinite timeout is no deadline, on every path
+    assert x.compute(timeout=float("inf"), cache=False) == 45.0
+    assert x.compute(timeout=float("inf"), cache=False, block=False).result() == 45.0
+    assert x.inspect(timeout=float("inf"), cache=False) == 45.0

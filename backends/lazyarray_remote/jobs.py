@@ -28,7 +28,14 @@ from lazyarray.errors import (
     ServerError,
     TransientError,
 )
-from lazyarray.jobs import AsyncJob, JobStatus, RunContext, local_jobs, status_record
+from lazyarray.jobs import (
+    AsyncJob,
+    JobStatus,
+    RunContext,
+    local_jobs,
+    presented,
+    status_record,
+)
 from lazyarray_remote.results import read_npy, read_npz, scalar, values_of_npz
 
 if TYPE_CHECKING:
@@ -376,23 +383,6 @@ def typed_error(entry: Mapping[str, Any], submission: Submission | None) -> Lazy
         return ComputeError(f"{name}: {message}", op=op, site=where)
 
 
-def presented(values: list[Any], presentation: Mapping[str, Any]) -> Any:
-    """``values`` as a compute with this ``format`` and ``unpack`` gives them."""
-    from lazyarray.execution.formats import serialize
-    from lazyarray.types import new_type
-
-    fmt = str(presentation.get("format") or "pyarrow")
-    formatted = [
-        serialize(
-            value,
-            new_type(np.ma.getdata(value).dtype, np.shape(value), np.ma.isMaskedArray(value)),
-            fmt,
-        )
-        for value in values
-    ]
-    return formatted[0] if presentation.get("unpack") else formatted
-
-
 def rewarn(entries: Any) -> None:
     """Warns here what the server's run warned (its ``{"category", "message"}``
     entries), as the same run here would have: numpy's floating-point warnings, mostly.
@@ -415,7 +405,6 @@ def rewarn(entries: Any) -> None:
 
 
 def _warning_category(name: str) -> type[Warning]:
-    import numpy as np
 
     for home in (builtins, np.exceptions):
         found = getattr(home, name, None)
@@ -455,7 +444,6 @@ def message_of(entry: Mapping[str, Any], submission: Submission | None) -> str:
 def original_of(message: str) -> BaseException | None:
     """The error a server's ``ComputeError`` wrapped, rebuilt from its message where its
     type is a builtin or numpy exception (the ``original`` a local compute chains)."""
-    import numpy as np
 
     found = _WRAPPED.match(message)
     if found is None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import ipaddress
 import os
 import random
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,16 +88,27 @@ def server_token_path(url: str) -> Path | None:
     return base.with_name("tokens") / f"{parts.hostname}_{port}"
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def find_token(environ: Mapping[str, str] | None = None, url: str | None = None) -> str | None:
     """``LAZYARRAY_TOKEN``, else the file ``LAZYARRAY_TOKEN_FILE`` names (the token
     alone, on its first line; ``#`` lines are comments), else the token a local server
-    at ``url`` wrote (``server_token_path``), else the last one a local server wrote
-    (``token_path()``); None when there is none."""
+    at ``url`` wrote (``server_token_path``), else, for a loopback ``url``, the last one
+    a local server wrote (``token_path()``): a local server's token never goes to
+    another host. None when there is none."""
     environ = os.environ if environ is None else environ
     if environ.get("LAZYARRAY_TOKEN"):
         return environ["LAZYARRAY_TOKEN"].strip()
     named = environ.get("LAZYARRAY_TOKEN_FILE")
-    path = Path(named).expanduser() if named else token_path()
+    local = url is None or is_loopback(urllib.parse.urlsplit(url).hostname or "")
+    path = Path(named).expanduser() if named else (token_path() if local else None)
     if not named and url is not None:
         own = server_token_path(url)
         if own is not None and own.exists():

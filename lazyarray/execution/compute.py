@@ -5,6 +5,7 @@ The flow is the same for every backend; only ``execute`` / ``submit`` differ.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import warnings
@@ -88,7 +89,7 @@ def _server(value: Any) -> bool:
 
 # compute()'s keywords: each value is checked by one rule before anything is planned
 ARGUMENT_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "timeout": (_timeout, "a positive number of seconds, or None"),
+    "timeout": (_timeout, "a positive number of seconds (inf: no deadline), or None"),
     "block": (_is_bool, "True or False"),
     "progress_bar": (_optional_bool, "True, False or None"),
     "cache": (_is_bool, "True or False"),
@@ -153,6 +154,8 @@ def compute(
         if server is not None:
             backend = "remote" if backend is None else backend
             client = server if client is None else client
+        if timeout == math.inf:  # no deadline, as None
+            timeout = None
     if format != "pyarrow" or file is not None:  # "pyarrow" holds every result
         check_format(format, [n.type for n in targets], file)
     sink = None if destination == "download" else resolve(destination)

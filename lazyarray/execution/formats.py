@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from lazyarray.errors import FormatError
 from lazyarray.execution import encoders
 from lazyarray.execution.encoders import ENCODERS
 from lazyarray.execution.files import check_target, write_atomically
-from lazyarray.types import ArrayType
+from lazyarray.types import ArrayType, new_type
 
 FORMATS = ("pyarrow", *ENCODERS)
 
@@ -35,6 +35,21 @@ def to_python(value: Any, type_: ArrayType) -> Any:
     if type_.masked:
         return value if isinstance(value, np.ma.MaskedArray) else np.ma.MaskedArray(value)
     return np.asarray(value)
+
+
+def presented(values: list[Any], presentation: Mapping[str, Any]) -> Any:
+    """``values`` (arrays, scalars) as a compute with ``presentation``'s ``format`` and
+    ``unpack`` gives them."""
+    fmt = str(presentation.get("format") or "pyarrow")
+    formatted = [
+        serialize(
+            value,
+            new_type(np.ma.getdata(value).dtype, np.shape(value), np.ma.isMaskedArray(value)),
+            fmt,
+        )
+        for value in values
+    ]
+    return formatted[0] if presentation.get("unpack") else formatted
 
 
 def check_format(

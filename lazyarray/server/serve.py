@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
-import ipaddress
 import logging
 import os
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lazyarray.client.connection import is_loopback
 from lazyarray.errors import ConfigError
 from lazyarray.server.auth import DEFAULT_OWNER, read_token_file
 from lazyarray.server.lock import StoreLock
@@ -30,15 +30,6 @@ from lazyarray.server.lock import StoreLock
 TOKEN_ENV = "LAZYARRAY_TOKEN"
 TOKEN_NAME = "token"  # in the store, and in platformdirs.user_config_path("lazyarray")
 log = logging.getLogger("lazyarray.server")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def config_token_path() -> Path:
