@@ -21,7 +21,7 @@ from lazyarray.errors import ComputeArgumentError, LazyArrayError, RetryError
 from lazyarray.jobs import AsyncJob, RunContext
 from lazyarray.planner import Plan
 from lazyarray_remote.documents import caller_state, encode_arguments, submission
-from lazyarray_remote.jobs import LONG_POLL, InspectJob, RemoteJob, refused
+from lazyarray_remote.jobs import ANSWER_SECONDS, LONG_POLL, InspectJob, RemoteJob, refused
 from lazyarray_remote.session import Session
 
 
@@ -92,9 +92,10 @@ class RemoteBackend(Backend):
         with a fresh ``submission_id``: a retried request cannot make a second job.
         With ``wait``, the server answers at the job's end or after ``wait`` seconds.
         A ``timeout`` bounds the submission too: a server that does not answer within it
-        is a ``JobTimeoutError``, however many retries were allowed."""
+        (and ``ANSWER_SECONDS``) is a ``JobTimeoutError``, however many retries were
+        allowed."""
         context = context or RunContext(len(plan))
-        with within(context.timeout):
+        with within(context.timeout, ANSWER_SECONDS):
             return self._submit(plan, arguments, context, wait)
 
     def _submit(

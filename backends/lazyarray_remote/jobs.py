@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 LONG_POLL = 0.5  # seconds one status request may wait for the job's end (progress and
 # Ctrl-C stay live); a server that does not wait answers at once, and is polled with
 # backoff instead:
-POLL_ANSWER_SECONDS = 2.0  # how long past its wait a poll's answer may take
+# how long past a deadline (a poll's wait, a compute's timeout) a request's answer may
+# take before the client gives up on the server
+ANSWER_SECONDS = 2.0
 FIRST_POLL = 0.002  # seconds: a tiny job is done after a few milliseconds
 LAST_POLL = 0.25
 _POLL_GROWTH = 1.5
@@ -132,7 +134,7 @@ class RemoteJob(AsyncJob):
         its error, ``JobCancelled``, or ``JobTimeoutError`` after ``timeout`` seconds."""
         # a poll of a server that does not answer ends then too (a poll's answer may
         # come a little after the wait it asked for)
-        with within(None if timeout is None else timeout + POLL_ANSWER_SECONDS):
+        with within(timeout, ANSWER_SECONDS):
             self._wait(timeout, context)
 
     def _wait(self, timeout: float | None, context: RunContext | None) -> None:

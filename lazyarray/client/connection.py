@@ -48,14 +48,14 @@ _DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.Cont
 
 
 @contextlib.contextmanager
-def within(seconds: float | None) -> Iterator[None]:
+def within(seconds: float | None, grace: float = 0.0) -> Iterator[None]:
     """Every request the block makes (retries and their waits included) is answered
-    within ``seconds`` of now, or raises ``JobTimeoutError``; an earlier deadline in
-    force stays. None: no deadline of its own."""
+    within ``seconds`` (and ``grace``, for an answer in flight) of now, or raises
+    ``JobTimeoutError``; an earlier deadline in force stays. None: no deadline."""
     if seconds is None:
         yield
         return
-    end = time.monotonic() + seconds
+    end = time.monotonic() + seconds + grace
     outer = _DEADLINE.get()
     token = _DEADLINE.set(outer if outer is not None and outer[0] <= end else (end, seconds))
     try:
