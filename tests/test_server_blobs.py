@@ -125,5 +125,5 @@ def test_an_argument_blob_short_of_its_data_is_a_clear_error(tmp_path: Path) -> 
     buffer = io.BytesIO()
     np.save(buffer, np.arange(1000.0))
     digest = blobs.put(buffer.getvalue()[:-4000])
-    with pytest.raises(ValueError, match="holds 4000 bytes of data where its .npy header"):
+    with pytest.raises(ValueError, match=r"holds 4000 bytes of data where its \.npy header"):
         read_arguments({"x": {"blob": digest, "format": "npy"}}, blobs)

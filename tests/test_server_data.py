@@ -170,7 +170,8 @@ def test_a_pickled_blob_argument_is_refused(client: TestClient) -> None:
 
 def _put(client: TestClient, data: bytes) -> str:
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    assert client.put(f"/v1/blobs/{digest}", content=data, headers=HEADERS).status_code in (200, 201)
+    answer = client.put(f"/v1/blobs/{digest}", content=data, headers=HEADERS)
+    assert answer.status_code in (200, 201)
     return digest
 
 
@@ -207,7 +208,8 @@ def test_a_blob_short_of_its_header_is_refused_before_any_work(
     assert len(client.get("/v1/jobs", headers=HEADERS).json()["jobs"]) == jobs_before
     # the whole blobs pass, and bytes past the data are ignored as numpy.load ignores them
     longer = _put(client, _npy(np.arange(1000.0)) + b"\0" * 16)
-    for arguments in ({"x": {"blob": longer}}, {"m": {"blob": data, "mask": mask, "fill_value": fill}}):
+    whole = {"m": {"blob": data, "mask": mask, "fill_value": fill}}
+    for arguments in ({"x": {"blob": longer}}, whole):
         expression = x.sum() if "x" in arguments else m.sum()
         body = {"graph": serialize.to_dict(expression), "arguments": arguments}
         answer = client.post(route, json=body, params={"wait": 30}, headers=HEADERS)
