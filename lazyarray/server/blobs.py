@@ -164,12 +164,15 @@ def read_npy(blobs: BlobStore, digest: str) -> np.ndarray[Any, Any]:
     store, else read (and verified) whole. A blob holding less data than its header
     declares is a ``ValueError`` saying so (``short_npy``)."""
     file = blobs.path(digest) if isinstance(blobs, ServerBlobs) else None
-    short = short_npy(blobs, digest)
-    if short is not None:
-        raise ValueError(short)
-    if file is None:
-        return np.load(io.BytesIO(blobs.get(digest)), allow_pickle=False)  # type: ignore[no-any-return]
-    return np.load(file, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
+    try:
+        if file is None:
+            return np.load(io.BytesIO(blobs.get(digest)), allow_pickle=False)  # type: ignore[no-any-return]
+        return np.load(file, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
+    except ValueError:
+        short = short_npy(blobs, digest)  # numpy's words for it: "mmap length is ..."
+        if short is not None:
+            raise ValueError(short) from None
+        raise
 
 
 def short_npy(blobs: BlobStore, digest: str) -> str | None:
