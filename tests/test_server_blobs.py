@@ -115,3 +115,15 @@ def test_an_argument_blob_is_mapped_read_only(tmp_path: Path) -> None:
     (value,) = read_arguments({"x": {"blob": digest, "format": "npy"}}, blobs).values()
     np.testing.assert_array_equal(value, np.arange(5.0))
     assert not value.flags.writeable
+
+
+def test_an_argument_blob_short_of_its_data_is_a_clear_error(tmp_path: Path) -> None:
+    """What a worker says of a job recorded before its blobs were checked whole."""
+    import io
+
+    blobs = ServerBlobs(tmp_path)
+    buffer = io.BytesIO()
+    np.save(buffer, np.arange(1000.0))
+    digest = blobs.put(buffer.getvalue()[:-4000])
+    with pytest.raises(ValueError, match=r"holds 4000 bytes of data where its \.npy header"):
+        read_arguments({"x": {"blob": digest, "format": "npy"}}, blobs)

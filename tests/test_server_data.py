@@ -27,6 +27,7 @@ import lazyarray as la
 from lazyarray import serialize
 from lazyarray.server import create_app
 from lazyarray.server.limits import ServerLimits
+from lazyarray.stores.blobs import MemoryBlobs
 from tests.server_kit import ThreadedServer
 
 HEADERS = {"Authorization": "Bearer t"}
@@ -165,6 +166,66 @@ def test_a_pickled_blob_argument_is_refused(client: TestClient) -> None:
     body = {"graph": serialize.to_dict(_x().sum()), "arguments": {"x": {"blob": digest}}}
     refused = client.post("/v1/jobs", json=body, headers=HEADERS)
     assert refused.status_code == 422 and refused.json()["error"]["type"] == "ArgumentError"
+
+
+def _put(client: TestClient, data: bytes) -> str:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    answer = client.put(f"/v1/blobs/{digest}", content=data, headers=HEADERS)
+    assert answer.status_code in (200, 201)
+    return digest
+
+
+def _short_blobs(client: TestClient) -> dict[str, str]:
+    """Uploaded ``.npy`` blobs holding less data than their headers declare."""
+    whole = _npy(np.arange(1000.0))
+    huge = _npy(np.zeros(1)).replace(b"(1,)", b"(100000000000,)")[:128]  # a header alone
+    return {"truncated": _put(client, whole[:-4000]), "huge": _put(client, huge)}
+
+
+@pytest.mark.parametrize("route", ["/v1/jobs", "/v1/inspect"])
+def test_a_blob_short_of_its_header_is_refused_before_any_work(
+    client: TestClient, route: str
+) -> None:
+    x = la.parameter("x", la.Array, dtype="float64", shape=(None,))
+    m = la.parameter("m", la.MaskedArray, dtype="float64", shape=(None,))
+    short = _short_blobs(client)
+    data, mask = _put(client, _npy(np.arange(1000.0))), _put(client, _npy(np.zeros(1000, bool)))
+    fill = {"scalar": ["<f8", np.float64(1e20).tobytes().hex()]}
+    mask_short = _put(client, _npy(np.zeros(1000, bool))[:-10])
+    cases = [
+        (x.sum(), "x", {"x": {"blob": short["truncated"]}}, "holds 4000 bytes"),
+        (x.sum(), "x", {"x": {"blob": short["huge"]}}, "declares 800000000000"),
+        (m.sum(), "m", {"m": {"blob": data, "mask": mask_short, "fill_value": fill}}, "990"),
+    ]
+    jobs_before = len(client.get("/v1/jobs", headers=HEADERS).json()["jobs"])
+    for expression, name, arguments, says in cases:
+        body = {"graph": serialize.to_dict(expression), "arguments": arguments}
+        refused = client.post(route, json=body, params={"wait": 5}, headers=HEADERS)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["type"] == "ArgumentError"
+        assert error["message"].startswith(f"argument {name!r}: blob ") and says in error["message"]
+    assert len(client.get("/v1/jobs", headers=HEADERS).json()["jobs"]) == jobs_before
+    # the whole blobs pass, and bytes past the data are ignored as numpy.load ignores them
+    longer = _put(client, _npy(np.arange(1000.0)) + b"\0" * 16)
+    whole = {"m": {"blob": data, "mask": mask, "fill_value": fill}}
+    for arguments in ({"x": {"blob": longer}}, whole):
+        expression = x.sum() if "x" in arguments else m.sum()
+        body = {"graph": serialize.to_dict(expression), "arguments": arguments}
+        answer = client.post(route, json=body, params={"wait": 30}, headers=HEADERS)
+        assert answer.status_code in (200, 202), answer.text
+
+
+def test_a_literal_blob_short_of_its_data_is_refused(client: TestClient) -> None:
+    sent = MemoryBlobs()
+    document = serialize.to_dict(la.asarray(np.arange(20_000.0)) * 2.0, blobs=sent)
+    (digest,) = serialize.blob_references(document)
+    short = _put(client, sent.get(digest)[:-8])
+    body = {"graph": json.loads(json.dumps(document).replace(digest, short)), "arguments": {}}
+    for route in ("/v1/jobs", "/v1/inspect"):
+        refused = client.post(route, json=body, headers=HEADERS)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["type"] == "BadLiteral"
 
 
 def test_inspect_refuses_a_large_result_and_times_out(client: TestClient) -> None:

@@ -430,6 +430,15 @@ def test_a_call_with_wrong_arguments_or_version_is_refused(server: Server, regis
             client.json("POST", f"{route}/2.0.0/call", json={"arguments": {}})
         with pytest.raises(WorkflowNotFound):
             client.json("POST", "/v1/workflows/alice:nope/versions/latest/call", json={})
+        buffer = io.BytesIO()  # an .npy blob short of the data its header declares
+        np.save(buffer, np.arange(1000.0), allow_pickle=False)
+        short = FolderBlobs(server.store / "blobs").put(buffer.getvalue()[:-4000])
+        with pytest.raises(ArgumentError, match=r"argument 'x': blob .* holds 4000 bytes"):
+            client.json(
+                "POST",
+                f"{route}/1.0.0-rc.1/call",
+                json={"arguments": {"x": {"blob": short}, "threshold": 1}},
+            )
     with Client(server.url, token="") as anonymous, pytest.raises(Unauthorized):
         anonymous.json("POST", f"{route}/1.0.0-rc.1/call", json={"arguments": {}})
 

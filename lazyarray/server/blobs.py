@@ -161,11 +161,59 @@ def _array(
 
 def read_npy(blobs: BlobStore, digest: str) -> np.ndarray[Any, Any]:
     """An argument's ``.npy`` blob (never unpickled): mapped read-only from the server's
-    store, else read (and verified) whole."""
+    store, else read (and verified) whole. A blob holding less data than its header
+    declares is a ``ValueError`` saying so (``short_npy``)."""
     file = blobs.path(digest) if isinstance(blobs, ServerBlobs) else None
-    if file is None:
-        return np.load(io.BytesIO(blobs.get(digest)), allow_pickle=False)  # type: ignore[no-any-return]
-    return np.load(file, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
+    try:
+        if file is None:
+            return np.load(io.BytesIO(blobs.get(digest)), allow_pickle=False)  # type: ignore[no-any-return]
+        return np.load(file, mmap_mode="r", allow_pickle=False)  # type: ignore[no-any-return]
+    except ValueError:
+        short = short_npy(blobs, digest)  # numpy's words for it: "mmap length is ..."
+        if short is not None:
+            raise ValueError(short) from None
+        raise
+
+
+def short_npy(blobs: BlobStore, digest: str) -> str | None:
+    """Why an ``.npy`` blob cannot be read whole: its header declares more data than
+    the blob holds (a truncated upload; a header of a huge shape with no data); None
+    when the data is all there, or the header is unreadable (which its reader says).
+    The header and the blob's length are read, never its data; bytes past the data are
+    ignored, as ``numpy.load`` ignores them."""
+    with blobs.open(digest) as file:
+        head = io.BytesIO(file.read(_HEAD_BYTES))
+    try:
+        version = np.lib.format.read_magic(head)
+        read = _HEADERS.get(version)
+        if read is None:
+            return None
+        shape, _, dtype = read(head)
+    except ValueError:
+        return None
+    declared = math.prod(shape) * dtype.itemsize
+    held = _size(blobs, digest) - head.tell()
+    if held >= declared:
+        return None
+    return (
+        f"blob {digest} holds {max(held, 0)} bytes of data where its .npy header declares "
+        f"{declared} (shape {tuple(shape)}, dtype {dtype}): upload the whole file"
+    )
+
+
+_HEAD_BYTES = 1 << 16  # an .npy header numpy reads is under 10,000 bytes
+_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _size(blobs: BlobStore, digest: str) -> int:
+    """A blob's length in bytes: its file's, else its bytes' (a store without files)."""
+    file = blobs.path(digest)
+    if file is not None:
+        return file.stat().st_size
+    return len(blobs.get(digest))
 
 
 def _text(entry: Any) -> str:

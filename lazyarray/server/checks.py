@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import DocumentTooLarge, LazyArrayError, ResourceExhausted
+from lazyarray.errors import ArgumentError, DocumentTooLarge, LazyArrayError, ResourceExhausted
 from lazyarray.graph import Node
+from lazyarray.server.blobs import short_npy
 from lazyarray.server.limits import ServerLimits, check_projection, standin
 from lazyarray.server.responses import ApiError
 from lazyarray.server.runner import Document, describe, labelled, read_document
@@ -158,7 +159,7 @@ class RequestChecks:
             )
             # an error raised from a node (planning folds constants) names its position
             with labelled(document.nodes):
-                stand_ins = {k: standin(value, self._blobs) for k, value in arguments.items()}
+                stand_ins = {k: _standin(k, value, self._blobs) for k, value in arguments.items()}
                 # binds the arguments: an argument's refusal comes before the format's
                 # (whether the format can hold the result)
                 check_projection(document.outputs, stand_ins, result_bytes, limits.peak_bytes)
@@ -173,6 +174,21 @@ class RequestChecks:
         if not document.single and format != "npz":
             raise ApiError(422, "a tuple of results is kept as npz; format='npz'", "FormatError")
         return document, format
+
+
+def _standin(name: str, value: Any, blobs: BlobStore) -> Any:
+    """``limits.standin`` of the argument ``name``, its blobs (data and mask) holding
+    all the data their headers declare (``short_npy``): a refusal names the argument."""
+    try:
+        found = standin(value, blobs)
+        if isinstance(value, Mapping):
+            for digest in (value.get("blob"), value.get("mask")):
+                short = None if digest is None else short_npy(blobs, digest)
+                if short is not None:
+                    raise ArgumentError(short)
+    except (ArgumentError, ValueError, TypeError) as error:  # numpy's too: a ragged list
+        raise ArgumentError(f"argument {name!r}: {error}") from None
+    return found
 
 
 def _key(
