@@ -260,3 +260,24 @@ def test_a_masked_sum_adds_as_numpy_ma_does(backend: str) -> None:
             kit.assert_reduction(summed, data.sum(axis=axis), "sum", data, axis=axis)
         mean = x.mean(axis=axis).compute(backend=backend, cache=False)
         kit.assert_reduction(mean, data.mean(axis=axis), "mean", data, axis=axis)
+
+
+@pytest.mark.parametrize("size", [10, 100, 200_000])  # folded, a step, fused in blocks
+def test_a_comparison_fills_with_a_bool_as_numpy_ma_operators_do(backend: str, size: int) -> None:
+    """``m > 0.5`` fills with ``bool(m.fill_value)``, as numpy.ma's comparison operators
+    do (its ufuncs keep a float fill in a bool array, which ``filled`` makes an object
+    array of); a predicate (``isnan``) fills the same way."""
+    data = np.linspace(-2, 2, size)
+    for fill in (2.5, 0.0):
+        base = np.ma.MaskedArray(data, mask=np.arange(size) % 3 == 1, fill_value=fill)
+        x = la.MaskedArray(base)
+        for got, expected in [
+            (x > 0.5, base > 0.5),
+            (x == 0.0, base == 0.0),
+            (la.isnan(x), np.ma.MaskedArray(np.isnan(data), mask=base.mask, fill_value=bool(fill))),
+        ]:
+            value = got.compute(backend=backend, cache=False)
+            assert_same(value, expected)
+            assert value.fill_value == expected.fill_value and value.fill_value.dtype == bool
+            filled = got.filled().compute(backend=backend, cache=False)
+            assert_same(filled, expected.filled())

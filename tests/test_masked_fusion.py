@@ -158,7 +158,7 @@ def test_the_fill_value_comes_from_the_input_numpy_ma_takes_it_from() -> None:
     y.fill_value = -7.0  # a literal's own fill value, read when run
     cases = [
         lambda m, a, b: m.add(a, 1),  # a masked_array's fill value, known when planning
-        lambda m, a, b: m.greater(a, 0),  # carried to another dtype, as numpy.ma does
+        lambda m, a, b: a > 0,  # cast to bool, as numpy.ma's comparison operators do
         lambda m, a, b: m.subtract(m.multiply(b, 2), a),  # the first masked input's
         lambda m, a, b: m.add(m.sqrt(a), b),
         lambda m, a, b: (m.ma if m is np else m).where(m.greater(a, 0), a, b),  # numpy's default

@@ -7,6 +7,7 @@ family it keeps NEP 50's weak promotion of Python scalars.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -121,6 +122,11 @@ def _ufunc_row(
     """A ufunc's row; ``masked``: numpy.ma's own function for it and that function's
     type rule, where numpy.ma's operator is not the ufunc (``power``)."""
     infer = ufunc_rule(ufunc, check_int_range=name not in _COMPARISONS)
+    # numpy.ma applies masks and domains through ufuncs, but for its own functions
+    masked_impl: Callable[..., Any] = ufunc if masked is None else masked[0]
+    loops = [loop for loop in ufunc.types if "O" not in loop]
+    if masked is None and loops and all(loop.endswith("?") for loop in loops):
+        masked_impl = _bool_filled(ufunc)
     if masked is not None:
         infer = _masked_or(infer, masked[1])
     return OpDef(
@@ -128,8 +134,7 @@ def _ufunc_row(
         kind=Kind.ELEMENTWISE,
         impl=ufunc,
         infer=infer,
-        # numpy.ma applies masks and domains through ufuncs, but for its own functions
-        masked_impl=ufunc if masked is None else masked[0],
+        masked_impl=masked_impl,
         array_api_name=array_api,
         aliases=aliases,
         dunders=dunders,
@@ -137,6 +142,30 @@ def _ufunc_row(
         traits=traits,
         arity=ufunc.nin,
     )
+
+
+def bool_fill(fill: Any) -> Any:
+    """A bool result's fill value, as numpy.ma's comparison operators make it: the
+    operand's cast to bool, else bool's default."""
+    try:
+        return np.ma.core._check_fill_value(fill, np.bool_)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return np.ma.core._check_fill_value(None, np.bool_)  # type: ignore[attr-defined]
+
+
+def _bool_filled(ufunc: np.ufunc) -> Callable[..., Any]:
+    """``ufunc`` on masked arrays with a bool fill value, as numpy.ma's comparison
+    operators give (``m > 0`` fills with ``bool(m.fill_value)``; the ufunc keeps a fill
+    of another dtype, which ``filled`` then makes an object array of)."""
+
+    @functools.wraps(ufunc)
+    def call(*inputs: Any, **kwargs: Any) -> Any:
+        result = ufunc(*inputs, **kwargs)
+        if isinstance(result, np.ma.MaskedArray):
+            result._fill_value = bool_fill(result._fill_value)  # type: ignore[attr-defined]
+        return result
+
+    return call
 
 
 def _masked_or(plain: Infer, masked: Infer) -> Infer:

@@ -11,6 +11,7 @@ from lazyarray.errors import CastError, MaskError, ShapeError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import to_hashable
 from lazyarray.ops.attrtypes import BOOL, HASHABLE, NUMBER, Str, Tuple
+from lazyarray.ops.elementwise import bool_fill
 from lazyarray.ops.registry import Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, broadcast_shapes
@@ -55,6 +56,8 @@ def _masked_result(
         result._update_from(source)
     elif fill is not None:
         result._fill_value = np.asarray(fill[0], dtype=fill[1])
+    if result.dtype == np.bool_:
+        result._fill_value = bool_fill(result._fill_value)
     mask = np.asarray(mask)
     if mask.shape != result.shape:
         mask = np.broadcast_to(mask, result.shape).copy()

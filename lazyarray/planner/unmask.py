@@ -229,7 +229,9 @@ def _rewrite_of(node: Node) -> Rewrite | None:
         return None
     if any(None in child.type.shape for child in node.inputs):
         return None
-    if isinstance(row.impl, np.ufunc) and row.masked_impl is row.impl:
+    if isinstance(row.impl, np.ufunc) and (
+        row.masked_impl is row.impl or getattr(row.masked_impl, "__wrapped__", None) is row.impl
+    ):  # the ufunc itself, or with a bool fill value (``masked_result`` makes it)
         return _ufunc
     return REWRITES.get(row.masked_impl)
 
