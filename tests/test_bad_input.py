@@ -9,6 +9,7 @@ import pytest
 
 import lazyarray as la
 from lazyarray.errors import ArgumentError, LazyArrayError, ValueOverflowError
+from tests import kit
 
 KERNELS = {"small_bytes": 0, "disabled": {"fold"}, "block_bytes": 1024}
 
@@ -40,6 +41,22 @@ def test_python_scalars_are_weak_as_in_numpy(backend: str) -> None:
     assert (f * 2).compute(f=3, backend=backend).dtype == np.float32
     with pytest.raises(ArgumentError, match="Python float"):
         (u + 0).compute(u=1.5, backend=backend)
+
+
+def test_lists_of_python_numbers_are_weak_as_they_are(backend: str) -> None:
+    """A nested list of Python numbers fills a parameter as each number would: a list
+    of ints a uint8 array (``np.asarray(values, "uint8")``), out-of-range ints refused;
+    floats never fill an integer parameter."""
+    a = la.parameter("a", la.Array, dtype="uint8")
+    grid = la.parameter("grid", la.Array, dtype="uint8", shape=(None, 2))
+    got = (grid * 1).compute(grid=[[1, 2], [3, 255]], backend=backend)
+    kit.assert_exact(got, np.array([[1, 2], [3, 255]], np.uint8))
+    with pytest.raises(ValueOverflowError, match="-1 out of bounds for uint8"):
+        (a * 1).compute(a=[1, -1], backend=backend)
+    with pytest.raises(ArgumentError, match="float64"):
+        (a * 1).compute(a=[1.5], backend=backend)
+    f = la.parameter("f", la.Array, dtype="float32")
+    kit.assert_exact((f * 1).compute(f=(1, 2.5), backend=backend), np.float32([1, 2.5]))
 
 
 def test_integer_arrays_that_do_not_fit_are_refused(backend: str) -> None:

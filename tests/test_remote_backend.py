@@ -34,6 +34,7 @@ from lazyarray.errors import (
     TransientError,
     Unauthorized,
     UnsupportedOperation,
+    ValueOverflowError,
 )
 from lazyarray.jobs import AsyncJob, JobStatus
 from lazyarray.ops import apply
@@ -154,6 +155,18 @@ def test_arguments_of_parameters(remote_server: RunningServer, remote: str) -> N
     v = la.parameter("v", la.Array, dtype="int16")
     got = (v * 3).compute(backend="remote", v=np.arange(5, dtype=np.int16))
     kit.assert_exact(got, np.arange(5, dtype=np.int16) * 3)
+
+
+def test_python_numbers_fill_parameters_remotely_as_locally(remote: str) -> None:
+    """A Python int is weak there as here: it fills an unsigned parameter (sent as a
+    JSON number, read as the number it is); one out of range is refused alike."""
+    p = la.parameter("p", la.Scalar, dtype="uint8")
+    for value in (5, 255):
+        kit.assert_exact((p * 1).compute(backend="remote", p=value), (p * 1).compute(p=value))
+    with pytest.raises(ValueOverflowError, match="out of bounds for uint8"):
+        (p * 1).compute(backend="remote", p=-1)
+    u = la.parameter("u", la.Scalar, dtype="uint64")
+    kit.assert_exact((u + 1).compute(backend="remote", u=2**40), np.uint64(2**40 + 1))
 
 
 def test_masked_arguments(remote: str) -> None:

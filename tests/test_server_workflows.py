@@ -406,6 +406,18 @@ def test_a_call_runs_as_a_job_and_equals_the_local_result(server: Server, regist
         )
         inline = base64.b64decode(answer["state"]["inline_result"]["base64"])
         kit.assert_exact(np.load(io.BytesIO(inline)), np.asarray(expected))
+        # JSON numbers are Python numbers, weak as a local call's: ints fill uint8
+        counts = la.parameter("counts", la.Array, dtype="uint8")
+        counts.sum(dtype="int64").publish("alice:u8sum", "1.0.0", registry=registry)
+        called = bob.json(
+            "POST",
+            "/v1/workflows/alice:u8sum/versions/1.0.0/call",
+            json={"arguments": {"counts": [1, 2, 250]}},
+            params={"wait": 30, "inline": "true"},
+        )
+        assert called["state"]["status"] == "Completed", called
+        inline = base64.b64decode(called["state"]["inline_result"]["base64"])
+        kit.assert_exact(np.load(io.BytesIO(inline)), np.int64(253))
         # a call is submitted as any job is: once per submission id
         body = {"arguments": {"x": [0.5, 1.0], "threshold": 0.75}, "submission_id": "s1"}
         route = f"/v1/workflows/{ID}/versions/1.0.0/call"

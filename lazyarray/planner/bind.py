@@ -14,6 +14,9 @@ from lazyarray.types import check_python_int_fits, shape_text
 # Python scalars are weak (NEP 50): they take the parameter's dtype when its kind can hold
 # them, as in ``int8_array + 5``
 _WEAK_SCALARS = (bool, int, float, complex)
+# a nested list of Python scalars is read as they are (``np.asarray(values, dtype)``):
+# the Python scalar of each kind numpy makes of one, whose promotion decides
+_LISTED = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 
 
 def bind_arguments(parameters: Mapping[str, Node], arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -22,10 +25,12 @@ def bind_arguments(parameters: Mapping[str, Node], arguments: Mapping[str, Any])
 
     The casting rule is numpy's: a Python scalar is weak (NEP 50), so it is accepted when
     ``declared_array + value`` would keep the declared dtype, and a Python int out of the
-    dtype's range is refused as numpy refuses it (``ValueOverflowError``); an array (or a
-    numpy scalar) is cast ``same_kind``, as ``astype(dtype, casting="same_kind")``, except
-    that integer values which do not fit an integer dtype are refused instead of wrapping.
-    A float too large for a narrower float becomes ``inf``, with numpy's warning."""
+    dtype's range is refused as numpy refuses it (``ValueOverflowError``); a nested list
+    of Python numbers is weak as they are (``[1, 2]`` fills a uint8 parameter, ``[-1]``
+    is refused); an array (or a numpy scalar) is cast ``same_kind``, as
+    ``astype(dtype, casting="same_kind")``, except that integer values which do not fit
+    an integer dtype are refused instead of wrapping. A float too large for a narrower
+    float becomes ``inf``, with numpy's warning."""
     check_names(
         sorted(parameters.keys() - arguments.keys()),
         sorted(arguments.keys() - parameters.keys()),
@@ -50,7 +55,9 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
         raise ArgumentError(
             f"argument {name!r} is a masked array but the parameter is declared unmasked"
         )
-    if not np.can_cast(array.dtype, expected.dtype, casting="same_kind"):
+    if isinstance(value, list | tuple) and _weak_kind(array.dtype, expected.dtype):
+        pass  # Python numbers, weak as a Python scalar is: value-checked below
+    elif not np.can_cast(array.dtype, expected.dtype, casting="same_kind"):
         raise ArgumentError(
             f"argument {name!r} has dtype {array.dtype}, which cannot be cast to the "
             f"parameter's dtype {expected.dtype} (same_kind casting)"
@@ -69,6 +76,18 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
     if expected.masked and not masked:
         array = np.ma.MaskedArray(array)
     return array[()] if expected.ndim == 0 and not masked else array
+
+
+def _weak_kind(listed: np.dtype[Any], dtype: np.dtype[Any]) -> bool:
+    """Whether Python numbers that numpy reads as ``listed`` keep ``dtype`` as a Python
+    scalar of their kind does (a list of ints fills a uint8 parameter, as ``5`` does)."""
+    scalar = _LISTED.get(listed.kind)
+    if scalar is None:
+        return False
+    try:
+        return bool(np.result_type(np.empty(0, dtype), scalar) == dtype)
+    except TypeError:
+        return False
 
 
 def _weak_scalar(name: str, dtype: np.dtype[Any], value: Any, parameter: Node) -> Any:

@@ -157,11 +157,12 @@ async def _answer(
 
 def standin(value: Any, blobs: BlobStore) -> Any:
     """What an argument is for planning: a number or nested list as it is (the body's
-    limit bounds it), a blob as an array of its header's shape and dtype holding no data
-    (its bytes are not read); a masked one (``"mask"``, ``"fill_value"``) checked as
-    ``masked_argument`` checks it."""
+    limit bounds it; Python numbers, weak as in a local compute), a blob as an array of
+    its header's shape and dtype holding no data (its bytes are not read); a masked one
+    (``"mask"``, ``"fill_value"``) checked as ``masked_argument`` checks it."""
     if not isinstance(value, Mapping):
-        return np.asarray(value)
+        np.asarray(value)  # refuses a ragged list here, naming the argument
+        return value  # Python numbers stay weak, as in a local compute
     if value.get("format", "npy") != "npy":
         raise ArgumentError(f"an argument blob is an .npy file, not {value.get('format')!r}")
     data = _header_standin(value.get("blob"), blobs)

@@ -197,14 +197,14 @@ def _made_at(error: BaseException) -> tuple[str, int] | None:
 
 
 def read_arguments(raw: dict[str, Any], blobs: BlobStore) -> dict[str, Any]:
-    """Arguments as arrays: numbers and nested lists through ``numpy.asarray``, or
-    ``{"blob": digest}`` naming an ``.npy`` file in the blob store (never unpickled;
-    mapped read-only from the server's store), with ``"mask"`` (a blob) and
-    ``"fill_value"`` for a masked array."""
+    """Arguments: numbers and nested lists as they are (Python numbers, weak as in a
+    local compute: ``5`` fills a uint8 parameter), or ``{"blob": digest}`` naming an
+    ``.npy`` file in the blob store (never unpickled; mapped read-only from the server's
+    store), with ``"mask"`` (a blob) and ``"fill_value"`` for a masked array."""
     values: dict[str, Any] = {}
     for name, value in raw.items():
         if not isinstance(value, dict):
-            values[name] = np.asarray(value)
+            values[name] = value
             continue
         data = read_npy(blobs, value["blob"])
         if "mask" in value:
