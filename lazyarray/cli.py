@@ -286,6 +286,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _worker_count(text: str) -> int:
+    """At least one, and at most 8 a core (32 at least): each worker is a process with
+    its numpy and its memory, and a thousand of them bring a machine down."""
+    value = _positive(text)
+    cores = os.cpu_count() or 1
+    most = max(32, 8 * cores)
+    if value > most:
+        raise argparse.ArgumentTypeError(
+            f"{value} worker processes on {cores} cores: at most {most} (8 a core)"
+        )
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds >= 0")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     value = float(text)
     if not value > 0 or value == float("inf"):
@@ -304,7 +324,7 @@ def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=_worker_count,
         default=min(4, os.cpu_count() or 1),
         metavar="N",
         help="worker processes (with --dask-scheduler: jobs handed to the cluster at once)",
@@ -322,14 +342,14 @@ def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--grace",
-        type=float,
+        type=_seconds,
         default=30.0,
         metavar="SECONDS",
         help="on SIGTERM, how long running jobs may finish before they are requeued",
     )
     parser.add_argument(
         "--lease",
-        type=float,
+        type=_positive_seconds,
         default=10.0,
         metavar="SECONDS",
         help="how long a job stays claimed by a worker that stopped answering",

@@ -24,7 +24,13 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from lazyarray.config import Options, snapshot
-from lazyarray.errors import ConfigError, JobCancelled, JobTimeoutError, ResourceExhausted
+from lazyarray.errors import (
+    ConfigError,
+    JobCancelled,
+    JobNotFound,
+    JobTimeoutError,
+    ResourceExhausted,
+)
 
 
 class JobStatus(enum.StrEnum):
@@ -250,7 +256,10 @@ class LocalJobRegistry:
         try:
             return self._jobs[job_id]
         except KeyError:
-            raise KeyError(f"no job {job_id!r} in this process") from None
+            raise JobNotFound(
+                f"no job {job_id!r} in this process (a job of a server: from_id(job_id, "
+                "client=its URL))"
+            ) from None
 
     def register(self, job: AsyncJob) -> None:
         self._jobs[job.job_id] = job

@@ -22,6 +22,7 @@ from lazyarray.errors import (
     ImplicitComputeError,
     ImplicitComputeWarning,
     JobCancelled,
+    JobNotFound,
     TransientError,
 )
 from lazyarray.execution import result_cache
@@ -259,7 +260,9 @@ def test_block_false_returns_a_job(backend: str) -> None:
     assert status["status"] == la.JobStatus.COMPLETED == "Completed"
     assert status["completed_steps"] == status["total_steps"] >= 1
     assert job.errors() == []
-    assert la.AsyncJob.from_id(job.job_id) is not None
+    assert la.AsyncJob.from_id(job.job_id) is job
+    with pytest.raises(JobNotFound, match="no job 'job_0' in this process"):
+        la.AsyncJob.from_id("job_0")
 
 
 def test_job_reports_progress_and_can_be_cancelled(slow: SlowBackend) -> None:

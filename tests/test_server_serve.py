@@ -102,6 +102,34 @@ def test_keep_results_takes_a_positive_number_of_seconds(
     assert "--keep-results" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--lease", "0"), ("--lease", "nan"), ("--grace", "-5"), ("--workers", "100000")],
+)
+def test_options_that_cannot_work_refuse_to_start(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lease of 0 loses every job, a negative grace means nothing, and a thousand
+    worker processes bring the machine down: each is a one-line error naming it."""
+    with pytest.raises(SystemExit) as refused:
+        main(["serve", "--store", str(tmp_path), option, value])
+    assert refused.value.code == 2
+    assert option in capsys.readouterr().err
+
+
+def test_the_store_is_its_owners_alone(tmp_path: Path) -> None:
+    """Every owner's jobs and results are in the store: it is made (or made again)
+    readable by its owner alone, whatever the umask."""
+    from lazyarray.server.layout import Layout
+
+    made = Layout.create(tmp_path / "new")
+    assert made.root.stat().st_mode & 0o777 == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    assert Layout.create(shared).root.stat().st_mode & 0o777 == 0o700
+
+
 def test_a_real_server_runs_a_job_over_http(tmp_path: Path) -> None:
     assets = tmp_path / "assets.yaml"  # each job gets a scratch folder, removed after it
     assets.write_text("assets:\n  - {id: tmp, type: scratch_dir, scope: process}\n")

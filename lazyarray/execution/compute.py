@@ -31,7 +31,7 @@ from lazyarray.execution.destinations import Destination, ResultInfo, provenance
 from lazyarray.execution.formats import check_format, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest, outputs_digest
-from lazyarray.jobs import AsyncJob, ChunkSink, JobStatus, RunContext, Streamed
+from lazyarray.jobs import AsyncJob, ChunkSink, JobStatus, RunContext, Streamed, local_jobs
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan, bind_arguments, direct_plan, make_plan, parameters_of
 
@@ -376,6 +376,7 @@ class ComputeJob(AsyncJob):
         self._failures: list[BaseException] = []
         self._inner = submit()
         self.job_id = self._inner.job_id
+        local_jobs.register(self)  # reopened by id here, it gives what this job gives
         self._finished: tuple[Any] | None = None
         self._deadline = deadline
         self._timed_out = False

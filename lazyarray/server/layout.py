@@ -3,6 +3,7 @@ dataset catalog live."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,9 +21,14 @@ class Layout:
 
     @classmethod
     def create(cls, root: str | Path) -> Layout:
+        """The layout of ``root``, its folders made; the store is its owner's alone
+        (mode 0700: every owner's jobs and results are in it, whatever the umask)."""
         layout = cls(Path(root).expanduser().resolve())
         for folder in (layout.root, layout.results, layout.root / "blobs"):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        found = layout.root.stat()
+        if found.st_mode & 0o077 and found.st_uid == getattr(os, "getuid", lambda: -1)():
+            layout.root.chmod(0o700)
         return layout
 
     @property
