@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.errors import AxisError, OpArgumentError, OpValueError, ShapeError
+from lazyarray.errors import (
+    AxisError,
+    OpArgumentError,
+    OpValueError,
+    ShapeError,
+    UnsupportedOperation,
+)
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import (
     axes_tuple,
@@ -93,9 +99,15 @@ _ORDERS = choice("C", "F", "A")
 
 @gives(Str("C", "F"))
 def _order(value: Any, inputs: tuple[Node, ...]) -> str:
-    """reshape's ``order``: "A" (Fortran order for Fortran-contiguous data) is "C", as a
-    lazy array has no memory layout; "F" is expanded by ``_fortran_order``."""
-    return "C" if _ORDERS(value, inputs) == "A" else value
+    """reshape's ``order``: "C", or "F" (expanded by ``_fortran_order``). "A" (Fortran
+    order for Fortran-contiguous data) asks for a memory layout, which a lazy array has
+    not: refused, not guessed (``x.T`` is Fortran-contiguous in numpy)."""
+    if _ORDERS(value, inputs) == "A":
+        raise UnsupportedOperation(
+            "order='A' follows the memory layout of numpy's array (Fortran order for a "
+            "Fortran-contiguous one, as x.T is), which a lazy array has not: say 'C' or 'F'"
+        )
+    return str(value)
 
 
 def _fortran_order(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Node | None:
