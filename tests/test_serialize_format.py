@@ -74,6 +74,20 @@ def test_floats_are_exact_nan_signs_and_zero_signs_included() -> None:
     assert '{"float":"fff8000000000000"}' in la.to_json(la.asarray(np.ones(2)) * -float("nan"))
 
 
+def test_python_ints_numpy_holds_are_written_uint64_s_included() -> None:
+    """A Python int is written as numpy holds it: up to uint64's largest
+    (``uint64_array + 2**63``), which then reads back as the same graph and values."""
+    u = la.asarray(np.array([1, 2], np.uint64))
+    for built in (u + 2**63, u < 2**64 - 1, u - 1):
+        back = la.from_json(la.to_json(built))
+        assert back.node is built.node
+        np.testing.assert_array_equal(back.compute(cache=False), built.compute(cache=False))
+    text = la.to_json(u + 2**63)
+    assert str(2**63) in text
+    with pytest.raises(GraphFormatError, match="outside"):  # no numpy integer holds it
+        la.from_json(text.replace(str(2**63), str(2**64)))
+
+
 def test_graph_digest_is_the_output_nodes_digest() -> None:
     y, z, *_ = _graph()
     assert serialize.graph_digest(serialize.to_dict(y)) == y.node.digest

@@ -347,7 +347,9 @@ AXIS = named("axis", Int(-64, 63))  # numpy arrays have at most 64 dimensions
 AXES = named("axes", TupleOf(AXIS, 64))
 SHAPE = named("shape", TupleOf(SIZE | NONE, 64))
 STR = Str()
-NUMBER = named("number", Union(BOOL, INT, FLOAT, COMPLEX, NUMPY_SCALAR))  # Python's or numpy's
+# a Python int numpy holds: int64's, or uint64's (``uint64_array + 2**63``)
+WIDE_INT = named("wide_int", Int(-MAX_INTP - 1, 2 * MAX_INTP + 1))
+NUMBER = named("number", Union(BOOL, WIDE_INT, FLOAT, COMPLEX, NUMPY_SCALAR))  # Python's or numpy's
 PLAIN = named("plain", Union(NONE, NUMBER, STR))
 # ``to_hashable``'s results: plain values, or tuples of them, three levels deep
 HASHABLE = named(
