@@ -59,6 +59,18 @@ def test_lists_of_python_numbers_are_weak_as_they_are(backend: str) -> None:
     kit.assert_exact((f * 1).compute(f=(1, 2.5), backend=backend), np.float32([1, 2.5]))
 
 
+def test_values_numpy_cannot_make_an_array_of_are_refused_in_words() -> None:
+    """A ragged list or an int no float holds is an ``ArgumentError`` naming the
+    argument; ints past int64 fill a float parameter, as numpy reads them."""
+    f = la.parameter("f", la.Scalar, dtype="float64")
+    a = la.parameter("a", la.Array, dtype="float64")
+    with pytest.raises(ArgumentError, match=r"argument 'f'.*too large"):
+        (f * 1).compute(f=10**400)
+    with pytest.raises(ArgumentError, match="argument 'a' is not an array numpy can make"):
+        (a * 1).compute(a=[[1.0], 2.0])
+    kit.assert_exact((a * 1).compute(a=[2**70, 1]), np.array([2.0**70, 1.0]))
+
+
 def test_integer_arrays_that_do_not_fit_are_refused(backend: str) -> None:
     a = la.parameter("a", la.Array, dtype="int8")
     values = np.arange(200_000) % 100

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -166,6 +167,27 @@ def test_a_pickled_blob_argument_is_refused(client: TestClient) -> None:
     body = {"graph": serialize.to_dict(_x().sum()), "arguments": {"x": {"blob": digest}}}
     refused = client.post("/v1/jobs", json=body, headers=HEADERS)
     assert refused.status_code == 422 and refused.json()["error"]["type"] == "ArgumentError"
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"a": 1}, "an argument object is"),
+        ({"blob": None}, "an argument object is|no blob"),
+        ([[1.0], 2.0], "argument .x.*inhomogeneous"),
+        (10**400, "argument 'x'"),
+    ],
+)
+def test_an_argument_that_is_no_array_is_refused_in_words(
+    client: TestClient, given: object, said: str
+) -> None:
+    """An object without a blob, a ragged list, an int no float holds: a 422
+    ``ArgumentError`` naming the argument, never a job nor a 500."""
+    body = {"graph": serialize.to_dict(_x().sum()), "arguments": {"x": given}}
+    refused = client.post("/v1/jobs", json=body, headers=HEADERS)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["type"] == "ArgumentError", refused.text
+    assert re.search(said, refused.json()["detail"]), refused.text
 
 
 def _put(client: TestClient, data: bytes) -> str:

@@ -260,6 +260,9 @@ def test_sigterm_lets_short_jobs_finish_and_requeues_the_rest(tmp_path: Path) ->
         ("alice same\n# a comment\nbob same\n", None, "lines 1 and 3 give one token to two owners"),
         ("alice a-token\nbadline\n", None, ":2: expected 'owner token'"),
         ("alice shared\n", "shared", "LAZYARRAY_TOKEN (the 'default' owner's token) is also"),
+        # an owner publishes as owner:name: a name that could never publish is refused
+        ("Alice a-token\n", None, ":1: owner 'Alice' holds the uppercase letter"),
+        ("../x a-token\n", None, ":1: owner '../x' holds the path separator"),
     ],
 )
 def test_a_bad_token_file_refuses_to_start(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,11 +51,17 @@ def _coerce(name: str, parameter: Node, value: Any) -> Any:
     if type(value) in _WEAK_SCALARS:
         return _weak_scalar(name, expected.dtype, value, parameter)
     masked = isinstance(value, np.ma.MaskedArray)
-    array = value if masked else np.asarray(value)
+    try:
+        array = value if masked else np.asarray(value)
+    except (ValueError, OverflowError) as exc:  # a ragged list, an int no dtype holds
+        raise ArgumentError(f"argument {name!r} is not an array numpy can make: {exc}") from None
     if masked and not expected.masked:
         raise ArgumentError(
             f"argument {name!r} is a masked array but the parameter is declared unmasked"
         )
+    if isinstance(value, list | tuple) and array.dtype == object and expected.dtype.kind in "fc":
+        with contextlib.suppress(TypeError, ValueError, OverflowError):  # ints past int64
+            array = np.asarray(value, expected.dtype)
     if isinstance(value, list | tuple) and _weak_kind(array.dtype, expected.dtype):
         pass  # Python numbers, weak as a Python scalar is: value-checked below
     elif not np.can_cast(array.dtype, expected.dtype, casting="same_kind"):
@@ -104,9 +111,12 @@ def _weak_scalar(name: str, dtype: np.dtype[Any], value: Any, parameter: Node) -
         check_python_int_fits(value, dtype)
     except ValueOverflowError as exc:
         raise ValueOverflowError(f"argument {name!r}: {exc}") from None
+    try:
+        array = np.asarray(value, dtype)
+    except OverflowError as exc:  # 10**400 for a float64
+        raise ArgumentError(f"argument {name!r}: {exc} for {dtype}") from None
     if parameter.type.shape:
-        return _coerce(name, parameter, np.asarray(value, dtype))
-    array = np.asarray(value, dtype)
+        return _coerce(name, parameter, array)
     return np.ma.MaskedArray(array) if parameter.type.masked else array[()]
 
 

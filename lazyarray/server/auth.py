@@ -7,7 +7,8 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from lazyarray.errors import ConfigError
+from lazyarray.errors import ConfigError, InvalidName
+from lazyarray.stores.names import check_name
 
 DEFAULT_OWNER = "default"
 COOKIE = "lazyarray_token"  # the web page's token, taken once from the link the server prints
@@ -31,6 +32,10 @@ def read_token_file(path: str | Path) -> dict[str, str]:
         if len(words) != 2:
             raise ConfigError(f"{path}:{number}: expected 'owner token'")
         owner, token = words
+        try:  # an owner publishes as owner:name: its name is a name part
+            check_name(owner, "owner")
+        except InvalidName as error:
+            raise ConfigError(f"{path}:{number}: {error}") from None
         if token in tokens and tokens[token] != owner:
             raise ConfigError(
                 f"{path}: lines {lines[token]} and {number} give one token to two owners "

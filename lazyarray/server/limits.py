@@ -163,6 +163,12 @@ def standin(value: Any, blobs: BlobStore) -> Any:
     if not isinstance(value, Mapping):
         np.asarray(value)  # refuses a ragged list here, naming the argument
         return value  # Python numbers stay weak, as in a local compute
+    unknown = sorted(set(value) - {"blob", "format", "mask", "fill_value"})
+    if "blob" not in value or unknown:
+        raise ArgumentError(
+            'an argument object is {"blob": digest} (with "mask" and "fill_value" for a '
+            f"masked array), not one with the keys {sorted(value)}"
+        )
     if value.get("format", "npy") != "npy":
         raise ArgumentError(f"an argument blob is an .npy file, not {value.get('format')!r}")
     data = _header_standin(value.get("blob"), blobs)
