@@ -211,6 +211,12 @@ def _run(args: argparse.Namespace) -> int:
         raise ArgumentError(f"{args.target} takes no arguments ({', '.join(arguments)} given)")
     expression = obj(**arguments) if callable(obj) else obj
     options: dict[str, Any] = {"backend": args.backend}
+    if args.server is not None:
+        options["server"] = args.server
+    elif args.backend == "remote" and str(args.registry or "").startswith(("http://", "https://")):
+        options["server"] = args.registry  # the registry's server runs it
+    if args.server is not None and args.backend is None:
+        options["backend"] = "remote"
     if args.output is not None:
         output = Path(args.output)
         form = args.format or SUFFIXES.get(output.suffix.lower())
@@ -244,6 +250,12 @@ def add_run(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=sorted(set(SUFFIXES.values())))
     parser.add_argument("--backend", help="the backend to compute on (default: the option)")
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="compute on this lazyarray server (with --backend remote and an http "
+        "--registry: the registry's server)",
+    )
     parser.set_defaults(handler=_run)
 
 

@@ -201,6 +201,16 @@ def test_the_command_line_takes_a_servers_url(
     arguments = ["--arg", "x=[0.1, 0.7, 0.9]", "--arg", "threshold=0.5", "--output", str(output)]
     assert cli.main(["run", ID, *arguments, "--registry", registry]) == 0
     assert np.load(output) == 2
+    # with the remote backend, the registry's server computes it (not 127.0.0.1:8700)
+    with Client(registry, token="alice-token") as alice:
+        before = len(alice.json("GET", "/v1/jobs")["jobs"])
+        remotely = ["run", ID, *arguments, "--registry", registry, "--backend", "remote"]
+        assert cli.main(remotely) == 0, capsys.readouterr().err
+        assert np.load(output) == 2
+        other = [a.replace("threshold=0.5", "threshold=0.8") for a in arguments]
+        assert cli.main(["run", ID, *other, "--registry", registry, "--server", registry]) == 0
+        assert np.load(output) == 1
+        assert len(alice.json("GET", "/v1/jobs")["jobs"]) == before + 2
     assert cli.main(["workflows", "delete", ID, "1.0.0", "--registry", registry]) == 0
     assert la.Workflow.get(ID, registry=registry).versions == ()
 

@@ -8,9 +8,11 @@ The server is ``compute(server=URL)`` or ``compute(client=URL or Session)``, els
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import uuid
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +39,9 @@ class RemoteBackend(Backend):
     def __init__(self) -> None:
         self._sessions: dict[tuple[str, str | None], Session] = {}
         self._lock = threading.Lock()
+        # the sessions' connections are closed when the process ends, not left to the
+        # collector (which warns of each open socket)
+        atexit.register(_close_weakly, weakref.ref(self))
 
     def session(self, client: Any = None) -> Session:
         """The session of ``client`` (a ``Session``, a server URL, or None for the
@@ -137,6 +142,12 @@ class RemoteBackend(Backend):
                 _cancel_submitted(session, body)  # Ctrl-C while the submission waited
             raise
         return RemoteJob(session, str(created["job_id"]), made, retries, created.get("state"))
+
+
+def _close_weakly(backend: weakref.ref[RemoteBackend]) -> None:
+    found = backend()
+    if found is not None:
+        found.close()
 
 
 def _cancel_submitted(session: Session, body: Mapping[str, Any]) -> None:
