@@ -62,6 +62,12 @@ def _bodies() -> list[dict[str, Any]]:
     ]
 
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # a named function: hypothesis reads a lambda's source to see that it recurses,
+    # which a lambda over several lines does not always give it
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+
+
 BODIES = _bodies()
 JSON = st.recursive(
     st.none()
@@ -69,9 +75,7 @@ JSON = st.recursive(
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
-    ),
+    _nested,
     max_leaves=12,
 )
 

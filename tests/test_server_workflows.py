@@ -288,11 +288,15 @@ def test_malformed_bodies_are_refused_with_typed_4xx(store: Registry, server: Se
     assert store.get_version(good["id"], "1.0.0").graph_digest == (X * 2.0).node.digest
 
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # a named function: hypothesis reads a lambda's source to see that it recurses,
+    # which a lambda over several lines does not always give it
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    _nested,
     max_leaves=12,
 )
 PARTS = st.sampled_from(["alice:x", "bob:y", "Alice:x", "alice:..", "x", "alice:x%00", ":"])

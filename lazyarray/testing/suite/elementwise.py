@@ -27,10 +27,13 @@ UFUNC_ROWS = sorted(
 
 def check_row(name: str, args: list[Any], backend: Backend) -> None:
     """``name`` over ``args`` (numpy values or Python scalars) against the row's numpy
-    implementation; numpy's own refusals are compared too."""
+    implementation (numpy.ma's, on masked arrays); numpy's own refusals are compared
+    too."""
     lazy_args = [wrap(a) for a in args]
+    row = OPS[name]
+    masked = any(isinstance(a, np.ma.MaskedArray) for a in args) and row.masked_impl is not None
     try:
-        expected = OPS[name].impl(*args)
+        expected = (row.masked_impl if masked else row.impl)(*args)  # type: ignore[misc]
     except TypeError:  # numpy refuses the dtypes: refused when written
         with refusing(), pytest.raises(TypeError):
             getattr(la, name)(*lazy_args)
