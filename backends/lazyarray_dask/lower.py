@@ -260,6 +260,8 @@ class Lowerer:
 
     def reduction(self, node: Node, inputs: list[Any]) -> Any:
         (x,) = inputs
+        if x.size == 0:  # numpy's own result (an empty one, or its identity): dask's has
+            return _empty_reduction(node, x)  # its own shape, and no result for axis=1
         if node.inputs[0].type.masked and Trait.STATISTIC in OPS[node.op].traits:
             return self.masked_statistic(node, x)
         return reduce.reduce(node.op, x, node.kwargs, masked=node.inputs[0].type.masked)
@@ -288,6 +290,15 @@ class Lowerer:
         first = OPS[node.op].impl(np.ones(1, scanned.dtype), include_initial=True)[0]
         shape = scanned.shape[:axis] + (1,) + scanned.shape[axis + 1 :]
         return da.concatenate([da.full(shape, first, dtype=scanned.dtype), scanned], axis=axis)
+
+
+def _empty_reduction(node: Node, x: Any) -> Any:
+    """The row's numpy implementation on the input's shape with no elements: what numpy
+    gives (sum's zeros, a mean's NaN), or numpy's error."""
+    masked = node.inputs[0].type.masked
+    empty = np.empty(x.shape, x.dtype)
+    run = _call(OPS[node.op].implementation(masked), node.kwargs, node)
+    return run(np.ma.MaskedArray(empty) if masked else empty)
 
 
 def _call(
