@@ -1,7 +1,8 @@
 """Lowering numpy's statistics (``lazyarray/ops/statistics.py``) to dask.array.
 
-Sums, means and spreads that skip NaN use dask.array's own tree reductions (``nansum``,
-``nanmean``, ``nanvar`` ...), within the blockwise bound of ``tests/kit.py``. Order
+Sums that skip NaN use dask.array's own tree reductions (``nansum``, ``nanprod``), means
+and spreads numpy's own steps on dask's sums (``_nanmean``, ``_nanvar``), within the
+blockwise bound of ``tests/kit.py``. Order
 statistics stay exact: extremes and arg-extremes combine exactly; medians and quantiles
 rechunk the reduced axes into one chunk and run numpy's own function on each block
 (``along``), which dask's ``quantile`` also does but with q fixed and, for

@@ -228,6 +228,9 @@ def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra:
             empty = _empty_reduction(node, attrs)
             if empty is not None:  # numpy's result: initial, where there is nothing to reduce
                 return full(empty, value, node.type.dtype)
+            padded = _padded(node, attrs, value)
+            if padded is not None:
+                return wrap(apply_at(site, name, (padded,), attrs))
     # numpy starts from ``initial``; every backend can combine it with the reduction
     result = apply_at(site, name, (node,), attrs)
     return wrap(apply(_WITH_INITIAL[name], (result, as_node(value))))
@@ -248,6 +251,19 @@ def _initial(name: str, node: Node, attrs: Mapping[str, Any], value: Any) -> Any
         raise at_user_line(ValueOverflowError(str(exc))) from None
     except (TypeError, ValueError) as exc:
         raise at_user_line(CastError(str(exc))) from None
+
+
+def _padded(node: Node, attrs: Mapping[str, Any], value: Any) -> Node | None:
+    """``x`` and a slice of ``initial`` along its one reduced axis of unknown size (a
+    boolean selection, empty or not when it runs: ``max`` of it is numpy's either way);
+    None where every size is known, or more than one is not."""
+    shape, axis = node.type.shape, attrs.get("axis")
+    unknown = [a for a, d in enumerate(shape) if d is None]
+    if len(unknown) != 1 or (axis is not None and unknown[0] not in axis):
+        return None
+    (along,) = unknown
+    pad = full(tuple(1 if a == along else d for a, d in enumerate(shape)), value, node.type.dtype)
+    return as_node(call("concatenate", ([wrap(node), pad],), {"axis": along}))
 
 
 def _empty_reduction(node: Node, attrs: Mapping[str, Any]) -> tuple[int, ...] | None:
