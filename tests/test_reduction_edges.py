@@ -107,6 +107,29 @@ def test_initial_of_a_selection_that_may_be_empty(data: Any, backend: str) -> No
         kit.assert_exact(result, expected)
 
 
+def test_extremes_of_rows_selected_are_numpys(backend: str) -> None:
+    """Rows picked by a boolean mask: chunks that select nothing (dask's ``max`` of one
+    is no partial it can combine) or every chunk empty (numpy's error, when computed)."""
+    data = np.random.default_rng(5).normal(size=(3000, 4))
+    lazy = la.Array(data)
+    for threshold in (2.5, 10.0):
+        rows = data[data[:, 0] > threshold]
+        picked = lazy[lazy[:, 0] > threshold]
+        for name, kwargs in [
+            ("max", {"axis": 0}),
+            ("min", {"axis": 1}),
+            ("argmax", {"axis": 0}),
+            ("max", {"axis": 0, "initial": 0.5}),
+        ]:
+            expected = _numpy(getattr(np, name), rows, **kwargs)
+            reduced = getattr(picked, name)(**kwargs)
+            if isinstance(expected, type):
+                with pytest.raises(la.ComputeError, match=r"identity|empty sequence"):
+                    reduced.compute(backend=backend, cache=False)
+                continue
+            kit.assert_exact(reduced.compute(backend=backend, cache=False), expected)
+
+
 @pytest.mark.parametrize("initial", [1000, 200.0])
 def test_initial_out_of_range_is_refused_as_numpy_refuses(initial: Any) -> None:
     lazy = la.Array(BIG.astype(np.int8))
