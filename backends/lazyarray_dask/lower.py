@@ -13,6 +13,8 @@ step whose inputs are all plain values (scalars) runs its row's implementation a
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -260,6 +262,12 @@ class Lowerer:
 
     def reduction(self, node: Node, inputs: list[Any]) -> Any:
         (x,) = inputs
+        if math.isnan(x.size) and _refuses_empty(node):
+            # dask's max of an empty chunk (a boolean selection's) is no partial it can
+            # combine, and its argmax needs the sizes: count them, drop the empty chunks
+            x = _without_empty_chunks(known_chunks(x))
+        if x.size == 0:  # numpy's own result (an empty one, or its identity): dask's has
+            return _empty_reduction(node, x)  # its own shape, and no result for axis=1
         if node.inputs[0].type.masked and Trait.STATISTIC in OPS[node.op].traits:
             return self.masked_statistic(node, x)
         return reduce.reduce(node.op, x, node.kwargs, masked=node.inputs[0].type.masked)
@@ -288,6 +296,36 @@ class Lowerer:
         first = OPS[node.op].impl(np.ones(1, scanned.dtype), include_initial=True)[0]
         shape = scanned.shape[:axis] + (1,) + scanned.shape[axis + 1 :]
         return da.concatenate([da.full(shape, first, dtype=scanned.dtype), scanned], axis=axis)
+
+
+def _refuses_empty(node: Node) -> bool:
+    """Whether numpy's reduction fails on empty reduced axes (``max`` has no identity)."""
+    t = node.inputs[0].type
+    axis = node.attr("axis")
+    axes = range(t.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    empty = np.empty(tuple(0 if d in axes else 1 for d in range(t.ndim)), t.dtype)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            OPS[node.op].implementation(t.masked)(empty, **node.kwargs)
+    except Exception:
+        return True
+    return False
+
+
+def _without_empty_chunks(x: Any) -> Any:
+    """``x`` (its chunk sizes known) with no chunk of size 0 where it has elements."""
+    chunks = tuple(tuple(c for c in sizes if c) or (0,) for sizes in x.chunks)
+    return x if chunks == x.chunks else x.rechunk(chunks)
+
+
+def _empty_reduction(node: Node, x: Any) -> Any:
+    """The row's numpy implementation on the input's shape with no elements: what numpy
+    gives (sum's zeros, a mean's NaN), or numpy's error."""
+    masked = node.inputs[0].type.masked
+    empty = np.empty(x.shape, x.dtype)
+    run = _call(OPS[node.op].implementation(masked), node.kwargs, node)
+    return run(np.ma.MaskedArray(empty) if masked else empty)
 
 
 def _call(

@@ -1,7 +1,8 @@
 """Lowering numpy's statistics (``lazyarray/ops/statistics.py``) to dask.array.
 
-Sums, means and spreads that skip NaN use dask.array's own tree reductions (``nansum``,
-``nanmean``, ``nanvar`` ...), within the blockwise bound of ``tests/kit.py``. Order
+Sums that skip NaN use dask.array's own tree reductions (``nansum``, ``nanprod``), means
+and spreads numpy's own steps on dask's sums (``_nanmean``, ``_nanvar``), within the
+blockwise bound of ``tests/kit.py``. Order
 statistics stay exact: extremes and arg-extremes combine exactly; medians and quantiles
 rechunk the reduced axes into one chunk and run numpy's own function on each block
 (``along``), which dask's ``quantile`` also does but with q fixed and, for
@@ -30,6 +31,7 @@ from lazyarray_dask import tasks
 from lazyarray_dask.chunks import is_dask as _is_dask
 from lazyarray_dask.chunks import known_chunks as _known
 from lazyarray_dask.chunks import meta as _meta
+from lazyarray_dask.reduce import reduce as _reduce
 
 Lowering = Callable[[Node, list[Any]], Any]
 Axes = tuple[int, ...]
@@ -191,26 +193,69 @@ def _sum_like(reduce: Callable[..., Any], combine: Callable[..., Any]) -> Loweri
     return lower
 
 
+def _sum(x: Any, axes: Axes, dtype: Any, keepdims: bool) -> Any:
+    """numpy's ``sum(x, axis, dtype)``: float16 (given no dtype) adds up in float32 and
+    is cast back, as numpy's pairwise loop does, so it overflows to inf where numpy's
+    float16 sum does."""
+    if dtype is None and x.dtype == np.float16:
+        return da.sum(x, axis=axes, dtype=np.float32, keepdims=keepdims).astype(np.float16)
+    return da.sum(x, axis=axes, dtype=dtype, keepdims=keepdims)
+
+
+def _divide(total: Any, count: Any) -> Any:
+    """numpy's ``_divide_by_count``: ``total / count`` cast back to ``total``'s dtype
+    (a float16 divided by an intp count is divided in float64)."""
+    return (total / count).astype(total.dtype)
+
+
+def _nan_moments(node: Node, x: Any) -> tuple[Any, Any, Any]:
+    """numpy's ``_nanmean`` and ``_nanvar`` steps on inexact data: the NaN mask, the
+    data with NaN read as 0, and each slice's count of values (kept dimensions)."""
+    mask = da.isnan(x)
+    values = da.where(mask, x.dtype.type(0), x)
+    count = da.sum(~mask, axis=_axes(node, x.ndim), dtype=np.intp, keepdims=True)
+    return mask, values, count
+
+
 def _mean(node: Node, inputs: list[Any]) -> Any:
-    """dask's ``nanmean`` (float16 added up in float32), warning as numpy does of empty
-    slices, which are those whose mean is NaN (or whose sum is: numpy warns of those too)."""
+    """numpy's ``nanmean``: of inexact data, the sum of the values (float16 adds up as
+    numpy's float16 sum: overflowing to inf where it does) over their count; of other
+    data, numpy's ``mean`` (float64). Warns as numpy does of empty slices, which are
+    those whose mean is NaN (or whose sum is: numpy warns of those too)."""
     (x,) = inputs
-    options = _options(node, x, "dtype")
-    if "dtype" not in options and x.dtype.kind == "f":
-        options["dtype"] = statistic_accumulator(x.dtype)
-    result = _cast(node, da.nanmean(x, **options))
-    return _warning(result, "Mean of empty slice") if x.dtype.kind in "fc" else result
+    if x.dtype.kind not in "fc":
+        options = _options(node, x, "dtype")
+        options.setdefault("dtype", statistic_accumulator(x.dtype))
+        return _cast(node, da.mean(x, **options))
+    axes, keepdims, dtype = _axes(node, x.ndim), bool(node.attr("keepdims")), node.attr("dtype")
+    _, values, count = _nan_moments(node, x)
+    total = _sum(values, axes, dtype, keepdims)
+    result = _cast(node, _divide(total, count if keepdims else count.squeeze(axis=axes)))
+    return _warning(result, "Mean of empty slice")
 
 
-def _spread(reduce: Callable[..., Any]) -> Lowering:
-    """dask's ``nanvar``/``nanstd``, warning as numpy does where a slice has too few
-    values (its result is NaN)."""
+def _spread(root: bool) -> Lowering:
+    """numpy's ``nanvar`` (``nanstd``: its square root): of inexact data numpy's own
+    steps (``_nanvar``), NaN where a slice has no more values than ``ddof``; of other
+    data numpy's ``var``. Warns as numpy does where a slice has too few values."""
 
     def lower(node: Node, inputs: list[Any]) -> Any:
         (x,) = inputs
-        result = _cast(node, reduce(x, **_options(node, x, "dtype", "ddof")))
         if x.dtype.kind not in "fc":
-            return result
+            return _cast(node, _reduce("std" if root else "var", x, node.kwargs, masked=False))
+        axes = _axes(node, x.ndim)
+        keepdims, dtype = bool(node.attr("keepdims")), node.attr("dtype")
+        mask, values, count = _nan_moments(node, x)
+        mean = _divide(_sum(values, axes, dtype, True), count)
+        deviation = da.where(mask, x.dtype.type(0), (values - mean).astype(x.dtype))
+        if x.dtype.kind == "c":
+            squares = (deviation * deviation.conj()).real
+        else:
+            squares = deviation * deviation
+        degrees = (count if keepdims else count.squeeze(axis=axes)) - (node.attr("ddof") or 0)
+        total = _sum(squares, axes, dtype, keepdims)
+        variance = da.where(degrees <= 0, np.nan, _divide(total, degrees)).astype(total.dtype)
+        result = _cast(node, da.sqrt(variance) if root else variance)
         return _warning(result, "Degrees of freedom <= 0 for slice.")
 
     return lower
@@ -425,8 +470,8 @@ LOWERINGS: dict[str, Lowering] = {
         "nansum": _sum_like(da.nansum, np.add),
         "nanprod": _sum_like(da.nanprod, np.multiply),
         "nanmean": _mean,
-        "nanvar": _spread(da.nanvar),
-        "nanstd": _spread(da.nanstd),
+        "nanvar": _spread(root=False),
+        "nanstd": _spread(root=True),
         "nanmin": _extreme(da.nanmin, np.fmin),
         "nanmax": _extreme(da.nanmax, np.fmax),
         "nanargmin": _arg_extreme(da.argmin, np.inf),

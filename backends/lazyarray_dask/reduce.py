@@ -45,13 +45,15 @@ def reduce(op: str, x: Any, attrs: Mapping[str, Any], masked: bool) -> Any:
 def _float16_spread(x: Any, axis: Any, keepdims: bool, ddof: int, root: bool) -> Any:
     """numpy's float16 ``var`` and ``std``, which add up in float16 (overflowing to inf
     where numpy does; dask's moment-combining would give nan): the mean, then the sum
-    of squared deviations from it (``numpy/_core/_methods.py`` ``_var``)."""
+    of squared deviations from it (``numpy/_core/_methods.py`` ``_var``). numpy divides
+    by its count (an intp) in float64 and casts back: a count above float16's largest
+    value (65504) is no inf."""
     axes = tuple(range(x.ndim)) if axis is None else axis
-    count = math.prod(x.shape[a] for a in axes)
+    count = np.intp(math.prod(x.shape[a] for a in axes))
     mean = (da.sum(x, axis=axes, keepdims=True) / count).astype(np.float16)
     deviation = x - mean
     squares = da.sum(deviation * deviation, axis=axes, keepdims=keepdims)
-    variance = (squares / max(count - ddof, 0)).astype(np.float16)
+    variance = (squares / np.maximum(count - ddof, 0)).astype(np.float16)
     return da.sqrt(variance) if root else variance
 
 

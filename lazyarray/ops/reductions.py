@@ -3,6 +3,7 @@ only accepts one) and ``keepdims``; dtypes come from numpy on a tiny array."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
 from lazyarray.ops.arguments import no_out, to_axes, to_axis, to_dtype, to_flag, to_hashable
 from lazyarray.ops.attrtypes import NEVER, OPTIONAL_AXES, OPTIONAL_AXIS, gives
-from lazyarray.ops.meta import probe_dtype, typed_once
+from lazyarray.ops.meta import as_numpy_error, probe_dtype, typed_once
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
 from lazyarray.ops.signature import Param, Signature, as_is
 from lazyarray.types import ArrayType, normalize_axes, normalize_axis
@@ -95,6 +96,20 @@ def _reduced_shape(
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
+def refused_on_empty(impl: Callable[..., Any], t: ArrayType, attrs: Mapping[str, Any]) -> None:
+    """numpy itself on an input known to have no elements (free): raises, when the
+    expression is written, numpy's errors for empty slices (``max`` has no identity)."""
+    if t.size != 0:
+        return
+    empty = np.empty(tuple(int(d) for d in t.shape if d is not None), t.dtype)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            impl(np.ma.MaskedArray(empty) if t.masked else empty, **attrs)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise as_numpy_error(exc) from None
+
+
 def reduction_rule(
     impl: Callable[..., Any], masked_impl: Callable[..., Any] | None, keeps_mask: bool = True
 ) -> Infer:
@@ -103,11 +118,12 @@ def reduction_rule(
         axis = attrs.get("axis")
         axes = normalize_axes(axis, t.ndim)
         cache_key = (impl, t.dtype, t.ndim, t.masked, tuple(sorted(attrs.items())))
+        chosen = masked_impl if t.masked and masked_impl else impl
         dtype = _DTYPES.get(cache_key)
         if dtype is None:
-            chosen = masked_impl if t.masked and masked_impl else impl
             dtype = probe_dtype(chosen, [t], attrs)
             _DTYPES[cache_key] = dtype
+        refused_on_empty(chosen, t, attrs)
         shape = _reduced_shape(t.shape, axes, bool(attrs.get("keepdims", False)))
         return ArrayType(dtype=dtype, shape=shape, masked=t.masked and keeps_mask)
 
@@ -152,11 +168,21 @@ def _count(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.ma.count(x, axis=axis, keepdims=keepdims)
 
 
-def _arg_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+def _arg_rule(function: Callable[..., Any]) -> Infer:
+    def infer(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
+        return _arg_type(function, inputs, attrs)
+
+    return infer
+
+
+def _arg_type(
+    function: Callable[..., Any], inputs: tuple[Node, ...], attrs: Mapping[str, Any]
+) -> ArrayType:
     (x,) = inputs
     axis = attrs.get("axis")
     if axis is not None and not isinstance(axis, int):
         raise OpArgumentError("axis must be an integer or None for argmin/argmax")
+    refused_on_empty(function, x.type, attrs)  # numpy.ma's refuses alike
     axes = normalize_axes(axis, x.type.ndim)
     shape = _reduced_shape(x.type.shape, axes, bool(attrs.get("keepdims", False)))
     return ArrayType(dtype=np.dtype(np.intp), shape=shape, masked=False)
@@ -229,7 +255,7 @@ ROWS += [
         "argmin",
         Kind.REDUCTION,
         np.argmin,
-        _arg_rule,
+        _arg_rule(np.argmin),
         _masked_arg("argmin"),
         "argmin",
         numpy_functions=(np.argmin,),
@@ -241,7 +267,7 @@ ROWS += [
         "argmax",
         Kind.REDUCTION,
         np.argmax,
-        _arg_rule,
+        _arg_rule(np.argmax),
         _masked_arg("argmax"),
         "argmax",
         numpy_functions=(np.argmax,),

@@ -16,6 +16,7 @@ from lazyarray.errors import (
     OpValueError,
     ShapeError,
     UnsupportedOperation,
+    ValueOverflowError,
 )
 from lazyarray.graph import Node, Site, creation_site
 from lazyarray.ops import OPS
@@ -216,17 +217,65 @@ def reduce(name: str, x: Any, axis: Any = None, keepdims: bool = False, **extra:
         attrs = signature.attributes(name, {"axis": axis, "keepdims": keepdims, **extra}, (node,))
     except LazyArrayError as exc:
         raise at_user_line(exc) from exc.__cause__
-    result = apply_at(site, name, (node,), attrs)
     if initial is None:
-        return wrap(result)
+        return wrap(apply_at(site, name, (node,), attrs))
     if name not in _WITH_INITIAL:
         raise OpArgumentError(f"{name}() got an unexpected keyword argument 'initial'")
-    # numpy starts from ``initial``; every backend can combine it with the reduction
     value = initial.item() if isinstance(initial, np.generic) else initial
+    if not isinstance(value, BaseArray):
+        value = _initial(name, node, attrs, value)
+        if name in ("min", "max") and not node.type.masked:
+            empty = _empty_reduction(node, attrs)
+            if empty is not None:  # numpy's result: initial, where there is nothing to reduce
+                return full(empty, value, node.type.dtype)
+            padded = _padded(node, attrs, value)
+            if padded is not None:
+                return wrap(apply_at(site, name, (padded,), attrs))
+    # numpy starts from ``initial``; every backend can combine it with the reduction
+    result = apply_at(site, name, (node,), attrs)
     return wrap(apply(_WITH_INITIAL[name], (result, as_node(value))))
 
 
 _WITH_INITIAL = {"sum": "add", "prod": "multiply", "min": "minimum", "max": "maximum"}
+
+
+def _initial(name: str, node: Node, attrs: Mapping[str, Any], value: Any) -> Any:
+    """``initial`` as numpy reduces from it: in the reduction's dtype (``max`` of int8
+    from ``initial=1.5`` starts from 1), or numpy's error at the user's line."""
+    dtype = node.type.dtype if attrs.get("dtype") is None else attrs["dtype"]
+    check_python_int_fits(value, np.dtype(dtype))
+    extra = {} if attrs.get("dtype") is None else {"dtype": attrs["dtype"]}
+    try:
+        return getattr(np, name)(np.empty(0, node.type.dtype), initial=value, **extra).item()
+    except OverflowError as exc:
+        raise at_user_line(ValueOverflowError(str(exc))) from None
+    except (TypeError, ValueError) as exc:
+        raise at_user_line(CastError(str(exc))) from None
+
+
+def _padded(node: Node, attrs: Mapping[str, Any], value: Any) -> Node | None:
+    """``x`` and a slice of ``initial`` along its one reduced axis of unknown size (a
+    boolean selection, empty or not when it runs: ``max`` of it is numpy's either way);
+    None where every size is known, or more than one is not."""
+    shape, axis = node.type.shape, attrs.get("axis")
+    unknown = [a for a, d in enumerate(shape) if d is None]
+    if len(unknown) != 1 or (axis is not None and unknown[0] not in axis):
+        return None
+    (along,) = unknown
+    pad = full(tuple(1 if a == along else d for a, d in enumerate(shape)), value, node.type.dtype)
+    return as_node(call("concatenate", ([wrap(node), pad],), {"axis": along}))
+
+
+def _empty_reduction(node: Node, attrs: Mapping[str, Any]) -> tuple[int, ...] | None:
+    """The result's shape where a reduced axis is known to be empty (and the result's
+    size is known), else None."""
+    shape, axis = node.type.shape, attrs.get("axis")
+    axes = range(len(shape)) if axis is None else axis
+    if not any(shape[a] == 0 for a in axes):
+        return None
+    kept = attrs.get("keepdims", False)
+    result = [1 if a in axes else d for a, d in enumerate(shape) if kept or a not in axes]
+    return None if None in result else tuple(int(d) for d in result)  # type: ignore[arg-type]
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
