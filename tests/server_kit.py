@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from hypothesis import strategies as st
 
 import lazyarray as la
 from lazyarray import serialize
@@ -232,3 +233,21 @@ def slow(steps: int = 400, n: int = 600) -> dict[str, Any]:
     for _ in range(steps):
         y = (y @ a) / float(n)
     return serialize.to_dict(y.sum())
+
+
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # a named function: hypothesis reads a lambda's source to see that it recurses,
+    # which a lambda over several lines does not always give it
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
+# any JSON value a hostile client may send, a dozen leaves at most
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    _nested,
+    max_leaves=12,
+)

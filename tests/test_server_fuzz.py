@@ -27,6 +27,7 @@ from lazyarray import serialize
 from lazyarray.serialize.limits import Limits
 from lazyarray.server import create_app
 from lazyarray.server.limits import ServerLimits
+from tests.server_kit import JSON_VALUES
 
 LIMITS = ServerLimits(
     body_bytes=1 << 20,
@@ -62,22 +63,7 @@ def _bodies() -> list[dict[str, Any]]:
     ]
 
 
-def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    # a named function: hypothesis reads a lambda's source to see that it recurses,
-    # which a lambda over several lines does not always give it
-    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
-
-
 BODIES = _bodies()
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    _nested,
-    max_leaves=12,
-)
 
 
 def _places(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -104,7 +90,7 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
         key = path[-1]
         action = draw(st.sampled_from(["replace", "drop", "stretch", "number"]))
         if action == "replace":
-            parent[key] = draw(JSON)
+            parent[key] = draw(JSON_VALUES)
         elif action == "drop" and isinstance(parent, dict):
             del parent[key]
         elif action == "stretch" and isinstance(parent[key], list):

@@ -45,12 +45,12 @@ if TYPE_CHECKING:
 LONG_POLL = 0.5  # seconds one status request may wait for the job's end (progress and
 # Ctrl-C stay live); a server that does not wait answers at once, and is polled with
 # backoff instead:
-# how long past a deadline (a poll's wait, a compute's timeout) a request's answer may
-# take before the client gives up on the server
-ANSWER_SECONDS = 2.0
 FIRST_POLL = 0.002  # seconds: a tiny job is done after a few milliseconds
 LAST_POLL = 0.25
 _POLL_GROWTH = 1.5
+# how long past a deadline (a poll's wait, a compute's timeout) a request's answer may
+# take before the client gives up on the server
+ANSWER_SECONDS = 2.0
 _LABEL = "node {} of the graph document"  # how the server names a node in messages
 WARNINGS_HEADER = "X-Lazyarray-Warnings"  # what an inspect warned, as a JSON list
 # seconds an inspect's answer may take past its timeout, when the server stops it (408)
@@ -407,7 +407,6 @@ def rewarn(entries: Any) -> None:
 
 
 def _warning_category(name: str) -> type[Warning]:
-
     for home in (builtins, np.exceptions):
         found = getattr(home, name, None)
         if isinstance(found, type) and issubclass(found, Warning):
@@ -446,7 +445,6 @@ def message_of(entry: Mapping[str, Any], submission: Submission | None) -> str:
 def original_of(message: str) -> BaseException | None:
     """The error a server's ``ComputeError`` wrapped, rebuilt from its message where its
     type is a builtin or numpy exception (the ``original`` a local compute chains)."""
-
     found = _WRAPPED.match(message)
     if found is None:
         return None

@@ -260,7 +260,7 @@ class Client:
         asked = self._http.timeout if given is None else httpx.Timeout(given)
         while True:
             if deadline is not None:
-                kwargs["timeout"] = _within(asked, self._left(deadline, method, path, failures))
+                kwargs["timeout"] = _capped(asked, self._left(deadline, method, path, failures))
             elif given is not None:
                 kwargs["timeout"] = asked
             try:
@@ -347,7 +347,7 @@ class Client:
         return f"<lazyarray.client.Client {self.url}>"
 
 
-def _within(asked: httpx.Timeout, left: float) -> httpx.Timeout:
+def _capped(asked: httpx.Timeout, left: float) -> httpx.Timeout:
     """``asked``, each of its limits at most ``left`` seconds."""
     import httpx
 

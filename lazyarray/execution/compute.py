@@ -28,7 +28,7 @@ from lazyarray.errors import (
 )
 from lazyarray.execution.cache import results as result_cache
 from lazyarray.execution.destinations import Destination, ResultInfo, provenance, resolve
-from lazyarray.execution.formats import check_format, serialize, write
+from lazyarray.execution.formats import check_format, present, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest, outputs_digest
 from lazyarray.jobs import AsyncJob, ChunkSink, JobStatus, RunContext, Streamed, local_jobs
@@ -207,8 +207,7 @@ def compute(
                 raise FormatError("file= takes one result; compute the arrays one at a time")
             write(values[0], targets[0].type, format, file)
             return None
-        formatted = [serialize(v, n.type, format) for v, n in zip(values, targets, strict=True)]
-        return formatted[0] if unpack else formatted
+        return present(values, [n.type for n in targets], format, unpack)
 
     # a result streamed to its destination is never held, so never cached nor served
     # from the cache (which would write it whole, in another format); a job asked of a
@@ -299,8 +298,6 @@ def owned(values: list[Any], plan: Plan, arguments: Mapping[str, Any]) -> list[A
     inputs += [value for value in arguments.values() if isinstance(value, np.ndarray)]
     arrays = [np.ma.getdata(v) if isinstance(v, np.ma.MaskedArray) else v for v in inputs]
     arrays = [a for a in arrays if isinstance(a, np.ndarray)]
-    if len(values) == 1:
-        return [_owned(values[0], arrays)]
     kept = []
     for value in values:
         value = _owned(value, arrays)

@@ -37,19 +37,27 @@ def to_python(value: Any, type_: ArrayType) -> Any:
     return np.asarray(value)
 
 
+def present(
+    values: list[Any],
+    types: Sequence[ArrayType],
+    format: str,  # noqa: A002 - the public keyword's name
+    unpack: bool,
+) -> Any:
+    """``values`` of ``types`` as compute returns them: each in ``format``, a list, or
+    the only one with ``unpack``."""
+    formatted = [serialize(v, t, format) for v, t in zip(values, types, strict=True)]
+    return formatted[0] if unpack else formatted
+
+
 def presented(values: list[Any], presentation: Mapping[str, Any]) -> Any:
-    """``values`` (arrays, scalars) as a compute with ``presentation``'s ``format`` and
-    ``unpack`` gives them."""
-    fmt = str(presentation.get("format") or "pyarrow")
-    formatted = [
-        serialize(
-            value,
-            new_type(np.ma.getdata(value).dtype, np.shape(value), np.ma.isMaskedArray(value)),
-            fmt,
-        )
+    """``values`` (arrays, scalars: a job's, read back elsewhere) as a compute with
+    ``presentation``'s ``format`` and ``unpack`` gives them."""
+    types = [
+        new_type(np.ma.getdata(value).dtype, np.shape(value), np.ma.isMaskedArray(value))
         for value in values
     ]
-    return formatted[0] if presentation.get("unpack") else formatted
+    fmt = str(presentation.get("format") or "pyarrow")
+    return present(values, types, fmt, bool(presentation.get("unpack")))
 
 
 def check_format(

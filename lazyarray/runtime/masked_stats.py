@@ -91,9 +91,9 @@ def valid_total(block: Any, axes: Axes, scratch: Buffers | None = None) -> Any:
 def squared_anomalies(block: Any, mean: Any, axes: Axes, scratch: Buffers = _fresh) -> Any:
     """Sum of the squared distances from ``mean`` (masked, kept dimensions) of the valid
     values whose mean is not masked; numpy.ma takes ``|anomaly| ** 2`` of complex ones."""
-    unusable = _valid(block, scratch)
-    unusable &= ~np.ma.getmaskarray(mean)
-    np.logical_not(unusable, out=unusable)
+    usable = _valid(block, scratch)
+    usable &= ~np.ma.getmaskarray(mean)
+    unusable = np.logical_not(usable, out=usable)
     data, center = np.ma.getdata(block), np.ma.getdata(mean)
     with np.errstate(all="ignore"):
         if np.iscomplexobj(data) or data.dtype != center.dtype:

@@ -175,29 +175,36 @@ def read_npy(blobs: BlobStore, digest: str) -> np.ndarray[Any, Any]:
         raise
 
 
+def npy_head(blobs: BlobStore, digest: str) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """An ``.npy`` blob's shape, dtype and data offset, from its header alone (its data
+    is never read); ``ValueError`` where numpy cannot read the header."""
+    with blobs.open(digest) as file:
+        head = io.BytesIO(file.read(_HEAD_BYTES))
+    version = np.lib.format.read_magic(head)
+    read = _HEADERS.get(version)
+    if read is None:
+        raise ValueError(f"format version {version}")
+    shape, _, dtype = read(head)
+    return tuple(shape), dtype, head.tell()
+
+
 def short_npy(blobs: BlobStore, digest: str) -> str | None:
     """Why an ``.npy`` blob cannot be read whole: its header declares more data than
     the blob holds (a truncated upload; a header of a huge shape with no data); None
     when the data is all there, or the header is unreadable (which its reader says).
     The header and the blob's length are read, never its data; bytes past the data are
     ignored, as ``numpy.load`` ignores them."""
-    with blobs.open(digest) as file:
-        head = io.BytesIO(file.read(_HEAD_BYTES))
     try:
-        version = np.lib.format.read_magic(head)
-        read = _HEADERS.get(version)
-        if read is None:
-            return None
-        shape, _, dtype = read(head)
+        shape, dtype, offset = npy_head(blobs, digest)
     except ValueError:
         return None
     declared = math.prod(shape) * dtype.itemsize
-    held = _size(blobs, digest) - head.tell()
+    held = _size(blobs, digest) - offset
     if held >= declared:
         return None
     return (
         f"blob {digest} holds {max(held, 0)} bytes of data where its .npy header declares "
-        f"{declared} (shape {tuple(shape)}, dtype {dtype}): upload the whole file"
+        f"{declared} (shape {shape}, dtype {dtype}): upload the whole file"
     )
 
 

@@ -6,7 +6,6 @@ planned over stand-ins of the arguments (their shapes and dtypes, no data)."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
@@ -16,6 +15,7 @@ import numpy as np
 from lazyarray.errors import ArgumentError, DocumentTooLarge, ResourceExhausted
 from lazyarray.graph import Node
 from lazyarray.serialize.limits import Limits
+from lazyarray.server.blobs import npy_head
 from lazyarray.server.responses import error_body
 from lazyarray.stores.blobs import BlobStore
 
@@ -25,10 +25,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-HEADERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
 UNAUTHORIZED = ((b"www-authenticate", b"Bearer"),)
 ENVELOPE = 4  # the request's own nesting around its graph document and arguments
 
@@ -205,14 +201,8 @@ def _no_literal(digest: str, path: str) -> Any:
 def _header_standin(digest: Any, blobs: BlobStore) -> Any:
     if not isinstance(digest, str) or digest not in blobs:
         raise ArgumentError(f"no blob {digest!r}: upload it first (PUT /v1/blobs/{{digest}})")
-    with blobs.open(digest) as file:
-        head = io.BytesIO(file.read(1 << 16))
     try:
-        version = np.lib.format.read_magic(head)
-        read = HEADERS.get(version)
-        if read is None:
-            raise ValueError(f"format version {version}")
-        shape, _, dtype = read(head)
+        shape, dtype, _ = npy_head(blobs, digest)
         if dtype.hasobject:
             raise ValueError("it holds Python objects, which are never read")
         return np.broadcast_to(np.zeros((), dtype), shape)
