@@ -11,6 +11,8 @@ import abc
 import dataclasses
 import enum
 import itertools
+import math
+import numbers
 import os
 import sys
 import threading
@@ -25,6 +27,7 @@ import numpy as np
 
 from lazyarray.config import Options, snapshot
 from lazyarray.errors import (
+    ComputeArgumentError,
     ConfigError,
     JobCancelled,
     JobNotFound,
@@ -158,6 +161,19 @@ PRESENTERS: dict[str, Callable[[list[Any], Mapping[str, Any]], Any]] = {}
 def presented(values: list[Any], presentation: Mapping[str, Any]) -> Any:
     """``values`` as a compute with this ``format`` and ``unpack`` gives them."""
     return PRESENTERS["compute"](values, presentation)
+
+
+def waiting_time(timeout: Any) -> float | None:
+    """``result(timeout=)``'s seconds: None or inf wait for ever; anything but a number
+    of seconds >= 0 is refused where it was given."""
+    if timeout is None:
+        return None
+    seconds = float(timeout) if isinstance(timeout, numbers.Real) else math.nan
+    if isinstance(timeout, bool) or not seconds >= 0:  # NaN too
+        raise ComputeArgumentError(
+            f"timeout must be a number of seconds >= 0 (inf: no limit), or None, not {timeout!r}"
+        )
+    return None if seconds == math.inf else seconds
 
 
 class AsyncJob(abc.ABC):

@@ -102,8 +102,7 @@ def compute(*arrays: Any, **options: Any) -> tuple[Any, ...]:
     arguments = {k: options.pop(k) for k in list(options) if k not in COMPUTE_KEYWORDS}
     nodes = [as_node(a) for a in arrays]
     check_inputs(tuple(nodes))  # the outputs meet here: one parameter per name
-    result = _compute(nodes, arguments=arguments, **options)
-    return tuple(result) if isinstance(result, list) else result
+    return _compute(nodes, arguments=arguments, **options)  # type: ignore[no-any-return]
 
 
 _REEXPORTED = (Array, DType, MaskedArray, Scalar, parameter)  # the public proxy types

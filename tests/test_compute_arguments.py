@@ -56,3 +56,33 @@ def test_good_values_pass() -> None:
     assert x.compute(timeout=float("inf"), cache=False) == 45.0
     assert x.compute(timeout=float("inf"), cache=False, block=False).result() == 45.0
     assert x.inspect(timeout=float("inf"), cache=False) == 45.0
+
+
+@pytest.mark.parametrize("value", [-1, "10", True, float("nan"), [1]])
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_jobs_result_refuses_a_bad_timeout(value: Any, cached: bool) -> None:
+    x = la.Array(np.arange(10.0)).sum()
+    if cached:  # a job answered from the cache checks it too
+        x.compute()
+    job = x.compute(block=False, cache=cached)
+    with pytest.raises(ComputeArgumentError, match="timeout"):
+        job.result(timeout=value)
+    assert job.result(timeout=np.float64(float("inf"))) == 45.0  # inf: no limit
+
+
+@pytest.mark.parametrize("backend", ["numpy", "dask"])
+def test_several_results_are_a_tuple_blocking_or_from_the_job(backend: str) -> None:
+    x = la.Array(np.arange(10.0))
+    blocking = la.compute(x.sum(), x.max(), backend=backend, cache=False)
+    from_job = la.compute(x.sum(), x.max(), backend=backend, cache=False, block=False).result()
+    assert type(blocking) is tuple and type(from_job) is tuple
+    assert blocking == from_job == (45.0, 9.0)
+
+
+@pytest.mark.parametrize("block", [True, False])
+@pytest.mark.parametrize("backend", ["numpy", "dask"])
+def test_computing_nothing_gives_an_empty_tuple(backend: str, block: bool) -> None:
+    result = la.compute(backend=backend, block=block)
+    assert (result if block else result.result()) == ()
+    with pytest.raises(la.errors.FormatError, match="file="):
+        la.compute(file="never-written.npy", format="npy")

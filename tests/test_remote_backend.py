@@ -323,7 +323,8 @@ def test_a_reopened_job_gives_what_the_submitted_job_gives(
 ) -> None:
     """A job reopened by id (here, or in another process: it asks the server only) gives
     what the submitting compute's job gives: the format it asked for (json bytes, ...),
-    one value alone (``x.compute``) or a list (``la.compute``)."""
+    one value alone (``x.compute``) or a tuple (``la.compute``, as it gives them when
+    blocking)."""
     x = la.asarray(SMALL)
     masked = la.MaskedArray(np.ma.MaskedArray(SMALL, mask=SMALL > 0.5))
     for job in [
@@ -340,11 +341,20 @@ def test_a_reopened_job_gives_what_the_submitted_job_gives(
             assert reopened == mine
         else:
             for got, wanted in zip(
-                reopened if isinstance(mine, list) else [reopened],
-                mine if isinstance(mine, list) else [mine],
+                reopened if isinstance(mine, tuple) else [reopened],
+                mine if isinstance(mine, tuple) else [mine],
                 strict=True,
             ):
                 kit.assert_exact(got, wanted)
+
+
+def test_several_results_and_none_are_tuples_as_locally(remote: str) -> None:
+    x = la.asarray(SMALL)
+    job = la.compute(x * 3, x.sum(), backend="remote", block=False, cache=False)
+    assert type(job.result(30)) is tuple
+    assert type(la.compute(x * 3, x.sum(), backend="remote", cache=False)) is tuple
+    assert la.compute(backend="remote") == ()
+    assert la.compute(backend="remote", block=False).result() == ()
 
 
 def test_a_job_is_reopened_by_id_from_another_process(

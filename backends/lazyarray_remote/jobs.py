@@ -35,6 +35,7 @@ from lazyarray.jobs import (
     local_jobs,
     presented,
     status_record,
+    waiting_time,
 )
 from lazyarray_remote.results import read_npy, read_npz, scalar, values_of_npz
 
@@ -110,7 +111,7 @@ class RemoteJob(AsyncJob):
         result: this process's values (a list, one per output) for a job it submitted;
         for a job reopened by id, the value (a tuple for several, the bytes for a json
         or arrow result)."""
-        self.wait(timeout)
+        self.wait(waiting_time(timeout))
         return self._download()
 
     def cancel(self) -> bool:
@@ -320,6 +321,7 @@ class InspectJob(AsyncJob):
     def result(self, timeout: float | None = None) -> Any:
         import httpx
 
+        timeout = waiting_time(timeout)
         if self._state is JobStatus.CANCELLED:
             raise JobCancelled(f"job {self.job_id} was cancelled")
         submission = self._submission

@@ -31,7 +31,15 @@ from lazyarray.execution.destinations import Destination, ResultInfo, provenance
 from lazyarray.execution.formats import check_format, present, serialize, write
 from lazyarray.execution.progress import ProgressBar, should_show
 from lazyarray.graph import Literal, Node, content_digest, outputs_digest
-from lazyarray.jobs import AsyncJob, ChunkSink, JobStatus, RunContext, Streamed, local_jobs
+from lazyarray.jobs import (
+    AsyncJob,
+    ChunkSink,
+    JobStatus,
+    RunContext,
+    Streamed,
+    local_jobs,
+    waiting_time,
+)
 from lazyarray.ops import OPS, Trait
 from lazyarray.planner import Plan, bind_arguments, direct_plan, make_plan, parameters_of
 
@@ -128,7 +136,7 @@ def compute(
     unpack: bool = False,
     quick: bool = False,
 ) -> Any:
-    """Runs ``targets`` together; returns their values (a list, or the only value with
+    """Runs ``targets`` together; returns their values (a tuple, or the only value with
     ``unpack``), or with ``block=False`` a job whose ``result()`` returns them.
     ``server`` runs them on that lazyarray server (the ``remote`` backend, unless another
     is named); ``quick`` marks inspect's small synchronous question. A ``destination``
@@ -165,6 +173,10 @@ def compute(
         )
     if file is not None and format == "pyarrow":
         raise FormatError("file= needs a byte format: format='npy', 'npz', 'json' or 'arrow'")
+    if not targets:  # nothing to run, on any backend
+        if file is not None:
+            raise FormatError("file= takes one result; there is none to write")
+        return () if block else _CompletedJob(())
     chosen = get_backend(backend if backend is not None else options.backend)
     if not chosen.remote and (server is not None or isinstance(client, str)):
         raise ComputeArgumentError(
@@ -407,6 +419,7 @@ class ComputeJob(AsyncJob):
         return self._inner.cancel()
 
     def result(self, timeout: float | None = None) -> Any:
+        timeout = waiting_time(timeout)
         if self._finished is not None:
             return self._finished[0]
         while True:
@@ -452,6 +465,7 @@ class _CompletedJob(AsyncJob):
         return []
 
     def result(self, timeout: float | None = None) -> Any:
+        waiting_time(timeout)  # refused as on a running job
         return self._value
 
     def cancel(self) -> bool:

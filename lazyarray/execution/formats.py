@@ -43,9 +43,9 @@ def present(
     format: str,  # noqa: A002 - the public keyword's name
     unpack: bool,
 ) -> Any:
-    """``values`` of ``types`` as compute returns them: each in ``format``, a list, or
-    the only one with ``unpack``."""
-    formatted = [serialize(v, t, format) for v, t in zip(values, types, strict=True)]
+    """``values`` of ``types`` as compute returns them: each in ``format``, a tuple (as
+    ``la.compute`` gives them, blocking or from its job), or the only one with ``unpack``."""
+    formatted = tuple(serialize(v, t, format) for v, t in zip(values, types, strict=True))
     return formatted[0] if unpack else formatted
 
 
