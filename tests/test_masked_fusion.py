@@ -162,6 +162,11 @@ def test_the_fill_value_comes_from_the_input_numpy_ma_takes_it_from() -> None:
         lambda m, a, b: m.subtract(m.multiply(b, 2), a),  # the first masked input's
         lambda m, a, b: m.add(m.sqrt(a), b),
         lambda m, a, b: (m.ma if m is np else m).where(m.greater(a, 0), a, b),  # numpy's default
+        # after a comparison, its bool fill, through every op that takes it from there
+        lambda m, a, b: m.multiply(a > 0, 1.5),
+        lambda m, a, b: m.add(m.sin(b > 0), a),
+        lambda m, a, b: m.add(a, b > 0),  # the first masked input's: a's own
+        lambda m, a, b: m.multiply(m.logical_and(a > 0, b < 1), 2.0),
     ]
     built = la.MaskedArray(np.ma.getdata(x), mask=np.ma.getmaskarray(x), fill_value=3.5)
     lazy = [case(la, built, la.MaskedArray(y)) for case in cases]

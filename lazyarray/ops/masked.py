@@ -43,20 +43,26 @@ def _masked_array_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> Ar
 
 
 def _masked_result(
-    data: Any, mask: Any, *sources: Any, shrink: bool = False, fill: Any = None
+    data: Any,
+    mask: Any,
+    *sources: Any,
+    shrink: bool = False,
+    fill: Any = None,
+    booled: bool = False,
 ) -> Any:
     """A masked array of ``data`` and ``mask``, as numpy.ma's ``__array_wrap__`` makes
     one: its attributes (fill value, hard mask) come from the first of ``sources`` that is
     a masked array, else from ``fill`` (a ``(value, dtype)`` pair, or None for numpy's
     default); ``shrink``: a mask with nothing masked becomes ``nomask``, as numpy.ma's
-    binary ops and ``where`` leave it."""
+    binary ops and ``where`` leave it; ``booled``: they came through a comparison, whose
+    fill is ``bool(fill_value)``, as does a bool result's."""
     result: Any = np.asarray(data).view(np.ma.MaskedArray)  # numpy.ma's private fields
     source = next((s for s in sources if isinstance(s, np.ma.MaskedArray)), None)
     if source is not None:
         result._update_from(source)
     elif fill is not None:
         result._fill_value = np.asarray(fill[0], dtype=fill[1])
-    if result.dtype == np.bool_:
+    if booled or result.dtype == np.bool_:
         result._fill_value = bool_fill(result._fill_value)
     mask = np.asarray(mask)
     if mask.shape != result.shape:
@@ -134,7 +140,7 @@ ROWS = [
         _masked_result_rule,
         _masked_result,
         traits=_SAME_SHAPE,
-        attributes={"shrink": BOOL, "fill": Tuple(NUMBER, Str(max_length=64))},
+        attributes={"shrink": BOOL, "fill": Tuple(NUMBER, Str(max_length=64)), "booled": BOOL},
     ),
     OpDef(
         "filled",

@@ -46,12 +46,15 @@ class Parts(NamedTuple):
     kept apart until joined, so a mask read twice is or-ed once), and the candidates, in order,
     for the masked array its numpy.ma attributes come from: nodes (the first that is a
     masked array when run wins) and, last, a fill known when planning. ``shrink``:
-    numpy.ma gives ``nomask`` when nothing is masked (binary ufuncs, ``where``)."""
+    numpy.ma gives ``nomask`` when nothing is masked (binary ufuncs, ``where``).
+    ``booled``: the attributes come through a comparison, which fills with
+    ``bool(fill_value)`` (``elementwise.bool_fill``), and every op after it inherits."""
 
     data: Node
     masks: tuple[Node, ...]
     sources: tuple[Node | Fill, ...]
     shrink: bool = False
+    booled: bool = False
 
 
 Rewrite = Callable[[Node, Sequence[Parts], dict[Node, Parts]], Parts | None]
@@ -140,19 +143,25 @@ def _may_be_masked_constant(node: Node, parts: dict[Node, Parts]) -> bool:
     return node.type.masked and node.type.ndim == 0 and node not in parts
 
 
-def _sources(inputs: Sequence[Node], split: Sequence[Parts]) -> tuple[Node | Fill, ...]:
+def _sources(
+    inputs: Sequence[Node], split: Sequence[Parts]
+) -> tuple[tuple[Node | Fill, ...], bool] | None:
     """The masked inputs' candidates in order, up to the first sure to be a masked array
-    (a rank >= 1 masked value always is; a rank-0 one may be a numpy scalar)."""
+    (a rank >= 1 masked value always is; a rank-0 one may be a numpy scalar), and whether
+    they come through a comparison (``Parts.booled``); None where candidates of both
+    kinds would meet (numpy.ma then decides, when run)."""
     found: list[Node | Fill] = []
+    booled: set[bool] = set()
     for node, part in zip(inputs, split, strict=True):
         if not node.type.masked:
             continue
+        booled.add(part.booled)
         for source in part.sources:
             if source not in found:
                 found.append(source)
             if not isinstance(source, Node) or source.type.ndim >= 1:
-                return tuple(found)
-    return tuple(found)
+                return (tuple(found), part.booled) if len(booled) == 1 else None
+    return (tuple(found), booled == {True}) if len(booled) <= 1 else None
 
 
 def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Parts | None:
@@ -188,9 +197,12 @@ def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
             filled = _or((*masks, filled), site)
         masks = _terms(masks, (bad,))
         data = make("where", (filled, constant_node(fill), data), site)
-    if data.type.dtype != node.type.dtype or not masks:
+    sources = _sources(node.inputs, split)
+    if data.type.dtype != node.type.dtype or not masks or sources is None:
         return None
-    return Parts(data, masks, _sources(node.inputs, split), shrink=ufunc.nin > 1)
+    # a comparison's masked implementation gives a bool fill (``elementwise._bool_filled``)
+    booled = sources[1] or OPS[node.op].masked_impl is not ufunc
+    return Parts(data, masks, sources[0], shrink=ufunc.nin > 1, booled=booled)
 
 
 def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Parts | None:
@@ -301,7 +313,7 @@ def _joined(node: Node, found: Parts) -> Node:
     """The masked array of ``found``: read only where something is not rewritten."""
     nodes = tuple(s for s in found.sources if isinstance(s, Node))
     fills = [s for s in found.sources if not isinstance(s, Node) and s]
-    attrs: dict[str, Any] = {"shrink": found.shrink}
+    attrs: dict[str, Any] = {"shrink": found.shrink, "booled": found.booled}
     if fills:
         attrs["fill"] = fills[0]
     mask = _or(found.masks, node.site)
