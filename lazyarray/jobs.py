@@ -304,6 +304,19 @@ class LocalJobRegistry:
 local_jobs = LocalJobRegistry()
 
 
+def _drop_locals(error: BaseException) -> None:
+    """Clears the locals of the frames ``error`` and its causes went through. The error,
+    kept by its job, keeps its traceback, whose frames hold the run's values: they would
+    live as long as the job, and in a cycle with it (its ``result()`` frames) until a
+    full collection, which an idle process may never run."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
+
+
 class LocalJob(AsyncJob):
     """Runs ``work(context)`` on a thread of this process."""
 
@@ -327,12 +340,16 @@ class LocalJob(AsyncJob):
             self._state = JobStatus.RUNNING
             value = work(self.context)
             self.context.check_cancelled()  # a cancel that came after the last check wins
-        except JobCancelled:
+        except JobCancelled as exc:
             self._state = JobStatus.CANCELLED
+            # where it stopped says nothing; its frames' functions (a kernel's blocks,
+            # closing over their inputs) would stay with it, locals cleared or not
+            exc.__traceback__ = None
             raise
         except BaseException as exc:
             self._errors.append("".join(traceback.format_exception_only(exc)).strip())
             self._state = JobStatus.ERRORED
+            _drop_locals(exc)
             raise
         else:
             self._state = JobStatus.COMPLETED

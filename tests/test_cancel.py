@@ -90,3 +90,60 @@ def test_a_cancel_after_the_last_block_still_cancels() -> None:
     job.result(timeout=10)
     assert job.cancel() is False  # it had finished: nothing to stop
     assert job.status()["status"] == "Completed"
+
+
+def _held_after(run: Any, bound: int) -> int:
+    """Bytes still allocated (numpy's buffers included) once ``run()`` has ended and its
+    job is dropped, with the cyclic collector off: what only a full collection frees.
+    Kernel blocks already running when a job is cancelled finish on their own (for at
+    most a few seconds), holding their inputs until then."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        settled = time.monotonic() + 10
+        while tracemalloc.get_traced_memory()[0] - before > bound:
+            if time.monotonic() > settled:
+                break
+            time.sleep(0.05)
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        if enabled:
+            gc.enable()
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "failed", "failed in a kernel block"])
+def test_a_job_that_ends_early_keeps_none_of_its_values(ending: str) -> None:
+    """Its error, kept by the job, keeps no intermediate alive: 32 MB of sorted products
+    are computed before the cancel (or the failing step) ends the job."""
+    x = la.asarray(np.linspace(0.0, 1.0, 2000))
+    products = la.sort(x[:, None] * x[None, :], axis=1)  # a step of its own, held
+    if ending == "cancelled":  # a long last step (fused, blockwise), reading the products
+        lazy = (la.sin(products)[None] * la.ones((300, 1, 1))).sum()
+    elif ending == "failed":  # singular: raises after the products
+        lazy = la.linalg.inv(products * 0.0)
+    else:  # log(0) raises in a block, under the caller's errstate
+        lazy = la.log(products[None] - 1.0 + la.zeros((3, 1, 1))).sum()
+
+    def run() -> None:
+        with np.errstate(divide="raise"):
+            job = lazy.compute(block=False, cache=False)
+        if ending == "cancelled":
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until the last step runs
+                status = job.status()
+                if status["completed_steps"] >= status["total_steps"] - 2:
+                    break
+                time.sleep(0.01)
+            job.cancel()
+        with pytest.raises((JobCancelled, la.errors.ComputeError)):
+            job.result(30)
+
+    assert _held_after(run, bound=4_000_000) < 4_000_000

@@ -149,8 +149,10 @@ def map_in_context(
     except BaseException:  # interrupted while waiting: the workers start no more items
         failures.setdefault(-1, CancelledError())
         raise
-    if failures:
-        raise failures[min(failures)]
+    if failures:  # the others go: each keeps its block's frames, whose cells keep them
+        first = failures.pop(min(failures))
+        failures.clear()
+        raise first
     return results
 
 

@@ -82,34 +82,37 @@ def run_blocked(
 
         return block_program.run(local, generated, pools.here(), finish, out)
 
-    if not shape or sizes[0] == 0:
-        return run(region[0] if shape else (0, 1))
-    itemsize = max(
-        [dtype.itemsize for dtype in kernel.dtypes]
-        + [v.itemsize for v in values if isinstance(v, np.ndarray)]
-    )
-    per_block = rows_per_block(block_bytes, math.prod(sizes[1:]) * itemsize)
-    bounds = _row_blocks(region[0], per_block, sizes[1:], kernel)
-    if len(bounds) == 1 and reduce is not None:
-        return run(bounds[0])
-    if reduce is not None and 0 in reduce_attrs["axis"]:  # combine the blocks' partials
-        parts = np.concatenate(list(map_blocks(run, bounds)))
-        return reduce(parts, **reduce_attrs)
-    reduced = reduce_attrs.get("axis", ())
-    whole = np.empty(
-        tuple(1 if d in reduced else n for d, n in enumerate(sizes)), kernel.result.dtype
-    )
+    try:
+        if not shape or sizes[0] == 0:
+            return run(region[0] if shape else (0, 1))
+        itemsize = max(
+            [dtype.itemsize for dtype in kernel.dtypes]
+            + [v.itemsize for v in values if isinstance(v, np.ndarray)]
+        )
+        per_block = rows_per_block(block_bytes, math.prod(sizes[1:]) * itemsize)
+        bounds = _row_blocks(region[0], per_block, sizes[1:], kernel)
+        if len(bounds) == 1 and reduce is not None:
+            return run(bounds[0])
+        if reduce is not None and 0 in reduce_attrs["axis"]:  # combine the blocks' partials
+            parts = np.concatenate(list(map_blocks(run, bounds)))
+            return reduce(parts, **reduce_attrs)
+        reduced = reduce_attrs.get("axis", ())
+        whole = np.empty(
+            tuple(1 if d in reduced else n for d, n in enumerate(sizes)), kernel.result.dtype
+        )
 
-    def fill(rows: tuple[int, int]) -> None:
-        part = whole[rows[0] - first : rows[1] - first]
-        if reduction is None:
-            run(rows, part)
-        else:
-            part[...] = run(rows)
+        def fill(rows: tuple[int, int]) -> None:
+            part = whole[rows[0] - first : rows[1] - first]
+            if reduction is None:
+                run(rows, part)
+            else:
+                part[...] = run(rows)
 
-    for _ in map_blocks(fill, bounds):
-        pass
-    return whole
+        for _ in map_blocks(fill, bounds):
+            pass
+        return whole
+    finally:  # the blocks' closure lets go of the inputs: a failed block's frames,
+        values = ()  # kept by its error, would keep them as long as the error lives
 
 
 def _row_blocks(
