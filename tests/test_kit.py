@@ -67,3 +67,17 @@ def test_the_demos_standardized_slice_is_computed_once(backend: str) -> None:
     x = la.Array(data)
     z = (x - x.mean(0)) / x.std(0)
     (z + z * 2)[:5].compute(backend=backend, cache=False)  # the autouse check fails it
+
+
+def test_numpys_own_sum_across_rows_is_within_the_bound() -> None:
+    """Across outer axes numpy adds one row after another, not pairwise: its own error
+    there grows with the count (2x the pairwise bound on these columns)."""
+    import math
+
+    data = np.random.default_rng(1).normal(size=(20_000, 30)) * 1e3 + 5e5
+    exact = np.array([math.fsum(column) for column in data.T])
+    bound = kit.reduction_bound("sum", data, axis=0)
+    assert bound is not None
+    kit.assert_within(data.sum(axis=0), exact, bound)
+    along_rows = kit.reduction_bound("sum", data.T, axis=1)  # the innermost: pairwise
+    assert along_rows is not None and (along_rows < bound / 100).all()

@@ -5,13 +5,15 @@ project's tests and the backend conformance suite both compare with it.
   0.0): elementwise ops, indexing, shape ops, sorting, scans along one block, integer and
   boolean reductions, order statistics (min, max, argmin, argmax, median, percentile).
 - Within a bound: floating reductions computed blockwise. numpy's pairwise sum of ``n``
-  terms errs by about ``log2(n) * eps * sum|x|``; summing ``n_blocks`` partials adds about
-  ``n_blocks * eps * sum|x|``. The bound is their sum, scaled to the op: divided by ``n``
-  for a mean, taken on ``mean(x**2)`` for a variance (its conditioning: the error of
-  ``E|x - mean|**2`` follows the data's magnitude, not the variance), and through the
-  square root for a standard deviation (``|sqrt(a) - sqrt(b)| <= sqrt(|a - b|)``, so a
-  constant column's std, which numpy itself gets wrong by cancellation, is compared
-  within what the data allows, never to numpy's value exactly).
+  terms errs by about ``log2(n) * eps * sum|x|`` (along the innermost axis; across outer
+  axes it adds one row after another: ``n * eps * sum|x|``); summing ``n_blocks`` partials
+  adds about ``n_blocks * eps * sum|x|``. The bound is their sum, scaled to the op:
+  divided by ``n`` for a mean, taken on ``mean(x**2)`` for a variance (its conditioning:
+  the error of ``E|x - mean|**2`` follows the data's magnitude, not the variance), and
+  through the square root for a standard deviation
+  (``|sqrt(a) - sqrt(b)| <= sqrt(|a - b|)``, so a constant column's std, which numpy
+  itself gets wrong by cancellation, is compared within what the data allows, never to
+  numpy's value exactly).
 """
 
 from __future__ import annotations
@@ -89,10 +91,23 @@ def blocks(count: int, itemsize: int) -> int:
     return max(1, math.ceil(count / size)) + 1
 
 
-def sum_factor(count: int, itemsize: int) -> float:
+def sum_factor(count: int, itemsize: int, pairwise: bool = True) -> float:
     """The multiple of ``eps * sum|x|`` a blockwise sum of ``count`` terms may err by,
-    plus numpy's own pairwise error."""
-    return float(blocks(count, itemsize) + math.ceil(math.log2(max(count, 2))) + 2)
+    plus numpy's own error: pairwise along the innermost axis (``log2(count)``), one
+    row after another across the others (``count``)."""
+    own = math.ceil(math.log2(max(count, 2))) if pairwise else count
+    return float(blocks(count, itemsize) + own + 2)
+
+
+def _pairwise(data: Any, axis: Any) -> bool:
+    """Whether numpy sums this reduction pairwise: one that takes in the innermost axis
+    longer than 1 (or every axis); a reduction along outer axes alone adds row by row."""
+    shape = np.shape(data)
+    longer = [i for i, n in enumerate(shape) if n > 1]
+    if axis is None or not longer:
+        return True
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return longer[-1] in {int(a) % len(shape) for a in axes}
 
 
 def reduction_bound(
@@ -114,7 +129,7 @@ def reduction_bound(
     values = np.where(valid, values, 0)
     count = np.sum(valid, axis=axis, keepdims=keepdims)
     axes_size = max(int(np.max(count, initial=1)), 1)
-    factor = sum_factor(axes_size, np.dtype(result_dtype).itemsize)
+    factor = sum_factor(axes_size, np.dtype(result_dtype).itemsize, _pairwise(data, axis))
     eps = float(np.finfo(result_dtype).eps)
     with np.errstate(all="ignore"):
         bound = _BOUNDS[name](values, valid, count, axis, keepdims, ddof, factor * eps)
