@@ -247,6 +247,30 @@ def test_a_masked_argument_is_its_data_its_mask_and_its_fill_value(client: TestC
     assert len(client.get("/v1/jobs", headers=ALICE).json()["jobs"]) == before
 
 
+@pytest.mark.parametrize("dtype", ["float64", "int8"])
+def test_a_masked_argument_without_a_fill_value_has_numpys_default(
+    client: TestClient, dtype: str
+) -> None:
+    """As a local ``numpy.ma.MaskedArray(data, mask)``: the result (its fill value
+    too) is what a local compute gives."""
+    m = la.parameter("m", la.MaskedArray, dtype=dtype, shape=(None,))
+    data, mask = np.arange(4, dtype=dtype), np.array([False, True, False, True])
+    argument = {"blob": _uploaded(client, data), "mask": _uploaded(client, mask)}
+    body = {"graph": serialize.to_dict(m * 2), "arguments": {"m": argument}, "format": "npz"}
+    response = client.post("/v1/jobs", json=body, headers=ALICE)
+    assert response.status_code == 202, response.text
+    job = response.json()["job_id"]
+    assert _wait(client, job, ALICE)["status"] == "Completed"
+    result = np.load(io.BytesIO(client.get(f"/v1/jobs/{job}/result", headers=ALICE).content))
+    local = np.load(io.BytesIO((m * 2).compute(m=np.ma.MaskedArray(data, mask), format="npz")))
+    for member in ("data", "mask", "fill_value"):  # 999999 wraps to 63 in int8, as numpy's
+        np.testing.assert_array_equal(result[member], local[member], strict=True)
+    wrong = body | {"arguments": {"m": argument | {"fill_value": [1, 2]}}}
+    refused = client.post("/v1/jobs", json=wrong, headers=ALICE).json()
+    assert refused["error"]["type"] == "ArgumentError"
+    assert "not [1, 2]; leave it out for numpy's default" in refused["detail"]
+
+
 def test_ended_jobs_are_deleted_with_their_results_after_keep_results(tmp_path: Path) -> None:
     """``keep_results``: an ended job's record and result file go that long after it
     ended (then 404)."""
