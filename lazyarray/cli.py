@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lazyarray import config
 from lazyarray.errors import ArgumentError, ConfigError, LazyArrayError
 from lazyarray.version import __version__
 from lazyarray.workflows import Workflow, WorkflowVersion, list_workflows, use
@@ -29,14 +30,18 @@ Handler = Callable[[argparse.Namespace], int]
 
 # the result format of each suffix of --output
 SUFFIXES = {".npy": "npy", ".npz": "npz", ".json": "json", ".arrow": "arrow"}
+_SERVER_URLS = ("http://", "https://")  # a registry at one of these is a server
+# how every .npy file begins (numpy.lib.format.MAGIC_PREFIX)
+NPY_MAGIC = b"\x93NUMPY"
 
 
 def _registry_option() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--registry",
-        metavar="DIR",
-        help="the registry's folder (default: $LAZYARRAY_REGISTRY, else a per-user folder)",
+        metavar="DIR|URL",
+        help="the registry: a folder, or a lazyarray server's http(s) URL (default: "
+        "$LAZYARRAY_REGISTRY, else a per-user folder)",
     )
     return common
 
@@ -181,7 +186,13 @@ def _argument(text: str) -> tuple[str, Any]:
         raise ArgumentError(f"--arg {text!r}: expected NAME=VALUE (a .npy file or a number)")
     if value.endswith(".npy"):
         try:
-            return name, np.load(value, allow_pickle=False)
+            with open(value, "rb") as file:
+                if file.read(len(NPY_MAGIC)) != NPY_MAGIC:
+                    raise ArgumentError(
+                        f"--arg {name}: {value} is not an .npy file (numpy.save writes one)"
+                    )
+                file.seek(0)
+                return name, np.load(file, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise ArgumentError(f"--arg {name}: cannot read {value}: {exc}") from None
     try:
@@ -206,15 +217,17 @@ def _run(args: argparse.Namespace) -> int:
         if name in arguments:
             raise ArgumentError(f"--arg {name} is given twice")
         arguments[name] = value
-    obj = use(workflow_id, version or None, registry=args.registry)
+    # the flag, else the option ($LAZYARRAY_REGISTRY): a server's URL means the same
+    registry = args.registry if args.registry is not None else config.options.registry
+    obj = use(workflow_id, version or None, registry=registry)
     if not callable(obj) and arguments:
         raise ArgumentError(f"{args.target} takes no arguments ({', '.join(arguments)} given)")
     expression = obj(**arguments) if callable(obj) else obj
     options: dict[str, Any] = {"backend": args.backend}
     if args.server is not None:
         options["server"] = args.server
-    elif args.backend == "remote" and str(args.registry or "").startswith(("http://", "https://")):
-        options["server"] = args.registry  # the registry's server runs it
+    elif args.backend == "remote" and str(registry or "").lower().startswith(_SERVER_URLS):
+        options["server"] = registry  # the registry's server runs it
     if args.server is not None and args.backend is None:
         options["backend"] = "remote"
     if args.output is not None:
@@ -253,8 +266,8 @@ def add_run(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server",
         metavar="URL",
-        help="compute on this lazyarray server (with --backend remote and an http "
-        "--registry: the registry's server)",
+        help="compute on this lazyarray server (without it, --backend remote with a "
+        "registry's URL, from --registry or $LAZYARRAY_REGISTRY: the registry's server)",
     )
     parser.set_defaults(handler=_run)
 

@@ -110,6 +110,56 @@ def main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, out, err
 
 
+class _Asked:
+    """``use`` (``used``) and the compute of what it gives (a workflow taking no
+    arguments), recording what they were asked."""
+
+    def __init__(self) -> None:
+        self.asked: dict[str, Any] = {}
+
+    def used(self, id: str, version: str | None, registry: Any = None) -> _Asked:  # noqa: A002
+        self.asked["registry"] = registry
+        return self
+
+    def compute(self, **options: Any) -> int:
+        self.asked |= options
+        return 7
+
+
+A, B, C = "http://a.example:1", "https://b.example", "http://c.example"
+
+
+@pytest.mark.parametrize(
+    ("option", "flags", "registry", "server"),
+    [
+        (A, [], A, A),
+        ("HTTP://A.example", [], "HTTP://A.example", "HTTP://A.example"),
+        (None, ["--registry", B], B, B),
+        (A, ["--registry", B], B, B),
+        (A, ["--server", C], A, C),
+        ("/some/folder", [], "/some/folder", None),
+    ],
+)
+def test_a_registry_url_from_the_option_computes_on_its_server_as_the_flag_does(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    option: str | None,
+    flags: list[str],
+    registry: str,
+    server: str | None,
+) -> None:
+    """``LAZYARRAY_REGISTRY`` (the ``registry`` option) means what ``--registry`` means:
+    with ``--backend remote``, a server's URL computes on that server (``--server``
+    names another)."""
+    fake = _Asked()
+    monkeypatch.setattr(cli, "use", fake.used)
+    with la.config.set(registry=option):
+        code, out, err = main(capsys, "run", "bob:three", "--backend", "remote", *flags)
+    assert (code, out, err) == (0, "7\n", "")
+    expected = {"registry": registry, "backend": "remote"}
+    assert fake.asked == expected | ({} if server is None else {"server": server})
+
+
 def test_show_prints_a_workflow_and_its_versions(
     registry: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -180,6 +230,33 @@ def test_mistakes_print_one_line_and_exit_1(
     assert err.startswith("lazyarray: error: ")
     assert message in err
     assert len(err.splitlines()) == 1
+
+
+def test_an_argument_file_that_is_no_npy_file_is_named_so(
+    registry: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notnpy.npy").write_text("1, 2, 3\n")
+    (tmp_path / "short.npy").write_bytes((tmp_path / "values.npy").read_bytes()[:-8])
+    run = ["run", ID, "--arg", "threshold=1", "--registry", str(registry)]
+    code, _, err = main(capsys, *run, "--arg", "x=notnpy.npy")
+    assert code == 1
+    message = "--arg x: notnpy.npy is not an .npy file (numpy.save writes one)"
+    assert err == f"lazyarray: error: {message}\n"
+    code, _, err = main(capsys, *run, "--arg", "x=short.npy")  # an .npy file, cut short
+    assert code == 1 and err.startswith("lazyarray: error: --arg x: cannot read short.npy: ")
+
+
+def test_run_help_says_a_registry_is_a_folder_or_a_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--registry DIR|URL" in text
+    assert "a folder, or a lazyarray server's http(s) URL" in text
+    assert "$LAZYARRAY_REGISTRY: the registry's server" in text
 
 
 def test_a_missing_registry_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,6 +70,15 @@ def test_a_job_runs_and_its_result_equals_numpy(client: TestClient) -> None:
     result = client.get(f"/v1/jobs/{job_id}/result?format=npy", headers=ALICE)
     assert result.status_code == 200
     np.testing.assert_array_equal(np.load(io.BytesIO(result.content)), (x * 2.0 + 1.0).sum(0))
+    # another format: the message says which one the result is in, and how to get json
+    other = client.get(f"/v1/jobs/{job_id}/result?format=json", headers=ALICE)
+    assert other.status_code == 422 and other.json()["error"]["type"] == "FormatError"
+    assert other.json()["detail"] == (
+        f"job {job_id}'s result is npy, the format it was submitted with: only format=npy "
+        'can be fetched; for json, submit the job with "format": "json"'
+    )
+    unknown = client.get(f"/v1/jobs/{job_id}/result?format=csv", headers=ALICE).json()
+    assert unknown["detail"].endswith("only format=npy can be fetched")
     assert client.get(f"/v1/jobs/{job_id}/errors", headers=ALICE).json()["errors"] == []
     # a long poll answers at once for a finished job
     started = time.monotonic()
@@ -192,6 +201,25 @@ def _uploaded(client: TestClient, array: np.ndarray[Any, Any]) -> str:
     return digest
 
 
+def test_every_put_of_a_blob_is_hashed_stored_or_not(client: TestClient) -> None:
+    import hashlib
+
+    good = b"the blob's bytes" * 1000
+    digest = "sha256:" + hashlib.sha256(good).hexdigest()
+    path = f"/v1/blobs/{digest}"
+    assert client.put(path, content=good[:-1], headers=ALICE).status_code == 422  # not stored
+    assert client.head(path, headers=ALICE).status_code == 404
+    assert client.put(path, content=good, headers=ALICE).status_code == 201
+    assert client.put(path, content=good, headers=ALICE).status_code == 200
+    # stored already: damaged bytes are still refused, the stored blob is left as it is
+    damaged = client.put(path, content=good[:-1] + b"!", headers=ALICE)
+    assert damaged.status_code == 422, damaged.text
+    assert damaged.json()["error"]["type"] == "CorruptBlob"
+    assert f"not {digest}" in damaged.json()["detail"]
+    assert client.put(path, content=b"", headers=ALICE).status_code == 422
+    assert client.app.state.layout.blobs().get(digest) == good  # type: ignore[attr-defined]
+
+
 def test_a_masked_argument_is_its_data_its_mask_and_its_fill_value(client: TestClient) -> None:
     m = la.parameter("m", la.MaskedArray, dtype="float64", shape=(None,))
     document = serialize.to_dict(m * 2)
@@ -217,6 +245,30 @@ def test_a_masked_argument_is_its_data_its_mask_and_its_fill_value(client: TestC
         assert response.status_code == 422, (argument, response.text)
         assert response.json()["error"]["type"] == "ArgumentError", response.text
     assert len(client.get("/v1/jobs", headers=ALICE).json()["jobs"]) == before
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int8"])
+def test_a_masked_argument_without_a_fill_value_has_numpys_default(
+    client: TestClient, dtype: str
+) -> None:
+    """As a local ``numpy.ma.MaskedArray(data, mask)``: the result (its fill value
+    too) is what a local compute gives."""
+    m = la.parameter("m", la.MaskedArray, dtype=dtype, shape=(None,))
+    data, mask = np.arange(4, dtype=dtype), np.array([False, True, False, True])
+    argument = {"blob": _uploaded(client, data), "mask": _uploaded(client, mask)}
+    body = {"graph": serialize.to_dict(m * 2), "arguments": {"m": argument}, "format": "npz"}
+    response = client.post("/v1/jobs", json=body, headers=ALICE)
+    assert response.status_code == 202, response.text
+    job = response.json()["job_id"]
+    assert _wait(client, job, ALICE)["status"] == "Completed"
+    result = np.load(io.BytesIO(client.get(f"/v1/jobs/{job}/result", headers=ALICE).content))
+    local = np.load(io.BytesIO((m * 2).compute(m=np.ma.MaskedArray(data, mask), format="npz")))
+    for member in ("data", "mask", "fill_value"):  # 999999 wraps to 63 in int8, as numpy's
+        np.testing.assert_array_equal(result[member], local[member], strict=True)
+    wrong = body | {"arguments": {"m": argument | {"fill_value": [1, 2]}}}
+    refused = client.post("/v1/jobs", json=wrong, headers=ALICE).json()
+    assert refused["error"]["type"] == "ArgumentError"
+    assert "not [1, 2]; leave it out for numpy's default" in refused["detail"]
 
 
 def test_ended_jobs_are_deleted_with_their_results_after_keep_results(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
 import lazyarray as la
 from lazyarray import serialize
@@ -220,14 +220,41 @@ def test_the_page_cancels_only_with_its_cookie_and_header(tmp_path: Path) -> Non
         assert state["job_id"] == job and state["status"] == "Cancelled"
 
 
+def test_the_page_cancel_answers_as_the_api_cancel(tmp_path: Path) -> None:
+    """Both routes answer the whole JobState (warnings, inline_result, presentation
+    included): the page's is the API's cancel."""
+    with (
+        Server(create_app(tmp_path / "store", TOKENS, workers=0)) as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        body = {"graph": _document(), "arguments": {"x": [1.0]}}
+        body["presentation"] = {"format": "npy", "unpack": True}
+        job = client.post("/v1/jobs", json=body, headers=ALICE).json()["job_id"]
+        client.get("/?token=alice-token")
+        path = f"/page/jobs/{job}/cancel"
+        page = client.post(path, headers={PAGE_HEADER: "cancel", "Origin": server.url})
+        assert page.status_code == 200, page.text
+        client.cookies.clear()
+        api = client.post(f"/v1/jobs/{job}/cancel", headers=ALICE)  # ended: left as it is
+        assert page.json() == api.json()
+        assert page.json()["status"] == "Cancelled"
+        assert page.json()["presentation"] == {"format": "npy", "unpack": True}
+        assert {"warnings", "inline_result"} <= set(page.json())
+        assert page.headers["X-Frame-Options"] == "DENY"  # still the page's answer
+
+
 HOSTILE = '<img src=x onerror="document.title=1"><script>document.title=2</script>'
+
+
+def _no_job(job_id: str, owner: str) -> Any:
+    raise HTTPException(404, f"no job {job_id}")
 
 
 def _contract_app() -> FastAPI:
     """The page over canned answers in the shape of the HTTP contract (ISSUE11-API):
     a running job, a workflow with two versions, and text that looks like HTML."""
     app = FastAPI()
-    app.include_router(page_router(TOKENS, lambda job_id, owner: None))
+    app.include_router(page_router(TOKENS, _no_job))
     job = {"job_id": "j1", "status": "Running", "message": HOSTILE, "completed_steps": 3}
     job |= {"total_steps": 7, "attempts": 2, "created": 1.7e9, "started": 1.7e9}
     argument = {"name": "x", "dtype": "float64", "shape": [None, 3]}

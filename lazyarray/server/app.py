@@ -405,13 +405,19 @@ def create_app(
     async def errors(job_id: str, who: str = Depends(owner)) -> JobErrors:
         return JobErrors(job_id=job_id, errors=record(job_id, who)["errors"])
 
-    @app.post("/v1/jobs/{job_id}/cancel", response_model=JobState)
-    def cancel(job_id: str, who: str = Depends(owner)) -> JobState:
+    def cancel_job(job_id: str, who: str) -> JobState:
+        """Cancels the job (``JobStore.cancel``) and wakes its long polls; its state
+        after. The API's cancel and the page's answer this. Raises 404 ``ApiError``
+        for a job the owner does not have."""
         found = jobs.cancel(job_id, who)
         if found is None:
             raise ApiError(404, f"no job {job_id}")
         ended.notify()
         return JobState.model_validate(found)
+
+    @app.post("/v1/jobs/{job_id}/cancel", response_model=JobState)
+    def cancel(job_id: str, who: str = Depends(owner)) -> JobState:
+        return cancel_job(job_id, who)
 
     @app.get("/v1/jobs/{job_id}/result", response_model=None)
     async def result(
@@ -425,10 +431,11 @@ def create_app(
         name = found["result"]
         stored = Path(name).suffix[1:]
         if format is not None and format != stored:
+            known = f'; for {format}, submit the job with "format": "{format}"'
             raise ApiError(
                 422,
-                f"the job's result was made as {stored} (the format it was submitted with);"
-                f" format={stored}",
+                f"job {job_id}'s result is {stored}, the format it was submitted with: "
+                f"only format={stored} can be fetched{known if format in MEDIA else ''}",
                 "FormatError",
             )
         data = reads.result_data(job_id)
@@ -490,20 +497,23 @@ def create_app(
     async def put_blob(
         digest: str, request: Request, response: Response, who: str = Depends(owner)
     ) -> dict[str, str]:
-        """Stores the body under ``digest`` if its bytes hash to it."""
+        """Stores the body under ``digest`` if its bytes hash to it (201). A blob
+        already stored is answered 200 once the bytes sent are hashed too, and never
+        written again: a client whose upload was damaged is told so (422) either way."""
         name = _blob_name(digest)
-        if name in blobs:
-            response.status_code = 200
-            return {"digest": name}
         hasher = hashlib.sha256()
         try:
+            if name in blobs:
+                async for chunk in request.stream():
+                    hasher.update(chunk)
+                _sent(hasher, name)
+                response.status_code = 200
+                return {"digest": name}
             with blobs.writer() as writer:
                 async for chunk in request.stream():
                     hasher.update(chunk)
                     writer.write(chunk)
-                sent = "sha256:" + hasher.hexdigest()
-                if sent != name:  # raised inside the block: nothing is stored
-                    raise CorruptBlob(f"the bytes sent hash to {sent}, not {name}")
+                _sent(hasher, name)  # raised inside the block: nothing is stored
         except DocumentTooLarge as error:
             raise from_error(413, error) from error
         except CorruptBlob as error:
@@ -532,7 +542,7 @@ def create_app(
     app.include_router(
         dataset_routes.router(layout.catalog(), owner, blobs, shard_bytes=limits.result_bytes)
     )
-    app.include_router(page_router(tokens, jobs.cancel))
+    app.include_router(page_router(tokens, cancel_job))
     return app
 
 
@@ -585,6 +595,13 @@ class _Ended:
             ended = [self.events.pop(i) for i in job_ids if i in self.events]
         for event in ended:
             event.set()
+
+
+def _sent(hasher: Any, name: str) -> None:
+    """Raises ``CorruptBlob`` unless the bytes ``hasher`` took hash to ``name``."""
+    sent = "sha256:" + hasher.hexdigest()
+    if sent != name:
+        raise CorruptBlob(f"the bytes sent hash to {sent}, not {name}")
 
 
 def _blob_name(digest: str) -> str:

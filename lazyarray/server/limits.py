@@ -175,7 +175,8 @@ def standin(value: Any, blobs: BlobStore) -> Any:
 
 def masked_argument(data: Any, mask: Any, fill_value: Any) -> np.ma.MaskedArray[Any, Any]:
     """A masked argument from its data, its mask (booleans of the data's shape) and its
-    fill value (a scalar as a graph document writes one)."""
+    fill value (a scalar as a graph document writes one; None, left out: numpy.ma's
+    default for the data's dtype, as a local masked array made without one has)."""
     from lazyarray.errors import LazyArrayError
     from lazyarray.serialize.literals import masked_with_fill
     from lazyarray.serialize.values import Decoder
@@ -185,13 +186,23 @@ def masked_argument(data: Any, mask: Any, fill_value: Any) -> np.ma.MaskedArray[
             f"a mask is booleans of its data's shape {data.shape}, not {mask.dtype} "
             f"of shape {mask.shape}"
         )
+    if fill_value is None:
+        return np.ma.MaskedArray(data, mask=mask, copy=False)
     try:
         fill = Decoder(_no_literal, False, 4).value(fill_value, "/fill_value")
     except LazyArrayError as error:
         raise ArgumentError(f"a bad fill value: {error}") from None
     if not isinstance(fill, np.generic):
-        raise ArgumentError("a fill value is a numpy scalar, as a graph document writes one")
+        raise ArgumentError(
+            f'a fill value is a scalar as a graph document writes one, {{"scalar": [dtype, '
+            f"hex of its bytes]}}, not {_shown(fill_value)}; leave it out for numpy's default"
+        )
     return masked_with_fill(data, mask, fill)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _no_literal(digest: str, path: str) -> Any:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from importlib import resources
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from lazyarray.server.auth import COOKIE, owner_of_token
+from lazyarray.server.models import JobState
 
 # a custom header: from another origin it needs a CORS preflight, which is never granted
 PAGE_HEADER = "X-Lazyarray-Page"
@@ -35,12 +35,9 @@ STATIC = {  # the files served, by name; nothing else under static/ is reachable
     "page.css": "text/css; charset=utf-8",
 }
 
-JOB_FIELDS = (  # the JobState of GET /v1/jobs/{id}
-    *("job_id", "status", "message", "completed_steps", "total_steps", "attempts"),
-    *("created", "started", "finished"),
-)
-
-Cancel = Callable[[str, str], Mapping[str, Any] | None]
+# cancel(job_id, owner): the job's state after the cancel, as POST /v1/jobs/{id}/cancel
+# answers it; raises a 404 HTTPException when the owner has no such job
+Cancel = Callable[[str, str], JobState]
 
 
 def _file(name: str) -> bytes:
@@ -53,9 +50,9 @@ def _html(name: str, status: int = 200) -> Response:
 
 def page_router(tokens: Mapping[str, str], cancel: Cancel) -> APIRouter:
     """Routes for ``/``, ``/static/{name}`` and the page's cancel. ``tokens`` is the
-    server's ``{token: owner}`` table; ``cancel(job_id, owner)`` is the job store's (the
-    job's state after it, or None when the owner has no such job). The routes are not in
-    the OpenAPI document: they are the page, not the API."""
+    server's ``{token: owner}`` table; ``cancel(job_id, owner)`` is the API's cancel, so
+    the page's answer is the API's. The routes are not in the OpenAPI document: they are
+    the page, not the API."""
     router = APIRouter(include_in_schema=False)
 
     def cookie_owner(request: Request) -> str | None:
@@ -97,9 +94,6 @@ def page_router(tokens: Mapping[str, str], cancel: Cancel) -> APIRouter:
         if request.headers.get(PAGE_HEADER) != "cancel" or origin not in (None, same):
             raise HTTPException(403, "only the page itself may cancel with its cookie")
         state = cancel(job_id, who)
-        if state is None:
-            raise HTTPException(404, f"no job {job_id}")
-        shown = {key: state[key] for key in JOB_FIELDS}
-        return JSONResponse(shown, headers=SECURITY_HEADERS)
+        return JSONResponse(state.model_dump(mode="json"), headers=SECURITY_HEADERS)
 
     return router
