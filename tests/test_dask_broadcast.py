@@ -50,3 +50,23 @@ def test_generated_sources_with_a_broadcast_input(case: str) -> None:
         assert max(len(c) for c in lowered.chunks) > 1  # several chunks
     expected = expression.compute(backend="numpy", cache=False)
     assert_same(expression.compute(backend="dask", cache=False), expected)
+
+
+def test_small_arrays_on_every_path(backend: str) -> None:
+    """The same on small arrays, in every mode (1 KiB dask chunks: several)."""
+    shape = (40, 30)
+    row = np.arange(30.0).reshape(1, 30)
+    column = np.arange(40.0).reshape(40, 1)
+    assert_same(
+        (la.zeros(shape) + la.asarray(row)).compute(backend=backend, cache=False),
+        np.zeros(shape) + row,
+    )
+    assert_same(
+        (la.full(shape, 3.0) * la.asarray(column))
+        .sum(axis=1)
+        .compute(backend=backend, cache=False),
+        (np.full(shape, 3.0) * column).sum(axis=1),
+    )
+    noisy = la.random.default_rng(2).normal(size=shape) - la.asarray(row)
+    expected = noisy.compute(backend="numpy", cache=False)  # random sources: every backend's
+    assert_same(noisy.compute(backend=backend, cache=False), expected)
