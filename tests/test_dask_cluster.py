@@ -240,3 +240,66 @@ def test_a_malformed_scheduler_address_is_a_config_error(address: str) -> None:
         pytest.raises(ConfigError, match="not a scheduler address"),
     ):
         (la.Array(np.arange(10.0)) + 1).compute(backend="dask", cache=False)
+
+
+def test_generated_sources_with_a_broadcast_row(client: Any) -> None:
+    row = la.asarray(np.arange(500.0).reshape(1, 500))
+    expression = la.random.default_rng(4).normal(size=(600, 500)) + row
+    with la.config.set(dask_chunk_bytes=2**18):
+        on_cluster = expression.compute(backend="dask", client=client, cache=False)
+    assert_same(on_cluster, expression.compute(backend="numpy", cache=False))
+
+
+def test_the_callers_errstate_applies_on_the_cluster(client: Any) -> None:
+    """The conformance suite's errstate test, on a cluster's worker processes."""
+    data = np.linspace(0.0, 1.0, 3_000)  # 0 / 0 first: invalid; then divide by zero
+    lazy = la.Array(data) / 0.0
+    with np.errstate(divide="raise", invalid="ignore"), pytest.raises(la.ComputeError) as raised:
+        lazy.compute(backend="dask", client=client, cache=False)
+    assert isinstance(raised.value.original, FloatingPointError), raised.value
+    whole = la.Array(np.arange(3_000)) // la.Array(np.zeros(3_000, np.int64))
+    with np.errstate(all="raise"), pytest.raises(la.ComputeError, match="floor_divide"):
+        whole.compute(backend="dask", client=client, cache=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = data / 0.0
+        job = lazy.compute(backend="dask", client=client, cache=False, block=False)
+    with np.errstate(divide="raise", invalid="raise"):  # the job keeps its caller's
+        assert_same(job.result(timeout=60), expected)
+
+
+def test_warnings_made_errors_fail_on_the_cluster(client: Any) -> None:
+    import warnings
+
+    lazy = la.Array(np.zeros(3_000)) / 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(la.ComputeError) as raised:
+            lazy.compute(backend="dask", client=client, cache=False)
+    assert isinstance(raised.value.original, FloatingPointError), raised.value
+    assert "invalid value encountered in divide" in str(raised.value)
+
+
+def test_ctrl_c_cancels_the_futures(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    waited: list[list[Any]] = []
+
+    def interrupted(futures: Any, timeout: float | None = None, **kwargs: Any) -> None:
+        waited.append(list(futures))
+        raise KeyboardInterrupt  # Ctrl-C during the blocking wait
+
+    monkeypatch.setattr(distributed, "wait", interrupted)
+    x = la.random.default_rng(7).random((20_000, 2_000))  # seconds of work
+    with la.config.set(dask_chunk_bytes=2**20), pytest.raises(KeyboardInterrupt):
+        x.sum().compute(backend="dask", client=client, cache=False)
+    futures = waited[0]
+    assert futures
+    deadline = time.monotonic() + 10
+    while any(f.status != "cancelled" for f in futures) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [f.status for f in futures] == ["cancelled"] * len(futures)
+
+
+def test_a_closed_client_is_a_typed_error(client: Any) -> None:
+    closed = distributed.Client(client.scheduler.address, set_as_default=False)
+    closed.close()
+    with pytest.raises(la.errors.ComputeArgumentError, match="dask Client that is closed"):
+        (la.Array(np.arange(10.0)) + 1).compute(backend="dask", client=closed, cache=False)

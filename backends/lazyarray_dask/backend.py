@@ -65,7 +65,13 @@ class DaskBackend(Backend):
             if client is not None:
                 from lazyarray_dask.jobs import DaskJob
 
-                job = DaskJob(client, collections, context.retries, lambda v: _finish(plan, v))
+                job = DaskJob(
+                    client,
+                    collections,
+                    context.retries,
+                    lambda v: _finish(plan, v),
+                    context.errstate,
+                )
                 job.follow(context)  # progress and cancellation, until the futures are done
                 return job.result()  # type: ignore[no-any-return]
             with _Progress(context):
@@ -96,7 +102,13 @@ class DaskBackend(Backend):
         from lazyarray_dask.jobs import DaskJob
 
         collections = self.lower(plan, arguments, context.options)
-        return DaskJob(context.client, collections, context.retries, lambda v: _finish(plan, v))
+        return DaskJob(
+            context.client,
+            collections,
+            context.retries,
+            lambda v: _finish(plan, v),
+            context.errstate,
+        )
 
     @staticmethod
     def client(context: RunContext) -> Any:
@@ -164,7 +176,11 @@ def _stream(node: Node, array: Any, context: RunContext, client: Any) -> Streame
     try:
         stored = da.store(array, target, lock=False, compute=False)
         if client is not None:
-            client.compute(stored).result()
+            from lazyarray_dask.jobs import DaskJob
+
+            job = DaskJob(client, [stored], context.retries, lambda v: v, context.errstate)
+            job.follow(context)
+            job.result()
         else:
             with _Progress(context):
                 stored.compute(scheduler="threads", optimize_graph=optimizes([array]))

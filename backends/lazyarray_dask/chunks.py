@@ -72,6 +72,17 @@ def rechunked_to(array: Any, chunks: tuple[Any, ...]) -> Any:
     return array.rechunk(fitting)
 
 
+def spread(array: Any, chunks: tuple[Any, ...]) -> Any:
+    """``array`` (cut as ``rechunked_to(array, chunks)``) broadcast to all of ``chunks``:
+    a blockwise task takes its block count along an axis from an input that has those
+    blocks, and a broadcast (length-1) axis has one. Each block is a view of the input's
+    (``np.broadcast_to``), no copy."""
+    shape = tuple(int(sum(sizes)) for sizes in chunks)
+    if array.shape == shape:
+        return array
+    return da.broadcast_to(array, shape, chunks=chunks)
+
+
 def known_chunks(x: Any) -> Any:
     """``x`` with its chunk sizes known (computing them if a boolean index hid them)."""
     if any(math.isnan(size) for sizes in x.chunks for size in sizes):

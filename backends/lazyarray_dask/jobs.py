@@ -1,13 +1,15 @@
 """Jobs on a dask.distributed cluster: the same ``AsyncJob`` as everywhere, backed by
-futures. Progress counts the plan's tasks the scheduler has finished."""
+futures. Progress counts the plan's tasks the scheduler has finished; the tasks run
+under the caller's ``np.errstate`` (``lazyarray_dask.errstate``)."""
 
 from __future__ import annotations
 
+import contextlib
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from lazyarray.errors import JobCancelled, JobTimeoutError, TransientError
+from lazyarray.errors import ComputeArgumentError, JobCancelled, JobTimeoutError, TransientError
 from lazyarray.jobs import AsyncJob, JobStatus, RunContext, local_jobs, new_job_id, status_record
 
 
@@ -27,27 +29,39 @@ class DaskJob(AsyncJob):
         collections: list[Any],
         retries: int,
         finish: Callable[[list[Any]], list[Any]],
+        errstate: Mapping[str, str],
     ) -> None:
         from dask.base import optimize
 
         from lazyarray_dask.backend import optimizes
+        from lazyarray_dask.errstate import carried, under
 
+        _check_open(client)
         self.job_id = new_job_id()
         self.client = client
         self._finish = finish
         graphs = [c for c in collections if hasattr(c, "__dask_graph__")]
-        optimizing = optimizes(graphs)
-        optimized = optimize(*graphs) if graphs and optimizing else graphs
-        self._keys = [key for c in optimized for key in c.__dask_graph__()]
-        self._futures = client.compute(
-            collections, retries=retries or None, optimize_graph=optimizing
-        )
+        optimized = iter(optimize(*graphs) if graphs and optimizes(graphs) else graphs)
+        ready = [next(optimized) if hasattr(c, "__dask_graph__") else c for c in collections]
+        self._keys = [
+            key for c in ready if hasattr(c, "__dask_graph__") for key in c.__dask_graph__()
+        ]
+        ready = under(ready, carried(errstate))
+        self._futures = client.compute(ready, retries=retries or None, optimize_graph=False)
         self._cancelled = False
         local_jobs.register(self)
 
     def follow(self, context: RunContext, interval: float = 0.2) -> None:
         """Reports tasks done / total to ``context`` until the job ends; cancels the
-        futures if the context is cancelled."""
+        futures if the context is cancelled, or the wait is interrupted (Ctrl-C)."""
+        try:
+            self._follow(context, interval)
+        except BaseException:
+            if not self._cancelled:
+                self._stop()
+            raise
+
+    def _follow(self, context: RunContext, interval: float) -> None:
         from distributed import wait
 
         context.set_total(len(self._keys))
@@ -121,3 +135,24 @@ class DaskJob(AsyncJob):
         self._cancelled = True
         self.client.cancel(self._futures)
         return True
+
+    def _stop(self) -> None:
+        """Cancels the futures, whatever their state (an interrupted wait: the cluster
+        must not go on with work no one waits for)."""
+        self._cancelled = True
+        with contextlib.suppress(Exception):  # a client that lost its scheduler
+            self.client.cancel(self._futures)
+
+
+def _graph(collection: Any) -> Any:
+    return collection.__dask_graph__()
+
+
+def _check_open(client: Any) -> None:
+    """A closed ``distributed.Client`` runs nothing (dask's error: "IOLoop is closed")."""
+    status = getattr(client, "status", "running")
+    if status in ("closing", "closed"):
+        raise ComputeArgumentError(
+            f"compute(client=...) was given a dask Client that is {status}: give a running "
+            "one, or compute without client= on the local threaded scheduler"
+        )

@@ -53,6 +53,7 @@ from lazyarray_dask.chunks import (
     native_cuts,
     rechunked_to,
     spans,
+    spread,
 )
 from lazyarray_dask.masked import MaskedStatistics
 
@@ -221,6 +222,8 @@ class Lowerer:
             dtype = (kernel.dtypes or (kernel.result.dtype,))[-1]
             chunks = chunks_for(shape, dtype, self.chunk_bytes)
             arrays = [rechunked_to(a, chunks) for a in arrays]
+            if arrays:  # the first input, spread over the sources' chunks, sets the blocks
+                arrays[0] = spread(arrays[0], chunks)
         edges = [np.cumsum((0, *sizes)).tolist() for sizes in chunks]
         block_bytes, op_name, site = self.block_bytes, node.op, node.site_text
 
