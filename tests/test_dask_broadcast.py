@@ -70,3 +70,19 @@ def test_small_arrays_on_every_path(backend: str) -> None:
     noisy = la.random.default_rng(2).normal(size=shape) - la.asarray(row)
     expected = noisy.compute(backend="numpy", cache=False)  # random sources: every backend's
     assert_same(noisy.compute(backend=backend, cache=False), expected)
+
+
+def test_a_row_and_a_column_broadcast_into_a_kernel_are_cut_into_chunks() -> None:
+    """A (1, n) row and an (n, 1) column meet in one n x n block (dask.array's own
+    broadcasting): the kernel cuts its result anew by ``dask_chunk_bytes``."""
+    from lazyarray.dask import to_dask
+
+    n = 1000
+    row = np.arange(n, dtype=float).reshape(1, n)
+    column = np.linspace(0.0, 1.0, n).reshape(n, 1)
+    lazy = la.asarray(row) + la.asarray(column) + la.random.default_rng(0).normal(size=(n, n))
+    with la.config.set(dask_chunk_bytes="1MiB"):
+        cut = to_dask(lazy)
+        assert max(cut.chunksize) < n and cut.npartitions > 4
+        result = lazy.compute(backend="dask", cache=False)
+    assert_same(result, lazy.compute(backend="numpy", cache=False))

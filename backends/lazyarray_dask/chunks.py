@@ -4,6 +4,7 @@ task aligned, chunk sizes made known, stored sources cut on their native chunks.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import dask.array as da
@@ -64,6 +65,20 @@ def spans(chunks: tuple[Any, ...], shape: tuple[int, ...]) -> bool:
         any(math.isnan(c) for c in sizes) or sum(sizes) == size
         for sizes, size in zip(chunks, shape, strict=True)
     )
+
+
+def inflated(arrays: Sequence[Any], chunks: tuple[Any, ...], itemsize: int, limit: int) -> bool:
+    """Whether broadcasting the inputs makes blocks of ``chunks`` over twice ``limit``
+    bytes and larger than any input's own (a (1, n) row and an (n, 1) column: one n x n
+    block), so that the result must be cut anew; the inputs' own large chunks are kept."""
+    if any(math.isnan(c) for sizes in chunks for c in sizes):
+        return False
+    block = itemsize * math.prod(max(sizes, default=0) for sizes in chunks)
+    own = max(
+        (a.dtype.itemsize * math.prod(max(s, default=0) for s in a.chunks) for a in arrays),
+        default=0,
+    )
+    return bool(block > max(2 * limit, own))
 
 
 def rechunked_to(array: Any, chunks: tuple[Any, ...]) -> Any:

@@ -47,6 +47,7 @@ from lazyarray_dask import (
 from lazyarray_dask.chunks import (
     aligned,
     chunks_for,
+    inflated,
     is_dask,
     known_chunks,
     meta,
@@ -218,8 +219,12 @@ class Lowerer:
         chunks: tuple[Any, ...] = ()
         if arrays:
             arrays, chunks = aligned(arrays)
-        if not arrays or not spans(chunks, shape):  # generated sources span what no input does
-            dtype = (kernel.dtypes or (kernel.result.dtype,))[-1]
+        dtype = (kernel.dtypes or (kernel.result.dtype,))[-1]
+        if (
+            not arrays
+            or not spans(chunks, shape)  # generated sources span what no input does
+            or inflated(arrays, chunks, np.dtype(dtype).itemsize, self.chunk_bytes)
+        ):
             chunks = chunks_for(shape, dtype, self.chunk_bytes)
             arrays = [rechunked_to(a, chunks) for a in arrays]
             if arrays:  # the first input, spread over the sources' chunks, sets the blocks
