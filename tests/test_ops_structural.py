@@ -240,9 +240,7 @@ def test_unknown_sizes_are_none_and_resolve_by_computing(backend: str) -> None:
 
 @pytest.mark.parametrize("size", [6, 200_000], ids=["small", "big"])
 @pytest.mark.parametrize("axis", [0, -1])
-def test_stack_takes_an_unknown_size_beside_a_known_one(
-    size: int, axis: int, backend: str
-) -> None:
+def test_stack_takes_an_unknown_size_beside_a_known_one(size: int, axis: int, backend: str) -> None:
     """numpy stacks arrays whose sizes turn out equal; a lazy operand of unknown size
     is checked when computed, as concatenate and broadcasting check theirs."""
     data = np.arange(2.0 * size)

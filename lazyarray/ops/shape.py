@@ -176,7 +176,7 @@ def _joined_rule(stack: bool) -> Infer:
             # An unknown size matches any size here; numpy checks it at compute time.
             shapes = [t.shape for t in types]
             if any(len(s) != len(shapes[0]) for s in shapes) or any(
-                len({d for d in sizes if d is not None}) > 1 for sizes in zip(*shapes)
+                len({d for d in sizes if d is not None}) > 1 for sizes in zip(*shapes, strict=True)
             ):
                 raise ShapeError("all input arrays must have the same shape")
             first = _known_sizes(shapes)
