@@ -121,6 +121,71 @@ def test_non_ufunc_elementwise(case: Any, dtype: str, backend: str) -> None:
     assert_same(lazy.compute(backend=backend), expected)
 
 
+# numpy's clip drops a Python int bound beyond an integer array's range on its own side
+# (min <= iinfo.min, max >= iinfo.max); any other bound out of range is refused
+CLIP_BOUNDS = [
+    (-5, 25),
+    (-5, 300),
+    (10, 300),
+    (30, 10),  # min > max: max wins
+    (-5, None),
+    (None, 300),
+    (-200, 200),
+    (-200, 5),
+    (-(2**70), 5),
+    (5, 2**70),
+    (-5, np.int64(300)),
+    (-5.5, 25),
+    (300, 400),
+    (-10, -5),
+    (25, -5),
+    (None, -5),
+    (300, None),
+    (200, -200),
+]
+
+
+@pytest.mark.parametrize("bounds", CLIP_BOUNDS, ids=repr)
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_clip_by_python_ints_beyond_the_dtype_is_numpys(
+    bounds: tuple[Any, Any], dtype: str, backend: str
+) -> None:
+    _check_clip(np.arange(600).astype(dtype), bounds, backend)  # every value of the dtype
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "dask"])
+def test_big_clip_by_python_ints_beyond_the_dtype_is_numpys(backend_name: str) -> None:
+    for dtype in ["uint8", "int8"]:
+        data = np.arange(400_000).astype(dtype)  # above small_bytes: planned, fused
+        for bounds in CLIP_BOUNDS:
+            _check_clip(data, bounds, backend_name)
+
+
+def _check_clip(data: np.ndarray[Any, Any], bounds: tuple[Any, Any], backend: str) -> None:
+    try:
+        expected = np.clip(data, *bounds)
+    except OverflowError as exc:  # refused when written, in numpy's words
+        for build in (np.clip, la.clip):
+            with pytest.raises(OverflowError, match=str(exc)) as info:
+                build(la.Array(data), *bounds)
+            assert "test_ops_elementwise.py" in str(info.value)
+        return
+    for build in (np.clip, la.clip):
+        lazy = build(la.Array(data), *bounds)
+        assert lazy.dtype == expected.dtype
+        assert_same(lazy.compute(backend=backend), expected)
+
+
+def test_masked_clip_by_python_ints_beyond_the_dtype_is_numpy_mas() -> None:
+    data = np.ma.MaskedArray(np.arange(256, dtype=np.uint8), mask=np.arange(256) % 3 == 0)
+    for backend in ("numpy", "dask"):
+        lazy = np.clip(la.MaskedArray(data), -5, 25)
+        assert lazy.dtype == np.uint8
+        assert_same(lazy.compute(backend=backend), np.ma.clip(data, -5, 25))
+    with pytest.raises(OverflowError, match="-5 out of bounds for uint8"):
+        la.clip(la.MaskedArray(data), None, -5)
+
+
 def test_astype_accepts_reference_names() -> None:
     x = la.Array([True, False, True])
     assert x.astype("int").dtype == np.int64

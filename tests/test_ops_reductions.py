@@ -111,6 +111,40 @@ def test_masked_scans(name: str, backend: str) -> None:
     assert_same(result, expected, bound=kit.scan_bound(name, data, 0))
 
 
+@pytest.mark.parametrize("name", [*SCANS, "nancumsum", "nancumprod"])
+@pytest.mark.parametrize("axis", [None, 0, -1])
+def test_numpys_scans_of_a_0d_array_take_axis_0(name: str, axis: Any, backend: str) -> None:
+    """numpy scans a 0-d array as its 1-element ravel, along axis 0 (or -1) too."""
+    for data in (np.array(3.5), np.array(-2, np.int8), np.array(True)):
+        expected = getattr(np, name)(data, axis=axis)
+        for module in (np, la):
+            lazy = getattr(module, name)(la.Array(data), axis=axis)
+            assert lazy.shape == expected.shape and lazy.dtype == expected.dtype
+            assert_same(lazy.compute(backend=backend), expected)
+    big = np.arange(400_000) % 7  # a 0-d result of the planned path, scanned
+    lazy = getattr(np, name)(la.Array(big).sum(), axis=axis)
+    assert_same(lazy.compute(backend=backend), getattr(np, name)(big.sum(), axis=axis))
+    if name in SCANS:  # numpy.ma's (it has no nancumsum)
+        masked = np.ma.MaskedArray(3.5, mask=True)
+        result = getattr(np, name)(la.MaskedArray(masked), axis=axis).compute(backend=backend)
+        assert_same(result, getattr(np, name)(masked, axis=axis))
+    with pytest.raises(np.exceptions.AxisError, match=r"axis 1 is out of bounds .* dimension 1"):
+        getattr(np, name)(la.Array(np.array(3.5)), axis=1)
+
+
+@pytest.mark.parametrize("name", ["cumulative_sum", "cumulative_prod"])
+def test_the_standards_scans_of_a_0d_array_take_no_axis(name: str, backend: str) -> None:
+    """The standard's axis lies in [-ndim, ndim): a 0-d array has none (numpy's own
+    ``cumulative_sum`` takes 0); without one, the array is its 1-element ravel."""
+    data = np.array(3.5)
+    for initial in (False, True):
+        expected = getattr(np, name)(data, include_initial=initial)
+        result = getattr(la, name)(la.Array(data), include_initial=initial)
+        assert_same(result.compute(backend=backend), expected)
+    with pytest.raises(np.exceptions.AxisError, match=r"axis 0 is out of bounds .* dimension 0"):
+        getattr(la, name)(la.Array(data), axis=0)
+
+
 @pytest.mark.parametrize("axis", [2, -3, (0, 2)])
 def test_bad_axis_fails_when_written(axis: Any) -> None:
     with pytest.raises(np.exceptions.AxisError, match="out of bounds for array of dimension 2"):

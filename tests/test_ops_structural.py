@@ -238,6 +238,28 @@ def test_unknown_sizes_are_none_and_resolve_by_computing(backend: str) -> None:
     assert_same(doubled.compute(backend=backend), (X[X > 0] * 2)[1:])
 
 
+@pytest.mark.parametrize("size", [6, 200_000], ids=["small", "big"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_stack_takes_an_unknown_size_beside_a_known_one(size: int, axis: int, backend: str) -> None:
+    """numpy stacks arrays whose sizes turn out equal; a lazy operand of unknown size
+    is checked when computed, as concatenate and broadcasting check theirs."""
+    data = np.arange(2.0 * size)
+    x = la.Array(data)
+    picked, other = x[x % 2 == 0], la.Array(data[:size] * 3)
+    lazy = la.stack([picked, other, picked], axis=axis)
+    assert lazy.shape == ((3, size) if axis == 0 else (size, 3))
+    expected = np.stack([data[data % 2 == 0], data[:size] * 3, data[data % 2 == 0]], axis=axis)
+    assert_same(lazy.compute(backend=backend), expected)
+    nothing = la.stack([x[x < 0], la.Array(np.zeros(0))])  # both empty when computed
+    assert nothing.shape == (2, 0)
+    assert_same(nothing.compute(backend=backend), np.zeros((2, 0)))
+    with pytest.raises(la.errors.ComputeError, match="same shape") as info:
+        la.stack([picked, la.Array(data[:3])]).compute(backend=backend)
+    assert isinstance(info.value.__cause__, ValueError)
+    with pytest.raises(ValueError, match="same shape"):  # known sizes: when written
+        la.stack([la.Array(data[:2]), la.Array(data[:3])])
+
+
 # --- index forms numpy accepts: [], 0-d booleans ---------------------------------------
 
 _BIG = np.arange(2 * 300 * 200, dtype=np.float64).reshape(2, 300, 200)  # above small_bytes

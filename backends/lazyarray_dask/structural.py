@@ -40,7 +40,14 @@ def concatenate(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:
 
 
 def stack(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:
-    return da.stack(_as_dask(inputs), axis=node.attr("axis", 0))
+    """numpy's check of the shapes, on sizes a boolean index hid computed first; then the
+    operands joined along their new axis (``da.stack`` cannot join empty arrays whose
+    computed chunks differ)."""
+    arrays = [known_chunks(a) for a in _as_dask(inputs)]
+    if any(a.shape != arrays[0].shape for a in arrays):
+        raise ValueError("all input arrays must have the same shape")
+    axis = node.attr("axis", 0)
+    return da.concatenate([da.expand_dims(a, axis) for a in arrays], axis=axis)
 
 
 def reshape(lowerer: Lowerer, node: Node, inputs: list[Any]) -> Any:

@@ -321,13 +321,31 @@ def _masked_clip(x: Any, *bounds: Any, which: str) -> Any:
     return np.ma.clip(x, low, high)
 
 
-_clip_ufunc_rule = ufunc_rule(_CLIP_UFUNC)
+_clip_ufunc_rule = ufunc_rule(_CLIP_UFUNC, check_int_range=False)
+_clip_probe_rule = probe_rule(_clip)
 
 
 def _clip_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
-    if len(inputs) == 3:
-        return _clip_ufunc_rule(inputs, attrs)
-    return probe_rule(_clip)(inputs, attrs)
+    """The clip ufunc's promotion (one bound: numpy's clip on stand-ins). A Python int
+    bound must fit the result dtype, unless it lies beyond an integer ``x``'s range on
+    its own side (``min <= iinfo.min``, ``max >= iinfo.max``): numpy's clip drops such a
+    bound (NEP 50 without overflow), and so does ``_clip``, which calls it."""
+    x, *bounds = inputs
+    rule = _clip_ufunc_rule if len(inputs) == 3 else _clip_probe_rule
+    result = rule(inputs, attrs)
+    sides = [side for side in ("min", "max") if side in attrs["which"]]
+    for side, bound in zip(sides, bounds, strict=True):
+        if bound.type.weak is int and not _beyond(x.type.dtype, side, bound.attr("value")):
+            check_python_int_fits(bound.attr("value"), result.dtype)
+    return result
+
+
+def _beyond(dtype: np.dtype[Any], side: str, value: int) -> bool:
+    """Whether a Python int bound of ``side`` clips nothing of an integer ``dtype``."""
+    if dtype.kind not in "iu":
+        return False
+    info = np.iinfo(dtype)
+    return value <= info.min if side == "min" else value >= info.max
 
 
 def _round(x: Any, decimals: int = 0) -> Any:

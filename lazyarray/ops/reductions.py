@@ -11,7 +11,15 @@ import numpy as np
 
 from lazyarray.errors import OpArgumentError, OpValueError
 from lazyarray.graph import Node
-from lazyarray.ops.arguments import no_out, to_axes, to_axis, to_dtype, to_flag, to_hashable
+from lazyarray.ops.arguments import (
+    axis_index,
+    no_out,
+    to_axes,
+    to_axis,
+    to_dtype,
+    to_flag,
+    to_hashable,
+)
 from lazyarray.ops.attrtypes import NEVER, OPTIONAL_AXES, OPTIONAL_AXIS, gives
 from lazyarray.ops.meta import as_numpy_error, probe_dtype, typed_once
 from lazyarray.ops.registry import Infer, Kind, OpDef, Trait, register
@@ -319,6 +327,17 @@ def _scan(fn: Callable[..., Any], identity: int) -> Callable[..., Any]:
 
 
 @gives(OPTIONAL_AXIS)
+def numpy_scan_axis(value: Any, inputs: tuple[Node, ...]) -> int | None:
+    """numpy's ``axis`` of a scan (``cumsum``, ``nancumsum`` ...): a 0-d array scans as
+    its 1-element ravel, so its axis 0 (or -1) is ``None``; any other is out of bounds
+    for one dimension, in numpy's words."""
+    if value is not None and inputs[0].type.ndim == 0:
+        normalize_axis(axis_index(value), 1)
+        return None
+    return to_axis(value, inputs)
+
+
+@gives(OPTIONAL_AXIS)
 def _standard_scan_axis(value: Any, inputs: tuple[Node, ...]) -> int | None:
     """The standard's ``axis`` of a cumulative sum: required beyond one dimension."""
     if value is None and inputs[0].type.ndim > 1:
@@ -335,7 +354,7 @@ def _scan_signatures() -> tuple[Signature, Signature]:
             Param("include_initial", to_flag, False, keyword=True),
         ),
     )
-    numpy_ = Signature(("x",), (_AXIS, _DTYPE, _OUT))
+    numpy_ = Signature(("x",), (Param("axis", numpy_scan_axis, None), _DTYPE, _OUT))
     return standard, numpy_
 
 

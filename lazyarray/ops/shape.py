@@ -173,11 +173,14 @@ def _joined_rule(stack: bool) -> Infer:
         masked = any(t.masked for t in types)
         axis = attrs.get("axis", 0)
         if stack:
-            first = types[0].shape
-            if any(t.shape != first for t in types):
+            # An unknown size matches any size here; numpy checks it at compute time.
+            shapes = [t.shape for t in types]
+            if any(len(s) != len(shapes[0]) for s in shapes) or any(
+                len({d for d in sizes if d is not None}) > 1 for sizes in zip(*shapes, strict=True)
+            ):
                 raise ShapeError("all input arrays must have the same shape")
-            ndim = len(first) + 1
-            axis = normalize_axis(axis, ndim)
+            first = _known_sizes(shapes)
+            axis = normalize_axis(axis, len(first) + 1)
             shape = first[:axis] + (len(types),) + first[axis:]
             return ArrayType(dtype, shape, masked)
         if axis is None:
@@ -206,13 +209,17 @@ def _joined_rule(stack: bool) -> Infer:
                     )
         along = [t.shape[axis] for t in types]
         size = None if None in along else sum(along)  # type: ignore[arg-type]
-        shape = tuple(
-            size if d == axis else next((t.shape[d] for t in types if t.shape[d]), None)
-            for d in range(ndim)
-        )
-        return ArrayType(dtype, shape, masked)
+        shape = _known_sizes([t.shape for t in types])
+        return ArrayType(dtype, shape[:axis] + (size,) + shape[axis + 1 :], masked)
 
     return infer
+
+
+def _known_sizes(shapes: list[Shape]) -> Shape:
+    """Each dimension's known size among ``shapes`` (already checked to agree), else None."""
+    return tuple(
+        next((d for d in sizes if d is not None), None) for sizes in zip(*shapes, strict=True)
+    )
 
 
 def _concatenate(*arrays: Any, axis: int | None = 0) -> Any:

@@ -39,7 +39,7 @@ from lazyarray.ops.attrtypes import (
     optional,
 )
 from lazyarray.ops.meta import as_numpy_error, probe_dtype
-from lazyarray.ops.reductions import _reduced_shape, reduction_rule
+from lazyarray.ops.reductions import _reduced_shape, numpy_scan_axis, reduction_rule
 from lazyarray.ops.registry import Infer, Kind, OpDef, register
 from lazyarray.ops.signature import Param, Signature
 from lazyarray.types import ArrayType, normalize_axes, normalize_axis
@@ -454,7 +454,7 @@ _SPREAD = _signature(
 )
 _EXTREME = _signature(_AXES, _OUT, _KEEPDIMS, _INITIAL, _WHERE)
 _ARG = _signature(_AXIS, _OUT, Param("keepdims", to_flag, False, keyword=True))
-_SCAN = _signature(_AXIS, _DTYPE, _OUT)
+_SCAN = _signature(Param("axis", numpy_scan_axis, None), _DTYPE, _OUT)
 
 ROWS = [
     _reduction("nansum", np.nansum, _SUM_LIKE),
