@@ -296,10 +296,21 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
     return np.where(condition, x, y)
 
 
+def where_operand_dtype(node: Node) -> Any:
+    """What ``np.ma.where`` promotes an operand as: it reads operands as arrays
+    (``getdata``), so a Python scalar is the dtype numpy gives its array, strongly."""
+    if node.type.weak is None:
+        return node.type.dtype
+    return np.asarray(node.attr("value")).dtype
+
+
 def _where_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     _, x, y = inputs
     from lazyarray.types import result_type
 
+    if any([node.type.masked for node in inputs]):  # numpy.ma.where runs
+        dtype = np.result_type(where_operand_dtype(x), where_operand_dtype(y))
+        return _result(inputs, dtype)
     dtype = result_type(x.type.promotion_key, y.type.promotion_key)
     for node in (x, y):
         if node.type.weak is int:

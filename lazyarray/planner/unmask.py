@@ -32,6 +32,7 @@ from lazyarray.errors import LazyArrayError
 from lazyarray.graph import Node, toposort
 from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
+from lazyarray.ops.elementwise import where_operand_dtype
 from lazyarray.planner.fusion import FUSABLE_KINDS
 from lazyarray.planner.rewrite import Outputs, make, rebuild
 
@@ -210,7 +211,7 @@ def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
         return None  # np.ma.where treats np.ma.masked apart
     condition, x, y = split
     # np.ma.where reads its operands as arrays: Python scalars promote strongly
-    strong = [c.type.dtype for c in node.inputs[1:]]
+    strong = [where_operand_dtype(c) for c in node.inputs[1:]]
     if np.result_type(*strong) != node.type.dtype:
         return None
     site = node.site
@@ -218,7 +219,11 @@ def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
     if condition.masks:  # filled(condition, False)
         unmasked = make("logical_not", (_or(condition.masks, site),), site)
         chosen = make("logical_and", (chosen, unmasked), site)
-    data = make("where", (chosen, x.data, y.data), site)
+    operands = [
+        part.data if child.type.weak is None else constant_node(np.asarray(child.attr("value"))[()])
+        for child, part in zip(node.inputs[1:], (x, y), strict=True)
+    ]
+    data = make("where", (chosen, *operands), site)
     nothing = constant_node(np.False_)
     picked = [_or(part.masks, site) if part.masks else nothing for part in (x, y)]
     masks = _terms((make("where", (chosen, *picked), site),), condition.masks)
