@@ -1,0 +1,83 @@
+"""Masked results equal numpy.ma's in dtype, fill value and warnings, on the small
+(folded, direct) and the large (unmasked, fused) paths of both backends."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lazyarray as la
+
+SIZES = [9, 200_000]  # folded when planning, and fused by the unmask stage
+BACKENDS = ["numpy", "dask"]
+
+
+def _masked(dtype: str, n: int, fill_value: Any = None) -> np.ma.MaskedArray:
+    values = np.linspace(-3, 5, n)
+    return np.ma.MaskedArray(
+        values.astype(dtype), mask=np.arange(n) % 3 == 1, fill_value=fill_value
+    )
+
+
+def _assert_same(actual: Any, expected: Any) -> None:
+    assert isinstance(actual, np.ma.MaskedArray)
+    assert actual.dtype == expected.dtype
+    np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
+    np.testing.assert_array_equal(actual.filled(), expected.filled())
+    assert repr(actual.fill_value) == repr(expected.fill_value)  # its numpy type too
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("dtype", ["float32", "int8", "float64"])
+def test_where_with_a_python_scalar_promotes_as_numpy_ma_where(
+    dtype: str, n: int, backend: str
+) -> None:
+    """np.ma.where reads a Python scalar as an array: float32 data and 0 give float64,
+    declared and computed, and an op after it runs in that dtype."""
+    data = _masked(dtype, n)
+    x = la.MaskedArray(data)
+    lazy = la.where(x > 0, x, 0)
+    expected = np.ma.where(data > 0, data, 0)
+    with np.errstate(all="ignore"):  # before reading ``expected``'s fill value sets it
+        wanted = np.ma.sqrt(expected)
+    assert lazy.dtype == expected.dtype
+    _assert_same(lazy.compute(backend=backend, cache=False), expected)
+    after = la.sqrt(lazy)
+    assert after.dtype == wanted.dtype
+    _assert_same(after.compute(backend=backend, cache=False), wanted)
+
+
+Case = Callable[[Any, Any], Any]
+DTYPE_CHANGES: dict[str, tuple[str, Any, Case]] = {
+    "astype": ("float64", None, lambda m, a: a.astype("int64")),
+    "int-plus-half": ("int64", None, lambda m, a: a + 0.5),
+    "bool-minus": ("bool", None, lambda m, a: a - 0.64),
+    "sqrt-of-int32": ("int32", None, lambda m, a: m.sqrt(m.absolute(a))),
+    "explicit-fill-kept": ("int64", -1, lambda m, a: m.maximum(a, -1.55)),
+    "explicit-fill-cast": ("float64", -7.5, lambda m, a: a.astype("int32")),
+}
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("case", DTYPE_CHANGES)
+def test_a_dtype_change_gives_numpy_ma_fill_value(case: str, n: int) -> None:
+    """numpy's default fill follows the new dtype; an explicit one is kept as numpy.ma
+    keeps it (a ufunc's result keeps it uncast, ``astype`` casts it); and the user's
+    array is left as it was (its fill value never set by reading it). (The numpy
+    backend: the dask backend's chunks carry numpy's default fill explicitly.)"""
+    backend = "numpy"
+    dtype, fill, op = DTYPE_CHANGES[case]
+    data = _masked(dtype, n, fill)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy.ma casts no fill value here: nor does this
+        expected = op(np, data.copy())  # before tests/kit.py's plan checks read ``data``
+        built = la.MaskedArray(np.ma.getdata(data), mask=np.ma.getmaskarray(data), fill_value=fill)
+        lazy = [op(la, la.MaskedArray(data)), op(la, built)]
+        results = la.compute(*lazy, backend=backend, cache=False)
+    for result in results:
+        _assert_same(result, expected)
