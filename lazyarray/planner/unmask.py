@@ -201,8 +201,8 @@ def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
     sources = _sources(node.inputs, split)
     if data.type.dtype != node.type.dtype or not masks or sources is None:
         return None
-    # a comparison's masked implementation gives a bool fill (``elementwise._bool_filled``)
-    booled = sources[1] or OPS[node.op].masked_impl is not ufunc
+    # a comparison's masked implementation gives a bool fill (``elementwise.masked_ufunc``)
+    booled = sources[1] or getattr(OPS[node.op].masked_impl, "booled", False)
     return Parts(data, masks, sources[0], shrink=ufunc.nin > 1, booled=booled)
 
 
@@ -248,7 +248,7 @@ def _rewrite_of(node: Node) -> Rewrite | None:
         return None
     if isinstance(row.impl, np.ufunc) and (
         row.masked_impl is row.impl or getattr(row.masked_impl, "__wrapped__", None) is row.impl
-    ):  # the ufunc itself, or with a bool fill value (``masked_result`` makes it)
+    ):  # the ufunc itself, or quiet or with a bool fill value (``elementwise.masked_ufunc``)
         return _ufunc
     return REWRITES.get(row.masked_impl)
 
