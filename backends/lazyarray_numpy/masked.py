@@ -96,7 +96,7 @@ class MaskedStatistics:
         summed = _by_rows(self.options, anomalies, axes, x, mean, check=self.check)
         spread = partial(masked_stats.spread_from, statistic.root, node.attr("ddof") or 0)
         result = _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
-        if isinstance(result, np.ma.MaskedArray):  # numpy.ma's var: ``_update_from(self)``
+        if isinstance(result, np.ma.MaskedArray) and result.ndim:  # ``_update_from(self)``
             result._fill_value = getattr(x, "_fill_value", None)  # type: ignore[attr-defined]
         return result
 
