@@ -129,6 +129,39 @@ DOMAINS: dict[type, Callable[[Any, tuple[Node, ...], _Compare], Node]] = {
 }
 
 
+# a value inside each domain, per input: numpy.ma runs its ufuncs with divide and invalid
+# ignored, and fills where the domain fails; the rewrite gives the ufunc these values
+# there instead (the same result once filled), so that it neither warns nor raises
+IN_DOMAIN: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    ma_core._DomainGreaterEqual: lambda d: (d.critical_value + 1,),
+    ma_core._DomainGreater: lambda d: (d.critical_value + 1,),
+    ma_core._DomainCheckInterval: lambda d: ((d.a + d.b) / 2,),
+    ma_core._DomainTan: lambda d: (0,),
+    ma_core._DomainSafeDivide: lambda d: (0, 1),
+}
+
+
+def _in_domain(
+    domain: Any, ufunc: Any, datas: tuple[Node, ...], filled: Node, site: Site
+) -> tuple[Node, ...] | None:
+    """``datas`` with the values where ``filled`` holds replaced by ones inside the
+    domain, each input in the dtype the ufunc's loop reads it as (a Python scalar cast
+    as numpy casts it), so the loop is the same; None where that cannot be said."""
+    inside = IN_DOMAIN.get(type(domain))
+    if inside is None:
+        return None
+    try:
+        loop = ufunc.resolve_dtypes((*[d.type.promotion_key for d in datas], None))
+    except TypeError:
+        return None
+    quiet = []
+    for value, data, dtype in zip(inside(domain), datas, loop, strict=False):
+        if data.type.weak is not None:
+            data = constant_node(np.asarray(data.attr("value"), dtype=dtype)[()])
+        quiet.append(make("where", (filled, constant_node(dtype.type(value)), data), site))
+    return tuple(quiet)
+
+
 @functools.cache
 def _fill_fits(fill: Any, dtype: np.dtype[Any]) -> bool:
     """Whether numpy.ma's ``np.copyto(result, fill, where=domain)`` casts ``fill`` in."""
@@ -197,6 +230,9 @@ def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
         if ufunc.nin == 1:  # numpy.ma's unary domains see the masked input: filled too
             filled = _or((*masks, filled), site)
         masks = _terms(masks, (bad,))
+        quiet = _in_domain(domain, ufunc, datas, filled, site)
+        if quiet is not None:  # the ufunc never sees what numpy.ma would ignore
+            data = make(node.op, quiet, site, **node.kwargs)
         data = make("where", (filled, constant_node(fill), data), site)
     sources = _sources(node.inputs, split)
     if data.type.dtype != node.type.dtype or not masks or sources is None:
