@@ -141,7 +141,7 @@ def memory_key(value: Any) -> Any:
     if isinstance(value, np.ma.MaskedArray):
         mask = np.ma.getmask(value)
         mask_key = memory_key(mask) if isinstance(mask, np.ndarray) else None
-        return ("masked", memory_key(value.data), mask_key, repr(value.fill_value))
+        return ("masked", memory_key(value.data), mask_key, repr(fill_value_of(value)))
     return ("object", id(value))
 
 

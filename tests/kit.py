@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lazyarray.graph import Literal, Node
+from lazyarray.graph import Literal, Node, fill_value_of
 from lazyarray.testing.equal import *  # noqa: F403 - the comparisons, one definition
 from lazyarray.testing.equal import __all__ as _equal_all
 
@@ -27,7 +27,7 @@ def literal_key(value: Any) -> Any:
     if isinstance(value, np.ma.MaskedArray):
         mask = np.ma.getmask(value)  # nomask is one shared value, not an array of its own
         mask_key = literal_key(mask) if isinstance(mask, np.ndarray) else ("nomask",)
-        return ("masked", literal_key(value.data), mask_key, repr(value.fill_value))
+        return ("masked", literal_key(value.data), mask_key, repr(fill_value_of(value)))
     if isinstance(value, np.ndarray):
         pointer = value.__array_interface__["data"][0]
         return ("ndarray", pointer, value.shape, value.strides, value.dtype.str)

@@ -208,3 +208,26 @@ def test_an_unset_mask_stays_unset_remotely(remote: str) -> None:
         remote_bytes = (p * 2.0).compute(backend="remote", format=fmt, cache=False, p=plain)
         assert remote_bytes == (p * 2.0).compute(format=fmt, cache=False, p=plain)
     assert (p * 2.0).compute(backend="remote", cache=False, p=plain).mask is np.ma.nomask
+
+
+@pytest.mark.parametrize("fill", [np.int64(999999), np.float64(1e20), np.int32(7), np.True_])
+def test_an_npz_fill_value_keeps_the_dtype_it_was_written_in(fill: Any) -> None:
+    """numpy.ma's fill value may be of another dtype than the data (float32 data's
+    default is float64's 1e20, not its float32 rounding): read back as written."""
+    buffer = io.BytesIO()
+    np.savez(buffer, data=np.zeros(3, np.float32), mask=np.ones(3, bool), fill_value=fill)
+    (value,) = results.values_of_npz(results.read_npz(buffer.getvalue()))
+    assert repr(value.fill_value) == repr(fill)
+
+
+def test_masked_results_fill_values_are_numpy_mas_remotely(remote: str) -> None:
+    """Several results travel with numpy.ma's own fill values (an int32 maximum's
+    default is int64's 999999; an int64 fill stays int64 on a float64 result)."""
+    a = np.ma.MaskedArray(
+        np.arange(12, dtype=np.int32).reshape(3, 4), mask=np.eye(3, 4, dtype=bool)
+    )
+    b = np.ma.MaskedArray(np.arange(6), mask=[0, 1, 0, 0, 1, 0], fill_value=-1)
+    lazy = (la.MaskedArray(a).max(axis=1), la.maximum(la.MaskedArray(b), -1.55))
+    expected = (a.max(axis=1), np.maximum(b, -1.55))
+    got = la.compute(*lazy, backend="remote", cache=False)
+    assert [repr(r.fill_value) for r in got] == [repr(e.fill_value) for e in expected]

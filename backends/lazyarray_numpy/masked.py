@@ -95,7 +95,10 @@ class MaskedStatistics:
         anomalies = partial(masked_stats.squared_anomalies, scratch=self.scratch)
         summed = _by_rows(self.options, anomalies, axes, x, mean, check=self.check)
         spread = partial(masked_stats.spread_from, statistic.root, node.attr("ddof") or 0)
-        return _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
+        result = _masked(*masked_stats.finish(spread, axes, keepdims, count, mean, summed))
+        if isinstance(result, np.ma.MaskedArray) and result.ndim:  # ``_update_from(self)``
+            result._fill_value = getattr(x, "_fill_value", None)  # type: ignore[attr-defined]
+        return result
 
 
 def _by_rows(

@@ -82,8 +82,10 @@ def _masked(data: np.ndarray[Any, Any], mask: Any, fill: Any) -> Any:
     if mask is None:
         return data
     value = np.ma.MaskedArray(data, mask=mask)
-    if fill is not None:
-        value.fill_value = fill
+    if fill is not None and np.ndim(fill) == 0:
+        # as written: numpy.ma's fill may be of another dtype than the data (int32 data's
+        # default is int64's 999999), which its setter would cast
+        value._fill_value = np.array(fill)  # type: ignore[attr-defined]
     return value
 
 

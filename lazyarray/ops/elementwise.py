@@ -125,8 +125,9 @@ def _ufunc_row(
     # numpy.ma applies masks and domains through ufuncs, but for its own functions
     masked_impl: Callable[..., Any] = ufunc if masked is None else masked[0]
     loops = [loop for loop in ufunc.types if "O" not in loop]
-    if masked is None and loops and all(loop.endswith("?") for loop in loops):
-        masked_impl = _bool_filled(ufunc)
+    if masked is None:
+        booled = bool(loops) and all(loop.endswith("?") for loop in loops)
+        masked_impl = masked_ufunc(ufunc, booled)
     if masked is not None:
         infer = _masked_or(infer, masked[1])
     return OpDef(
@@ -153,18 +154,36 @@ def bool_fill(fill: Any) -> Any:
         return np.ma.core._check_fill_value(None, np.bool_)  # type: ignore[attr-defined]
 
 
-def _bool_filled(ufunc: np.ufunc) -> Callable[..., Any]:
-    """``ufunc`` on masked arrays with a bool fill value, as numpy.ma's comparison
-    operators give (``m > 0`` fills with ``bool(m.fill_value)``; the ufunc keeps a fill
-    of another dtype, which ``filled`` then makes an object array of)."""
+# numpy.ma's own functions of ufuncs, which run them with divide and invalid ignored
+_MA_OPERATIONS = tuple(
+    getattr(np.ma.core, name)
+    for name in ("_MaskedUnaryOperation", "_MaskedBinaryOperation", "_DomainedBinaryOperation")
+)
+
+
+def masked_ufunc(ufunc: np.ufunc, booled: bool) -> Callable[..., Any]:
+    """``ufunc`` on masked arrays as numpy.ma's function of it runs: with division by
+    zero and invalid values ignored (numpy.ma masks them; overflow follows the caller's
+    errstate), where numpy.ma has such a function; ``booled``: with a bool fill value, as
+    numpy.ma's comparison operators give (``m > 0`` fills with ``bool(m.fill_value)``;
+    the ufunc keeps a fill of another dtype, which ``filled`` then makes an object array
+    of). ``quiet`` and ``booled`` say which (the unmask stage asks)."""
+    quiet = isinstance(getattr(np.ma, ufunc.__name__, None), _MA_OPERATIONS)
+    if not (quiet or booled):
+        return ufunc
 
     @functools.wraps(ufunc)
     def call(*inputs: Any, **kwargs: Any) -> Any:
-        result = ufunc(*inputs, **kwargs)
-        if isinstance(result, np.ma.MaskedArray):
+        if quiet:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                result = ufunc(*inputs, **kwargs)
+        else:
+            result = ufunc(*inputs, **kwargs)
+        if booled and isinstance(result, np.ma.MaskedArray):
             result._fill_value = bool_fill(result._fill_value)  # type: ignore[attr-defined]
         return result
 
+    call.quiet, call.booled = quiet, booled  # type: ignore[attr-defined]
     return call
 
 
@@ -296,10 +315,21 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
     return np.where(condition, x, y)
 
 
+def where_operand_dtype(node: Node) -> Any:
+    """What ``np.ma.where`` promotes an operand as: it reads operands as arrays
+    (``getdata``), so a Python scalar is the dtype numpy gives its array, strongly."""
+    if node.type.weak is None:
+        return node.type.dtype
+    return np.asarray(node.attr("value")).dtype
+
+
 def _where_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
     _, x, y = inputs
     from lazyarray.types import result_type
 
+    if any([node.type.masked for node in inputs]):  # numpy.ma.where runs
+        dtype = np.result_type(where_operand_dtype(x), where_operand_dtype(y))
+        return _result(inputs, dtype)
     dtype = result_type(x.type.promotion_key, y.type.promotion_key)
     for node in (x, y):
         if node.type.weak is int:

@@ -48,7 +48,8 @@ def _as_literal(value: Any, node: Node, inputs: list[Any]) -> Node | None:
     if node.type.masked:
         if value is np.ma.masked:
             value = np.ma.MaskedArray(np.zeros((), node.type.dtype), mask=True)
-        value = np.ma.MaskedArray(value)
+        if not isinstance(value, np.ma.MaskedArray):  # one is kept: its fill value uncast
+            value = np.ma.MaskedArray(value)
     elif isinstance(value, np.ndarray):
         value = np.asarray(value)
     else:

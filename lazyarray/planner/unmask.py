@@ -32,6 +32,7 @@ from lazyarray.errors import LazyArrayError
 from lazyarray.graph import Node, toposort
 from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
+from lazyarray.ops.elementwise import where_operand_dtype
 from lazyarray.planner.fusion import FUSABLE_KINDS
 from lazyarray.planner.rewrite import Outputs, make, rebuild
 
@@ -128,6 +129,39 @@ DOMAINS: dict[type, Callable[[Any, tuple[Node, ...], _Compare], Node]] = {
 }
 
 
+# a value inside each domain, per input: numpy.ma runs its ufuncs with divide and invalid
+# ignored, and fills where the domain fails; the rewrite gives the ufunc these values
+# there instead (the same result once filled), so that it neither warns nor raises
+IN_DOMAIN: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    ma_core._DomainGreaterEqual: lambda d: (d.critical_value + 1,),
+    ma_core._DomainGreater: lambda d: (d.critical_value + 1,),
+    ma_core._DomainCheckInterval: lambda d: ((d.a + d.b) / 2,),
+    ma_core._DomainTan: lambda d: (0,),
+    ma_core._DomainSafeDivide: lambda d: (0, 1),
+}
+
+
+def _in_domain(
+    domain: Any, ufunc: Any, datas: tuple[Node, ...], filled: Node, site: Site
+) -> tuple[Node, ...] | None:
+    """``datas`` with the values where ``filled`` holds replaced by ones inside the
+    domain, each input in the dtype the ufunc's loop reads it as (a Python scalar cast
+    as numpy casts it), so the loop is the same; None where that cannot be said."""
+    inside = IN_DOMAIN.get(type(domain))
+    if inside is None:
+        return None
+    try:
+        loop = ufunc.resolve_dtypes((*[d.type.promotion_key for d in datas], None))
+    except TypeError:
+        return None
+    quiet = []
+    for value, data, dtype in zip(inside(domain), datas, loop, strict=False):
+        if data.type.weak is not None:
+            data = constant_node(np.asarray(data.attr("value"), dtype=dtype)[()])
+        quiet.append(make("where", (filled, constant_node(dtype.type(value)), data), site))
+    return tuple(quiet)
+
+
 @functools.cache
 def _fill_fits(fill: Any, dtype: np.dtype[Any]) -> bool:
     """Whether numpy.ma's ``np.copyto(result, fill, where=domain)`` casts ``fill`` in."""
@@ -196,12 +230,15 @@ def _ufunc(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
         if ufunc.nin == 1:  # numpy.ma's unary domains see the masked input: filled too
             filled = _or((*masks, filled), site)
         masks = _terms(masks, (bad,))
+        quiet = _in_domain(domain, ufunc, datas, filled, site)
+        if quiet is not None:  # the ufunc never sees what numpy.ma would ignore
+            data = make(node.op, quiet, site, **node.kwargs)
         data = make("where", (filled, constant_node(fill), data), site)
     sources = _sources(node.inputs, split)
     if data.type.dtype != node.type.dtype or not masks or sources is None:
         return None
-    # a comparison's masked implementation gives a bool fill (``elementwise._bool_filled``)
-    booled = sources[1] or OPS[node.op].masked_impl is not ufunc
+    # a comparison's masked implementation gives a bool fill (``elementwise.masked_ufunc``)
+    booled = sources[1] or getattr(OPS[node.op].masked_impl, "booled", False)
     return Parts(data, masks, sources[0], shrink=ufunc.nin > 1, booled=booled)
 
 
@@ -210,7 +247,7 @@ def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
         return None  # np.ma.where treats np.ma.masked apart
     condition, x, y = split
     # np.ma.where reads its operands as arrays: Python scalars promote strongly
-    strong = [c.type.dtype for c in node.inputs[1:]]
+    strong = [where_operand_dtype(c) for c in node.inputs[1:]]
     if np.result_type(*strong) != node.type.dtype:
         return None
     site = node.site
@@ -218,7 +255,11 @@ def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
     if condition.masks:  # filled(condition, False)
         unmasked = make("logical_not", (_or(condition.masks, site),), site)
         chosen = make("logical_and", (chosen, unmasked), site)
-    data = make("where", (chosen, x.data, y.data), site)
+    operands = [
+        part.data if child.type.weak is None else constant_node(np.asarray(child.attr("value"))[()])
+        for child, part in zip(node.inputs[1:], (x, y), strict=True)
+    ]
+    data = make("where", (chosen, *operands), site)
     nothing = constant_node(np.False_)
     picked = [_or(part.masks, site) if part.masks else nothing for part in (x, y)]
     masks = _terms((make("where", (chosen, *picked), site),), condition.masks)
@@ -243,7 +284,7 @@ def _rewrite_of(node: Node) -> Rewrite | None:
         return None
     if isinstance(row.impl, np.ufunc) and (
         row.masked_impl is row.impl or getattr(row.masked_impl, "__wrapped__", None) is row.impl
-    ):  # the ufunc itself, or with a bool fill value (``masked_result`` makes it)
+    ):  # the ufunc itself, or quiet or with a bool fill value (``elementwise.masked_ufunc``)
         return _ufunc
     return REWRITES.get(row.masked_impl)
 
