@@ -318,9 +318,10 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
 def where_operand_dtype(node: Node) -> Any:
     """What ``np.ma.where`` promotes an operand as: it reads operands as arrays
     (``getdata``), so a Python scalar is the dtype numpy gives its array, strongly."""
-    if node.type.weak is None:
+    value = node.attr("value") if node.op == "constant" else None
+    if node.type.weak is None or value is None:
         return node.type.dtype
-    return np.asarray(node.attr("value")).dtype
+    return np.asarray(value).dtype
 
 
 def _where_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:
