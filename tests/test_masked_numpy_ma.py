@@ -154,3 +154,18 @@ def test_fused_masked_domains_neither_warn_nor_raise_as_numpy_ma(backend: str) -
 def test_fused_masked_invalid_values_neither_warn_nor_raise_as_numpy_ma() -> None:
     lazy, _ = _domain_cases(200_000)
     _quiet_compute(lazy[3:], "numpy")
+
+
+@pytest.mark.parametrize("n", [12, 120_000])
+@pytest.mark.parametrize("fill_value", [None, 7])
+def test_a_view_keeps_the_fill_value_unset_as_numpy_ma(n: int, fill_value: Any) -> None:
+    """numpy.ma's views (reshape, transpose ...) copy the fill value as it is set, or
+    unset: what follows then takes its own dtype's default (an int32 var fills 1e20)."""
+    data = _masked("int32", n, fill_value)
+    cases: list[Callable[[Any], Any]] = [
+        lambda m: m.reshape(-1, 4).var(axis=1),
+        lambda m: m.reshape(-1, 4).T,
+        lambda m: m.reshape(-1, 4)[:, ::-1].mean(axis=0),
+    ]
+    for case in cases:
+        _assert_same(case(la.MaskedArray(data)).compute(cache=False), case(data.copy()))

@@ -61,7 +61,9 @@ def _masked(fn: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(x, np.ma.MaskedArray):
             data = fn(np.ma.getdata(x), **attrs)
             mask = fn(np.ma.getmaskarray(x), **attrs)
-            return np.ma.MaskedArray(data, mask=mask, fill_value=x.fill_value)
+            result = np.ma.MaskedArray(data, mask=mask)
+            result._fill_value = x._fill_value  # as numpy.ma's views: unset stays unset
+            return result
         return fn(x, **attrs)
 
     return run
