@@ -61,8 +61,9 @@ def _masked(fn: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(x, np.ma.MaskedArray):
             data = fn(np.ma.getdata(x), **attrs)
             mask = fn(np.ma.getmaskarray(x), **attrs)
-            result = np.ma.MaskedArray(data, mask=mask)
-            result._fill_value = x._fill_value  # as numpy.ma's views: unset stays unset
+            result: Any = np.ma.MaskedArray(data, mask=mask)
+            # as numpy.ma's views: the fill value as set, or unset
+            result._fill_value = x._fill_value  # type: ignore[attr-defined]
             return result
         return fn(x, **attrs)
 
