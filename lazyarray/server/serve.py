@@ -9,21 +9,26 @@ folder, where local clients find it; the page link it prints carries it once.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import faulthandler
 import logging
+import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lazyarray.client.connection import is_loopback
-from lazyarray.errors import ConfigError
+from lazyarray.errors import ConfigError, SchedulerUnreachable
 from lazyarray.server.auth import DEFAULT_OWNER, read_token_file
 from lazyarray.server.lock import StoreLock
 
@@ -113,6 +118,40 @@ def listening(host: str, port: int) -> socket.socket:
     return sock
 
 
+def port_number(text: str) -> int:
+    """``--port``: a port from 0 (any free one) to 65535 (argparse's type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: a number from 0 to 65535")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A number of seconds >= 0 (argparse's type)."""
+    return _seconds(text, 0.0 <= _number(text) < math.inf, "a number of seconds >= 0")
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds > 0 (argparse's type)."""
+    return _seconds(text, 0.0 < _number(text) < math.inf, "a number of seconds > 0")
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _seconds(text: str, valid: bool, what: str) -> float:
+    if not valid:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return float(text)
+
+
 class _Redacted(logging.Filter):
     """Keeps tokens out of the access log (the page's link carries one)."""
 
@@ -144,34 +183,64 @@ def serve(
     """Runs the server until SIGINT or SIGTERM: it stops accepting, gives running jobs
     ``grace`` seconds, then puts the rest back to Pending (no attempt counted). Jobs run
     with the ``assets`` the YAML file names (read and checked before anything starts).
-    It holds the store's lock from the start (``StoreInUse``: another server uses it)."""
+
+    Whatever can refuse a start is asked before anything is written: the port (bound
+    first), the store's lock (``StoreInUse``: another server uses it), the dask
+    scheduler (reached within ``dask_connect_timeout``). A start that fails removes the
+    store folder it made; the token is shared with clients only once the server serves."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: a port is a number from 0 to 65535")
     root = Path(store).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    made = not root.exists()
     lock = StoreLock(root)
-    lock.acquire()  # before anything is written or bound: StoreInUse, a one-line error
+    served = threading.Event()  # set once the server serves: its store is kept then
+    if not made:
+        lock.acquire()  # a store in use is said first, whatever else is wrong
     try:
-        return _serve(
-            lock,
-            host,
-            port,
-            root,
-            workers,
-            dask_scheduler,
-            token_file,
-            trusted,
-            grace,
-            lease,
-            assets,
-            keep_results,
-        )
+        with contextlib.closing(listening(host, port)) as sock:
+            if dask_scheduler is not None:
+                _reach(dask_scheduler)
+            root.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+            return _serve(
+                sock,
+                host,
+                root,
+                workers,
+                dask_scheduler,
+                token_file,
+                trusted,
+                grace,
+                lease,
+                assets,
+                keep_results,
+                lock,
+                served,
+            )
+    except BaseException:
+        if made and not served.is_set():  # what this start made, and only that
+            lock.release()
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     finally:
         lock.release()
 
 
+def _reach(address: str) -> None:
+    """Refuses to start when the scheduler at ``address`` does not answer within
+    ``dask_connect_timeout`` seconds."""
+    from lazyarray.config import options
+    from lazyarray.server.cluster import reach
+
+    try:
+        reach(address, options.dask_connect_timeout)
+    except SchedulerUnreachable as error:
+        raise ConfigError(f"{error}; is it running? (--dask-scheduler)") from None
+
+
 def _serve(
-    lock: StoreLock,
+    sock: socket.socket,
     host: str,
-    port: int,
     root: Path,
     workers: int,
     dask_scheduler: str | None,
@@ -181,6 +250,8 @@ def _serve(
     lease: float,
     assets: Path | None,
     keep_results: float | None,
+    lock: StoreLock,
+    served: threading.Event,
 ) -> int:
     import uvicorn
 
@@ -210,25 +281,35 @@ def _serve(
         store_lock=lock,
     )
     logging.getLogger("uvicorn.access").addFilter(_Redacted())
-    sock = listening(host, port)
     port = sock.getsockname()[1]  # the port chosen, for --port 0
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/"
-    if tokens.made is not None:
-        share_token(tokens.made, link)
-        link += f"?token={tokens.made}"
-    print(f"lazyarray serve: store {root}; open {link}", flush=True)
-    server = _server(uvicorn.Config(app, host=host, port=port, log_level="info"), app)
+
+    def started() -> None:
+        served.set()
+        shown_link = link
+        if tokens.made is not None:
+            share_token(tokens.made, link)
+            shown_link += f"?token={tokens.made}"
+        print(f"lazyarray serve: store {root}; open {shown_link}", flush=True)
+
+    server = _server(uvicorn.Config(app, host=host, port=port, log_level="info"), app, started)
     server.run(sockets=[sock])
     return 0
 
 
-def _server(config: Any, app: Any) -> Any:
+def _server(config: Any, app: Any, started: Callable[[], None]) -> Any:
     """uvicorn's server, marking the app as stopping as soon as a signal comes, so that
-    requests still being read are answered 503 rather than started."""
+    requests still being read are answered 503 rather than started; ``started`` is
+    called once it serves (its workers started), before it answers a request."""
     import uvicorn
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)  # a failed start exits here
+            if self.started:
+                started()
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             app.state.stopping = True
             super().handle_exit(sig, frame)
