@@ -118,6 +118,89 @@ def listening(host: str, port: int) -> socket.socket:
     return sock
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``lazyarray serve``, each with its default in its help, and each
+    bad value refused by argparse in words that say what is expected."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=8700,
+        help="the port to listen on (default: %(default)s; 0: any free port)",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        help="jobs, workflows, blobs, results (default: a per-user data folder)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="worker processes (with --dask-scheduler: jobs handed to the cluster at once; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dask-scheduler", metavar="ADDRESS", help="run jobs on this dask.distributed cluster"
+    )
+    parser.add_argument(
+        "--token-file", metavar="FILE", help="'owner token' lines: who may use the server"
+    )
+    parser.add_argument(
+        "--trusted",
+        action="store_true",
+        help="accept custom functions and pickled literals (they run code): trusted users only",
+    )
+    parser.add_argument(
+        "--grace",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long running jobs may finish before they are requeued "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long a job stays claimed by a worker that stopped answering "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--assets", metavar="FILE", help="a YAML file of the assets jobs run with (docs/assets.md)"
+    )
+    parser.add_argument(
+        "--keep-results",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="delete an ended job, its result with it, this long after it ended "
+        "(default: keep every job)",
+    )
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: at least one, and at most 8 a core (32 at least): each worker is a
+    process with its numpy and its memory, and a thousand of them bring a machine down."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of workers (1 or more)")
+    cores = os.cpu_count() or 1
+    most = max(32, 8 * cores)
+    if value > most:
+        raise argparse.ArgumentTypeError(
+            f"{value} worker processes on {cores} cores: at most {most} (8 a core)"
+        )
+    return value
+
+
 def port_number(text: str) -> int:
     """``--port``: a port from 0 (any free one) to 65535 (argparse's type)."""
     try:
@@ -194,6 +277,7 @@ def serve(
     made = not root.exists()
     lock = StoreLock(root)
     served = threading.Event()  # set once the server serves: its store is kept then
+    locked_before = lock.path.exists()
     if not made:
         lock.acquire()  # a store in use is said first, whatever else is wrong
     try:
@@ -218,9 +302,12 @@ def serve(
                 served,
             )
     except BaseException:
-        if made and not served.is_set():  # what this start made, and only that
+        if not served.is_set():  # what this start made, and only that
             lock.release()
-            shutil.rmtree(root, ignore_errors=True)
+            if made:
+                shutil.rmtree(root, ignore_errors=True)
+            elif not locked_before:
+                lock.path.unlink(missing_ok=True)
         raise
     finally:
         lock.release()
