@@ -235,6 +235,29 @@ def _seconds(text: str, valid: bool, what: str) -> float:
     return float(text)
 
 
+def _log_to_stderr(logger: logging.Logger) -> None:
+    """The server's own messages (lazyarray's loggers, not the process's others), from
+    INFO up, to stderr."""
+    logger.setLevel(logging.INFO)
+    if not any(isinstance(handler, _Stderr) for handler in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("lazyarray serve: %(message)s"))
+        logger.addHandler(handler)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes, not as it was when the
+    server started (a server run in a process that later replaces it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 class _Redacted(logging.Filter):
     """Keeps tokens out of the access log (the page's link carries one)."""
 
@@ -349,7 +372,7 @@ def _serve(
         # `kill -USR1 <pid>`: every thread's stack, to stderr
         with contextlib.suppress(AttributeError, ValueError, OSError):
             faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
-    logging.basicConfig(level=logging.INFO, format="lazyarray serve: %(message)s")
+    _log_to_stderr(logging.getLogger("lazyarray"))
     if trusted:
         log.warning(
             "--trusted: custom functions and pickled literals in submitted graphs are "
