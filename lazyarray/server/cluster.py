@@ -44,6 +44,12 @@ class Cluster:
         """The client made last (None before the first), whatever its state."""
         return self._client
 
+    @property
+    def reachable(self) -> bool:
+        """Whether the client is connected now (what ``/health`` may tell)."""
+        client = self._client
+        return client is not None and client.status == "running"
+
     def client(self) -> Any:
         """The running client, or None while the scheduler cannot be reached (distributed
         reconnecting, or no answer: a try at most every ``RETRY_SECONDS``)."""
