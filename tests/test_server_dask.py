@@ -42,7 +42,7 @@ class Scheduler:
             processes=False,
             host="127.0.0.1",
             scheduler_port=self.port,
-            dashboard_address=None,
+            dashboard_address=":0",
         )
 
     def stop(self) -> None:

@@ -49,6 +49,7 @@ from lazyarray.server.store import Claim, JobStore, job_error
 if TYPE_CHECKING:
     from lazyarray.assets import AssetSpec
     from lazyarray.server.cluster import Cluster
+    from lazyarray.server.runner import Documents
 
 POLL_SECONDS = 0.05  # how long an idle worker waits, unwoken, before it looks again
 SUPERVISE_SECONDS = 0.5
@@ -235,7 +236,7 @@ def thread_main(
     from lazyarray.server.runner import Documents
 
     store = ClusterJobs(layout, lease_seconds, cluster)
-    thread = _Thread(cluster, store, layout, trusted, releasing, Documents())
+    thread = _Thread(cluster, store, layout, trusted, stopping, releasing, Documents())
     try:
         while not stopping.is_set():
             try:
@@ -259,10 +260,12 @@ class _Thread:
         store: ClusterJobs,
         layout: Layout,
         trusted: bool,
+        stopping: threading.Event,
         releasing: threading.Event,
-        documents: Any,
+        documents: Documents,
     ) -> None:
         self.cluster = cluster
+        self.stopping = stopping
         self.store = store
         self.layout = layout
         self.blobs = layout.blobs()
@@ -277,7 +280,7 @@ class _Thread:
 
         client = self.cluster.client()
         if client is None:  # the scheduler does not answer: jobs wait in Pending
-            work.wait(WAIT_SECONDS)
+            self.stopping.wait(WAIT_SECONDS)  # not woken by jobs recorded meanwhile
             return None
         claim = self.store.claim()
         if claim is None:
