@@ -450,3 +450,24 @@ def test_jobs_run_on_a_dask_scheduler(tmp_path: Path) -> None:
             wait_for(client, long, "Running")  # type: ignore[arg-type]
             client.post(f"/v1/jobs/{long}/cancel")
             assert wait(client, long, timeout=30)["status"] == "Cancelled"  # type: ignore[arg-type]
+
+
+def test_a_job_back_in_pending_says_so(tmp_path: Path) -> None:
+    """The message of a running attempt ("Job is running on the cluster.") is not kept by
+    a job given back to Pending, released by a stopping server or requeued after its
+    worker was lost; a new attempt starts with none."""
+    from lazyarray.server.store import RELEASED, REQUEUED
+
+    store = JobStore(tmp_path / "jobs.sqlite3", lease_seconds=5.0)
+    job_id, _ = store.submit("o", {"graph": small()}, "d")
+    claim = store.claim()
+    assert claim is not None
+    store.heartbeat(claim, 1, 4, "Job is running on the cluster.")
+    assert store.release(claim)
+    assert (store.get(job_id)["status"], store.get(job_id)["message"]) == ("Pending", RELEASED)  # type: ignore[index]
+    claim = store.claim()
+    assert claim is not None and store.get(job_id)["message"] == ""  # type: ignore[index]
+    store.heartbeat(claim, 1, 4, "Job is running on the cluster.")
+    assert store.requeue_expired(time.time() + 60) == [job_id]
+    assert (store.get(job_id)["status"], store.get(job_id)["message"]) == ("Pending", REQUEUED)  # type: ignore[index]
+    store.close()

@@ -4,8 +4,10 @@ without counting an attempt)."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -313,3 +315,76 @@ def test_one_server_per_store(
         assert error.startswith(f"lazyarray: error: another server uses the store {store}")
     with TestClient(create_app(store, "t", workers=0)) as client:  # released at its end
         assert client.get("/health").status_code == 200
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    from lazyarray.server.serve import add_arguments
+
+    parser = argparse.ArgumentParser(prog="lazyarray serve")
+    add_arguments(parser)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--port", "99999", "'99999' is not a port: a number from 0 to 65535"),
+        ("--port", "-1", "'-1' is not a port"),
+        ("--port", "http", "'http' is not a port"),
+        ("--keep-results", "abc", "'abc' is not a number of seconds > 0"),
+        ("--lease", "abc", "'abc' is not a number of seconds > 0"),
+        ("--grace", "abc", "'abc' is not a number of seconds >= 0"),
+        ("--grace", "-1", "'-1' is not a number of seconds >= 0"),
+        ("--workers", "two", "'two' is not a count of workers (1 or more)"),
+    ],
+)
+def test_bad_options_say_what_is_expected(
+    option: str, value: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        _serve_parser().parse_args([option, value])
+    assert refused.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument {option}: {expected}" in error
+    assert "invalid" not in error and "_" not in error.split(":", 2)[-1]
+
+
+def test_serve_help_shows_the_defaults() -> None:
+    shown = " ".join(_serve_parser().format_help().split())
+    for default in ("(default: 127.0.0.1)", "(default: 8700;", "(default: 30)", "(default: 10)"):
+        assert default in shown
+    assert _serve_parser().parse_args([]).port == 8700
+
+
+@pytest.mark.parametrize("port", [99999, -1])
+def test_a_port_out_of_range_is_refused_before_anything_is_written(
+    no_token: Path, tmp_path: Path, port: int
+) -> None:
+    from lazyarray.server.serve import serve
+
+    store = tmp_path / "store"
+    with pytest.raises(ConfigError, match=f"--port {port}: a port is a number from 0 to 65535"):
+        serve(host="127.0.0.1", port=port, store=store, workers=1, dask_scheduler=None,
+              token_file=None, trusted=False, grace=1.0)  # fmt: skip
+    assert not store.exists() and not no_token.parent.exists()
+
+
+def test_a_port_in_use_leaves_nothing_behind(
+    no_token: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The port is bound before the store is made: a start that cannot listen makes no
+    store folder (no jobs.sqlite3, token, server.lock) and shares no token; an existing
+    store keeps what it held."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        store = tmp_path / "store"
+        assert main(["serve", "--store", str(store), "--port", port]) == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+        assert not store.exists() and not no_token.parent.exists()
+        kept = tmp_path / "kept"
+        kept.mkdir()
+        (kept / "note").write_text("mine")
+        assert main(["serve", "--store", str(kept), "--port", port]) == 1
+        assert [p.name for p in kept.iterdir()] == ["note"]

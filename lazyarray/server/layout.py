@@ -49,8 +49,12 @@ class Layout:
 
         return Catalog(self.catalog_folder)
 
+    @property
+    def jobs_file(self) -> Path:
+        return self.root / "jobs.sqlite3"
+
     def jobs(self, *, lease_seconds: float = LEASE_SECONDS) -> JobStore:
-        return JobStore(self.root / "jobs.sqlite3", lease_seconds=lease_seconds)
+        return JobStore(self.jobs_file, lease_seconds=lease_seconds)
 
     def blobs(self) -> ServerBlobs:
         """The blob store, written only through its verifying writer (``PUT``)."""

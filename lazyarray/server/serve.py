@@ -9,21 +9,26 @@ folder, where local clients find it; the page link it prints carries it once.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import faulthandler
 import logging
+import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lazyarray.client.connection import is_loopback
-from lazyarray.errors import ConfigError
+from lazyarray.errors import ConfigError, SchedulerUnreachable
 from lazyarray.server.auth import DEFAULT_OWNER, read_token_file
 from lazyarray.server.lock import StoreLock
 
@@ -113,6 +118,146 @@ def listening(host: str, port: int) -> socket.socket:
     return sock
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``lazyarray serve``, each with its default in its help, and each
+    bad value refused by argparse in words that say what is expected."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=8700,
+        help="the port to listen on (default: %(default)s; 0: any free port)",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        help="jobs, workflows, blobs, results (default: a per-user data folder)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="worker processes (with --dask-scheduler: jobs handed to the cluster at once; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dask-scheduler", metavar="ADDRESS", help="run jobs on this dask.distributed cluster"
+    )
+    parser.add_argument(
+        "--token-file", metavar="FILE", help="'owner token' lines: who may use the server"
+    )
+    parser.add_argument(
+        "--trusted",
+        action="store_true",
+        help="accept custom functions and pickled literals (they run code): trusted users only",
+    )
+    parser.add_argument(
+        "--grace",
+        type=seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM, how long running jobs may finish before they are requeued "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long a job stays claimed by a worker that stopped answering "
+        "(default: %(default)g)",
+    )
+    parser.add_argument(
+        "--assets", metavar="FILE", help="a YAML file of the assets jobs run with (docs/assets.md)"
+    )
+    parser.add_argument(
+        "--keep-results",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="delete an ended job, its result with it, this long after it ended "
+        "(default: keep every job)",
+    )
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: at least one, and at most 8 a core (32 at least): each worker is a
+    process with its numpy and its memory, and a thousand of them bring a machine down."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of workers (1 or more)")
+    cores = os.cpu_count() or 1
+    most = max(32, 8 * cores)
+    if value > most:
+        raise argparse.ArgumentTypeError(
+            f"{value} worker processes on {cores} cores: at most {most} (8 a core)"
+        )
+    return value
+
+
+def port_number(text: str) -> int:
+    """``--port``: a port from 0 (any free one) to 65535 (argparse's type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: a number from 0 to 65535")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A number of seconds >= 0 (argparse's type)."""
+    return _seconds(text, 0.0 <= _number(text) < math.inf, "a number of seconds >= 0")
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds > 0 (argparse's type)."""
+    return _seconds(text, 0.0 < _number(text) < math.inf, "a number of seconds > 0")
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _seconds(text: str, valid: bool, what: str) -> float:
+    if not valid:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return float(text)
+
+
+def _log_to_stderr(logger: logging.Logger) -> None:
+    """The server's own messages (lazyarray's loggers, not the process's others), from
+    INFO up, to stderr."""
+    logger.setLevel(logging.INFO)
+    if not any(isinstance(handler, _Stderr) for handler in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("lazyarray serve: %(message)s"))
+        logger.addHandler(handler)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes, not as it was when the
+    server started (a server run in a process that later replaces it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 class _Redacted(logging.Filter):
     """Keeps tokens out of the access log (the page's link carries one)."""
 
@@ -144,34 +289,68 @@ def serve(
     """Runs the server until SIGINT or SIGTERM: it stops accepting, gives running jobs
     ``grace`` seconds, then puts the rest back to Pending (no attempt counted). Jobs run
     with the ``assets`` the YAML file names (read and checked before anything starts).
-    It holds the store's lock from the start (``StoreInUse``: another server uses it)."""
+
+    Whatever can refuse a start is asked before anything is written: the port (bound
+    first), the store's lock (``StoreInUse``: another server uses it), the dask
+    scheduler (reached within ``dask_connect_timeout``). A start that fails removes the
+    store folder it made; the token is shared with clients only once the server serves."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: a port is a number from 0 to 65535")
     root = Path(store).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    made = not root.exists()
     lock = StoreLock(root)
-    lock.acquire()  # before anything is written or bound: StoreInUse, a one-line error
+    served = threading.Event()  # set once the server serves: its store is kept then
+    locked_before = lock.path.exists()
+    if not made:
+        lock.acquire()  # a store in use is said first, whatever else is wrong
     try:
-        return _serve(
-            lock,
-            host,
-            port,
-            root,
-            workers,
-            dask_scheduler,
-            token_file,
-            trusted,
-            grace,
-            lease,
-            assets,
-            keep_results,
-        )
+        with contextlib.closing(listening(host, port)) as sock:
+            if dask_scheduler is not None:
+                _reach(dask_scheduler)
+            root.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+            return _serve(
+                sock,
+                host,
+                root,
+                workers,
+                dask_scheduler,
+                token_file,
+                trusted,
+                grace,
+                lease,
+                assets,
+                keep_results,
+                lock,
+                served,
+            )
+    except BaseException:
+        if not served.is_set():  # what this start made, and only that
+            lock.release()
+            if made:
+                shutil.rmtree(root, ignore_errors=True)
+            elif not locked_before:
+                lock.path.unlink(missing_ok=True)
+        raise
     finally:
         lock.release()
 
 
+def _reach(address: str) -> None:
+    """Refuses to start when the scheduler at ``address`` does not answer within
+    ``dask_connect_timeout`` seconds."""
+    from lazyarray.config import options
+    from lazyarray.server.cluster import reach
+
+    try:
+        reach(address, options.dask_connect_timeout)
+    except SchedulerUnreachable as error:
+        raise ConfigError(f"{error}; is it running? (--dask-scheduler)") from None
+
+
 def _serve(
-    lock: StoreLock,
+    sock: socket.socket,
     host: str,
-    port: int,
     root: Path,
     workers: int,
     dask_scheduler: str | None,
@@ -181,6 +360,8 @@ def _serve(
     lease: float,
     assets: Path | None,
     keep_results: float | None,
+    lock: StoreLock,
+    served: threading.Event,
 ) -> int:
     import uvicorn
 
@@ -191,7 +372,7 @@ def _serve(
         # `kill -USR1 <pid>`: every thread's stack, to stderr
         with contextlib.suppress(AttributeError, ValueError, OSError):
             faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
-    logging.basicConfig(level=logging.INFO, format="lazyarray serve: %(message)s")
+    _log_to_stderr(logging.getLogger("lazyarray"))
     if trusted:
         log.warning(
             "--trusted: custom functions and pickled literals in submitted graphs are "
@@ -210,25 +391,35 @@ def _serve(
         store_lock=lock,
     )
     logging.getLogger("uvicorn.access").addFilter(_Redacted())
-    sock = listening(host, port)
     port = sock.getsockname()[1]  # the port chosen, for --port 0
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/"
-    if tokens.made is not None:
-        share_token(tokens.made, link)
-        link += f"?token={tokens.made}"
-    print(f"lazyarray serve: store {root}; open {link}", flush=True)
-    server = _server(uvicorn.Config(app, host=host, port=port, log_level="info"), app)
+
+    def started() -> None:
+        served.set()
+        shown_link = link
+        if tokens.made is not None:
+            share_token(tokens.made, link)
+            shown_link += f"?token={tokens.made}"
+        print(f"lazyarray serve: store {root}; open {shown_link}", flush=True)
+
+    server = _server(uvicorn.Config(app, host=host, port=port, log_level="info"), app, started)
     server.run(sockets=[sock])
     return 0
 
 
-def _server(config: Any, app: Any) -> Any:
+def _server(config: Any, app: Any, started: Callable[[], None]) -> Any:
     """uvicorn's server, marking the app as stopping as soon as a signal comes, so that
-    requests still being read are answered 503 rather than started."""
+    requests still being read are answered 503 rather than started; ``started`` is
+    called once it serves (its workers started), before it answers a request."""
     import uvicorn
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)  # a failed start exits here
+            if self.started:
+                started()
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             app.state.stopping = True
             super().handle_exit(sig, frame)

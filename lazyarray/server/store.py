@@ -64,6 +64,9 @@ PUBLIC = (
     " started, finished, errors, warnings, result, presentation"
 )
 FINISHED = tuple(str(s) for s in JobStatus if s.finished)
+# the message of a job back in Pending (a running attempt's message no longer holds)
+RELEASED = "pending: the server stopped before the job ended; it runs again at its next start"
+REQUEUED = "pending: the worker running the job was lost; it runs again"
 
 
 def job_error(
@@ -299,7 +302,7 @@ class JobStore:
             now = time.time()
             db.execute(
                 "UPDATE jobs SET status=?, attempt=?, attempts=attempts+1, lease_expires=?,"
-                " started=?, completed_steps=0 WHERE job_id=?",
+                " started=?, completed_steps=0, message='' WHERE job_id=?",
                 (str(JobStatus.RUNNING), attempt, now + self.lease_seconds, now, row["job_id"]),
             )
         return Claim(str(row["job_id"]), attempt, json.loads(row["request"]), row["deadline"])
@@ -400,8 +403,9 @@ class JobStore:
                     errors = [worker_lost(row["attempts"])]
                 else:
                     db.execute(
-                        "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL WHERE job_id=?",
-                        (str(JobStatus.PENDING), row["job_id"]),
+                        "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL, message=?"
+                        " WHERE job_id=?",
+                        (str(JobStatus.PENDING), REQUEUED, row["job_id"]),
                     )
                     continue
                 db.execute(
@@ -453,11 +457,48 @@ class JobStore:
         """Gives a Running job back to Pending without counting its attempt (shutdown)."""
         with self._transaction() as db:
             changed = db.execute(
-                "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL,"
+                "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL, message=?,"
                 " attempts=attempts-1 WHERE job_id=? AND attempt=? AND status=?",
-                (str(JobStatus.PENDING), claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
+                (
+                    str(JobStatus.PENDING),
+                    RELEASED,
+                    claim.job_id,
+                    claim.attempt,
+                    str(JobStatus.RUNNING),
+                ),
             ).rowcount
         return changed == 1
+
+    def retry(self, claim: Claim, error: dict[str, Any]) -> bool:
+        """Ends the attempt with a transient ``error`` (its cluster was lost): back to
+        Pending while it has attempts left, else Errored with ``error``, as a lost worker's
+        job. False (and no change) when the attempt no longer holds the job."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT attempts FROM jobs WHERE job_id=? AND attempt=? AND status=?",
+                (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
+            ).fetchone()
+            if row is None:
+                return False
+            if row["attempts"] < MAX_ATTEMPTS:
+                db.execute(
+                    "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL, message=?"
+                    " WHERE job_id=?",
+                    (str(JobStatus.PENDING), f"requeued: {error['message']}", claim.job_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE jobs SET status=?, attempt=NULL, lease_expires=NULL, message=?,"
+                    " errors=?, finished=? WHERE job_id=?",
+                    (
+                        str(JobStatus.ERRORED),
+                        f"{error['message']} (each of its {row['attempts']} attempts)",
+                        json.dumps([error]),
+                        time.time(),
+                        claim.job_id,
+                    ),
+                )
+        return True
 
 
 def _public(row: sqlite3.Row) -> dict[str, Any]:

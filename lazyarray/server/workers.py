@@ -17,14 +17,19 @@ pipe each time it ends an attempt, which wakes the server's long polls
 (``WorkerPool.finished``).
 
 Given ``assets`` (``lazyarray.assets``), a worker runs its jobs with them: its runner
-assets live as long as the worker, process assets one job, node assets one step. The
-dask client of the worker threads is itself a runner asset of the pool (``dask_client``).
+assets live as long as the worker, process assets one job, node assets one step.
+
+The worker threads share one client of the scheduler (``server.cluster.Cluster``, made
+again after an outage). A thread claims a job only while the scheduler answers; an
+attempt that loses the scheduler ends as a transient failure (``JobStore.retry``: run
+again while attempts are left), never as the job's own error, and never ends the thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import os
 import select
@@ -37,15 +42,21 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lazyarray.jobs import JobStatus
 from lazyarray.server.layout import Layout
+from lazyarray.server.store import Claim, JobStore, job_error
 
 if TYPE_CHECKING:
-    from lazyarray.assets import AssetSpec, Scope
+    from lazyarray.assets import AssetSpec
+    from lazyarray.server.cluster import Cluster
+    from lazyarray.server.runner import Documents
 
 POLL_SECONDS = 0.05  # how long an idle worker waits, unwoken, before it looks again
 SUPERVISE_SECONDS = 0.5
+WAIT_SECONDS = 0.5  # a worker thread's wait while the scheduler does not answer
 FORGET_SECONDS = 60.0  # how often ended jobs past their keeping time are deleted, at most
 STOP, RELEASE = b"stop", b"release"
+log = logging.getLogger("lazyarray.server")
 
 
 class Orders:
@@ -185,43 +196,119 @@ def _claim_and_run(
     store.close()
 
 
+class ClusterJobs(JobStore):
+    """The job store of a worker thread: an attempt that errs after the scheduler's
+    connection it started on was lost (its futures cancelled with it, its client
+    closed) is retried (``retry``), not Errored: the error is the cluster's, not the
+    job's."""
+
+    def __init__(self, layout: Layout, lease_seconds: float, cluster: Cluster) -> None:
+        super().__init__(layout.jobs_file, lease_seconds=lease_seconds)
+        self.cluster = cluster
+        self.started: tuple[Any, Any] = (None, None)  # the running attempt's connection
+
+    def finish(self, claim: Claim, status: JobStatus, **details: Any) -> bool:
+        if status is JobStatus.ERRORED and self.cluster.lost_since(self.started):
+            errors = details.get("errors") or [{}]
+            return self.lost(claim, errors[0].get("message") or "an error")
+        return super().finish(claim, status, **details)
+
+    def lost(self, claim: Claim, cause: BaseException | str) -> bool:
+        """Ends the attempt as one that lost the scheduler."""
+        error = self.cluster.lost(cause)
+        return self.retry(claim, job_error(type(error).__name__, str(error)))
+
+
 def thread_main(
     layout: Layout,
     trusted: bool,
     lease_seconds: float,
-    client: Any,
+    cluster: Cluster,
     stopping: threading.Event,
     releasing: threading.Event,
     work: threading.Event,
     finished: Callable[[Collection[str] | None], None],
 ) -> None:
-    """A worker thread of the server: its jobs run on the dask cluster of ``client``."""
-    from lazyarray.server.runner import Documents, run
+    """A worker thread of the server: its jobs run on the dask cluster of ``cluster``,
+    claimed only while its scheduler answers. Nothing raised in an attempt ends the
+    thread: a lost scheduler is a transient end of the attempt, anything else the job's
+    error."""
+    from lazyarray.server.runner import Documents
 
-    store = layout.jobs(lease_seconds=lease_seconds)
-    blobs = layout.blobs()
-    documents = Documents()
+    store = ClusterJobs(layout, lease_seconds, cluster)
+    thread = _Thread(cluster, store, layout, trusted, stopping, releasing, Documents())
     try:
         while not stopping.is_set():
-            claim = store.claim()
-            if claim is None:
-                work.wait(POLL_SECONDS)
-                work.clear()
+            try:
+                ended = thread.attempt(work)
+            except Exception:  # the store's own failure: the lease expires, it is requeued
+                log.exception("a worker thread could not claim or end a job")
+                stopping.wait(WAIT_SECONDS)
                 continue
-            run(
-                claim,
-                store,
-                blobs,
-                layout.results,
-                trusted=trusted,
-                backend="dask",
-                client=client,
-                released=releasing.is_set,
-                documents=documents,
-            )
-            finished((claim.job_id,))
+            if ended is not None:
+                finished((ended,))
     finally:
         store.close()
+
+
+class _Thread:
+    """What a worker thread keeps between its attempts."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        store: ClusterJobs,
+        layout: Layout,
+        trusted: bool,
+        stopping: threading.Event,
+        releasing: threading.Event,
+        documents: Documents,
+    ) -> None:
+        self.cluster = cluster
+        self.stopping = stopping
+        self.store = store
+        self.layout = layout
+        self.blobs = layout.blobs()
+        self.trusted = trusted
+        self.releasing = releasing
+        self.documents = documents
+
+    def attempt(self, work: threading.Event) -> str | None:
+        """Claims a job and runs one attempt of it; returns its id, or None when no job
+        was claimed (none is Pending, or the scheduler does not answer)."""
+        from lazyarray.server.runner import describe, run
+
+        client = self.cluster.client()
+        if client is None:  # the scheduler does not answer: jobs wait in Pending
+            self.stopping.wait(WAIT_SECONDS)  # not woken by jobs recorded meanwhile
+            return None
+        claim = self.store.claim()
+        if claim is None:
+            work.wait(POLL_SECONDS)
+            work.clear()
+            return None
+        self.store.started = self.cluster.mark()
+        try:
+            run(
+                claim,
+                self.store,
+                self.blobs,
+                self.layout.results,
+                trusted=self.trusted,
+                backend="dask",
+                client=client,
+                released=self.releasing.is_set,
+                documents=self.documents,
+            )
+        except Exception as error:  # raised by the client outside the job's own steps
+            if self.cluster.lost_since(self.store.started):
+                self.store.lost(claim, error)
+            else:
+                entry = describe(error)
+                self.store.finish(
+                    claim, JobStatus.ERRORED, errors=[entry], message=entry["message"]
+                )
+        return claim.job_id
 
 
 class WorkerPool:
@@ -238,11 +325,15 @@ class WorkerPool:
         dask_scheduler: str | None = None,
         assets: Any = None,
         keep_results: float | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
         """``assets``: what the jobs run with (specs, dicts or YAML, read here):
         runner assets live as long as a worker, process assets one job, node assets one
         step. ``keep_results``: the seconds an ended job (its record and its result) is
-        kept, None: for ever."""
+        kept, None: for ever. ``connect_timeout``: the seconds any wait on the dask
+        scheduler lasts at most (default: the ``dask_connect_timeout`` option)."""
+        from lazyarray.config import options
+
         self.layout = layout
         self.keep_results = keep_results
         self.assets: tuple[AssetSpec, ...] = _specs(assets)
@@ -258,7 +349,12 @@ class WorkerPool:
         self.threads: list[threading.Thread] = []
         self._pipes: list[Connection] = []  # the server's end of each worker's pipe
         self._supervisor: threading.Thread | None = None
-        self.client: Any = None
+        self.cluster: Cluster | None = None
+        if dask_scheduler is not None:
+            from lazyarray.server.cluster import Cluster
+
+            timeout = options.dask_connect_timeout if connect_timeout is None else connect_timeout
+            self.cluster = Cluster(dask_scheduler, timeout)
         # the wake-up pipes of the processes (the module's docstring), made by start()
         self._work: Connection | None = None
         self._work_reader: Connection | None = None
@@ -268,9 +364,12 @@ class WorkerPool:
         self._listeners: list[Callable[[Collection[str] | None], None]] = []
         self._listener: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # reading the ends, if any
-        # the server's own runner assets: the dask client of the worker threads
-        self._runner: Scope | None = None
-        self._threads_assets: contextlib.ExitStack | None = None
+        self._threads_assets: contextlib.ExitStack | None = None  # the threads' backend
+
+    @property
+    def client(self) -> Any:
+        """The worker threads' dask client made last (None without one)."""
+        return None if self.cluster is None else self.cluster.current
 
     def wake(self) -> None:
         """Wakes an idle worker: a job was recorded."""
@@ -331,7 +430,7 @@ class WorkerPool:
                 self.layout,
                 self.trusted,
                 self.lease_seconds,
-                self.client,
+                self.cluster,
                 self._stopping,
                 self._releasing,
                 self._work_event,
@@ -346,18 +445,8 @@ class WorkerPool:
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Starts the workers; ``loop`` (the server's event loop, from its own thread)
         reads the ends of their jobs, else a thread of the pool does."""
-        if self.dask_scheduler is not None:
-            from lazyarray.assets import DaskClient, Scope
-
-            # the default client: the dask backend's jobs wait through distributed.wait,
-            # which asks for it
-            client = DaskClient(
-                "dask_client",
-                scope="runner",
-                params={"address": self.dask_scheduler, "set_as_default": True},
-            )
-            self._runner = Scope([client], kind=client.scope).open()
-            self.client = self._runner["dask_client"]
+        if self.cluster is not None:
+            self.cluster.client()  # connects now if it can; the threads try again if not
             self._threads_assets = contextlib.ExitStack()
             self._threads_assets.enter_context(_assets_backend("dask", self.assets))
             self.threads = [self._thread() for _ in range(self.count)]
@@ -398,6 +487,10 @@ class WorkerPool:
                     if not process.is_alive() and not self._halt.is_set():
                         process.join()
                         self.processes[index] = self._spawn(index)
+                for index, thread in enumerate(self.threads):
+                    if not thread.is_alive() and not self._halt.is_set():
+                        log.warning("a worker thread ended: it is started again")
+                        self.threads[index] = self._thread()
         finally:
             store.close()
 
@@ -430,8 +523,8 @@ class WorkerPool:
             pipe.close()
         if self._threads_assets is not None:
             self._threads_assets.close()
-        if self._runner is not None:
-            self._runner.close()  # the dask client
+        if self.cluster is not None:
+            self.cluster.close()
 
     def _workers(self) -> list[Any]:
         return [*self.processes, *self.threads]
