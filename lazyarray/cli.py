@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -304,94 +303,13 @@ def _default_store() -> str:
     return str(platformdirs.user_data_path("lazyarray") / "server")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive count")
-    return value
-
-
-def _worker_count(text: str) -> int:
-    """At least one, and at most 8 a core (32 at least): each worker is a process with
-    its numpy and its memory, and a thousand of them bring a machine down."""
-    value = _positive(text)
-    cores = os.cpu_count() or 1
-    most = max(32, 8 * cores)
-    if value > most:
-        raise argparse.ArgumentTypeError(
-            f"{value} worker processes on {cores} cores: at most {most} (8 a core)"
-        )
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds >= 0")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
-
-
 def add_serve(commands: Any, common: argparse.ArgumentParser) -> None:
+    from lazyarray.server.serve import add_arguments
+
     parser = commands.add_parser(
         "serve", help="run a server: expressions as durable jobs over HTTP (docs/server.md)"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="the address to bind")
-    parser.add_argument("--port", type=int, default=8700)
-    parser.add_argument(
-        "--store", metavar="DIR", help="jobs, workflows, blobs, results (default: per user)"
-    )
-    parser.add_argument(
-        "--workers",
-        type=_worker_count,
-        default=min(4, os.cpu_count() or 1),
-        metavar="N",
-        help="worker processes (with --dask-scheduler: jobs handed to the cluster at once)",
-    )
-    parser.add_argument(
-        "--dask-scheduler", metavar="ADDRESS", help="run jobs on this dask.distributed cluster"
-    )
-    parser.add_argument(
-        "--token-file", metavar="FILE", help="'owner token' lines: who may use the server"
-    )
-    parser.add_argument(
-        "--trusted",
-        action="store_true",
-        help="accept custom functions and pickled literals (they run code): trusted users only",
-    )
-    parser.add_argument(
-        "--grace",
-        type=_seconds,
-        default=30.0,
-        metavar="SECONDS",
-        help="on SIGTERM, how long running jobs may finish before they are requeued",
-    )
-    parser.add_argument(
-        "--lease",
-        type=_positive_seconds,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long a job stays claimed by a worker that stopped answering",
-    )
-    parser.add_argument(
-        "--assets",
-        metavar="FILE",
-        help="a YAML file of the assets jobs run with (docs/assets.md)",
-    )
-    parser.add_argument(
-        "--keep-results",
-        type=_positive_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="delete an ended job, its result with it, this long after it ended "
-        "(default: keep every job)",
-    )
+    add_arguments(parser)
     parser.set_defaults(handler=_serve)
 
 
