@@ -192,3 +192,24 @@ def test_an_unreachable_scheduler_refuses_to_start_and_writes_nothing(
         f"lazyarray: error: cannot reach the dask scheduler at {address} within 0.5 s"
     )
     assert not store.exists() and not (tmp_path / "config").exists()
+
+
+def test_warnings_made_errors_fail_a_job_on_the_cluster(
+    scheduler: Scheduler, tmp_path: Path
+) -> None:
+    """A client whose filters make warnings errors asks for ``warnings="error"``: on the
+    cluster the kinds that warn are raised in the tasks, so the job fails as locally."""
+    import numpy as np
+
+    graph = serialize.to_dict(la.asarray(np.zeros(1000)) / 0.0)
+    errstate = {"divide": "warn", "invalid": "warn", "over": "warn", "under": "ignore"}
+    with pool_on(tmp_path, scheduler.address) as (pool, store):
+        job_id, _ = store.submit(
+            "o",
+            {"graph": graph, "errstate": errstate, "options": {"warnings": "error"}},
+            "w",
+        )
+        pool.wake()
+        job = until(store, job_id, FINISHED)
+        assert job["status"] == "Errored", job
+        assert "invalid value encountered in divide" in job["errors"][0]["message"]
