@@ -168,12 +168,15 @@ def waiting_time(timeout: Any) -> float | None:
     of seconds >= 0 is refused where it was given."""
     if timeout is None:
         return None
-    seconds = float(timeout) if isinstance(timeout, numbers.Real) else math.nan
+    try:
+        seconds = float(timeout) if isinstance(timeout, numbers.Real) else math.nan
+    except OverflowError:  # an int past any float: for ever, as inf
+        return None
     if isinstance(timeout, bool) or not seconds >= 0:  # NaN too
         raise ComputeArgumentError(
             f"timeout must be a number of seconds >= 0 (inf: no limit), or None, not {timeout!r}"
         )
-    return None if seconds == math.inf else seconds
+    return None if seconds > threading.TIMEOUT_MAX else seconds  # inf, or as good as it
 
 
 class AsyncJob(abc.ABC):

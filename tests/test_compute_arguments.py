@@ -67,7 +67,8 @@ def test_a_jobs_result_refuses_a_bad_timeout(value: Any, cached: bool) -> None:
     job = x.compute(block=False, cache=cached)
     with pytest.raises(ComputeArgumentError, match="timeout"):
         job.result(timeout=value)
-    assert job.result(timeout=np.float64(float("inf"))) == 45.0  # inf: no limit
+    for endless in (np.float64(float("inf")), 1e300, 10**400):  # no limit
+        assert job.result(timeout=endless) == 45.0
 
 
 @pytest.mark.parametrize("backend", ["numpy", "dask"])
@@ -86,3 +87,10 @@ def test_computing_nothing_gives_an_empty_tuple(backend: str, block: bool) -> No
     assert (result if block else result.result()) == ()
     with pytest.raises(la.errors.FormatError, match="file="):
         la.compute(file="never-written.npy", format="npy")
+
+
+@pytest.mark.parametrize("endless", [1e300, 10**400])
+def test_a_timeout_past_any_clock_waits_for_ever(endless: Any) -> None:
+    running = la.random.default_rng(0).normal(size=(3000, 3000)).sum()
+    job = running.compute(block=False, cache=False)
+    assert np.isfinite(job.result(timeout=endless))

@@ -23,12 +23,17 @@ def _masked(dtype: str, n: int, fill_value: Any = None) -> np.ma.MaskedArray:
     )
 
 
-def _assert_same(actual: Any, expected: Any) -> None:
+def _assert_same(actual: Any, expected: Any, backend: str = "numpy") -> None:
+    """Equal dtype, mask, filled values and fill value; its numpy type too, but on dask,
+    whose chunks carry an explicit fill value cast to their dtype (docs/dask.md)."""
     assert isinstance(actual, np.ma.MaskedArray)
     assert actual.dtype == expected.dtype
     np.testing.assert_array_equal(np.ma.getmaskarray(actual), np.ma.getmaskarray(expected))
     np.testing.assert_allclose(actual.filled(), expected.filled(), rtol=1e-12)
-    assert repr(actual.fill_value) == repr(expected.fill_value)  # its numpy type too
+    if backend == "dask":
+        assert actual.fill_value == expected.fill_value
+    else:
+        assert repr(actual.fill_value) == repr(expected.fill_value)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -66,14 +71,18 @@ DTYPE_CHANGES: dict[str, tuple[str, Any, Case]] = {
 }
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("case", DTYPE_CHANGES)
-def test_a_dtype_change_gives_numpy_ma_fill_value(case: str, n: int) -> None:
+def test_a_dtype_change_gives_numpy_ma_fill_value(case: str, n: int, backend: str) -> None:
     """numpy's default fill follows the new dtype; an explicit one is kept as numpy.ma
     keeps it (a ufunc's result keeps it uncast, ``astype`` casts it); and the user's
-    array is left as it was (its fill value never set by reading it). (The numpy
-    backend: the dask backend's chunks carry numpy's default fill explicitly.)"""
-    backend = "numpy"
+    array is left as it was (its fill value never set by reading it)."""
+    if backend == "dask" and case == "std-keeps-fill" and n > 9:
+        pytest.xfail(
+            "dask's blockwise masked std builds its result in each chunk, without the "
+            "input's fill value, which numpy.ma's var and std keep (a masked column fills 1e20)"
+        )
     dtype, fill, op = DTYPE_CHANGES[case]
     data = _masked(dtype, n, fill)
     with warnings.catch_warnings():
@@ -83,7 +92,7 @@ def test_a_dtype_change_gives_numpy_ma_fill_value(case: str, n: int) -> None:
         lazy = [op(la, la.MaskedArray(data)), op(la, built)]
         results = la.compute(*lazy, backend=backend, cache=False)
     for result in results:
-        _assert_same(result, expected)
+        _assert_same(result, expected, backend)
 
 
 DOMAIN_OPS: dict[str, Case] = {
@@ -169,3 +178,25 @@ def test_a_view_keeps_the_fill_value_unset_as_numpy_ma(n: int, fill_value: Any) 
     ]
     for case in cases:
         _assert_same(case(la.MaskedArray(data)).compute(cache=False), case(data.copy()))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("fill_value", [None, -7.0])
+def test_ops_after_a_comparison_take_its_fill_value_as_numpy_ma(
+    fill_value: Any, n: int, backend: str
+) -> None:
+    """A comparison fills with ``bool(fill_value)`` where the input's is set, and leaves
+    it unset where it is not: the ops after it then take their own dtype's default."""
+    data = _masked("float32", n, fill_value)
+    cases: list[Case] = [
+        lambda m, a: (a > 0) + 1,
+        lambda m, a: (a > 0) * 2.0,
+        lambda m, a: m.logical_and(a > 0, a < 3),
+    ]
+    expected = [case(np, data.copy()) for case in cases]
+    lazy = [case(la, la.MaskedArray(data)) for case in cases]
+    for result, wanted in zip(
+        la.compute(*lazy, backend=backend, cache=False), expected, strict=True
+    ):
+        _assert_same(result, wanted, backend)

@@ -115,7 +115,9 @@ class Lowerer:
             return da.ma.masked_array(
                 tasks.from_array(np.ma.getdata(value), chunks=chunks),
                 mask=tasks.from_array(np.ma.getmaskarray(value), chunks=chunks),
-                fill_value=value.fill_value,
+                # as set, or unset (numpy's getter would set the user's array's default,
+                # which numpy.ma's astype then casts where it takes the new dtype's)
+                fill_value=getattr(value, "_fill_value", None),
             )
         return tasks.from_array(
             value, chunks=chunks_for(value.shape, value.dtype, self.chunk_bytes)

@@ -147,7 +147,10 @@ def _ufunc_row(
 
 def bool_fill(fill: Any) -> Any:
     """A bool result's fill value, as numpy.ma's comparison operators make it: the
-    operand's cast to bool, else bool's default."""
+    operand's cast to bool, else bool's default; unset stays unset (what follows then
+    takes its own dtype's default, as in numpy.ma)."""
+    if fill is None:
+        return None
     try:
         return np.ma.core._check_fill_value(fill, np.bool_)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
