@@ -313,10 +313,7 @@ class JobStore:
         """Renews the attempt's lease and records its progress. Returns whether a cancel
         was asked for, or None when the attempt no longer holds the job."""
         with self._transaction(durable=False) as db:
-            row = db.execute(
-                "SELECT cancel_requested FROM jobs WHERE job_id=? AND attempt=? AND status=?",
-                (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
-            ).fetchone()
+            row = _held(db, claim, "cancel_requested")
             if row is None:
                 return None
             db.execute(
@@ -336,10 +333,7 @@ class JobStore:
         """Whether a cancel was asked for (a read: no lease renewed), or None when the
         attempt no longer holds the job."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT cancel_requested FROM jobs WHERE job_id=? AND attempt=? AND status=?",
-                (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
-            ).fetchone()
+            row = _held(self._db, claim, "cancel_requested")
         return None if row is None else bool(row["cancel_requested"])
 
     def finish(
@@ -474,10 +468,7 @@ class JobStore:
         Pending while it has attempts left, else Errored with ``error``, as a lost worker's
         job. False (and no change) when the attempt no longer holds the job."""
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT attempts FROM jobs WHERE job_id=? AND attempt=? AND status=?",
-                (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
-            ).fetchone()
+            row = _held(db, claim, "attempts")
             if row is None:
                 return False
             if row["attempts"] < MAX_ATTEMPTS:
@@ -517,3 +508,12 @@ def _public(row: sqlite3.Row) -> dict[str, Any]:
         "result": row["result"],
         "presentation": None if row["presentation"] is None else json.loads(row["presentation"]),
     }
+
+
+def _held(db: sqlite3.Connection, claim: Claim, columns: str) -> sqlite3.Row | None:
+    """The job's ``columns`` while the claim's attempt still runs it, else None."""
+    row: sqlite3.Row | None = db.execute(
+        f"SELECT {columns} FROM jobs WHERE job_id=? AND attempt=? AND status=?",
+        (claim.job_id, claim.attempt, str(JobStatus.RUNNING)),
+    ).fetchone()
+    return row
