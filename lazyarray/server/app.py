@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +31,7 @@ from lazyarray.jobs import JobStatus
 from lazyarray.server import dataset_routes, warned, workflow_routes
 from lazyarray.server.auth import COOKIE, owner_of, owner_of_token, request_owner, token_table
 from lazyarray.server.checks import MEDIA, RequestChecks, described
+from lazyarray.server.ended import Ended
 from lazyarray.server.inspection import inspected
 from lazyarray.server.layout import Layout
 from lazyarray.server.limits import BodyLimit, ServerLimits
@@ -134,7 +135,7 @@ def create_app(
         keep_results=keep_results,
     )
 
-    ended = _Ended()
+    ended = Ended()
     lock = store_lock or StoreLock(layout.root)
 
     @contextlib.asynccontextmanager
@@ -549,52 +550,6 @@ def create_app(
 def _given(model: BaseModel | None) -> dict[str, Any] | None:
     """A request's optional section as a dict, None where it was not sent."""
     return None if model is None else model.model_dump()
-
-
-class _Ended:
-    """Wakes the long polls of jobs that may have ended. ``notify(job_ids)`` (from any
-    thread) sets those jobs' events, or with None every event, each replaced by a fresh
-    one; a long poll waits on its own job's event (``current``), so a job's end wakes
-    its own waiters, not every waiting request."""
-
-    def __init__(self) -> None:
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.events: dict[str, asyncio.Event] = {}
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.events = {}
-
-    def current(self, job_id: str) -> asyncio.Event:
-        """The event to wait on for ``job_id`` (in a loop other than the app's, one
-        never set)."""
-        if self.loop is not asyncio.get_running_loop():
-            return asyncio.Event()
-        found = self.events.get(job_id)
-        if found is None:
-            found = self.events[job_id] = asyncio.Event()
-        return found
-
-    def notify(self, job_ids: Collection[str] | None = None) -> None:
-        if self.loop is None:
-            return
-        try:
-            here = asyncio.get_running_loop() is self.loop
-        except RuntimeError:  # another thread
-            here = False
-        if here:  # the loop read the ends itself
-            self._set(job_ids)
-            return
-        with contextlib.suppress(RuntimeError):  # the loop is closed
-            self.loop.call_soon_threadsafe(self._set, job_ids)
-
-    def _set(self, job_ids: Collection[str] | None) -> None:
-        if job_ids is None:
-            ended, self.events = list(self.events.values()), {}
-        else:
-            ended = [self.events.pop(i) for i in job_ids if i in self.events]
-        for event in ended:
-            event.set()
 
 
 def _sent(hasher: Any, name: str) -> None:
