@@ -213,3 +213,33 @@ def test_warnings_made_errors_fail_a_job_on_the_cluster(
         job = until(store, job_id, FINISHED)
         assert job["status"] == "Errored", job
         assert "invalid value encountered in divide" in job["errors"][0]["message"]
+
+
+def test_health_says_whether_the_cluster_answers(scheduler: Scheduler, tmp_path: Path) -> None:
+    import warnings
+
+    with warnings.catch_warnings():  # starlette's notice that it prefers httpx2
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from lazyarray.server.app import create_app
+
+    with la.config.set(dask_connect_timeout=TIMEOUT):
+        app = create_app(tmp_path / "store", "t", workers=1, dask_scheduler=scheduler.address)
+    with TestClient(app) as client:
+        health = client.get("/health").json()
+        if health.get("dask_scheduler") != "reachable":  # the threads connect as they start
+            submit_and_wait = client.post(
+                "/v1/jobs?wait=30",
+                json={"graph": TINY},
+                headers={"Authorization": "Bearer t"},
+            )
+            assert submit_and_wait.json()["status"] == "Completed"
+            health = client.get("/health").json()
+        assert health == {"status": "ok", "dask_scheduler": "reachable"}
+        scheduler.stop()
+        end = time.monotonic() + 20 * TIMEOUT
+        while client.get("/health").json()["dask_scheduler"] == "reachable":
+            assert time.monotonic() < end, "the cluster's loss never showed"
+            time.sleep(0.05)
+        assert client.get("/health").json() == {"status": "ok", "dask_scheduler": "unreachable"}

@@ -329,7 +329,13 @@ def create_app(
 
     @app.get("/health")
     def health() -> dict[str, str]:
-        return {"status": "ok"}
+        """``ok`` while the server answers; with ``--dask-scheduler``, whether the cluster
+        does too (while it does not, jobs wait in Pending)."""
+        cluster = pool.cluster
+        if cluster is None:
+            return {"status": "ok"}
+        reached = "reachable" if cluster.reachable else "unreachable"
+        return {"status": "ok", "dask_scheduler": reached}
 
     @app.get("/version")
     def version() -> dict[str, Any]:
