@@ -468,3 +468,14 @@ def test_a_job_id_is_answered_only_once_its_record_is_synced(
         created = working.post("/v1/jobs", params={"wait": 30}, json=body, headers=ALICE)
         assert created.json()["state"]["status"] == "Completed", created.text
         assert synced == [("submit", False)]  # the job's end synced it
+
+
+def test_an_app_served_again_takes_jobs(tmp_path: Path) -> None:
+    """Its lifespan run a second time (a test server started anew): the first run's end
+    marked it stopping, which must not last into the next."""
+    app = create_app(tmp_path / "store", TOKENS, workers=0)
+    body = {"graph": serialize.to_dict(la.arange(3.0).sum())}
+    for _ in range(2):
+        with TestClient(app) as again:
+            answer = again.post("/v1/jobs", json=body, headers=ALICE)
+            assert answer.status_code == 202, answer.text

@@ -141,6 +141,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lock.acquire()  # one server per store (``StoreInUse``), held until it stops
+        app.state.stopping = False  # an app served again (its lifespan run anew) serves
         try:
             loop = asyncio.get_running_loop()
             ended.start(loop)
