@@ -318,13 +318,18 @@ def _where(condition: Any, x: Any, y: Any) -> Any:
     return np.where(condition, x, y)
 
 
+def weak_value(node: Node) -> Any:
+    """The Python scalar a weak constant holds (``x + 1``'s ``1``), else None."""
+    if node.type.weak is None or node.op != "constant":
+        return None
+    return node.attr("value")
+
+
 def where_operand_dtype(node: Node) -> Any:
     """What ``np.ma.where`` promotes an operand as: it reads operands as arrays
     (``getdata``), so a Python scalar is the dtype numpy gives its array, strongly."""
-    value = node.attr("value") if node.op == "constant" else None
-    if node.type.weak is None or value is None:
-        return node.type.dtype
-    return np.asarray(value).dtype
+    value = weak_value(node)
+    return node.type.dtype if value is None else np.asarray(value).dtype
 
 
 def _where_rule(inputs: tuple[Node, ...], attrs: Mapping[str, Any]) -> ArrayType:

@@ -32,7 +32,7 @@ from lazyarray.errors import LazyArrayError
 from lazyarray.graph import Node, toposort
 from lazyarray.ops import OPS, Kind
 from lazyarray.ops.creation import constant_node
-from lazyarray.ops.elementwise import where_operand_dtype
+from lazyarray.ops.elementwise import weak_value, where_operand_dtype
 from lazyarray.planner.fusion import FUSABLE_KINDS
 from lazyarray.planner.rewrite import Outputs, make, rebuild
 
@@ -157,7 +157,10 @@ def _in_domain(
     quiet = []
     for value, data, dtype in zip(inside(domain), datas, loop, strict=False):
         if data.type.weak is not None:
-            data = constant_node(np.asarray(data.attr("value"), dtype=dtype)[()])
+            scalar = weak_value(data)
+            if scalar is None:
+                return None
+            data = constant_node(np.asarray(scalar, dtype=dtype)[()])
         quiet.append(make("where", (filled, constant_node(dtype.type(value)), data), site))
     return tuple(quiet)
 
@@ -255,9 +258,10 @@ def _where(node: Node, split: Sequence[Parts], parts: dict[Node, Parts]) -> Part
     if condition.masks:  # filled(condition, False)
         unmasked = make("logical_not", (_or(condition.masks, site),), site)
         chosen = make("logical_and", (chosen, unmasked), site)
-    operands = [
-        part.data if child.type.weak is None else constant_node(np.asarray(child.attr("value"))[()])
-        for child, part in zip(node.inputs[1:], (x, y), strict=True)
+    scalars = [weak_value(child) for child in node.inputs[1:]]
+    operands = [  # a Python scalar as np.ma.where reads it: an array of its own dtype
+        part.data if scalar is None else constant_node(np.asarray(scalar)[()])
+        for scalar, part in zip(scalars, (x, y), strict=True)
     ]
     data = make("where", (chosen, *operands), site)
     nothing = constant_node(np.False_)
