@@ -132,8 +132,7 @@ class DaskJob(AsyncJob):
     def cancel(self) -> bool:
         if self._cancelled or self.status()["status"] in (JobStatus.COMPLETED, JobStatus.ERRORED):
             return False
-        self._cancelled = True
-        self.client.cancel(self._futures)
+        self._stop()
         return True
 
     def _stop(self) -> None:
@@ -142,10 +141,6 @@ class DaskJob(AsyncJob):
         self._cancelled = True
         with contextlib.suppress(Exception):  # a client that lost its scheduler
             self.client.cancel(self._futures)
-
-
-def _graph(collection: Any) -> Any:
-    return collection.__dask_graph__()
 
 
 def _check_open(client: Any) -> None:
